@@ -1,0 +1,50 @@
+# ccnode — the two commands of the README, and the pieces they are built from.
+# `make demo`: set up .venv and run a local two-node federation on embedded SQLite.
+# `make test`: set up .venv (and a PostgreSQL server binary), lint, type-check, run every test.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test venv lint typecheck pytest protos check-protos postgres bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/ccnode demo
+
+test: venv postgres lint typecheck pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check sync node cli tests bench scripts
+
+typecheck: venv
+	$(BIN)/mypy sync node cli
+
+pytest: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# PostgreSQL server binaries for the storage conformance tests; the tests start and stop
+# their own throwaway cluster. Installs the distribution's package when none is present.
+postgres:
+	@scripts/ensure_postgres.sh
+
+protos: venv
+	$(BIN)/python scripts/gen_protos.py
+
+check-protos: venv
+	$(BIN)/python scripts/gen_protos.py --check
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
