@@ -1,0 +1,135 @@
+"""A node's home directory and configuration.
+
+HOME/
+  node.json        configuration (this module)
+  certs/           ca.pem, tls.pem, tls.key, log.pem, log.key (keys mode 0600)
+  crl/             CRL files (*.pem); reloaded when they change
+  ccnode.db        embedded SQLite store (default)
+  admin.sock       admin API, Unix socket mode 0600 (while the node runs)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CONFIG_FILE = "node.json"
+NODE_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+COURT_PREFIX_RE = re.compile(r"[\u4e00-\u9fff]\d{0,4}")
+
+
+class ConfigError(Exception):
+    """The node's home or configuration is missing or invalid."""
+
+
+@dataclass
+class Limits:
+    grpc_message_bytes_max: int = 4 * 1024 * 1024
+    batch_entries_max: int = 500
+    batch_bytes_max: int = 256 * 1024
+    checkpoint_entries_max: int = 1024
+    keepalive_time_s: int = 30
+    keepalive_timeout_s: int = 10
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 180.0
+    resync_interval_s: float = 30.0
+    shutdown_grace_s: float = 5.0
+
+
+@dataclass
+class NodeConfig:
+    home: Path
+    node_id: str
+    trust_domain: str
+    listen: str
+    court_prefixes: list[str] = field(default_factory=list)
+    db: str = ""  # empty = SQLite in the home
+    metrics_listen: str = ""  # host:port for Prometheus, empty = off
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.home / "certs"
+
+    @property
+    def crl_dir(self) -> Path:
+        return self.home / "crl"
+
+    @property
+    def admin_socket(self) -> Path:
+        return self.home / "admin.sock"
+
+    @property
+    def db_url(self) -> str:
+        return self.db or f"sqlite:///{self.home / 'ccnode.db'}"
+
+    def save(self) -> None:
+        data = asdict(self)
+        data["home"] = None
+        data.pop("home")
+        path = self.home / CONFIG_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, home: Path) -> NodeConfig:
+        path = home / CONFIG_FILE
+        if not path.exists():
+            raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        limits = Limits(**data.pop("limits", {}))
+        config = cls(home=home, limits=limits, **data)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not NODE_ID_RE.fullmatch(self.node_id):
+            raise ConfigError("node_id: must match [a-z0-9][a-z0-9-]{0,62}")
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError("listen: must be HOST:PORT")
+        for prefix in self.court_prefixes:
+            if not COURT_PREFIX_RE.fullmatch(prefix):
+                raise ConfigError("court_prefixes: each must be a court code prefix like 川01")
+
+
+def init_home(
+    home: Path,
+    *,
+    node_id: str,
+    listen: str,
+    certs: Path,
+    trust_domain: str,
+    db: str = "",
+    court_prefixes: list[str] | None = None,
+) -> NodeConfig:
+    """Create a node home: copy the node's certificates in and write the configuration."""
+    if (home / CONFIG_FILE).exists():
+        raise ConfigError(f"{home} is already a node home")
+    config = NodeConfig(
+        home=home,
+        node_id=node_id,
+        trust_domain=trust_domain,
+        listen=listen,
+        court_prefixes=list(court_prefixes or []),
+        db=db,
+    )
+    config.validate()
+    missing = [n for n in ("ca.pem", "tls.pem", "tls.key", "log.pem", "log.key") if not (certs / n).exists()]
+    if missing:
+        raise ConfigError(f"certs: {certs} lacks {', '.join(missing)} (see `ccnode certs issue`)")
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    config.certs_dir.mkdir(exist_ok=True)
+    config.crl_dir.mkdir(exist_ok=True)
+    for name in ("ca.pem", "tls.pem", "tls.key", "log.pem", "log.key"):
+        shutil.copyfile(certs / name, config.certs_dir / name)
+        if name.endswith(".key"):
+            os.chmod(config.certs_dir / name, 0o600)
+    config.save()
+    return config

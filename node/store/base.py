@@ -1,0 +1,186 @@
+"""The storage contract: a small Protocol with named errors, implemented by an in-memory twin
+(node.store.memory) and by SQLAlchemy over SQLite or PostgreSQL (node.store.sql).
+
+Ordering rule that every implementation keeps: ``append`` commits the entries, the
+checkpoint, the new log state and the folded-state row changes in ONE transaction, and only
+if the stored size still equals ``expected_size``. The node acknowledges (to a peer, to the
+CLI) only after ``append`` returned. After a crash the node resumes from what the store holds
+(its vector), never from a separate cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Folded-state tables the store keeps; each row is a flat mapping of column -> value with a
+# string primary key "key". Later business (tasks, seizures, lookups) adds tables here.
+STATE_TABLES: dict[str, tuple[str, ...]] = {
+    # 失信被执行人名单: one row per listing subject, folded from its origin's entries.
+    "blacklist": (
+        "key",  # subject, e.g. "chengdu/bl/42"
+        "origin",
+        "entry_id",  # the listing entry
+        "status",  # "listed" | "delisted"
+        "debtor_type",  # "person" | "org"
+        "id_key",  # normalised ID number / credit code, for exact lookups
+        "name",
+        "case_number",
+        "court",
+        "ground",
+        "listed_on",
+        "term_end_on",
+        "delist_due_on",
+        "delisted_on",
+        "last_index",
+        "record",  # bytes: serialised BlacklistItem
+    ),
+}
+
+
+class StoreError(Exception):
+    """Base class of storage errors."""
+
+
+class ConflictError(StoreError):
+    """The log moved under the caller (stored size != expected_size): nothing was written."""
+
+
+class IntegrityError(StoreError):
+    """A write would break an invariant (duplicate index, unknown table or column, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    origin: str
+    index: int
+    kind: int
+    subject: str
+    actor: str
+    hlc: int
+    leaf_hash: bytes
+    header: bytes
+    salt: bytes
+    payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class OriginState:
+    """What the node holds and has verified of one origin's log."""
+
+    origin: str
+    size: int
+    root: bytes
+    frontier: bytes  # sync.merkle.Frontier.to_bytes()
+    checkpoint_note: str  # latest accepted signed checkpoint (may carry cosignatures)
+    frozen: bool = False
+    frozen_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    """Upsert (row given) or delete (row None) of one folded-state row."""
+
+    table: str
+    key: str
+    row: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord:
+    origin: str
+    smaller_note: str
+    larger_note: str
+    prefix_root: bytes
+    consistency_proof: tuple[bytes, ...]
+    detected_by: str
+    detected_at_unix_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    at_unix_ms: int
+    peer: str  # network address
+    identity: str  # SAN URI or "" when none
+    method: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRecord:
+    node_id: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowQuery:
+    """Equality filters over columns of one table, ordered by key, paged."""
+
+    table: str
+    equals: Mapping[str, Any] = field(default_factory=dict)
+    prefix: Mapping[str, str] = field(default_factory=dict)  # column LIKE 'value%'
+    limit: int = 100
+    offset: int = 0
+
+
+class Store(Protocol):
+    # ---- logs
+    def vector(self) -> dict[str, int]: ...
+    def origin_state(self, origin: str) -> OriginState | None: ...
+    def origin_states(self) -> list[OriginState]: ...
+
+    def append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+    ) -> None:
+        """Commit entries [expected_size, state.size), the new origin state (with its
+        checkpoint, also kept in checkpoint history) and row changes in one transaction.
+        Raise ConflictError if the stored size != expected_size; IntegrityError if the
+        entries are not exactly indexes expected_size..state.size-1 of ``origin``."""
+        ...
+
+    def entries(
+        self, origin: str, start: int, end: int, *, with_payload: bool = True
+    ) -> list[StoredEntry]: ...
+    def leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]: ...
+    def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]: ...
+    def purge_payload(self, origin: str, index: int) -> bool: ...
+
+    # ---- checkpoints, cosignatures, evidence
+    def checkpoint_at(self, origin: str, size: int) -> str | None: ...
+    def checkpoint_sizes(self, origin: str) -> list[int]: ...
+    def update_checkpoint_note(self, origin: str, size: int, note: str) -> None:
+        """Replace the stored note of (origin, size) — same body, more cosignatures."""
+        ...
+
+    def add_cosignature(self, origin: str, size: int, witness: str, line: str) -> bool: ...
+    def cosignatures(self, origin: str, size: int) -> list[tuple[str, str]]: ...
+    def add_evidence(self, evidence: EvidenceRecord) -> bool: ...
+    def evidence(self) -> list[EvidenceRecord]: ...
+    def freeze(self, origin: str, reason: str) -> None: ...
+
+    # ---- origin keys (log-signing certificates learned from peers, DER)
+    def put_origin_key(self, origin: str, certificate_der: bytes) -> None: ...
+    def origin_keys(self) -> dict[str, bytes]: ...
+
+    # ---- peers and refusals
+    def put_peer(self, peer: PeerRecord) -> None: ...
+    def remove_peer(self, node_id: str) -> bool: ...
+    def peers(self) -> list[PeerRecord]: ...
+    def record_refusal(self, refusal: Refusal) -> None: ...
+    def refusals(self, limit: int = 100) -> list[Refusal]: ...
+    def refusal_count(self) -> int: ...
+
+    # ---- folded state
+    def get_rows(self, table: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+    def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
+        """Matching rows (paged) and the total count of matches."""
+        ...
+
+    def close(self) -> None: ...
