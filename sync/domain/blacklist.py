@@ -1,0 +1,662 @@
+"""失信被执行人名单: listing, delisting and correction rules as pure validation.
+
+Source: 最高人民法院关于公布失信被执行人名单信息的若干规定 (法释〔2017〕7号); see DOMAIN.md.
+Every function takes plain values and the relevant dates; nothing here reads a clock.
+Names, ID numbers and credit codes never appear in errors, and the record types print them
+masked or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
+from datetime import date
+from enum import StrEnum
+from typing import Final, TypeVar
+
+from sync.domain.calendar import DEFAULT_CALENDAR, WorkCalendar, add_years
+from sync.domain.case_number import CaseNumber, parse_court_code, require_enforcement_case
+from sync.domain.errors import ValidationError
+from sync.domain.identifiers import (
+    Sex,
+    age_on,
+    is_minor_on,
+    validate_credit_code,
+    validate_resident_id,
+)
+
+__all__ = [
+    "ACT_WITHIN_WORKDAYS",
+    "DEFAULT_TERM_YEARS",
+    "MAX_EXTENSION_YEARS",
+    "CreditRepair",
+    "DebtorType",
+    "DelistGround",
+    "ListingGround",
+    "ListingRecord",
+    "ValidatedDelisting",
+    "ValidatedListing",
+    "parse_listing_json",
+    "validate_correction",
+    "validate_delisting",
+    "validate_listing",
+]
+
+_E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T")
+
+DEFAULT_TERM_YEARS: Final = 2  # art. 2: grounds G2–G6
+MAX_EXTENSION_YEARS: Final = 3  # art. 2: extendable by 1–3 years
+ACT_WITHIN_WORKDAYS: Final = 3  # arts. 2, 9, 10: delist / revoke / correct within 3 working days
+
+
+# ----------------------------------------------------------------------------- enums
+
+
+class ListingGround(StrEnum):
+    """Art. 1: why a debtor is listed."""
+
+    G1 = "G1"
+    G2 = "G2"
+    G3 = "G3"
+    G4 = "G4"
+    G5 = "G5"
+    G6 = "G6"
+
+    @property
+    def label_zh(self) -> str:
+        return _LISTING_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _LISTING_LABELS[self][1]
+
+    @property
+    def has_fixed_term(self) -> bool:
+        """G1 lasts until a delisting ground applies; G2–G6 run for a term (art. 2)."""
+        return self is not ListingGround.G1
+
+
+_LISTING_LABELS: Final[dict[ListingGround, tuple[str, str]]] = {
+    ListingGround.G1: ("有履行能力而拒不履行生效法律文书确定义务", "able to perform but refuses"),
+    ListingGround.G2: (
+        "以伪造证据、暴力、威胁等方法妨碍、抗拒执行",
+        "obstructs or resists enforcement by forgery, violence or threats",
+    ),
+    ListingGround.G3: (
+        "以虚假诉讼、虚假仲裁或者以隐匿、转移财产等方法规避执行",
+        "evades enforcement by sham litigation or arbitration, or by hiding or moving assets",
+    ),
+    ListingGround.G4: ("违反财产报告制度", "breaches the asset reporting duty"),
+    ListingGround.G5: ("违反限制消费令", "breaches a consumption restriction order"),
+    ListingGround.G6: (
+        "无正当理由拒不履行执行和解协议",
+        "refuses without good cause to perform an enforcement settlement",
+    ),
+}
+
+
+class DelistGround(StrEnum):
+    """Art. 10 grounds D1–D7, plus revocation (art. 9) and term expiry (art. 2).
+
+    Same members as ``ccnode.v1.DelistGround`` on the wire.
+    """
+
+    D1 = "D1"
+    D2 = "D2"
+    D3 = "D3"
+    D4 = "D4"
+    D5 = "D5"
+    D6 = "D6"
+    D7 = "D7"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def label_zh(self) -> str:
+        return _DELIST_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _DELIST_LABELS[self][1]
+
+
+_DELIST_LABELS: Final[dict[DelistGround, tuple[str, str]]] = {
+    DelistGround.D1: ("已履行全部义务", "obligation fully performed"),
+    DelistGround.D2: ("执行和解协议已履行完毕", "settlement agreement fully performed"),
+    DelistGround.D3: (
+        "申请执行人书面申请删除，人民法院审查同意",
+        "creditor's written request, approved by the court",
+    ),
+    DelistGround.D4: (
+        "终结本次执行程序后，通过网络执行查控系统查询两次以上未发现有可供执行财产",
+        "after termination of this enforcement round, two online asset searches found nothing",
+    ),
+    DelistGround.D5: (
+        "因审判监督或破产程序中止执行",
+        "execution suspended for retrial or bankruptcy",
+    ),
+    DelistGround.D6: ("人民法院依法裁定不予执行", "execution refused (不予执行)"),
+    DelistGround.D7: ("人民法院依法裁定终结执行", "execution terminated (终结执行)"),
+    DelistGround.REVOKED: ("撤销错误的失信决定（第九条）", "wrong listing revoked (art. 9)"),
+    DelistGround.EXPIRED: ("纳入期限届满", "listing term expired"),
+}
+
+
+class CreditRepair(StrEnum):
+    """信用修复: which early-delisting route a delisting records (DOMAIN.md)."""
+
+    ACTIVE_PERFORMANCE = "ACTIVE_PERFORMANCE"  # art. 2 ¶2
+    CREDITOR_REQUEST = "CREDITOR_REQUEST"  # art. 10 D3
+    NONE = "NONE"
+
+    @property
+    def label_zh(self) -> str:
+        return {
+            CreditRepair.ACTIVE_PERFORMANCE: "积极履行",
+            CreditRepair.CREDITOR_REQUEST: "申请执行人申请",
+            CreditRepair.NONE: "无",
+        }[self]
+
+
+class DebtorType(StrEnum):
+    PERSON = "person"
+    ORG = "org"
+
+    @property
+    def label_zh(self) -> str:
+        return "自然人" if self is DebtorType.PERSON else "法人或其他组织"
+
+
+# Which credit-repair mark each delisting ground admits. D3 *is* the creditor's request, so it
+# requires that mark. Early deletion for active performance (art. 2 ¶2) is recorded on a
+# performance ground (D1, D2); the other grounds are not repairs.
+_CREDIT_REPAIR_ALLOWED: Final[dict[DelistGround, frozenset[CreditRepair]]] = {
+    DelistGround.D1: frozenset({CreditRepair.NONE, CreditRepair.ACTIVE_PERFORMANCE}),
+    DelistGround.D2: frozenset({CreditRepair.NONE, CreditRepair.ACTIVE_PERFORMANCE}),
+    DelistGround.D3: frozenset({CreditRepair.CREDITOR_REQUEST}),
+}
+_NOT_A_REPAIR: Final = frozenset({CreditRepair.NONE})
+
+
+# ---------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListingRecord:
+    """One listing as imported (JSON lines) or entered; personal fields are kept out of repr."""
+
+    case_number: str
+    court: str
+    debtor_type: DebtorType
+    name: str = dataclass_field(repr=False)
+    id_number: str | None = dataclass_field(default=None, repr=False)  # persons
+    credit_code: str | None = dataclass_field(default=None, repr=False)  # organisations
+    sex: Sex | None = None  # persons; derived from the ID when absent
+    legal_representative: str | None = dataclass_field(default=None, repr=False)  # orgs
+    obligation: str = dataclass_field(repr=False)
+    performance: str = dataclass_field(repr=False)
+    ground: ListingGround
+    term_years: int | None = None  # absent: 0 for G1 (no term), 2 for G2–G6; 0 on the wire = G1
+    basis_issuer: str
+    basis_number: str
+    filed_on: date
+    conduct: str | None = dataclass_field(default=None, repr=False)
+    listed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class ValidatedListing:
+    """A listing that passed every rule, normalised, with its computed dates."""
+
+    record: ListingRecord  # normalised; `listed_on` set, `term_years` 0 for G1
+    case: CaseNumber
+    debtor_age: int | None  # published for persons (art. 6); age on the listing date
+    term_end: date | None  # last day of the term; None for G1
+    delist_due_by: date | None  # term_end + 3 working days; None for G1
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def listed_on(self) -> date:
+        assert self.record.listed_on is not None
+        return self.record.listed_on
+
+
+@dataclass(frozen=True)
+class ValidatedDelisting:
+    ground: DelistGround
+    reason: str = dataclass_field(repr=False)
+    on: date
+    credit_repair: CreditRepair
+    due_by: date | None  # last day to act, when the date the ground arose is known
+    warnings: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------ text fields
+
+# Generous limits: they stop pasted documents and garbage, not real names or obligations.
+_MAX_CHARS: Final[dict[str, int]] = {
+    "name": 200,
+    "legal_representative": 100,
+    "obligation": 2000,
+    "performance": 500,
+    "conduct": 2000,
+    "basis_issuer": 200,
+    "basis_number": 100,
+    "reason": 1000,
+}
+_MULTILINE: Final = frozenset({"obligation", "conduct", "reason"})
+
+
+def _text(value: object, field: str, *, required: bool = True) -> str | None:
+    """Stripped text within its length limit, free of control characters; never echoed."""
+    if value is None:
+        if required:
+            raise ValidationError(field, "required", "is required")
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, "type", "must be a string")
+    text = value.strip()
+    if not text:
+        if required:
+            raise ValidationError(field, "required", "must not be empty")
+        return None
+    limit = _MAX_CHARS[field]
+    if len(text) > limit:
+        raise ValidationError(field, "too_long", f"must be at most {limit} characters")
+    allowed = "\n" if field in _MULTILINE else ""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
+        raise ValidationError(field, "format", "must not contain control characters")
+    return text
+
+
+def _absent(value: object, field: str, why: str) -> None:
+    if value is not None and value != "":
+        raise ValidationError(field, "not_allowed", why)
+
+
+# ---------------------------------------------------------------------------- listing
+
+
+def validate_listing(
+    rec: ListingRecord,
+    *,
+    court_prefixes: Sequence[str],
+    listed_on: date,
+    confirm_bad_credit_code: bool = False,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> ValidatedListing:
+    """Apply the listing rules of 法释〔2017〕7号 to `rec`, to be listed on `listed_on`.
+
+    Raises ValidationError for the first rule broken. `confirm_bad_credit_code` records that
+    an officer confirmed an organisation's credit code that fails its check character.
+    """
+    warnings: list[str] = []
+    case = require_enforcement_case(rec.case_number, court_prefixes, "case_number")
+    court = parse_court_code(rec.court, "court")
+    if court.text != case.court:
+        raise ValidationError(
+            "court",
+            "court_mismatch",
+            f"court {court.text} is not the court of case {case.text} ({case.court})",
+        )
+    if rec.listed_on is not None and rec.listed_on != listed_on:
+        raise ValidationError("listed_on", "mismatch", "differs from the listing date given")
+    if rec.filed_on > listed_on:
+        raise ValidationError("filed_on", "date_order", "filing date is after the listing date")
+    if rec.filed_on.year != case.year:
+        warnings.append(
+            f"filed_on: filing year {rec.filed_on.year} differs from the case year {case.year}"
+        )
+    debtor_type = _enum(DebtorType, rec.debtor_type, "debtor_type")
+    ground = _enum(ListingGround, rec.ground, "ground")
+    debtor = _validate_debtor(rec, debtor_type, listed_on, confirm_bad_credit_code, warnings)
+    term_years = _term_years(ground, rec.term_years)
+    term_end = add_years(listed_on, term_years) if term_years else None
+    due_by = calendar.add_workdays(term_end, ACT_WITHIN_WORKDAYS) if term_end else None
+    record = replace(
+        debtor.record,
+        case_number=case.text,
+        court=court.text,
+        debtor_type=debtor_type,
+        ground=ground,
+        term_years=term_years,
+        obligation=_required_text(rec.obligation, "obligation"),
+        performance=_required_text(rec.performance, "performance"),
+        basis_issuer=_required_text(rec.basis_issuer, "basis_issuer"),
+        basis_number=_required_text(rec.basis_number, "basis_number"),
+        conduct=_text(rec.conduct, "conduct", required=False),
+        listed_on=listed_on,
+    )
+    return ValidatedListing(record, case, debtor.age, term_end, due_by, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class _Debtor:
+    record: ListingRecord  # the input with the debtor fields normalised
+    age: int | None
+
+
+def _validate_debtor(
+    rec: ListingRecord,
+    debtor_type: DebtorType,
+    listed_on: date,
+    confirm_bad_credit_code: bool,
+    warnings: list[str],
+) -> _Debtor:
+    name = _required_text(rec.name, "name")
+    if debtor_type is DebtorType.PERSON:
+        _absent(rec.credit_code, "credit_code", "a person is identified by id_number")
+        _absent(rec.legal_representative, "legal_representative", "only for organisations")
+        if rec.id_number is None:
+            raise ValidationError("id_number", "required", "is required for a person")
+        rid = validate_resident_id(rec.id_number, "id_number")
+        if rec.sex is not None and rec.sex != rid.sex:
+            raise ValidationError("sex", "sex_mismatch", "does not match the ID number")
+        if rid.birth_date > listed_on:
+            raise ValidationError("id_number", "birth_date", "birth date is after the listing date")
+        if is_minor_on(rid, listed_on):
+            raise ValidationError(
+                "id_number",
+                "minor",
+                "the debtor is under 18 on the listing date; minors are never listed "
+                "(法释〔2017〕7号 art. 4)",
+            )
+        normalised = replace(
+            rec, name=name, id_number=rid.number, sex=rid.sex, credit_code=None,
+            legal_representative=None,
+        )  # fmt: skip
+        return _Debtor(normalised, age_on(rid, listed_on))
+    _absent(rec.id_number, "id_number", "an organisation is identified by credit_code")
+    _absent(rec.sex, "sex", "only for persons")
+    if rec.credit_code is None:
+        raise ValidationError("credit_code", "required", "is required for an organisation")
+    credit = validate_credit_code(
+        rec.credit_code, "credit_code", allow_bad_checksum=confirm_bad_credit_code
+    )
+    if credit.warning is not None:
+        warnings.append(credit.warning)
+    legal_rep = _text(rec.legal_representative, "legal_representative")
+    normalised = replace(
+        rec, name=name, credit_code=credit.code, legal_representative=legal_rep,
+        id_number=None, sex=None,
+    )  # fmt: skip
+    return _Debtor(normalised, None)
+
+
+def _required_text(value: object, field: str) -> str:
+    text = _text(value, field)
+    assert text is not None
+    return text
+
+
+def _term_years(ground: ListingGround, term_years: int | None) -> int:
+    """0 (no term) for G1; 2 by default for G2–G6, or 3–5 when extended by 1–3 years (art. 2)."""
+    if term_years is not None and (isinstance(term_years, bool) or not isinstance(term_years, int)):
+        raise ValidationError("term_years", "type", "must be a whole number of years")
+    if not ground.has_fixed_term:
+        if term_years:
+            raise ValidationError(
+                "term_years", "term", "ground G1 has no fixed term: give 0 or leave it out"
+            )
+        return 0
+    if term_years is None:
+        return DEFAULT_TERM_YEARS
+    longest = DEFAULT_TERM_YEARS + MAX_EXTENSION_YEARS
+    if not DEFAULT_TERM_YEARS <= term_years <= longest:
+        raise ValidationError(
+            "term_years",
+            "term",
+            f"ground {ground.value} takes {DEFAULT_TERM_YEARS} years, extendable by 1 to "
+            f"{MAX_EXTENSION_YEARS} (so {DEFAULT_TERM_YEARS}..{longest})",
+        )
+    return term_years
+
+
+def _enum(enum: type[_E], value: object, field: str) -> _E:
+    """`value` as a member of `enum`; the value is not echoed (it may be anything)."""
+    allowed = ", ".join(member.value for member in enum)
+    if isinstance(value, str):
+        try:
+            return enum(value)
+        except ValueError:
+            pass
+    raise ValidationError(field, "enum", f"must be one of {allowed}")
+
+
+# -------------------------------------------------------------------------- delisting
+
+
+def validate_delisting(
+    ground: DelistGround | str,
+    *,
+    reason: str,
+    on: date,
+    credit_repair: CreditRepair | str = CreditRepair.NONE,
+    listing: ValidatedListing | None = None,
+    ground_arose_on: date | None = None,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> ValidatedDelisting:
+    """Check a delisting on date `on`; with `listing`, also check it against the entry.
+
+    Each ground must be acted on within 3 working days (arts. 2, 9, 10). A late delisting is
+    still required, so lateness is a warning, not a refusal. The deadline counts from
+    `ground_arose_on` or, for EXPIRED, from the listing's term end.
+    """
+    ground = _enum(DelistGround, ground, "ground")
+    repair = _enum(CreditRepair, credit_repair, "credit_repair")
+    text = _required_text(reason, "reason")
+    if repair not in _CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR):
+        allowed = ", ".join(sorted(_CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR)))
+        raise ValidationError(
+            "credit_repair", "credit_repair", f"ground {ground.value} admits only {allowed}"
+        )
+    if ground_arose_on is not None and ground_arose_on > on:
+        raise ValidationError(
+            "ground_arose_on", "date_order", "the ground cannot arise after the delisting"
+        )
+    due_by = (
+        calendar.add_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
+        if ground_arose_on is not None
+        else None
+    )
+    if listing is not None:
+        _check_against_listing(ground, repair, on, listing)
+        if ground is DelistGround.EXPIRED:
+            due_by = listing.delist_due_by
+    warnings = () if due_by is None or on <= due_by else (_late_warning(due_by),)
+    return ValidatedDelisting(ground, text, on, repair, due_by, warnings)
+
+
+def _check_against_listing(
+    ground: DelistGround, repair: CreditRepair, on: date, listing: ValidatedListing
+) -> None:
+    if on < listing.listed_on:
+        raise ValidationError("on", "date_order", "delisting date is before the listing date")
+    term_end = listing.term_end
+    if ground is DelistGround.EXPIRED:
+        if term_end is None:
+            raise ValidationError("ground", "term", "a G1 listing has no term that could expire")
+        if on <= term_end:
+            raise ValidationError("ground", "term", "the listing term has not yet ended")
+    if repair is CreditRepair.ACTIVE_PERFORMANCE:
+        # Art. 2 ¶2 deletes a fixed-term listing *early*: there is no term to shorten for G1,
+        # and after the term ends the listing expires anyway.
+        if term_end is None or on > term_end:
+            raise ValidationError(
+                "credit_repair",
+                "credit_repair",
+                "early deletion for active performance applies only within a fixed term",
+            )
+
+
+def _late_warning(due_by: date) -> str:
+    return f"on: later than the 3-working-day limit ({due_by.isoformat()})"
+
+
+# ------------------------------------------------------------------------- correction
+
+
+def validate_correction(
+    original: ValidatedListing,
+    corrected: ListingRecord,
+    *,
+    court_prefixes: Sequence[str],
+    on: date,
+    confirm_bad_credit_code: bool = False,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> ValidatedListing:
+    """Check a correction (更正) of wrong data in `original`, made on date `on`.
+
+    The debtor's identity (type and ID number or credit code), the listing court and the
+    listing date may not change: a listing of the wrong person or by the wrong court is
+    revoked (撤销, art. 9) and listed afresh, rule "immutable_field". The corrected record is
+    validated in full as of the original listing date, so the term keeps its start.
+    """
+    before = original.record
+    if on < original.listed_on:
+        raise ValidationError("on", "date_order", "correction date is before the listing date")
+    for field, old, new in (
+        ("debtor_type", before.debtor_type, corrected.debtor_type),
+        ("court", before.court, _normalised_court(corrected.court)),
+        ("id_number", before.id_number, _normalised_code(corrected.id_number)),
+        ("credit_code", before.credit_code, _normalised_code(corrected.credit_code)),
+    ):
+        if old != new:
+            raise ValidationError(
+                field,
+                "immutable_field",
+                "cannot be corrected: revoke the listing (art. 9) and list again",
+            )
+    if corrected.listed_on is not None and corrected.listed_on != original.listed_on:
+        raise ValidationError(
+            "listed_on", "immutable_field", "the listing date cannot be corrected"
+        )
+    result = validate_listing(
+        corrected,
+        court_prefixes=court_prefixes,
+        listed_on=original.listed_on,
+        confirm_bad_credit_code=confirm_bad_credit_code,
+        calendar=calendar,
+    )
+    if result.record == before:
+        raise ValidationError("correction", "no_change", "changes nothing in the listing")
+    return result
+
+
+def _normalised_court(court: str) -> str:
+    try:
+        return parse_court_code(court).text
+    except ValidationError:
+        return court  # differs from the stored, valid code: reported as immutable
+
+
+def _normalised_code(code: str | None) -> str | None:
+    if code is None:
+        return None
+    stripped = code.strip().upper()
+    return stripped or None
+
+
+# ---------------------------------------------------------------------- JSON import
+
+_REQUIRED_KEYS: Final = (
+    "case_number", "court", "debtor_type", "name", "obligation", "performance", "ground",
+    "basis_issuer", "basis_number", "filed_on",
+)  # fmt: skip
+_OPTIONAL_TEXT_KEYS: Final = (
+    "id_number", "credit_code", "sex", "legal_representative", "conduct",
+)  # fmt: skip
+_KNOWN_KEYS: Final = frozenset((*_REQUIRED_KEYS, *_OPTIONAL_TEXT_KEYS, "term_years", "listed_on"))
+_SAFE_KEY_RE: Final = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+_ISO_DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SEX_CODES: Final[dict[str, Sex]] = {"M": "M", "F": "F", "男": "M", "女": "F"}
+
+
+def parse_listing_json(obj: Mapping[str, object], line_no: int | None = None) -> ListingRecord:
+    """Build a ListingRecord from one decoded JSON object of the import format.
+
+    Checks keys and types only; the legal rules are `validate_listing`'s. Unknown keys are
+    refused; ``null`` counts as absent for optional keys. Errors carry `line_no`.
+    """
+    try:
+        return _parse_listing(obj)
+    except ValidationError as err:
+        raise err.at_line(line_no) from None
+
+
+def _parse_listing(obj: Mapping[str, object]) -> ListingRecord:
+    if not isinstance(obj, Mapping):
+        raise ValidationError("listing", "type", "must be a JSON object")
+    unknown = sorted(str(key) for key in obj if key not in _KNOWN_KEYS)
+    if unknown:
+        # Keys are echoed only when they look like field names: a stray ID number used as a
+        # key must not reach the message.
+        key = unknown[0] if _SAFE_KEY_RE.fullmatch(unknown[0]) else "<unnamed>"
+        raise ValidationError(key, "unknown_field", "is not a field of the listing format")
+    for key in _REQUIRED_KEYS:
+        if obj.get(key) is None:
+            raise ValidationError(key, "required", "is required")
+    strings = {key: _json_str(obj, key) for key in (*_REQUIRED_KEYS, *_OPTIONAL_TEXT_KEYS)}
+    return ListingRecord(
+        case_number=_present(strings["case_number"]),
+        court=_present(strings["court"]),
+        debtor_type=_enum(DebtorType, strings["debtor_type"], "debtor_type"),
+        name=_present(strings["name"]),
+        id_number=strings["id_number"],
+        credit_code=strings["credit_code"],
+        sex=_sex(strings["sex"]),
+        legal_representative=strings["legal_representative"],
+        obligation=_present(strings["obligation"]),
+        performance=_present(strings["performance"]),
+        ground=_enum(ListingGround, _present(strings["ground"]).strip(), "ground"),
+        term_years=_json_int(obj, "term_years"),
+        basis_issuer=_present(strings["basis_issuer"]),
+        basis_number=_present(strings["basis_number"]),
+        filed_on=_present(_json_date(obj, "filed_on")),
+        conduct=strings["conduct"],
+        listed_on=_json_date(obj, "listed_on"),
+    )
+
+
+def _present(value: _T | None) -> _T:
+    assert value is not None, "required keys were checked first"
+    return value
+
+
+def _json_str(obj: Mapping[str, object], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValidationError(key, "type", "must be a string")
+
+
+def _json_int(obj: Mapping[str, object], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ValidationError(key, "type", "must be a whole number")
+
+
+def _json_date(obj: Mapping[str, object], key: str) -> date | None:
+    value = _json_str(obj, key)
+    if value is None:
+        return None
+    if _ISO_DATE_RE.fullmatch(value) is None:
+        raise ValidationError(key, "date", "must be an ISO date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(key, "date", "is not a calendar date") from None
+
+
+def _sex(value: str | None) -> Sex | None:
+    if value is None or not value.strip():
+        return None
+    code = _SEX_CODES.get(value.strip().upper())
+    if code is None:
+        raise ValidationError("sex", "enum", "must be M, F, 男 or 女")
+    return code

@@ -1,0 +1,217 @@
+"""Court codes and case numbers (案号).
+
+Source: 最高人民法院关于人民法院案件案号的若干规定 (法〔2015〕137号, revised 法〔2018〕335号).
+A case number is ``（year）`` + court code + [special-tribunal character] + case-type code +
+serial + ``号``, e.g. ``（2024）川0104执1234号``. Case numbers and court codes are public
+(they are published with every judgment and blacklist entry), so errors may echo them once
+parsed; text that failed to parse is never echoed, as it may be anything (an ID number pasted
+into the wrong field, a name).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sync.domain.errors import ValidationError
+
+__all__ = [
+    "COURT_PROVINCES",
+    "ENFORCEMENT_BASIS_TYPES",
+    "ENFORCEMENT_TYPES",
+    "KNOWN_CASE_TYPES",
+    "SPECIAL_TRIBUNALS",
+    "CaseNumber",
+    "CourtCode",
+    "CourtLevel",
+    "court_level",
+    "parse_case_number",
+    "parse_court_code",
+    "require_enforcement_case",
+]
+
+CourtLevel = Literal["high", "intermediate", "basic"]
+
+# Province-level court characters as used in case numbers. These are not always the everyday
+# abbreviations: Inner Mongolia is 内 (not 蒙), Guizhou 黔, Yunnan 云. 兵 (the Xinjiang
+# Production and Construction Corps courts) is not a province but has its own court system
+# and code, so it is accepted too.
+COURT_PROVINCES: frozenset[str] = frozenset(
+    "京津冀晋内辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔云藏陕甘青宁新" + "兵"
+)
+
+# 执行 case types. Only the first three open or carry an enforcement of a legal document and
+# may therefore be cited by lookups, tasks and blacklist entries (DOMAIN.md).
+ENFORCEMENT_BASIS_TYPES: frozenset[str] = frozenset({"执", "执恢", "执保"})
+ENFORCEMENT_TYPES: frozenset[str] = ENFORCEMENT_BASIS_TYPES | frozenset(
+    {"执异", "执复", "执监", "执协", "执他"}
+)
+# Common non-enforcement types: they parse, so an officer who pastes a judgment's number gets
+# "not an enforcement case" rather than "malformed".
+_OTHER_TYPES: frozenset[str] = frozenset(
+    {
+        "民初", "民终", "民申", "民再", "民抗", "民监", "民特", "民督", "民催", "民撤",
+        "民辖", "民辖终", "民他", "刑初", "刑终", "刑申", "刑再", "刑抗", "刑核", "刑更",
+        "刑医", "刑没", "刑他", "行初", "行终", "行申", "行再", "行抗", "行审", "行审复",
+        "行他", "财保", "行保", "证保", "破申", "破", "破终", "强清", "司救", "赔", "委赔",
+    }
+)  # fmt: skip
+KNOWN_CASE_TYPES: frozenset[str] = ENFORCEMENT_TYPES | _OTHER_TYPES
+
+# Optional special-tribunal character between court code and type (2018 revision), e.g.
+# （2024）川01知民初45号 for an intellectual-property tribunal.
+SPECIAL_TRIBUNALS: frozenset[str] = frozenset({"知"})
+
+# [0-9], not \d: \d also matches full-width and other Unicode digits.
+_COURT_RE = re.compile(r"(?P<province>\S)(?P<digits>(?:[0-9]{2}){0,2})")
+_CASE_RE = re.compile(
+    r"[（(](?P<year>[0-9]{4})[）)]"
+    r"(?P<province>\S)(?P<digits>[0-9]*)"
+    r"(?P<chars>[\u4e00-\u9fff]{1,4})"
+    r"(?P<serial>[0-9]+)号"
+)
+_MIN_YEAR, _MAX_YEAR = 1990, 2100
+_MAX_SERIAL_DIGITS = 8  # the longest in use: criminal review cases get 8-digit random serials
+
+
+@dataclass(frozen=True)
+class CourtCode:
+    """A court code such as ``川`` (high), ``川01`` (intermediate) or ``川0104`` (basic)."""
+
+    province: str
+    digits: str
+
+    @property
+    def text(self) -> str:
+        return self.province + self.digits
+
+    @property
+    def level(self) -> CourtLevel:
+        # Special courts follow the same shape: 川71 (railway intermediate court) is
+        # intermediate, 川7101 and 渝8601 are basic-level.
+        if not self.digits:
+            return "high"
+        return "intermediate" if len(self.digits) == 2 else "basic"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class CaseNumber:
+    """A parsed case number; `text` is its normalised form (full-width parentheses)."""
+
+    year: int
+    court: str
+    case_type: str
+    serial: int
+    tribunal: str = ""  # optional special-tribunal character, usually empty
+
+    @property
+    def text(self) -> str:
+        return f"（{self.year}）{self.court}{self.tribunal}{self.case_type}{self.serial}号"
+
+    @property
+    def court_code(self) -> CourtCode:
+        return parse_court_code(self.court)
+
+    @property
+    def is_enforcement(self) -> bool:
+        """Any 执 type, including objections, reviews and coordination cases."""
+        return self.case_type in ENFORCEMENT_TYPES
+
+    @property
+    def is_enforcement_basis(self) -> bool:
+        """执 / 执恢 / 执保: the only types lookups, tasks and blacklist entries may cite."""
+        return self.case_type in ENFORCEMENT_BASIS_TYPES
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_court_code(text: str, field: str = "court") -> CourtCode:
+    """Parse ``川``, ``川01`` or ``川0104`` (province character + 0, 2 or 4 digits)."""
+    if not isinstance(text, str):
+        raise ValidationError(field, "type", "must be a string")
+    stripped = text.strip()
+    match = _COURT_RE.fullmatch(stripped)
+    if match is None:
+        raise ValidationError(
+            field,
+            "format",
+            "a court code is a province character followed by 0, 2 or 4 digits, "
+            "e.g. 川, 川01, 川0104",
+        )
+    if match["province"] not in COURT_PROVINCES:
+        raise ValidationError(field, "format", "the court code has an unknown province character")
+    return CourtCode(match["province"], match["digits"])
+
+
+def court_level(court: str | CourtCode) -> CourtLevel:
+    """The court's level, from the number of digits in its code (0, 2 or 4)."""
+    code = court if isinstance(court, CourtCode) else parse_court_code(court)
+    return code.level
+
+
+def parse_case_number(text: str, field: str = "case_number") -> CaseNumber:
+    """Parse and normalise a case number; ASCII parentheses become full-width ones."""
+    if not isinstance(text, str):
+        raise ValidationError(field, "type", "must be a string")
+    stripped = text.strip()
+    match = _CASE_RE.fullmatch(stripped)
+    if match is None:
+        raise ValidationError(
+            field,
+            "format",
+            "not a case number of the form （2024）川0104执1234号",
+        )
+    court = parse_court_code(match["province"] + match["digits"], field)
+    year, serial_s = int(match["year"]), match["serial"]
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise ValidationError(field, "year", f"year {year} is outside {_MIN_YEAR}..{_MAX_YEAR}")
+    if serial_s.startswith("0"):
+        raise ValidationError(
+            field, "serial", "serial must be a positive number without leading zeros"
+        )
+    if len(serial_s) > _MAX_SERIAL_DIGITS:
+        raise ValidationError(field, "serial", f"serial has more than {_MAX_SERIAL_DIGITS} digits")
+    tribunal, case_type = _split_type(match["chars"], field)
+    return CaseNumber(year, court.text, case_type, int(serial_s), tribunal)
+
+
+def _split_type(chars: str, field: str) -> tuple[str, str]:
+    """Separate an optional special-tribunal character from the case-type code."""
+    if chars in KNOWN_CASE_TYPES:
+        return "", chars
+    if chars[0] in SPECIAL_TRIBUNALS and chars[1:] in KNOWN_CASE_TYPES:
+        return chars[0], chars[1:]
+    raise ValidationError(field, "case_type", "unknown case-type code")
+
+
+def require_enforcement_case(
+    text: str, prefixes: Sequence[str], field: str = "case_number"
+) -> CaseNumber:
+    """Parse a case number that an enforcement action may cite at this node.
+
+    Rule "case_type" unless it is a 执 / 执恢 / 执保 case; rule "court_prefix" unless its
+    court code starts with one of the node's configured `prefixes` (e.g. ``["川01"]``).
+    """
+    assert not isinstance(prefixes, str), "prefixes is a sequence of prefixes, not one string"
+    case = parse_case_number(text, field)
+    if not case.is_enforcement_basis:
+        raise ValidationError(
+            field,
+            "case_type",
+            f"case type {case.case_type} is not an enforcement case that may be cited "
+            "(must be 执, 执恢 or 执保)",
+        )
+    if not any(prefix and case.court.startswith(prefix) for prefix in prefixes):
+        allowed = ", ".join(p for p in prefixes if p) or "none configured"
+        raise ValidationError(
+            field,
+            "court_prefix",
+            f"court {case.court} is not served by this node (prefixes: {allowed})",
+        )
+    return case
