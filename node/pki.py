@@ -747,11 +747,7 @@ def identity_from_cert(cert: x509.Certificate, trust_domain: str) -> Identity:
 
 
 def identity_from_der(der: bytes, trust_domain: str) -> Identity:
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError as e:
-        raise IdentityError("bad_identity", "peer certificate is not valid DER X.509") from e
-    return identity_from_cert(cert, trust_domain)
+    return identity_from_cert(_parse_der(der), trust_domain)
 
 
 def _eku(cert: x509.Certificate) -> list[x509.ObjectIdentifier] | None:
