@@ -91,7 +91,7 @@ class NodeConfig:
         if not NODE_ID_RE.fullmatch(self.node_id):
             raise ConfigError("node_id: must match [a-z0-9][a-z0-9-]{0,62}")
         host, sep, port = self.listen.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ConfigError("listen: must be HOST:PORT")
         for prefix in self.court_prefixes:
             if not COURT_PREFIX_RE.fullmatch(prefix):
@@ -120,7 +120,11 @@ def init_home(
         db=db,
     )
     config.validate()
-    missing = [n for n in ("ca.pem", "tls.pem", "tls.key", "log.pem", "log.key") if not (certs / n).exists()]
+    missing = [
+        n
+        for n in ("ca.pem", "tls.pem", "tls.key", "log.pem", "log.key")
+        if not (certs / n).exists()
+    ]
     if missing:
         raise ConfigError(f"certs: {certs} lacks {', '.join(missing)} (see `ccnode certs issue`)")
     home.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,337 @@
+"""This node's own log: validate, append, sign, fold and commit — group-committed.
+
+Submissions (from the admin API, the scheduler, the lookup responder) queue up; one writer
+takes as many as are waiting (up to ``checkpoint_entries_max`` entries), validates each
+submission against the current state plus the submissions before it in the group, and
+commits all that passed in ONE transaction under signed checkpoints. A submission that fails
+validation is rejected whole and changes nothing; the others in its group still commit.
+
+Ordering: entries, checkpoints and folded state are committed BEFORE any caller is answered
+and BEFORE the live tails are woken, so nothing is ever announced that could be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from ccnode.v1 import payloads_pb2
+from node.clock import Clock, today
+from node.db import Db
+from node.store.base import OriginState, RowChange, Store, StoredEntry
+from node.watch import Watch
+from sync import hlc
+from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from sync.entry import SALT_BYTES, Entry, decode_header, entry_id, make_entry
+from sync.folds import StateKey, fold_batch, state_keys
+from sync.folds.blacklist import Row
+from sync.merkle import Frontier
+from sync.note import Ed25519Signer
+from sync.payload import encode_payload
+
+log = logging.getLogger(__name__)
+
+# A checkpoint is signed at least every this many entries / bytes within a commit, so that
+# any run between two consecutive checkpoints fits one replication batch (<= 500 entries,
+# <= 256 KiB) and relays can always cut batches at signed checkpoints.
+CHECKPOINT_INTERVAL_ENTRIES = 256
+CHECKPOINT_INTERVAL_BYTES = 128 * 1024
+
+
+class DraftRejected(Exception):
+    """A draft broke a rule; the whole submission is refused and nothing is appended."""
+
+    def __init__(self, position: int, field: str, rule: str, message: str) -> None:
+        super().__init__(f"draft {position}: {message}")
+        self.position = position
+        self.field = field
+        self.rule = rule
+        self.message = message
+
+
+@dataclass
+class Draft:
+    kind: int
+    payload: payloads_pb2.Payload
+    subject: str = ""  # "" = a new fact: the business rules allocate one
+    audience: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
+    confirm_bad_credit_code: bool = False
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    node_id: str
+    court_prefixes: tuple[str, ...]
+    today: dt.date
+    index: int  # the index this draft's entry will get
+
+
+class RowReader:
+    """Current folded rows plus the uncommitted changes of earlier drafts in the group."""
+
+    def __init__(self, store: Store, pending: dict[StateKey, Row]) -> None:
+        self._store = store
+        self.pending = pending
+
+    def get(self, table: str, key: str) -> Row | None:
+        if (table, key) in self.pending:
+            return self.pending[(table, key)]
+        return self._store.get_rows(table, [key]).get(key)
+
+
+# Validates and normalises one draft; raises DraftRejected(position=0, ...) on a broken rule.
+Prepare = Callable[[Draft, RowReader, PrepareContext], tuple[Draft, list[str]]]
+
+
+@dataclass
+class SubmitResult:
+    entry_ids: list[str]
+    subjects: list[str]
+    size: int
+    checkpoint: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Submission:
+    drafts: list[Draft]
+    actor: str
+    future: asyncio.Future[SubmitResult]
+
+
+class LocalLog:
+    def __init__(
+        self,
+        *,
+        db: Db,
+        node_id: str,
+        trust_domain: str,
+        signer: Ed25519Signer,
+        clock: Clock,
+        prepare: Prepare,
+        watch: Watch,
+        court_prefixes: Sequence[str] = (),
+        checkpoint_entries_max: int = 1024,
+    ) -> None:
+        self._db = db
+        self.node_id = node_id
+        self.origin_line = origin_line(trust_domain, node_id)
+        self._signer = signer
+        self._clock = clock
+        self._prepare = prepare
+        self._watch = watch
+        self._court_prefixes = tuple(court_prefixes)
+        self._group_entries_max = checkpoint_entries_max
+        self._queue: asyncio.Queue[_Submission] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._last_hlc = 0
+        self.on_commit: list[Callable[[], None]] = []
+
+    async def start(self) -> None:
+        self._last_hlc = await self._db.read(self._load_last_hlc)
+        self._task = asyncio.create_task(self._writer(), name="ccnode-local-log")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def _load_last_hlc(self) -> int:
+        state = self._db.store.origin_state(self.node_id)
+        if state is None or state.size == 0:
+            return 0
+        return self._db.store.entries(self.node_id, state.size - 1, state.size)[0].hlc
+
+    async def submit(self, drafts: Sequence[Draft], actor: str) -> SubmitResult:
+        if not drafts:
+            raise DraftRejected(0, "drafts", "empty", "nothing to append")
+        if not actor.strip():
+            raise DraftRejected(
+                0, "actor", "required", "actor: the responsible officer is required"
+            )
+        future: asyncio.Future[SubmitResult] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Submission(list(drafts), actor.strip(), future))
+        return await future
+
+    async def _writer(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            entries = len(group[0].drafts)
+            while not self._queue.empty():
+                nxt = self._queue._queue[0]  # type: ignore[attr-defined]  # peek, no await
+                if entries + len(nxt.drafts) > self._group_entries_max:
+                    break
+                group.append(self._queue.get_nowait())
+                entries += len(nxt.drafts)
+            try:
+                outcomes = await self._db.write(self._commit_group, group)
+            except Exception as exc:  # storage failure: every caller in the group learns it
+                log.exception("commit of %d submissions failed", len(group))
+                for sub in group:
+                    if not sub.future.done():
+                        sub.future.set_exception(exc)
+                continue
+            for sub, outcome in zip(group, outcomes, strict=True):
+                if sub.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    sub.future.set_exception(outcome)
+                else:
+                    sub.future.set_result(outcome)
+            self._watch.notify()
+            for callback in self.on_commit:
+                callback()
+
+    # ---------------------------------------------------------------- in the writer thread
+
+    def _commit_group(self, group: list[_Submission]) -> list[SubmitResult | DraftRejected]:
+        store = self._db.store
+        state = store.origin_state(self.node_id)
+        size0 = state.size if state else 0
+        frontier = Frontier.from_bytes(state.frontier) if state else Frontier()
+        now_ms = self._clock.now_ms()
+        day = today(self._clock)
+        pending: dict[StateKey, Row] = {}
+        stored: list[StoredEntry] = []
+        outcomes: list[SubmitResult | DraftRejected] = []
+        last_hlc = self._last_hlc
+        for sub in group:
+            try:
+                made, rows, last_hlc_sub, warnings = self._build(
+                    sub, size0 + len(stored), pending, now_ms, day, last_hlc
+                )
+            except DraftRejected as exc:
+                outcomes.append(exc)
+                continue
+            pending = rows
+            last_hlc = last_hlc_sub
+            first = len(stored)
+            stored.extend(made)
+            outcomes.append(
+                SubmitResult(
+                    entry_ids=[entry_id(self.node_id, e.index) for e in made],
+                    subjects=[e.subject for e in made],
+                    size=0,
+                    checkpoint="",
+                    warnings=warnings,
+                )
+            )
+            assert len(stored) - first == len(sub.drafts)
+        if not stored:
+            return outcomes
+        checkpoints = self._sign_intervals(frontier, stored)
+        final_size, final_note = checkpoints[-1]
+        store.append(
+            origin=self.node_id,
+            expected_size=size0,
+            entries=stored,
+            state=OriginState(
+                origin=self.node_id,
+                size=final_size,
+                root=frontier.root(),
+                frontier=frontier.to_bytes(),
+                checkpoint_note=final_note,
+            ),
+            changes=[RowChange(t, k, row) for (t, k), row in pending.items()],
+            checkpoints=checkpoints[:-1],
+        )
+        self._last_hlc = last_hlc
+        return [
+            replace(o, size=final_size, checkpoint=final_note) if isinstance(o, SubmitResult) else o
+            for o in outcomes
+        ]
+
+    def _build(
+        self,
+        sub: _Submission,
+        index0: int,
+        pending: dict[StateKey, Row],
+        now_ms: int,
+        day: dt.date,
+        last_hlc: int,
+    ) -> tuple[list[StoredEntry], dict[StateKey, Row], int, list[str]]:
+        rows = dict(pending)
+        reader = RowReader(self._db.store, rows)
+        made: list[StoredEntry] = []
+        warnings: list[str] = []
+        for position, draft in enumerate(sub.drafts):
+            index = index0 + position
+            ctx = PrepareContext(self.node_id, self._court_prefixes, day, index)
+            try:
+                ready, notes = self._prepare(draft, reader, ctx)
+            except DraftRejected as exc:
+                raise DraftRejected(position, exc.field, exc.rule, exc.message) from None
+            warnings.extend(f"draft {position}: {w}" for w in notes)
+            last_hlc = hlc.tick(last_hlc, now_ms)
+            payload = encode_payload(ready.kind, ready.payload)
+            entry: Entry = make_entry(
+                origin=self.node_id,
+                index=index,
+                kind=ready.kind,
+                subject=ready.subject,
+                actor=sub.actor,
+                hlc=last_hlc,
+                payload=payload,
+                salt=secrets.token_bytes(SALT_BYTES),
+                audience=ready.audience,
+                parents=ready.parents,
+            )
+            header = decode_header(entry.header)
+            folded = fold_batch(
+                [(header, payload)],
+                {k: v for k in state_keys([header]) if (v := reader.get(*k)) is not None},
+            )
+            if folded.ignored:
+                reason = folded.ignored[0][1]
+                raise DraftRejected(position, "subject", "state", reason)
+            rows.update(folded.changes)
+            made.append(
+                StoredEntry(
+                    origin=self.node_id,
+                    index=index,
+                    kind=ready.kind,
+                    subject=ready.subject,
+                    actor=sub.actor,
+                    hlc=last_hlc,
+                    leaf_hash=entry.leaf_hash(),
+                    header=entry.header,
+                    salt=entry.salt,
+                    payload=payload,
+                )
+            )
+        return made, rows, last_hlc, warnings
+
+    def _sign_intervals(
+        self, frontier: Frontier, stored: list[StoredEntry]
+    ) -> list[tuple[int, str]]:
+        """Extend the frontier over the new leaves, signing a checkpoint at each interval end."""
+        checkpoints: list[tuple[int, str]] = []
+        since_entries = since_bytes = 0
+
+        def sign() -> None:
+            cp = Checkpoint(origin=self.origin_line, size=frontier.size, root=frontier.root())
+            checkpoints.append((frontier.size, sign_checkpoint(cp, self._signer)))
+
+        for entry in stored:
+            entry_bytes = len(entry.header) + len(entry.salt) + len(entry.payload or b"")
+            if since_entries and since_bytes + entry_bytes > CHECKPOINT_INTERVAL_BYTES:
+                sign()
+                since_entries = since_bytes = 0
+            frontier.append(entry.leaf_hash)
+            since_entries += 1
+            since_bytes += entry_bytes
+            if since_entries >= CHECKPOINT_INTERVAL_ENTRIES:
+                sign()
+                since_entries = since_bytes = 0
+        if since_entries:
+            sign()
+        return checkpoints

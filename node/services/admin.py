@@ -1,0 +1,305 @@
+"""The local Admin service (Unix socket, mode 0600): what the `ccnode` CLI calls."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
+from node.app_version import VERSION
+from node.log import Draft, DraftRejected
+from node.store.base import PeerRecord, RowQuery
+from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
+from sync.folds import blacklist as bl_fold
+
+if TYPE_CHECKING:
+    from node.app import Node
+
+LIMIT_MAX = 1000
+
+
+def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
+    out = admin_pb2.BlacklistItem()
+    out.CopyFrom(item)
+    d = out.record.debtor
+    if d.id_number:
+        d.id_number = mask_id(d.id_number, DEFAULT_MASK)
+    if d.credit_code and d.type == payloads_pb2.PERSON:
+        d.credit_code = mask_id(d.credit_code, CREDIT_CODE_MASK)
+    return out
+
+
+class AdminService(admin_pb2_grpc.AdminServicer):
+    def __init__(self, node: Node) -> None:
+        self.n = node
+
+    async def Status(
+        self, request: admin_pb2.StatusRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.StatusResponse:
+        c = self.n.config
+        state = await self.n.db.read(self.n.db.store.origin_state, c.node_id)
+        return admin_pb2.StatusResponse(
+            node_id=c.node_id,
+            trust_domain=c.trust_domain,
+            listen=c.listen,
+            vkey=self.n.signer.vkey(),
+            log_size=state.size if state else 0,
+            court_prefixes=c.court_prefixes,
+            version=VERSION,
+        )
+
+    async def Submit(
+        self, request: admin_pb2.SubmitRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.SubmitResponse:
+        drafts = [
+            Draft(
+                kind=d.kind,
+                payload=d.payload,
+                subject=d.subject,
+                audience=tuple(d.audience),
+                confirm_bad_credit_code=d.confirm_bad_credit_code,
+            )
+            for d in request.drafts
+        ]
+        try:
+            result = await self.n.local_log.submit(drafts, request.actor)
+        except DraftRejected as exc:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"draft {exc.position}: {exc.message} [rule: {exc.rule}]",
+            )
+            raise AssertionError("unreachable") from None
+        return admin_pb2.SubmitResponse(
+            entry_ids=result.entry_ids,
+            subjects=result.subjects,
+            size=result.size,
+            checkpoint=result.checkpoint,
+            warnings=result.warnings,
+        )
+
+    # ---------------------------------------------------------------- peers
+
+    async def AddPeer(
+        self, request: admin_pb2.AddPeerRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.AddPeerResponse:
+        from node.config import NODE_ID_RE
+
+        p = request.peer
+        host, sep, port = p.address.rpartition(":")
+        if not NODE_ID_RE.fullmatch(p.node_id):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "peer_id: must match [a-z0-9][a-z0-9-]{0,62}"
+            )
+        if not sep or not host or not port.isdigit():
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "address: must be HOST:PORT")
+        if p.node_id == self.n.config.node_id:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "peer_id: a node cannot peer with itself"
+            )
+        await self.n.add_peer(PeerRecord(p.node_id, p.address))
+        return admin_pb2.AddPeerResponse()
+
+    async def RemovePeer(
+        self, request: admin_pb2.RemovePeerRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.RemovePeerResponse:
+        return admin_pb2.RemovePeerResponse(removed=await self.n.remove_peer(request.node_id))
+
+    async def _peer_statuses(self) -> list[admin_pb2.PeerStatus]:
+        vector = await self.n.db.read(self.n.db.store.vector)
+        out = []
+        for peer in await self.n.db.read(self.n.db.store.peers):
+            link = self.n.links.get(peer.node_id)
+            st = link.status if link else None
+            sizes = st.peer_sizes if st else {}
+            out.append(
+                admin_pb2.PeerStatus(
+                    peer=admin_pb2.Peer(node_id=peer.node_id, address=peer.address),
+                    connected=bool(st and st.connected),
+                    last_error=st.last_error if st else "",
+                    last_contact_unix_ms=st.last_contact_unix_ms if st else 0,
+                    peer_sizes=sizes,
+                    lag={o: n - vector.get(o, 0) for o, n in sizes.items() if n > vector.get(o, 0)},
+                )
+            )
+        return out
+
+    async def ListPeers(
+        self, request: admin_pb2.ListPeersRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.ListPeersResponse:
+        return admin_pb2.ListPeersResponse(peers=await self._peer_statuses())
+
+    # ---------------------------------------------------------------- blacklist
+
+    async def _record_access(
+        self, entries: list[str], actor: str, purpose: str, what: str, subject_key: str
+    ) -> None:
+        payload = payloads_pb2.Payload(
+            access_recorded=payloads_pb2.AccessRecorded(
+                entries=entries,
+                purpose=purpose,
+                what=what,
+                subject_key=hashlib.sha256(subject_key.encode()).hexdigest() if subject_key else "",
+            )
+        )
+        await self.n.local_log.submit([Draft(kind=log_pb2.ACCESS_RECORDED, payload=payload)], actor)
+
+    async def _check_reveal(
+        self, context: grpc.aio.ServicerContext, reveal: bool, actor: str, purpose: str
+    ) -> None:
+        if reveal and (not actor.strip() or not purpose.strip()):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "reveal: unmasked personal data needs an actor and a purpose (it is recorded)",
+            )
+
+    async def BlacklistSearch(
+        self, request: admin_pb2.BlacklistSearchRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.BlacklistSearchResponse:
+        await self._check_reveal(context, request.reveal, request.actor, request.purpose)
+        equals: dict[str, Any] = {}
+        prefix: dict[str, str] = {}
+        if request.id_number:
+            equals["id_key"] = request.id_number.strip().upper()
+        if request.name:
+            prefix["name"] = request.name.strip()
+        if request.origin:
+            equals["origin"] = request.origin
+        if request.status:
+            equals["status"] = request.status
+        limit = min(request.limit or 100, LIMIT_MAX)
+        rows, total = await self.n.db.read(
+            self.n.db.store.query_rows,
+            RowQuery(
+                table=bl_fold.TABLE,
+                equals=equals,
+                prefix=prefix,
+                limit=limit,
+                offset=request.offset,
+            ),
+        )
+        items = [bl_fold.item_of(r) for r in rows]
+        if request.reveal and items:
+            await self._record_access(
+                [i.entry_id for i in items],
+                request.actor,
+                request.purpose,
+                "blacklist record",
+                request.id_number.strip().upper(),
+            )
+        else:
+            items = [masked_item(i) for i in items]
+        return admin_pb2.BlacklistSearchResponse(items=items, total=total)
+
+    async def BlacklistGet(
+        self, request: admin_pb2.BlacklistGetRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.BlacklistGetResponse:
+        await self._check_reveal(context, request.reveal, request.actor, request.purpose)
+        rows = await self.n.db.read(self.n.db.store.get_rows, bl_fold.TABLE, [request.subject])
+        row = rows.get(request.subject)
+        if row is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no listing {request.subject}")
+            raise AssertionError("unreachable")
+        item = bl_fold.item_of(row)
+        entries = await self.n.db.read(self.n.db.store.entries_by_subject, [request.subject])
+        history = [
+            admin_pb2.HistoryEvent(
+                entry_id=f"{e.origin}/{e.index}", kind=e.kind, actor=e.actor, hlc=e.hlc
+            )  # type: ignore[arg-type]
+            for e in sorted(entries, key=lambda e: (e.origin, e.index))
+        ]
+        if request.reveal:
+            await self._record_access(
+                [item.entry_id], request.actor, request.purpose, "blacklist record", row["id_key"]
+            )
+        else:
+            item = masked_item(item)
+        return admin_pb2.BlacklistGetResponse(item=item, history=history)
+
+    # ---------------------------------------------------------------- sync, verification
+
+    async def SyncStatus(
+        self, request: admin_pb2.SyncStatusRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.SyncStatusResponse:
+        store = self.n.db.store
+        states = await self.n.db.read(store.origin_states)
+        origins = []
+        for s in sorted(states, key=lambda s: s.origin):
+            cos = await self.n.db.read(store.cosignatures, s.origin, s.size)
+            origins.append(
+                admin_pb2.OriginStatus(
+                    origin=s.origin,
+                    size=s.size,
+                    root=s.root,
+                    checkpoint=s.checkpoint_note,
+                    frozen=s.frozen,
+                    frozen_reason=s.frozen_reason,
+                    cosigned_by=[w for w, _ in cos],
+                )
+            )
+        evidence = await self.n.db.read(store.evidence)
+        return admin_pb2.SyncStatusResponse(
+            node_id=self.n.config.node_id,
+            vkey=self.n.signer.vkey(),
+            origins=origins,
+            peers=await self._peer_statuses(),
+            evidence_count=len(evidence),
+            refusal_count=await self.n.db.read(store.refusal_count),
+        )
+
+    async def Verify(
+        self, request: admin_pb2.VerifyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.VerifyResponse:
+        from node.verify_store import verify_store
+
+        verifiers = {
+            o: v for o in self.n.keys.certificates() if (v := self.n.keys.verifier(o)) is not None
+        }
+        report = await self.n.db.read(
+            verify_store,
+            self.n.db.store,
+            trust_domain=self.n.config.trust_domain,
+            verifiers=verifiers,
+        )
+        return report_pb(report, list(request.origins))
+
+    async def Refusals(
+        self, request: admin_pb2.RefusalsRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.RefusalsResponse:
+        rows = await self.n.db.read(self.n.db.store.refusals, request.limit or 100)
+        return admin_pb2.RefusalsResponse(
+            refusals=[
+                admin_pb2.Refusal(
+                    at_unix_ms=r.at_unix_ms,
+                    peer=r.peer,
+                    identity=r.identity,
+                    method=r.method,
+                    reason=r.reason,
+                )
+                for r in rows
+            ]
+        )
+
+    async def Evidence(
+        self, request: admin_pb2.EvidenceRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.EvidenceResponse:
+        from node.app import evidence_pb
+
+        return admin_pb2.EvidenceResponse(
+            evidence=[evidence_pb(e) for e in await self.n.db.read(self.n.db.store.evidence)]
+        )
+
+
+def report_pb(report: Any, origins: list[str]) -> admin_pb2.VerifyResponse:
+    """Convert a verify_store report (duck-typed: ok, verified_sizes, problems)."""
+    problems = [
+        admin_pb2.VerifyProblem(
+            origin=p.origin, index=p.index if p.index is not None else 0, reason=p.reason
+        )
+        for p in report.problems
+        if not origins or p.origin in origins
+    ]
+    return admin_pb2.VerifyResponse(
+        ok=not problems, verified_sizes=dict(report.verified_sizes), problems=problems
+    )

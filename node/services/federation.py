@@ -1,0 +1,246 @@
+"""The Federation service: what a region node offers its peers over mutual TLS."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import grpc
+
+from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
+from node.keys import KeyError_
+from node.store.base import StoredEntry
+from sync import merkle
+from sync.checkpoint import open_checkpoint
+from sync.entry import decode_header
+from sync.note import NoteError
+
+if TYPE_CHECKING:
+    from node.app import Node
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+HEARTBEAT_S = 10.0
+NODE = ("node",)
+
+
+class FederationService(federation_pb2_grpc.FederationServicer):
+    def __init__(self, node: Node) -> None:
+        self.n = node
+
+    # ---------------------------------------------------------------- Hello
+
+    async def Hello(
+        self, request: federation_pb2.HelloRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.HelloResponse:
+        caller = await self.n.auth.require(context, NODE, "Hello")
+        if request.node_id != caller.identity.name:
+            await self.n.auth.refuse(
+                context, caller.peer, caller.identity.uri, "Hello", "claims_other_identity"
+            )
+        await self.n.learn_keys(request.keys, caller.identity.uri)
+        return await self.n.hello_response()
+
+    # ---------------------------------------------------------------- Subscribe
+
+    async def Subscribe(
+        self, request: federation_pb2.SubscribeRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[federation_pb2.SyncMessage]:
+        caller = await self.n.auth.require(context, NODE, "Subscribe")
+        peer_id = caller.identity.name
+        limits = self.n.config.limits
+        entries_max = min(
+            request.batch_entries_max or limits.batch_entries_max, limits.batch_entries_max
+        )
+        bytes_max = min(request.batch_bytes_max or limits.batch_bytes_max, limits.batch_bytes_max)
+        sent = dict(request.vector.sizes)
+        keys_sent: set[str] = set()
+        sizes_cache: dict[str, list[int]] = {}
+        seen = self.n.watch.version
+        while True:
+            seen = self.n.watch.version
+            states = await self.n.db.read(self.n.db.store.origin_states)
+            for st in sorted(states, key=lambda s: s.origin):
+                if st.origin == peer_id:
+                    continue  # a node never learns its own log from others
+                have = sent.get(st.origin, 0)
+                if have >= st.size:
+                    continue
+                if st.origin not in keys_sent and have == 0:
+                    cert = self.n.keys.certificates().get(st.origin)
+                    if cert is not None:
+                        yield federation_pb2.SyncMessage(
+                            key=federation_pb2.OriginKey(origin=st.origin, certificate_der=cert)
+                        )
+                    keys_sent.add(st.origin)
+                while have < st.size:
+                    batch = await self.n.db.read(
+                        self._cut_batch,
+                        st.origin,
+                        have,
+                        st.size,
+                        entries_max,
+                        bytes_max,
+                        peer_id,
+                        sizes_cache,
+                    )
+                    if batch is None:
+                        log.error("no checkpoint to end a batch of %s at %d", st.origin, have)
+                        break
+                    yield federation_pb2.SyncMessage(batch=batch)
+                    have = batch.first_index + len(batch.entries)
+                    sent[st.origin] = have
+            vector = federation_pb2.Vector(sizes={s.origin: s.size for s in states})
+            yield federation_pb2.SyncMessage(
+                caught_up=federation_pb2.CaughtUp(
+                    vector=vector, server_time_unix_ms=self.n.clock.now_ms()
+                )
+            )
+            if not request.follow:
+                return
+            while self.n.watch.version == seen and not self.n.stopping:
+                await self.n.watch.wait(seen, HEARTBEAT_S)
+                if self.n.watch.version == seen:
+                    yield federation_pb2.SyncMessage(
+                        caught_up=federation_pb2.CaughtUp(
+                            vector=vector, server_time_unix_ms=self.n.clock.now_ms()
+                        )
+                    )
+            if self.n.stopping:
+                return
+
+    def _cut_batch(
+        self,
+        origin: str,
+        start: int,
+        size: int,
+        entries_max: int,
+        bytes_max: int,
+        reader: str,
+        sizes_cache: dict[str, list[int]],
+    ) -> federation_pb2.Batch | None:
+        """Entries [start, end) ending at a checkpoint this node holds (blocking)."""
+        store = self.n.db.store
+        sizes = sizes_cache.get(origin)
+        if sizes is None or sizes[-1] < min(size, start + entries_max):
+            sizes = sizes_cache[origin] = store.checkpoint_sizes(origin)
+        lo = bisect.bisect_right(sizes, start)
+        hi = bisect.bisect_right(sizes, min(size, start + entries_max))
+        candidates = sizes[lo:hi]
+        if not candidates:
+            return None
+        rows = store.entries(origin, start, candidates[-1])
+        entries = [self._for_reader(e, reader) for e in rows]
+        end = candidates[0]
+        total = 0
+        ends = set(candidates)
+        for i, e in enumerate(entries):
+            total += len(e.header) + len(e.salt) + len(e.payload)
+            if total > bytes_max and start + i + 1 > candidates[0]:
+                break
+            if start + i + 1 in ends:
+                end = start + i + 1
+        note = store.checkpoint_at(origin, end)
+        assert note is not None
+        return federation_pb2.Batch(
+            origin=origin,
+            first_index=start,
+            entries=entries[: end - start],
+            checkpoint=log_pb2.SignedCheckpoint(note=note),
+        )
+
+    @staticmethod
+    def _for_reader(e: StoredEntry, reader: str) -> log_pb2.Entry:
+        """The entry as ``reader`` may receive it: payload only within the audience."""
+        if e.payload is None:
+            return log_pb2.Entry(header=e.header, salt=e.salt)
+        if not decode_header(e.header).visible_to(reader):
+            return log_pb2.Entry(header=e.header, salt=e.salt)
+        return log_pb2.Entry(header=e.header, salt=e.salt, payload=e.payload)
+
+    # ---------------------------------------------------------------- Fetch
+
+    async def Fetch(
+        self, request: federation_pb2.FetchRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.FetchResponse:
+        caller = await self.n.auth.require(context, NODE, "Fetch")
+        st = await self.n.db.read(self.n.db.store.origin_state, request.origin)
+        if st is None or request.start >= st.size or request.end <= request.start:
+            await context.abort(grpc.StatusCode.OUT_OF_RANGE, "no entries in that range")
+        limits = self.n.config.limits
+        batch = await self.n.db.read(
+            self._cut_batch,
+            request.origin,
+            request.start,
+            st.size,
+            min(limits.batch_entries_max, request.end - request.start),
+            limits.batch_bytes_max,
+            caller.identity.name,
+            {},
+        )
+        if batch is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION, "no checkpoint ends that range"
+            )
+        return federation_pb2.FetchResponse(batch=batch)
+
+    # ---------------------------------------------------------------- Witness
+
+    async def Witness(
+        self, request: federation_pb2.WitnessRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.WitnessResponse:
+        caller = await self.n.auth.require(context, NODE, "Witness")
+        origin = caller.identity.name
+        verifier = self.n.keys.verifier(origin)
+        if verifier is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION, "origin key unknown: Hello first"
+            )
+        try:
+            checkpoint, _ = open_checkpoint(request.checkpoint.note, verifier)
+        except (NoteError, ValueError):
+            await self.n.auth.refuse(
+                context,
+                caller.peer,
+                caller.identity.uri,
+                "Witness",
+                "checkpoint_not_signed_by_caller",
+            )
+            raise AssertionError("unreachable") from None
+        line = await self.n.witness(origin, checkpoint, request.checkpoint.note)
+        if line is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "checkpoint not yet held or not consistent with what this witness verified",
+            )
+        return federation_pb2.WitnessResponse(cosignature_line=line, witnessed_size=checkpoint.size)
+
+    # ---------------------------------------------------------------- Checkpoints, proofs
+
+    async def Checkpoints(
+        self, request: federation_pb2.CheckpointsRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.CheckpointsResponse:
+        await self.n.auth.require(context, (*NODE, "auditor"), "Checkpoints")
+        return await self.n.checkpoints_response(list(request.origins))
+
+    async def ProveConsistency(
+        self, request: federation_pb2.ProveConsistencyRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.ProveConsistencyResponse:
+        await self.n.auth.require(context, (*NODE, "auditor"), "ProveConsistency")
+        st = await self.n.db.read(self.n.db.store.origin_state, request.origin)
+        if st is None or not 0 < request.old_size <= request.new_size <= st.size:
+            await context.abort(grpc.StatusCode.OUT_OF_RANGE, "sizes outside the held log")
+        leaves = await self.n.db.read(
+            self.n.db.store.leaf_hashes, request.origin, 0, request.new_size
+        )
+        return federation_pb2.ProveConsistencyResponse(
+            proof=merkle.consistency_proof(leaves, request.old_size),
+            old_root=merkle.subtree_root(leaves, 0, request.old_size),
+            new_root=merkle.root(leaves),
+        )
+
+
+__all__ = ["FederationService", "KeyError_"]

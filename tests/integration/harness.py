@@ -1,0 +1,129 @@
+"""A throwaway federation for integration tests: a CA, node homes and in-process nodes on
+127.0.0.1, all in tmp_path. Real gRPC servers, real mutual TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import grpc
+
+from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
+from node import pki
+from node.app import Node
+from node.clock import Clock
+from node.config import NodeConfig, init_home
+from node.store.base import PeerRecord
+
+TRUST_DOMAIN = "chengyu.court"
+PREFIXES = {"chengdu": ["川01"], "chongqing": ["渝01"], "mianyang": ["川07"]}
+
+
+class Federation:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ca = root / "ca"
+        pki.init_ca(self.ca, trust_domain=TRUST_DOMAIN)
+        self.nodes: dict[str, Node] = {}
+
+    def issue(self, node_id: str) -> Path:
+        out = self.root / "certs" / node_id
+        pki.issue_node(self.ca, node_id, out)
+        return out
+
+    def home(self, node_id: str, db: str = "") -> NodeConfig:
+        home = self.root / "homes" / node_id
+        if (home / "node.json").exists():
+            return NodeConfig.load(home)
+        return init_home(
+            home,
+            node_id=node_id,
+            listen="127.0.0.1:0",
+            certs=self.issue(node_id),
+            trust_domain=TRUST_DOMAIN,
+            db=db,
+            court_prefixes=PREFIXES.get(node_id, ["川01"]),
+        )
+
+    async def start(self, node_id: str, *, clock: Clock | None = None, db: str = "") -> Node:
+        node = Node(self.home(node_id, db), clock=clock)
+        await node.start()
+        self.nodes[node_id] = node
+        return node
+
+    async def peer(self, a: str, b: str) -> None:
+        """a subscribes to b (one direction)."""
+        node_b = self.nodes[b]
+        await self.nodes[a].add_peer(PeerRecord(b, f"127.0.0.1:{node_b.port}"))
+
+    async def link(self, a: str, b: str) -> None:
+        await self.peer(a, b)
+        await self.peer(b, a)
+
+    async def stop(self, node_id: str) -> None:
+        node = self.nodes.pop(node_id)
+        await node.stop()
+
+    async def stop_all(self) -> None:
+        for node_id in list(self.nodes):
+            await self.stop(node_id)
+
+
+def admin(node: Node) -> admin_pb2_grpc.AdminStub:
+    channel = grpc.aio.insecure_channel(f"unix://{node.config.admin_socket}")
+    return admin_pb2_grpc.AdminStub(channel)
+
+
+def listing(
+    *,
+    case: str = "（2024）川0104执1234号",
+    court: str = "川0104",
+    name: str = "张三",
+    id_number: str = "510104199003071237",
+    ground: int = payloads_pb2.G1,
+    term_years: int = 0,
+) -> admin_pb2.Draft:
+    record = payloads_pb2.BlacklistRecord(
+        case_number=case,
+        court=court,
+        debtor=payloads_pb2.Debtor(type=payloads_pb2.PERSON, name=name, id_number=id_number),
+        obligation="支付货款人民币100000元",
+        performance="未履行",
+        ground=ground,
+        term_years=term_years,
+        basis_issuer="成都市锦江区人民法院",
+        basis_number="（2023）川0104民初5678号",
+        filed_on="2024-01-15",
+    )
+    return admin_pb2.Draft(
+        kind=log_pb2.BLACKLIST_LISTED,
+        payload=payloads_pb2.Payload(blacklist_listed=payloads_pb2.BlacklistListed(record=record)),
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0, interval_s: float = 0.02
+) -> float:
+    """Poll until check() is true; return the seconds it took, or fail at the timeout."""
+    start = time.monotonic()
+    while True:
+        if await check():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(interval_s)
+
+
+def valid_ids(n: int, *, birth: str = "19900307") -> list[str]:
+    """n distinct valid resident IDs (GB 11643 check characters) for area 510104."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    out = []
+    for seq in range(n):
+        body = f"510104{birth}{seq % 1000:03d}"
+        if seq >= 1000:
+            body = f"5101{(seq // 1000) % 100:02d}{birth}{seq % 1000:03d}"
+        s = sum(int(c) * w for c, w in zip(body, weights, strict=True))
+        out.append(body + "10X98765432"[s % 11])
+    return out
