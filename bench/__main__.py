@@ -2,5 +2,5 @@
 
 from bench import bench_core, bench_merkle
 
-for module in (bench_merkle, bench_core):
-    module.main()
+bench_merkle.main([])
+bench_core.main()

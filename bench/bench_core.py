@@ -108,7 +108,8 @@ def main() -> None:
     opened = _median(lambda: [open_checkpoint(note, verifier) for _ in range(2000)], args.runs)
 
     print(
-        f"ccnode log core, {n:,} entries (~{len(headers[0]) + 16 + len(record)} bytes each), median of {args.runs}"
+        f"ccnode log core, {n:,} entries "
+        f"(~{len(headers[0]) + 16 + len(record)} bytes each), median of {args.runs}"
     )
     print(f"{'workload':44} {'cpu s':>8} {'per second':>14} {'x floor':>8}")
     rows = [

@@ -14,6 +14,7 @@ from node.log import Draft, DraftRejected, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain.errors import ValidationError
 from sync.folds import blacklist as bl_fold
+from sync.payload import body_name
 
 _DEBTOR_TYPE = {payloads_pb2.PERSON: bl.DebtorType.PERSON, payloads_pb2.ORG: bl.DebtorType.ORG}
 _DEBTOR_TYPE_PB = {v: k for k, v in _DEBTOR_TYPE.items()}
@@ -115,15 +116,7 @@ def _prepare_blacklist(
     draft: Draft, rows: RowReader, ctx: PrepareContext
 ) -> tuple[Draft, list[str]]:
     payload = payloads_pb2.Payload()
-    body = draft.payload.WhichOneof("body")
-    if (
-        body
-        != {
-            log_pb2.BLACKLIST_LISTED: "blacklist_listed",
-            log_pb2.BLACKLIST_CORRECTED: "blacklist_corrected",
-            log_pb2.BLACKLIST_DELISTED: "blacklist_delisted",
-        }[draft.kind]
-    ):
+    if draft.payload.WhichOneof("body") != body_name(draft.kind):
         raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
     if draft.kind == log_pb2.BLACKLIST_LISTED:
         if draft.subject:
@@ -141,7 +134,7 @@ def _prepare_blacklist(
         subject = f"{bl_fold.subject_prefix(ctx.node_id)}{ctx.index}"
         return Draft(draft.kind, payload, subject=subject), list(v.warnings)
     row = _own_listing(draft.subject, rows, ctx)
-    original_pb = bl_fold.item_of(row).record  # type: ignore[arg-type]
+    original_pb = bl_fold.item_of(row).record
     listed_on = _date(original_pb.listed_on, "listed_on")
     original = bl.validate_listing(
         listing_from_pb(original_pb, listed_on=listed_on),

@@ -205,8 +205,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         entries = await self.n.db.read(self.n.db.store.entries_by_subject, [request.subject])
         history = [
             admin_pb2.HistoryEvent(
-                entry_id=f"{e.origin}/{e.index}", kind=e.kind, actor=e.actor, hlc=e.hlc
-            )  # type: ignore[arg-type]
+                entry_id=f"{e.origin}/{e.index}",
+                kind=log_pb2.EntryKind.ValueType(e.kind),
+                actor=e.actor,
+                hlc=e.hlc,
+            )
             for e in sorted(entries, key=lambda e: (e.origin, e.index))
         ]
         if request.reveal:

@@ -52,6 +52,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         state = await self.n.db.read(self.n.db.store.origin_state, request.origin)
         if state is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown origin")
+            raise AssertionError("unreachable")
         end = min(request.end or state.size, state.size)
         start = request.start
         while start < end:
@@ -72,12 +73,14 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         state = await self.n.db.read(self.n.db.store.origin_state, request.origin)
         if state is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown origin")
+            raise AssertionError("unreachable")
         size = request.size or state.size
         note = await self.n.db.read(self.n.db.store.checkpoint_at, request.origin, size)
         if note is None or request.index >= size:
             await context.abort(
                 grpc.StatusCode.OUT_OF_RANGE, "no checkpoint at that size, or index >= size"
             )
+            raise AssertionError("unreachable")
         leaves = await self.n.db.read(self.n.db.store.leaf_hashes, request.origin, 0, size)
         entry = (
             await self.n.db.read(
@@ -99,6 +102,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         state = await self.n.db.read(self.n.db.store.origin_state, request.origin)
         if state is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown origin")
+            raise AssertionError("unreachable")
         new_size = request.new_size or state.size
         old_note = await self.n.db.read(
             self.n.db.store.checkpoint_at, request.origin, request.old_size
@@ -106,6 +110,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         new_note = await self.n.db.read(self.n.db.store.checkpoint_at, request.origin, new_size)
         if old_note is None or new_note is None or not 0 < request.old_size <= new_size:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, "no checkpoints at those sizes")
+            raise AssertionError("unreachable")
         leaves = await self.n.db.read(self.n.db.store.leaf_hashes, request.origin, 0, new_size)
         return audit_pb2.ConsistencyProofResponse(
             proof=merkle.consistency_proof(leaves, request.old_size),

@@ -170,6 +170,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         st = await self.n.db.read(self.n.db.store.origin_state, request.origin)
         if st is None or request.start >= st.size or request.end <= request.start:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, "no entries in that range")
+            raise AssertionError("unreachable")
         limits = self.n.config.limits
         batch = await self.n.db.read(
             self._cut_batch,
@@ -185,6 +186,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION, "no checkpoint ends that range"
             )
+            raise AssertionError("unreachable")
         return federation_pb2.FetchResponse(batch=batch)
 
     # ---------------------------------------------------------------- Witness
@@ -199,6 +201,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION, "origin key unknown: Hello first"
             )
+            raise AssertionError("unreachable")
         try:
             checkpoint, _ = open_checkpoint(request.checkpoint.note, verifier)
         except (NoteError, ValueError):
@@ -216,6 +219,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "checkpoint not yet held or not consistent with what this witness verified",
             )
+            raise AssertionError("unreachable")
         return federation_pb2.WitnessResponse(cosignature_line=line, witnessed_size=checkpoint.size)
 
     # ---------------------------------------------------------------- Checkpoints, proofs
@@ -233,6 +237,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         st = await self.n.db.read(self.n.db.store.origin_state, request.origin)
         if st is None or not 0 < request.old_size <= request.new_size <= st.size:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, "sizes outside the held log")
+            raise AssertionError("unreachable")
         leaves = await self.n.db.read(
             self.n.db.store.leaf_hashes, request.origin, 0, request.new_size
         )

@@ -138,11 +138,14 @@ class Store(Protocol):
         entries: Sequence[StoredEntry],
         state: OriginState,
         changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
     ) -> None:
         """Commit entries [expected_size, state.size), the new origin state (with its
         checkpoint, also kept in checkpoint history) and row changes in one transaction.
         Raise ConflictError if the stored size != expected_size; IntegrityError if the
-        entries are not exactly indexes expected_size..state.size-1 of ``origin``."""
+        entries are not exactly indexes expected_size..state.size-1 of ``origin``.
+        ``checkpoints`` are (size, note) of intermediate checkpoints signed within this
+        commit, kept in the checkpoint history in the same transaction."""
         ...
 
     def entries(
