@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.log import Draft, DraftRejected, PrepareContext, RowReader
+from node.log import Draft, DraftRejected, Prepare, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain.errors import ValidationError
 from sync.folds import blacklist as bl_fold
@@ -89,14 +89,14 @@ def listing_to_pb(v: bl.ValidatedListing) -> payloads_pb2.BlacklistRecord:
 
 
 def prepare(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    """Validate and normalise one draft with the preparer registered for its kind."""
+    preparer = PREPARERS.get(draft.kind)
+    if preparer is None:
+        raise DraftRejected(0, "kind", "unsupported", "this kind of entry cannot be submitted here")
     try:
-        if draft.kind in bl_fold.KINDS:
-            return _prepare_blacklist(draft, rows, ctx)
-        if draft.kind == log_pb2.ACCESS_RECORDED:
-            return _prepare_access(draft, ctx)
+        return preparer(draft, rows, ctx)
     except ValidationError as exc:
         raise DraftRejected(0, exc.field, exc.rule, str(exc)) from None
-    raise DraftRejected(0, "kind", "unsupported", "this kind of entry cannot be submitted here")
 
 
 def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str, object]:
@@ -183,7 +183,7 @@ def _prepare_blacklist(
     return Draft(draft.kind, payload, subject=draft.subject), list(d.warnings)
 
 
-def _prepare_access(draft: Draft, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+def _prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
     """A read of personal data, kept in this node's own log and readable only here."""
     if draft.payload.WhichOneof("body") != "access_recorded":
         raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
@@ -191,3 +191,10 @@ def _prepare_access(draft: Draft, ctx: PrepareContext) -> tuple[Draft, list[str]
         raise ValidationError("purpose", "required", "a read of personal data needs a purpose")
     subject = f"{ctx.node_id}/access/{ctx.index}"
     return Draft(draft.kind, draft.payload, subject=subject, audience=(ctx.node_id,)), []
+
+
+# Preparers by entry kind; each business registers its kinds here.
+PREPARERS: dict[int, Prepare] = {
+    **{kind: _prepare_blacklist for kind in bl_fold.KINDS},
+    log_pb2.ACCESS_RECORDED: _prepare_access,
+}

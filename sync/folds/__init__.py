@@ -1,20 +1,37 @@
 """Deterministic folds of log entries into materialised state.
 
 Every node folds the entries it holds with the same rules, so state depends only on the logs,
-never on arrival order or wall clocks. ``fold_batch`` folds one verified batch of one origin
-(in index order) over the current rows of the subjects it touches.
+never on arrival order or wall clocks. Each business has a fold module exposing:
+
+* ``TABLE``: the folded-state table it writes (one row per subject),
+* ``KINDS``: the entry kinds it folds,
+* ``fold(row, header, payload) -> Row | Ignored``: the row after one entry.
+
+A fold whose order matters across origins (delegated tasks have two writers) keeps what it
+needs inside the row and recomputes the state from it, so any delivery order gives the same
+row. ``fold_batch`` folds one verified batch of one origin (in index order) over the current
+rows of the subjects it touches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from sync.entry import Header
 from sync.folds import blacklist
 from sync.folds.blacklist import Ignored, Row
 
 StateKey = tuple[str, str]  # (table, key)
+FoldFn = Callable[[Row | None, Header, bytes | None], Row | Ignored]
+
+# Registered fold modules; add a business by adding its module here.
+MODULES: tuple[ModuleType, ...] = (blacklist,)
+
+_BY_KIND: dict[int, tuple[str, FoldFn]] = {
+    kind: (module.TABLE, module.fold) for module in MODULES for kind in module.KINDS
+}
 
 
 @dataclass(slots=True)
@@ -24,18 +41,17 @@ class FoldResult:
 
 
 def table_for(kind: int) -> str | None:
-    if kind in blacklist.KINDS:
-        return blacklist.TABLE
-    return None
+    hit = _BY_KIND.get(kind)
+    return hit[0] if hit else None
 
 
 def state_keys(headers: Sequence[Header]) -> set[StateKey]:
     """The rows a batch may touch: fetch these before folding."""
     keys = set()
     for header in headers:
-        table = table_for(header.kind)
-        if table is not None:
-            keys.add((table, header.subject))
+        hit = _BY_KIND.get(header.kind)
+        if hit is not None:
+            keys.add((hit[0], header.subject))
     return keys
 
 
@@ -44,12 +60,13 @@ def fold_batch(
 ) -> FoldResult:
     result = FoldResult()
     for header, payload in items:
-        table = table_for(header.kind)
-        if table is None:
+        hit = _BY_KIND.get(header.kind)
+        if hit is None:
             continue
+        table, fold = hit
         key = (table, header.subject)
         row = result.changes.get(key, current.get(key))
-        outcome = blacklist.fold(row, header, payload)
+        outcome = fold(row, header, payload)
         if isinstance(outcome, Ignored):
             result.ignored.append((header.entry_id, outcome.reason))
         else:
