@@ -1,0 +1,628 @@
+"""``ccnode blacklist``: 失信被执行人名单 — list, import, correct, delist, read and check.
+
+Writes go through the node's Submit (it validates against 法释〔2017〕7号 and appends); reads
+go through BlacklistSearch / BlacklistGet. ID numbers are shown masked unless ``--reveal`` was
+given: the node masks them already, and this module masks again so that no node bug can put
+an unmasked ID on an officer's screen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from cli.client import AdminClient, InvalidInput, admin_client, home_option, load_config
+from cli.output import console, emit_json, err_console, json_option, print_table, table
+from sync.domain.blacklist import (
+    DEFAULT_TERM_YEARS,
+    DebtorType,
+    ListingRecord,
+    parse_listing_json,
+)
+from sync.domain.errors import ValidationError
+from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SUBMIT_TIMEOUT_S = 30.0
+SUBMIT_TIMEOUT_PER_DRAFT_S = 0.05  # a big import is validated and signed in one transaction
+SEARCH_LIMIT_MAX = 1000
+_DRAFT_RE = re.compile(r"draft (\d+): (.*)", re.DOTALL)
+
+_LISTING_GROUNDS = ("G1", "G2", "G3", "G4", "G5", "G6")
+_DELIST_GROUNDS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7", "REVOKED", "EXPIRED")
+_CREDIT_REPAIR = {
+    "active": payloads_pb2.ACTIVE_PERFORMANCE,
+    "creditor": payloads_pb2.CREDITOR_REQUEST,
+}
+_DEBTOR_TYPE_PB = {DebtorType.PERSON: payloads_pb2.PERSON, DebtorType.ORG: payloads_pb2.ORG}
+_DEBTOR_TYPE_NAME = {payloads_pb2.PERSON: "person", payloads_pb2.ORG: "org"}
+
+
+# ---------------------------------------------------------------- record <-> options
+
+
+# The listing fields, as (import-format key, click option declaration, help). The option of
+# key "case_number" is --case-number, and so on, so errors name the option the officer typed.
+_FIELDS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("case_number", {}, "Enforcement case number 案号, e.g. （2024）川0104执1234号."),
+    ("court", {}, "Enforcing court code 执行法院, e.g. 川0104."),
+    ("debtor_type", {"type": click.Choice(["person", "org"])}, "Debtor type 被执行人类型."),
+    ("name", {}, "Debtor's name 被执行人姓名/名称."),
+    ("id_number", {}, "Resident ID number 身份证号 (persons)."),
+    ("credit_code", {}, "Unified social credit code 统一社会信用代码 (organisations)."),
+    ("sex", {}, "Sex 性别: M or F (persons; derived from the ID when absent)."),
+    ("legal_representative", {}, "Legal representative 法定代表人 (organisations)."),
+    ("obligation", {}, "Obligation set by the legal document 生效法律文书确定的义务."),
+    ("performance", {}, "Its performance status 履行情况."),
+    (
+        "ground",
+        {"type": click.Choice(_LISTING_GROUNDS, case_sensitive=False)},
+        "Listing ground 失信情形 (art. 1).",
+    ),
+    ("term_years", {"type": click.IntRange(0)}, "Term in years 期限 (G2–G6: 2..5; G1: none)."),
+    ("conduct", {}, "The specific dishonest conduct 具体情形."),
+    ("basis_issuer", {}, "Issuer of the enforcement basis 执行依据制作单位."),
+    ("basis_number", {}, "Number of the enforcement basis 执行依据文号."),
+    ("filed_on", {"metavar": "YYYY-MM-DD"}, "Case filing date 立案时间."),
+)
+
+
+def _option_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def record_options(fn: F) -> F:
+    """The listing field options (all optional here; the record's rules say what is needed)."""
+    for key, extra, help_text in reversed(_FIELDS):
+        fn = click.option(_option_name(key), key, default=None, help=help_text, **extra)(fn)
+    return fn
+
+
+def actor_option(*, required: bool) -> Callable[[F], F]:
+    return click.option(
+        "--actor",
+        envvar="CCNODE_ACTOR",
+        required=required,
+        help="The officer responsible 承办人 (env CCNODE_ACTOR).",
+    )
+
+
+confirm_option: Callable[[F], F] = click.option(
+    "--confirm-bad-credit-code",
+    is_flag=True,
+    help="The officer confirmed an early credit code that fails the checksum.",
+)
+
+
+def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: fields[key] for key, _, _ in _FIELDS if fields.get(key) is not None}
+
+
+def record_to_pb(rec: ListingRecord) -> payloads_pb2.BlacklistRecord:
+    """The wire record of a parsed listing. The term is always explicit on the wire, where 0
+    means "no fixed term" (G1): G2–G6 without --term-years get the default two years."""
+    term_years = rec.term_years
+    if term_years is None:
+        term_years = DEFAULT_TERM_YEARS if rec.ground.has_fixed_term else 0
+    return payloads_pb2.BlacklistRecord(
+        case_number=rec.case_number,
+        court=rec.court,
+        debtor=payloads_pb2.Debtor(
+            type=_DEBTOR_TYPE_PB[rec.debtor_type],
+            name=rec.name,
+            id_number=rec.id_number or "",
+            credit_code=rec.credit_code or "",
+            sex=rec.sex or "",
+            legal_representative=rec.legal_representative or "",
+        ),
+        obligation=rec.obligation,
+        performance=rec.performance,
+        ground=payloads_pb2.ListingGround.Value(rec.ground.value),
+        term_years=term_years,
+        conduct=rec.conduct or "",
+        basis_issuer=rec.basis_issuer,
+        basis_number=rec.basis_number,
+        filed_on=rec.filed_on.isoformat(),
+        listed_on=rec.listed_on.isoformat() if rec.listed_on else "",
+    )
+
+
+def record_to_json(rec: payloads_pb2.BlacklistRecord) -> dict[str, Any]:
+    """A wire record in the import format (absent fields omitted)."""
+    d = rec.debtor
+    obj: dict[str, Any] = {
+        "case_number": rec.case_number,
+        "court": rec.court,
+        "debtor_type": _DEBTOR_TYPE_NAME.get(d.type),
+        "name": d.name,
+        "id_number": d.id_number,
+        "credit_code": d.credit_code,
+        "sex": d.sex,
+        "legal_representative": d.legal_representative,
+        "obligation": rec.obligation,
+        "performance": rec.performance,
+        "ground": _enum_name(payloads_pb2.ListingGround, rec.ground),
+        # 0 on the wire is "no fixed term"; absent lets a corrected ground take its default.
+        "term_years": rec.term_years or None,
+        "conduct": rec.conduct,
+        "basis_issuer": rec.basis_issuer,
+        "basis_number": rec.basis_number,
+        "filed_on": rec.filed_on,
+        "listed_on": rec.listed_on,
+    }
+    return {key: value for key, value in obj.items() if value not in ("", None)}
+
+
+def _parse_options(obj: Mapping[str, Any]) -> ListingRecord:
+    """Options -> record; errors name the option (--id-number), never the value."""
+    try:
+        return parse_listing_json(obj)
+    except ValidationError as e:
+        raise InvalidInput(f"{_option_name(e.field)}: {e.explanation}") from None
+
+
+def _enum_name(enum: Any, value: int) -> str:
+    return "" if value == 0 else str(enum.Name(value))
+
+
+# ---------------------------------------------------------------- display
+
+
+def shown_id(debtor: payloads_pb2.Debtor, *, revealed: bool) -> str:
+    """The debtor's ID number or credit code as the node's policy shows it: a person's
+    identifier masked unless revealed; an organisation's credit code in full (it is a
+    published field, 法释〔2017〕7号 art. 6)."""
+    if debtor.type == payloads_pb2.ORG:
+        return debtor.credit_code
+    value, policy = debtor.id_number, DEFAULT_MASK
+    if not value:
+        value, policy = debtor.credit_code, CREDIT_CODE_MASK
+    if not value or revealed:
+        return value
+    return mask_id(value, policy)
+
+
+def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[str, Any]:
+    rec = item.record
+    return {
+        "subject": item.subject,
+        "origin": item.origin,
+        "entry_id": item.entry_id,
+        "status": item.status,
+        "case_number": rec.case_number,
+        "court": rec.court,
+        "debtor_type": _DEBTOR_TYPE_NAME.get(rec.debtor.type, ""),
+        "name": rec.debtor.name,
+        "id": shown_id(rec.debtor, revealed=revealed),
+        "sex": rec.debtor.sex,
+        "legal_representative": rec.debtor.legal_representative,
+        "obligation": rec.obligation,
+        "performance": rec.performance,
+        "ground": _enum_name(payloads_pb2.ListingGround, rec.ground),
+        "term_years": rec.term_years,
+        "conduct": rec.conduct,
+        "basis_issuer": rec.basis_issuer,
+        "basis_number": rec.basis_number,
+        "filed_on": rec.filed_on,
+        "listed_on": rec.listed_on,
+        "term_end_on": rec.term_end_on,
+        "delist_due_on": item.delist_due_on,
+        "delisted_on": item.delisted_on,
+        "delist_ground": _enum_name(payloads_pb2.DelistGround, item.delist_ground),
+        "delist_reason": item.delist_reason,
+        "credit_repair": _enum_name(payloads_pb2.CreditRepair, item.credit_repair),
+        "last_index": item.last_index,
+    }
+
+
+_STATUS_ZH = {"listed": "listed 在列", "delisted": "delisted 已删除"}
+
+
+def _items_table(docs: Sequence[Mapping[str, Any]], title: str | None = None) -> None:
+    t = table(
+        "subject 编号", "案号 case", "court 法院", "被执行人 debtor", "证件号 ID", "ground 情形",
+        "status 状态", "listed on 列入日期", "origin 来源",
+        title=title,
+    )  # fmt: skip
+    for doc in docs:
+        t.add_row(
+            doc["subject"],
+            doc["case_number"],
+            doc["court"],
+            doc["name"],
+            doc["id"],
+            doc["ground"],
+            _STATUS_ZH.get(doc["status"], doc["status"]),
+            doc["listed_on"],
+            doc["origin"],
+        )
+    print_table(t)
+
+
+def _print_warnings(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        err_console().print(f"[yellow]warning 注意:[/] {warning}", markup=True)
+
+
+# ---------------------------------------------------------------- submitting
+
+
+def _submit(
+    client: AdminClient,
+    drafts: Sequence[admin_pb2.Draft],
+    actor: str,
+    *,
+    draft_label: Callable[[int], str] | None = None,
+) -> admin_pb2.SubmitResponse:
+    """Submit drafts in one request (all or nothing). The node names a refused draft by its
+    position ("draft 3: ..."); ``draft_label`` renames it (e.g. to a file's line number), and a
+    single-draft command drops the prefix altogether."""
+    request = admin_pb2.SubmitRequest(drafts=drafts, actor=actor)
+    timeout_s = SUBMIT_TIMEOUT_S + SUBMIT_TIMEOUT_PER_DRAFT_S * len(request.drafts)
+    try:
+        return client.Submit(request, timeout_s=timeout_s)
+    except InvalidInput as e:
+        raise InvalidInput(_relabel(e.message, draft_label)) from None
+
+
+def _relabel(message: str, draft_label: Callable[[int], str] | None) -> str:
+    match = _DRAFT_RE.fullmatch(message)
+    if match is None:
+        return message
+    position, rest = int(match.group(1)), match.group(2)
+    if draft_label is None:
+        return rest
+    return f"{draft_label(position)}: {rest}"
+
+
+def _relabel_all(messages: Sequence[str], draft_label: Callable[[int], str] | None) -> list[str]:
+    return [_relabel(m, draft_label) for m in messages]
+
+
+def listing_draft(rec: ListingRecord, *, confirm_bad_credit_code: bool) -> admin_pb2.Draft:
+    return admin_pb2.Draft(
+        kind=log_pb2.BLACKLIST_LISTED,
+        payload=payloads_pb2.Payload(
+            blacklist_listed=payloads_pb2.BlacklistListed(record=record_to_pb(rec))
+        ),
+        confirm_bad_credit_code=confirm_bad_credit_code,
+    )
+
+
+def _written_doc(response: admin_pb2.SubmitResponse, warnings: Sequence[str]) -> dict[str, Any]:
+    return {
+        "subjects": list(response.subjects),
+        "entry_ids": list(response.entry_ids),
+        "size": response.size,
+        "warnings": list(warnings),
+    }
+
+
+def _report_written(verb: str, response: admin_pb2.SubmitResponse, warnings: Sequence[str]) -> None:
+    _print_warnings(warnings)
+    out = console()
+    for subject, entry_id in zip(response.subjects, response.entry_ids, strict=False):
+        out.print(f"{verb} {subject} (entry {entry_id})")
+    out.print(f"log size 日志条数 {response.size}")
+
+
+# ---------------------------------------------------------------- commands
+
+
+@click.group("blacklist")
+def blacklist() -> None:
+    """失信被执行人名单: list, import, correct, delist, show and check debtors."""
+
+
+@blacklist.command("add")
+@home_option
+@record_options
+@actor_option(required=True)
+@confirm_option
+@json_option
+def add(
+    home: Path, actor: str, confirm_bad_credit_code: bool, as_json: bool, **fields: Any
+) -> None:
+    """List one debtor (a new entry in this node's log); prints its subject and entry id."""
+    rec = _parse_options(_given(fields))
+    with admin_client(home) as client:
+        draft = listing_draft(rec, confirm_bad_credit_code=confirm_bad_credit_code)
+        response = _submit(client, [draft], actor)
+    warnings = _relabel_all(response.warnings, None)
+    if as_json:
+        emit_json(_written_doc(response, warnings))
+        return
+    _report_written("listed 已列入", response, warnings)
+
+
+@blacklist.command("import")
+@home_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@actor_option(required=True)
+@confirm_option
+@json_option
+def import_(
+    home: Path, file: Path, actor: str, confirm_bad_credit_code: bool, as_json: bool
+) -> None:
+    """List every debtor of a JSON-lines FILE in one all-or-nothing submission.
+
+    Every line is checked before anything is sent: the first bad line (bad JSON, an unknown
+    or missing key, a value of the wrong type) stops the import, naming its line number and
+    field, and nothing is listed.
+    """
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.ClickException(
+            f"{file}: cannot read as UTF-8 text ({type(e).__name__})"
+        ) from None
+    drafts: list[admin_pb2.Draft] = []
+    line_of_draft: list[int] = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=err_console(), disable=as_json, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("checking 检查", total=len(lines))
+        for line_no, line in enumerate(lines, start=1):
+            progress.advance(task)
+            if not line.strip():
+                continue
+            rec = _parse_line(line, line_no)
+            drafts.append(listing_draft(rec, confirm_bad_credit_code=confirm_bad_credit_code))
+            line_of_draft.append(line_no)
+        if not drafts:
+            raise InvalidInput(f"{file}: no listings to import")
+        request_bytes = admin_pb2.SubmitRequest(drafts=drafts, actor=actor).ByteSize()
+        limit_bytes = load_config(home).limits.grpc_message_bytes_max
+        if request_bytes > limit_bytes:
+            raise InvalidInput(
+                f"{file}: {len(drafts)} listings make a {request_bytes}-byte submission, over "
+                f"the node's {limit_bytes}-byte message limit; split the file"
+            )
+        progress.add_task(f"submitting {len(drafts)} listings 提交", total=None)
+        with admin_client(home) as client:
+            response = _submit(
+                client, drafts, actor, draft_label=lambda n: f"line {line_of_draft[n]}"
+            )
+    warnings = _relabel_all(response.warnings, lambda n: f"line {line_of_draft[n]}")
+    if as_json:
+        emit_json({"listed": len(response.entry_ids), **_written_doc(response, warnings)})
+        return
+    _print_warnings(warnings)
+    first, last = response.subjects[0], response.subjects[-1]
+    console().print(
+        f"listed 已列入 {len(response.entry_ids)} debtors from {file} ({first} … {last}); "
+        f"log size 日志条数 {response.size}"
+    )
+
+
+def _parse_line(line: str, line_no: int) -> ListingRecord:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        # e.msg says what broke (no input is quoted); the column says where.
+        raise InvalidInput(
+            f"line {line_no}: not valid JSON ({e.msg} at column {e.colno})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"line {line_no}: listing: must be a JSON object")
+    try:
+        return parse_listing_json(obj, line_no)
+    except ValidationError as e:
+        raise InvalidInput(str(e)) from None
+
+
+@blacklist.command("correct")
+@home_option
+@click.argument("subject")
+@record_options
+@click.option("--reason", required=True, help="Why the record is corrected 更正理由.")
+@actor_option(required=True)
+@confirm_option
+@json_option
+def correct(
+    home: Path,
+    subject: str,
+    reason: str,
+    actor: str,
+    confirm_bad_credit_code: bool,
+    as_json: bool,
+    **fields: Any,
+) -> None:
+    """Correct wrong data of listing SUBJECT (更正): only the given fields change."""
+    changes = _given(fields)
+    if not changes:
+        raise click.UsageError("give at least one field to correct (e.g. --name)")
+    with admin_client(home) as client:
+        # The full current record (unmasked: it is sent back as the corrected record); the
+        # node records this read as an access with purpose "correction".
+        current = client.BlacklistGet(
+            admin_pb2.BlacklistGetRequest(
+                subject=subject, reveal=True, actor=actor, purpose="correction"
+            )
+        ).item.record
+        rec = _parse_options({**record_to_json(current), **changes})
+        corrected = record_to_pb(rec)
+        draft = admin_pb2.Draft(
+            kind=log_pb2.BLACKLIST_CORRECTED,
+            subject=subject,
+            payload=payloads_pb2.Payload(
+                blacklist_corrected=payloads_pb2.BlacklistCorrected(record=corrected, reason=reason)
+            ),
+            confirm_bad_credit_code=confirm_bad_credit_code,
+        )
+        response = _submit(client, [draft], actor)
+    warnings = _relabel_all(response.warnings, None)
+    if as_json:
+        emit_json({**_written_doc(response, warnings), "changed": sorted(changes)})
+        return
+    _report_written("corrected 已更正", response, warnings)
+    console().print(f"fields changed 更正项: {', '.join(sorted(changes))}")
+
+
+@blacklist.command("delist")
+@home_option
+@click.argument("subject")
+@click.option(
+    "--ground",
+    required=True,
+    type=click.Choice(_DELIST_GROUNDS, case_sensitive=False),
+    help="Delisting ground 删除事由: D1..D7 (art. 10), REVOKED (art. 9), EXPIRED.",
+)
+@click.option("--reason", required=True, help="Why 删除理由.")
+@click.option(
+    "--credit-repair",
+    type=click.Choice(sorted(_CREDIT_REPAIR)),
+    default=None,
+    help="信用修复: active performance (art. 2 ¶2) or the creditor's request (D3).",
+)
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Delisting date (default: today on the node).",
+)
+@actor_option(required=True)
+@json_option
+def delist(
+    home: Path,
+    subject: str,
+    ground: str,
+    reason: str,
+    credit_repair: str | None,
+    on: Any,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Delist SUBJECT (删除失信信息)."""
+    body = payloads_pb2.BlacklistDelisted(
+        ground=payloads_pb2.DelistGround.Value(ground.upper()),
+        reason=reason,
+        delisted_on=on.date().isoformat() if on is not None else "",
+        credit_repair=_CREDIT_REPAIR[credit_repair]
+        if credit_repair
+        else payloads_pb2.CREDIT_REPAIR_UNSPECIFIED,
+    )
+    draft = admin_pb2.Draft(
+        kind=log_pb2.BLACKLIST_DELISTED,
+        subject=subject,
+        payload=payloads_pb2.Payload(blacklist_delisted=body),
+    )
+    with admin_client(home) as client:
+        response = _submit(client, [draft], actor)
+    warnings = _relabel_all(response.warnings, None)
+    if as_json:
+        emit_json(_written_doc(response, warnings))
+        return
+    _report_written("delisted 已删除", response, warnings)
+
+
+@blacklist.command("list")
+@home_option
+@click.option("--origin", default="", help="Only listings of this origin (node id).")
+@click.option("--status", type=click.Choice(["listed", "delisted"]), default=None)
+@click.option("--limit", type=click.IntRange(1, SEARCH_LIMIT_MAX), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@json_option
+def list_(
+    home: Path, origin: str, status: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """Listings held by this node (every region's), IDs masked."""
+    request = admin_pb2.BlacklistSearchRequest(
+        origin=origin, status=status or "", limit=limit, offset=offset
+    )
+    with admin_client(home) as client:
+        response = client.BlacklistSearch(request)
+    docs = [item_doc(item) for item in response.items]
+    if as_json:
+        emit_json({"items": docs, "total": response.total})
+        return
+    if not docs:
+        console().print(f"no listings 无记录 (total {response.total})")
+        return
+    _items_table(docs)
+    console().print(f"{offset + 1}–{offset + len(docs)} of {response.total}")
+
+
+@blacklist.command("show")
+@home_option
+@click.argument("subject")
+@click.option("--reveal", is_flag=True, help="Show the unmasked ID (recorded as an access).")
+@click.option("--purpose", default="", help="Why the unmasked ID is needed (with --reveal).")
+@actor_option(required=False)
+@json_option
+def show(
+    home: Path, subject: str, reveal: bool, purpose: str, actor: str | None, as_json: bool
+) -> None:
+    """One listing with its history."""
+    if reveal and not (purpose.strip() and actor):
+        raise click.UsageError("--reveal needs --purpose and --actor (the read is recorded)")
+    request = admin_pb2.BlacklistGetRequest(
+        subject=subject, reveal=reveal, actor=actor or "", purpose=purpose
+    )
+    with admin_client(home) as client:
+        response = client.BlacklistGet(request)
+    doc = item_doc(response.item, revealed=reveal)
+    history: list[dict[str, Any]] = [
+        {
+            "entry_id": event.entry_id,
+            "kind": _enum_name(log_pb2.EntryKind, event.kind),
+            "actor": event.actor,
+            "hlc": event.hlc,
+        }
+        for event in response.history
+    ]
+    if as_json:
+        emit_json({"item": doc, "history": history})
+        return
+    t = table("field 项目", "value 值", title=f"listing {doc['subject']}")
+    for key, value in doc.items():
+        if value not in ("", 0) or key == "term_years":
+            t.add_row(key, str(value))
+    print_table(t)
+    h = table("entry 条目", "kind 类型", "actor 承办人", title="history 记录")
+    for event in history:
+        h.add_row(event["entry_id"], event["kind"], event["actor"])
+    print_table(h)
+
+
+@blacklist.command("check")
+@home_option
+@click.option("--id", "id_number", default=None, help="Resident ID number or credit code.")
+@click.option("--name", default=None, help="Debtor name.")
+@actor_option(required=False)
+@json_option
+def check(
+    home: Path, id_number: str | None, name: str | None, actor: str | None, as_json: bool
+) -> None:
+    """Is this person or organisation on any region's list? (answered from the local copy)"""
+    if (id_number is None) == (name is None):
+        raise click.UsageError("give exactly one of --id or --name")
+    request = admin_pb2.BlacklistSearchRequest(
+        id_number=(id_number or "").strip(),
+        name=(name or "").strip(),
+        limit=SEARCH_LIMIT_MAX,
+        actor=actor or "",
+    )
+    with admin_client(home) as client:
+        response = client.BlacklistSearch(request)
+    hits = [item_doc(item) for item in response.items]
+    if as_json:
+        emit_json({"hits": hits})
+        return
+    # The queried ID is personal data too: echo it masked.
+    asked = f"ID {mask_id(id_number)}" if id_number is not None else f"name {name}"
+    if not hits:
+        console().print(f"no listing found 未查到失信记录 for {asked}")
+        return
+    listed = sum(1 for h in hits if h["status"] == "listed")
+    _items_table(hits, title=f"{len(hits)} hits for {asked}; {listed} currently listed 在列")

@@ -1,0 +1,142 @@
+"""``ccnode init`` and ``ccnode serve``: create a node's home, run the node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from cryptography import x509
+
+from cli.client import home_option, load_config
+from cli.output import console, emit_json, json_option, table
+from node import pki
+from node.config import ConfigError, init_home
+from sync.checkpoint import origin_line
+from sync.note import Ed25519Verifier
+
+
+@dataclass(frozen=True)
+class _CertsCheck:
+    trust_domain: str
+    vkey: str  # the log verifier key peers and auditors pin
+
+
+def _node_identity(cert: x509.Certificate, file: Path) -> pki.Identity:
+    """The SPIFFE identity of ``cert`` in whatever trust domain it names."""
+    uris = pki.cert_uris(cert)
+    if len(uris) != 1:
+        raise pki.IdentityError("bad_identity", f"{file.name}: exactly one URI SAN is required")
+    claimed = pki.parse_spiffe_id(uris[0])
+    return pki.identity_from_cert(cert, claimed.trust_domain)
+
+
+def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
+    """The node's trust domain from ``certs/tls.pem``, after checking that the TLS and
+    log-signing certificates both name node ``node_id``, chain to ``ca.pem`` and that
+    ``log.key`` is the certified key."""
+    tls_cert = pki.load_certificate(certs / "tls.pem")
+    identity = _node_identity(tls_cert, certs / "tls.pem")
+    if identity.role != "node":
+        raise click.ClickException(
+            f"{certs / 'tls.pem'}: certificate is for role {identity.role!r}, not a node"
+        )
+    if identity.name != node_id:
+        raise click.ClickException(
+            f"{certs / 'tls.pem'}: certificate names node {identity.name!r}, "
+            f"not --node-id {node_id!r}"
+        )
+    log_cert = pki.load_certificate(certs / "log.pem")
+    log_identity = pki.log_cert_identity(log_cert, identity.trust_domain)
+    if log_identity != identity:
+        raise click.ClickException(
+            f"{certs / 'log.pem'}: log-signing certificate names {log_identity.uri}, "
+            f"not {identity.uri}"
+        )
+    ca_cert = pki.load_certificate(certs / "ca.pem")
+    for name, cert in (("tls.pem", tls_cert), ("log.pem", log_cert)):
+        if not pki.issued_by(cert, ca_cert):
+            raise click.ClickException(f"{certs / name}: not issued by {certs / 'ca.pem'}")
+    pki.load_log_signing_key(certs / "log.key", certs / "log.pem")
+    raw_key = pki.load_log_cert_public_key(certs / "log.pem")
+    vkey = Ed25519Verifier(origin_line(identity.trust_domain, node_id), raw_key).vkey()
+    return _CertsCheck(identity.trust_domain, vkey)
+
+
+@click.command("init")
+@home_option
+@click.option("--node-id", required=True, help="This node's id, e.g. chengdu.")
+@click.option("--listen", required=True, metavar="HOST:PORT", help="Federation address.")
+@click.option(
+    "--certs",
+    "certs_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Directory from `ccnode certs issue --node-id`: ca.pem, tls.*, log.*.",
+)
+@click.option("--db", default="", help="Database URL (default: SQLite in the home).")
+@click.option(
+    "--court-prefix",
+    "court_prefixes",
+    multiple=True,
+    metavar="PREFIX",
+    help="Court codes this node serves, e.g. 川01 (repeatable).",
+)
+@json_option
+def init(
+    home: Path,
+    node_id: str,
+    listen: str,
+    certs_dir: Path,
+    db: str,
+    court_prefixes: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a node home from its certificates (the trust domain comes from tls.pem)."""
+    try:
+        checked = check_node_certs(certs_dir, node_id)
+        config = init_home(
+            home,
+            node_id=node_id,
+            listen=listen,
+            certs=certs_dir,
+            trust_domain=checked.trust_domain,
+            db=db,
+            court_prefixes=list(court_prefixes),
+        )
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    except (pki.PkiError, pki.IdentityError) as e:
+        raise click.ClickException(f"certs: {e}") from e
+    except OSError as e:
+        raise click.ClickException(f"{e.filename or home}: {e.strerror}") from e
+    doc = {
+        "home": str(config.home),
+        "node_id": config.node_id,
+        "trust_domain": config.trust_domain,
+        "listen": config.listen,
+        "db_url": config.db_url,
+        "court_prefixes": config.court_prefixes,
+        "vkey": checked.vkey,
+    }
+    if as_json:
+        emit_json(doc)
+        return
+    t = table("field 项目", "value 值", title=f"initialised node {config.node_id}")
+    for key, value in doc.items():
+        t.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    console().print(t)
+    console().print(f"start it with: ccnode serve --home {config.home}")
+
+
+@click.command("serve")
+@home_option
+def serve(home: Path) -> None:
+    """Run the node until SIGINT or SIGTERM."""
+    load_config(home)  # a clear error before anything starts
+    from node.app import run_node  # imported here: the CLI's other commands stay light
+
+    try:
+        run_node(home)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e

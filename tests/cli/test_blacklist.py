@@ -1,0 +1,471 @@
+"""``ccnode blacklist ...`` against the fake Admin service: requests built, output, masking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import grpc
+import pytest
+
+from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from sync.domain.identifiers import resident_id_check_char
+from tests.cli.support import FakeAdmin, fails, ok
+
+_BODY = "51010419900307123"
+ID = _BODY + resident_id_check_char(_BODY)  # a valid resident ID (male, born 1990-03-07)
+MASKED = ID[:10] + "****" + ID[14:]
+ACTOR = {"CCNODE_ACTOR": "officer-wang"}
+
+LISTING = {
+    "case_number": "（2024）川0104执1234号",
+    "court": "川0104",
+    "debtor_type": "person",
+    "name": "张三",
+    "id_number": ID,
+    "obligation": "支付货款120000元",
+    "performance": "全部未履行",
+    "ground": "G1",
+    "basis_issuer": "成都市锦江区人民法院",
+    "basis_number": "（2023）川0104民初567号",
+    "filed_on": "2024-03-01",
+}
+
+
+def _add_args(home: Path, **overrides: str) -> list[str]:
+    fields = {**LISTING, **overrides}
+    args = ["blacklist", "add", "--home", str(home)]
+    for key, value in fields.items():
+        if value:
+            args += ["--" + key.replace("_", "-"), value]
+    return args
+
+
+def _record(id_number: str = ID, **fields: object) -> payloads_pb2.BlacklistRecord:
+    return payloads_pb2.BlacklistRecord(
+        case_number="（2024）川0104执1234号",
+        court="川0104",
+        debtor=payloads_pb2.Debtor(
+            type=payloads_pb2.PERSON, name="张三", id_number=id_number, sex="M"
+        ),
+        obligation="支付货款120000元",
+        performance="全部未履行",
+        ground=payloads_pb2.G1,
+        basis_issuer="成都市锦江区人民法院",
+        basis_number="（2023）川0104民初567号",
+        filed_on="2024-03-01",
+        listed_on="2024-04-02",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _item(id_number: str = MASKED, subject: str = "chengdu/bl/5") -> admin_pb2.BlacklistItem:
+    return admin_pb2.BlacklistItem(
+        subject=subject,
+        origin="chengdu",
+        entry_id="chengdu/5",
+        status="listed",
+        record=_record(id_number),
+        last_index=5,
+    )
+
+
+def _submitted(fake: FakeAdmin) -> admin_pb2.SubmitRequest:
+    (request,) = fake.received("Submit")
+    assert isinstance(request, admin_pb2.SubmitRequest)
+    return request
+
+
+@pytest.fixture
+def submit_ok(fake: FakeAdmin) -> FakeAdmin:
+    fake.responses["Submit"] = admin_pb2.SubmitResponse(
+        entry_ids=["chengdu/5"], subjects=["chengdu/bl/5"], size=6
+    )
+    return fake
+
+
+# ---------------------------------------------------------------- add
+
+
+def test_add_builds_one_listing_draft(home: Path, submit_ok: FakeAdmin) -> None:
+    result = ok(*_add_args(home, conduct="转移财产"), env=ACTOR)
+    request = _submitted(submit_ok)
+    assert request.actor == "officer-wang"
+    (draft,) = request.drafts
+    assert draft.kind == log_pb2.BLACKLIST_LISTED
+    assert draft.subject == ""  # the node assigns it
+    rec = draft.payload.blacklist_listed.record
+    assert rec.case_number == LISTING["case_number"]
+    assert rec.court == "川0104"
+    assert rec.debtor.type == payloads_pb2.PERSON
+    assert rec.debtor.id_number == ID
+    assert rec.ground == payloads_pb2.G1
+    assert rec.term_years == 0  # G1: no fixed term
+    assert rec.conduct == "转移财产"
+    assert rec.filed_on == "2024-03-01"
+    assert "chengdu/bl/5" in result.stdout and "chengdu/5" in result.stdout
+    assert ID not in result.stdout + result.stderr
+
+
+def test_add_fixed_term_ground_defaults_to_two_years(home: Path, submit_ok: FakeAdmin) -> None:
+    ok(*_add_args(home, ground="g3"), "--actor", "officer-li")
+    rec = _submitted(submit_ok).drafts[0].payload.blacklist_listed.record
+    assert rec.ground == payloads_pb2.G3
+    assert rec.term_years == 2
+    assert _submitted(submit_ok).actor == "officer-li"
+
+
+def test_add_org(home: Path, submit_ok: FakeAdmin) -> None:
+    args = _add_args(home, debtor_type="org", id_number="", name="某某贸易有限公司")
+    ok(*args, "--credit-code", "91350100M000100Y43", "--legal-representative", "李四",
+       "--confirm-bad-credit-code", env=ACTOR)  # fmt: skip
+    draft = _submitted(submit_ok).drafts[0]
+    assert draft.confirm_bad_credit_code
+    debtor = draft.payload.blacklist_listed.record.debtor
+    assert debtor.type == payloads_pb2.ORG
+    assert debtor.credit_code == "91350100M000100Y43"
+    assert debtor.legal_representative == "李四"
+
+
+def test_add_json(home: Path, submit_ok: FakeAdmin) -> None:
+    doc = json.loads(ok(*_add_args(home), "--json", env=ACTOR).stdout)
+    assert doc == {
+        "subjects": ["chengdu/bl/5"],
+        "entry_ids": ["chengdu/5"],
+        "size": 6,
+        "warnings": [],
+    }
+
+
+def test_add_missing_field_names_the_option(home: Path, fake: FakeAdmin) -> None:
+    result = fails(2, *_add_args(home, case_number=""), env=ACTOR)
+    assert "--case-number: is required" in result.stderr
+    assert fake.requests == []
+
+
+def test_add_bad_date_names_the_option(home: Path, fake: FakeAdmin) -> None:
+    result = fails(2, *_add_args(home, filed_on="2024/03/01"), env=ACTOR)
+    assert "--filed-on: must be an ISO date" in result.stderr
+    assert fake.requests == []
+
+
+def test_add_needs_an_actor(home: Path, fake: FakeAdmin) -> None:
+    result = fails(2, *_add_args(home))
+    assert "--actor" in result.stderr
+    assert fake.requests == []
+
+
+def test_add_refused_by_the_node_shows_field_and_rule(home: Path, fake: FakeAdmin) -> None:
+    fake.errors["Submit"] = (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "draft 0: id_number: the debtor is under 18 on the listing date [rule: minor]",
+    )
+    result = fails(2, *_add_args(home), env=ACTOR)
+    assert "id_number: the debtor is under 18 on the listing date [rule: minor]" in result.stderr
+    assert "draft 0" not in result.stderr
+    assert ID not in result.stderr
+
+
+def test_add_shows_warnings(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["Submit"] = admin_pb2.SubmitResponse(
+        entry_ids=["chengdu/5"],
+        subjects=["chengdu/bl/5"],
+        size=6,
+        warnings=["draft 0: credit_code: fails the checksum; accepted as confirmed"],
+    )
+    result = ok(*_add_args(home), env=ACTOR)
+    assert "credit_code: fails the checksum; accepted as confirmed" in result.stderr
+
+
+# ---------------------------------------------------------------- import
+
+
+def _write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _listing_line(**overrides: object) -> str:
+    return json.dumps({**LISTING, **overrides}, ensure_ascii=False)
+
+
+def test_import_sends_one_request_with_every_line(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    fake.responses["Submit"] = admin_pb2.SubmitResponse(
+        entry_ids=["chengdu/0", "chengdu/1", "chengdu/2"],
+        subjects=["chengdu/bl/0", "chengdu/bl/1", "chengdu/bl/2"],
+        size=3,
+    )
+    file = _write_lines(
+        tmp_path / "list.jsonl",
+        [_listing_line(), "", _listing_line(ground="G2", term_years=3), _listing_line(name="李四")],
+    )
+    result = ok("blacklist", "import", "--home", home, file, env=ACTOR)
+    request = _submitted(fake)
+    assert len(request.drafts) == 3
+    assert {d.kind for d in request.drafts} == {log_pb2.BLACKLIST_LISTED}
+    records = [d.payload.blacklist_listed.record for d in request.drafts]
+    assert [r.term_years for r in records] == [0, 3, 0]
+    assert [r.debtor.name for r in records] == ["张三", "张三", "李四"]
+    assert "listed 已列入 3 debtors" in result.stdout
+    assert ID not in result.stdout
+
+
+def test_import_json_prints_one_document(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
+    fake.responses["Submit"] = admin_pb2.SubmitResponse(
+        entry_ids=["chengdu/0", "chengdu/1"], subjects=["chengdu/bl/0", "chengdu/bl/1"], size=2
+    )
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line(), _listing_line()])
+    result = ok("blacklist", "import", "--home", home, file, "--json", env=ACTOR)
+    doc = json.loads(result.stdout)
+    assert doc["listed"] == 2
+    assert doc["subjects"] == ["chengdu/bl/0", "chengdu/bl/1"]
+    assert "checking" not in result.stderr  # no progress with --json
+
+
+def test_import_bad_line_names_line_and_field_and_sends_nothing(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    lines = [_listing_line(), _listing_line(), _listing_line(debtor_type="robot"), "{"]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "line 3: debtor_type: must be one of person, org" in result.stderr
+    assert fake.requests == []
+
+
+def test_import_unknown_key_and_missing_key(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
+    file = _write_lines(tmp_path / "a.jsonl", [_listing_line(), _listing_line(colour="red")])
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "line 2: colour: is not a field of the listing format" in result.stderr
+    listing = dict(LISTING)
+    del listing["court"]
+    file = _write_lines(tmp_path / "b.jsonl", [json.dumps(listing, ensure_ascii=False)])
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "line 1: court: is required" in result.stderr
+    assert fake.requests == []
+
+
+def test_import_bad_json_names_the_line(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line(), '{"name": ' + '"' + ID])
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "line 2: not valid JSON" in result.stderr
+    assert ID not in result.stderr  # the message never quotes the line
+    assert fake.requests == []
+
+
+def test_import_empty_file(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
+    file = _write_lines(tmp_path / "list.jsonl", ["", "  "])
+    assert "no listings" in fails(2, "blacklist", "import", "--home", home, file, env=ACTOR).stderr
+    assert fake.requests == []
+
+
+def test_import_node_refusal_is_reported_as_a_file_line(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    fake.errors["Submit"] = (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "draft 1: court: is outside this node's court prefixes [rule: court_prefix]",
+    )
+    file = _write_lines(tmp_path / "list.jsonl", ["", _listing_line(), "", _listing_line()])
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    # draft 1 is the second listing, on line 4 of the file.
+    assert "line 4: court: is outside this node's court prefixes [rule: court_prefix]" in (
+        result.stderr
+    )
+    assert len(fake.received("Submit")) == 1
+
+
+def test_import_too_big_for_one_message(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
+    config = json.loads((home / "node.json").read_text(encoding="utf-8"))
+    config["limits"]["grpc_message_bytes_max"] = 1000
+    (home / "node.json").write_text(json.dumps(config), encoding="utf-8")
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()] * 10)
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "split the file" in result.stderr
+    assert fake.requests == []
+
+
+# ---------------------------------------------------------------- correct, delist
+
+
+def test_correct_replaces_only_the_given_fields(home: Path, submit_ok: FakeAdmin) -> None:
+    current = _item(id_number=ID)  # as BlacklistGet returns it with reveal
+    current.record.term_end_on = ""
+    submit_ok.responses["BlacklistGet"] = admin_pb2.BlacklistGetResponse(item=current)
+    result = ok(
+        "blacklist", "correct", "--home", home, "chengdu/bl/5",
+        "--performance", "部分履行", "--reason", "履行情况录入错误", env=ACTOR,
+    )  # fmt: skip
+    (get,) = submit_ok.received("BlacklistGet")
+    assert (get.subject, get.reveal, get.actor, get.purpose) == (
+        "chengdu/bl/5", True, "officer-wang", "correction",
+    )  # fmt: skip
+    (draft,) = _submitted(submit_ok).drafts
+    assert draft.kind == log_pb2.BLACKLIST_CORRECTED
+    assert draft.subject == "chengdu/bl/5"
+    body = draft.payload.blacklist_corrected
+    assert body.reason == "履行情况录入错误"
+    expected = _record(ID)
+    expected.performance = "部分履行"
+    assert body.record == expected
+    assert ID not in result.stdout + result.stderr
+    assert "performance" in result.stdout
+
+
+def test_correct_needs_a_field(home: Path, fake: FakeAdmin) -> None:
+    args: list[str | Path] = [
+        "blacklist",
+        "correct",
+        "--home",
+        home,
+        "chengdu/bl/5",
+        "--reason",
+        "x",
+    ]
+    assert "at least one field" in fails(2, *args, env=ACTOR).stderr
+    assert fake.requests == []
+
+
+def test_delist_builds_the_draft(home: Path, submit_ok: FakeAdmin) -> None:
+    ok(
+        "blacklist", "delist", "--home", home, "chengdu/bl/5", "--ground", "d1",
+        "--reason", "已全部履行", "--credit-repair", "active", "--on", "2024-05-06", env=ACTOR,
+    )  # fmt: skip
+    (draft,) = _submitted(submit_ok).drafts
+    assert draft.kind == log_pb2.BLACKLIST_DELISTED
+    assert draft.subject == "chengdu/bl/5"
+    body = draft.payload.blacklist_delisted
+    assert body.ground == payloads_pb2.D1
+    assert body.reason == "已全部履行"
+    assert body.credit_repair == payloads_pb2.ACTIVE_PERFORMANCE
+    assert body.delisted_on == "2024-05-06"
+
+
+def test_delist_defaults(home: Path, submit_ok: FakeAdmin) -> None:
+    ok("blacklist", "delist", "--home", home, "chengdu/bl/5", "--ground", "REVOKED",
+       "--reason", "错误纳入", env=ACTOR)  # fmt: skip
+    body = _submitted(submit_ok).drafts[0].payload.blacklist_delisted
+    assert body.ground == payloads_pb2.REVOKED
+    assert body.delisted_on == ""  # the node dates it today
+    assert body.credit_repair == payloads_pb2.CREDIT_REPAIR_UNSPECIFIED
+
+
+def test_delist_rejects_unknown_ground(home: Path, fake: FakeAdmin) -> None:
+    fails(2, "blacklist", "delist", "--home", home, "chengdu/bl/5", "--ground", "D8",
+          "--reason", "x", env=ACTOR)  # fmt: skip
+    assert fake.requests == []
+
+
+# ---------------------------------------------------------------- reads
+
+
+def test_list_json_shape_and_masking(home: Path, fake: FakeAdmin) -> None:
+    # Even if a node bug returned an unmasked ID, the CLI masks it.
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(
+        items=[_item(id_number=ID)], total=7
+    )
+    result = ok("blacklist", "list", "--home", home, "--origin", "chengdu", "--status",
+                "listed", "--limit", "1", "--offset", "4", "--json")  # fmt: skip
+    (request,) = fake.received("BlacklistSearch")
+    assert (request.origin, request.status, request.limit, request.offset) == (
+        "chengdu", "listed", 1, 4,
+    )  # fmt: skip
+    assert not request.reveal
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"items", "total"}
+    assert doc["total"] == 7
+    (item,) = doc["items"]
+    assert item["id"] == MASKED
+    assert item["subject"] == "chengdu/bl/5"
+    assert item["ground"] == "G1"
+    assert ID not in result.stdout
+
+
+def test_list_table(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(items=[_item()], total=1)
+    out = ok("blacklist", "list", "--home", home).stdout
+    assert "案号 case" in out
+    assert "（2024）川0104执1234号" in out
+    assert MASKED in out
+    assert "1–1 of 1" in out
+
+
+def test_show_reveal_needs_a_purpose(home: Path, fake: FakeAdmin) -> None:
+    result = fails(2, "blacklist", "show", "--home", home, "chengdu/bl/5", "--reveal", env=ACTOR)
+    assert "--purpose" in result.stderr
+    assert fake.requests == []
+
+
+def test_show_masked_and_revealed(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["BlacklistGet"] = admin_pb2.BlacklistGetResponse(
+        item=_item(id_number=ID),
+        history=[
+            admin_pb2.HistoryEvent(
+                entry_id="chengdu/5", kind=log_pb2.BLACKLIST_LISTED, actor="officer-wang"
+            )
+        ],
+    )
+    doc = json.loads(ok("blacklist", "show", "--home", home, "chengdu/bl/5", "--json").stdout)
+    assert doc["item"]["id"] == MASKED
+    assert doc["history"] == [
+        {"entry_id": "chengdu/5", "kind": "BLACKLIST_LISTED", "actor": "officer-wang", "hlc": 0}
+    ]
+    result = ok("blacklist", "show", "--home", home, "chengdu/bl/5", "--reveal",
+                "--purpose", "核对身份", env=ACTOR)  # fmt: skip
+    assert ID in result.stdout
+    assert "BLACKLIST_LISTED" in result.stdout
+    first, second = fake.received("BlacklistGet")
+    assert not first.reveal
+    assert (second.reveal, second.purpose, second.actor) == (True, "核对身份", "officer-wang")
+
+
+def test_check_json_hits(home: Path, fake: FakeAdmin) -> None:
+    delisted = _item(subject="chengdu/bl/2")
+    delisted.status = "delisted"
+    delisted.entry_id = "chengdu/2"
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(
+        items=[_item(), delisted], total=2
+    )
+    result = ok("blacklist", "check", "--home", home, "--id", ID.lower(), "--json")
+    (request,) = fake.received("BlacklistSearch")
+    assert request.id_number == ID.lower()
+    assert not request.reveal
+    doc = json.loads(result.stdout)
+    assert list(doc) == ["hits"]
+    assert [(h["origin"], h["entry_id"], h["status"]) for h in doc["hits"]] == [
+        ("chengdu", "chengdu/5", "listed"),
+        ("chengdu", "chengdu/2", "delisted"),
+    ]
+    for hit in doc["hits"]:
+        assert hit["case_number"] == "（2024）川0104执1234号"
+        assert hit["id"] == MASKED
+
+
+def test_check_human_masks_the_query(home: Path, fake: FakeAdmin) -> None:
+    out = ok("blacklist", "check", "--home", home, "--id", ID).stdout
+    assert "no listing found" in out
+    assert MASKED in out and ID not in out
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(items=[_item()])
+    out = ok("blacklist", "check", "--home", home, "--name", "张三").stdout
+    assert "1 hits for name 张三; 1 currently listed" in out
+    assert fake.received("BlacklistSearch")[1].name == "张三"
+
+
+def test_check_needs_exactly_one_key(home: Path, fake: FakeAdmin) -> None:
+    fails(2, "blacklist", "check", "--home", home)
+    fails(2, "blacklist", "check", "--home", home, "--id", ID, "--name", "张三")
+    assert fake.requests == []
+
+
+def test_org_credit_code_is_published_in_full(home: Path, fake: FakeAdmin) -> None:
+    item = _item()
+    item.record.debtor.CopyFrom(
+        payloads_pb2.Debtor(
+            type=payloads_pb2.ORG, name="某某公司", credit_code="91350100M000100Y43"
+        )
+    )
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(items=[item])
+    doc = json.loads(ok("blacklist", "check", "--home", home, "--name", "某某", "--json").stdout)
+    assert doc["hits"][0]["id"] == "91350100M000100Y43"
+    assert doc["hits"][0]["debtor_type"] == "org"

@@ -1,0 +1,103 @@
+"""The CLI's Admin client: node not running, and gRPC errors mapped to clear exits."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import click
+import grpc
+import pytest
+
+from cli.client import CALL_TIMEOUT_S, InvalidInput, NodeNotRunning, rpc_error
+from tests.cli.support import RESPONSE_TYPES, FakeAdmin, fails, ok
+
+
+def test_help_lists_every_command_group() -> None:
+    out = ok("--help").stdout
+    for name in ("init", "serve", "peers", "blacklist", "sync", "audit", "demo", "certs"):
+        assert f"  {name} " in out
+
+
+def test_no_socket_means_node_not_running(home: Path) -> None:
+    result = fails(1, "peers", "list", "--home", home)
+    assert f"node at {home} is not running" in result.stderr
+    assert f"ccnode serve --home {home}" in result.stderr
+
+
+def test_refused_connection_means_node_not_running(home: Path) -> None:
+    # A socket file left behind by a node that died: it exists but nobody accepts.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stale:
+        stale.bind(str(home / "admin.sock"))
+        result = fails(1, "peers", "list", "--home", home)
+    assert "is not running" in result.stderr
+
+
+def test_home_from_environment(home: Path, fake: FakeAdmin) -> None:
+    ok("peers", "list", env={"CCNODE_HOME": str(home)})
+    assert len(fake.received("ListPeers")) == 1
+
+
+def test_not_a_node_home(tmp_path: Path) -> None:
+    result = fails(1, "sync", "status", "--home", tmp_path)
+    assert "is not a node home" in result.stderr
+
+
+def test_invalid_argument_exits_2_with_the_servers_message(home: Path, fake: FakeAdmin) -> None:
+    fake.errors["AddPeer"] = (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "peer_id: a node cannot peer with itself",
+    )
+    result = fails(2, "peers", "add", "--home", home, "chengdu", "127.0.0.1:7001")
+    assert "peer_id: a node cannot peer with itself" in result.stderr
+
+
+def test_other_errors_exit_1_with_code_and_message(home: Path, fake: FakeAdmin) -> None:
+    fake.errors["BlacklistGet"] = (grpc.StatusCode.NOT_FOUND, "no listing chengdu/bl/9")
+    result = fails(1, "blacklist", "show", "--home", home, "chengdu/bl/9")
+    assert "NOT_FOUND: no listing chengdu/bl/9" in result.stderr
+
+
+def test_every_call_has_a_deadline(home: Path, fake: FakeAdmin) -> None:
+    ok("peers", "list", "--home", home)
+    ok("sync", "status", "--home", home)
+    ok("blacklist", "list", "--home", home)
+    assert len(fake.time_remaining_s) == 3
+    for remaining_s in fake.time_remaining_s:
+        # grpc rounds the propagated deadline up a little; no deadline would be ~infinite.
+        assert remaining_s is not None and 0 < remaining_s <= CALL_TIMEOUT_S + 1
+
+
+class _Err(grpc.RpcError, grpc.Call):  # type: ignore[misc]
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "exit_code", "text"),
+    [
+        (grpc.StatusCode.UNAVAILABLE, NodeNotRunning, 1, "is not running"),
+        (grpc.StatusCode.INVALID_ARGUMENT, InvalidInput, 2, "name: bad"),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, click.ClickException, 1, "within 3 s"),
+        (grpc.StatusCode.UNIMPLEMENTED, click.ClickException, 1, "does not implement"),
+        (grpc.StatusCode.PERMISSION_DENIED, click.ClickException, 1, "PERMISSION_DENIED: name"),
+    ],
+)
+def test_rpc_error_mapping(
+    code: grpc.StatusCode, kind: type[click.ClickException], exit_code: int, text: str
+) -> None:
+    err = rpc_error(_Err(code, "name: bad"), Path("/n"), 3.0)
+    assert isinstance(err, kind)
+    assert err.exit_code == exit_code
+    assert text in err.message
+
+
+def test_the_fake_answers_every_admin_rpc() -> None:
+    for name in RESPONSE_TYPES:
+        assert name in FakeAdmin.__dict__, name

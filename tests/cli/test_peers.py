@@ -1,0 +1,87 @@
+"""``ccnode peers add | list | remove`` against the fake Admin service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ccnode.v1 import admin_pb2
+from tests.cli.support import FakeAdmin, fails, ok
+
+
+def _status(node_id: str, address: str, **kwargs: object) -> admin_pb2.PeerStatus:
+    return admin_pb2.PeerStatus(
+        peer=admin_pb2.Peer(node_id=node_id, address=address),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_add_sends_the_peer(home: Path, fake: FakeAdmin) -> None:
+    result = ok("peers", "add", "--home", home, "chongqing", "127.0.0.1:7002")
+    (request,) = fake.received("AddPeer")
+    assert request.peer.node_id == "chongqing"
+    assert request.peer.address == "127.0.0.1:7002"
+    assert "added peer chongqing at 127.0.0.1:7002" in result.stdout
+
+
+def test_add_refuses_a_bad_address_locally(home: Path, fake: FakeAdmin) -> None:
+    result = fails(2, "peers", "add", "--home", home, "chongqing", "127.0.0.1")
+    assert "HOST:PORT" in result.stderr
+    result = fails(2, "peers", "add", "--home", home, "Chong Qing", "127.0.0.1:1")
+    assert "PEER_ID" in result.stderr
+    assert fake.requests == []
+
+
+def test_list_json_shape(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["ListPeers"] = admin_pb2.ListPeersResponse(
+        peers=[
+            _status(
+                "chongqing",
+                "127.0.0.1:7002",
+                connected=True,
+                last_contact_unix_ms=1_700_000_000_000,
+                peer_sizes={"chongqing": 12, "chengdu": 3},
+                lag={"chongqing": 2},
+            )
+        ]
+    )
+    doc = json.loads(ok("peers", "list", "--home", home, "--json").stdout)
+    assert doc == {
+        "peers": [
+            {
+                "node_id": "chongqing",
+                "address": "127.0.0.1:7002",
+                "connected": True,
+                "last_error": "",
+                "last_contact_unix_ms": 1_700_000_000_000,
+                "peer_sizes": {"chengdu": 3, "chongqing": 12},
+                "lag": {"chongqing": 2},
+            }
+        ]
+    }
+
+
+def test_list_table(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["ListPeers"] = admin_pb2.ListPeersResponse(
+        peers=[_status("chongqing", "127.0.0.1:7002", last_error="handshake refused: revoked")]
+    )
+    out = ok("peers", "list", "--home", home).stdout
+    assert "chongqing" in out and "127.0.0.1:7002" in out
+    assert "handshake refused: revoked" in out
+    assert "peer 节点" in out
+
+
+def test_list_without_peers(home: Path, fake: FakeAdmin) -> None:
+    assert "no peers" in ok("peers", "list", "--home", home).stdout
+
+
+def test_remove(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["RemovePeer"] = admin_pb2.RemovePeerResponse(removed=True)
+    assert "removed peer chongqing" in ok("peers", "remove", "--home", home, "chongqing").stdout
+    assert fake.received("RemovePeer")[0].node_id == "chongqing"
+
+
+def test_remove_unknown_peer_fails(home: Path, fake: FakeAdmin) -> None:
+    result = fails(1, "peers", "remove", "--home", home, "xian", "--json")
+    assert json.loads(result.stdout) == {"removed": False, "node_id": "xian"}
+    assert "no peer xian" in result.stderr
