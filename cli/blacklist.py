@@ -387,11 +387,12 @@ def import_(
                 f"{file}: {len(drafts)} listings make a {request_bytes}-byte submission, over "
                 f"the node's {limit_bytes}-byte message limit; split the file"
             )
-        progress.add_task(f"submitting {len(drafts)} listings 提交", total=None)
+        submitting = progress.add_task(f"submitting {len(drafts)} listings 提交", total=None)
         with admin_client(home) as client:
             response = _submit(
                 client, drafts, actor, draft_label=lambda n: f"line {line_of_draft[n]}"
             )
+        progress.update(submitting, total=1, completed=1)
     warnings = _relabel_all(response.warnings, lambda n: f"line {line_of_draft[n]}")
     if as_json:
         emit_json({"listed": len(response.entry_ids), **_written_doc(response, warnings)})
