@@ -47,6 +47,7 @@ from sync.checkpoint import (
 )
 from sync.equivocation import Evidence, find_equivocation
 from sync.note import Ed25519Signer, NoteError, add_signatures, parse_note
+from sync.verify import BATCH_BYTES_MAX, BATCH_ENTRIES_MAX
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,10 @@ class Node:
             keys=self.keys,
             node_id=c.node_id,
             trust_domain=c.trust_domain,
-            batch_entries_max=c.limits.batch_entries_max,
-            batch_bytes_max=c.limits.batch_bytes_max,
+            # A receiver enforces the protocol's limits; its configured batch size is only
+            # what it asks senders for.
+            batch_entries_max=BATCH_ENTRIES_MAX,
+            batch_bytes_max=BATCH_BYTES_MAX,
         )
         self.local_log = LocalLog(
             db=self.db,

@@ -49,7 +49,7 @@ def listing_from_pb(
         obligation=rec.obligation,
         performance=rec.performance,
         ground=bl.ListingGround(payloads_pb2.ListingGround.Name(rec.ground)),
-        term_years=rec.term_years if rec.term_years or rec.ground != payloads_pb2.G1 else None,
+        term_years=rec.term_years or None,  # 0 on the wire: the ground's default term
         basis_issuer=rec.basis_issuer,
         basis_number=rec.basis_number,
         filed_on=_date(rec.filed_on, "filed_on") if rec.filed_on else _missing("filed_on"),

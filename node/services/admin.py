@@ -259,11 +259,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         verifiers = {
             o: v for o in self.n.keys.certificates() if (v := self.n.keys.verifier(o)) is not None
         }
+        verifiers[self.n.config.node_id] = self.n.signer.verifier()
         report = await self.n.db.read(
             verify_store,
             self.n.db.store,
             trust_domain=self.n.config.trust_domain,
             verifiers=verifiers,
+            origins=list(request.origins),
         )
         return report_pb(report, list(request.origins))
 

@@ -16,6 +16,7 @@ from sync import merkle
 from sync.checkpoint import open_checkpoint
 from sync.entry import decode_header
 from sync.note import NoteError
+from sync.verify import BATCH_ENTRIES_MAX
 
 if TYPE_CHECKING:
     from node.app import Node
@@ -130,6 +131,10 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         lo = bisect.bisect_right(sizes, start)
         hi = bisect.bisect_right(sizes, min(size, start + entries_max))
         candidates = sizes[lo:hi]
+        if not candidates and lo < len(sizes) and sizes[lo] <= min(size, start + BATCH_ENTRIES_MAX):
+            # The reader asked for smaller batches than the origin's checkpoint interval: the
+            # next checkpoint still fits the protocol's limit, so send up to it.
+            candidates = [sizes[lo]]
         if not candidates:
             return None
         rows = store.entries(origin, start, candidates[-1])
