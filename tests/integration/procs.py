@@ -19,7 +19,7 @@ class NodeProcess:
         self.port = 0
 
     def start(self, timeout_s: float = 30.0) -> int:
-        log = open(self.home / "node.log", "a", encoding="utf-8")  # noqa: SIM115
+        log = open(self.home / "node.log", "a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "node", str(self.home)],
             cwd=REPO,

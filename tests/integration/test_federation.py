@@ -65,3 +65,18 @@ async def test_invalid_listing_is_refused_and_nothing_is_appended(federation: Fe
     assert "510104199003071238" not in err.value.details()
     st = await admin(a).Status(admin_pb2.StatusRequest())
     assert st.log_size == 0
+
+
+async def test_peers_witness_each_others_checkpoints(federation: Federation) -> None:
+    for n in ("chengdu", "chongqing"):
+        await federation.start(n)
+    await federation.link("chengdu", "chongqing")
+    a = federation.nodes["chengdu"]
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="法官王五"))
+
+    async def cosigned() -> bool:
+        st = await admin(a).SyncStatus(admin_pb2.SyncStatusRequest())
+        own = next(o for o in st.origins if o.origin == "chengdu")
+        return list(own.cosigned_by) == ["chongqing"] and "— chengyu.court/chongqing " in own.checkpoint
+
+    await eventually(cosigned, timeout_s=10.0)

@@ -1,0 +1,263 @@
+"""The in-memory twin of the SQL store: same contract, same errors, same ordering.
+
+Used by tests and simulations that need a Store without a database, and as the reference the
+conformance suite holds the SQL store to. One lock serialises every call; each write checks
+everything it can refuse BEFORE it mutates anything, so a refused write leaves no trace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from node.store.base import (
+    STATE_TABLES,
+    ConflictError,
+    EvidenceRecord,
+    IntegrityError,
+    OriginState,
+    PeerRecord,
+    Refusal,
+    RowChange,
+    RowQuery,
+    StoredEntry,
+)
+from node.store.rules import (
+    check_append,
+    check_query,
+    check_range,
+    check_table,
+    collapse_changes,
+    empty_state,
+    full_row,
+)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._origins: dict[str, OriginState] = {}
+        # Per origin, entries by index: the list position IS the index (logs are gapless).
+        self._entries: dict[str, list[StoredEntry]] = {}
+        self._by_subject: dict[str, list[tuple[str, int]]] = {}
+        self._checkpoints: dict[str, dict[int, str]] = {}
+        self._cosignatures: dict[tuple[str, int], dict[str, str]] = {}
+        self._evidence: list[EvidenceRecord] = []
+        self._evidence_keys: set[tuple[str, str, str]] = set()
+        self._origin_keys: dict[str, bytes] = {}
+        self._peers: dict[str, PeerRecord] = {}
+        self._refusals: list[Refusal] = []
+        self._rows: dict[str, dict[str, dict[str, Any]]] = {table: {} for table in STATE_TABLES}
+
+    # ---- logs
+
+    def vector(self) -> dict[str, int]:
+        with self._lock:
+            return {origin: state.size for origin, state in sorted(self._origins.items())}
+
+    def origin_state(self, origin: str) -> OriginState | None:
+        with self._lock:
+            return self._origins.get(origin)
+
+    def origin_states(self) -> list[OriginState]:
+        with self._lock:
+            return [self._origins[origin] for origin in sorted(self._origins)]
+
+    def append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        check_append(origin, expected_size, entries, state, checkpoints)
+        final_changes = collapse_changes(changes)
+        with self._lock:
+            stored = self._origins.get(origin)
+            stored_size = stored.size if stored is not None else 0
+            if stored_size != expected_size:
+                raise ConflictError("stored size != expected_size")
+            if stored is not None and stored.frozen:
+                raise ConflictError("origin is frozen")
+            if stored is not None and not entries and stored.root != state.root:
+                raise IntegrityError("state.root differs from the stored root at the same size")
+            history = self._checkpoints.setdefault(origin, {})
+            known_note = history.get(state.size)
+            if known_note is not None and known_note != state.checkpoint_note:
+                raise IntegrityError(
+                    "a different checkpoint note is stored at this size "
+                    "(use update_checkpoint_note to add cosignatures)"
+                )
+            # Nothing below can fail: the write is all or nothing.
+            log = self._entries.setdefault(origin, [])
+            for entry in entries:
+                log.append(entry)
+                self._by_subject.setdefault(entry.subject, []).append((origin, entry.index))
+            history.update(checkpoints)  # intermediate checkpoints signed in this commit
+            history[state.size] = state.checkpoint_note
+            self._origins[origin] = state
+            for change in final_changes:
+                rows = self._rows[change.table]
+                if change.row is None:
+                    rows.pop(change.key, None)
+                else:
+                    rows[change.key] = full_row(change.table, change.key, change.row)
+
+    def entries(
+        self, origin: str, start: int, end: int, *, with_payload: bool = True
+    ) -> list[StoredEntry]:
+        check_range(start, end)
+        with self._lock:
+            selected = self._entries.get(origin, [])[start:end]
+        if with_payload:
+            return selected
+        return [dataclasses.replace(entry, payload=None) for entry in selected]
+
+    def leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]:
+        check_range(start, end)
+        with self._lock:
+            return [entry.leaf_hash for entry in self._entries.get(origin, [])[start:end]]
+
+    def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]:
+        with self._lock:
+            positions = sorted(
+                {
+                    position
+                    for subject in set(subjects)
+                    for position in self._by_subject.get(subject, [])
+                }
+            )
+            return [self._entries[origin][index] for origin, index in positions]
+
+    def purge_payload(self, origin: str, index: int) -> bool:
+        with self._lock:
+            log = self._entries.get(origin, [])
+            if not 0 <= index < len(log) or log[index].payload is None:
+                return False
+            log[index] = dataclasses.replace(log[index], payload=None)
+            return True
+
+    # ---- checkpoints, cosignatures, evidence
+
+    def checkpoint_at(self, origin: str, size: int) -> str | None:
+        with self._lock:
+            return self._checkpoints.get(origin, {}).get(size)
+
+    def checkpoint_sizes(self, origin: str) -> list[int]:
+        with self._lock:
+            return sorted(self._checkpoints.get(origin, {}))
+
+    def update_checkpoint_note(self, origin: str, size: int, note: str) -> None:
+        with self._lock:
+            history = self._checkpoints.get(origin, {})
+            if size not in history:
+                raise IntegrityError("no checkpoint is stored for this origin and size")
+            history[size] = note
+            stored = self._origins[origin]
+            if stored.size == size:
+                self._origins[origin] = dataclasses.replace(stored, checkpoint_note=note)
+
+    def add_cosignature(self, origin: str, size: int, witness: str, line: str) -> bool:
+        with self._lock:
+            lines = self._cosignatures.setdefault((origin, size), {})
+            if witness in lines:
+                return False
+            lines[witness] = line
+            return True
+
+    def cosignatures(self, origin: str, size: int) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted(self._cosignatures.get((origin, size), {}).items())
+
+    def add_evidence(self, evidence: EvidenceRecord) -> bool:
+        key = (evidence.origin, evidence.smaller_note, evidence.larger_note)
+        with self._lock:
+            if key in self._evidence_keys:
+                return False
+            self._evidence_keys.add(key)
+            self._evidence.append(evidence)
+            return True
+
+    def evidence(self) -> list[EvidenceRecord]:
+        with self._lock:
+            return list(self._evidence)
+
+    def freeze(self, origin: str, reason: str) -> None:
+        with self._lock:
+            stored = self._origins.get(origin) or empty_state(origin)
+            self._origins[origin] = dataclasses.replace(stored, frozen=True, frozen_reason=reason)
+
+    # ---- origin keys
+
+    def put_origin_key(self, origin: str, certificate_der: bytes) -> None:
+        with self._lock:
+            self._origin_keys[origin] = certificate_der
+
+    def origin_keys(self) -> dict[str, bytes]:
+        with self._lock:
+            return dict(sorted(self._origin_keys.items()))
+
+    # ---- peers and refusals
+
+    def put_peer(self, peer: PeerRecord) -> None:
+        with self._lock:
+            self._peers[peer.node_id] = peer
+
+    def remove_peer(self, node_id: str) -> bool:
+        with self._lock:
+            return self._peers.pop(node_id, None) is not None
+
+    def peers(self) -> list[PeerRecord]:
+        with self._lock:
+            return [self._peers[node_id] for node_id in sorted(self._peers)]
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        with self._lock:
+            self._refusals.append(refusal)
+
+    def refusals(self, limit: int = 100) -> list[Refusal]:
+        """Newest first."""
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        with self._lock:
+            return self._refusals[::-1][:limit]
+
+    def refusal_count(self) -> int:
+        with self._lock:
+            return len(self._refusals)
+
+    # ---- folded state
+
+    def get_rows(self, table: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        check_table(table)
+        with self._lock:
+            rows = self._rows[table]
+            return {key: dict(rows[key]) for key in sorted(set(keys)) if key in rows}
+
+    def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
+        check_query(query)
+        with self._lock:
+            matches = [
+                row for _, row in sorted(self._rows[query.table].items()) if _matches(row, query)
+            ]
+        page = matches[query.offset : query.offset + query.limit]
+        return [dict(row) for row in page], len(matches)
+
+    def close(self) -> None:
+        """Nothing to release; the data lives as long as the object."""
+
+
+def _matches(row: dict[str, Any], query: RowQuery) -> bool:
+    for column, value in query.equals.items():
+        if row[column] != value:
+            return False
+    for column, prefix in query.prefix.items():
+        cell = row[column]
+        if cell is None or not cell.startswith(prefix):
+            return False
+    return True

@@ -1,0 +1,203 @@
+"""Rules both stores share, so memory, SQLite and PostgreSQL accept and refuse exactly the
+same things and return the same rows: input checks made before anything is written, the
+collapsing of row changes, and the state of an origin we hold nothing of.
+
+Messages name the field and the rule, never the value: subjects, actors and rows can carry
+personal data (ID numbers, names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from node.store.base import (
+    STATE_TABLES,
+    IntegrityError,
+    OriginState,
+    RowChange,
+    RowQuery,
+    StoredEntry,
+)
+from sync.merkle import Frontier
+
+# hlc, sizes and indexes are uint64 on the wire but are stored as signed 64-bit integers
+# (SQLite INTEGER, PostgreSQL BIGINT); a hybrid logical clock of milliseconds stays below 2**63
+# for the next 290 million years, so anything above is a bug or a hostile peer.
+INT64_LIMIT = 2**63
+
+# Column kinds of the folded-state tables, by name: every other column is text.
+BYTES_COLUMNS = frozenset({"record"})
+INT_COLUMNS = frozenset({"last_index"})
+KEY_COLUMN = "key"
+
+
+def column_kind(column: str) -> type:
+    """The Python type a folded-state column holds (``None`` is always allowed)."""
+    if column in BYTES_COLUMNS:
+        return bytes
+    if column in INT_COLUMNS:
+        return int
+    return str
+
+
+def _require_int64(field: str, value: int) -> None:
+    if not 0 <= value < INT64_LIMIT:
+        raise IntegrityError(f"{field} must be in [0, 2**63)")
+
+
+def check_append(
+    origin: str,
+    expected_size: int,
+    entries: Sequence[StoredEntry],
+    state: OriginState,
+    checkpoints: Sequence[tuple[int, str]],
+) -> None:
+    """The batch is exactly entries expected_size..state.size-1 of ``origin``, and the
+    intermediate checkpoints lie strictly inside it, in increasing size order."""
+    if state.origin != origin:
+        raise IntegrityError("state.origin must equal origin")
+    if expected_size < 0:
+        raise IntegrityError("expected_size must be >= 0")
+    _require_int64("state.size", state.size)
+    if state.size != expected_size + len(entries):
+        raise IntegrityError("state.size must equal expected_size + len(entries)")
+    for offset, entry in enumerate(entries):
+        if entry.origin != origin:
+            raise IntegrityError(f"entries[{offset}].origin must equal origin")
+        if entry.index != expected_size + offset:
+            raise IntegrityError(f"entries[{offset}].index must be expected_size + {offset}")
+        if not 0 <= entry.hlc < INT64_LIMIT:
+            raise IntegrityError(f"entries[{offset}].hlc must be in [0, 2**63)")
+    previous_size = expected_size
+    for position, (size, _note) in enumerate(checkpoints):
+        if not previous_size < size < state.size:
+            raise IntegrityError(
+                f"checkpoints[{position}] size must be above the previous checkpoint "
+                "and below state.size"
+            )
+        previous_size = size
+
+
+def collapse_changes(changes: Sequence[RowChange]) -> list[RowChange]:
+    """Validate the changes and keep the last one per (table, key), sorted by (table, key).
+
+    Only the final value of a row matters, and one change per row lets the SQL store batch
+    them (a multi-row upsert may not touch a row twice). Sorting gives every writer the same
+    row-lock order, so two concurrent appends touching the same rows cannot deadlock.
+    """
+    last: dict[tuple[str, str], RowChange] = {}
+    for position, change in enumerate(changes):
+        check_change(position, change)
+        last[(change.table, change.key)] = change
+    return [last[table_key] for table_key in sorted(last)]
+
+
+def check_change(position: int, change: RowChange) -> None:
+    kinds = _COLUMN_KINDS.get(change.table)
+    if kinds is None:
+        raise IntegrityError(f"changes[{position}].table is not a folded-state table")
+    if not isinstance(change.key, str) or not change.key:
+        raise IntegrityError(f"changes[{position}].key must be a non-empty string")
+    if change.row is None:
+        return
+    # On the catch-up hot path (a row per entry): messages are built only on failure.
+    for column, value in change.row.items():
+        kind = kinds.get(column)
+        if kind is None:
+            raise IntegrityError(
+                f"changes[{position}].row: {column!r} is not a column of {change.table!r}"
+            )
+        if not value_fits(kind, value):
+            raise IntegrityError(f"changes[{position}].row[{column!r}] {_RULES[kind]}")
+    if change.row.get(KEY_COLUMN, change.key) != change.key:
+        raise IntegrityError(f"changes[{position}].row['key'] must equal changes[{position}].key")
+
+
+def value_fits(kind: type, value: Any) -> bool:
+    """May ``value`` be stored in a column holding ``kind``? (See _RULES.)"""
+    if value is None:
+        return True
+    if kind is str:
+        # PostgreSQL text cannot hold NUL; refuse it everywhere so the backends agree.
+        return isinstance(value, str) and "\x00" not in value
+    if kind is int:
+        # bool is an int subclass; a flag stored as 0/1 would read back as an int.
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < INT64_LIMIT
+    return isinstance(value, bytes)
+
+
+_RULES = {
+    str: "must be str without NUL characters, or None",
+    int: "must be an int in [0, 2**63), or None",
+    bytes: "must be bytes or None",
+}
+
+
+def check_value(field: str, column: str, value: Any) -> None:
+    kind = column_kind(column)
+    if not value_fits(kind, value):
+        raise IntegrityError(f"{field} {_RULES[kind]}")
+
+
+def full_row(table: str, key: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """An upsert replaces the whole row: columns the change leaves out become None."""
+    values = {column: row.get(column) for column in STATE_TABLES[table]}
+    values[KEY_COLUMN] = key
+    return values
+
+
+def check_query(query: RowQuery) -> None:
+    columns = _table_columns(query.table, "query.table")
+    if query.limit < 0:
+        raise ValueError("query.limit must be >= 0")
+    if query.offset < 0:
+        raise ValueError("query.offset must be >= 0")
+    for column, value in query.equals.items():
+        if column not in columns:
+            raise IntegrityError(f"query.equals: {column!r} is not a column of {query.table!r}")
+        check_value(f"query.equals[{column!r}]", column, value)
+    for column, value in query.prefix.items():
+        if column not in columns or column_kind(column) is not str:
+            raise IntegrityError(
+                f"query.prefix: {column!r} is not a text column of {query.table!r}"
+            )
+        if not isinstance(value, str):
+            raise IntegrityError(f"query.prefix[{column!r}] must be str")
+        check_value(f"query.prefix[{column!r}]", column, value)
+
+
+def check_table(table: str) -> None:
+    _table_columns(table, "table")
+
+
+def check_range(start: int, end: int) -> None:
+    if start < 0:
+        raise ValueError("start must be >= 0")
+    if end < start:
+        raise ValueError("end must be >= start")
+
+
+_COLUMN_KINDS: dict[str, dict[str, type]] = {
+    table: {column: column_kind(column) for column in columns}
+    for table, columns in STATE_TABLES.items()
+}
+
+
+def _table_columns(table: str, field: str) -> tuple[str, ...]:
+    columns = STATE_TABLES.get(table)
+    if columns is None:
+        raise IntegrityError(f"{field} is not a folded-state table")
+    return columns
+
+
+def empty_state(origin: str) -> OriginState:
+    """The state of an origin we hold nothing of (frozen before its first entry arrived)."""
+    frontier = Frontier()
+    return OriginState(
+        origin=origin,
+        size=0,
+        root=frontier.root(),
+        frontier=frontier.to_bytes(),
+        checkpoint_note="",
+    )

@@ -1,0 +1,166 @@
+"""The SQL schema the store's code uses (SQLAlchemy Core metadata).
+
+Alembic migrations (node/store/migrations/versions) create this schema; a conformance test
+checks that a freshly upgraded database matches this metadata exactly, on SQLite and on
+PostgreSQL, so the two can never drift apart silently.
+
+Every text column is ``COLLATE "C"`` on PostgreSQL: ordering and prefix ranges then follow
+code points, exactly as SQLite's default BINARY collation and Python's ``str`` ordering do, so
+memory, SQLite and PostgreSQL return rows in the same order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from node.store.base import STATE_TABLES
+from node.store.rules import BYTES_COLUMNS, INT_COLUMNS, KEY_COLUMN
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TEXT: TypeEngine[str] = Text().with_variant(Text(collation="C"), "postgresql")
+# SQLite autoincrements only an "INTEGER PRIMARY KEY" (the rowid alias), not BIGINT.
+SERIAL_ID: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
+
+# Folded-state columns that get an index when a table has them: the lookups the node serves
+# (by ID number, by name, by origin, by status).
+STATE_INDEXED_COLUMNS = ("id_key", "name", "origin", "status")
+STATE_TABLE_PREFIX = "state_"
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+origins = Table(
+    "origins",
+    metadata,
+    Column("origin", TEXT, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("checkpoint_note", TEXT, nullable=False),
+    Column("frozen", Boolean, nullable=False),
+    Column("frozen_reason", TEXT, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("origin", TEXT, ForeignKey("origins.origin"), nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("kind", Integer, nullable=False),
+    Column("subject", TEXT, nullable=False),
+    Column("actor", TEXT, nullable=False),
+    Column("hlc", BigInteger, nullable=False),
+    Column("leaf_hash", LargeBinary, nullable=False),
+    Column("header", LargeBinary, nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("payload", LargeBinary, nullable=True),  # NULL: redacted or purged
+    PrimaryKeyConstraint("origin", "idx"),
+    Index(None, "subject"),
+    Index(None, "kind", "actor"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("origin", TEXT, ForeignKey("origins.origin"), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("note", TEXT, nullable=False),
+    PrimaryKeyConstraint("origin", "size"),
+)
+
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("origin", TEXT, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("witness", TEXT, nullable=False),
+    Column("line", TEXT, nullable=False),
+    PrimaryKeyConstraint("origin", "size", "witness"),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", SERIAL_ID, primary_key=True, autoincrement=True),
+    # SHA-256 of (origin, smaller_note, larger_note): notes are long text, too long to index
+    # directly on every backend, so uniqueness is enforced on their digest.
+    Column("digest", LargeBinary, nullable=False, unique=True),
+    Column("origin", TEXT, nullable=False),
+    Column("smaller_note", TEXT, nullable=False),
+    Column("larger_note", TEXT, nullable=False),
+    Column("prefix_root", LargeBinary, nullable=False),
+    Column("consistency_proof", LargeBinary, nullable=False),
+    Column("detected_by", TEXT, nullable=False),
+    Column("detected_at_unix_ms", BigInteger, nullable=False),
+)
+
+origin_keys = Table(
+    "origin_keys",
+    metadata,
+    Column("origin", TEXT, primary_key=True),
+    Column("certificate_der", LargeBinary, nullable=False),
+)
+
+peers = Table(
+    "peers",
+    metadata,
+    Column("node_id", TEXT, primary_key=True),
+    Column("address", TEXT, nullable=False),
+)
+
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("id", SERIAL_ID, primary_key=True, autoincrement=True),
+    Column("at_unix_ms", BigInteger, nullable=False),
+    Column("peer", TEXT, nullable=False),
+    Column("identity", TEXT, nullable=False),
+    Column("method", TEXT, nullable=False),
+    Column("reason", TEXT, nullable=False),
+)
+
+
+def _state_column(name: str) -> Column[object]:
+    if name == KEY_COLUMN:
+        return Column(name, TEXT, primary_key=True)
+    if name in BYTES_COLUMNS:
+        return Column(name, LargeBinary, nullable=True)
+    if name in INT_COLUMNS:
+        return Column(name, BigInteger, nullable=True)
+    return Column(name, TEXT, nullable=True)
+
+
+def _state_table(name: str, columns: tuple[str, ...]) -> Table:
+    assert columns[0] == KEY_COLUMN, f"STATE_TABLES[{name!r}] must start with 'key'"
+    indexes = [Index(None, column) for column in STATE_INDEXED_COLUMNS if column in columns]
+    return Table(
+        STATE_TABLE_PREFIX + name,
+        metadata,
+        *(_state_column(column) for column in columns),
+        *indexes,
+    )
+
+
+# Keyed by the STATE_TABLES name ("blacklist"); the SQL table is prefixed ("state_blacklist")
+# so a business table can never collide with a core table such as "peers".
+state_tables: dict[str, Table] = {
+    name: _state_table(name, columns) for name, columns in STATE_TABLES.items()
+}

@@ -1,0 +1,794 @@
+"""The store on SQLAlchemy Core: SQLite (embedded, the default) or PostgreSQL (psycopg 3).
+
+Core, not the ORM: ``append`` sits on the catch-up hot path (a million entries at tens of
+thousands per second, in batches of ~500), so it bulk-inserts with one executemany of a
+prepared INSERT and does a handful of statements per batch, never one round trip per row.
+
+Concurrency. The node calls the store from worker threads, never on the event loop.
+* SQLite allows one writer at a time: a process-wide lock serialises our writers, and every
+  write transaction starts with ``BEGIN IMMEDIATE`` so it holds the database write lock from
+  its first statement (a deferred BEGIN could fail with SQLITE_BUSY on upgrade instead of
+  waiting for the busy timeout). Readers use plain ``BEGIN`` and, under WAL, never block on
+  the writer.
+* PostgreSQL: ``append`` locks its origin's row (``SELECT ... FOR UPDATE``) before it checks
+  the size, so two appends to one origin serialise and the second sees the first's size.
+
+Durability. SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit has been written to
+the WAL file (in the OS page cache) before ``append`` returns, so it survives the process being
+killed (``kill -9``) at any point; only an OS crash or power loss can lose the last few commits,
+and never corrupts the database. FULL would add an fsync per commit (milliseconds each on
+ordinary disks) for protection against power loss that the federation already has: peers hold
+copies of every log, and a node resumes from what its store holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+import sqlalchemy.exc
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+
+from node.store import schema
+from node.store.base import (
+    ConflictError,
+    EvidenceRecord,
+    IntegrityError,
+    OriginState,
+    PeerRecord,
+    Refusal,
+    RowChange,
+    RowQuery,
+    StoredEntry,
+    StoreError,
+)
+from node.store.rules import (
+    KEY_COLUMN,
+    check_append,
+    check_query,
+    check_range,
+    check_table,
+    collapse_changes,
+    column_kind,
+    empty_state,
+)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+POOL_SIZE = 8  # worker threads that may read at once; writers queue on a lock or row lock
+POOL_OVERFLOW = 8
+# Keys per IN (...) list and rows per multi-row VALUES (500 rows x 16 columns = 8,000
+# parameters): far under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+CHUNK_ROWS = 500
+
+_T = TypeVar("_T")
+_WRITE_OPTION = "ccnode_write"
+_MIGRATION_LOCK = threading.Lock()
+_ENTRY_COLUMNS = tuple(
+    schema.entries.c[name]
+    for name in ("origin", "idx", "kind", "subject", "actor", "hlc", "leaf_hash", "header", "salt")
+)
+# The order of StoredEntry's fields: rows of these columns convert with StoredEntry(*row).
+_ENTRY_COLUMNS_ALL = (*_ENTRY_COLUMNS, schema.entries.c.payload)
+_ENTRY_COLUMN_LIST = ", ".join(column.name for column in _ENTRY_COLUMNS_ALL)
+_SQLITE_INSERT_ENTRIES = (
+    f"INSERT INTO entries ({_ENTRY_COLUMN_LIST}) "  # noqa: S608 (fixed names, no input)
+    f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS_ALL))})"
+)
+_PG_COPY_ENTRIES = f"COPY entries ({_ENTRY_COLUMN_LIST}) FROM STDIN"
+
+
+class SqlStore:
+    """A Store on a SQLAlchemy URL; runs ``alembic upgrade head`` when it opens."""
+
+    def __init__(self, url: str | URL | Path) -> None:
+        self._url = _normalise_url(url)
+        self._dialect = self._url.get_backend_name()
+        self._engine = _create_engine(self._url)
+        # SQLite has one writer at a time; serialising our own writers in Python keeps them
+        # off the busy-timeout path. PostgreSQL writers serialise on row locks instead.
+        self._write_lock: threading.Lock | None = (
+            threading.Lock() if self._dialect == "sqlite" else None
+        )
+        dialect_module = sqlite if self._dialect == "sqlite" else postgresql
+        self._upsert_insert = dialect_module.insert
+        try:
+            self._check_server()
+            self._upgrade()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # ---- opening
+
+    def _check_server(self) -> None:
+        if self._dialect != "postgresql":
+            return
+        with self._engine.connect() as conn:
+            encoding = conn.exec_driver_sql("SHOW server_encoding").scalar_one()
+        # "C" collation orders text by bytes; only in UTF-8 is that code-point order.
+        if encoding != "UTF8":
+            raise StoreError("the PostgreSQL database must use UTF8 encoding")
+
+    def _upgrade(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        # Alembic's `context` and `op` are process-wide proxies, so two stores opening in two
+        # threads must migrate one at a time; between processes the database serialises them
+        # (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock taken in env.py).
+        with _MIGRATION_LOCK, self._write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction: serialised (SQLite), committed on success, rolled back on error."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._engine.connect() as conn:
+                # preserve_rowcount: SQLAlchemy only promises rowcount for UPDATE and DELETE;
+                # add_cosignature and add_evidence read it after INSERT ... ON CONFLICT.
+                conn.execution_options(preserve_rowcount=True, **{_WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    # ---- logs
+
+    def vector(self) -> dict[str, int]:
+        statement = select(schema.origins.c.origin, schema.origins.c.size).order_by(
+            schema.origins.c.origin
+        )
+        with self._read() as conn:
+            return {origin: size for origin, size in conn.execute(statement)}
+
+    def origin_state(self, origin: str) -> OriginState | None:
+        statement = select(schema.origins).where(schema.origins.c.origin == origin)
+        with self._read() as conn:
+            row = conn.execute(statement).one_or_none()
+        return None if row is None else _origin_state(row)
+
+    def origin_states(self) -> list[OriginState]:
+        statement = select(schema.origins).order_by(schema.origins.c.origin)
+        with self._read() as conn:
+            return [_origin_state(row) for row in conn.execute(statement)]
+
+    def append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        check_append(origin, expected_size, entries, state, checkpoints)
+        final_changes = collapse_changes(changes)
+        entry_rows = [
+            (
+                e.origin,
+                e.index,
+                e.kind,
+                e.subject,
+                e.actor,
+                e.hlc,
+                e.leaf_hash,
+                e.header,
+                e.salt,
+                e.payload,
+            )
+            for e in entries
+        ]
+        try:
+            with self._write() as conn:
+                created = self._lock_origin(conn, origin, expected_size, state, bool(entries))
+                if entry_rows:
+                    self._insert_entries(conn, entry_rows)
+                if checkpoints:  # intermediate checkpoints signed in this commit
+                    conn.execute(
+                        insert(schema.checkpoints),
+                        [
+                            {"origin": origin, "size": size, "note": note}
+                            for size, note in checkpoints
+                        ],
+                    )
+                self._save_checkpoint(conn, state, created)
+                conn.execute(
+                    update(schema.origins)
+                    .where(schema.origins.c.origin == origin)
+                    .values(_origin_values(state))
+                )
+                self._apply_changes(conn, final_changes)
+        except (sqlalchemy.exc.IntegrityError, psycopg.IntegrityError) as exc:
+            # Parameters are hidden; the driver's detail names at most a unique key (origin
+            # and index, a subject key, a digest), never a payload or personal data.
+            raise IntegrityError("append violates a database constraint") from exc
+
+    def _insert_entries(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """The hot path, below SQLAlchemy's statement layer (which would build a dict and
+        run bind processors per column of every row, doubling an append's cost):
+        PostgreSQL gets one COPY stream (executemany still runs a statement per row, even
+        pipelined); SQLite, an in-process library, the driver's executemany."""
+        if self._dialect != "postgresql":
+            conn.exec_driver_sql(_SQLITE_INSERT_ENTRIES, rows)
+            return
+        driver_connection = conn.connection.driver_connection
+        assert isinstance(driver_connection, psycopg.Connection)
+        with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_ENTRIES) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _lock_origin(
+        self, conn: Connection, origin: str, expected_size: int, state: OriginState, grows: bool
+    ) -> bool:
+        """Lock the origin's row (creating it if new) and check the caller's view of it.
+
+        Returns whether the row was created by this transaction. Creating the row first gives
+        concurrent first appends of one origin a row to queue on: the second waits for the
+        first to commit, then sees its size and gets a ConflictError.
+        """
+        placeholder = _origin_values(empty_state(origin)) | {"origin": origin}
+        created = (
+            conn.execute(
+                self._upsert_insert(schema.origins)
+                .values(placeholder)
+                .on_conflict_do_nothing(index_elements=["origin"])
+            ).rowcount
+            == 1
+        )
+        size, root, frozen = conn.execute(
+            select(schema.origins.c.size, schema.origins.c.root, schema.origins.c.frozen)
+            .where(schema.origins.c.origin == origin)
+            .with_for_update()
+        ).one()
+        if size != expected_size:
+            raise ConflictError("stored size != expected_size")
+        if frozen:
+            raise ConflictError("origin is frozen")
+        if not created and not grows and root != state.root:
+            raise IntegrityError("state.root differs from the stored root at the same size")
+        return created
+
+    def _save_checkpoint(self, conn: Connection, state: OriginState, created: bool) -> None:
+        """Keep the checkpoint in history; the same (origin, size) may only repeat its note."""
+        known_note = (
+            None
+            if created
+            else conn.execute(
+                select(schema.checkpoints.c.note).where(
+                    schema.checkpoints.c.origin == state.origin,
+                    schema.checkpoints.c.size == state.size,
+                )
+            ).scalar_one_or_none()
+        )
+        if known_note is None:
+            conn.execute(
+                insert(schema.checkpoints).values(
+                    origin=state.origin, size=state.size, note=state.checkpoint_note
+                )
+            )
+        elif known_note != state.checkpoint_note:
+            raise IntegrityError(
+                "a different checkpoint note is stored at this size "
+                "(use update_checkpoint_note to add cosignatures)"
+            )
+
+    def _apply_changes(self, conn: Connection, changes: Sequence[RowChange]) -> None:
+        """Per table: one DELETE per chunk of deleted keys, then all upserts in bulk.
+
+        collapse_changes left each key once, which a bulk upsert needs (PostgreSQL refuses
+        to touch a row twice in one statement), and deletes and upserts of different keys
+        commute.
+        """
+        by_table: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        for change in changes:
+            deletes, upserts = by_table.setdefault(change.table, ([], []))
+            if change.row is None:
+                deletes.append(change.key)
+            else:
+                upserts.append(_state_values(change))
+        for name, (deletes, upserts) in by_table.items():
+            table = schema.state_tables[name]
+            for chunk in _chunks(deletes):
+                conn.execute(delete(table).where(table.c.key.in_(chunk)))
+            if not upserts:
+                continue
+            if self._dialect == "postgresql":
+                arrays = tuple(list(column) for column in zip(*upserts, strict=True))
+                conn.exec_driver_sql(_PG_UPSERTS[name], arrays)
+            else:
+                conn.exec_driver_sql(_SQLITE_UPSERTS[name], upserts)
+
+    def entries(
+        self, origin: str, start: int, end: int, *, with_payload: bool = True
+    ) -> list[StoredEntry]:
+        check_range(start, end)
+        columns = _ENTRY_COLUMNS_ALL if with_payload else _ENTRY_COLUMNS
+        statement = (
+            select(*columns)
+            .where(
+                schema.entries.c.origin == origin,
+                schema.entries.c.idx >= start,
+                schema.entries.c.idx < end,
+            )
+            .order_by(schema.entries.c.idx)
+        )
+        with self._read() as conn:
+            rows = conn.execute(statement).all()
+        if with_payload:
+            return [_entry(row) for row in rows]
+        return [_entry((*row, None)) for row in rows]
+
+    def leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]:
+        check_range(start, end)
+        statement = (
+            select(schema.entries.c.leaf_hash)
+            .where(
+                schema.entries.c.origin == origin,
+                schema.entries.c.idx >= start,
+                schema.entries.c.idx < end,
+            )
+            .order_by(schema.entries.c.idx)
+        )
+        with self._read() as conn:
+            return list(conn.execute(statement).scalars())
+
+    def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]:
+        found: list[StoredEntry] = []
+        with self._read() as conn:
+            for chunk in _chunks(sorted(set(subjects))):
+                statement = select(*_ENTRY_COLUMNS_ALL).where(schema.entries.c.subject.in_(chunk))
+                found.extend(_entry(row) for row in conn.execute(statement))
+        return sorted(found, key=lambda entry: (entry.origin, entry.index))
+
+    def purge_payload(self, origin: str, index: int) -> bool:
+        statement = (
+            update(schema.entries)
+            .where(
+                schema.entries.c.origin == origin,
+                schema.entries.c.idx == index,
+                schema.entries.c.payload.is_not(None),
+            )
+            .values(payload=None)
+        )
+        with self._write() as conn:
+            return conn.execute(statement).rowcount == 1
+
+    # ---- checkpoints, cosignatures, evidence
+
+    def checkpoint_at(self, origin: str, size: int) -> str | None:
+        statement = select(schema.checkpoints.c.note).where(
+            schema.checkpoints.c.origin == origin, schema.checkpoints.c.size == size
+        )
+        with self._read() as conn:
+            return conn.execute(statement).scalar_one_or_none()
+
+    def checkpoint_sizes(self, origin: str) -> list[int]:
+        statement = (
+            select(schema.checkpoints.c.size)
+            .where(schema.checkpoints.c.origin == origin)
+            .order_by(schema.checkpoints.c.size)
+        )
+        with self._read() as conn:
+            return list(conn.execute(statement).scalars())
+
+    def update_checkpoint_note(self, origin: str, size: int, note: str) -> None:
+        with self._write() as conn:
+            # Lock the origin row first, in the same order as append, so the two cannot
+            # deadlock on PostgreSQL.
+            conn.execute(
+                select(schema.origins.c.origin)
+                .where(schema.origins.c.origin == origin)
+                .with_for_update()
+            )
+            updated = conn.execute(
+                update(schema.checkpoints)
+                .where(schema.checkpoints.c.origin == origin, schema.checkpoints.c.size == size)
+                .values(note=note)
+            ).rowcount
+            if updated != 1:
+                raise IntegrityError("no checkpoint is stored for this origin and size")
+            # The latest checkpoint is also the origin's current note; keep the two equal.
+            conn.execute(
+                update(schema.origins)
+                .where(schema.origins.c.origin == origin, schema.origins.c.size == size)
+                .values(checkpoint_note=note)
+            )
+
+    def add_cosignature(self, origin: str, size: int, witness: str, line: str) -> bool:
+        statement = (
+            self._upsert_insert(schema.cosignatures)
+            .values(origin=origin, size=size, witness=witness, line=line)
+            .on_conflict_do_nothing(index_elements=["origin", "size", "witness"])
+        )
+        with self._write() as conn:
+            return conn.execute(statement).rowcount == 1
+
+    def cosignatures(self, origin: str, size: int) -> list[tuple[str, str]]:
+        statement = (
+            select(schema.cosignatures.c.witness, schema.cosignatures.c.line)
+            .where(schema.cosignatures.c.origin == origin, schema.cosignatures.c.size == size)
+            .order_by(schema.cosignatures.c.witness)
+        )
+        with self._read() as conn:
+            return [(witness, line) for witness, line in conn.execute(statement)]
+
+    def add_evidence(self, evidence: EvidenceRecord) -> bool:
+        statement = (
+            self._upsert_insert(schema.evidence)
+            .values(
+                digest=_evidence_digest(evidence),
+                origin=evidence.origin,
+                smaller_note=evidence.smaller_note,
+                larger_note=evidence.larger_note,
+                prefix_root=evidence.prefix_root,
+                consistency_proof=_pack(evidence.consistency_proof),
+                detected_by=evidence.detected_by,
+                detected_at_unix_ms=evidence.detected_at_unix_ms,
+            )
+            .on_conflict_do_nothing(index_elements=["digest"])
+        )
+        with self._write() as conn:
+            return conn.execute(statement).rowcount == 1
+
+    def evidence(self) -> list[EvidenceRecord]:
+        table = schema.evidence
+        statement = select(
+            table.c.origin,
+            table.c.smaller_note,
+            table.c.larger_note,
+            table.c.prefix_root,
+            table.c.consistency_proof,
+            table.c.detected_by,
+            table.c.detected_at_unix_ms,
+        ).order_by(table.c.id)
+        with self._read() as conn:
+            return [
+                EvidenceRecord(
+                    origin=row.origin,
+                    smaller_note=row.smaller_note,
+                    larger_note=row.larger_note,
+                    prefix_root=row.prefix_root,
+                    consistency_proof=_unpack(row.consistency_proof),
+                    detected_by=row.detected_by,
+                    detected_at_unix_ms=row.detected_at_unix_ms,
+                )
+                for row in conn.execute(statement)
+            ]
+
+    def freeze(self, origin: str, reason: str) -> None:
+        values = _origin_values(empty_state(origin)) | {
+            "origin": origin,
+            "frozen": True,
+            "frozen_reason": reason,
+        }
+        statement = (
+            self._upsert_insert(schema.origins)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["origin"], set_={"frozen": True, "frozen_reason": reason}
+            )
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    # ---- origin keys
+
+    def put_origin_key(self, origin: str, certificate_der: bytes) -> None:
+        statement = (
+            self._upsert_insert(schema.origin_keys)
+            .values(origin=origin, certificate_der=certificate_der)
+            .on_conflict_do_update(
+                index_elements=["origin"], set_={"certificate_der": certificate_der}
+            )
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    def origin_keys(self) -> dict[str, bytes]:
+        statement = select(schema.origin_keys).order_by(schema.origin_keys.c.origin)
+        with self._read() as conn:
+            return {origin: der for origin, der in conn.execute(statement)}
+
+    # ---- peers and refusals
+
+    def put_peer(self, peer: PeerRecord) -> None:
+        statement = (
+            self._upsert_insert(schema.peers)
+            .values(node_id=peer.node_id, address=peer.address)
+            .on_conflict_do_update(index_elements=["node_id"], set_={"address": peer.address})
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    def remove_peer(self, node_id: str) -> bool:
+        with self._write() as conn:
+            return (
+                conn.execute(delete(schema.peers).where(schema.peers.c.node_id == node_id)).rowcount
+                == 1
+            )
+
+    def peers(self) -> list[PeerRecord]:
+        statement = select(schema.peers.c.node_id, schema.peers.c.address).order_by(
+            schema.peers.c.node_id
+        )
+        with self._read() as conn:
+            return [PeerRecord(node_id, address) for node_id, address in conn.execute(statement)]
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        statement = insert(schema.refusals).values(
+            at_unix_ms=refusal.at_unix_ms,
+            peer=refusal.peer,
+            identity=refusal.identity,
+            method=refusal.method,
+            reason=refusal.reason,
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    def refusals(self, limit: int = 100) -> list[Refusal]:
+        """Newest first."""
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        table = schema.refusals
+        statement = (
+            select(
+                table.c.at_unix_ms, table.c.peer, table.c.identity, table.c.method, table.c.reason
+            )
+            .order_by(table.c.id.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [Refusal(*row) for row in conn.execute(statement)]
+
+    def refusal_count(self) -> int:
+        with self._read() as conn:
+            return conn.execute(select(func.count()).select_from(schema.refusals)).scalar_one()
+
+    # ---- folded state
+
+    def get_rows(self, table: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        check_table(table)
+        sql_table = schema.state_tables[table]
+        rows: dict[str, dict[str, Any]] = {}
+        with self._read() as conn:
+            for chunk in _chunks(sorted(set(keys))):
+                statement = select(sql_table).where(sql_table.c.key.in_(chunk))
+                rows.update((row.key, dict(row._mapping)) for row in conn.execute(statement))
+        return dict(sorted(rows.items()))
+
+    def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
+        check_query(query)
+        table = schema.state_tables[query.table]
+        condition = and_(
+            true(),
+            *(table.c[column] == value for column, value in query.equals.items()),
+            *(_prefix_clause(table, column, prefix) for column, prefix in query.prefix.items()),
+        )
+        page = (
+            select(table)
+            .where(condition)
+            .order_by(table.c.key)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        count = select(func.count()).select_from(table).where(condition)
+        with self._read() as conn:
+            # One transaction: on SQLite the page and the count see the same snapshot.
+            total = conn.execute(count).scalar_one()
+            rows = [dict(row._mapping) for row in conn.execute(page)]
+        return rows, total
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+# ---------------------------------------------------------------- engine
+
+
+def _normalise_url(url: str | URL | Path) -> URL:
+    if isinstance(url, Path):
+        return URL.create("sqlite+pysqlite", database=str(url))
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        # psycopg 3 is the driver we ship; a bare postgresql:// would ask for psycopg2.
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise StoreError("an in-memory SQLite database is per connection; use 'memory:'")
+        return parsed
+    raise StoreError(f"unsupported database backend {backend!r} (sqlite or postgresql)")
+
+
+def _create_engine(url: URL) -> Engine:
+    common: dict[str, Any] = {
+        # Parameters can be personal data: keep them out of exception messages and logs.
+        "hide_parameters": True,
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+    }
+    if url.get_backend_name() == "postgresql":
+        # A restarted server invalidates pooled connections; test them on checkout.
+        return create_engine(url, pool_pre_ping=True, **common)
+    engine = create_engine(url, **common)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+_PG_ARRAY_TYPES = {bytes: "bytea[]", int: "bigint[]", str: "text[]"}
+# Per state table, its columns but the key, in the order _state_values passes them.
+_STATE_VALUE_COLUMNS = {
+    name: [column.name for column in table.c if column.name != KEY_COLUMN]
+    for name, table in schema.state_tables.items()
+}
+
+
+def _state_values(change: RowChange) -> tuple[Any, ...]:
+    """An upsert replaces the whole row: columns the change leaves out become NULL."""
+    assert change.row is not None
+    row = change.row
+    return (*(row.get(name) for name in _STATE_VALUE_COLUMNS[change.table]), change.key)
+
+
+def _upsert_sql(table: str, dialect: str) -> str:
+    """Upsert of whole rows (_state_values), below SQLAlchemy's statement layer.
+
+    SQLite runs it with executemany (an in-process library: a row costs microseconds).
+    PostgreSQL gets ONE statement for all rows, one array per column through unnest():
+    executemany would cost a statement per row even pipelined (~0.15 ms each), and a
+    multi-row VALUES would be compiled anew by SQLAlchemy for every batch.
+    """
+    names = [*_STATE_VALUE_COLUMNS[table], KEY_COLUMN]
+    quoted = [f'"{name}"' for name in names]
+    if dialect == "postgresql":
+        arrays = ", ".join(f"%s::{_PG_ARRAY_TYPES[column_kind(name)]}" for name in names)
+        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (schema names only)
+    else:
+        source = f"VALUES ({', '.join('?' * len(names))})"
+    updates = ", ".join(f"{column} = excluded.{column}" for column in quoted[:-1])
+    return (
+        f'INSERT INTO "{schema.state_tables[table].name}" ({", ".join(quoted)}) {source} '
+        f'ON CONFLICT ("{KEY_COLUMN}") DO UPDATE SET {updates}'
+    )
+
+
+_SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
+_PG_UPSERTS = {table: _upsert_sql(table, "postgresql") for table in schema.state_tables}
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (it would issue a deferred BEGIN
+    # of its own); _sqlite_on_begin issues the BEGIN we want.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    writes = conn.get_execution_options().get(_WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _origin_state(row: Any) -> OriginState:
+    return OriginState(
+        origin=row.origin,
+        size=row.size,
+        root=row.root,
+        frontier=row.frontier,
+        checkpoint_note=row.checkpoint_note,
+        frozen=row.frozen,
+        frozen_reason=row.frozen_reason,
+    )
+
+
+def _entry(row: Any) -> StoredEntry:
+    """An entry from a row of _ENTRY_COLUMNS followed by the payload (or None)."""
+    return StoredEntry(*row)
+
+
+def _origin_values(state: OriginState) -> dict[str, Any]:
+    return {
+        "size": state.size,
+        "root": state.root,
+        "frontier": state.frontier,
+        "checkpoint_note": state.checkpoint_note,
+        "frozen": state.frozen,
+        "frozen_reason": state.frozen_reason,
+    }
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), CHUNK_ROWS):
+        yield items[start : start + CHUNK_ROWS]
+
+
+def _prefix_clause(table: Table, column: str, prefix: str) -> ColumnElement[bool]:
+    """``column LIKE 'prefix%'`` as a range, which both backends answer from an index.
+
+    Text compares by code point on both backends (BINARY in SQLite, COLLATE "C" on
+    PostgreSQL), so s starts with p exactly when p <= s < p' where p' is p with its last
+    character incremented. SQLite's LIKE would also be case-insensitive, unlike Python.
+    """
+    cell = table.c[column]
+    upper = _prefix_upper_bound(prefix)
+    if upper is None:
+        return cell >= prefix
+    return and_(cell >= prefix, cell < upper)
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """The least string greater than every string starting with ``prefix`` (None: no bound)."""
+    stem = prefix.rstrip(chr(0x10FFFF))
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not characters of stored text
+        following = 0xE000
+    return stem[:-1] + chr(following)
+
+
+def _evidence_digest(evidence: EvidenceRecord) -> bytes:
+    digest = hashlib.sha256()
+    for part in (evidence.origin, evidence.smaller_note, evidence.larger_note):
+        encoded = part.encode()
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    return digest.digest()
+
+
+def _pack(items: Sequence[bytes]) -> bytes:
+    """Length-prefixed concatenation (4-byte big-endian length per item)."""
+    return b"".join(len(item).to_bytes(4, "big") + item for item in items)
+
+
+def _unpack(data: bytes) -> tuple[bytes, ...]:
+    items: list[bytes] = []
+    position = 0
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        items.append(bytes(data[position + 4 : position + 4 + length]))
+        position += 4 + length
+    return tuple(items)
