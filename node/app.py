@@ -32,7 +32,7 @@ from node.keys import KeyError_, OriginKeys
 from node.log import LocalLog
 from node.metrics import METRICS
 from node.peering import PeerLink
-from node.pki import TrustStore, load_log_signing_key
+from node.pki import TrustStore, load_log_signing_key, peer_dns_name
 from node.replica import Replica
 from node.store import open_store
 from node.store.base import EvidenceRecord, PeerRecord
@@ -196,14 +196,20 @@ class Node:
 
     # ---------------------------------------------------------------- peers
 
-    def peer_channel(self, address: str) -> grpc.aio.Channel:
+    def peer_channel(self, address: str, peer_id: str) -> grpc.aio.Channel:
         c = self.config
         creds = grpc.ssl_channel_credentials(
             root_certificates=(c.certs_dir / "ca.pem").read_bytes(),
             private_key=(c.certs_dir / "tls.key").read_bytes(),
             certificate_chain=(c.certs_dir / "tls.pem").read_bytes(),
         )
-        return grpc.aio.secure_channel(address, creds, options=self._server_options())
+        # The server must present a certificate for <peer>.node.<trust-domain>: a process at
+        # the peer's address holding another node's certificate fails the handshake.
+        options = [
+            *self._server_options(),
+            ("grpc.ssl_target_name_override", peer_dns_name(c.trust_domain, peer_id)),
+        ]
+        return grpc.aio.secure_channel(address, creds, options=options)
 
     def _start_link(self, peer: PeerRecord) -> None:
         link = PeerLink(self, peer)

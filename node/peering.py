@@ -99,7 +99,7 @@ class PeerLink:
 
     def _ensure_channel(self) -> grpc.aio.Channel:
         if self._channel is None:
-            self._channel = self.node.peer_channel(self.peer.address)
+            self._channel = self.node.peer_channel(self.peer.address, self.peer.node_id)
         return self._channel
 
     async def _session(self) -> bool:

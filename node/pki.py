@@ -606,6 +606,11 @@ def _tls_files(
     }
 
 
+def peer_dns_name(trust_domain: str, node_id: str) -> str:
+    """The DNS SAN that binds a node's TLS certificate to its node id."""
+    return f"{node_id}.node.{trust_domain}"
+
+
 def issue_node(
     ca_dir: Path,
     node_id: str,
@@ -622,7 +627,12 @@ def issue_node(
     if isinstance(ips, str) or isinstance(dns, str):
         raise PkiError("ips, dns: must be sequences of strings, not a single string")
     ca, identity, t = _prepare_issue(ca_dir, "node", node_id, days, now)
+    # Every node certificate also names <node-id>.node.<trust-domain>: peers connect with that
+    # as the TLS target name, so the handshake itself proves the server is the peer they meant.
     tls_sans = _sans(identity.uri, ips, dns)
+    peer_name = x509.DNSName(peer_dns_name(identity.trust_domain, node_id))
+    if peer_name not in tls_sans:
+        tls_sans.insert(1, peer_name)
     files = _tls_files(
         ca,
         identity,

@@ -81,11 +81,19 @@ def entry_id(origin: str, index: int) -> str:
     return f"{origin}/{index}"
 
 
+_INDEX_RE = re.compile(r"0|[1-9][0-9]{0,19}", re.ASCII)
+INDEX_MAX = 2**63 - 1  # stored in signed 64-bit columns
+
+
 def parse_entry_id(text: str) -> tuple[str, int]:
+    """Parse "<origin>/<index>"; only the canonical spelling (ASCII digits, no leading zero)."""
     origin, sep, index = text.rpartition("/")
-    if not sep or not NODE_ID_RE.fullmatch(origin) or not index.isdigit():
+    if not sep or not NODE_ID_RE.fullmatch(origin) or not _INDEX_RE.fullmatch(index):
         raise EntryError("entry id: must be <origin>/<index>")
-    return origin, int(index)
+    value = int(index)
+    if value > INDEX_MAX:
+        raise EntryError("entry id: index out of range")
+    return origin, value
 
 
 def payload_digest(salt: bytes, payload: bytes) -> bytes:
@@ -108,8 +116,12 @@ def make_entry(
     """Build and serialise a new entry. Only the origin ever calls this for its own log."""
     if not NODE_ID_RE.fullmatch(origin):
         raise EntryError("origin: must be a node id ([a-z0-9][a-z0-9-]{0,62})")
-    if index < 0:
-        raise EntryError("index: must be >= 0")
+    if not 0 <= index <= INDEX_MAX:
+        raise EntryError("index: must be 0..2^63-1")
+    if kind <= 0:
+        raise EntryError("kind: must be a known entry kind")
+    if not 0 <= hlc < 2**63:
+        raise EntryError("hlc: must be 0..2^63-1")
     if len(salt) != SALT_BYTES:
         raise EntryError(f"salt: must be {SALT_BYTES} bytes")
     if len(payload) > PAYLOAD_BYTES_MAX:
@@ -161,6 +173,10 @@ def decode_header(data: bytes) -> Header:
         raise EntryError("header: origin is not a node id")
     if msg.kind == log_pb2.ENTRY_KIND_UNSPECIFIED:
         raise EntryError("header: kind is unspecified")
+    if msg.payload_size_bytes > PAYLOAD_BYTES_MAX:
+        raise EntryError(f"header: payload larger than {PAYLOAD_BYTES_MAX} bytes")
+    if len(msg.subject) > SUBJECT_CHARS_MAX or len(msg.actor) > ACTOR_CHARS_MAX:
+        raise EntryError("header: subject or actor too long")
     return Header(
         origin=msg.origin,
         index=msg.index,

@@ -46,6 +46,7 @@ def plan_fetches(
     batch_entries_max: int = BATCH_ENTRIES_MAX,
 ) -> list[Fetch]:
     """Ranges to fetch, at most ``batch_entries_max`` entries each, in origin order."""
+    assert batch_entries_max > 0
     best: dict[str, tuple[int, int, str]] = {}  # origin -> (size, -firsthand, peer)
     for peer, vector in sorted(peers.items()):
         for origin, size in vector.items():

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from sync.checkpoint import Checkpoint, CheckpointError, open_checkpoint, origin_line
 from sync.entry import Entry, EntryError, Header, check_entry, decode_header, entry_size_bytes
 from sync.merkle import Frontier, leaf_hash
-from sync.note import Note, NoteError, Verifier
+from sync.note import Note, NoteError, Verifier, parse_note
 
 BATCH_ENTRIES_MAX = 500
 BATCH_BYTES_MAX = 256 * 1024
-# One entry may exceed the byte budget on its own (a large payload): it then travels alone.
 CHECKPOINT_NOTE_BYTES_MAX = 16 * 1024
 
 
@@ -102,9 +101,9 @@ def verify_batch(
     if len(entries) > entries_max:
         raise BatchRejected(RejectReason.OVERSIZED, f"{len(entries)} entries > {entries_max}")
     total_bytes = sum(entry_size_bytes(e) for e in entries)
-    if total_bytes > bytes_max and len(entries) > 1:
+    if total_bytes > bytes_max:
         raise BatchRejected(RejectReason.OVERSIZED, f"{total_bytes} bytes > {bytes_max}")
-    if len(checkpoint_note) > CHECKPOINT_NOTE_BYTES_MAX:
+    if len(checkpoint_note.encode()) > CHECKPOINT_NOTE_BYTES_MAX:
         raise BatchRejected(RejectReason.OVERSIZED, "checkpoint note too large")
 
     checkpoint, note = _open(checkpoint_note, verifier, trust_domain, origin)
@@ -169,14 +168,18 @@ def verify_batch(
 def _open(
     note_text: str, verifier: Verifier, trust_domain: str, origin: str
 ) -> tuple[Checkpoint, Note]:
+    # Syntax first, then whose checkpoint it is, then the signature: each failure gets the
+    # reason that names it.
+    try:
+        claimed = Checkpoint.parse(parse_note(note_text).text)
+    except (NoteError, CheckpointError) as exc:
+        raise BatchRejected(RejectReason.MALFORMED, f"checkpoint: {exc}") from exc
+    if claimed.origin != origin_line(trust_domain, origin):
+        raise BatchRejected(RejectReason.WRONG_ORIGIN, "checkpoint names another origin")
     try:
         checkpoint, note = open_checkpoint(note_text, verifier)
-    except NoteError as exc:
+    except (NoteError, CheckpointError) as exc:
         raise BatchRejected(RejectReason.BAD_SIGNATURE, f"checkpoint: {exc}") from exc
-    except CheckpointError as exc:
-        raise BatchRejected(RejectReason.MALFORMED, f"checkpoint: {exc}") from exc
-    if checkpoint.origin != origin_line(trust_domain, origin):
-        raise BatchRejected(RejectReason.WRONG_ORIGIN, "checkpoint names another origin")
     return checkpoint, note
 
 

@@ -50,6 +50,7 @@ def id_key(debtor: payloads_pb2.Debtor) -> str:
 
 
 def delist_due_on(term_end_on: str) -> str:
+    """Term end + 3 working days ("" when there is no fixed term); ValueError if malformed."""
     if not term_end_on:
         return ""
     end = dt.date.fromisoformat(term_end_on)
@@ -72,6 +73,13 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         body = decode_payload(header.kind, payload)
     except PayloadError as exc:
         return Ignored(str(exc))
+    try:
+        return _apply(row, header, body)
+    except ValueError as exc:  # unknown enum value, malformed date: same outcome everywhere
+        return Ignored(f"unusable content: {type(exc).__name__}")
+
+
+def _apply(row: Row | None, header: Header, body: payloads_pb2.Payload) -> Row | Ignored:
     if header.kind == log_pb2.BLACKLIST_LISTED:
         if row is not None:
             return Ignored("subject already listed")

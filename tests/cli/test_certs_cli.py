@@ -89,7 +89,9 @@ def test_issue_node_json(ca: Path, tmp_path: Path) -> None:
         "ca.pem", "log.key", "log.pem", "tls.key", "tls.pem",
     ]  # fmt: skip
     tls = pki.load_certificate(out / "tls.pem")
-    assert len(tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value) == 4
+    assert (
+        len(tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value) == 5
+    )  # URI, <id>.node.<td>, --dns, two --ip
     assert (tls.not_valid_after_utc - tls.not_valid_before_utc).days == 30
 
 

@@ -77,6 +77,9 @@ async def test_peers_witness_each_others_checkpoints(federation: Federation) -> 
     async def cosigned() -> bool:
         st = await admin(a).SyncStatus(admin_pb2.SyncStatusRequest())
         own = next(o for o in st.origins if o.origin == "chengdu")
-        return list(own.cosigned_by) == ["chongqing"] and "— chengyu.court/chongqing " in own.checkpoint
+        return (
+            list(own.cosigned_by) == ["chongqing"]
+            and "— chengyu.court/chongqing " in own.checkpoint
+        )
 
     await eventually(cosigned, timeout_s=10.0)

@@ -161,3 +161,28 @@ async def test_oversized_message_is_refused(federation: Federation) -> None:
             )
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "chongqing" not in a.keys.certificates()
+
+
+async def test_a_server_with_another_nodes_certificate_is_not_trusted_as_the_peer(
+    federation: Federation,
+) -> None:
+    a = await federation.start("chengdu")
+    impostor = await federation.start("mianyang")
+    await admin(impostor).Submit(
+        admin_pb2.SubmitRequest(
+            drafts=[listing(case="（2024）川0701执1号", court="川0701")], actor="x"
+        )
+    )
+    # chengdu believes chongqing lives at the impostor's address.
+    from node.store.base import PeerRecord
+    from tests.integration.harness import eventually
+
+    await a.add_peer(PeerRecord("chongqing", f"127.0.0.1:{impostor.port}"))
+
+    async def failed() -> bool:
+        status = a.links["chongqing"].status
+        return bool(status.last_error) and not status.connected
+
+    await eventually(failed, timeout_s=10)
+    assert "UNAVAILABLE" in a.links["chongqing"].status.last_error
+    assert "mianyang" not in await a.db.read(a.db.store.vector)

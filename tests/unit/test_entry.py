@@ -196,12 +196,12 @@ def test_decode_header_rejects_an_oversized_header_before_parsing() -> None:
 
 
 def test_decode_header_accepts_a_header_of_exactly_the_maximum_size() -> None:
-    base = len(_header_bytes(subject=""))
-    # subject field = tag (1) + 2-byte length + text once the text is >= 128 bytes
+    base = len(_header_bytes())
+    # one parents element = tag (1) + 2-byte length + text once the text is >= 128 bytes
     text = "x" * (HEADER_BYTES_MAX - base - 3)
-    exact = _header_bytes(subject=text)
+    exact = _header_bytes(parents=[text])
     assert len(exact) == HEADER_BYTES_MAX
-    assert decode_header(exact).subject == text
+    assert decode_header(exact).parents == (text,)
 
 
 # ---------------------------------------------------------------- make_entry validation
@@ -292,11 +292,12 @@ def test_make_entry_rejects_a_bad_parent_id(parent: str) -> None:
         _entry(parents=("chongqing/1", parent))
 
 
-def test_make_entry_rejects_a_header_over_the_byte_limit() -> None:
-    # Every field is within its own limit, but together they overflow the header.
-    long_parent = "chongqing/" + "9" * 600
-    with pytest.raises(EntryError, match=r"^header: larger than"):
-        _entry(parents=[long_parent] * PARENTS_MAX)
+def test_field_limits_keep_every_header_within_the_byte_limit() -> None:
+    # Every field at its own limit: the header still fits, so relays never meet one too big.
+    audience = [f"{c}" * 63 for c in "abcdefghijklmnop"]
+    parents = [f"{c}" * 63 + "/9223372036854775807" for c in "abcdefgh"]
+    entry = _entry(subject="s" * 200, actor="a" * 200, audience=audience, parents=parents)
+    assert len(entry.header) <= HEADER_BYTES_MAX
 
 
 # ---------------------------------------------------------------- audience
@@ -327,7 +328,7 @@ def test_redact_for_keeps_payloads_only_inside_the_audience() -> None:
 
 
 @pytest.mark.parametrize(
-    ("origin", "index"), [("chengdu", 0), ("a", 1), ("node-9", 2**64 - 1), ("a" * 63, 12)]
+    ("origin", "index"), [("chengdu", 0), ("a", 1), ("node-9", 2**63 - 1), ("a" * 63, 12)]
 )
 def test_entry_id_round_trips(origin: str, index: int) -> None:
     text = entry_id(origin, index)
@@ -343,19 +344,11 @@ def test_parse_entry_id_rejects_malformed_ids(text: str) -> None:
         parse_entry_id(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: str.isdigit() accepts '²', so int() raises a bare ValueError, not EntryError",
-)
 def test_parse_entry_id_rejects_a_superscript_index_with_entry_error() -> None:
     with pytest.raises(EntryError):
         parse_entry_id("chengdu/²")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parse_entry_id accepts non-canonical indexes (Unicode digits, leading zeros)",
-)
 @pytest.mark.parametrize("text", ["chengdu/١", "chengdu/007"])
 def test_parse_entry_id_accepts_only_canonical_ids(text: str) -> None:
     # Two spellings of one id would compare unequal as parent strings.

@@ -208,11 +208,6 @@ def test_a_non_blacklist_entry_is_ignored() -> None:
     assert fold(None, header, b"x") == Ignored("not a blacklist entry")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ListingGround.Name() raises ValueError for an unknown (proto3 open) enum "
-    "value, so the fold raises instead of returning Ignored and replication stalls",
-)
 def test_an_unknown_listing_ground_does_not_raise() -> None:
     record = blacklist_record()
     record.ground = 99  # type: ignore[assignment]
@@ -220,11 +215,6 @@ def test_an_unknown_listing_ground_does_not_raise() -> None:
     assert isinstance(outcome, (Ignored, dict))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: delist_due_on() calls date.fromisoformat on the signed term_end_on and its "
-    "ValueError escapes the fold instead of an Ignored decision",
-)
 def test_a_malformed_term_end_date_does_not_raise() -> None:
     record = blacklist_record(term_end_on="not a date")
     outcome = fold(None, *_item(0, LISTED, listed_payload(record)))

@@ -162,7 +162,7 @@ def test_node_tls_certificate_profile(ca_dir: Path, node: pki.IssuedPaths) -> No
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == [
         "spiffe://chengyu.court/node/chengdu"
     ]
-    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert san.get_values_for_type(x509.DNSName) == ["chengdu.node.chengyu.court", "localhost"]
     assert san.get_values_for_type(x509.IPAddress) == [
         ipaddress.ip_address("127.0.0.1"),
         ipaddress.ip_address("::1"),

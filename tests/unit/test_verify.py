@@ -143,7 +143,9 @@ def test_the_input_state_is_not_mutated_by_an_accepted_batch(log: Log) -> None:
     assert state.size == 3
 
 
-def test_one_large_entry_may_exceed_the_byte_budget_alone() -> None:
+def test_a_lone_entry_over_the_byte_budget_is_oversized() -> None:
+    # Real entries (<= 192 KiB payload, <= 4 KiB header) always fit the protocol's 256 KiB
+    # budget, so no exemption for a lone entry is needed or allowed.
     big = build_log(0, ORIGIN)
     big.entries = [
         make_entry(
@@ -157,8 +159,8 @@ def test_one_large_entry_may_exceed_the_byte_budget_alone() -> None:
             salt=salt_for(ORIGIN, 0),
         )
     ]
-    accepted = _verify(LogState.empty(ORIGIN), big, bytes_max=100 * 1024)
-    assert accepted.state.size == 1
+    rejected = _rejection(LogState.empty(ORIGIN), big, bytes_max=100 * 1024)
+    assert rejected.reason is RejectReason.OVERSIZED
 
 
 # ---------------------------------------------------------------- one reason each
@@ -208,11 +210,6 @@ def test_wrong_origin_a_checkpoint_signed_for_another_origin(log: Log) -> None:
     assert reason is RejectReason.WRONG_ORIGIN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a validly signed checkpoint of another origin is reported MALFORMED: "
-    "open_checkpoint's key-name check raises CheckpointError before _open compares origins",
-)
 def test_wrong_origin_a_checkpoint_naming_another_origin(log: Log) -> None:
     other = build_log(8, "chongqing")
     reason = _reject(LogState.empty(ORIGIN), log, note=other.checkpoint())
@@ -253,11 +250,6 @@ def test_malformed_a_signed_note_whose_body_is_not_a_checkpoint(log: Log) -> Non
     assert _reject(LogState.empty(ORIGIN), log, note=note) is RejectReason.MALFORMED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a syntactically malformed note raises NoteError in parse_note, which _open "
-    "maps to BAD_SIGNATURE although RejectReason documents 'malformed note' as MALFORMED",
-)
 def test_malformed_a_note_that_is_not_a_signed_note(log: Log) -> None:
     assert _reject(LogState.empty(ORIGIN), log, note="garbage\n") is RejectReason.MALFORMED
 
@@ -356,11 +348,6 @@ def test_oversized_checkpoint_note(log: Log) -> None:
     assert _reject(LogState.empty(ORIGIN), log, note=note) is RejectReason.OVERSIZED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a lone entry bypasses every byte limit, although no honest origin can "
-    "write one above PAYLOAD_BYTES_MAX (make_entry refuses it)",
-)
 def test_oversized_a_lone_entry_beyond_what_make_entry_allows() -> None:
     payload = bytes(1024 * 1024)
     salt = salt_for(ORIGIN, 0)

@@ -1,0 +1,812 @@
+"""One conformance suite for every Store: memory, SQLite and PostgreSQL (STYLE.md item 3).
+
+Every test takes the parametrised ``store`` fixture (tests/conftest.py), so the in-memory twin
+and the SQL store are held to the same contract: same results, same ordering, same errors,
+and refused writes leave no trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import sqlalchemy
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from node.store import MemoryStore, SqlStore, Store, open_store
+from node.store.base import (
+    ConflictError,
+    EvidenceRecord,
+    IntegrityError,
+    OriginState,
+    PeerRecord,
+    Refusal,
+    RowChange,
+    RowQuery,
+    StoredEntry,
+    StoreError,
+)
+from node.store.schema import metadata
+
+ORIGIN = "chengdu"
+OTHER = "chongqing"
+
+
+# ---------------------------------------------------------------- builders
+
+
+def make_entry(
+    origin: str,
+    index: int,
+    *,
+    subject: str | None = None,
+    kind: int = 1,
+    actor: str = "clerk-1",
+    payload: bytes | None = b"payload",
+) -> StoredEntry:
+    header = f"header {origin} {index}".encode()
+    return StoredEntry(
+        origin=origin,
+        index=index,
+        kind=kind,
+        subject=subject if subject is not None else f"{origin}/bl/{index}",
+        actor=actor,
+        hlc=1_700_000_000_000 + index,
+        leaf_hash=hashlib.sha256(b"\x00" + header).digest(),
+        header=header,
+        salt=bytes([index % 256]) * 16,
+        payload=payload,
+    )
+
+
+def state_for(origin: str, size: int, *, note: str | None = None) -> OriginState:
+    """A stand-in state: the store treats root, frontier and note as opaque."""
+    return OriginState(
+        origin=origin,
+        size=size,
+        root=hashlib.sha256(f"root {origin} {size}".encode()).digest(),
+        frontier=size.to_bytes(8, "big"),
+        checkpoint_note=note if note is not None else f"{origin}\n{size}\nroot\n",
+    )
+
+
+def append(
+    store: Store,
+    origin: str,
+    start: int,
+    count: int,
+    changes: Sequence[RowChange] = (),
+    **entry_fields: Any,
+) -> list[StoredEntry]:
+    batch = [make_entry(origin, start + i, **entry_fields) for i in range(count)]
+    store.append(
+        origin=origin,
+        expected_size=start,
+        entries=batch,
+        state=state_for(origin, start + count),
+        changes=changes,
+    )
+    return batch
+
+
+def upsert(key: str, **row: Any) -> RowChange:
+    return RowChange("blacklist", key, row)
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """Everything an append can touch, to prove a refused append changed nothing."""
+    return {
+        "vector": store.vector(),
+        "states": store.origin_states(),
+        "entries": {origin: store.entries(origin, 0, 1_000) for origin in (ORIGIN, OTHER)},
+        "checkpoints": {origin: store.checkpoint_sizes(origin) for origin in (ORIGIN, OTHER)},
+        "rows": store.query_rows(RowQuery("blacklist", limit=1_000)),
+    }
+
+
+# ---------------------------------------------------------------- logs
+
+
+def test_append_and_read_back(store: Store) -> None:
+    batch = append(store, ORIGIN, 0, 5)
+
+    assert store.entries(ORIGIN, 0, 5) == batch
+    assert store.entries(ORIGIN, 1, 3) == batch[1:3]
+    assert store.entries(ORIGIN, 3, 100) == batch[3:]  # clipped at the log's end
+    assert store.entries(ORIGIN, 5, 9) == []
+    assert store.entries(OTHER, 0, 5) == []
+    assert store.entries(ORIGIN, 0, 5, with_payload=False) == [
+        replace(entry, payload=None) for entry in batch
+    ]
+    assert store.leaf_hashes(ORIGIN, 1, 4) == [entry.leaf_hash for entry in batch[1:4]]
+    assert store.origin_state(ORIGIN) == state_for(ORIGIN, 5)
+    assert store.origin_state(OTHER) is None
+    read = store.entries(ORIGIN, 0, 1)[0]
+    assert all(type(value) is bytes for value in (read.header, read.salt, read.leaf_hash))
+    assert type(read.payload) is bytes
+
+
+def test_redacted_entry_keeps_null_payload(store: Store) -> None:
+    batch = append(store, ORIGIN, 0, 2, payload=None)
+    assert store.entries(ORIGIN, 0, 2) == batch
+
+
+def test_vector_and_origin_states_in_origin_order(store: Store) -> None:
+    append(store, OTHER, 0, 2)
+    append(store, ORIGIN, 0, 3)
+    append(store, ORIGIN, 3, 4)
+
+    assert store.vector() == {ORIGIN: 7, OTHER: 2}
+    assert list(store.vector()) == [ORIGIN, OTHER]
+    assert store.origin_states() == [state_for(ORIGIN, 7), state_for(OTHER, 2)]
+
+
+def test_an_empty_log_can_be_committed(store: Store) -> None:
+    store.append(origin=ORIGIN, expected_size=0, entries=[], state=state_for(ORIGIN, 0))
+    assert store.vector() == {ORIGIN: 0}
+    assert store.checkpoint_sizes(ORIGIN) == [0]
+    append(store, ORIGIN, 0, 1)
+    assert store.vector() == {ORIGIN: 1}
+
+
+def test_bad_ranges_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="start"):
+        store.entries(ORIGIN, -1, 2)
+    with pytest.raises(ValueError, match="end"):
+        store.leaf_hashes(ORIGIN, 3, 2)
+
+
+@pytest.mark.parametrize("expected_size", [0, 2, 4])
+def test_stale_expected_size_conflicts_and_writes_nothing(store: Store, expected_size: int) -> None:
+    append(store, ORIGIN, 0, 3, changes=[upsert("k1", status="listed")])
+    before = snapshot(store)
+
+    with pytest.raises(ConflictError):
+        append(store, ORIGIN, expected_size, 2, changes=[upsert("k2", status="listed")])
+
+    assert snapshot(store) == before
+
+
+def test_conflict_on_a_new_origin_leaves_no_trace(store: Store) -> None:
+    with pytest.raises(ConflictError):
+        append(store, OTHER, 2, 1)
+    assert store.vector() == {}
+    assert store.origin_state(OTHER) is None
+
+
+def _gap(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [batch[0], replace(batch[1], index=batch[1].index + 1)]
+
+
+def _duplicate(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [batch[0], batch[0]]
+
+
+def _wrong_start(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [replace(entry, index=entry.index + 1) for entry in batch]
+
+
+def _wrong_origin(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [batch[0], replace(batch[1], origin=OTHER)]
+
+
+def _hlc_too_big(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [batch[0], replace(batch[1], hlc=2**63)]
+
+
+@pytest.mark.parametrize("corrupt", [_gap, _duplicate, _wrong_start, _wrong_origin, _hlc_too_big])
+def test_bad_batch_is_refused_whole(
+    store: Store, corrupt: Callable[[list[StoredEntry]], list[StoredEntry]]
+) -> None:
+    append(store, ORIGIN, 0, 3, changes=[upsert("k1", status="listed")])
+    before = snapshot(store)
+
+    batch = corrupt([make_entry(ORIGIN, 3), make_entry(ORIGIN, 4)])
+    with pytest.raises(IntegrityError):
+        store.append(
+            origin=ORIGIN,
+            expected_size=3,
+            entries=batch,
+            state=state_for(ORIGIN, 5),
+            changes=[upsert("k2", status="listed"), RowChange("blacklist", "k1", None)],
+        )
+
+    assert snapshot(store) == before
+
+
+def test_state_size_must_match_the_batch(store: Store) -> None:
+    with pytest.raises(IntegrityError, match=r"state\.size"):
+        store.append(
+            origin=ORIGIN,
+            expected_size=0,
+            entries=[make_entry(ORIGIN, 0)],
+            state=state_for(ORIGIN, 2),
+        )
+    with pytest.raises(IntegrityError, match=r"state\.origin"):
+        store.append(origin=ORIGIN, expected_size=0, entries=[], state=state_for(OTHER, 0))
+    assert store.vector() == {}
+
+
+def test_concurrent_appends_to_one_origin_exactly_one_wins(store: Store) -> None:
+    _race_appends([store, store])
+
+
+def test_two_stores_on_one_database_exactly_one_wins(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """Two processes' worth of stores: the database's own locking decides, not a Python lock."""
+    _race_appends([open_test_store(sql_store_location), open_test_store(sql_store_location)])
+
+
+def _race_appends(stores: list[Store], rounds: int = 15, batch_entries: int = 20) -> None:
+    """Each round, every store appends its own batch at the same expected_size at once."""
+    size = 0
+    for round_number in range(rounds):
+        outcomes = _race_one_round(stores, size, f"round-{round_number}", batch_entries)
+
+        winners = [outcome for outcome in outcomes if outcome != "conflict"]
+        assert len(winners) == 1 and outcomes.count("conflict") == len(stores) - 1, outcomes
+        size += batch_entries
+        reader = stores[0]
+        assert reader.vector() == {ORIGIN: size}
+        written = reader.entries(ORIGIN, size - batch_entries, size)
+        assert {entry.actor for entry in written} == {winners[0]}
+        row = reader.get_rows("blacklist", [f"round-{round_number}"])[f"round-{round_number}"]
+        assert row["name"] == winners[0]
+
+
+def _race_one_round(stores: list[Store], size: int, row_key: str, batch_entries: int) -> list[str]:
+    """The contenders' outcomes: their actor name if their append won, else "conflict"."""
+    start = threading.Barrier(len(stores))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def contend(contender: int) -> None:
+        actor = f"contender-{contender}"
+        batch = [make_entry(ORIGIN, size + i, actor=actor) for i in range(batch_entries)]
+        start.wait()
+        try:
+            stores[contender].append(
+                origin=ORIGIN,
+                expected_size=size,
+                entries=batch,
+                state=state_for(ORIGIN, size + batch_entries),
+                changes=[upsert(row_key, name=actor)],
+            )
+            outcome = actor
+        except ConflictError:
+            outcome = "conflict"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=contend, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_entries_by_subject(store: Store) -> None:
+    shared = "chengdu/bl/7"
+    first = append(store, ORIGIN, 0, 2, subject=shared)
+    append(store, ORIGIN, 2, 1, subject="chengdu/bl/8")
+    other = append(store, OTHER, 0, 1, subject=shared)
+
+    assert store.entries_by_subject([shared]) == [*first, *other]  # by (origin, index)
+    assert store.entries_by_subject([shared, shared, "nobody"]) == [*first, *other]
+    assert [e.index for e in store.entries_by_subject(iter(["chengdu/bl/8"]))] == [2]
+    assert store.entries_by_subject([]) == []
+
+
+def test_purge_payload_keeps_header_and_leaf_hash(store: Store) -> None:
+    batch = append(store, ORIGIN, 0, 3)
+
+    assert store.purge_payload(ORIGIN, 1) is True
+    assert store.purge_payload(ORIGIN, 1) is False  # nothing left to purge
+    assert store.purge_payload(ORIGIN, 9) is False
+    assert store.purge_payload(OTHER, 0) is False
+
+    assert store.entries(ORIGIN, 0, 3) == [batch[0], replace(batch[1], payload=None), batch[2]]
+    assert store.leaf_hashes(ORIGIN, 0, 3) == [entry.leaf_hash for entry in batch]
+    assert store.entries_by_subject([batch[1].subject]) == [replace(batch[1], payload=None)]
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_history_and_note_updates(store: Store) -> None:
+    append(store, ORIGIN, 0, 2)
+    append(store, ORIGIN, 2, 3)
+
+    assert store.checkpoint_sizes(ORIGIN) == [2, 5]
+    assert store.checkpoint_sizes(OTHER) == []
+    assert store.checkpoint_at(ORIGIN, 2) == state_for(ORIGIN, 2).checkpoint_note
+    assert store.checkpoint_at(ORIGIN, 3) is None
+
+    cosigned = state_for(ORIGIN, 5).checkpoint_note + "\n— witness sig\n"
+    store.update_checkpoint_note(ORIGIN, 5, cosigned)
+    assert store.checkpoint_at(ORIGIN, 5) == cosigned
+    state = store.origin_state(ORIGIN)
+    assert state is not None and state.checkpoint_note == cosigned  # latest = current note
+
+    older = state_for(ORIGIN, 2).checkpoint_note + "\n— witness sig\n"
+    store.update_checkpoint_note(ORIGIN, 2, older)
+    assert store.checkpoint_at(ORIGIN, 2) == older
+    assert store.origin_state(ORIGIN) == state  # an older note is not the current one
+
+    with pytest.raises(IntegrityError):
+        store.update_checkpoint_note(ORIGIN, 3, "no such checkpoint")
+    with pytest.raises(IntegrityError):
+        store.update_checkpoint_note(OTHER, 2, "no such origin")
+
+
+def test_intermediate_checkpoints_join_the_history(store: Store) -> None:
+    append(store, ORIGIN, 0, 2)
+    store.append(
+        origin=ORIGIN,
+        expected_size=2,
+        entries=[make_entry(ORIGIN, i) for i in range(2, 10)],
+        state=state_for(ORIGIN, 10),
+        checkpoints=[(3, "note 3"), (7, "note 7")],
+    )
+    assert store.checkpoint_sizes(ORIGIN) == [2, 3, 7, 10]
+    assert [store.checkpoint_at(ORIGIN, size) for size in (3, 7)] == ["note 3", "note 7"]
+
+
+@pytest.mark.parametrize(
+    "checkpoints",
+    [[(2, "at the stored size")], [(5, "at state.size")], [(4, "b"), (3, "a")], [(3, "a")] * 2],
+)
+def test_misplaced_intermediate_checkpoints_are_refused(
+    store: Store, checkpoints: list[tuple[int, str]]
+) -> None:
+    append(store, ORIGIN, 0, 2)
+    before = snapshot(store)
+    with pytest.raises(IntegrityError, match="checkpoints"):
+        store.append(
+            origin=ORIGIN,
+            expected_size=2,
+            entries=[make_entry(ORIGIN, i) for i in range(2, 5)],
+            state=state_for(ORIGIN, 5),
+            checkpoints=checkpoints,
+        )
+    assert snapshot(store) == before
+
+
+def test_empty_append_repeats_the_checkpoint_or_is_refused(store: Store) -> None:
+    append(store, ORIGIN, 0, 2, changes=[upsert("k1", status="listed")])
+    same = state_for(ORIGIN, 2)
+
+    store.append(
+        origin=ORIGIN,
+        expected_size=2,
+        entries=[],
+        state=same,
+        changes=[upsert("k1", status="delisted")],
+    )
+    assert store.get_rows("blacklist", ["k1"])["k1"]["status"] == "delisted"
+    before = snapshot(store)
+
+    for refused in (
+        replace(same, checkpoint_note="another note at the same size"),
+        replace(same, root=b"\x01" * 32),
+    ):
+        with pytest.raises(IntegrityError):
+            store.append(
+                origin=ORIGIN,
+                expected_size=2,
+                entries=[],
+                state=refused,
+                changes=[upsert("k1", status="listed")],
+            )
+        assert snapshot(store) == before
+
+
+def test_cosignatures_are_deduplicated_per_witness(store: Store) -> None:
+    assert store.add_cosignature(ORIGIN, 5, "witness-b", "— b sig1") is True
+    assert store.add_cosignature(ORIGIN, 5, "witness-b", "— b sig2") is False
+    assert store.add_cosignature(ORIGIN, 5, "witness-a", "— a sig") is True
+    assert store.add_cosignature(ORIGIN, 6, "witness-a", "— a sig6") is True
+
+    assert store.cosignatures(ORIGIN, 5) == [("witness-a", "— a sig"), ("witness-b", "— b sig1")]
+    assert store.cosignatures(ORIGIN, 6) == [("witness-a", "— a sig6")]
+    assert store.cosignatures(OTHER, 5) == []
+
+
+def test_evidence_is_deduplicated_on_its_notes(store: Store) -> None:
+    first = EvidenceRecord(
+        origin=ORIGIN,
+        smaller_note="note 3" * 200,  # long notes: the SQL store indexes a digest
+        larger_note="note 5" * 200,
+        prefix_root=b"\x07" * 32,
+        consistency_proof=(b"\x01" * 32, b"\x02" * 32, b""),
+        detected_by="chongqing",
+        detected_at_unix_ms=1_700_000_000_000,
+    )
+    second = replace(first, larger_note="note 6", consistency_proof=())
+
+    assert store.add_evidence(first) is True
+    assert store.add_evidence(replace(first, detected_by="someone-else")) is False
+    assert store.add_evidence(second) is True
+    assert store.evidence() == [first, second]
+
+
+def test_freeze_stops_appends(store: Store) -> None:
+    append(store, ORIGIN, 0, 2)
+    store.freeze(ORIGIN, "equivocation at size 2")
+
+    state = store.origin_state(ORIGIN)
+    assert state == replace(
+        state_for(ORIGIN, 2), frozen=True, frozen_reason="equivocation at size 2"
+    )
+    with pytest.raises(ConflictError):
+        append(store, ORIGIN, 2, 1)
+    assert store.vector() == {ORIGIN: 2}
+
+
+def test_freeze_an_origin_we_hold_nothing_of(store: Store) -> None:
+    store.freeze(OTHER, "equivocation seen in gossip")
+
+    state = store.origin_state(OTHER)
+    assert state is not None
+    assert (state.size, state.frozen, state.frozen_reason) == (
+        0,
+        True,
+        "equivocation seen in gossip",
+    )
+    assert state.root == hashlib.sha256(b"").digest()  # RFC 6962: root of the empty tree
+    assert store.vector() == {OTHER: 0}
+    with pytest.raises(ConflictError):
+        append(store, OTHER, 0, 1)
+
+
+# ---------------------------------------------------------------- keys, peers, refusals
+
+
+def test_origin_keys(store: Store) -> None:
+    assert store.origin_keys() == {}
+    store.put_origin_key(OTHER, b"der-1")
+    store.put_origin_key(ORIGIN, b"der-2")
+    store.put_origin_key(OTHER, b"der-3")  # a renewed certificate replaces the old one
+    assert store.origin_keys() == {ORIGIN: b"der-2", OTHER: b"der-3"}
+    assert list(store.origin_keys()) == [ORIGIN, OTHER]
+
+
+def test_peers(store: Store) -> None:
+    store.put_peer(PeerRecord("chongqing", "10.0.0.2:7443"))
+    store.put_peer(PeerRecord("beijing", "10.0.0.3:7443"))
+    store.put_peer(PeerRecord("chongqing", "10.0.0.9:7443"))
+
+    assert store.peers() == [
+        PeerRecord("beijing", "10.0.0.3:7443"),
+        PeerRecord("chongqing", "10.0.0.9:7443"),
+    ]
+    assert store.remove_peer("beijing") is True
+    assert store.remove_peer("beijing") is False
+    assert store.peers() == [PeerRecord("chongqing", "10.0.0.9:7443")]
+
+
+def test_refusals_newest_first_with_count(store: Store) -> None:
+    assert store.refusals() == [] and store.refusal_count() == 0
+    recorded = [
+        Refusal(
+            at_unix_ms=1_000 + i,
+            peer=f"127.0.0.1:{40_000 + i}",
+            identity="" if i % 2 else "spiffe://ccnode/node/x",
+            method="/ccnode.v1.Federation/Subscribe",
+            reason=f"reason {i}",
+        )
+        for i in range(5)
+    ]
+    for refusal in recorded:
+        store.record_refusal(refusal)
+
+    assert store.refusal_count() == 5
+    assert store.refusals(limit=3) == recorded[::-1][:3]
+    assert store.refusals() == recorded[::-1]
+    assert store.refusals(limit=0) == []
+
+
+# ---------------------------------------------------------------- folded state
+
+
+BLACKLIST_ROWS = {
+    "chengdu/bl/1": {"origin": ORIGIN, "status": "listed", "name": "张三", "id_key": "A1"},
+    "chengdu/bl/2": {"origin": ORIGIN, "status": "delisted", "name": "张四", "id_key": "A2"},
+    "chengdu/bl/10": {"origin": ORIGIN, "status": "listed", "name": "Zhang", "id_key": "a3"},
+    "chongqing/bl/1": {"origin": OTHER, "status": "listed", "name": "李四", "id_key": "B1"},
+    "chongqing/bl/%_": {"origin": OTHER, "status": "listed", "name": None, "id_key": "B2"},
+}
+
+
+def _fill_rows(store: Store) -> None:
+    changes = [
+        upsert(key, **row, last_index=i, record=f"record {i}".encode())
+        for i, (key, row) in enumerate(BLACKLIST_ROWS.items())
+    ]
+    append(store, ORIGIN, 0, 1, changes=changes)
+
+
+def test_get_rows_returns_whole_rows(store: Store) -> None:
+    _fill_rows(store)
+
+    rows = store.get_rows("blacklist", ["chengdu/bl/2", "missing", "chengdu/bl/1"])
+    assert list(rows) == ["chengdu/bl/1", "chengdu/bl/2"]
+    row = rows["chengdu/bl/2"]
+    assert row["key"] == "chengdu/bl/2"
+    assert (row["status"], row["name"], row["last_index"]) == ("delisted", "张四", 1)
+    assert row["record"] == b"record 1" and type(row["record"]) is bytes
+    assert row["case_number"] is None  # columns never given are None
+    assert set(row) == set(store.get_rows("blacklist", ["chengdu/bl/1"])["chengdu/bl/1"])
+    assert store.get_rows("blacklist", []) == {}
+    with pytest.raises(IntegrityError):
+        store.get_rows("no_such_table", ["k"])
+
+
+def _keys(result: tuple[list[dict[str, Any]], int]) -> tuple[list[str], int]:
+    rows, total = result
+    return [row["key"] for row in rows], total
+
+
+def test_query_rows_filters_orders_and_pages(store: Store) -> None:
+    _fill_rows(store)
+    query = RowQuery("blacklist")
+
+    assert _keys(store.query_rows(query)) == (sorted(BLACKLIST_ROWS), 5)
+    assert _keys(store.query_rows(replace(query, equals={"status": "listed"}))) == (
+        ["chengdu/bl/1", "chengdu/bl/10", "chongqing/bl/%_", "chongqing/bl/1"],
+        4,
+    )
+    assert _keys(
+        store.query_rows(replace(query, equals={"status": "listed", "origin": OTHER}))
+    ) == (
+        ["chongqing/bl/%_", "chongqing/bl/1"],
+        2,
+    )
+    assert _keys(store.query_rows(replace(query, equals={"name": None}))) == (
+        ["chongqing/bl/%_"],
+        1,
+    )
+    assert _keys(store.query_rows(replace(query, equals={"last_index": 2}))) == (
+        ["chengdu/bl/10"],
+        1,
+    )
+    # Paging keeps the total of all matches.
+    assert _keys(store.query_rows(replace(query, limit=2, offset=1))) == (
+        ["chengdu/bl/10", "chengdu/bl/2"],
+        5,
+    )
+    assert _keys(store.query_rows(replace(query, limit=2, offset=10))) == ([], 5)
+    assert _keys(store.query_rows(replace(query, limit=0))) == ([], 5)
+
+
+def test_query_rows_prefix_is_literal_and_case_sensitive(store: Store) -> None:
+    _fill_rows(store)
+    query = RowQuery("blacklist")
+
+    def prefix(**columns: str) -> tuple[list[str], int]:
+        return _keys(store.query_rows(replace(query, prefix=columns)))
+
+    assert prefix(key="chengdu/bl/1") == (["chengdu/bl/1", "chengdu/bl/10"], 2)
+    assert prefix(name="张") == (["chengdu/bl/1", "chengdu/bl/2"], 2)
+    assert prefix(name="Z") == (["chengdu/bl/10"], 1)
+    assert prefix(name="z") == ([], 0)  # case-sensitive, unlike SQLite's LIKE
+    assert prefix(id_key="A") == (["chengdu/bl/1", "chengdu/bl/2"], 2)
+    assert prefix(key="chongqing/bl/%") == (["chongqing/bl/%_"], 1)  # % is not a wildcard
+    assert prefix(key="chongqing/bl/_") == ([], 0)  # nor is _
+    assert prefix(key="") == (sorted(BLACKLIST_ROWS), 5)
+    assert prefix(key="chengdu/", name="张") == (["chengdu/bl/1", "chengdu/bl/2"], 2)
+    assert prefix(key="chengdu/\U0010ffff") == ([], 0)
+    assert _keys(
+        store.query_rows(replace(query, equals={"status": "listed"}, prefix={"key": "cheng"}))
+    ) == (["chengdu/bl/1", "chengdu/bl/10"], 2)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        RowQuery("no_such_table"),
+        RowQuery("blacklist", equals={"no_such_column": "x"}),
+        RowQuery("blacklist", equals={"last_index": "2"}),
+        RowQuery("blacklist", prefix={"record": "x"}),
+        RowQuery("blacklist", prefix={"last_index": "1"}),
+    ],
+)
+def test_query_rows_refuses_unknown_tables_columns_and_types(store: Store, query: RowQuery) -> None:
+    with pytest.raises(IntegrityError):
+        store.query_rows(query)
+
+
+def test_query_rows_refuses_negative_paging(store: Store) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        store.query_rows(RowQuery("blacklist", limit=-1))
+    with pytest.raises(ValueError, match="offset"):
+        store.query_rows(RowQuery("blacklist", offset=-1))
+
+
+def test_row_changes_replace_whole_rows_and_delete(store: Store) -> None:
+    append(store, ORIGIN, 0, 1, changes=[upsert("k1", status="listed", name="张三", last_index=0)])
+    append(
+        store,
+        ORIGIN,
+        1,
+        1,
+        changes=[
+            upsert("k1", status="delisted", last_index=1),  # name left out: becomes None
+            upsert("k2", status="listed"),
+            upsert("k3", status="listed"),
+            RowChange("blacklist", "k3", None),  # the last change of a key wins
+            RowChange("blacklist", "never-existed", None),
+        ],
+    )
+    rows = store.get_rows("blacklist", ["k1", "k2", "k3"])
+    assert list(rows) == ["k1", "k2"]
+    assert (rows["k1"]["status"], rows["k1"]["name"], rows["k1"]["last_index"]) == (
+        "delisted",
+        None,
+        1,
+    )
+
+    append(store, ORIGIN, 2, 1, changes=[RowChange("blacklist", "k1", None)])
+    assert list(store.get_rows("blacklist", ["k1", "k2"])) == ["k2"]
+    assert store.query_rows(RowQuery("blacklist"))[1] == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        RowChange("no_such_table", "k", {"status": "x"}),
+        RowChange("blacklist", "k", {"no_such_column": "x"}),
+        RowChange("blacklist", "k", {"key": "other"}),
+        RowChange("blacklist", "", {"status": "x"}),
+        RowChange("blacklist", "k", {"last_index": "1"}),
+        RowChange("blacklist", "k", {"last_index": True}),
+        RowChange("blacklist", "k", {"last_index": 2**63}),
+        RowChange("blacklist", "k", {"record": "not bytes"}),
+        RowChange("blacklist", "k", {"name": b"not text"}),
+        RowChange("blacklist", "k", {"name": "nul\x00inside"}),
+        RowChange("no_such_table", "k", None),
+    ],
+)
+def test_bad_row_change_refuses_the_whole_append(store: Store, change: RowChange) -> None:
+    append(store, ORIGIN, 0, 1, changes=[upsert("k1", status="listed")])
+    before = snapshot(store)
+
+    with pytest.raises(IntegrityError):
+        append(store, ORIGIN, 1, 2, changes=[upsert("k2", status="listed"), change])
+
+    assert snapshot(store) == before
+
+
+# ---------------------------------------------------------------- SQL: durability and schema
+
+
+def test_reopening_keeps_everything(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    first = open_test_store(sql_store_location)
+    _fill_rows(first)
+    append(first, ORIGIN, 1, 3)
+    append(first, OTHER, 0, 2, payload=None)
+    first.purge_payload(ORIGIN, 2)
+    first.update_checkpoint_note(ORIGIN, 4, "cosigned note")
+    first.add_cosignature(ORIGIN, 4, "witness", "— sig")
+    first.add_evidence(EvidenceRecord(OTHER, "a", "b", b"r", (b"p",), "chengdu", 7))
+    first.freeze(OTHER, "equivocation")
+    first.put_origin_key(OTHER, b"der")
+    first.put_peer(PeerRecord(OTHER, "10.0.0.2:7443"))
+    first.record_refusal(Refusal(1, "127.0.0.1:1", "", "/m", "unknown identity"))
+
+    def everything(store: Store) -> dict[str, Any]:
+        return {
+            **snapshot(store),
+            "payload_free": store.entries(OTHER, 0, 9, with_payload=False),
+            "notes": [store.checkpoint_at(ORIGIN, size) for size in (1, 4)],
+            "cosignatures": store.cosignatures(ORIGIN, 4),
+            "evidence": store.evidence(),
+            "keys": store.origin_keys(),
+            "peers": store.peers(),
+            "refusals": (store.refusals(), store.refusal_count()),
+        }
+
+    written = everything(first)
+    first.close()
+
+    assert everything(open_test_store(sql_store_location)) == written
+
+
+def test_migrated_schema_matches_the_metadata(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    store = open_test_store(sql_store_location)  # opening runs `alembic upgrade head`
+    assert isinstance(store, SqlStore)
+    url = sql_store_location if "://" in sql_store_location else f"sqlite:///{sql_store_location}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+            assert context.get_current_revision() is not None
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_opens_migrate_once(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """Two threads opening a new database at once: the migration runs once, both stores work."""
+    start = threading.Barrier(2)
+    opened: list[Store] = []
+    failures: list[BaseException] = []
+
+    def open_() -> None:
+        start.wait()
+        try:
+            opened.append(open_test_store(sql_store_location))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    append(opened[0], ORIGIN, 0, 1)
+    assert opened[1].vector() == {ORIGIN: 1}
+
+
+def test_concurrent_processes_migrate_once(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """Two processes (two nodes, or a node and the CLI) opening a new database at once must
+    not race on DDL: the database itself serialises the migrations."""
+    script = "import sys; from node.store import open_store; open_store(sys.argv[1]).close()"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-W", "error", "-c", script, sql_store_location],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(process.wait(timeout=120), *process.communicate()) for process in processes]
+    assert [code for code, _, _ in results] == [0, 0], results
+    assert open_test_store(sql_store_location).vector() == {}
+
+
+def test_reopening_does_not_migrate_twice(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    append(open_test_store(sql_store_location), ORIGIN, 0, 1)
+    assert open_test_store(sql_store_location).vector() == {ORIGIN: 1}
+
+
+# ---------------------------------------------------------------- open_store
+
+
+def test_open_store_picks_the_backend(tmp_path: Any) -> None:
+    memory = open_store("memory:")
+    assert isinstance(memory, MemoryStore)
+    for location in (tmp_path / "a.db", str(tmp_path / "b.db"), f"sqlite:///{tmp_path}/c.db"):
+        store = open_store(location)
+        try:
+            assert isinstance(store, SqlStore)
+            assert store.vector() == {}
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("location", ["sqlite:///:memory:", "sqlite://", "mysql://h/db"])
+def test_open_store_refuses_unusable_urls(location: str) -> None:
+    with pytest.raises(StoreError):
+        open_store(location)
