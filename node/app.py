@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import grpc
@@ -17,8 +17,6 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ccnode.v1 import (
-    admin_pb2_grpc,
-    audit_pb2,
     federation_pb2,
     federation_pb2_grpc,
     log_pb2,
@@ -28,12 +26,13 @@ from node.auth import Authenticator
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.db import Db
+from node.extensions import EXTENSIONS, Extension
 from node.keys import KeyError_, OriginKeys
 from node.log import LocalLog
 from node.metrics import METRICS
 from node.peering import PeerLink
 from node.pki import TrustStore, load_log_signing_key, peer_dns_name
-from node.replica import Replica
+from node.replica import Applied, Replica
 from node.store import open_store
 from node.store.base import EvidenceRecord, PeerRecord
 from node.watch import Watch
@@ -62,7 +61,9 @@ class Node:
         self._server: grpc.aio.Server | None = None
         self._admin_server: grpc.aio.Server | None = None
         self.port = 0
-        self._tasks: list[asyncio.Task[None]] = []
+        self.extensions: list[Extension] = []
+        # Called on the event loop after a peer's batch was verified and committed.
+        self.on_applied: list[Callable[[Applied], None]] = []
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -112,6 +113,10 @@ class Node:
         self.local_log.on_commit.append(self._wake_witnesses)
         await self.local_log.start()
         await self._start_servers()
+        for factory in EXTENSIONS:
+            extension = factory(self)
+            await extension.start()
+            self.extensions.append(extension)
         for peer in await self.db.read(store.peers):
             self._start_link(peer)
         log.info("node %s serving on %s", c.node_id, c.listen)
@@ -128,9 +133,7 @@ class Node:
         ]
 
     async def _start_servers(self) -> None:
-        from node.services.admin import AdminService
-        from node.services.audit import AuditService
-        from node.services.federation import FederationService
+        from node.services import ADMIN, PUBLIC
 
         c = self.config
         key = (c.certs_dir / "tls.key").read_bytes()
@@ -140,18 +143,11 @@ class Node:
             [(key, cert)], root_certificates=ca, require_client_auth=True
         )
         server = grpc.aio.server(options=self._server_options())
-        federation_pb2_grpc.add_FederationServicer_to_server(FederationService(self), server)
-        from ccnode.v1 import audit_pb2_grpc
-
-        audit_pb2_grpc.add_AuditServicer_to_server(AuditService(self), server)
+        for spec in PUBLIC:
+            spec.add_to_server(spec.factory(self), server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        names = (
-            federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name,
-            audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-            health.SERVICE_NAME,
-            reflection.SERVICE_NAME,
-        )
+        names = (*(spec.full_name for spec in PUBLIC), health.SERVICE_NAME, reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
         self.port = server.add_secure_port(c.listen, creds)
         if self.port == 0:
@@ -161,7 +157,8 @@ class Node:
         self._server = server
 
         admin = grpc.aio.server(options=self._server_options())
-        admin_pb2_grpc.add_AdminServicer_to_server(AdminService(self), admin)
+        for spec in ADMIN:
+            spec.add_to_server(spec.factory(self), admin)
         sock = c.admin_socket
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()
@@ -182,6 +179,9 @@ class Node:
         for link in list(self.links.values()):
             await link.stop()
         self.links.clear()
+        for extension in reversed(self.extensions):
+            await extension.stop()
+        self.extensions.clear()
         grace = self.config.limits.shutdown_grace_s
         if self._server is not None:
             await self._server.stop(grace)

@@ -169,6 +169,8 @@ class PeerLink:
                 f"batch_{exc.reason.value}",
             )
             raise
+        for callback in n.on_applied:
+            callback(applied)
         METRICS.applied.labels(origin=batch.origin).inc(applied.count)
         METRICS.log_size.labels(origin=batch.origin).set(applied.size)
         n.watch.notify()

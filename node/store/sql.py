@@ -24,7 +24,9 @@ copies of every log, and a node resumes from what its store holds.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,6 +80,7 @@ from node.store.rules import (
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_WAL_RETRY_S = 0.01
 POOL_SIZE = 8  # worker threads that may read at once; writers queue on a lock or row lock
 POOL_OVERFLOW = 8
 # Keys per IN (...) list and rows per multi-row VALUES (500 rows x 16 columns = 8,000
@@ -698,11 +701,31 @@ def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _sqlite_enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _sqlite_enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the database file to WAL (a persistent setting: usually already done).
+
+    The switch needs an exclusive lock, and SQLite reports SQLITE_BUSY at once, without the
+    busy handler, when two processes open a new database together and both try it; so it
+    is retried here until the busy timeout.
+    """
+    deadline_s = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline_s:
+                raise
+            time.sleep(SQLITE_WAL_RETRY_S)
+    if mode != "wal":
+        raise StoreError(f"SQLite refused WAL mode (journal_mode={mode}); use a local file")
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from node.config import NodeConfig, init_home
 from node.store.base import PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"
+CERTS_FROM = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 PREFIXES = {"chengdu": ["川01"], "chongqing": ["渝01"], "mianyang": ["川07"]}
 
 
@@ -25,12 +27,13 @@ class Federation:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.ca = root / "ca"
-        pki.init_ca(self.ca, trust_domain=TRUST_DOMAIN)
+        # Valid from mid-2024 for ten years: tests may run nodes on a fake clock set in 2025.
+        pki.init_ca(self.ca, trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
         self.nodes: dict[str, Node] = {}
 
     def issue(self, node_id: str) -> Path:
         out = self.root / "certs" / node_id
-        pki.issue_node(self.ca, node_id, out)
+        pki.issue_node(self.ca, node_id, out, days=3650, now=CERTS_FROM)
         return out
 
     def home(self, node_id: str, db: str = "") -> NodeConfig:

@@ -1,0 +1,96 @@
+"""Automatic delisting of fixed-term blacklist entries (法释〔2017〕7号 art. 2).
+
+A fixed-term listing is delisted, ground EXPIRED, once its term has ended — well within the 3
+working days the rule allows. Only the listing node does this (single writer). Time comes from
+the node's injected clock, so tests move a fake clock instead of waiting two years.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from ccnode.v1 import log_pb2, payloads_pb2
+from node.clock import today
+from node.log import Draft, DraftRejected
+from node.store.base import RowQuery
+from sync.folds import blacklist as bl_fold
+
+if TYPE_CHECKING:
+    from node.app import Node
+
+log = logging.getLogger(__name__)
+
+ACTOR = "ccnode-scheduler"
+PAGE_ROWS = 1000
+
+
+class BlacklistExpiry:
+    def __init__(self, node: Node, *, interval_s: float = 3600.0) -> None:
+        self.node = node
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="ccnode-blacklist-expiry")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the schedule whatever one run met
+                log.exception("blacklist expiry run failed")
+            await asyncio.sleep(self.interval_s)
+
+    def _expired(self, day: str) -> list[str]:
+        """Subjects of this node's listings whose term ended before ``day`` (blocking)."""
+        store = self.node.db.store
+        due: list[str] = []
+        offset = 0
+        while True:
+            rows, total = store.query_rows(
+                RowQuery(
+                    table=bl_fold.TABLE,
+                    equals={"origin": self.node.config.node_id, "status": "listed"},
+                    limit=PAGE_ROWS,
+                    offset=offset,
+                )
+            )
+            due.extend(r["key"] for r in rows if r["term_end_on"] and r["term_end_on"] < day)
+            offset += len(rows)
+            if not rows or offset >= total:
+                return due
+
+    async def run_once(self) -> list[str]:
+        """Delist every expired listing now; return the subjects delisted."""
+        day = today(self.node.clock)
+        subjects = await self.node.db.read(self._expired, day.isoformat())
+        done = []
+        for subject in subjects:
+            payload = payloads_pb2.Payload(
+                blacklist_delisted=payloads_pb2.BlacklistDelisted(
+                    ground=payloads_pb2.EXPIRED,
+                    reason="期限届满 term expired",
+                    delisted_on=day.isoformat(),
+                )
+            )
+            draft = Draft(kind=log_pb2.BLACKLIST_DELISTED, payload=payload, subject=subject)
+            try:
+                await self.node.local_log.submit([draft], ACTOR)
+            except DraftRejected as exc:  # e.g. delisted by an officer meanwhile
+                log.info("expiry of %s skipped: %s", subject, exc.rule)
+                continue
+            done.append(subject)
+        if done:
+            log.info("delisted %d expired listings", len(done))
+        return done
