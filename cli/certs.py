@@ -178,6 +178,21 @@ def refresh_crl(ca_dir: Path, days: int) -> None:
     _console().print(Text.assemble(("re-signed", "bold"), f"  {pki.CaPaths.of(ca_dir).crl}"))
 
 
+@certs.command("install-crl")
+@click.option("--home", envvar="CCNODE_HOME", required=True, type=_DIR, help="Node home.")
+@click.option("--name", default="federation", show_default=True, help="CRL slot in HOME/crl/.")
+@click.argument("crl_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def install_crl(home: Path, name: str, crl_file: Path) -> None:
+    """Install a CRL into a node's home (HOME/crl/NAME.pem), replacing that slot atomically.
+
+    A running node re-reads the CRL files it started with within a second of a change and
+    refuses revoked certificates on the next call; a new slot is read at the next start.
+    """
+    with _clear_errors():
+        pki.install_crl(home / "crl", name, crl_file)
+    _console().print(Text.assemble(("installed", "bold"), f"  {home / 'crl' / (name + '.pem')}"))
+
+
 @dataclass
 class _CertInfo:
     subject: str

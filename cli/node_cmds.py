@@ -82,6 +82,13 @@ def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
     metavar="PREFIX",
     help="Court codes this node serves, e.g. 川01 (repeatable).",
 )
+@click.option(
+    "--crl",
+    "crl_file",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The federation CA's CRL (crl.pem), installed as HOME/crl/federation.pem.",
+)
 @json_option
 def init(
     home: Path,
@@ -90,6 +97,7 @@ def init(
     certs_dir: Path,
     db: str,
     court_prefixes: tuple[str, ...],
+    crl_file: Path | None,
     as_json: bool,
 ) -> None:
     """Create a node home from its certificates (the trust domain comes from tls.pem)."""
@@ -104,6 +112,8 @@ def init(
             db=db,
             court_prefixes=list(court_prefixes),
         )
+        if crl_file is not None:
+            pki.install_crl(config.crl_dir, "federation", crl_file)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     except (pki.PkiError, pki.IdentityError) as e:

@@ -1083,3 +1083,18 @@ def _parse_der(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except ValueError as e:
         raise IdentityError("bad_identity", "peer certificate is not valid DER X.509") from e
+
+
+def install_crl(crl_dir: Path, name: str, crl_file: Path) -> Path:
+    """Copy a CRL (checked to parse) into ``crl_dir/<name>.pem`` atomically; return the path."""
+    check_name("name", name)
+    data = Path(crl_file).read_bytes()
+    try:
+        _load_crl_bytes(data)
+    except (ValueError, PkiError) as e:
+        raise PkiError(f"{crl_file}: not a PEM certificate revocation list") from e
+    crl_dir = Path(crl_dir)
+    crl_dir.mkdir(parents=True, exist_ok=True)
+    target = crl_dir / f"{name}.pem"
+    _write_file(target, data, mode=0o644, overwrite=True)
+    return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 import grpc
@@ -186,3 +187,22 @@ async def test_a_server_with_another_nodes_certificate_is_not_trusted_as_the_pee
     await eventually(failed, timeout_s=10)
     assert "UNAVAILABLE" in a.links["chongqing"].status.last_error
     assert "mianyang" not in await a.db.read(a.db.store.vector)
+
+
+async def test_crl_installed_while_running_is_honoured_on_the_next_call(
+    federation: Federation,
+) -> None:
+    config = federation.home("chengdu")
+    pki.install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")  # empty CRL
+    a = await federation.start("chengdu")
+    chongqing = federation.issue("chongqing")
+    async with _channel(chongqing, a.port) as ch:
+        stub = federation_pb2_grpc.FederationStub(ch)
+        await stub.Hello(federation_pb2.HelloRequest(node_id="chongqing"), timeout=5)
+        pki.revoke(federation.ca, chongqing / "tls.pem")
+        pki.install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")
+        await asyncio.sleep(1.1)  # the trust store stats CRL files at most once a second
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.Hello(federation_pb2.HelloRequest(node_id="chongqing"), timeout=5)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert [r.reason for r in await _refusals(a)] == ["revoked"]
