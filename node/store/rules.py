@@ -25,6 +25,7 @@ from sync.merkle import Frontier
 # (SQLite INTEGER, PostgreSQL BIGINT); a hybrid logical clock of milliseconds stays below 2**63
 # for the next 290 million years, so anything above is a bug or a hostile peer.
 INT64_LIMIT = 2**63
+INT32_LIMIT = 2**31
 
 # Column kinds of the folded-state tables, by name: every other column is text.
 BYTES_COLUMNS = frozenset({"record"})
@@ -46,6 +47,12 @@ def _require_int64(field: str, value: int) -> None:
         raise IntegrityError(f"{field} must be in [0, 2**63)")
 
 
+def _require_text(field: str, value: str) -> None:
+    # PostgreSQL text cannot hold NUL; refuse it everywhere so the backends agree.
+    if "\x00" in value:
+        raise IntegrityError(f"{field} must not contain NUL characters")
+
+
 def check_append(
     origin: str,
     expected_size: int,
@@ -62,6 +69,8 @@ def check_append(
     _require_int64("state.size", state.size)
     if state.size != expected_size + len(entries):
         raise IntegrityError("state.size must equal expected_size + len(entries)")
+    _require_text("origin", origin)
+    _require_text("state.checkpoint_note", state.checkpoint_note)
     for offset, entry in enumerate(entries):
         if entry.origin != origin:
             raise IntegrityError(f"entries[{offset}].origin must equal origin")
@@ -69,13 +78,18 @@ def check_append(
             raise IntegrityError(f"entries[{offset}].index must be expected_size + {offset}")
         if not 0 <= entry.hlc < INT64_LIMIT:
             raise IntegrityError(f"entries[{offset}].hlc must be in [0, 2**63)")
+        if not -INT32_LIMIT <= entry.kind < INT32_LIMIT:  # a protobuf enum is an int32
+            raise IntegrityError(f"entries[{offset}].kind must be an int32")
+        if "\x00" in entry.subject or "\x00" in entry.actor:
+            raise IntegrityError(f"entries[{offset}] subject and actor must not contain NUL")
     previous_size = expected_size
-    for position, (size, _note) in enumerate(checkpoints):
+    for position, (size, note) in enumerate(checkpoints):
         if not previous_size < size < state.size:
             raise IntegrityError(
                 f"checkpoints[{position}] size must be above the previous checkpoint "
                 "and below state.size"
             )
+        _require_text(f"checkpoints[{position}] note", note)
         previous_size = size
 
 

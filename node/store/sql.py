@@ -1,8 +1,9 @@
 """The store on SQLAlchemy Core: SQLite (embedded, the default) or PostgreSQL (psycopg 3).
 
 Core, not the ORM: ``append`` sits on the catch-up hot path (a million entries at tens of
-thousands per second, in batches of ~500), so it bulk-inserts with one executemany of a
-prepared INSERT and does a handful of statements per batch, never one round trip per row.
+thousands per second, in batches of ~500), so it does a handful of statements per batch and
+never a round trip per row: entries go in with one executemany of a prepared INSERT (SQLite)
+or one COPY (PostgreSQL), folded-state rows with one bulk upsert per table.
 
 Concurrency. The node calls the store from worker threads, never on the event loop.
 * SQLite allows one writer at a time: a process-wide lock serialises our writers, and every
@@ -83,8 +84,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_WAL_RETRY_S = 0.01
 POOL_SIZE = 8  # worker threads that may read at once; writers queue on a lock or row lock
 POOL_OVERFLOW = 8
-# Keys per IN (...) list and rows per multi-row VALUES (500 rows x 16 columns = 8,000
-# parameters): far under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+# Keys per IN (...) list: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 CHUNK_ROWS = 500
 
 _T = TypeVar("_T")

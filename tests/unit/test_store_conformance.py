@@ -201,6 +201,14 @@ def _hlc_too_big(batch: list[StoredEntry]) -> list[StoredEntry]:
     return [batch[0], replace(batch[1], hlc=2**63)]
 
 
+def _kind_beyond_int32(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [batch[0], replace(batch[1], kind=2**31)]
+
+
+def _nul_in_subject(batch: list[StoredEntry]) -> list[StoredEntry]:
+    return [batch[0], replace(batch[1], subject="chengdu/bl/\x00")]
+
+
 @pytest.mark.parametrize("corrupt", [_gap, _duplicate, _wrong_start, _wrong_origin, _hlc_too_big])
 def test_bad_batch_is_refused_whole(
     store: Store, corrupt: Callable[[list[StoredEntry]], list[StoredEntry]]
