@@ -78,6 +78,7 @@ class NodeConfig:
 
     @classmethod
     def load(cls, home: Path) -> NodeConfig:
+        home = Path(home).resolve()  # socket URIs and stored paths must be absolute
         path = home / CONFIG_FILE
         if not path.exists():
             raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
@@ -109,6 +110,7 @@ def init_home(
     court_prefixes: list[str] | None = None,
 ) -> NodeConfig:
     """Create a node home: copy the node's certificates in and write the configuration."""
+    home = Path(home).resolve()
     if (home / CONFIG_FILE).exists():
         raise ConfigError(f"{home} is already a node home")
     config = NodeConfig(
