@@ -9,8 +9,10 @@ import os
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
+import prometheus_client
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -62,6 +64,8 @@ class Node:
         self._admin_server: grpc.aio.Server | None = None
         self.port = 0
         self.extensions: list[Extension] = []
+        self.metrics_port = 0
+        self._metrics_server: tuple[Any, Any] | None = None
         # Called on the event loop after a peer's batch was verified and committed.
         self.on_applied: list[Callable[[Applied], None]] = []
 
@@ -113,6 +117,8 @@ class Node:
         self.local_log.on_commit.append(self._wake_witnesses)
         await self.local_log.start()
         await self._start_servers()
+        if c.metrics_listen:
+            self._start_metrics(c.metrics_listen)
         for factory in EXTENSIONS:
             extension = factory(self)
             await extension.start()
@@ -171,6 +177,15 @@ class Node:
         os.chmod(sock, 0o600)
         self._admin_server = admin
 
+    def _start_metrics(self, listen: str) -> None:
+        """Serve Prometheus metrics over plain HTTP (labels never carry personal data)."""
+        host, _, port = listen.rpartition(":")
+        server, thread = prometheus_client.start_http_server(
+            int(port), addr=host or "127.0.0.1", registry=METRICS.registry
+        )
+        self.metrics_port = server.server_port
+        self._metrics_server = (server, thread)
+
     async def stop(self) -> None:
         self.stopping = True
         self.watch.notify()  # live Subscribe streams see `stopping` and end cleanly
@@ -189,6 +204,12 @@ class Node:
             await self._admin_server.stop(grace)
             with contextlib.suppress(FileNotFoundError):
                 self.config.admin_socket.unlink()
+        if self._metrics_server is not None:
+            server, thread = self._metrics_server
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            self._metrics_server = None
         if getattr(self, "local_log", None) is not None:
             await self.local_log.stop()
         if getattr(self, "db", None) is not None:

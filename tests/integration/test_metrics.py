@@ -1,0 +1,53 @@
+"""Prometheus metrics are served and never carry personal data; neither do process logs."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+
+import grpc
+import pytest
+
+from ccnode.v1 import admin_pb2
+from tests.integration.harness import Federation, admin, eventually, listing
+
+pytestmark = pytest.mark.integration
+
+ID = "510104199003071237"
+BAD_ID = "510104199003071238"
+
+
+async def test_metrics_and_logs_hold_no_personal_data(
+    federation: Federation, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for node_id in ("chengdu", "chongqing"):
+        config = federation.home(node_id)
+        config.metrics_listen = "127.0.0.1:0"
+        config.save()
+    a = await federation.start("chengdu")
+    b = await federation.start("chongqing")
+    await federation.link("chengdu", "chongqing")
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing(id_number=ID)], actor="王五"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await admin(a).Submit(
+            admin_pb2.SubmitRequest(drafts=[listing(id_number=BAD_ID)], actor="王五")
+        )
+
+    async def applied_on_b() -> bool:
+        r = await admin(b).BlacklistSearch(admin_pb2.BlacklistSearchRequest(id_number=ID))
+        return r.total == 1
+
+    await eventually(applied_on_b)
+    texts = []
+    for node in (a, b):
+        assert node.metrics_port
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=5
+        ) as r:  # noqa: S310
+            texts.append(r.read().decode())
+    assert "ccnode_appended_entries_total" in texts[0]
+    assert 'ccnode_applied_entries_total{origin="chengdu"}' in texts[1]
+    everything = "\n".join(texts) + caplog.text
+    for secret in (ID, BAD_ID, "张三", "5101041990"):
+        assert secret not in everything
