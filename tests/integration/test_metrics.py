@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import urllib.request
 
@@ -14,6 +15,14 @@ from tests.integration.harness import Federation, admin, eventually, listing
 pytestmark = pytest.mark.integration
 
 ID = "510104199003071237"
+
+
+def _scrape(port: int) -> str:
+    assert port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
 BAD_ID = "510104199003071238"
 
 
@@ -39,13 +48,7 @@ async def test_metrics_and_logs_hold_no_personal_data(
         return r.total == 1
 
     await eventually(applied_on_b)
-    texts = []
-    for node in (a, b):
-        assert node.metrics_port
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=5
-        ) as r:  # noqa: S310
-            texts.append(r.read().decode())
+    texts = [await asyncio.to_thread(_scrape, node.metrics_port) for node in (a, b)]
     assert "ccnode_appended_entries_total" in texts[0]
     assert 'ccnode_applied_entries_total{origin="chengdu"}' in texts[1]
     everything = "\n".join(texts) + caplog.text
