@@ -22,8 +22,8 @@ from node.store.base import (
 from sync.merkle import Frontier
 
 # hlc, sizes and indexes are uint64 on the wire but are stored as signed 64-bit integers
-# (SQLite INTEGER, PostgreSQL BIGINT); a hybrid logical clock of milliseconds stays below 2**63
-# for the next 290 million years, so anything above is a bug or a hostile peer.
+# (SQLite INTEGER, PostgreSQL BIGINT). An HLC is (unix ms << 16) | counter (sync/hlc.py), which
+# stays below 2**63 until the year 6429, so anything above is a bug or a hostile peer.
 INT64_LIMIT = 2**63
 INT32_LIMIT = 2**31
 
