@@ -36,6 +36,36 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "last_index",
         "record",  # bytes: serialised BlacklistItem
     ),
+    # 委托执行: one row per task subject "<delegating node>/task/<index>", recomputed from the
+    # task's events on every fold (two writers; sync/folds/tasks.py, docs/tasks.md).
+    "tasks": (
+        "key",  # subject, e.g. "chengdu/task/7"
+        "origin",  # the delegating node (the subject's namespace)
+        "receiving",  # the receiving node (the other member of the audience)
+        "status",  # "unknown" | "delegated" | "accepted" | "in_progress" | "returned" | ...
+        "scope",  # "WHOLE_CASE" | "MATTER" ("" when the payload is not held)
+        "matter",
+        "case_number",
+        "delegating_court",
+        "receiving_court",
+        "delegated_on",  # ISO date of the delegation entry (from its HLC, CST)
+        "record",  # bytes: serialised ccnode.v1.TaskItem (events + folded state)
+    ),
+    # 查封、扣押、冻结 ledger: one row per seizure measure, derived from its task's row. Numbers
+    # are decimal text (column kinds go by name, node/store/rules.py); the record is exact.
+    "seizures": (
+        "key",  # seizure id, "<task subject>/s<n>"
+        "task",
+        "case_number",
+        "asset_id",
+        "category",  # AssetCategory name
+        "value_fen",
+        "start_on",
+        "end_on",
+        "status",  # "in_effect" | "queued" | "released" | "void"
+        "queue_position",
+        "record",  # bytes: serialised ccnode.v1.SeizureItem
+    ),
 }
 
 
