@@ -5,7 +5,9 @@ never on arrival order or wall clocks. Each business has a fold module exposing:
 
 * ``TABLE``: the folded-state table it writes (one row per subject),
 * ``KINDS``: the entry kinds it folds,
-* ``fold(row, header, payload) -> Row | Ignored``: the row after one entry.
+* ``fold(row, header, payload) -> Row | Ignored``: the row after one entry,
+* optionally ``derive(row) -> {(table, key): row}``: rows of other tables that are a function
+  of that row alone (the seizure ledger of a task), upserted in the same change set.
 
 A fold whose order matters across origins (delegated tasks have two writers) keeps what it
 needs inside the row and recomputes the state from it, so any delivery order gives the same
@@ -20,17 +22,20 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from sync.entry import Header
-from sync.folds import blacklist
+from sync.folds import blacklist, tasks
 from sync.folds.blacklist import Ignored, Row
 
 StateKey = tuple[str, str]  # (table, key)
 FoldFn = Callable[[Row | None, Header, bytes | None], Row | Ignored]
 
 # Registered fold modules; add a business by adding its module here.
-MODULES: tuple[ModuleType, ...] = (blacklist,)
+MODULES: tuple[ModuleType, ...] = (blacklist, tasks)
 
 _BY_KIND: dict[int, tuple[str, FoldFn]] = {
     kind: (module.TABLE, module.fold) for module in MODULES for kind in module.KINDS
+}
+_DERIVE: dict[str, Callable[[Row], dict[StateKey, Row]]] = {
+    module.TABLE: module.derive for module in MODULES if hasattr(module, "derive")
 }
 
 
@@ -71,4 +76,7 @@ def fold_batch(
             result.ignored.append((header.entry_id, outcome.reason))
         else:
             result.changes[key] = outcome
+            derive = _DERIVE.get(table)
+            if derive is not None:
+                result.changes.update(derive(outcome))
     return result
