@@ -84,6 +84,7 @@ class Replica:
             entries_max=self._entries_max,
             bytes_max=self._bytes_max,
             frozen=frozen,
+            receiver=self.node_id,
         )
 
     def apply(self, origin: str, first_index: int, entries: Sequence[Entry], note: str) -> Applied:

@@ -87,11 +87,13 @@ def verify_batch(
     entries_max: int = BATCH_ENTRIES_MAX,
     bytes_max: int = BATCH_BYTES_MAX,
     frozen: bool = False,
+    receiver: str | None = None,
 ) -> AcceptedBatch:
     """Accept the batch as a whole or raise BatchRejected; never returns a partial result.
 
     Entries the receiver already holds (an overlap after a resend) are skipped: the root check
-    over the remainder still binds the whole batch to the signed checkpoint.
+    over the remainder still binds the whole batch to the signed checkpoint. With ``receiver``
+    given, an entry whose audience includes the receiver must carry its payload.
     """
     origin = state.origin
     if frozen:
@@ -136,6 +138,13 @@ def verify_batch(
         if header.origin != origin:
             raise BatchRejected(
                 RejectReason.WRONG_ORIGIN, f"entry {expected} belongs to another origin"
+            )
+        if receiver is not None and entry.payload is None and header.visible_to(receiver):
+            # A relay may not strip a payload the receiver is entitled to: the fold would
+            # then differ from every node that received it whole.
+            raise BatchRejected(
+                RejectReason.PAYLOAD_MISMATCH,
+                f"entry {expected}: payload withheld from its audience",
             )
         if header.index != expected:
             raise BatchRejected(

@@ -26,6 +26,23 @@ BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.pos
 SQL_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 FRESH_DATABASE = "ccnode_test"
+SWEEP_SEEDS_DEFAULT = 300  # seeds of the simulation sweep (tests/sim)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sim", "seeded deterministic simulation (tests/sim)")
+    group.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help="replay exactly this simulation seed (as printed by 'SIM FAILED seed=<n>')",
+    )
+    group.addoption(
+        "--sim-seeds",
+        type=int,
+        default=SWEEP_SEEDS_DEFAULT,
+        help=f"number of seeds in the simulation sweep (default {SWEEP_SEEDS_DEFAULT})",
+    )
 
 
 @pytest.fixture(scope="session")

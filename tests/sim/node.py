@@ -289,6 +289,7 @@ class SimNode:
             entries_max=self.params.entries_max,
             bytes_max=self.params.bytes_max,
             frozen=batch.origin in self.store.frozen,
+            receiver=self.id,
         )
 
     def _on_batch(self, src: str, batch: Batch) -> None:

@@ -10,7 +10,8 @@
   process with another string-hash seed.
 * ``test_checker_catches_*``: sabotaged nodes make the run fail, so the simulation provably
   can fail -- and reports the failing seed.
-* ``test_payload_stripping_*``: strict xfail pinning a defect the simulation found.
+* ``test_payload_stripping_*``: a relay stripping payloads cannot make state diverge
+  (a defect the simulation found, since fixed).
 
 Replay a failing seed with ``pytest tests/sim --seed <n>``.
 """
@@ -211,15 +212,8 @@ def test_checker_catches_undetected_equivocation() -> None:
     assert "holds no evidence" in report or "did not freeze" in report, report
 
 
-@pytest.mark.xfail(
-    raises=SimulationFailure,
-    strict=True,
-    reason=(
-        "sync.verify.verify_batch accepts an entry without its payload even when the receiver "
-        "is in the entry's audience: a relay that strips payloads makes folded state diverge"
-    ),
-)
 def test_payload_stripping_relay_cannot_make_state_diverge() -> None:
+    # verify_batch(receiver=...) rejects an entry stripped of a payload its receiver may hold.
     stripper = ByzantineOptions(tampers=(STRIP_PAYLOADS,), tamper_p=(0.5, 0.5))
     run_simulation(0, SimConfig(byzantine_p=1.0, byzantine=stripper))
 
