@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 from ccnode.v1 import log_pb2, payloads_pb2
+from node.business_tasks import prepare_task
 from node.log import Draft, DraftRejected, Prepare, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain.errors import ValidationError
 from sync.folds import blacklist as bl_fold
+from sync.folds import tasks as tasks_fold
 from sync.payload import body_name
 
 _DEBTOR_TYPE = {payloads_pb2.PERSON: bl.DebtorType.PERSON, payloads_pb2.ORG: bl.DebtorType.ORG}
@@ -197,4 +199,5 @@ def _prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple
 PREPARERS: dict[int, Prepare] = {
     **{kind: _prepare_blacklist for kind in bl_fold.KINDS},
     log_pb2.ACCESS_RECORDED: _prepare_access,
+    **{kind: prepare_task for kind in tasks_fold.KINDS},
 }

@@ -16,13 +16,14 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ccnode.v1 import payloads_pb2
 from node.clock import Clock, today
 from node.db import Db
-from node.store.base import OriginState, RowChange, Store, StoredEntry
+from node.store.base import OriginState, RowChange, RowQuery, Store, StoredEntry
 from node.watch import Watch
 from sync import hlc
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 # <= 256 KiB) and relays can always cut batches at signed checkpoints.
 CHECKPOINT_INTERVAL_ENTRIES = 256
 CHECKPOINT_INTERVAL_BYTES = 128 * 1024
+# Page size of RowReader.find over the store.
+FIND_PAGE_ROWS = 1000
 
 
 class DraftRejected(Exception):
@@ -82,6 +85,28 @@ class RowReader:
         if (table, key) in self.pending:
             return self.pending[(table, key)]
         return self._store.get_rows(table, [key]).get(key)
+
+    def find(self, table: str, equals: Mapping[str, Any]) -> list[Row]:
+        """Every row of ``table`` whose columns equal ``equals``, pending changes included, by
+        key (e.g. the seizures of one case, for a cap that spans rows)."""
+        rows: dict[str, Row] = {}
+        offset = 0
+        while True:
+            page, total = self._store.query_rows(
+                RowQuery(table=table, equals=equals, limit=FIND_PAGE_ROWS, offset=offset)
+            )
+            rows.update((row["key"], row) for row in page)
+            offset += len(page)
+            if not page or offset >= total:
+                break
+        for (t, key), row in self.pending.items():
+            if t != table:
+                continue
+            if all(row.get(column) == value for column, value in equals.items()):
+                rows[key] = row
+            else:
+                rows.pop(key, None)
+        return [rows[key] for key in sorted(rows)]
 
 
 # Validates and normalises one draft; raises DraftRejected(position=0, ...) on a broken rule.

@@ -18,6 +18,8 @@ from ccnode.v1 import (
     audit_pb2_grpc,
     federation_pb2,
     federation_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +43,12 @@ def _audit(node: Node) -> Any:
     from node.services.audit import AuditService
 
     return AuditService(node)
+
+
+def _tasks(node: Node) -> Any:
+    from node.services.tasks import TasksService
+
+    return TasksService(node)
 
 
 def _admin(node: Node) -> Any:
@@ -67,5 +75,10 @@ ADMIN: list[ServiceSpec] = [
         admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
         admin_pb2_grpc.add_AdminServicer_to_server,
         _admin,
+    ),
+    ServiceSpec(
+        tasks_pb2.DESCRIPTOR.services_by_name["Tasks"].full_name,
+        tasks_pb2_grpc.add_TasksServicer_to_server,
+        _tasks,
     ),
 ]

@@ -190,12 +190,13 @@ class CaseTotal:
     over_fen: int
 
 
-def _ended_on(s: LedgerSeizure, today: date) -> date | None:
-    """The day after which ``s`` no longer binds the asset (release or lapse), if by today."""
+def _free_from(s: LedgerSeizure, today: date) -> date | None:
+    """The first day ``s`` no longer binds the asset (its release, or the day after its last
+    day), if that day has come by ``today``."""
     if s.status == "released" and s.released_on is not None and s.released_on <= today:
         return s.released_on
     if s.status == "in_effect" and s.end_on < today:
-        return s.end_on
+        return s.end_on + _ONE_DAY
     return None
 
 
@@ -205,8 +206,8 @@ def _queue(items: Sequence[LedgerSeizure], today: date) -> dict[str, tuple[int, 
     A queued seizure's recorded position counts every seizure ahead of it at the registry,
     including those of courts outside the federation. Each seizure of the ledger that was
     ahead of it (recorded earlier and still binding on its start) and has since been released
-    or has lapsed moves it up one place; at 0 it takes effect on the day after the last one
-    ahead ended (轮候查封 takes effect in order when the one ahead is released)."""
+    or has lapsed moves it up one place; at 0 it takes effect on the day the last one ahead
+    stopped binding (轮候查封 takes effect in order when the one ahead is released)."""
     ordered = sorted(items, key=lambda s: (s.start_on, s.key))
     out: dict[str, tuple[int, date | None]] = {}
     for position, s in enumerate(ordered):
@@ -218,11 +219,11 @@ def _queue(items: Sequence[LedgerSeizure], today: date) -> dict[str, tuple[int, 
             if t.status in ("void", "pending"):
                 continue
             binding_at_start = t.released_on is None or t.released_on >= s.start_on
-            end = _ended_on(t, today)
-            if binding_at_start and end is not None:
-                ended.append(end)
+            free = _free_from(t, today)
+            if binding_at_start and free is not None:
+                ended.append(free)
         ahead = max(0, s.queue_position - len(ended))
-        effective = max(ended) + _ONE_DAY if ahead == 0 and ended else None
+        effective = max(ended) if ahead == 0 and ended else None
         out[s.key] = (ahead, effective)
     return out
 

@@ -167,8 +167,8 @@ def row_of(item: tasks_pb2.TaskItem) -> Row:
         "origin": item.delegating_node,
         "receiving": item.receiving_node,
         "status": item.status,
-        "scope": _enum_name(payloads_pb2.TaskScope, d.scope) if held else "",
-        "matter": _enum_name(payloads_pb2.MatterKind, d.matter) if held else "",
+        "scope": enum_name(payloads_pb2.TaskScope, d.scope) if held else "",
+        "matter": enum_name(payloads_pb2.MatterKind, d.matter) if held else "",
         "case_number": d.case_number,
         "delegating_court": d.delegating_court,
         "receiving_court": d.receiving_court,
@@ -191,7 +191,7 @@ def seizure_row(s: tasks_pb2.SeizureItem) -> Row:
         "task": s.task,
         "case_number": s.case_number,
         "asset_id": s.measure.asset.asset_id,
-        "category": _enum_name(payloads_pb2.AssetCategory, s.measure.asset.category),
+        "category": enum_name(payloads_pb2.AssetCategory, s.measure.asset.category),
         "value_fen": str(s.measure.value_fen),
         "start_on": s.measure.start_on,
         "end_on": s.end_on,
@@ -201,7 +201,7 @@ def seizure_row(s: tasks_pb2.SeizureItem) -> Row:
     }
 
 
-def _enum_name(enum: object, value: int) -> str:
+def enum_name(enum: object, value: int) -> str:
     try:
         return str(enum.Name(value))  # type: ignore[attr-defined]
     except ValueError:
@@ -512,7 +512,7 @@ class _Machine:
         seen = self.past.get(e.entry_id, frozenset())
         if any(x.entry_id not in seen for x in s.renewals):
             return ("concurrent_renewal", "the seizure was renewed concurrently")
-        category = _enum_name(payloads_pb2.AssetCategory, s.measure.asset.category)
+        category = enum_name(payloads_pb2.AssetCategory, s.measure.asset.category)
         try:
             end = check_renewal(
                 category=category,
@@ -557,7 +557,7 @@ def _body(e: tasks_pb2.TaskEvent) -> payloads_pb2.Payload | None:
 
 def _measure_problem(m: payloads_pb2.SeizureMeasure) -> str:
     """Why a reported measure cannot be in the ledger ("" if it can)."""
-    category = _enum_name(payloads_pb2.AssetCategory, m.asset.category)
+    category = enum_name(payloads_pb2.AssetCategory, m.asset.category)
     if not m.asset.asset_id:
         return "asset_id"
     if m.value_fen <= 0:
@@ -659,7 +659,7 @@ def _classify_refusals(
         )
         note = "overtaken by events made concurrently"
         if overtaken_by is not None:
-            kind = _enum_name(log_pb2.EntryKind, overtaken_by.kind)
+            kind = enum_name(log_pb2.EntryKind, overtaken_by.kind)
             note = f"overtaken by {kind} {overtaken_by.entry_id} made concurrently"
         machine.verdicts[e.entry_id] = _Verdict("too_late", "too_late", note)
 

@@ -341,8 +341,8 @@ def test_later_seizure_queues_and_takes_effect_when_the_one_ahead_is_released() 
     )
     views = {v.seizure.key: v for v in ledger_view([released, later], _on(40))}
     assert views["b"].state == "in_effect"
-    assert views["b"].effective_on == _on(31)
-    assert views["b"].effective_end_on == term_end(_on(31), 1000)
+    assert views["b"].effective_on == _on(30)  # the day the one ahead was released
+    assert views["b"].effective_end_on == term_end(_on(30), 1000)
     # One ahead at a court outside the federation: still queued after ours is released.
     behind_two = _s("b", asset_id="flat-1", start_on=_on(10), status="queued", queue_position=2)
     views = {v.seizure.key: v for v in ledger_view([released, behind_two], _on(40))}

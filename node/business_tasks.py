@@ -1,0 +1,402 @@
+"""Business rules for delegated tasks (委托执行) and the seizure ledger, before this node appends.
+
+Each step is checked twice over, from the same sources: its content against the domain rules
+(sync/domain/tasks.py, sync/domain/seizures.py), and its place in the task by a dry run of the
+task fold (sync/folds/tasks.py) over the events this node holds plus the new one. So a step
+by the wrong side is refused with rule "wrong_side", a step in the wrong state with the fold's
+rule, and what the fold would later judge is exactly what the node checked. The new event's
+parents are the latest events of the task this node holds; its audience is the two parties.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
+from node.log import Draft, PrepareContext, RowReader
+from sync.domain import seizures as sz
+from sync.domain import tasks as dom
+from sync.domain.errors import ValidationError
+from sync.entry import PARENTS_MAX
+from sync.folds import tasks as tf
+from sync.hlc import pack
+from sync.payload import body_name
+
+# Matters (and whole cases) that bind assets: a case already covered up to its enforcement
+# amount plus costs may not ask for more (超标的查封).
+_BINDING_MATTERS = frozenset({payloads_pb2.FREEZE, payloads_pb2.SEIZE})
+_DAY_MS = 86_400_000
+_NOON_CST_MS = 4 * 3600 * 1000  # 12:00 CST is 04:00 UTC
+
+
+def _body(draft: Draft) -> payloads_pb2.Payload:
+    if draft.payload.WhichOneof("body") != body_name(draft.kind):
+        raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
+    body = payloads_pb2.Payload()
+    body.CopyFrom(draft.payload)
+    return body
+
+
+def _hlc_on(day: dt.date) -> int:
+    """An HLC stamp on ``day`` (CST) for the dry run: the fold only reads its date."""
+    return pack((day - dt.date(1970, 1, 1)).days * _DAY_MS + _NOON_CST_MS, 0)
+
+
+# ---------------------------------------------------------------- the seizure ledger
+
+
+def ledger_seizure(row: dict[str, object]) -> sz.LedgerSeizure:
+    """A ledger row as the read-time view takes it."""
+    s = tf.seizure_of(row)
+    m = s.measure
+    start = _iso(m.start_on) or dt.date(1970, 1, 1)
+    return sz.LedgerSeizure(
+        key=s.seizure_id,
+        task=s.task,
+        case_number=s.case_number,
+        asset_id=m.asset.asset_id,
+        category=tf.enum_name(payloads_pb2.AssetCategory, m.asset.category),
+        value_fen=m.value_fen,
+        start_on=start,
+        end_on=_iso(s.end_on) or start,
+        status=s.status,
+        queue_position=m.queue_position,
+        released_on=_iso(s.released_on),
+        indivisible=m.indivisible and bool(m.indivisible_reason.strip()),
+        cap_fen=s.cap_fen,
+        task_hlc=s.task_hlc,
+        release_needed=s.follow_up.startswith("release_needed"),
+    )
+
+
+def _iso(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _views(rows: RowReader, today: dt.date, **equals: str) -> list[sz.SeizureView]:
+    return sz.ledger_view((ledger_seizure(r) for r in rows.find(tf.SEIZURE_TABLE, equals)), today)
+
+
+def _in_effect_fen(rows: RowReader, case_number: str, today: dt.date) -> int:
+    return sum(
+        v.seizure.value_fen
+        for v in _views(rows, today, case_number=case_number)
+        if v.state == "in_effect"
+    )
+
+
+# ---------------------------------------------------------------- delegation
+
+
+def _delegate(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    if draft.subject:
+        raise ValidationError("subject", "assigned", "a new task gets its subject from the node")
+    payload = _body(draft)
+    body = payload.task_delegated
+    warnings = dom.validate_delegation(
+        body,
+        node_id=ctx.node_id,
+        court_prefixes=ctx.court_prefixes,
+        today=ctx.today,
+        confirm_bad_credit_code=draft.confirm_bad_credit_code,
+    )
+    if body.scope == payloads_pb2.WHOLE_CASE or body.matter in _BINDING_MATTERS:
+        cap_fen = body.amount_fen + body.costs_fen
+        room_fen = cap_fen - _in_effect_fen(rows, body.case_number, ctx.today)
+        if room_fen <= 0:
+            raise ValidationError(
+                "amount_fen",
+                "over_amount",
+                "the case's freezes and seizures already cover its enforcement amount plus "
+                "costs: release some before asking for more (超标的查封)",
+            )
+        listed_fen = sum(a.value_fen for a in body.assets)
+        if listed_fen > room_fen:
+            warnings.append(
+                f"assets: listed assets are worth {listed_fen} fen; the receiving court may "
+                f"bind at most {room_fen} fen more (one indivisible asset excepted)"
+            )
+    subject = f"{tf.subject_prefix(ctx.node_id)}{ctx.index}"
+    audience = (ctx.node_id, body.receiving_node)
+    _dry_run(subject, [], draft.kind, payload, ctx, audience, ())
+    return Draft(draft.kind, payload, subject=subject, audience=audience), warnings
+
+
+# ---------------------------------------------------------------- later steps
+
+
+def _task(subject: str, rows: RowReader, ctx: PrepareContext) -> tasks_pb2.TaskItem:
+    if tf.parse_subject(subject) is None:
+        raise ValidationError("subject", "format", "must be a task subject <node>/task/<index>")
+    row = rows.get(tf.TABLE, subject)
+    if row is None:
+        raise ValidationError("subject", "unknown", "no such task on this node")
+    item = tf.item_of(row)
+    if item.status == "unknown":
+        raise ValidationError("subject", "not_delegated", "this node does not hold the delegation")
+    if ctx.node_id not in (item.delegating_node, item.receiving_node):
+        raise ValidationError("task", "wrong_side", "this node is not a party to the task")
+    return item
+
+
+def _side(kind: int, item: tasks_pb2.TaskItem, ctx: PrepareContext) -> None:
+    name = tf.enum_name(log_pb2.EntryKind, kind)
+    if kind in tf.DELEGATING_KINDS and ctx.node_id != item.delegating_node:
+        raise ValidationError(
+            "task", "wrong_side", f"{name}: only the delegating node {item.delegating_node} may"
+        )
+    if kind in tf.RECEIVING_KINDS and ctx.node_id != item.receiving_node:
+        raise ValidationError(
+            "task", "wrong_side", f"{name}: only the receiving node {item.receiving_node} may"
+        )
+
+
+def _step(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    payload = _body(draft)
+    subject = draft.subject
+    if not subject and draft.kind in tf.LEDGER_KINDS:
+        subject = tf.seizure_task(_seizure_id(payload)) or ""
+    item = _task(subject, rows, ctx)
+    _side(draft.kind, item, ctx)
+    warnings = _CONTENT[draft.kind](payload, item, rows, ctx)
+    parents = tuple(tf.frontier(item.events))[-PARENTS_MAX:]
+    audience = (item.delegating_node, item.receiving_node)
+    _dry_run(subject, item.events, draft.kind, payload, ctx, audience, parents)
+    return (
+        Draft(draft.kind, payload, subject=subject, audience=audience, parents=parents),
+        warnings,
+    )
+
+
+def _dry_run(
+    subject: str,
+    events: Sequence[tasks_pb2.TaskEvent],
+    kind: int,
+    payload: payloads_pb2.Payload,
+    ctx: PrepareContext,
+    audience: tuple[str, str],
+    parents: tuple[str, ...],
+) -> None:
+    """The fold's verdict on the new event over what this node holds: it must be applied."""
+    event = tasks_pb2.TaskEvent(
+        entry_id=f"{ctx.node_id}/{ctx.index}",
+        origin=ctx.node_id,
+        index=ctx.index,
+        kind=kind,  # type: ignore[arg-type]
+        hlc=_hlc_on(ctx.today),
+        parents=parents,
+        audience=sorted(set(audience)),
+        held=True,
+        payload=payload.SerializeToString(deterministic=True),
+        on=ctx.today.isoformat(),
+    )
+    _, judged = tf.verdict(subject, events, event)
+    if judged is None:
+        raise ValidationError("task", "wrong_side", "this node is not a party to the task")
+    if judged.outcome != "applied":
+        raise ValidationError("task", judged.rule, judged.note or judged.rule)
+
+
+def _seizure_id(payload: payloads_pb2.Payload) -> str:
+    if payload.HasField("seizure_renewed"):
+        return payload.seizure_renewed.seizure_id
+    return payload.seizure_released.seizure_id
+
+
+# ---------------------------------------------------------------- step contents
+
+
+def _accepted(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    dom.validate_acceptance(
+        p.task_accepted,
+        whole_case=item.delegation.scope == payloads_pb2.WHOLE_CASE,
+        court_prefixes=ctx.court_prefixes,
+        today=ctx.today,
+    )
+    return []
+
+
+def _rejected(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    p.task_rejected.reason = dom.require_text(
+        p.task_rejected.reason, "reason", "a rejection needs written reasons"
+    )
+    return []
+
+
+def _returned(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    body = p.task_returned
+    body.reason = dom.require_text(body.reason, "reason", "a return (退回) needs written reasons")
+    latest = ctx.today + dt.timedelta(days=dom.MATERIALS_DAYS)
+    due = (
+        dom.parse_date(body.materials_due_on, "materials_due_on")
+        if body.materials_due_on
+        else latest
+    )
+    if not ctx.today <= due <= latest:
+        raise ValidationError(
+            "materials_due_on", "range", "materials are due within 30 days of the return"
+        )
+    body.materials_due_on = due.isoformat()
+    return []
+
+
+def _supplemented(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    body = p.task_supplemented
+    if not body.documents and not body.note.strip():
+        raise ValidationError("documents", "required", "a supplement carries documents or a note")
+    for n, doc in enumerate(body.documents):
+        dom.require_text(doc.name, f"documents[{n}].name")
+        if len(doc.sha256) != 32:
+            raise ValidationError(f"documents[{n}].sha256", "digest", "must be a SHA-256")
+    return []
+
+
+def _cancelled(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    p.task_cancelled.reason = dom.require_text(
+        p.task_cancelled.reason, "reason", "a cancellation needs its reason"
+    )
+    return []
+
+
+def _failed(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    p.task_failed.reason = dom.require_text(p.task_failed.reason, "reason", "say why it failed")
+    return []
+
+
+def _progress(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    body = p.task_progress
+    body.report = dom.require_text(body.report, "report", "a progress report needs its text")
+    if item.status == "accepted" and not body.started_on:
+        body.started_on = ctx.today.isoformat()
+    return _new_measures(body.measures, item, rows, ctx)
+
+
+def _completed(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    body = p.task_completed
+    body.result = dom.require_text(body.result, "result", "a completion reports its result")
+    body.completed_on = ctx.today.isoformat()
+    for n, asset in enumerate(body.found):
+        dom.require_text(asset.asset_id, f"found[{n}].asset_id")
+    # A seizure with under a month left must be renewed before the task hands it over.
+    for v in _views(rows, ctx.today, task=item.subject):
+        if v.state == "in_effect" and v.days_left < sz.EXPIRY_WARNING_DAYS:
+            raise ValidationError(
+                "measures",
+                "renew_first",
+                f"seizure {v.seizure.key} has {v.days_left} days left: renew it before "
+                "completing the task",
+            )
+    return _new_measures(body.measures, item, rows, ctx)
+
+
+def _new_measures(
+    measures: Sequence[payloads_pb2.SeizureMeasure],
+    item: tasks_pb2.TaskItem,
+    rows: RowReader,
+    ctx: PrepareContext,
+) -> list[str]:
+    """Check new measures, number them "<task>/s<n>", queue them behind seizures of the same
+    asset (轮候) and hold the case within its enforcement amount plus costs."""
+    if not measures:
+        return []
+    dom.validate_measures(measures, today=ctx.today)
+    numbers = [
+        int(s.seizure_id.rpartition("/s")[2])
+        for s in item.seizures
+        if tf.seizure_task(s.seizure_id) == item.subject
+    ]
+    first = max(numbers, default=0) + 1
+    case = item.delegation.case_number
+    for n, m in enumerate(measures):
+        m.seizure_id = f"{item.subject}/s{first + n}"
+        ahead = [
+            v
+            for v in _views(rows, ctx.today, asset_id=m.asset.asset_id)
+            if v.state in ("in_effect", "queued")
+        ]
+        if any(v.seizure.case_number == case for v in ahead):
+            raise ValidationError(
+                f"measures[{n}].asset", "already_seized", "this case already binds the asset"
+            )
+        m.queue_position = max(m.queue_position, len(ahead))
+    binding = [(m.value_fen, m.indivisible, m.indivisible_reason) for m in measures]
+    binding = [b for b, m in zip(binding, measures, strict=True) if m.queue_position == 0]
+    d = item.delegation
+    return sz.check_amount_cap(
+        cap_fen=d.amount_fen + d.costs_fen,
+        in_effect_fen=_in_effect_fen(rows, case, ctx.today),
+        new=binding,
+    )
+
+
+def _renewed(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    body = p.seizure_renewed
+    seizure = _seizure(body.seizure_id, item)
+    body.renewed_on = ctx.today.isoformat()
+    if body.term_days == 0:  # the same maximum again, counted from the current end
+        category = tf.enum_name(payloads_pb2.AssetCategory, seizure.measure.asset.category)
+        end = _iso(seizure.end_on) or ctx.today
+        body.term_days = sz.max_term_days(category, end + dt.timedelta(days=1))
+    return []
+
+
+def _released(
+    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+) -> list[str]:
+    body = p.seizure_released
+    _seizure(body.seizure_id, item)
+    body.reason = dom.require_text(body.reason, "reason", "a release needs its reason")
+    body.released_on = ctx.today.isoformat()
+    return []
+
+
+def _seizure(seizure_id: str, item: tasks_pb2.TaskItem) -> tasks_pb2.SeizureItem:
+    for s in item.seizures:
+        if s.seizure_id == seizure_id:
+            return s
+    raise ValidationError("seizure_id", "unknown", "no such seizure in this task")
+
+
+# The content check of each later step: normalises the payload in place, returns warnings.
+_Check = Callable[[payloads_pb2.Payload, tasks_pb2.TaskItem, RowReader, PrepareContext], list[str]]
+_CONTENT: dict[int, _Check] = {
+    log_pb2.TASK_ACCEPTED: _accepted,
+    log_pb2.TASK_REJECTED: _rejected,
+    log_pb2.TASK_RETURNED: _returned,
+    log_pb2.TASK_SUPPLEMENTED: _supplemented,
+    log_pb2.TASK_PROGRESS: _progress,
+    log_pb2.TASK_COMPLETED: _completed,
+    log_pb2.TASK_FAILED: _failed,
+    log_pb2.TASK_CANCELLED: _cancelled,
+    log_pb2.SEIZURE_RENEWED: _renewed,
+    log_pb2.SEIZURE_RELEASED: _released,
+}
+
+
+def prepare_task(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    """The preparer of every task and seizure kind (registered in node/business.py)."""
+    if draft.kind == log_pb2.TASK_DELEGATED:
+        return _delegate(draft, rows, ctx)
+    return _step(draft, rows, ctx)
