@@ -10,7 +10,9 @@ from cli.certs import certs
 from cli.demo import demo
 from cli.node_cmds import init, serve
 from cli.peers import peers
+from cli.seizures import seizures
 from cli.sync_cmds import sync_group
+from cli.tasks import tasks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +24,8 @@ def main() -> None:
 for command in (init, serve, peers, blacklist, sync_group, audit, certs, demo):
     main.add_command(command)
 
+main.add_command(tasks)
+main.add_command(seizures)
 
 if __name__ == "__main__":
     main()

@@ -60,6 +60,10 @@ RECEIVING_KINDS = frozenset(
 )
 LEDGER_KINDS = frozenset({log_pb2.SEIZURE_RENEWED, log_pb2.SEIZURE_RELEASED})
 KINDS = DELEGATING_KINDS | RECEIVING_KINDS | LEDGER_KINDS
+# Reports of work or of an outcome: a cancel that had not seen one of them is too late.
+REPORT_KINDS = frozenset(
+    {log_pb2.TASK_PROGRESS, log_pb2.TASK_COMPLETED, log_pb2.TASK_FAILED, log_pb2.TASK_REJECTED}
+)
 # Facts: what was done (reported by the receiving court, or a renewal/release made). Intents:
 # what the delegating court wants. Concurrent facts are ordered first (rule 2).
 FACT_KINDS = RECEIVING_KINDS | LEDGER_KINDS
@@ -314,6 +318,7 @@ class _Machine:
     item: tasks_pb2.TaskItem = field(default_factory=tasks_pb2.TaskItem)
     seizures: dict[str, tasks_pb2.SeizureItem] = field(default_factory=dict)
     verdicts: dict[str, _Verdict] = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)  # applied reports, in order
 
     def run(self, ordered: Iterable[tasks_pb2.TaskEvent]) -> None:
         for e in ordered:
@@ -321,6 +326,8 @@ class _Machine:
             refusal = self._step(e, body)
             if refusal is None:
                 self.verdicts[e.entry_id] = _Verdict("applied")
+                if e.kind in REPORT_KINDS:
+                    self.reports.append(e.entry_id)
             else:
                 self.verdicts[e.entry_id] = _Verdict("refused", *refusal)
 
@@ -384,6 +391,10 @@ class _Machine:
     def _cancel(
         self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
+        seen = self.past.get(e.entry_id, frozenset())
+        unseen = [r for r in self.reports if r not in seen]
+        if unseen:  # facts beat intents: work reported meanwhile stands, the cancel waits
+            return ("report_unseen", f"the receiving court reported ({unseen[-1]}) meanwhile")
         self.status = "cancelled"
         self.item.finished_on = e.on
         if body is not None:
@@ -742,15 +753,23 @@ def _void_measures(
 
 
 def _follow_ups(item: tasks_pb2.TaskItem, seizures: Mapping[str, tasks_pb2.SeizureItem]) -> None:
+    """What someone must do next, visible on both nodes: a cancel overtaken by reports is
+    decided again; seizures of a cancelled task, or of a task completed while its delegating
+    court was cancelling it, are to be released."""
     binding = [s for k, s in sorted(seizures.items()) if s.status in ("in_effect", "queued")]
-    if item.cancel_too_late:
+    if item.cancel_too_late and item.status in ("accepted", "in_progress"):
+        item.follow_ups.append(
+            "cancel_too_late: the receiving court reported before it saw the cancel; "
+            "the delegating court cancels again if it still wants to"
+        )
+    elif item.cancel_too_late:
         item.follow_ups.append(
             f"cancel_too_late: the receiving court had already {item.status} the task"
         )
     reason = ""
     if item.status == "cancelled":
         reason = "task_cancelled"
-    elif item.cancel_too_late:
+    elif item.cancel_too_late and item.status == "completed":
         reason = "cancel_too_late"
     if reason and binding:
         for s in binding:

@@ -150,7 +150,9 @@ def test_cancel_races_complete_the_completion_stands() -> None:
         assert any(f.startswith("release_needed") for f in it.follow_ups)
 
 
-def test_cancel_concurrent_with_progress_cancels_and_asks_for_release() -> None:
+def test_cancel_concurrent_with_progress_is_too_late_then_cancelled_again() -> None:
+    """A progress report the cancel had not seen stands and the cancel is too late; the
+    delegating court, having seen it, cancels again: the seizures are then to be released."""
     progress = (
         header(R, 1, K.TASK_PROGRESS, parents=[f"{R}/0"], day=2),
         payload(
@@ -162,22 +164,40 @@ def test_cancel_concurrent_with_progress_cancels_and_asks_for_release() -> None:
         header(D, 1, K.TASK_CANCELLED, parents=[f"{R}/0"], day=2),
         default_payload(K.TASK_CANCELLED),
     )
-    it = item([delegated(), accepted(), cancel, progress])
+    for order in itertools.permutations([accepted(), cancel, progress]):
+        it = item([delegated(), *order])
+        assert it.status == "in_progress"
+        assert it.cancel_too_late
+        assert verdicts(it)[f"{R}/1"] == ("applied", "")
+        assert verdicts(it)[f"{D}/1"] == ("too_late", "too_late")
+        assert it.seizures[0].status == "in_effect" and not it.seizures[0].follow_up
+        assert it.follow_ups[0].startswith("cancel_too_late")
+    again = (
+        header(D, 2, K.TASK_CANCELLED, parents=[f"{D}/1", f"{R}/1"], day=3),
+        default_payload(K.TASK_CANCELLED),
+    )
+    it = item([delegated(), accepted(), cancel, progress, again])
     assert it.status == "cancelled"
-    assert not it.cancel_too_late
-    assert verdicts(it)[f"{R}/1"] == ("applied", "")
-    assert it.seizures[0].status == "in_effect"
     assert it.seizures[0].follow_up == "release_needed:task_cancelled"
     # The receiving court, having seen the cancel, may no longer report, but may release.
     late = (
-        header(R, 2, K.TASK_COMPLETED, parents=[f"{D}/1", f"{R}/1"], day=3),
+        header(R, 2, K.TASK_COMPLETED, parents=[f"{D}/2", f"{R}/1"], day=3),
         default_payload(K.TASK_COMPLETED),
     )
     freed = (header(R, 3, K.SEIZURE_RELEASED, parents=[f"{R}/2"], day=3), release(1))
-    it = item([delegated(), accepted(), cancel, progress, late, freed])
+    it = item([delegated(), accepted(), cancel, progress, again, late, freed])
     assert verdicts(it)[f"{R}/2"] == ("refused", "finished")
     assert it.seizures[0].status == "released"
     assert it.seizures[0].released_on == "2025-01-04"
+
+
+def test_a_cancel_concurrent_with_the_acceptance_alone_applies() -> None:
+    cancel = (
+        header(D, 1, K.TASK_CANCELLED, parents=[f"{D}/0"], day=1),
+        default_payload(K.TASK_CANCELLED),
+    )
+    it = item([delegated(), accepted(), cancel])
+    assert it.status == "cancelled" and not it.cancel_too_late
 
 
 def test_a_cancel_that_saw_the_completion_is_refused_not_late() -> None:
