@@ -36,6 +36,27 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "last_index",
         "record",  # bytes: serialised BlacklistItem
     ),
+    # 跨区域财产联查: one row per lookup subject "<requester>/lookup/<index>", folded from the
+    # request (requester's log) and the reply (target's log). Payload columns are filled only
+    # on the two nodes of the audience.
+    "lookups": (
+        "key",
+        "origin",  # the requester
+        "target",
+        "status",  # "pending" | "answered" | "denied"
+        "case_number",
+        "subject_key",  # SHA-256 hex of the debtor's identifier, for audit access
+        "answered_on",  # court-local date of the reply, for daily quotas
+        "record",  # bytes: serialised LookupItem
+    ),
+    # Reads of personal data recorded in this node's own log (ACCESS_RECORDED).
+    "access": (
+        "key",  # subject "<node>/access/<index>"
+        "origin",
+        "actor",
+        "subject_key",
+        "record",  # bytes: serialised AccessItem
+    ),
     # 委托执行: one row per task subject "<delegating node>/task/<index>", recomputed from the
     # task's events on every fold (two writers; sync/folds/tasks.py, docs/tasks.md).
     "tasks": (
@@ -141,6 +162,19 @@ class Refusal:
 class PeerRecord:
     node_id: str
     address: str
+    # Court code prefixes this node trusts the peer to serve (e.g. ("川01",)): whose cases
+    # the peer may cite in asset lookups addressed to this node. Empty: none.
+    court_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRow:
+    """One record of this region's asset registry (local data, not a log)."""
+
+    asset_id: str  # stable id within the region's registry
+    owner_id: str  # normalised resident ID or credit code
+    category: int  # payloads_pb2.AssetCategory
+    record: bytes  # serialised payloads_pb2.AssetRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,5 +249,16 @@ class Store(Protocol):
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
         """Matching rows (paged) and the total count of matches."""
         ...
+
+    # ---- asset registry of this region (local data: never replicated)
+    def put_assets(self, assets: Sequence[AssetRow]) -> None:
+        """Insert or replace (by asset_id) the given records in one transaction."""
+        ...
+
+    def assets_by_owner(self, owner_id: str, categories: Iterable[int]) -> list[AssetRow]:
+        """The owner's assets of the given categories, ordered by asset_id."""
+        ...
+
+    def count_assets(self) -> int: ...
 
     def close(self) -> None: ...

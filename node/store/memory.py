@@ -14,6 +14,7 @@ from typing import Any
 
 from node.store.base import (
     STATE_TABLES,
+    AssetRow,
     ConflictError,
     EvidenceRecord,
     IntegrityError,
@@ -24,6 +25,7 @@ from node.store.base import (
     RowQuery,
     StoredEntry,
 )
+from node.store.lookup_rules import check_assets, check_categories, check_court_prefixes
 from node.store.rules import (
     check_append,
     check_query,
@@ -50,6 +52,8 @@ class MemoryStore:
         self._peers: dict[str, PeerRecord] = {}
         self._refusals: list[Refusal] = []
         self._rows: dict[str, dict[str, dict[str, Any]]] = {table: {} for table in STATE_TABLES}
+        self._assets: dict[str, AssetRow] = {}
+        self._assets_by_owner: dict[str, set[str]] = {}
 
     # ---- logs
 
@@ -205,6 +209,7 @@ class MemoryStore:
     # ---- peers and refusals
 
     def put_peer(self, peer: PeerRecord) -> None:
+        check_court_prefixes(peer.court_prefixes)
         with self._lock:
             self._peers[peer.node_id] = peer
 
@@ -247,6 +252,29 @@ class MemoryStore:
             ]
         page = matches[query.offset : query.offset + query.limit]
         return [dict(row) for row in page], len(matches)
+
+    # ---- asset registry
+
+    def put_assets(self, assets: Sequence[AssetRow]) -> None:
+        check_assets(assets)
+        with self._lock:
+            for row in assets:
+                old = self._assets.get(row.asset_id)
+                if old is not None:
+                    self._assets_by_owner[old.owner_id].discard(row.asset_id)
+                self._assets[row.asset_id] = row
+                self._assets_by_owner.setdefault(row.owner_id, set()).add(row.asset_id)
+
+    def assets_by_owner(self, owner_id: str, categories: Iterable[int]) -> list[AssetRow]:
+        wanted = check_categories(categories)
+        with self._lock:
+            ids = sorted(self._assets_by_owner.get(owner_id, ()))
+            rows = [self._assets[asset_id] for asset_id in ids]
+        return [row for row in rows if row.category in wanted]
+
+    def count_assets(self) -> int:
+        with self._lock:
+            return len(self._assets)
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""

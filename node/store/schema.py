@@ -42,7 +42,7 @@ SERIAL_ID: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 
 # Folded-state columns that get an index when a table has them: the lookups the node serves
 # (by ID number, by name, by origin, by status).
-STATE_INDEXED_COLUMNS = ("id_key", "name", "origin", "status")
+STATE_INDEXED_COLUMNS = ("id_key", "name", "origin", "status", "subject_key")
 STATE_TABLE_PREFIX = "state_"
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -124,6 +124,19 @@ peers = Table(
     metadata,
     Column("node_id", TEXT, primary_key=True),
     Column("address", TEXT, nullable=False),
+    # Comma-separated court code prefixes (a prefix never contains a comma); "" = none.
+    Column("court_prefixes", TEXT, nullable=False, server_default=""),
+)
+
+# This region's asset registry: local data loaded from its agencies, never replicated.
+assets = Table(
+    "assets",
+    metadata,
+    Column("asset_id", TEXT, primary_key=True),
+    Column("owner_id", TEXT, nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("record", LargeBinary, nullable=False),  # serialised AssetRecord
+    Index(None, "owner_id", "category"),  # a lookup: one owner, some categories
 )
 
 refusals = Table(

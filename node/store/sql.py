@@ -57,6 +57,7 @@ from sqlalchemy.engine import URL, make_url
 
 from node.store import schema
 from node.store.base import (
+    AssetRow,
     ConflictError,
     EvidenceRecord,
     IntegrityError,
@@ -68,6 +69,7 @@ from node.store.base import (
     StoredEntry,
     StoreError,
 )
+from node.store.lookup_rules import check_assets, check_categories, check_court_prefixes
 from node.store.rules import (
     KEY_COLUMN,
     check_append,
@@ -529,10 +531,14 @@ class SqlStore:
     # ---- peers and refusals
 
     def put_peer(self, peer: PeerRecord) -> None:
+        prefixes = _join_prefixes(peer.court_prefixes)
         statement = (
             self._upsert_insert(schema.peers)
-            .values(node_id=peer.node_id, address=peer.address)
-            .on_conflict_do_update(index_elements=["node_id"], set_={"address": peer.address})
+            .values(node_id=peer.node_id, address=peer.address, court_prefixes=prefixes)
+            .on_conflict_do_update(
+                index_elements=["node_id"],
+                set_={"address": peer.address, "court_prefixes": prefixes},
+            )
         )
         with self._write() as conn:
             conn.execute(statement)
@@ -545,11 +551,15 @@ class SqlStore:
             )
 
     def peers(self) -> list[PeerRecord]:
-        statement = select(schema.peers.c.node_id, schema.peers.c.address).order_by(
-            schema.peers.c.node_id
+        table = schema.peers
+        statement = select(table.c.node_id, table.c.address, table.c.court_prefixes).order_by(
+            table.c.node_id
         )
         with self._read() as conn:
-            return [PeerRecord(node_id, address) for node_id, address in conn.execute(statement)]
+            return [
+                PeerRecord(node_id, address, _split_prefixes(prefixes))
+                for node_id, address, prefixes in conn.execute(statement)
+            ]
 
     def record_refusal(self, refusal: Refusal) -> None:
         statement = insert(schema.refusals).values(
@@ -614,6 +624,42 @@ class SqlStore:
             total = conn.execute(count).scalar_one()
             rows = [dict(row._mapping) for row in conn.execute(page)]
         return rows, total
+
+    # ---- asset registry
+
+    def put_assets(self, assets: Sequence[AssetRow]) -> None:
+        """One bulk upsert (see _ASSET_UPSERTS): an import of a million records goes in
+        chunks of tens of thousands, each one statement per backend."""
+        check_assets(assets)
+        if not assets:
+            return
+        rows = [(a.asset_id, a.owner_id, a.category, a.record) for a in assets]
+        try:
+            with self._write() as conn:
+                if self._dialect == "postgresql":
+                    arrays = tuple(list(column) for column in zip(*rows, strict=True))
+                    conn.exec_driver_sql(_ASSET_UPSERTS["postgresql"], arrays)
+                else:
+                    conn.exec_driver_sql(_ASSET_UPSERTS["sqlite"], rows)
+        except (sqlalchemy.exc.IntegrityError, psycopg.IntegrityError) as exc:
+            raise IntegrityError("put_assets violates a database constraint") from exc
+
+    def assets_by_owner(self, owner_id: str, categories: Iterable[int]) -> list[AssetRow]:
+        wanted = sorted(check_categories(categories))
+        if not wanted:
+            return []
+        table = schema.assets
+        statement = (
+            select(table.c.asset_id, table.c.owner_id, table.c.category, table.c.record)
+            .where(table.c.owner_id == owner_id, table.c.category.in_(wanted))
+            .order_by(table.c.asset_id)
+        )
+        with self._read() as conn:
+            return [AssetRow(*row) for row in conn.execute(statement)]
+
+    def count_assets(self) -> int:
+        with self._read() as conn:
+            return conn.execute(select(func.count()).select_from(schema.assets)).scalar_one()
 
     def close(self) -> None:
         self._engine.dispose()
@@ -691,6 +737,16 @@ def _upsert_sql(table: str, dialect: str) -> str:
 
 
 _SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
+# Whole-record upserts of the asset registry, in the shape of _upsert_sql.
+_ASSET_UPSERTS = {
+    "sqlite": "INSERT INTO assets (asset_id, owner_id, category, record) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (asset_id) DO UPDATE SET owner_id = excluded.owner_id, "
+    "category = excluded.category, record = excluded.record",
+    "postgresql": "INSERT INTO assets (asset_id, owner_id, category, record) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::integer[], %s::bytea[]) "
+    "ON CONFLICT (asset_id) DO UPDATE SET owner_id = excluded.owner_id, "
+    "category = excluded.category, record = excluded.record",
+}
 _PG_UPSERTS = {table: _upsert_sql(table, "postgresql") for table in schema.state_tables}
 
 
@@ -792,6 +848,15 @@ def _prefix_upper_bound(prefix: str) -> str | None:
     if 0xD800 <= following <= 0xDFFF:  # surrogates are not characters of stored text
         following = 0xE000
     return stem[:-1] + chr(following)
+
+
+def _join_prefixes(prefixes: Sequence[str]) -> str:
+    check_court_prefixes(prefixes)
+    return ",".join(prefixes)
+
+
+def _split_prefixes(text: str) -> tuple[str, ...]:
+    return tuple(p for p in text.split(",") if p)
 
 
 def _evidence_digest(evidence: EvidenceRecord) -> bytes:

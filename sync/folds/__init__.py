@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from sync.entry import Header
-from sync.folds import blacklist, tasks
+from sync.folds import access, blacklist, lookups, tasks
 from sync.folds.blacklist import Ignored, Row
 
 StateKey = tuple[str, str]  # (table, key)
 FoldFn = Callable[[Row | None, Header, bytes | None], Row | Ignored]
 
 # Registered fold modules; add a business by adding its module here.
-MODULES: tuple[ModuleType, ...] = (blacklist, tasks)
+MODULES: tuple[ModuleType, ...] = (blacklist, lookups, access, tasks)
 
 _BY_KIND: dict[int, tuple[str, FoldFn]] = {
     kind: (module.TABLE, module.fold) for module in MODULES for kind in module.KINDS

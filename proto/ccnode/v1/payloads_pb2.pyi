@@ -952,10 +952,13 @@ class LookupRequested(_message.Message):
     DEBTOR_FIELD_NUMBER: _builtins.int
     CATEGORIES_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
+    CREDIT_CODE_CONFIRMED_FIELD_NUMBER: _builtins.int
     target_node: _builtins.str
     case_number: _builtins.str
     court: _builtins.str
     purpose: _builtins.str
+    credit_code_confirmed: _builtins.bool
+    """the officer confirmed an early code failing its check"""
     @_builtins.property
     def debtor(self) -> Global___Debtor: ...
     @_builtins.property
@@ -969,10 +972,11 @@ class LookupRequested(_message.Message):
         debtor: Global___Debtor | None = ...,
         categories: _abc.Iterable[Global___AssetCategory.ValueType] | None = ...,
         purpose: _builtins.str = ...,
+        credit_code_confirmed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "categories", b"categories", "court", b"court", "debtor", b"debtor", "purpose", b"purpose", "target_node", b"target_node"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "categories", b"categories", "court", b"court", "credit_code_confirmed", b"credit_code_confirmed", "debtor", b"debtor", "purpose", b"purpose", "target_node", b"target_node"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -986,9 +990,15 @@ class LookupAnswered(_message.Message):
     CATEGORIES_FIELD_NUMBER: _builtins.int
     ASSETS_FIELD_NUMBER: _builtins.int
     ANSWERED_ON_FIELD_NUMBER: _builtins.int
+    ASSETS_FOUND_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
     request: _builtins.str
     """entry id of the request ("origin/index")"""
     answered_on: _builtins.str
+    assets_found: _builtins.int
+    """all matching assets; > len(assets) when truncated"""
+    truncated: _builtins.bool
+    """the answer was cut to fit one entry (see detail on the node)"""
     @_builtins.property
     def categories(self) -> _containers.RepeatedScalarFieldContainer[Global___AssetCategory.ValueType]: ...
     @_builtins.property
@@ -1000,10 +1010,12 @@ class LookupAnswered(_message.Message):
         categories: _abc.Iterable[Global___AssetCategory.ValueType] | None = ...,
         assets: _abc.Iterable[Global___AssetRecord] | None = ...,
         answered_on: _builtins.str = ...,
+        assets_found: _builtins.int = ...,
+        truncated: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_on", b"answered_on", "assets", b"assets", "categories", b"categories", "request", b"request"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_on", b"answered_on", "assets", b"assets", "assets_found", b"assets_found", "categories", b"categories", "request", b"request", "truncated", b"truncated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

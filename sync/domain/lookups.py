@@ -1,0 +1,186 @@
+"""Cross-region asset lookups (跨区域财产联查): subjects, the target's checks, subject keys.
+
+A lookup is a LOOKUP_REQUESTED entry in the requester's log (subject
+``<requester>/lookup/<index>``, audience {requester, target}) answered by a LOOKUP_ANSWERED or
+LOOKUP_DENIED entry with the same subject in the target's log. The target does not trust the
+requester's own checks: `check_request` is what it verifies before it reads its registry
+(网络查询冻结规定 arts. 7–8: a query concerns a debtor of the cited enforcement case).
+
+Denial details name the field and the rule; case numbers and court codes are public and may be
+echoed, identifiers never are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from ccnode.v1 import payloads_pb2
+from sync.domain.assets import CATEGORY_NAMES, mask_owner_id, normalise_owner_id
+from sync.domain.case_number import parse_case_number
+from sync.domain.errors import ValidationError
+from sync.domain.identifiers import mask_name, validate_credit_code, validate_resident_id
+
+__all__ = [
+    "PURPOSE_CHARS_MAX",
+    "CheckedRequest",
+    "Denial",
+    "check_request",
+    "debtor_identifier",
+    "lookup_subject",
+    "masked_debtor",
+    "parse_lookup_subject",
+    "request_entry_id",
+    "subject_key",
+]
+
+PURPOSE_CHARS_MAX: Final = 500
+_SUBJECT_RE = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/lookup/(0|[1-9][0-9]{0,18})", re.ASCII)
+
+
+def lookup_subject(requester: str, index: int) -> str:
+    """The subject of the lookup whose request is entry ``index`` of ``requester``'s log."""
+    return f"{requester}/lookup/{index}"
+
+
+def parse_lookup_subject(subject: str) -> tuple[str, int] | None:
+    """(requester, index of the request entry), or None if ``subject`` is not a lookup's."""
+    match = _SUBJECT_RE.fullmatch(subject)
+    if match is None:
+        return None
+    return match[1], int(match[2])
+
+
+def request_entry_id(subject: str) -> str:
+    """The entry id ("origin/index") of a lookup's request; ValueError if not a lookup."""
+    parsed = parse_lookup_subject(subject)
+    if parsed is None:
+        raise ValueError("not a lookup subject")
+    return f"{parsed[0]}/{parsed[1]}"
+
+
+def subject_key(identifier: str) -> str:
+    """SHA-256 hex of a normalised resident ID or credit code: how `audit access` finds the
+    lookups and reads about one person or company without storing the number again. (The
+    same key as ACCESS_RECORDED.subject_key written by the blacklist reads.)"""
+    return hashlib.sha256(normalise_owner_id(identifier).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    reason: int  # payloads_pb2.DenialReason
+    detail: str  # names the field and the rule, never personal data
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRequest:
+    owner_id: str  # normalised identifier to look up
+    categories: tuple[int, ...]  # distinct, in the requested order
+    warnings: tuple[str, ...] = ()
+
+
+def check_request(
+    request: payloads_pb2.LookupRequested,
+    *,
+    target: str,
+    requester_prefixes: Sequence[str] | None,
+) -> CheckedRequest | Denial:
+    """The target's checks of a request, in order: known requester; addressed here; a 执 / 执恢
+    / 执保 case of a court the requester serves; a valid identifier; known categories; a
+    purpose. ``requester_prefixes`` is None for a requester that is not a peer of this node.
+    Rate limits and quotas are the caller's (they depend on time and history)."""
+    assert not isinstance(requester_prefixes, str), "a sequence of prefixes, not one string"
+    if requester_prefixes is None:
+        return Denial(payloads_pb2.UNKNOWN_REQUESTER, "requester: not a peer of this node")
+    if request.target_node != target:
+        return Denial(payloads_pb2.MALFORMED, "target_node: the request names another node")
+    denial = _check_case(request, requester_prefixes)
+    if denial is not None:
+        return denial
+    try:
+        owner_id, warnings = _check_debtor(request)
+    except ValidationError as err:
+        return Denial(payloads_pb2.INVALID_IDENTIFIER, str(err))
+    categories: list[int] = []
+    for category in request.categories:
+        if category not in CATEGORY_NAMES:
+            return Denial(
+                payloads_pb2.UNKNOWN_CATEGORY, "categories: an asset category is not known here"
+            )
+        if category not in categories:
+            categories.append(category)
+    if not categories:
+        return Denial(payloads_pb2.UNKNOWN_CATEGORY, "categories: name at least one category")
+    purpose = request.purpose.strip()
+    if not purpose or len(purpose) > PURPOSE_CHARS_MAX:
+        return Denial(
+            payloads_pb2.MALFORMED, f"purpose: required, at most {PURPOSE_CHARS_MAX} characters"
+        )
+    return CheckedRequest(owner_id, tuple(categories), warnings)
+
+
+def _check_case(
+    request: payloads_pb2.LookupRequested, requester_prefixes: Sequence[str]
+) -> Denial | None:
+    try:
+        case = parse_case_number(request.case_number)
+    except ValidationError as err:
+        return Denial(payloads_pb2.MALFORMED, str(err))
+    if not case.is_enforcement_basis:
+        return Denial(
+            payloads_pb2.CASE_NOT_ENFORCEMENT,
+            f"case_number: case type {case.case_type} is not an enforcement case "
+            "(must be 执, 执恢 or 执保)",
+        )
+    if request.court and request.court != case.court:
+        return Denial(payloads_pb2.MALFORMED, "court: differs from the case number's court")
+    prefixes = [p for p in requester_prefixes if p]
+    if not prefixes:
+        return Denial(
+            payloads_pb2.COURT_OUTSIDE_PREFIXES,
+            "case_number: no court prefixes are configured for the requester on this node",
+        )
+    if not any(case.court.startswith(p) for p in prefixes):
+        return Denial(
+            payloads_pb2.COURT_OUTSIDE_PREFIXES,
+            f"case_number: court {case.court} is not among the requester's courts "
+            f"({', '.join(prefixes)})",
+        )
+    return None
+
+
+def _check_debtor(request: payloads_pb2.LookupRequested) -> tuple[str, tuple[str, ...]]:
+    debtor = request.debtor
+    if debtor.type == payloads_pb2.PERSON:
+        return validate_resident_id(debtor.id_number, "debtor.id_number").number, ()
+    if debtor.type == payloads_pb2.ORG:
+        code = validate_credit_code(
+            debtor.credit_code,
+            "debtor.credit_code",
+            allow_bad_checksum=request.credit_code_confirmed,
+        )
+        return code.code, (code.warning,) if code.warning else ()
+    raise ValidationError("debtor.type", "required", "must be person or org")
+
+
+def debtor_identifier(debtor: payloads_pb2.Debtor) -> str:
+    """The identifier a lookup is about, normalised ("" when absent)."""
+    value = debtor.id_number if debtor.type == payloads_pb2.PERSON else debtor.credit_code
+    return normalise_owner_id(value)
+
+
+def masked_debtor(debtor: payloads_pb2.Debtor) -> payloads_pb2.Debtor:
+    """A debtor for a reader who did not reveal: a person's identifier and given name hidden;
+    an organisation's name and credit code are public (法释〔2017〕7号 art. 6)."""
+    out = payloads_pb2.Debtor()
+    out.CopyFrom(debtor)
+    org = debtor.type == payloads_pb2.ORG
+    out.name = mask_name(debtor.name, organisation=org)
+    if debtor.id_number:
+        out.id_number = mask_owner_id(debtor.id_number)
+    if debtor.credit_code and not org:
+        out.credit_code = mask_owner_id(debtor.credit_code)
+    return out

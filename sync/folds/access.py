@@ -1,0 +1,56 @@
+"""Fold of ACCESS_RECORDED entries (reads of personal data) into one row per read.
+
+A read is recorded in the reader's own log with the reader alone as audience, so only the
+reader's node holds the payload and only it gets a row: it answers `audit access` (every read
+concerning one person or company, by the hash of their identifier) without scanning its log.
+Other nodes hold the header and ignore it.
+"""
+
+from __future__ import annotations
+
+from ccnode.v1 import log_pb2, lookups_pb2
+from sync.entry import Header
+from sync.folds.blacklist import Ignored, Row
+from sync.payload import PayloadError, decode_payload
+
+TABLE = "access"
+KINDS = frozenset({log_pb2.ACCESS_RECORDED})
+
+
+def subject_for(origin: str, index: int) -> str:
+    return f"{origin}/access/{index}"
+
+
+def item_of(row: Row) -> lookups_pb2.AccessItem:
+    return lookups_pb2.AccessItem.FromString(row["record"])
+
+
+def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignored:
+    if header.kind not in KINDS:
+        return Ignored("not an access record")
+    if header.subject != subject_for(header.origin, header.index):
+        return Ignored("an access record's subject names the record itself")
+    if row is not None:
+        return Ignored("access already recorded")
+    if payload is None:
+        return Ignored("payload not held (another node's reads)")
+    try:
+        body = decode_payload(header.kind, payload).access_recorded
+    except PayloadError as exc:
+        return Ignored(str(exc))
+    item = lookups_pb2.AccessItem(
+        entry_id=header.entry_id,
+        actor=header.actor,
+        hlc=header.hlc,
+        purpose=body.purpose,
+        what=body.what,
+        entries=body.entries,
+        subject_key=body.subject_key,
+    )
+    return {
+        "key": header.subject,
+        "origin": header.origin,
+        "actor": header.actor,
+        "subject_key": body.subject_key or None,
+        "record": item.SerializeToString(deterministic=True),
+    }
