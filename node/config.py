@@ -50,6 +50,9 @@ class NodeConfig:
     db: str = ""  # empty = SQLite in the home
     metrics_listen: str = ""  # host:port for Prometheus, empty = off
     limits: Limits = field(default_factory=Limits)
+    # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
+    # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
+    payload_auditors: list[str] = field(default_factory=list)
 
     @property
     def certs_dir(self) -> Path:
@@ -97,6 +100,9 @@ class NodeConfig:
         for prefix in self.court_prefixes:
             if not COURT_PREFIX_RE.fullmatch(prefix):
                 raise ConfigError("court_prefixes: each must be a court code prefix like 川01")
+        for name in self.payload_auditors:
+            if not NODE_ID_RE.fullmatch(name):
+                raise ConfigError("payload_auditors: each must match [a-z0-9][a-z0-9-]{0,62}")
 
 
 def init_home(

@@ -1,39 +1,122 @@
 """The Audit service: read-only access to logs, checkpoints and proofs over mutual TLS.
 
-Auditors (role ``auditor``) and peer nodes may read. Payloads are returned only where the
-caller may hold them: public entries (empty audience), or entries whose audience names the
-calling node. Nothing here appends or changes anything.
+Auditors (role ``auditor``) and peer nodes may read; nothing here appends or changes anything
+on the caller's behalf. Rights (docs/audit.md):
+
+* a node reads the payloads of entries whose audience names it (or is empty);
+* an auditor reads the payloads of public entries through Entries and InclusionProof, and of
+  restricted entries through Payloads only if ``payload_auditors`` in node.json names it;
+* Payloads and Refusals are auditor only: a node certificate is refused (and recorded).
+
+Ordering rule: every payload an auditor receives is recorded as an ACCESS_RECORDED entry in
+this node's own log (actor = the auditor's URI) and that entry is committed BEFORE the payload
+is sent, so no read is ever unrecorded; if recording fails, the payload is not sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 import grpc
 
-from ccnode.v1 import audit_pb2, audit_pb2_grpc, log_pb2
-from node.store.base import StoredEntry
+from ccnode.v1 import audit_pb2, audit_pb2_grpc, federation_pb2, log_pb2, payloads_pb2
+from node.auth import Caller
+from node.log import Draft
+from node.store.base import OriginState, StoredEntry
 from sync import merkle
-from sync.entry import decode_header
+from sync.entry import Header, decode_header, entry_id
 
 if TYPE_CHECKING:
     from node.app import Node
 
 READERS = ("auditor", "node")
+AUDITOR = ("auditor",)
 CHUNK_ENTRIES = 500
+PAYLOADS_MAX = 500
+# Entry ids per access record: keeps each ACCESS_RECORDED payload far below the entry limit.
+ACCESS_IDS_MAX = 500
+ACCESS_WHAT = "audit: entry payloads"
 
 
-def _entry_for(e: StoredEntry, reader: str, with_payload: bool) -> log_pb2.Entry:
-    visible = with_payload and e.payload is not None and decode_header(e.header).visible_to(reader)
-    if visible:
+def _entry(e: StoredEntry, with_payload: bool) -> log_pb2.Entry:
+    if with_payload and e.payload is not None:
         return log_pb2.Entry(header=e.header, salt=e.salt, payload=e.payload)
     return log_pb2.Entry(header=e.header, salt=e.salt)
+
+
+def _is_public(header: Header) -> bool:
+    return not header.audience
 
 
 class AuditService(audit_pb2_grpc.AuditServicer):
     def __init__(self, node: Node) -> None:
         self.n = node
+
+    # ---------------------------------------------------------------- helpers
+
+    async def _abort(
+        self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, details: str
+    ) -> NoReturn:
+        await context.abort(code, details)
+        raise AssertionError("unreachable")
+
+    async def _state(self, context: grpc.aio.ServicerContext, origin: str) -> OriginState:
+        state = await self.n.db.read(self.n.db.store.origin_state, origin)
+        if state is None:
+            await self._abort(context, grpc.StatusCode.NOT_FOUND, "unknown origin")
+        return state
+
+    def _may_read(self, caller: Caller, header: Header) -> bool:
+        """Entries and InclusionProof: public payloads for auditors, the audience's for nodes."""
+        if caller.identity.role == "node":
+            return header.visible_to(caller.identity.name)
+        return _is_public(header)
+
+    def _granted(self, caller: Caller) -> bool:
+        return caller.identity.name in self.n.config.payload_auditors
+
+    async def _require_purpose(
+        self, context: grpc.aio.ServicerContext, caller: Caller, wants: bool, purpose: str
+    ) -> None:
+        if wants and caller.identity.role == "auditor" and not purpose.strip():
+            await self._abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "purpose: required to read payloads (every read is recorded)",
+            )
+
+    async def _record(
+        self,
+        context: grpc.aio.ServicerContext,
+        caller: Caller,
+        ids: Sequence[str],
+        purpose: str,
+    ) -> None:
+        """Record an auditor's read of these entries' payloads in this node's own log."""
+        if caller.identity.role != "auditor" or not ids:
+            return
+        drafts = [
+            Draft(
+                kind=log_pb2.ACCESS_RECORDED,
+                payload=payloads_pb2.Payload(
+                    access_recorded=payloads_pb2.AccessRecorded(
+                        entries=list(ids[i : i + ACCESS_IDS_MAX]),
+                        purpose=purpose.strip(),
+                        what=ACCESS_WHAT,
+                    )
+                ),
+            )
+            for i in range(0, len(ids), ACCESS_IDS_MAX)
+        ]
+        try:
+            await self.n.local_log.submit(drafts, caller.identity.uri)
+        except Exception:  # no record, no payload
+            await self._abort(
+                context, grpc.StatusCode.UNAVAILABLE, "the read could not be recorded: retry later"
+            )
+
+    # ---------------------------------------------------------------- checkpoints, keys
 
     async def LatestCheckpoints(
         self, request: audit_pb2.LatestCheckpointsRequest, context: grpc.aio.ServicerContext
@@ -43,80 +126,46 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             checkpoints=await self.n.latest_checkpoints(list(request.origins))
         )
 
-    async def Entries(
-        self, request: audit_pb2.EntriesRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[audit_pb2.EntriesChunk]:
-        caller = await self.n.auth.require(context, READERS, "Audit.Entries")
-        # An auditor reads payloads of public entries only; a node those addressed to it.
-        reader = caller.identity.name if caller.identity.role == "node" else ""
-        state = await self.n.db.read(self.n.db.store.origin_state, request.origin)
-        if state is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown origin")
-            raise AssertionError("unreachable")
-        end = min(request.end or state.size, state.size)
-        start = request.start
-        while start < end:
-            stop = min(end, start + CHUNK_ENTRIES)
-            rows = await self.n.db.read(self.n.db.store.entries, request.origin, start, stop)
-            yield audit_pb2.EntriesChunk(
-                origin=request.origin,
-                first_index=start,
-                entries=[_entry_for(e, reader, request.with_payloads) for e in rows],
-            )
-            start = stop
-
-    async def InclusionProof(
-        self, request: audit_pb2.InclusionProofRequest, context: grpc.aio.ServicerContext
-    ) -> audit_pb2.InclusionProofResponse:
-        caller = await self.n.auth.require(context, READERS, "Audit.InclusionProof")
-        reader = caller.identity.name if caller.identity.role == "node" else ""
-        state = await self.n.db.read(self.n.db.store.origin_state, request.origin)
-        if state is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown origin")
-            raise AssertionError("unreachable")
-        size = request.size or state.size
-        note = await self.n.db.read(self.n.db.store.checkpoint_at, request.origin, size)
-        if note is None or request.index >= size:
-            await context.abort(
-                grpc.StatusCode.OUT_OF_RANGE, "no checkpoint at that size, or index >= size"
-            )
-            raise AssertionError("unreachable")
-        leaves = await self.n.db.read(self.n.db.store.leaf_hashes, request.origin, 0, size)
-        entry = (
-            await self.n.db.read(
-                self.n.db.store.entries, request.origin, request.index, request.index + 1
-            )
-        )[0]
-        return audit_pb2.InclusionProofResponse(
-            index=request.index,
-            size=size,
-            proof=merkle.inclusion_proof(leaves, request.index),
-            checkpoint=log_pb2.SignedCheckpoint(note=note),
-            entry=_entry_for(entry, reader, True),
+    async def OriginKeys(
+        self, request: audit_pb2.OriginKeysRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.OriginKeysResponse:
+        await self.n.auth.require(context, READERS, "Audit.OriginKeys")
+        wanted = set(request.origins)
+        return audit_pb2.OriginKeysResponse(
+            keys=[
+                federation_pb2.OriginKey(origin=origin, certificate_der=der)
+                for origin, der in sorted(self.n.keys.certificates().items())
+                if not wanted or origin in wanted
+            ]
         )
 
-    async def ConsistencyProof(
-        self, request: audit_pb2.ConsistencyProofRequest, context: grpc.aio.ServicerContext
-    ) -> audit_pb2.ConsistencyProofResponse:
-        await self.n.auth.require(context, READERS, "Audit.ConsistencyProof")
-        state = await self.n.db.read(self.n.db.store.origin_state, request.origin)
-        if state is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown origin")
-            raise AssertionError("unreachable")
-        new_size = request.new_size or state.size
-        old_note = await self.n.db.read(
-            self.n.db.store.checkpoint_at, request.origin, request.old_size
-        )
-        new_note = await self.n.db.read(self.n.db.store.checkpoint_at, request.origin, new_size)
-        if old_note is None or new_note is None or not 0 < request.old_size <= new_size:
-            await context.abort(grpc.StatusCode.OUT_OF_RANGE, "no checkpoints at those sizes")
-            raise AssertionError("unreachable")
-        leaves = await self.n.db.read(self.n.db.store.leaf_hashes, request.origin, 0, new_size)
-        return audit_pb2.ConsistencyProofResponse(
-            proof=merkle.consistency_proof(leaves, request.old_size),
-            old_checkpoint=log_pb2.SignedCheckpoint(note=old_note),
-            new_checkpoint=log_pb2.SignedCheckpoint(note=new_note),
-        )
+    async def CheckpointHistory(
+        self, request: audit_pb2.CheckpointHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.CheckpointHistoryChunk]:
+        await self.n.auth.require(context, READERS, "Audit.CheckpointHistory")
+        state = await self._state(context, request.origin)
+        to_size = request.to_size or state.size
+        store = self.n.db.store
+        sizes = [
+            s
+            for s in await self.n.db.read(store.checkpoint_sizes, request.origin)
+            if request.from_size <= s <= to_size
+        ]
+        for i in range(0, len(sizes), CHUNK_ENTRIES):
+            part = sizes[i : i + CHUNK_ENTRIES]
+            notes = await self.n.db.read(self._notes, request.origin, part)
+            yield audit_pb2.CheckpointHistoryChunk(
+                sizes=part, checkpoints=[log_pb2.SignedCheckpoint(note=n) for n in notes]
+            )
+
+    def _notes(self, origin: str, sizes: Sequence[int]) -> list[str]:
+        """Notes at these sizes (blocking; one read transaction's worth of calls)."""
+        out = []
+        for size in sizes:
+            note = self.n.db.store.checkpoint_at(origin, size)
+            assert note is not None, "checkpoint_sizes lists only stored checkpoints"
+            out.append(note)
+        return out
 
     async def Evidence(
         self, request: audit_pb2.EvidenceListRequest, context: grpc.aio.ServicerContext
@@ -126,3 +175,190 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         await self.n.auth.require(context, READERS, "Audit.Evidence")
         records = await self.n.db.read(self.n.db.store.evidence)
         return audit_pb2.EvidenceListResponse(evidence=[evidence_pb(e) for e in records])
+
+    async def Status(
+        self, request: audit_pb2.AuditStatusRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.AuditStatusResponse:
+        caller = await self.n.auth.require(context, READERS, "Audit.Status")
+        store = self.n.db.store
+        states = await self.n.db.read(store.origin_states)
+        peers = []
+        for peer in await self.n.db.read(store.peers):
+            link = self.n.links.get(peer.node_id)
+            status = link.status if link is not None else None
+            peers.append(
+                audit_pb2.AuditPeer(
+                    node_id=peer.node_id,
+                    connected=bool(status and status.connected),
+                    last_contact_unix_ms=status.last_contact_unix_ms if status else 0,
+                    peer_sizes=status.peer_sizes if status else {},
+                )
+            )
+        return audit_pb2.AuditStatusResponse(
+            node_id=self.n.config.node_id,
+            trust_domain=self.n.config.trust_domain,
+            origins=[
+                audit_pb2.AuditOrigin(
+                    origin=s.origin,
+                    size=s.size,
+                    root=s.root,
+                    checkpoint=s.checkpoint_note,
+                    frozen=s.frozen,
+                    frozen_reason=s.frozen_reason,
+                )
+                for s in sorted(states, key=lambda s: s.origin)
+            ],
+            peers=peers,
+            evidence_count=len(await self.n.db.read(store.evidence)),
+            refusal_count=await self.n.db.read(store.refusal_count),
+            server_time_unix_ms=self.n.clock.now_ms(),
+            payload_access=caller.identity.role == "auditor" and self._granted(caller),
+        )
+
+    # ---------------------------------------------------------------- entries and payloads
+
+    async def Entries(
+        self, request: audit_pb2.EntriesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.EntriesChunk]:
+        caller = await self.n.auth.require(context, READERS, "Audit.Entries")
+        await self._require_purpose(context, caller, request.with_payloads, request.purpose)
+        state = await self._state(context, request.origin)
+        end = min(request.end or state.size, state.size)
+        start = request.start
+        while start < end:
+            stop = min(end, start + CHUNK_ENTRIES)
+            rows = await self.n.db.read(self.n.db.store.entries, request.origin, start, stop)
+            shown = [
+                request.with_payloads
+                and e.payload is not None
+                and self._may_read(caller, decode_header(e.header))
+                for e in rows
+            ]
+            # Recorded BEFORE the chunk leaves this node (see the module docstring).
+            ids = [entry_id(e.origin, e.index) for e, s in zip(rows, shown, strict=True) if s]
+            await self._record(context, caller, ids, request.purpose)
+            yield audit_pb2.EntriesChunk(
+                origin=request.origin,
+                first_index=start,
+                entries=[_entry(e, s) for e, s in zip(rows, shown, strict=True)],
+                stored_leaf_hashes=[e.leaf_hash for e in rows],
+            )
+            start = stop
+
+    async def Payloads(
+        self, request: audit_pb2.PayloadsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.PayloadsResponse:
+        caller = await self.n.auth.require(context, AUDITOR, "Audit.Payloads")
+        await self._require_purpose(context, caller, True, request.purpose)
+        if len(request.indexes) > PAYLOADS_MAX:
+            await self._abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, f"indexes: at most {PAYLOADS_MAX}"
+            )
+        await self._state(context, request.origin)
+        granted = self._granted(caller)
+        shown: list[StoredEntry] = []
+        withheld: list[int] = []
+        for index in sorted(set(request.indexes)):
+            rows = await self.n.db.read(self.n.db.store.entries, request.origin, index, index + 1)
+            entry = rows[0] if rows else None
+            if (
+                entry is None
+                or entry.payload is None
+                or not (granted or _is_public(decode_header(entry.header)))
+            ):
+                withheld.append(index)
+            else:
+                shown.append(entry)
+        await self._record(
+            context, caller, [entry_id(e.origin, e.index) for e in shown], request.purpose
+        )
+        return audit_pb2.PayloadsResponse(
+            indexes=[e.index for e in shown],
+            entries=[_entry(e, True) for e in shown],
+            withheld=withheld,
+        )
+
+    # ---------------------------------------------------------------- proofs
+
+    async def InclusionProof(
+        self, request: audit_pb2.InclusionProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.InclusionProofResponse:
+        caller = await self.n.auth.require(context, READERS, "Audit.InclusionProof")
+        await self._require_purpose(context, caller, request.with_payload, request.purpose)
+        state = await self._state(context, request.origin)
+        size = request.size or state.size
+        note = await self.n.db.read(self.n.db.store.checkpoint_at, request.origin, size)
+        if note is None or request.index >= size:
+            await self._abort(
+                context,
+                grpc.StatusCode.OUT_OF_RANGE,
+                "no checkpoint at that size, or index >= size",
+            )
+        rows = await self.n.db.read(
+            self.n.db.store.entries, request.origin, request.index, request.index + 1
+        )
+        if not rows:
+            await self._abort(context, grpc.StatusCode.DATA_LOSS, "the entry is not in the store")
+        entry = rows[0]
+        header = decode_header(entry.header)
+        # Nodes keep what they always got (the audience's payload); auditors ask for it.
+        wants = request.with_payload or caller.identity.role == "node"
+        show = wants and entry.payload is not None and self._may_read(caller, header)
+        leaves = await self.n.db.read(self.n.db.store.leaf_hashes, request.origin, 0, size)
+        if show:
+            await self._record(
+                context, caller, [entry_id(entry.origin, entry.index)], request.purpose
+            )
+        return audit_pb2.InclusionProofResponse(
+            index=request.index,
+            size=size,
+            proof=merkle.inclusion_proof(leaves, request.index),
+            checkpoint=log_pb2.SignedCheckpoint(note=note),
+            entry=_entry(entry, show),
+        )
+
+    async def ConsistencyProof(
+        self, request: audit_pb2.ConsistencyProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.ConsistencyProofResponse:
+        await self.n.auth.require(context, READERS, "Audit.ConsistencyProof")
+        state = await self._state(context, request.origin)
+        store = self.n.db.store
+        new_size = request.new_size or state.size
+        if not 0 < request.old_size <= new_size <= state.size:
+            await self._abort(
+                context, grpc.StatusCode.OUT_OF_RANGE, "sizes must be 0 < old <= new <= held size"
+            )
+        new_note = await self.n.db.read(store.checkpoint_at, request.origin, new_size)
+        if new_note is None:
+            await self._abort(context, grpc.StatusCode.OUT_OF_RANGE, "no checkpoint at new_size")
+        old_note = await self.n.db.read(store.checkpoint_at, request.origin, request.old_size)
+        leaves = await self.n.db.read(store.leaf_hashes, request.origin, 0, new_size)
+        return audit_pb2.ConsistencyProofResponse(
+            proof=merkle.consistency_proof(leaves, request.old_size),
+            old_checkpoint=log_pb2.SignedCheckpoint(note=old_note or ""),
+            new_checkpoint=log_pb2.SignedCheckpoint(note=new_note),
+            old_root=merkle.subtree_root(leaves, 0, request.old_size),
+            new_root=merkle.root(leaves),
+        )
+
+    # ---------------------------------------------------------------- refusals
+
+    async def Refusals(
+        self, request: audit_pb2.AuditRefusalsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.AuditRefusalsResponse:
+        await self.n.auth.require(context, AUDITOR, "Audit.Refusals")
+        store = self.n.db.store
+        rows = await self.n.db.read(store.refusals, min(request.limit or 100, 10_000))
+        return audit_pb2.AuditRefusalsResponse(
+            refusals=[
+                audit_pb2.AuditRefusal(
+                    at_unix_ms=r.at_unix_ms,
+                    peer=r.peer,
+                    identity=r.identity,
+                    method=r.method,
+                    reason=r.reason,
+                )
+                for r in rows
+            ],
+            total=await self.n.db.read(store.refusal_count),
+        )

@@ -22,36 +22,67 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from ccnode.v1 import federation_pb2 as ccnode_dot_v1_dot_federation__pb2
 from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/audit.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\"+\n\x18LatestCheckpointsRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"M\n\x19LatestCheckpointsResponse\x12\x30\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"S\n\x0e\x45ntriesRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x04\x12\x15\n\rwith_payloads\x18\x04 \x01(\x08\"V\n\x0c\x45ntriesChunk\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x66irst_index\x18\x02 \x01(\x04\x12!\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x10.ccnode.v1.Entry\"D\n\x15InclusionProofRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\x04\"\x96\x01\n\x16InclusionProofResponse\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\r\n\x05proof\x18\x03 \x03(\x0c\x12/\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x1f\n\x05\x65ntry\x18\x05 \x01(\x0b\x32\x10.ccnode.v1.Entry\"M\n\x17\x43onsistencyProofRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x10\n\x08new_size\x18\x03 \x01(\x04\"\x93\x01\n\x18\x43onsistencyProofResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\x33\n\x0eold_checkpoint\x18\x02 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x33\n\x0enew_checkpoint\x18\x03 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"\x15\n\x13\x45videnceListRequest\"I\n\x14\x45videnceListResponse\x12\x31\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence2\xa9\x03\n\x05\x41udit\x12^\n\x11LatestCheckpoints\x12#.ccnode.v1.LatestCheckpointsRequest\x1a$.ccnode.v1.LatestCheckpointsResponse\x12?\n\x07\x45ntries\x12\x19.ccnode.v1.EntriesRequest\x1a\x17.ccnode.v1.EntriesChunk0\x01\x12U\n\x0eInclusionProof\x12 .ccnode.v1.InclusionProofRequest\x1a!.ccnode.v1.InclusionProofResponse\x12[\n\x10\x43onsistencyProof\x12\".ccnode.v1.ConsistencyProofRequest\x1a#.ccnode.v1.ConsistencyProofResponse\x12K\n\x08\x45vidence\x12\x1e.ccnode.v1.EvidenceListRequest\x1a\x1f.ccnode.v1.EvidenceListResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/audit.proto\x12\tccnode.v1\x1a\x1a\x63\x63node/v1/federation.proto\x1a\x13\x63\x63node/v1/log.proto\"+\n\x18LatestCheckpointsRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"M\n\x19LatestCheckpointsResponse\x12\x30\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"d\n\x0e\x45ntriesRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x04\x12\x15\n\rwith_payloads\x18\x04 \x01(\x08\x12\x0f\n\x07purpose\x18\x05 \x01(\t\"r\n\x0c\x45ntriesChunk\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x66irst_index\x18\x02 \x01(\x04\x12!\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x10.ccnode.v1.Entry\x12\x1a\n\x12stored_leaf_hashes\x18\x04 \x03(\x0c\"k\n\x15InclusionProofRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x14\n\x0cwith_payload\x18\x04 \x01(\x08\x12\x0f\n\x07purpose\x18\x05 \x01(\t\"\x96\x01\n\x16InclusionProofResponse\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\r\n\x05proof\x18\x03 \x03(\x0c\x12/\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x1f\n\x05\x65ntry\x18\x05 \x01(\x0b\x32\x10.ccnode.v1.Entry\"M\n\x17\x43onsistencyProofRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x10\n\x08new_size\x18\x03 \x01(\x04\"\xb7\x01\n\x18\x43onsistencyProofResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\x33\n\x0eold_checkpoint\x18\x02 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x33\n\x0enew_checkpoint\x18\x03 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x10\n\x08old_root\x18\x04 \x01(\x0c\x12\x10\n\x08new_root\x18\x05 \x01(\x0c\"\x15\n\x13\x45videnceListRequest\"I\n\x14\x45videnceListResponse\x12\x31\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence\"$\n\x11OriginKeysRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"8\n\x12OriginKeysResponse\x12\"\n\x04keys\x18\x01 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\"N\n\x18\x43heckpointHistoryRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x11\n\tfrom_size\x18\x02 \x01(\x04\x12\x0f\n\x07to_size\x18\x03 \x01(\x04\"Y\n\x16\x43heckpointHistoryChunk\x12\r\n\x05sizes\x18\x01 \x03(\x04\x12\x30\n\x0b\x63heckpoints\x18\x02 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"t\n\x0b\x41uditOrigin\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0c\n\x04root\x18\x03 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x0e\n\x06\x66rozen\x18\x05 \x01(\x08\x12\x15\n\rfrozen_reason\x18\x06 \x01(\t\"\xb8\x01\n\tAuditPeer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x1c\n\x14last_contact_unix_ms\x18\x03 \x01(\x04\x12\x37\n\npeer_sizes\x18\x04 \x03(\x0b\x32#.ccnode.v1.AuditPeer.PeerSizesEntry\x1a\x30\n\x0ePeerSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\x14\n\x12\x41uditStatusRequest\"\xee\x01\n\x13\x41uditStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0ctrust_domain\x18\x02 \x01(\t\x12\'\n\x07origins\x18\x03 \x03(\x0b\x32\x16.ccnode.v1.AuditOrigin\x12#\n\x05peers\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.AuditPeer\x12\x16\n\x0e\x65vidence_count\x18\x05 \x01(\x04\x12\x15\n\rrefusal_count\x18\x06 \x01(\x04\x12\x1b\n\x13server_time_unix_ms\x18\x07 \x01(\x04\x12\x16\n\x0epayload_access\x18\x08 \x01(\x08\"C\n\x0fPayloadsRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0f\n\x07indexes\x18\x02 \x03(\x04\x12\x0f\n\x07purpose\x18\x03 \x01(\t\"X\n\x10PayloadsResponse\x12\x0f\n\x07indexes\x18\x01 \x03(\x04\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.ccnode.v1.Entry\x12\x10\n\x08withheld\x18\x03 \x03(\x04\"%\n\x14\x41uditRefusalsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\"b\n\x0c\x41uditRefusal\x12\x12\n\nat_unix_ms\x18\x01 \x01(\x04\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"Q\n\x15\x41uditRefusalsResponse\x12)\n\x08refusals\x18\x01 \x03(\x0b\x32\x17.ccnode.v1.AuditRefusal\x12\r\n\x05total\x18\x02 \x01(\x04\x32\xb0\x06\n\x05\x41udit\x12^\n\x11LatestCheckpoints\x12#.ccnode.v1.LatestCheckpointsRequest\x1a$.ccnode.v1.LatestCheckpointsResponse\x12?\n\x07\x45ntries\x12\x19.ccnode.v1.EntriesRequest\x1a\x17.ccnode.v1.EntriesChunk0\x01\x12U\n\x0eInclusionProof\x12 .ccnode.v1.InclusionProofRequest\x1a!.ccnode.v1.InclusionProofResponse\x12[\n\x10\x43onsistencyProof\x12\".ccnode.v1.ConsistencyProofRequest\x1a#.ccnode.v1.ConsistencyProofResponse\x12K\n\x08\x45vidence\x12\x1e.ccnode.v1.EvidenceListRequest\x1a\x1f.ccnode.v1.EvidenceListResponse\x12I\n\nOriginKeys\x12\x1c.ccnode.v1.OriginKeysRequest\x1a\x1d.ccnode.v1.OriginKeysResponse\x12]\n\x11\x43heckpointHistory\x12#.ccnode.v1.CheckpointHistoryRequest\x1a!.ccnode.v1.CheckpointHistoryChunk0\x01\x12G\n\x06Status\x12\x1d.ccnode.v1.AuditStatusRequest\x1a\x1e.ccnode.v1.AuditStatusResponse\x12\x43\n\x08Payloads\x12\x1a.ccnode.v1.PayloadsRequest\x1a\x1b.ccnode.v1.PayloadsResponse\x12M\n\x08Refusals\x12\x1f.ccnode.v1.AuditRefusalsRequest\x1a .ccnode.v1.AuditRefusalsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ccnode.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LATESTCHECKPOINTSREQUEST']._serialized_start=57
-  _globals['_LATESTCHECKPOINTSREQUEST']._serialized_end=100
-  _globals['_LATESTCHECKPOINTSRESPONSE']._serialized_start=102
-  _globals['_LATESTCHECKPOINTSRESPONSE']._serialized_end=179
-  _globals['_ENTRIESREQUEST']._serialized_start=181
-  _globals['_ENTRIESREQUEST']._serialized_end=264
-  _globals['_ENTRIESCHUNK']._serialized_start=266
-  _globals['_ENTRIESCHUNK']._serialized_end=352
-  _globals['_INCLUSIONPROOFREQUEST']._serialized_start=354
-  _globals['_INCLUSIONPROOFREQUEST']._serialized_end=422
-  _globals['_INCLUSIONPROOFRESPONSE']._serialized_start=425
-  _globals['_INCLUSIONPROOFRESPONSE']._serialized_end=575
-  _globals['_CONSISTENCYPROOFREQUEST']._serialized_start=577
-  _globals['_CONSISTENCYPROOFREQUEST']._serialized_end=654
-  _globals['_CONSISTENCYPROOFRESPONSE']._serialized_start=657
-  _globals['_CONSISTENCYPROOFRESPONSE']._serialized_end=804
-  _globals['_EVIDENCELISTREQUEST']._serialized_start=806
-  _globals['_EVIDENCELISTREQUEST']._serialized_end=827
-  _globals['_EVIDENCELISTRESPONSE']._serialized_start=829
-  _globals['_EVIDENCELISTRESPONSE']._serialized_end=902
-  _globals['_AUDIT']._serialized_start=905
-  _globals['_AUDIT']._serialized_end=1330
+  _globals['_AUDITPEER_PEERSIZESENTRY']._loaded_options = None
+  _globals['_AUDITPEER_PEERSIZESENTRY']._serialized_options = b'8\001'
+  _globals['_LATESTCHECKPOINTSREQUEST']._serialized_start=85
+  _globals['_LATESTCHECKPOINTSREQUEST']._serialized_end=128
+  _globals['_LATESTCHECKPOINTSRESPONSE']._serialized_start=130
+  _globals['_LATESTCHECKPOINTSRESPONSE']._serialized_end=207
+  _globals['_ENTRIESREQUEST']._serialized_start=209
+  _globals['_ENTRIESREQUEST']._serialized_end=309
+  _globals['_ENTRIESCHUNK']._serialized_start=311
+  _globals['_ENTRIESCHUNK']._serialized_end=425
+  _globals['_INCLUSIONPROOFREQUEST']._serialized_start=427
+  _globals['_INCLUSIONPROOFREQUEST']._serialized_end=534
+  _globals['_INCLUSIONPROOFRESPONSE']._serialized_start=537
+  _globals['_INCLUSIONPROOFRESPONSE']._serialized_end=687
+  _globals['_CONSISTENCYPROOFREQUEST']._serialized_start=689
+  _globals['_CONSISTENCYPROOFREQUEST']._serialized_end=766
+  _globals['_CONSISTENCYPROOFRESPONSE']._serialized_start=769
+  _globals['_CONSISTENCYPROOFRESPONSE']._serialized_end=952
+  _globals['_EVIDENCELISTREQUEST']._serialized_start=954
+  _globals['_EVIDENCELISTREQUEST']._serialized_end=975
+  _globals['_EVIDENCELISTRESPONSE']._serialized_start=977
+  _globals['_EVIDENCELISTRESPONSE']._serialized_end=1050
+  _globals['_ORIGINKEYSREQUEST']._serialized_start=1052
+  _globals['_ORIGINKEYSREQUEST']._serialized_end=1088
+  _globals['_ORIGINKEYSRESPONSE']._serialized_start=1090
+  _globals['_ORIGINKEYSRESPONSE']._serialized_end=1146
+  _globals['_CHECKPOINTHISTORYREQUEST']._serialized_start=1148
+  _globals['_CHECKPOINTHISTORYREQUEST']._serialized_end=1226
+  _globals['_CHECKPOINTHISTORYCHUNK']._serialized_start=1228
+  _globals['_CHECKPOINTHISTORYCHUNK']._serialized_end=1317
+  _globals['_AUDITORIGIN']._serialized_start=1319
+  _globals['_AUDITORIGIN']._serialized_end=1435
+  _globals['_AUDITPEER']._serialized_start=1438
+  _globals['_AUDITPEER']._serialized_end=1622
+  _globals['_AUDITPEER_PEERSIZESENTRY']._serialized_start=1574
+  _globals['_AUDITPEER_PEERSIZESENTRY']._serialized_end=1622
+  _globals['_AUDITSTATUSREQUEST']._serialized_start=1624
+  _globals['_AUDITSTATUSREQUEST']._serialized_end=1644
+  _globals['_AUDITSTATUSRESPONSE']._serialized_start=1647
+  _globals['_AUDITSTATUSRESPONSE']._serialized_end=1885
+  _globals['_PAYLOADSREQUEST']._serialized_start=1887
+  _globals['_PAYLOADSREQUEST']._serialized_end=1954
+  _globals['_PAYLOADSRESPONSE']._serialized_start=1956
+  _globals['_PAYLOADSRESPONSE']._serialized_end=2044
+  _globals['_AUDITREFUSALSREQUEST']._serialized_start=2046
+  _globals['_AUDITREFUSALSREQUEST']._serialized_end=2083
+  _globals['_AUDITREFUSAL']._serialized_start=2085
+  _globals['_AUDITREFUSAL']._serialized_end=2183
+  _globals['_AUDITREFUSALSRESPONSE']._serialized_start=2185
+  _globals['_AUDITREFUSALSRESPONSE']._serialized_end=2266
+  _globals['_AUDIT']._serialized_start=2269
+  _globals['_AUDIT']._serialized_end=3085
 # @@protoc_insertion_point(module_scope)

@@ -3,9 +3,18 @@
 isort:skip_file
 Read-only access for auditors (people's congress, procuratorate, higher courts), over
 mutual TLS with an auditor certificate (spiffe://<trust-domain>/auditor/<name>). Nothing
-here can append or change anything. Payloads are returned only within the caller's rights.
+here can append or change anything. Payloads are returned only within the caller's rights
+(docs/audit.md "Rights"):
+  * a node reads the payloads of entries whose audience names it (or is empty);
+  * an auditor reads the payloads of public entries (empty audience) through Entries and
+    InclusionProof, and of restricted entries through Payloads only if this node's
+    configuration grants that auditor (node.json "payload_auditors");
+  * every payload an auditor receives is first recorded as an ACCESS_RECORDED entry in
+    this node's own log (actor = the auditor's URI), so a read is never unrecorded.
+Methods marked "auditor only" refuse node certificates (recorded like any refusal).
 """
 
+from ccnode.v1 import federation_pb2 as _federation_pb2
 from ccnode.v1 import log_pb2 as _log_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
@@ -74,12 +83,15 @@ class EntriesRequest(_message.Message):
     START_FIELD_NUMBER: _builtins.int
     END_FIELD_NUMBER: _builtins.int
     WITH_PAYLOADS_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     start: _builtins.int
     end: _builtins.int
     """exclusive; 0 = up to the latest checkpoint"""
     with_payloads: _builtins.bool
     """granted only within the caller's rights"""
+    purpose: _builtins.str
+    """why an auditor reads payloads (required then; recorded)"""
     def __init__(
         self,
         *,
@@ -87,10 +99,11 @@ class EntriesRequest(_message.Message):
         start: _builtins.int = ...,
         end: _builtins.int = ...,
         with_payloads: _builtins.bool = ...,
+        purpose: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "origin", b"origin", "start", b"start", "with_payloads", b"with_payloads"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "origin", b"origin", "purpose", b"purpose", "start", b"start", "with_payloads", b"with_payloads"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -103,20 +116,28 @@ class EntriesChunk(_message.Message):
     ORIGIN_FIELD_NUMBER: _builtins.int
     FIRST_INDEX_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
+    STORED_LEAF_HASHES_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     first_index: _builtins.int
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.Entry]: ...
+    @_builtins.property
+    def stored_leaf_hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The leaf hash this node stored for each entry (same order). Not trusted: it only helps
+        an auditor point at the exact entry whose header bytes changed in this node's store.
+        """
+
     def __init__(
         self,
         *,
         origin: _builtins.str = ...,
         first_index: _builtins.int = ...,
         entries: _abc.Iterable[_log_pb2.Entry] | None = ...,
+        stored_leaf_hashes: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "first_index", b"first_index", "origin", b"origin"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "first_index", b"first_index", "origin", b"origin", "stored_leaf_hashes", b"stored_leaf_hashes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -129,20 +150,28 @@ class InclusionProofRequest(_message.Message):
     ORIGIN_FIELD_NUMBER: _builtins.int
     INDEX_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
+    WITH_PAYLOAD_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     index: _builtins.int
     size: _builtins.int
     """0 = latest"""
+    with_payload: _builtins.bool
+    """auditors: only for public entries, recorded"""
+    purpose: _builtins.str
+    """required with with_payload for auditors"""
     def __init__(
         self,
         *,
         origin: _builtins.str = ...,
         index: _builtins.int = ...,
         size: _builtins.int = ...,
+        with_payload: _builtins.bool = ...,
+        purpose: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["index", b"index", "origin", b"origin", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["index", b"index", "origin", b"origin", "purpose", b"purpose", "size", b"size", "with_payload", b"with_payload"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -193,8 +222,9 @@ class ConsistencyProofRequest(_message.Message):
     NEW_SIZE_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     old_size: _builtins.int
+    """any size 1..new_size: a checkpoint there is optional"""
     new_size: _builtins.int
-    """0 = latest"""
+    """0 = latest; a checkpoint must be held at this size"""
     def __init__(
         self,
         *,
@@ -217,10 +247,17 @@ class ConsistencyProofResponse(_message.Message):
     PROOF_FIELD_NUMBER: _builtins.int
     OLD_CHECKPOINT_FIELD_NUMBER: _builtins.int
     NEW_CHECKPOINT_FIELD_NUMBER: _builtins.int
+    OLD_ROOT_FIELD_NUMBER: _builtins.int
+    NEW_ROOT_FIELD_NUMBER: _builtins.int
+    old_root: _builtins.bytes
+    """root of the first old_size leaves this node holds"""
+    new_root: _builtins.bytes
     @_builtins.property
     def proof(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     @_builtins.property
-    def old_checkpoint(self) -> _log_pb2.SignedCheckpoint: ...
+    def old_checkpoint(self) -> _log_pb2.SignedCheckpoint:
+        """empty when none is held at old_size"""
+
     @_builtins.property
     def new_checkpoint(self) -> _log_pb2.SignedCheckpoint: ...
     def __init__(
@@ -229,10 +266,12 @@ class ConsistencyProofResponse(_message.Message):
         proof: _abc.Iterable[_builtins.bytes] | None = ...,
         old_checkpoint: _log_pb2.SignedCheckpoint | None = ...,
         new_checkpoint: _log_pb2.SignedCheckpoint | None = ...,
+        old_root: _builtins.bytes = ...,
+        new_root: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["new_checkpoint", b"new_checkpoint", "old_checkpoint", b"old_checkpoint"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["new_checkpoint", b"new_checkpoint", "old_checkpoint", b"old_checkpoint", "proof", b"proof"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["new_checkpoint", b"new_checkpoint", "new_root", b"new_root", "old_checkpoint", b"old_checkpoint", "old_root", b"old_root", "proof", b"proof"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -272,3 +311,383 @@ class EvidenceListResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EvidenceListResponse: _TypeAlias = EvidenceListResponse  # noqa: Y015
+
+@_typing.final
+class OriginKeysRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGINS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty = all"""
+
+    def __init__(
+        self,
+        *,
+        origins: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["origins", b"origins"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OriginKeysRequest: _TypeAlias = OriginKeysRequest  # noqa: Y015
+
+@_typing.final
+class OriginKeysResponse(_message.Message):
+    """Log-signing certificates this node holds (its own and those it learned), each checked
+    against the federation CA when learned. Auditors check them again against the CA.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[_federation_pb2.OriginKey]: ...
+    def __init__(
+        self,
+        *,
+        keys: _abc.Iterable[_federation_pb2.OriginKey] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OriginKeysResponse: _TypeAlias = OriginKeysResponse  # noqa: Y015
+
+@_typing.final
+class CheckpointHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    FROM_SIZE_FIELD_NUMBER: _builtins.int
+    TO_SIZE_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    from_size: _builtins.int
+    """inclusive"""
+    to_size: _builtins.int
+    """inclusive; 0 = latest"""
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        from_size: _builtins.int = ...,
+        to_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_size", b"from_size", "origin", b"origin", "to_size", b"to_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckpointHistoryRequest: _TypeAlias = CheckpointHistoryRequest  # noqa: Y015
+
+@_typing.final
+class CheckpointHistoryChunk(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIZES_FIELD_NUMBER: _builtins.int
+    CHECKPOINTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sizes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def checkpoints(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.SignedCheckpoint]:
+        """same order as sizes"""
+
+    def __init__(
+        self,
+        *,
+        sizes: _abc.Iterable[_builtins.int] | None = ...,
+        checkpoints: _abc.Iterable[_log_pb2.SignedCheckpoint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoints", b"checkpoints", "sizes", b"sizes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckpointHistoryChunk: _TypeAlias = CheckpointHistoryChunk  # noqa: Y015
+
+@_typing.final
+class AuditOrigin(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    ROOT_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    FROZEN_FIELD_NUMBER: _builtins.int
+    FROZEN_REASON_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    size: _builtins.int
+    root: _builtins.bytes
+    checkpoint: _builtins.str
+    """latest accepted signed checkpoint"""
+    frozen: _builtins.bool
+    """equivocation detected: frozen at `size`"""
+    frozen_reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        size: _builtins.int = ...,
+        root: _builtins.bytes = ...,
+        checkpoint: _builtins.str = ...,
+        frozen: _builtins.bool = ...,
+        frozen_reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "frozen", b"frozen", "frozen_reason", b"frozen_reason", "origin", b"origin", "root", b"root", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditOrigin: _TypeAlias = AuditOrigin  # noqa: Y015
+
+@_typing.final
+class AuditPeer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PeerSizesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    CONNECTED_FIELD_NUMBER: _builtins.int
+    LAST_CONTACT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    PEER_SIZES_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.str
+    connected: _builtins.bool
+    last_contact_unix_ms: _builtins.int
+    @_builtins.property
+    def peer_sizes(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """the peer's vector as this node last saw it"""
+
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.str = ...,
+        connected: _builtins.bool = ...,
+        last_contact_unix_ms: _builtins.int = ...,
+        peer_sizes: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connected", b"connected", "last_contact_unix_ms", b"last_contact_unix_ms", "node_id", b"node_id", "peer_sizes", b"peer_sizes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditPeer: _TypeAlias = AuditPeer  # noqa: Y015
+
+@_typing.final
+class AuditStatusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditStatusRequest: _TypeAlias = AuditStatusRequest  # noqa: Y015
+
+@_typing.final
+class AuditStatusResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    TRUST_DOMAIN_FIELD_NUMBER: _builtins.int
+    ORIGINS_FIELD_NUMBER: _builtins.int
+    PEERS_FIELD_NUMBER: _builtins.int
+    EVIDENCE_COUNT_FIELD_NUMBER: _builtins.int
+    REFUSAL_COUNT_FIELD_NUMBER: _builtins.int
+    SERVER_TIME_UNIX_MS_FIELD_NUMBER: _builtins.int
+    PAYLOAD_ACCESS_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.str
+    trust_domain: _builtins.str
+    evidence_count: _builtins.int
+    refusal_count: _builtins.int
+    server_time_unix_ms: _builtins.int
+    payload_access: _builtins.bool
+    """the caller may read restricted payloads here"""
+    @_builtins.property
+    def origins(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditOrigin]: ...
+    @_builtins.property
+    def peers(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditPeer]: ...
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.str = ...,
+        trust_domain: _builtins.str = ...,
+        origins: _abc.Iterable[Global___AuditOrigin] | None = ...,
+        peers: _abc.Iterable[Global___AuditPeer] | None = ...,
+        evidence_count: _builtins.int = ...,
+        refusal_count: _builtins.int = ...,
+        server_time_unix_ms: _builtins.int = ...,
+        payload_access: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_count", b"evidence_count", "node_id", b"node_id", "origins", b"origins", "payload_access", b"payload_access", "peers", b"peers", "refusal_count", b"refusal_count", "server_time_unix_ms", b"server_time_unix_ms", "trust_domain", b"trust_domain"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditStatusResponse: _TypeAlias = AuditStatusResponse  # noqa: Y015
+
+@_typing.final
+class PayloadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    INDEXES_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    purpose: _builtins.str
+    """required; recorded with the read"""
+    @_builtins.property
+    def indexes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """at most 500"""
+
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        indexes: _abc.Iterable[_builtins.int] | None = ...,
+        purpose: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["indexes", b"indexes", "origin", b"origin", "purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayloadsRequest: _TypeAlias = PayloadsRequest  # noqa: Y015
+
+@_typing.final
+class PayloadsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEXES_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    WITHHELD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def indexes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """the entries whose payload is returned"""
+
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.Entry]:
+        """same order; header, salt and payload"""
+
+    @_builtins.property
+    def withheld(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """not granted, not held here, or purged"""
+
+    def __init__(
+        self,
+        *,
+        indexes: _abc.Iterable[_builtins.int] | None = ...,
+        entries: _abc.Iterable[_log_pb2.Entry] | None = ...,
+        withheld: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "indexes", b"indexes", "withheld", b"withheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayloadsResponse: _TypeAlias = PayloadsResponse  # noqa: Y015
+
+@_typing.final
+class AuditRefusalsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditRefusalsRequest: _TypeAlias = AuditRefusalsRequest  # noqa: Y015
+
+@_typing.final
+class AuditRefusal(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    PEER_FIELD_NUMBER: _builtins.int
+    IDENTITY_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    at_unix_ms: _builtins.int
+    peer: _builtins.str
+    identity: _builtins.str
+    method: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        at_unix_ms: _builtins.int = ...,
+        peer: _builtins.str = ...,
+        identity: _builtins.str = ...,
+        method: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_unix_ms", b"at_unix_ms", "identity", b"identity", "method", b"method", "peer", b"peer", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditRefusal: _TypeAlias = AuditRefusal  # noqa: Y015
+
+@_typing.final
+class AuditRefusalsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUSALS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    @_builtins.property
+    def refusals(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditRefusal]: ...
+    def __init__(
+        self,
+        *,
+        refusals: _abc.Iterable[Global___AuditRefusal] | None = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["refusals", b"refusals", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditRefusalsResponse: _TypeAlias = AuditRefusalsResponse  # noqa: Y015

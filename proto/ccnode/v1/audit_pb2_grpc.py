@@ -59,6 +59,31 @@ class AuditStub:
                 request_serializer=ccnode_dot_v1_dot_audit__pb2.EvidenceListRequest.SerializeToString,
                 response_deserializer=ccnode_dot_v1_dot_audit__pb2.EvidenceListResponse.FromString,
                 _registered_method=True)
+        self.OriginKeys = channel.unary_unary(
+                '/ccnode.v1.Audit/OriginKeys',
+                request_serializer=ccnode_dot_v1_dot_audit__pb2.OriginKeysRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_audit__pb2.OriginKeysResponse.FromString,
+                _registered_method=True)
+        self.CheckpointHistory = channel.unary_stream(
+                '/ccnode.v1.Audit/CheckpointHistory',
+                request_serializer=ccnode_dot_v1_dot_audit__pb2.CheckpointHistoryRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_audit__pb2.CheckpointHistoryChunk.FromString,
+                _registered_method=True)
+        self.Status = channel.unary_unary(
+                '/ccnode.v1.Audit/Status',
+                request_serializer=ccnode_dot_v1_dot_audit__pb2.AuditStatusRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_audit__pb2.AuditStatusResponse.FromString,
+                _registered_method=True)
+        self.Payloads = channel.unary_unary(
+                '/ccnode.v1.Audit/Payloads',
+                request_serializer=ccnode_dot_v1_dot_audit__pb2.PayloadsRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_audit__pb2.PayloadsResponse.FromString,
+                _registered_method=True)
+        self.Refusals = channel.unary_unary(
+                '/ccnode.v1.Audit/Refusals',
+                request_serializer=ccnode_dot_v1_dot_audit__pb2.AuditRefusalsRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_audit__pb2.AuditRefusalsResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServicer:
@@ -94,6 +119,38 @@ class AuditServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OriginKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckpointHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Status(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Payloads(self, request, context):
+        """Auditor only: payloads of restricted entries, if this node grants that auditor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Refusals(self, request, context):
+        """Auditor only: calls this node refused, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +178,31 @@ def add_AuditServicer_to_server(servicer, server):
                     servicer.Evidence,
                     request_deserializer=ccnode_dot_v1_dot_audit__pb2.EvidenceListRequest.FromString,
                     response_serializer=ccnode_dot_v1_dot_audit__pb2.EvidenceListResponse.SerializeToString,
+            ),
+            'OriginKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.OriginKeys,
+                    request_deserializer=ccnode_dot_v1_dot_audit__pb2.OriginKeysRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_audit__pb2.OriginKeysResponse.SerializeToString,
+            ),
+            'CheckpointHistory': grpc.unary_stream_rpc_method_handler(
+                    servicer.CheckpointHistory,
+                    request_deserializer=ccnode_dot_v1_dot_audit__pb2.CheckpointHistoryRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_audit__pb2.CheckpointHistoryChunk.SerializeToString,
+            ),
+            'Status': grpc.unary_unary_rpc_method_handler(
+                    servicer.Status,
+                    request_deserializer=ccnode_dot_v1_dot_audit__pb2.AuditStatusRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_audit__pb2.AuditStatusResponse.SerializeToString,
+            ),
+            'Payloads': grpc.unary_unary_rpc_method_handler(
+                    servicer.Payloads,
+                    request_deserializer=ccnode_dot_v1_dot_audit__pb2.PayloadsRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_audit__pb2.PayloadsResponse.SerializeToString,
+            ),
+            'Refusals': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refusals,
+                    request_deserializer=ccnode_dot_v1_dot_audit__pb2.AuditRefusalsRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_audit__pb2.AuditRefusalsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +340,141 @@ class Audit:
             '/ccnode.v1.Audit/Evidence',
             ccnode_dot_v1_dot_audit__pb2.EvidenceListRequest.SerializeToString,
             ccnode_dot_v1_dot_audit__pb2.EvidenceListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OriginKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Audit/OriginKeys',
+            ccnode_dot_v1_dot_audit__pb2.OriginKeysRequest.SerializeToString,
+            ccnode_dot_v1_dot_audit__pb2.OriginKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckpointHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ccnode.v1.Audit/CheckpointHistory',
+            ccnode_dot_v1_dot_audit__pb2.CheckpointHistoryRequest.SerializeToString,
+            ccnode_dot_v1_dot_audit__pb2.CheckpointHistoryChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Status(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Audit/Status',
+            ccnode_dot_v1_dot_audit__pb2.AuditStatusRequest.SerializeToString,
+            ccnode_dot_v1_dot_audit__pb2.AuditStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Payloads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Audit/Payloads',
+            ccnode_dot_v1_dot_audit__pb2.PayloadsRequest.SerializeToString,
+            ccnode_dot_v1_dot_audit__pb2.PayloadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refusals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Audit/Refusals',
+            ccnode_dot_v1_dot_audit__pb2.AuditRefusalsRequest.SerializeToString,
+            ccnode_dot_v1_dot_audit__pb2.AuditRefusalsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,7 +3,15 @@
 isort:skip_file
 Read-only access for auditors (people's congress, procuratorate, higher courts), over
 mutual TLS with an auditor certificate (spiffe://<trust-domain>/auditor/<name>). Nothing
-here can append or change anything. Payloads are returned only within the caller's rights.
+here can append or change anything. Payloads are returned only within the caller's rights
+(docs/audit.md "Rights"):
+  * a node reads the payloads of entries whose audience names it (or is empty);
+  * an auditor reads the payloads of public entries (empty audience) through Entries and
+    InclusionProof, and of restricted entries through Payloads only if this node's
+    configuration grants that auditor (node.json "payload_auditors");
+  * every payload an auditor receives is first recorded as an ACCESS_RECORDED entry in
+    this node's own log (actor = the auditor's URI), so a read is never unrecorded.
+Methods marked "auditor only" refuse node certificates (recorded like any refusal).
 """
 
 from ccnode.v1 import audit_pb2 as _audit_pb2
@@ -39,6 +47,13 @@ class AuditStub:
     InclusionProof: _grpc.UnaryUnaryMultiCallable[_audit_pb2.InclusionProofRequest, _audit_pb2.InclusionProofResponse]
     ConsistencyProof: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ConsistencyProofRequest, _audit_pb2.ConsistencyProofResponse]
     Evidence: _grpc.UnaryUnaryMultiCallable[_audit_pb2.EvidenceListRequest, _audit_pb2.EvidenceListResponse]
+    OriginKeys: _grpc.UnaryUnaryMultiCallable[_audit_pb2.OriginKeysRequest, _audit_pb2.OriginKeysResponse]
+    CheckpointHistory: _grpc.UnaryStreamMultiCallable[_audit_pb2.CheckpointHistoryRequest, _audit_pb2.CheckpointHistoryChunk]
+    Status: _grpc.UnaryUnaryMultiCallable[_audit_pb2.AuditStatusRequest, _audit_pb2.AuditStatusResponse]
+    Payloads: _grpc.UnaryUnaryMultiCallable[_audit_pb2.PayloadsRequest, _audit_pb2.PayloadsResponse]
+    """Auditor only: payloads of restricted entries, if this node grants that auditor."""
+    Refusals: _grpc.UnaryUnaryMultiCallable[_audit_pb2.AuditRefusalsRequest, _audit_pb2.AuditRefusalsResponse]
+    """Auditor only: calls this node refused, newest first."""
 
 @_typing.type_check_only
 class AuditAsyncStub(AuditStub):
@@ -48,6 +63,13 @@ class AuditAsyncStub(AuditStub):
     InclusionProof: _aio.UnaryUnaryMultiCallable[_audit_pb2.InclusionProofRequest, _audit_pb2.InclusionProofResponse]  # type: ignore[assignment]
     ConsistencyProof: _aio.UnaryUnaryMultiCallable[_audit_pb2.ConsistencyProofRequest, _audit_pb2.ConsistencyProofResponse]  # type: ignore[assignment]
     Evidence: _aio.UnaryUnaryMultiCallable[_audit_pb2.EvidenceListRequest, _audit_pb2.EvidenceListResponse]  # type: ignore[assignment]
+    OriginKeys: _aio.UnaryUnaryMultiCallable[_audit_pb2.OriginKeysRequest, _audit_pb2.OriginKeysResponse]  # type: ignore[assignment]
+    CheckpointHistory: _aio.UnaryStreamMultiCallable[_audit_pb2.CheckpointHistoryRequest, _audit_pb2.CheckpointHistoryChunk]  # type: ignore[assignment]
+    Status: _aio.UnaryUnaryMultiCallable[_audit_pb2.AuditStatusRequest, _audit_pb2.AuditStatusResponse]  # type: ignore[assignment]
+    Payloads: _aio.UnaryUnaryMultiCallable[_audit_pb2.PayloadsRequest, _audit_pb2.PayloadsResponse]  # type: ignore[assignment]
+    """Auditor only: payloads of restricted entries, if this node grants that auditor."""
+    Refusals: _aio.UnaryUnaryMultiCallable[_audit_pb2.AuditRefusalsRequest, _audit_pb2.AuditRefusalsResponse]  # type: ignore[assignment]
+    """Auditor only: calls this node refused, newest first."""
 
 class AuditServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -84,5 +106,42 @@ class AuditServicer(metaclass=_abc_1.ABCMeta):
         request: _audit_pb2.EvidenceListRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_audit_pb2.EvidenceListResponse, _abc.Awaitable[_audit_pb2.EvidenceListResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def OriginKeys(
+        self,
+        request: _audit_pb2.OriginKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.OriginKeysResponse, _abc.Awaitable[_audit_pb2.OriginKeysResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckpointHistory(
+        self,
+        request: _audit_pb2.CheckpointHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_audit_pb2.CheckpointHistoryChunk], _abc.AsyncIterator[_audit_pb2.CheckpointHistoryChunk]]: ...
+
+    @_abc_1.abstractmethod
+    def Status(
+        self,
+        request: _audit_pb2.AuditStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.AuditStatusResponse, _abc.Awaitable[_audit_pb2.AuditStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Payloads(
+        self,
+        request: _audit_pb2.PayloadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.PayloadsResponse, _abc.Awaitable[_audit_pb2.PayloadsResponse]]:
+        """Auditor only: payloads of restricted entries, if this node grants that auditor."""
+
+    @_abc_1.abstractmethod
+    def Refusals(
+        self,
+        request: _audit_pb2.AuditRefusalsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.AuditRefusalsResponse, _abc.Awaitable[_audit_pb2.AuditRefusalsResponse]]:
+        """Auditor only: calls this node refused, newest first."""
 
 def add_AuditServicer_to_server(servicer: AuditServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
