@@ -16,6 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ccnode.v1 import admin_pb2
+from cli.audit_bundle import export, prove, verify_bundle_cmd, verify_proof_cmd
+from cli.audit_crosscheck import crosscheck, verify_evidence_cmd
+from cli.audit_log import log_cmd
 from cli.client import CALL_TIMEOUT_S, NodeNotRunning, admin_client, home_option, load_config
 from cli.output import console, emit_json, err_console, json_option, print_table, table
 from node import pki
@@ -183,3 +186,14 @@ def _print(doc: dict[str, Any]) -> None:
         p.add_row(problem["origin"], str(problem["index"]), problem["reason"])
     print_table(p)
     out.print(f"[red]FAILED 校验失败[/]: {len(doc['problems'])} problems", markup=True)
+
+
+# ---------------------------------------------------------------- subcommands
+# One module per command family; add another with one line here.
+audit.add_command(export)
+audit.add_command(verify_bundle_cmd)
+audit.add_command(prove)
+audit.add_command(verify_proof_cmd)
+audit.add_command(crosscheck)
+audit.add_command(verify_evidence_cmd)
+audit.add_command(log_cmd)
