@@ -9,6 +9,7 @@ node masks personal identifiers and computes the time-limit flags on its clock.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +30,8 @@ R = TypeVar("R", bound=Message)
 SUBMIT_TIMEOUT_S = 30.0
 LIST_LIMIT_MAX = 1000
 _DIGEST_HEX_CHARS = 64
+# The node names a draft's position in its messages; these commands send one draft.
+_DRAFT_PREFIX_RE = re.compile(r"draft \d+: ")
 
 _MATTERS = {
     "investigate": payloads_pb2.INVESTIGATE,
@@ -95,8 +98,11 @@ def submit(home: Path, drafts: Sequence[admin_pb2.Draft], actor: str) -> admin_p
         try:
             return client.Submit(request, timeout_s=SUBMIT_TIMEOUT_S)
         except InvalidInput as e:
-            message = e.message.split(": ", 1)[1] if e.message.startswith("draft ") else e.message
-            raise InvalidInput(message) from None
+            raise InvalidInput(_unprefixed(e.message)) from None
+
+
+def _unprefixed(message: str) -> str:
+    return _DRAFT_PREFIX_RE.sub("", message, count=1)
 
 
 def report_written(verb: str, response: admin_pb2.SubmitResponse, as_json: bool) -> None:
@@ -106,12 +112,12 @@ def report_written(verb: str, response: admin_pb2.SubmitResponse, as_json: bool)
                 "subjects": list(response.subjects),
                 "entry_ids": list(response.entry_ids),
                 "size": response.size,
-                "warnings": [w.split(": ", 1)[-1] for w in response.warnings],
+                "warnings": [_unprefixed(w) for w in response.warnings],
             }
         )
         return
     for warning in response.warnings:
-        err_console().print(f"[yellow]warning 注意:[/] {warning.split(': ', 1)[-1]}", markup=True)
+        err_console().print(f"[yellow]warning 注意:[/] {_unprefixed(warning)}", markup=True)
     for subject, entry_id in zip(response.subjects, response.entry_ids, strict=False):
         console().print(f"{verb} {subject} (entry {entry_id})")
 

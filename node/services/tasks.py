@@ -198,8 +198,18 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         )
 
     async def _attach_ledger(self, item: tasks_pb2.TaskItem, day: dt.date) -> None:
-        """The task's seizures with their read-time state (queue, expiry, over-amount)."""
-        views = {v.seizure.key: v for v in await self._ledger(day)}
+        """The task's seizures with their read-time state (queue, expiry, over-amount), from
+        the ledger rows they depend on: their case's (the cap) and their assets' (the queue)."""
+        related: dict[str, dict[str, Any]] = {}
+        for column, values in (
+            ("case_number", {s.case_number for s in item.seizures if s.case_number}),
+            ("asset_id", {s.measure.asset.asset_id for s in item.seizures}),
+        ):
+            for value in sorted(values):
+                rows = await self.n.db.read(self._all_rows, tf.SEIZURE_TABLE, {column: value})
+                related.update((r["key"], r) for r in rows)
+        ledger = sz.ledger_view((ledger_seizure(r) for r in related.values()), day)
+        views = {v.seizure.key: v for v in ledger}
         seizures = [seizure_pb(views[s.seizure_id], s) if s.seizure_id in views else s
                     for s in item.seizures]  # fmt: skip
         del item.seizures[:]

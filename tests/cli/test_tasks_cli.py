@@ -213,6 +213,9 @@ def test_a_refusal_shows_the_rule_without_the_draft_prefix(
     result = fails(2, "tasks", "accept", "--home", home, SUBJECT, "--judge", "王", env=ACTOR)
     assert "Error: task: TASK_ACCEPTED: only the receiving node chongqing may" in result.stderr
     assert "[rule: wrong_side]" in result.stderr and "draft 0" not in result.stderr
+    fakes[0].errors["Submit"] = (grpc.StatusCode.INVALID_ARGUMENT, "reason: is required")
+    result = fails(2, "tasks", "fail", "--home", home, SUBJECT, "--reason", " ", env=ACTOR)
+    assert "Error: reason: is required" in result.stderr
 
 
 def test_writes_need_an_actor(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> None:

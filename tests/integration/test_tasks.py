@@ -417,9 +417,13 @@ async def test_a_later_seizure_of_the_same_asset_queues_until_the_first_is_relea
     ledger = await tasks(a).Seizures(tasks_pb2.SeizuresRequest())
     states = {s.seizure_id: (s.state, s.measure.queue_position) for s in ledger.items}
     assert states == {f"{first}/s1": ("in_effect", 0), f"{second}/s1": ("queued", 1)}
+    (queued,) = (await item(a, second)).seizures
+    assert (queued.state, queued.queue_ahead) == ("queued", 1)
     freed = payloads_pb2.SeizureReleased(seizure_id=f"{first}/s1", reason="履行完毕")
     await submit(b, step(log_pb2.SEIZURE_RELEASED, first, freed))
     await same_row([a, b], first, 4)
     ledger = await tasks(a).Seizures(tasks_pb2.SeizuresRequest())
     states = {s.seizure_id: s.state for s in ledger.items}
     assert states == {f"{first}/s1": "released", f"{second}/s1": "in_effect"}
+    (now,) = (await item(b, second)).seizures
+    assert (now.state, now.effective_on) == ("in_effect", ledger.today)
