@@ -21,6 +21,7 @@ from cli.audit_crosscheck import crosscheck, verify_evidence_cmd
 from cli.audit_log import log_cmd
 from cli.client import CALL_TIMEOUT_S, NodeNotRunning, admin_client, home_option, load_config
 from cli.output import console, emit_json, err_console, json_option, print_table, table
+from cli.report import report
 from node import pki
 from node.config import NodeConfig
 from node.store import open_store
@@ -197,3 +198,4 @@ audit.add_command(verify_proof_cmd)
 audit.add_command(crosscheck)
 audit.add_command(verify_evidence_cmd)
 audit.add_command(log_cmd)
+audit.add_command(report)

@@ -33,7 +33,7 @@ from node.audit_trust import CaBundleError, certificate_check, load_cas
 from node.clock import SystemClock
 from sync.bundle import BundleInfo, BundleReport, BundleWriter, verify_bundle
 from sync.checkpoint import CosignatureVerifier, origin_line, split_origin
-from sync.entry import EntryError, decode_header, parse_entry_id
+from sync.entry import Entry, EntryError, decode_header, parse_entry_id
 from sync.note import Ed25519Verifier
 from sync.tlog_proof import (
     FILE_EXTENSION,
@@ -142,12 +142,8 @@ def _fill_restricted(src: RemoteSource, origin: str, chunk: list[ReadEntry], pur
     got = src.restricted_payloads(origin, wanted, purpose)
     for position, read in enumerate(chunk):
         if read.index in got:
-            entry = read.entry
-            chunk[position] = ReadEntry(
-                read.index,
-                read.stored_leaf_hash,
-                type(entry)(entry.header, entry.salt, got[read.index]),
-            )
+            entry = Entry(read.entry.header, read.entry.salt, got[read.index])
+            chunk[position] = ReadEntry(read.index, read.stored_leaf_hash, entry)
 
 
 @click.command("export")

@@ -35,6 +35,7 @@ from node.config import NodeConfig
 from node.store import open_store
 from node.store.base import Store, StoreError
 from sync.entry import Entry, EntryError, decode_header, entry_id
+from sync.merkle import inclusion_proof
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R", bound=Message)
@@ -339,8 +340,6 @@ class LocalSource:
                 yield ReadEntry(row.index, row.leaf_hash, Entry(row.header, row.salt, payload))
 
     def inclusion(self, origin: str, index: int, size: int) -> tuple[list[bytes], str, bytes, int]:
-        from sync.merkle import inclusion_proof
-
         state = self.store.origin_state(origin)
         if state is None:
             raise click.ClickException(f"no log of {origin} in {self.config.home}")

@@ -17,15 +17,16 @@ from node.clock import CST
 from node.config import NodeConfig
 from node.store import open_store
 from node.store.base import EvidenceRecord, OriginState, Refusal, Store, StoredEntry
-from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from sync.checkpoint import Checkpoint, CosignatureSigner, origin_line, sign_checkpoint
 from sync.entry import Entry, make_entry
 from sync.merkle import Frontier
-from sync.note import Ed25519Signer
+from sync.note import Ed25519Signer, add_signatures, parse_note
 from sync.payload import encode_payload
 from tests.cli.support import ok
 
 TD = "chengyu.court"
 AUDITOR_URI = f"spiffe://{TD}/auditor/npc"
+COSIGNED_AT = dt.datetime(2024, 3, 7, 12, tzinfo=dt.UTC)
 ID_NUMBER = "510104199003071237"
 
 
@@ -189,6 +190,17 @@ def stored(
     )
 
 
+def witness(store: Store, origin: str, certs: Path, node_id: str, at: dt.datetime) -> None:
+    """``node_id`` cosigns ``origin``'s latest checkpoint, as a witnessing peer would."""
+    state = store.origin_state(origin)
+    assert state is not None
+    key = pki.load_log_signing_key(certs / "log.key")
+    cosigner = CosignatureSigner(origin_line(TD, node_id), key)
+    sig = cosigner.cosign(parse_note(state.checkpoint_note).text, int(at.timestamp()))
+    store.add_cosignature(origin, state.size, node_id, sig.line())
+    store.update_checkpoint_note(origin, state.size, add_signatures(state.checkpoint_note, [sig]))
+
+
 def make_ca(root: Path) -> Path:
     ca = root / "ca"
     pki.init_ca(ca, TD)
@@ -212,6 +224,7 @@ def audit_home(tmp_path: Path, ca: Path) -> NodeConfig:
         append_specs(store, signer_of(config.certs_dir, "chengdu"), chengdu_specs())
         chongqing = ca.parent / "chongqing"
         append_specs(store, signer_of(chongqing, "chongqing"), chongqing_specs())
+        witness(store, "chengdu", chongqing, "chongqing", COSIGNED_AT)
         der = pki.load_certificate(chongqing / "log.pem").public_bytes(Encoding.DER)
         store.put_origin_key("chongqing", der)
         for i, reason in enumerate(

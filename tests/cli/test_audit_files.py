@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from cli.audit_crosscheck import Target, _home_targets, parse_target
 from node import pki
 from node.config import NodeConfig
+from node.store import open_store
+from node.store.base import PeerRecord
 from tests.cli.audithome import audit_home, make_ca
 from tests.cli.support import fails, ok
 
@@ -41,6 +44,7 @@ def test_both_logs_export_and_verify(config: NodeConfig, ca: Path, tmp_path: Pat
         assert (doc["ok"], doc["verified_size"], doc["checkpoints"]) == (True, size, size)
         checked = _json("audit", "verify-bundle", out, "--ca", ca / "ca.pem", "--json")
         assert checked["ok"] and checked["entries"] == size
+        assert checked["cosignatures"] == ({"chongqing": 1} if origin == "chengdu" else {})
     # Exporting left nothing behind but the bundles.
     assert sorted(p.name for p in tmp_path.glob("*.bundle*")) == [
         "chengdu.bundle",
@@ -137,3 +141,19 @@ def test_the_existing_verify_command_is_unchanged(config: NodeConfig) -> None:
     doc = _json("audit", "verify", "--home", config.home, "--json")
     assert doc["ok"] is True
     assert doc["verified_sizes"] == {"chengdu": 7, "chongqing": 5}
+
+
+def test_crosscheck_from_a_home_asks_the_node_and_its_peers(config: NodeConfig) -> None:
+    store = open_store(config.db_url)
+    try:
+        store.put_peer(PeerRecord("chongqing", "10.0.0.2:7001"))
+    finally:
+        store.close()
+    targets, certs = _home_targets(config.home)
+    assert targets == [
+        Target("127.0.0.1:7001", "chengdu"),
+        Target("10.0.0.2:7001", "chongqing"),
+    ]
+    assert certs == config.certs_dir
+    assert parse_target("chongqing@10.0.0.2:7001") == Target("10.0.0.2:7001", "chongqing")
+    assert parse_target("10.0.0.2:7001") == Target("10.0.0.2:7001", None)

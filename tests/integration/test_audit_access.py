@@ -183,3 +183,47 @@ async def test_a_node_cannot_use_auditor_only_reads(federation: Federation) -> N
     ]
     # Node reads are machine reads, not a person's: nothing new recorded for them.
     assert len(await own_entries(a)) == 2
+
+
+async def test_remote_log_and_report_with_cli_issued_certificates(
+    federation: Federation, tmp_path
+) -> None:
+    from tests.integration.auditkit import address, cli_fails, cli_ok, json_of
+
+    grant_payloads(federation, "chengdu", "procuratorate")
+    a = await federation.start("chengdu")
+    await submit_listings(a, 2)
+    certs = {}
+    for name in ("npc", "procuratorate"):
+        certs[name] = tmp_path / name
+        await cli_ok("certs", "issue", "--ca", federation.ca, "--auditor", name,
+                     "--out", certs[name])  # fmt: skip
+    remote = ["--node", address(a), "--cert", certs["npc"]]
+    doc = json_of(await cli_ok("audit", "log", *remote, "--json"))
+    assert [e["entry_id"] for e in doc["entries"]] == ["chengdu/0", "chengdu/1"]
+    assert all(e["payload"] is None for e in doc["entries"])
+    refused = await cli_fails(1, "audit", "log", *remote, "--reveal", "--purpose", "核对")
+    assert "does not grant you personal data" in refused.stderr
+    # Masked public payloads for npc, recorded on chengdu.
+    doc = json_of(await cli_ok("audit", "log", *remote, "--payloads", "--purpose", "核对",
+                               "--json"))  # fmt: skip
+    debtor = doc["entries"][0]["payload"]["record"]["debtor"]
+    assert debtor["id_number"].count("*") == 4
+    # The granted procuratorate sees them unmasked; that read is recorded too.
+    granted = ["--node", address(a), "--cert", certs["procuratorate"], "--node-id", "chengdu"]
+    doc = json_of(await cli_ok("audit", "log", *granted, "--kind", "BLACKLIST_LISTED",
+                               "--reveal", "--purpose", "专项检查", "--json"))  # fmt: skip
+    assert "*" not in doc["entries"][0]["payload"]["record"]["debtor"]["id_number"]
+    actors = [actor.rsplit("/", 1)[-1] for actor, _ in await access_records(a)]
+    assert actors == ["npc", "procuratorate"]
+    # Insisting on another node id than the server's certificate fails the handshake.
+    wrong = ["--node", address(a), "--cert", certs["npc"], "--node-id", "chongqing"]
+    assert (
+        "Hostname Verification Check failed" in (await cli_fails(1, "audit", "log", *wrong)).stderr
+    )
+    out = tmp_path / "report.html"
+    await cli_ok("audit", "report", *remote, "--out", out)
+    page = out.read_text(encoding="utf-8")
+    assert (
+        "审计报告 Audit report — chengdu" in page and "spiffe://chengyu.court/auditor/npc" in page
+    )
