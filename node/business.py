@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from ccnode.v1 import log_pb2, payloads_pb2
+from node.business_lookups import prepare_lookup
 from node.business_tasks import prepare_task
 from node.log import Draft, DraftRejected, Prepare, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain.errors import ValidationError
 from sync.folds import blacklist as bl_fold
+from sync.folds import lookups as lookups_fold
 from sync.folds import tasks as tasks_fold
 from sync.payload import body_name
 
@@ -199,5 +201,6 @@ def _prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple
 PREPARERS: dict[int, Prepare] = {
     **{kind: _prepare_blacklist for kind in bl_fold.KINDS},
     log_pb2.ACCESS_RECORDED: _prepare_access,
+    **{kind: prepare_lookup for kind in lookups_fold.KINDS},
     **{kind: prepare_task for kind in tasks_fold.KINDS},
 }

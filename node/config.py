@@ -38,6 +38,10 @@ class Limits:
     backoff_max_s: float = 180.0
     resync_interval_s: float = 30.0
     shutdown_grace_s: float = 5.0
+    # Asset lookups answered per requesting node: a token bucket refilled at this many per
+    # minute (also its burst), and a daily quota of answered lookups (court-local day).
+    lookup_rate_per_minute: int = 600
+    lookup_daily_quota: int = 20_000
 
 
 @dataclass

@@ -26,4 +26,10 @@ def _blacklist_expiry(node: Node) -> Extension:
     return BlacklistExpiry(node)
 
 
-EXTENSIONS: list[Callable[[Node], Extension]] = [_blacklist_expiry]
+def _lookup_responder(node: Node) -> Extension:
+    from node.lookup_responder import responder
+
+    return responder(node)
+
+
+EXTENSIONS: list[Callable[[Node], Extension]] = [_blacklist_expiry, _lookup_responder]

@@ -18,6 +18,8 @@ from ccnode.v1 import (
     audit_pb2_grpc,
     federation_pb2,
     federation_pb2_grpc,
+    lookups_pb2,
+    lookups_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
 )
@@ -43,6 +45,12 @@ def _audit(node: Node) -> Any:
     from node.services.audit import AuditService
 
     return AuditService(node)
+
+
+def _lookups(node: Node) -> Any:
+    from node.services.lookups import LookupsService
+
+    return LookupsService(node)
 
 
 def _tasks(node: Node) -> Any:
@@ -75,6 +83,11 @@ ADMIN: list[ServiceSpec] = [
         admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
         admin_pb2_grpc.add_AdminServicer_to_server,
         _admin,
+    ),
+    ServiceSpec(
+        lookups_pb2.DESCRIPTOR.services_by_name["Lookups"].full_name,
+        lookups_pb2_grpc.add_LookupsServicer_to_server,
+        _lookups,
     ),
     ServiceSpec(
         tasks_pb2.DESCRIPTOR.services_by_name["Tasks"].full_name,

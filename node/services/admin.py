@@ -84,7 +84,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def AddPeer(
         self, request: admin_pb2.AddPeerRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.AddPeerResponse:
-        from node.config import NODE_ID_RE
+        from node.config import COURT_PREFIX_RE, NODE_ID_RE
 
         p = request.peer
         host, sep, port = p.address.rpartition(":")
@@ -98,7 +98,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "peer_id: a node cannot peer with itself"
             )
-        await self.n.add_peer(PeerRecord(p.node_id, p.address))
+        if not all(COURT_PREFIX_RE.fullmatch(prefix) for prefix in p.court_prefixes):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "court_prefixes: each must be a court code prefix like 川01",
+            )
+        await self.n.add_peer(PeerRecord(p.node_id, p.address, tuple(p.court_prefixes)))
         return admin_pb2.AddPeerResponse()
 
     async def RemovePeer(
@@ -115,7 +120,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             sizes = st.peer_sizes if st else {}
             out.append(
                 admin_pb2.PeerStatus(
-                    peer=admin_pb2.Peer(node_id=peer.node_id, address=peer.address),
+                    peer=admin_pb2.Peer(
+                        node_id=peer.node_id,
+                        address=peer.address,
+                        court_prefixes=peer.court_prefixes,
+                    ),
                     connected=bool(st and st.connected),
                     last_error=st.last_error if st else "",
                     last_contact_unix_ms=st.last_contact_unix_ms if st else 0,

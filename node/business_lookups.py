@@ -1,0 +1,198 @@
+"""Preparers of the asset-lookup entries this node appends (registered in node/business.py).
+
+* LOOKUP_REQUESTED (this node asks): the form of the request — a peer to ask, a case number,
+  an identifier of the stated kind, known categories, a purpose. The rights (an enforcement
+  case of a court the requester serves, a valid identifier, quotas) are the target's to check
+  (sync/domain/lookups.check_request): it does not trust the requester, and a denied attempt
+  is on record in both logs like any other.
+* LOOKUP_ANSWERED / LOOKUP_DENIED (this node replies): only to a pending lookup addressed to
+  this node, naming its request, and an answer carries only the categories asked for (PIPL
+  art. 6, minimum necessary).
+
+Every lookup entry has the audience {requester, target}: its payload never leaves the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeAlias
+
+from ccnode.v1 import log_pb2, payloads_pb2
+from node.log import Draft, PrepareContext, RowReader
+from sync.domain.assets import CATEGORY_NAMES, normalise_owner_id
+from sync.domain.case_number import parse_case_number
+from sync.domain.errors import ValidationError
+from sync.domain.lookups import (
+    PURPOSE_CHARS_MAX,
+    lookup_subject,
+    parse_lookup_subject,
+    request_entry_id,
+)
+from sync.entry import NODE_ID_RE, PAYLOAD_BYTES_MAX
+from sync.folds import lookups as lookups_fold
+from sync.payload import body_name, encode_payload
+
+NAME_CHARS_MAX = 100
+DETAIL_CHARS_MAX = 500
+_IDENTIFIER_CHARS_MAX = 18
+
+
+def prepare_lookup(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    if draft.payload.WhichOneof("body") != body_name(draft.kind):
+        raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
+    if draft.kind == log_pb2.LOOKUP_REQUESTED:
+        return _prepare_request(draft, ctx), []
+    return _prepare_reply(draft, rows, ctx), []
+
+
+# ---------------------------------------------------------------- requests
+
+
+def _prepare_request(draft: Draft, ctx: PrepareContext) -> Draft:
+    if draft.subject:
+        raise ValidationError("subject", "assigned", "a new lookup gets its subject from the node")
+    src = draft.payload.lookup_requested
+    target = src.target_node.strip()
+    if not NODE_ID_RE.fullmatch(target):
+        raise ValidationError("target_node", "format", "must be a node id")
+    if target == ctx.node_id:
+        raise ValidationError("target_node", "self", "a node does not look up its own region")
+    case = parse_case_number(src.case_number, "case_number")
+    body = payloads_pb2.LookupRequested(
+        target_node=target,
+        case_number=case.text,
+        court=case.court,
+        debtor=_debtor(src.debtor),
+        categories=_categories(src.categories),
+        purpose=_purpose(src.purpose),
+        credit_code_confirmed=src.credit_code_confirmed,
+    )
+    return Draft(
+        draft.kind,
+        payloads_pb2.Payload(lookup_requested=body),
+        subject=lookup_subject(ctx.node_id, ctx.index),
+        audience=(ctx.node_id, target),
+    )
+
+
+def _debtor(src: payloads_pb2.Debtor) -> payloads_pb2.Debtor:
+    """Only what a lookup needs (minimum necessary): type, identifier, optional name."""
+    if src.type == payloads_pb2.PERSON:
+        field, value = "debtor.id_number", src.id_number
+    elif src.type == payloads_pb2.ORG:
+        field, value = "debtor.credit_code", src.credit_code
+    else:
+        raise ValidationError("debtor.type", "required", "must be person or org")
+    identifier = normalise_owner_id(value)
+    if not identifier:
+        raise ValidationError(field, "required", "the debtor's identifier is required")
+    if len(identifier) > _IDENTIFIER_CHARS_MAX or not identifier.isalnum():
+        raise ValidationError(field, "format", "an identifier has 18 letters or digits")
+    name = src.name.strip()
+    if len(name) > NAME_CHARS_MAX:
+        raise ValidationError("debtor.name", "length", f"at most {NAME_CHARS_MAX} characters")
+    out = payloads_pb2.Debtor(type=src.type, name=name)
+    if src.type == payloads_pb2.PERSON:
+        out.id_number = identifier
+    else:
+        out.credit_code = identifier
+    return out
+
+
+Category: TypeAlias = payloads_pb2.AssetCategory.ValueType
+
+
+def _categories(values: Iterable[int]) -> list[Category]:
+    out: list[Category] = []
+    for value in values:
+        if value not in CATEGORY_NAMES:
+            raise ValidationError("categories", "unknown_category", "an asset category is unknown")
+        if value not in out:
+            out.append(Category(value))
+    if not out:
+        raise ValidationError("categories", "required", "name at least one asset category")
+    return out
+
+
+def _purpose(text: str) -> str:
+    purpose = text.strip()
+    if not purpose:
+        raise ValidationError("purpose", "required", "a lookup states its purpose")
+    if len(purpose) > PURPOSE_CHARS_MAX:
+        raise ValidationError("purpose", "length", f"at most {PURPOSE_CHARS_MAX} characters")
+    return purpose
+
+
+# ---------------------------------------------------------------- replies
+
+
+def _prepare_reply(draft: Draft, rows: RowReader, ctx: PrepareContext) -> Draft:
+    parsed = parse_lookup_subject(draft.subject)
+    if parsed is None:
+        raise ValidationError("subject", "format", "must be a lookup subject")
+    row = rows.get(lookups_fold.TABLE, draft.subject)
+    if row is None or row["target"] != ctx.node_id or not lookups_fold.item_of(row).request_entry:
+        raise ValidationError("subject", "unknown", "no lookup addressed to this node")
+    if row["status"] != lookups_fold.PENDING:
+        raise ValidationError("subject", "replied", "the lookup has already been replied to")
+    requester = parsed[0]
+    request_id = request_entry_id(draft.subject)
+    payload = payloads_pb2.Payload()
+    if draft.kind == log_pb2.LOOKUP_ANSWERED:
+        asked = _categories(lookups_fold.item_of(row).categories)
+        payload.lookup_answered.CopyFrom(_answer(draft.payload.lookup_answered, asked, ctx))
+        payload.lookup_answered.request = _request(payload.lookup_answered.request, request_id)
+        if len(encode_payload(draft.kind, payload)) > PAYLOAD_BYTES_MAX:
+            # Refused here, not by make_entry: an oversized entry would fail the whole
+            # group commit instead of this one submission.
+            raise ValidationError(
+                "assets", "too_large", f"the answer exceeds {PAYLOAD_BYTES_MAX} bytes"
+            )
+    else:
+        payload.lookup_denied.CopyFrom(_denial(draft.payload.lookup_denied))
+        payload.lookup_denied.request = _request(payload.lookup_denied.request, request_id)
+    return Draft(
+        draft.kind,
+        payload,
+        subject=draft.subject,
+        audience=(requester, ctx.node_id),
+        parents=(request_id,),
+    )
+
+
+def _request(given: str, request_id: str) -> str:
+    if given and given != request_id:
+        raise ValidationError("request", "mismatch", "must name the lookup's request entry")
+    return request_id
+
+
+def _answer(
+    src: payloads_pb2.LookupAnswered, asked: list[Category], ctx: PrepareContext
+) -> payloads_pb2.LookupAnswered:
+    categories = list(src.categories) or asked
+    if any(c not in asked for c in categories):
+        raise ValidationError("categories", "not_asked", "answer only the categories asked for")
+    if any(a.category not in categories for a in src.assets):
+        raise ValidationError(
+            "assets", "not_asked", "an asset is of a category the answer does not cover"
+        )
+    if src.assets_found and src.assets_found < len(src.assets):  # 0: not counted separately
+        raise ValidationError("assets_found", "range", "must count at least the assets carried")
+    out = payloads_pb2.LookupAnswered()
+    out.CopyFrom(src)
+    out.categories[:] = categories
+    out.answered_on = ctx.today.isoformat()
+    if not out.assets_found:
+        out.assets_found = len(src.assets)
+    return out
+
+
+def _denial(src: payloads_pb2.LookupDenied) -> payloads_pb2.LookupDenied:
+    if src.reason == payloads_pb2.DENIAL_REASON_UNSPECIFIED:
+        raise ValidationError("reason", "required", "a denial names its reason")
+    detail = src.detail.strip()
+    if not detail or len(detail) > DETAIL_CHARS_MAX:
+        raise ValidationError(
+            "detail", "required", f"a denial explains itself in 1..{DETAIL_CHARS_MAX} characters"
+        )
+    return payloads_pb2.LookupDenied(request=src.request, reason=src.reason, detail=detail)

@@ -1,0 +1,311 @@
+"""The lookup responder: answers asset lookups addressed to this node, online.
+
+It wakes whenever a peer's batch was applied (``node.on_applied``) and once at start-up, and
+then handles every pending lookup whose target is this node — the fold has already put each
+request it holds into the ``lookups`` table, so a query replaces scanning batches, and
+requests received while the node was down are answered when it starts.
+
+For each request, in subject order: the checks of sync/domain/lookups.check_request against
+this node's peer table (which courts it trusts the requester to serve), then the requester's
+rate limit (token bucket on the node's injected monotonic clock) and daily quota (answered
+lookups of the court-local day, counted from the folded state, so a restart resets nothing).
+Then it reads only the categories asked for and appends LOOKUP_ANSWERED, or LOOKUP_DENIED with
+the reason. Ordering: a reply is committed to this node's log BEFORE the next batch of
+requests is queried, so no request is ever answered twice (the preparer refuses a second reply
+too).
+
+Process logs name subjects and rules, never identifiers or assets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ccnode.v1 import log_pb2, payloads_pb2
+from node import assets as asset_sources
+from node.assets import AssetSource
+from node.clock import Clock, today
+from node.log import Draft, DraftRejected
+from node.replica import Applied
+from node.store.base import PeerRecord, RowQuery
+from sync.domain.assets import normalise_owner_id
+from sync.domain.lookups import CheckedRequest, Denial, check_request, parse_lookup_subject
+from sync.entry import PAYLOAD_BYTES_MAX
+from sync.folds import lookups as lookups_fold
+from sync.folds.blacklist import Row
+from sync.payload import PayloadError, decode_payload
+
+if TYPE_CHECKING:
+    from node.app import Node
+
+log = logging.getLogger(__name__)
+
+ACTOR = "ccnode-lookup-responder"
+PAGE_ROWS = 500
+# Replies prepared concurrently: asset reads overlap and their commits share group commits.
+CONCURRENT_REPLIES = 64
+# An answer must fit one entry; the payload's envelope (request id, categories, counts) is
+# far below this margin.
+ANSWER_ASSET_BYTES_MAX = PAYLOAD_BYTES_MAX - 4096
+
+
+class RateLimiter:
+    """A token bucket per requester: ``per_minute`` tokens of burst, refilled continuously."""
+
+    def __init__(self, clock: Clock, per_minute: int) -> None:
+        assert per_minute > 0, "lookup_rate_per_minute must be positive"
+        self._clock = clock
+        self._capacity = float(per_minute)
+        self._refill_per_s = per_minute / 60.0
+        self._buckets: dict[str, tuple[float, float]] = {}  # requester -> (tokens, at_s)
+
+    def take(self, requester: str) -> bool:
+        now_s = self._clock.monotonic_s()
+        tokens, at_s = self._buckets.get(requester, (self._capacity, now_s))
+        tokens = min(self._capacity, tokens + (now_s - at_s) * self._refill_per_s)
+        if tokens < 1.0:
+            self._buckets[requester] = (tokens, now_s)
+            return False
+        self._buckets[requester] = (tokens - 1.0, now_s)
+        return True
+
+
+@dataclass(frozen=True)
+class _Work:
+    subject: str
+    requester: str
+    request_id: str
+    denial: Denial | None
+    checked: CheckedRequest | None
+
+
+class LookupResponder:
+    def __init__(self, node: Node, source: AssetSource) -> None:
+        self.node = node
+        self.source = source
+        limits = node.config.limits
+        self.limiter = RateLimiter(node.clock, limits.lookup_rate_per_minute)
+        self.daily_quota = limits.lookup_daily_quota
+        self._answered_day = ""
+        self._answered: dict[str, int] = {}  # requester -> answered on _answered_day
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.replied = 0  # replies appended since start (tests, metrics)
+
+    async def start(self) -> None:
+        self.node.on_applied.append(self._on_applied)
+        self._wake.set()  # requests that arrived while the node was down
+        self._task = asyncio.create_task(self._loop(), name="ccnode-lookup-responder")
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.node.on_applied.remove(self._on_applied)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _on_applied(self, applied: Applied) -> None:
+        # Any peer's batch may carry a request for us (relayed by a third node too); one
+        # indexed query per wake-up costs less than decoding every batch's headers.
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while await self.run_once():
+                    pass  # a full page: there may be more
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep answering whatever one run met; the next wake retries
+                log.exception("lookup responder run failed")
+
+    # ---------------------------------------------------------------- one run
+
+    async def run_once(self) -> int:
+        """Reply to up to one page of pending lookups addressed here; return how many."""
+        db = self.node.db
+        rows, _ = await db.read(
+            db.store.query_rows,
+            RowQuery(
+                table=lookups_fold.TABLE,
+                equals={"target": self.node.config.node_id, "status": lookups_fold.PENDING},
+                limit=PAGE_ROWS,
+            ),
+        )
+        if not rows:
+            return 0
+        peer_list, requests = await asyncio.gather(
+            db.read(db.store.peers), self._request_bodies([str(r["key"]) for r in rows])
+        )
+        peers = {p.node_id: p for p in peer_list}
+        day = today(self.node.clock).isoformat()
+        if day != self._answered_day:
+            self._answered_day, self._answered = day, {}
+        work = [await self._decide(row, requests.get(str(row["key"])), peers) for row in rows]
+        done = 0
+        for start in range(0, len(work), CONCURRENT_REPLIES):
+            chunk = work[start : start + CONCURRENT_REPLIES]
+            results = await asyncio.gather(*(self._reply(w) for w in chunk))
+            done += sum(results)
+        return done if len(rows) == PAGE_ROWS else 0
+
+    async def _decide(
+        self,
+        row: Row,
+        request: payloads_pb2.LookupRequested | None,
+        peers: dict[str, PeerRecord],
+    ) -> _Work:
+        """The checks, in order; rate and quota are counted here, one request at a time."""
+        subject = str(row["key"])
+        item = lookups_fold.item_of(row)
+        if request is None:  # purged, or not a request: the requester's log cannot change
+            denial = Denial(payloads_pb2.MALFORMED, "request: payload not held or unreadable")
+            return _Work(subject, item.requester, item.request_entry, denial, None)
+        peer = peers.get(item.requester)
+        outcome = check_request(
+            request,
+            target=self.node.config.node_id,
+            requester_prefixes=None if peer is None else peer.court_prefixes,
+        )
+        if isinstance(outcome, Denial):
+            return _Work(subject, item.requester, item.request_entry, outcome, None)
+        if not self.limiter.take(item.requester):
+            denial = Denial(
+                payloads_pb2.RATE_LIMITED,
+                f"requester: more than {self.node.config.limits.lookup_rate_per_minute} "
+                "lookups per minute; ask again later",
+            )
+            return _Work(subject, item.requester, item.request_entry, denial, None)
+        answered = self._answered
+        if item.requester not in answered:
+            answered[item.requester] = await self._answered_on(item.requester, self._answered_day)
+        if answered[item.requester] >= self.daily_quota:
+            denial = Denial(
+                payloads_pb2.QUOTA_EXCEEDED,
+                f"requester: daily quota of {self.daily_quota} answered lookups reached "
+                "(resets at 00:00 China Standard Time)",
+            )
+            return _Work(subject, item.requester, item.request_entry, denial, None)
+        answered[item.requester] += 1
+        return _Work(subject, item.requester, item.request_entry, None, outcome)
+
+    async def _request_bodies(self, subjects: list[str]) -> dict[str, payloads_pb2.LookupRequested]:
+        """The request payloads of these lookups, in one read (by subject)."""
+        db = self.node.db
+        entries = await db.read(db.store.entries_by_subject, subjects)
+        out = {}
+        for entry in entries:
+            parsed = parse_lookup_subject(entry.subject)
+            if entry.kind != log_pb2.LOOKUP_REQUESTED or entry.payload is None:
+                continue
+            if parsed != (entry.origin, entry.index):
+                continue  # the fold ignored it too
+            try:
+                body = decode_payload(entry.kind, entry.payload).lookup_requested
+            except PayloadError:
+                continue
+            out[entry.subject] = body
+        return out
+
+    async def _answered_on(self, requester: str, day: str) -> int:
+        """Answered lookups of ``requester`` on ``day``, from the folded state: read once per
+        requester and day, then counted here as this responder answers."""
+        db = self.node.db
+        _, total = await db.read(
+            db.store.query_rows,
+            RowQuery(
+                table=lookups_fold.TABLE,
+                equals={
+                    "origin": requester,
+                    "target": self.node.config.node_id,
+                    "status": lookups_fold.ANSWERED,
+                    "answered_on": day,
+                },
+                limit=0,
+            ),
+        )
+        return total
+
+    async def _reply(self, work: _Work) -> int:
+        if work.denial is not None:
+            payload = payloads_pb2.Payload(
+                lookup_denied=payloads_pb2.LookupDenied(
+                    request=work.request_id,
+                    reason=payloads_pb2.DenialReason.ValueType(work.denial.reason),
+                    detail=work.denial.detail,
+                )
+            )
+            draft = Draft(log_pb2.LOOKUP_DENIED, payload, subject=work.subject)
+        else:
+            assert work.checked is not None
+            draft = await self._answer(work.subject, work.request_id, work.checked)
+        try:
+            await self.node.local_log.submit([draft], ACTOR)
+        except DraftRejected as exc:  # e.g. replied meanwhile by an officer's Submit
+            log.warning("lookup %s: reply refused (%s)", work.subject, exc.rule)
+            if work.denial is None and work.requester in self._answered:
+                self._answered[work.requester] -= 1  # counted when decided, not answered
+            return 0
+        self.replied += 1
+        return 1
+
+    async def _answer(self, subject: str, request_id: str, checked: CheckedRequest) -> Draft:
+        found = await self.source.find(checked.owner_id, checked.categories)
+        # Minimum necessary, whatever the source returned: this owner, these categories.
+        assets = sorted(
+            (
+                a
+                for a in found
+                if normalise_owner_id(a.owner_id) == checked.owner_id
+                and a.category in checked.categories
+            ),
+            key=lambda a: (a.category, a.asset_id),
+        )
+        carried = fit(assets, ANSWER_ASSET_BYTES_MAX)
+        answer = payloads_pb2.LookupAnswered(
+            request=request_id,
+            categories=checked.categories,  # type: ignore[arg-type]
+            assets=carried,
+            assets_found=len(assets),
+            truncated=len(carried) < len(assets),
+        )
+        if answer.truncated:
+            log.warning(
+                "lookup %s: %d of %d assets fit one answer", subject, len(carried), len(assets)
+            )
+        return Draft(
+            log_pb2.LOOKUP_ANSWERED, payloads_pb2.Payload(lookup_answered=answer), subject=subject
+        )
+
+
+def fit(
+    assets: Sequence[payloads_pb2.AssetRecord], bytes_max: int
+) -> list[payloads_pb2.AssetRecord]:
+    """The longest prefix of ``assets`` whose encoding fits ``bytes_max`` (field overhead
+    included: tag and length prefix per record)."""
+    out: list[payloads_pb2.AssetRecord] = []
+    used = 0
+    for asset in assets:
+        size = asset.ByteSize()
+        used += size + 1 + _varint_bytes(size)
+        if used > bytes_max:
+            break
+        out.append(asset)
+    return out
+
+
+def _varint_bytes(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def responder(node: Node, factory: Callable[[Node], AssetSource] | None = None) -> LookupResponder:
+    return LookupResponder(node, (factory or asset_sources.SOURCE_FACTORY)(node))

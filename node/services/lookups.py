@@ -1,0 +1,320 @@
+"""The Lookups service (admin Unix socket): asset lookups, their results, the asset registry.
+
+Reading a lookup's result is itself recorded: every response that carries the debtor or the
+assets found appends an ACCESS_RECORDED entry (actor, purpose, what, the entries read, and the
+hash of the debtor's identifier) to this node's own log BEFORE the data is returned. Results
+are masked unless the caller asked to reveal them; the node masks, so no client can forget to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import grpc
+
+from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
+from node.assets import asset_row
+from node.log import Draft, DraftRejected
+from node.store.base import RowQuery
+from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
+from sync.domain.errors import ValidationError
+from sync.domain.lookups import (
+    debtor_identifier,
+    masked_debtor,
+    parse_lookup_subject,
+    subject_key,
+)
+from sync.folds import access as access_fold
+from sync.folds import lookups as lookups_fold
+from sync.folds.blacklist import Row
+from sync.payload import PayloadError, decode_payload
+
+if TYPE_CHECKING:
+    from node.app import Node
+
+LIMIT_MAX = 1000
+WAIT_MAX_S = 300.0
+WATCH_IDLE_S = 1.0  # the reply watch re-reads at least this often (and on every change)
+IMPORT_RECORDS_MAX = 50_000  # per message; the CLI sends fewer
+WHAT_RESULT = "lookup result"
+
+
+async def _abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, text: str) -> NoReturn:
+    await context.abort(code, text)
+    raise AssertionError("unreachable")
+
+
+def public_item(item: lookups_pb2.LookupItem) -> lookups_pb2.LookupItem:
+    """A lookup's metadata for display: without the subject key (the hash of an identifier
+    can be reversed by trying every plausible ID number)."""
+    out = lookups_pb2.LookupItem()
+    out.CopyFrom(item)
+    out.ClearField("subject_key")
+    return out
+
+
+class ReplyWatch:
+    """Waiters for lookups' replies, served by ONE reader: after every commit and applied
+    batch (node.watch) it reads the rows of all awaited lookups in one query and wakes those
+    replied to. A read per waiter per change would grow with the square of the load."""
+
+    def __init__(self, node: Node) -> None:
+        self.n = node
+        self._waiting: dict[str, list[asyncio.Future[Row]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, subject: str, timeout_s: float) -> Row | None:
+        """The lookup's row once it is no longer pending; None after ``timeout_s``."""
+        future: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(subject, []).append(future)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="ccnode-lookup-replies")
+        try:
+            return await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiting.get(subject, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiting.pop(subject, None)
+
+    async def _run(self) -> None:
+        store = self.n.db.store
+        while self._waiting and not self.n.stopping:
+            seen = self.n.watch.version
+            rows = await self.n.db.read(store.get_rows, lookups_fold.TABLE, list(self._waiting))
+            for subject, row in rows.items():
+                if row["status"] == lookups_fold.PENDING:
+                    continue
+                for future in self._waiting.pop(subject, []):
+                    if not future.done():
+                        future.set_result(row)
+            if self._waiting:
+                await self.n.watch.wait(seen, WATCH_IDLE_S)
+
+
+class LookupsService(lookups_pb2_grpc.LookupsServicer):
+    def __init__(self, node: Node) -> None:
+        self.n = node
+        self._replies = ReplyWatch(node)
+
+    # ---------------------------------------------------------------- lookups
+
+    async def Request(
+        self, request: lookups_pb2.LookupRequest, context: grpc.aio.ServicerContext
+    ) -> lookups_pb2.LookupResult:
+        if not request.purpose.strip():
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "purpose: required")
+        if not self._is_peer(request.target):
+            # A lookup's entries reach only its audience: a relay holds their headers alone
+            # and may not pass them to the requester or the target (sync/verify.py), so the
+            # reply can only come over a direct link to the target.
+            await _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "target: not a peer of this node (a lookup travels only over a direct link)",
+            )
+        body = payloads_pb2.LookupRequested(
+            target_node=request.target,
+            case_number=request.case_number,
+            debtor=request.debtor,
+            categories=request.categories,
+            purpose=request.purpose,
+            credit_code_confirmed=request.credit_code_confirmed,
+        )
+        draft = Draft(log_pb2.LOOKUP_REQUESTED, payloads_pb2.Payload(lookup_requested=body))
+        try:
+            submitted = await self.n.local_log.submit([draft], request.actor)
+        except DraftRejected as exc:
+            await _abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, f"{exc.message} [rule: {exc.rule}]"
+            )
+        subject = submitted.subjects[0]
+        if request.wait_s <= 0:
+            row = await self._row(subject)
+            assert row is not None, "the request's own commit folded its row"
+            return lookups_pb2.LookupResult(item=public_item(lookups_fold.item_of(row)))
+        row = await self._replies.wait(subject, min(request.wait_s, WAIT_MAX_S))
+        if row is None:
+            row = await self._row(subject)
+            assert row is not None
+        if row["status"] == lookups_fold.PENDING:
+            return lookups_pb2.LookupResult(
+                item=public_item(lookups_fold.item_of(row)), timed_out=True
+            )
+        return await self._result(row, request.actor, request.purpose, request.reveal)
+
+    def _is_peer(self, node_id: str) -> bool:
+        return node_id in self.n.links  # a link runs for every peer in the store
+
+    async def _row(self, subject: str) -> Row | None:
+        rows = await self.n.db.read(self.n.db.store.get_rows, lookups_fold.TABLE, [subject])
+        return rows.get(subject)
+
+    async def List(
+        self, request: lookups_pb2.ListLookupsRequest, context: grpc.aio.ServicerContext
+    ) -> lookups_pb2.ListLookupsResponse:
+        equals: dict[str, Any] = {}
+        for column, value in (
+            ("status", request.status),
+            ("origin", request.requester),
+            ("target", request.target),
+        ):
+            if value:
+                equals[column] = value
+        rows, total = await self.n.db.read(
+            self.n.db.store.query_rows,
+            RowQuery(
+                table=lookups_fold.TABLE,
+                equals=equals,
+                limit=min(request.limit or 100, LIMIT_MAX),
+                offset=request.offset,
+            ),
+        )
+        return lookups_pb2.ListLookupsResponse(
+            items=[public_item(lookups_fold.item_of(r)) for r in rows], total=total
+        )
+
+    async def Get(
+        self, request: lookups_pb2.GetLookupRequest, context: grpc.aio.ServicerContext
+    ) -> lookups_pb2.LookupResult:
+        if not request.actor.strip() or not request.purpose.strip():
+            await _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "actor, purpose: reading a lookup result is recorded: say who and why",
+            )
+        if parse_lookup_subject(request.subject) is None:
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "subject: not a lookup")
+        row = await self._row(request.subject)
+        if row is None:
+            await _abort(context, grpc.StatusCode.NOT_FOUND, f"no lookup {request.subject}")
+        return await self._result(row, request.actor, request.purpose, request.reveal)
+
+    async def _result(
+        self, row: Row, actor: str, purpose: str, reveal: bool
+    ) -> lookups_pb2.LookupResult:
+        """The lookup with whatever payloads this node holds; a read of personal data is
+        recorded in this node's log before it is returned."""
+        item = lookups_fold.item_of(row)
+        read = [e for e in (item.request_entry, item.reply.entry_id) if e]
+        result = lookups_pb2.LookupResult(item=public_item(item), revealed=reveal)
+        if item.subject_key:
+            # The row has payload details: this node is in the audience. The read is recorded
+            # while the payloads are read (both done before anything is returned).
+            bodies, result.access_entry = await asyncio.gather(
+                self._bodies(item),
+                self.record_access(read, actor, purpose, WHAT_RESULT, item.subject_key),
+            )
+        else:
+            bodies = await self._bodies(item)
+        request_body = bodies.get(item.request_entry)
+        answer_body = bodies.get(item.reply.entry_id) if not item.reply.denied else None
+        debtor = request_body.lookup_requested.debtor if request_body is not None else None
+        assets = list(answer_body.lookup_answered.assets) if answer_body is not None else []
+        if debtor is None and not assets:
+            return result  # headers only (a node outside the audience): nothing personal
+        if not result.access_entry:
+            identifier = debtor_identifier(debtor) if debtor is not None else ""
+            result.access_entry = await self.record_access(
+                read, actor, purpose, WHAT_RESULT, subject_key(identifier) if identifier else ""
+            )
+        if debtor is not None:
+            result.debtor.CopyFrom(debtor if reveal else masked_debtor(debtor))
+        result.assets.extend(assets if reveal else [mask_asset(a) for a in assets])
+        return result
+
+    async def _bodies(self, item: lookups_pb2.LookupItem) -> dict[str, payloads_pb2.Payload]:
+        """The payloads this node holds of the lookup's request and reply, by entry id (one
+        read; none on a node outside the audience, or after a purge)."""
+        wanted = {item.request_entry, item.reply.entry_id} - {""}
+        entries = await self.n.db.read(self.n.db.store.entries_by_subject, [item.subject])
+        out = {}
+        for e in entries:
+            entry_id = f"{e.origin}/{e.index}"
+            if entry_id not in wanted or e.payload is None:
+                continue
+            try:
+                out[entry_id] = decode_payload(e.kind, e.payload)
+            except PayloadError:
+                continue
+        return out
+
+    async def record_access(
+        self, entries: list[str], actor: str, purpose: str, what: str, key: str
+    ) -> str:
+        payload = payloads_pb2.Payload(
+            access_recorded=payloads_pb2.AccessRecorded(
+                entries=entries, purpose=purpose.strip(), what=what, subject_key=key
+            )
+        )
+        draft = Draft(kind=log_pb2.ACCESS_RECORDED, payload=payload)
+        return (await self.n.local_log.submit([draft], actor)).entry_ids[0]
+
+    # ---------------------------------------------------------------- accountability
+
+    async def Access(
+        self, request: lookups_pb2.AccessRequest, context: grpc.aio.ServicerContext
+    ) -> lookups_pb2.AccessResponse:
+        if not request.id_number.strip():
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "id_number: required")
+        key = subject_key(request.id_number)
+        limit = min(request.limit or LIMIT_MAX, LIMIT_MAX)
+        store = self.n.db.store
+        lookups, _ = await self.n.db.read(
+            store.query_rows,
+            RowQuery(table=lookups_fold.TABLE, equals={"subject_key": key}, limit=limit),
+        )
+        reads, _ = await self.n.db.read(
+            store.query_rows,
+            RowQuery(table=access_fold.TABLE, equals={"subject_key": key}, limit=limit),
+        )
+        items = sorted((lookups_fold.item_of(r) for r in lookups), key=lambda i: i.requested_hlc)
+        accesses = sorted((access_fold.item_of(r) for r in reads), key=lambda a: a.hlc)
+        for a in accesses:
+            a.ClearField("subject_key")
+        return lookups_pb2.AccessResponse(lookups=[public_item(i) for i in items], reads=accesses)
+
+    # ---------------------------------------------------------------- asset registry
+
+    async def ImportAssets(
+        self,
+        request_iterator: AsyncIterator[lookups_pb2.ImportAssetsRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> lookups_pb2.ImportAssetsResponse:
+        imported = 0
+        async for message in request_iterator:
+            if len(message.records) > IMPORT_RECORDS_MAX:
+                await _abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"records: at most {IMPORT_RECORDS_MAX} per message",
+                )
+            try:
+                rows = [
+                    asset_row(
+                        asset_from_json(
+                            asset_to_json(record),
+                            message.first_line + offset if message.first_line else None,
+                            allow_bad_credit_code=message.allow_bad_credit_codes,
+                        )
+                    )
+                    for offset, record in enumerate(message.records)
+                ]
+            except ValidationError as exc:
+                await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            await self.n.db.write(self.n.db.store.put_assets, rows)
+            imported += len(rows)
+        total = await self.n.db.read(self.n.db.store.count_assets)
+        return lookups_pb2.ImportAssetsResponse(imported=imported, total=total)
+
+    async def CountAssets(
+        self, request: lookups_pb2.CountAssetsRequest, context: grpc.aio.ServicerContext
+    ) -> lookups_pb2.CountAssetsResponse:
+        return lookups_pb2.CountAssetsResponse(
+            total=await self.n.db.read(self.n.db.store.count_assets)
+        )
