@@ -196,7 +196,14 @@ async def test_a_relay_that_withholds_an_origin_shows_up_as_lag(
     c = await federation.start("mianyang")
     await federation.link("chengdu", "chongqing")
     await federation.peer("mianyang", "chongqing")  # mianyang hears of chengdu only via chongqing
-    await submit_listings(a, 5)
+    await submit_listings(a, 2)
+
+    async def relay_holds_two() -> bool:
+        # Held exactly at 2, the relay keeps chengdu's checkpoint at 2: it can cut a batch there.
+        return await _size(b, "chengdu") == 2
+
+    await eventually(relay_holds_two)
+    await submit_listings(a, 3, start=2)
 
     async def settled() -> bool:
         link = c.links["chongqing"].status
