@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ccnode.v1 import admin_pb2
+from cli.audit_access import access
 from cli.audit_bundle import export, prove, verify_bundle_cmd, verify_proof_cmd
 from cli.audit_crosscheck import crosscheck, verify_evidence_cmd
 from cli.audit_log import log_cmd
@@ -195,6 +196,7 @@ audit.add_command(export)
 audit.add_command(verify_bundle_cmd)
 audit.add_command(prove)
 audit.add_command(verify_proof_cmd)
+audit.add_command(access)
 audit.add_command(crosscheck)
 audit.add_command(verify_evidence_cmd)
 audit.add_command(log_cmd)

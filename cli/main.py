@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from cli.assets import assets
 from cli.audit import audit
 from cli.blacklist import blacklist
 from cli.certs import certs
 from cli.demo import demo
+from cli.lookup import lookup
 from cli.node_cmds import init, serve
 from cli.peers import peers
 from cli.seizures import seizures
@@ -23,6 +25,8 @@ def main() -> None:
 
 for command in (init, serve, peers, blacklist, sync_group, audit, certs, demo):
     main.add_command(command)
+main.add_command(lookup)
+main.add_command(assets)
 
 main.add_command(tasks)
 main.add_command(seizures)

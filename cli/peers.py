@@ -10,7 +10,7 @@ import click
 from ccnode.v1 import admin_pb2
 from cli.client import admin_client, home_option
 from cli.output import console, emit_json, json_option, print_table, table, unix_ms_iso, yes_no
-from node.config import NODE_ID_RE
+from node.config import COURT_PREFIX_RE, NODE_ID_RE
 
 
 def _check_address(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -26,10 +26,20 @@ def _check_peer_id(ctx: click.Context, param: click.Parameter, value: str) -> st
     return value
 
 
+def _check_prefixes(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    for prefix in value:
+        if not COURT_PREFIX_RE.fullmatch(prefix):
+            raise click.BadParameter("must be a court code prefix like 川01 or 渝")
+    return value
+
+
 def peer_doc(status: admin_pb2.PeerStatus) -> dict[str, Any]:
     return {
         "node_id": status.peer.node_id,
         "address": status.peer.address,
+        "court_prefixes": list(status.peer.court_prefixes),
         "connected": status.connected,
         "last_error": status.last_error,
         "last_contact_unix_ms": status.last_contact_unix_ms,
@@ -54,17 +64,28 @@ def peers() -> None:
 @home_option
 @click.argument("peer_id", callback=_check_peer_id)
 @click.argument("address", metavar="HOST:PORT", callback=_check_address)
+@click.option(
+    "--court-prefix",
+    "court_prefixes",
+    multiple=True,
+    callback=_check_prefixes,
+    help="A court code prefix the peer serves, e.g. 川01 (repeatable): asset lookups from "
+    "the peer may cite cases of these courts only. Re-adding a peer replaces them.",
+)
 @json_option
-def add(home: Path, peer_id: str, address: str, as_json: bool) -> None:
+def add(
+    home: Path, peer_id: str, address: str, court_prefixes: tuple[str, ...], as_json: bool
+) -> None:
     """Add (or re-address) peer PEER_ID at HOST:PORT."""
+    peer = admin_pb2.Peer(node_id=peer_id, address=address, court_prefixes=court_prefixes)
     with admin_client(home) as client:
-        client.AddPeer(
-            admin_pb2.AddPeerRequest(peer=admin_pb2.Peer(node_id=peer_id, address=address))
-        )
+        client.AddPeer(admin_pb2.AddPeerRequest(peer=peer))
     if as_json:
-        emit_json({"added": {"node_id": peer_id, "address": address}})
+        doc = {"node_id": peer_id, "address": address, "court_prefixes": list(court_prefixes)}
+        emit_json({"added": doc})
         return
-    console().print(f"added peer {peer_id} at {address}")
+    courts = f" serving {', '.join(court_prefixes)}" if court_prefixes else ""
+    console().print(f"added peer {peer_id} at {address}{courts}")
 
 
 @peers.command("list")
@@ -82,13 +103,14 @@ def list_(home: Path, as_json: bool) -> None:
         console().print("no peers; add one with `ccnode peers add`")
         return
     t = table(
-        "peer 节点", "address 地址", "connected 已连接", "last contact 最近联系", "lag 滞后",
-        "last error 最近错误",
+        "peer 节点", "address 地址", "courts 法院", "connected 已连接", "last contact 最近联系",
+        "lag 滞后", "last error 最近错误",
     )  # fmt: skip
     for doc in docs:
         t.add_row(
             doc["node_id"],
             doc["address"],
+            ", ".join(doc["court_prefixes"]),
             yes_no(doc["connected"]),
             unix_ms_iso(doc["last_contact_unix_ms"]),
             lag_text(doc["lag"]),

@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2, tasks_pb2_grpc
 from cli.client import CALL_TIMEOUT_S, InvalidInput, admin_client, home_option, rpc_error
+from cli.lookup import assets_from_lookup
 from cli.output import console, emit_json, err_console, json_option, print_table, table
 from sync.payload import body_name
 
@@ -431,16 +432,20 @@ def tasks() -> None:
 @click.option("--deadline", default="", metavar="YYYY-MM-DD", help="Deadline asked for.")
 @click.option("--asset", "asset_specs", multiple=True, metavar="CATEGORY:ASSET_ID[:VALUE_FEN]",
               help="An asset concerned. Repeatable.")  # fmt: skip
+@click.option("--from-lookup", default="", metavar="LOOKUP",
+              help="The lookup whose answer found them, e.g. chengdu/lookup/17.")  # fmt: skip
+@click.option("--assets", "lookup_assets_csv", default="", metavar="ASSET_ID,...",
+              help="With --from-lookup: the answer's assets concerned.")  # fmt: skip
 @document_options
 @click.option("--note", default="", help="Free text.")
 @click.option("--confirm-bad-credit-code", is_flag=True)
 @actor_option
 @json_option
 def delegate(home: Path, scope: str, matter: str | None, debtor_type: str, debtor_name: str,
-             id_number: str, credit_code: str, asset_specs: tuple[str, ...],
-             document_files: tuple[Path, ...], document_digests: tuple[str, ...], deadline: str,
-             court: str, actor: str, as_json: bool, confirm_bad_credit_code: bool,
-             **fields: Any) -> None:  # fmt: skip
+             id_number: str, credit_code: str, asset_specs: tuple[str, ...], from_lookup: str,
+             lookup_assets_csv: str, document_files: tuple[Path, ...],
+             document_digests: tuple[str, ...], deadline: str, court: str, actor: str,
+             as_json: bool, confirm_bad_credit_code: bool, **fields: Any) -> None:  # fmt: skip
     """Delegate a whole case or a matter to another region's node; prints the task."""
     if scope == "matter" and matter is None:
         raise click.UsageError("a matter delegation needs --matter")
@@ -452,12 +457,16 @@ def delegate(home: Path, scope: str, matter: str | None, debtor_type: str, debto
         id_number=id_number,
         credit_code=credit_code,
     )
+    found = assets_from_lookup(
+        home, from_lookup, lookup_assets_csv, debtor, actor, fields["case_number"]
+    )
     draft = delegation_draft(
         scope=_SCOPES[scope],
         matter=_MATTERS[matter] if matter else 0,
         delegating_court=court,
         debtor=debtor,
-        assets=[parse_asset(spec) for spec in asset_specs],
+        assets=[*(parse_asset(spec) for spec in asset_specs), *found],
+        from_lookup=from_lookup,
         documents=documents(document_files, document_digests),
         deadline_on=deadline,
         confirm_bad_credit_code=confirm_bad_credit_code,

@@ -9,9 +9,11 @@ from ccnode.v1 import admin_pb2
 from tests.cli.support import FakeAdmin, fails, ok
 
 
-def _status(node_id: str, address: str, **kwargs: object) -> admin_pb2.PeerStatus:
+def _status(
+    node_id: str, address: str, court_prefixes: list[str] | None = None, **kwargs: object
+) -> admin_pb2.PeerStatus:
     return admin_pb2.PeerStatus(
-        peer=admin_pb2.Peer(node_id=node_id, address=address),
+        peer=admin_pb2.Peer(node_id=node_id, address=address, court_prefixes=court_prefixes),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -22,6 +24,17 @@ def test_add_sends_the_peer(home: Path, fake: FakeAdmin) -> None:
     assert request.peer.node_id == "chongqing"
     assert request.peer.address == "127.0.0.1:7002"
     assert "added peer chongqing at 127.0.0.1:7002" in result.stdout
+
+
+def test_add_sends_the_court_prefixes_the_peer_serves(home: Path, fake: FakeAdmin) -> None:
+    args = ["peers", "add", "--home", home, "chongqing", "127.0.0.1:7002"]
+    result = ok(*args, "--court-prefix", "渝01", "--court-prefix", "渝02")
+    (request,) = fake.received("AddPeer")
+    assert list(request.peer.court_prefixes) == ["渝01", "渝02"]
+    assert "serving 渝01, 渝02" in result.stdout
+    result = fails(2, *args, "--court-prefix", "01")
+    assert "court code prefix" in result.stderr
+    assert len(fake.received("AddPeer")) == 1
 
 
 def test_add_refuses_a_bad_address_locally(home: Path, fake: FakeAdmin) -> None:
@@ -38,6 +51,7 @@ def test_list_json_shape(home: Path, fake: FakeAdmin) -> None:
             _status(
                 "chongqing",
                 "127.0.0.1:7002",
+                court_prefixes=["渝01"],
                 connected=True,
                 last_contact_unix_ms=1_700_000_000_000,
                 peer_sizes={"chongqing": 12, "chengdu": 3},
@@ -51,6 +65,7 @@ def test_list_json_shape(home: Path, fake: FakeAdmin) -> None:
             {
                 "node_id": "chongqing",
                 "address": "127.0.0.1:7002",
+                "court_prefixes": ["渝01"],
                 "connected": True,
                 "last_error": "",
                 "last_contact_unix_ms": 1_700_000_000_000,
