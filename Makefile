@@ -1,13 +1,14 @@
 # ccnode — the two commands of the README, and the pieces they are built from.
 # `make demo`: set up .venv and run a local two-node federation on embedded SQLite.
-# `make test`: set up .venv (and a PostgreSQL server binary), lint, type-check, run every test.
+# `make test`: set up .venv (and PostgreSQL server binaries, Chromium), lint, type-check, run every
+# test.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv lint typecheck pytest protos check-protos postgres bench clean
+.PHONY: demo test venv lint typecheck pytest protos check-protos postgres chromium bench clean
 
 venv: $(STAMP)
 
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/ccnode demo
 
-test: venv postgres lint typecheck pytest
+test: venv postgres chromium lint typecheck pytest
 
 lint: venv
 	$(BIN)/ruff check .
@@ -36,6 +37,10 @@ pytest: venv
 # their own throwaway cluster. Installs the distribution's package when none is present.
 postgres:
 	@scripts/ensure_postgres.sh
+
+# Headless Chromium (Debian's package) for the audit report's browser test.
+chromium:
+	@scripts/ensure_chromium.sh
 
 protos: venv
 	$(BIN)/python scripts/gen_protos.py
