@@ -59,7 +59,10 @@ def max_term_days(category: str, start: date) -> int:
     years = TERM_YEARS.get(category)
     if years is None:
         raise ValidationError("category", "unknown", "is not a known asset category")
-    return (add_years(start, years) - start).days
+    try:
+        return (add_years(start, years) - start).days
+    except ValueError:  # beyond year 9999
+        raise ValidationError("start_on", "date_range", "the term would end past 9999") from None
 
 
 def term_end(start: date, term_days: int) -> date:
@@ -110,6 +113,8 @@ def check_renewal(*, category: str, end_on: date, renewed_on: date, term_days: i
         raise ValidationError(
             "renewed_on", "lapsed", "the measure expired before the renewal: seize anew"
         )
+    if end_on == date.max:
+        raise ValidationError("end_on", "date_range", "the term would end past 9999")
     limit = max_term_days(category, end_on + _ONE_DAY)
     if not 1 <= term_days <= limit:
         raise ValidationError(

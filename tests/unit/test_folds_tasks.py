@@ -566,3 +566,79 @@ def test_cap_comes_from_the_delegation(amount: int) -> None:
     body = payload(K.TASK_DELEGATED, delegation(amount_fen=amount, costs_fen=5))
     it = item([(header(D, 0, K.TASK_DELEGATED), body), accepted(), completed_with(measure(1))])
     assert it.seizures[0].cap_fen == amount + 5
+
+
+# ---------------------------------------------------------------- hostile content
+
+_DATES = st.sampled_from(
+    ["2025-01-02", "9998-12-31", "9999-12-30", "9999-12-31", "0001-01-01", "2025-13-01", ""]
+)
+_MEASURES = st.builds(
+    lambda n, start, term, value, category, queue: measure(
+        n, start_on=start, term_days=term, value_fen=value, category=category,
+        queue_position=queue,
+    ),
+    st.integers(1, 3),
+    _DATES,
+    st.one_of(st.integers(1, 400), st.integers(0, 2**32 - 1)),
+    st.one_of(st.integers(1, 10**9), st.integers(-(2**63), 2**63 - 1)),
+    st.one_of(st.integers(1, 9), st.integers(0, 12)),
+    st.one_of(st.just(0), st.integers(0, 2**32 - 1)),
+)  # fmt: skip
+
+
+def _hostile_payload(kind: int, draw: st.DrawFn) -> bytes | None:
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return None
+    if choice == 1:
+        return draw(st.binary(max_size=20))
+    if kind in (K.TASK_PROGRESS, K.TASK_COMPLETED):
+        field_name = "task_progress" if kind == K.TASK_PROGRESS else "task_completed"
+        p = payloads_pb2.Payload()
+        getattr(p, field_name).measures.extend(draw(st.lists(_MEASURES, max_size=3)))
+        return p.SerializeToString()
+    if kind == K.SEIZURE_RENEWED:
+        term = draw(st.one_of(st.integers(1, 400), st.integers(0, 2**32 - 1)))
+        return renewal(draw(st.integers(1, 3)), term)
+    if kind == K.SEIZURE_RELEASED:
+        return release(draw(st.integers(1, 3)))
+    return default_payload(kind)
+
+
+@st.composite
+def _hostile_events(draw: st.DrawFn) -> list[tuple[Header, bytes | None]]:
+    out = [delegated()]
+    next_index = {D: 1, R: 0, X: 0}
+    for _ in range(draw(st.integers(1, 8))):
+        origin = draw(st.sampled_from([D, R, R, X]))
+        kind = draw(st.sampled_from(sorted(T.KINDS)))
+        ids = [h.entry_id for h, _ in out] + ["chengdu/99", "chongqing/7"]
+        h = header(
+            origin,
+            next_index[origin],
+            kind,
+            parents=draw(st.lists(st.sampled_from(ids), max_size=3)),
+            day=draw(st.integers(0, 2**20)),
+            audience=(D, origin) if origin != D else (D, R),
+        )
+        next_index[origin] += 1
+        out.append((h, _hostile_payload(kind, draw)))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(_hostile_events(), st.randoms(use_true_random=False))
+def test_hostile_events_never_make_the_fold_raise_nor_diverge(events, rnd) -> None:
+    reference = _row_bytes(events)
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    assert _row_bytes(shuffled) == reference
+
+
+def test_a_renewal_near_the_end_of_the_calendar_is_refused_not_raised() -> None:
+    last = measure(1, start_on="9998-12-31", term_days=365)
+    renew = (header(R, 2, K.SEIZURE_RENEWED, parents=[f"{R}/1"], day=3), renewal(1))
+    it = item([delegated(), accepted(), completed_with(last), renew])
+    assert it.seizures[0].end_on == "9999-12-30"
+    assert verdicts(it)[f"{R}/2"] == ("refused", "date_range")
