@@ -209,6 +209,9 @@ def _seizure_id(payload: payloads_pb2.Payload) -> str:
 
 # ---------------------------------------------------------------- step contents
 
+# The content check of each later step: normalises the payload in place, returns warnings.
+_Check = Callable[[payloads_pb2.Payload, tasks_pb2.TaskItem, RowReader, PrepareContext], list[str]]
+
 
 def _accepted(
     p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
@@ -222,13 +225,17 @@ def _accepted(
     return []
 
 
-def _rejected(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
-) -> list[str]:
-    p.task_rejected.reason = dom.require_text(
-        p.task_rejected.reason, "reason", "a rejection needs written reasons"
-    )
-    return []
+def _reason_required(body_field: str, what: str) -> _Check:
+    """The content check of a step that only needs its written reason."""
+
+    def check(
+        p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    ) -> list[str]:
+        body = getattr(p, body_field)
+        body.reason = dom.require_text(body.reason, "reason", what)
+        return []
+
+    return check
 
 
 def _returned(
@@ -256,26 +263,7 @@ def _supplemented(
     body = p.task_supplemented
     if not body.documents and not body.note.strip():
         raise ValidationError("documents", "required", "a supplement carries documents or a note")
-    for n, doc in enumerate(body.documents):
-        dom.require_text(doc.name, f"documents[{n}].name")
-        if len(doc.sha256) != 32:
-            raise ValidationError(f"documents[{n}].sha256", "digest", "must be a SHA-256")
-    return []
-
-
-def _cancelled(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
-) -> list[str]:
-    p.task_cancelled.reason = dom.require_text(
-        p.task_cancelled.reason, "reason", "a cancellation needs its reason"
-    )
-    return []
-
-
-def _failed(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
-) -> list[str]:
-    p.task_failed.reason = dom.require_text(p.task_failed.reason, "reason", "say why it failed")
+    dom.validate_documents(body.documents, "documents")
     return []
 
 
@@ -379,17 +367,15 @@ def _seizure(seizure_id: str, item: tasks_pb2.TaskItem) -> tasks_pb2.SeizureItem
     raise ValidationError("seizure_id", "unknown", "no such seizure in this task")
 
 
-# The content check of each later step: normalises the payload in place, returns warnings.
-_Check = Callable[[payloads_pb2.Payload, tasks_pb2.TaskItem, RowReader, PrepareContext], list[str]]
 _CONTENT: dict[int, _Check] = {
     log_pb2.TASK_ACCEPTED: _accepted,
-    log_pb2.TASK_REJECTED: _rejected,
+    log_pb2.TASK_REJECTED: _reason_required("task_rejected", "a rejection needs written reasons"),
     log_pb2.TASK_RETURNED: _returned,
     log_pb2.TASK_SUPPLEMENTED: _supplemented,
     log_pb2.TASK_PROGRESS: _progress,
     log_pb2.TASK_COMPLETED: _completed,
-    log_pb2.TASK_FAILED: _failed,
-    log_pb2.TASK_CANCELLED: _cancelled,
+    log_pb2.TASK_FAILED: _reason_required("task_failed", "say why it failed"),
+    log_pb2.TASK_CANCELLED: _reason_required("task_cancelled", "a cancellation needs its reason"),
     log_pb2.SEIZURE_RENEWED: _renewed,
     log_pb2.SEIZURE_RELEASED: _released,
 }

@@ -38,6 +38,7 @@ __all__ = [
     "time_flags",
     "validate_acceptance",
     "validate_delegation",
+    "validate_documents",
     "validate_measures",
 ]
 
@@ -165,7 +166,8 @@ def _debtor(d: payloads_pb2.Debtor, confirm_bad_credit_code: bool, warnings: lis
         raise ValidationError("debtor.type", "required", "must be person or org")
 
 
-def _documents(docs: Sequence[payloads_pb2.DocumentRef], field: str) -> None:
+def validate_documents(docs: Sequence[payloads_pb2.DocumentRef], field: str) -> None:
+    """Documents go by name and SHA-256 digest (the files stay with the court)."""
     for n, doc in enumerate(docs):
         require_text(doc.name, f"{field}[{n}].name")
         if len(doc.sha256) != _DIGEST_BYTES:
@@ -227,7 +229,7 @@ def validate_delegation(
         raise ValidationError("deadline_on", "past", "must not be in the past")
     if not body.documents:
         raise ValidationError("documents", "required", "attach the delegation letter and files")
-    _documents(body.documents, "documents")
+    validate_documents(body.documents, "documents")
     _assets(body.assets, "assets")
     return warnings
 

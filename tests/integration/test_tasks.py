@@ -253,6 +253,14 @@ async def test_a_step_by_the_wrong_side_is_refused(federation: Federation) -> No
     # Written reasons are required for a return.
     ret = step(log_pb2.TASK_RETURNED, subject, payloads_pb2.TaskReturned(reason=" "))
     assert "reason" in await refused(b, ret)
+    blank = step(log_pb2.TASK_CANCELLED, subject, payloads_pb2.TaskCancelled(reason=" "))
+    assert "reason: a cancellation needs its reason" in await refused(a, blank)
+    bad_doc = payloads_pb2.TaskSupplemented(
+        documents=[payloads_pb2.DocumentRef(name="补充", sha256=b"short")]
+    )
+    assert "documents[0].sha256" in await refused(
+        a, step(log_pb2.TASK_SUPPLEMENTED, subject, bad_doc)
+    )
     assert len(tf.item_of(await row(a, subject)).events) == 1  # type: ignore[arg-type]
 
 
