@@ -18,15 +18,14 @@ from cli.client import InvalidInput, home_option
 from cli.lookup import lookup_doc
 from cli.lookups_client import lookups_client
 from cli.output import console, emit_json, json_option, print_table, table, unix_ms_iso
-
-_HLC_LOGICAL_BITS = 16
+from sync.hlc import physical_ms
 
 
 def read_doc(read: lookups_pb2.AccessItem) -> dict[str, Any]:
     return {
         "entry_id": read.entry_id,
         "actor": read.actor,
-        "at": unix_ms_iso(read.hlc >> _HLC_LOGICAL_BITS) if read.hlc else "",
+        "at": unix_ms_iso(physical_ms(read.hlc)) if read.hlc else "",
         "purpose": read.purpose,
         "what": read.what,
         "entries": list(read.entries),

@@ -25,14 +25,14 @@ from cli.output import console, emit_json, err_console, json_option, print_table
 from sync.domain.assets import category_name, mask_asset, owner_is_person, parse_categories
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import debtor_identifier, masked_debtor
+from sync.hlc import physical_ms
 
 DEFAULT_WAIT_S = 30.0
 _STATUS_ZH = {"pending": "pending 待答复", "answered": "answered 已答复", "denied": "denied 已拒绝"}
-_HLC_LOGICAL_BITS = 16
 
 
 def _when(hlc: int) -> str:
-    return unix_ms_iso(hlc >> _HLC_LOGICAL_BITS) if hlc else ""
+    return unix_ms_iso(physical_ms(hlc)) if hlc else ""
 
 
 def _reason(item: lookups_pb2.LookupItem) -> str:

@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.log import Draft, PrepareContext, RowReader
-from sync.domain.assets import CATEGORY_NAMES, normalise_owner_id
+from sync.domain.assets import known_categories, normalise_owner_id
 from sync.domain.case_number import parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import (
@@ -103,15 +103,7 @@ Category: TypeAlias = payloads_pb2.AssetCategory.ValueType
 
 
 def _categories(values: Iterable[int]) -> list[Category]:
-    out: list[Category] = []
-    for value in values:
-        if value not in CATEGORY_NAMES:
-            raise ValidationError("categories", "unknown_category", "an asset category is unknown")
-        if value not in out:
-            out.append(Category(value))
-    if not out:
-        raise ValidationError("categories", "required", "name at least one asset category")
-    return out
+    return [Category(value) for value in known_categories(values)]
 
 
 def _purpose(text: str) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "asset_from_json",
     "asset_to_json",
     "category_name",
+    "known_categories",
     "mask_asset",
     "mask_owner_id",
     "normalise_owner_id",
@@ -73,11 +74,24 @@ def category_name(category: int) -> str:
     return CATEGORY_NAMES.get(category, f"category-{category}")
 
 
+def known_categories(values: Iterable[int], field: str = "categories") -> tuple[int, ...]:
+    """Enum values -> distinct values in the given order; at least one, each known."""
+    out: list[int] = []
+    for value in values:
+        if value not in CATEGORY_NAMES:
+            raise ValidationError(field, "unknown_category", "an asset category is not known")
+        if value not in out:
+            out.append(value)
+    if not out:
+        raise ValidationError(field, "required", "name at least one asset category")
+    return tuple(out)
+
+
 def parse_categories(text: str | Iterable[str], field: str = "categories") -> tuple[int, ...]:
     """``"deposit,real_estate"`` (or a list of names) -> distinct enum values, in the given
     order. At least one; each must be a known name."""
     names = text.split(",") if isinstance(text, str) else list(text)
-    out: list[int] = []
+    values: list[int] = []
     for raw in names:
         name = raw.strip().lower()
         if not name:
@@ -86,11 +100,8 @@ def parse_categories(text: str | Iterable[str], field: str = "categories") -> tu
         if value is None:
             known = ", ".join(CATEGORY_BY_NAME)
             raise ValidationError(field, "unknown_category", f"each must be one of {known}")
-        if value not in out:
-            out.append(value)
-    if not out:
-        raise ValidationError(field, "required", "name at least one asset category")
-    return tuple(out)
+        values.append(value)
+    return known_categories(values, field)
 
 
 def normalise_owner_id(value: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ccnode.v1 import payloads_pb2
-from sync.domain.assets import CATEGORY_NAMES, mask_owner_id, normalise_owner_id
+from sync.domain.assets import known_categories, mask_owner_id, normalise_owner_id
 from sync.domain.case_number import parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import mask_name, validate_credit_code, validate_resident_id
@@ -104,22 +104,16 @@ def check_request(
         owner_id, warnings = _check_debtor(request)
     except ValidationError as err:
         return Denial(payloads_pb2.INVALID_IDENTIFIER, str(err))
-    categories: list[int] = []
-    for category in request.categories:
-        if category not in CATEGORY_NAMES:
-            return Denial(
-                payloads_pb2.UNKNOWN_CATEGORY, "categories: an asset category is not known here"
-            )
-        if category not in categories:
-            categories.append(category)
-    if not categories:
-        return Denial(payloads_pb2.UNKNOWN_CATEGORY, "categories: name at least one category")
+    try:
+        categories = known_categories(request.categories)
+    except ValidationError as err:
+        return Denial(payloads_pb2.UNKNOWN_CATEGORY, str(err))
     purpose = request.purpose.strip()
     if not purpose or len(purpose) > PURPOSE_CHARS_MAX:
         return Denial(
             payloads_pb2.MALFORMED, f"purpose: required, at most {PURPOSE_CHARS_MAX} characters"
         )
-    return CheckedRequest(owner_id, tuple(categories), warnings)
+    return CheckedRequest(owner_id, categories, warnings)
 
 
 def _check_case(

@@ -26,10 +26,12 @@ from ccnode.v1 import log_pb2, lookups_pb2, payloads_pb2
 from sync.domain.lookups import (
     debtor_identifier,
     parse_lookup_subject,
+    request_entry_id,
     subject_key,
 )
-from sync.entry import Header, entry_id
+from sync.entry import Header
 from sync.folds.blacklist import Ignored, Row
+from sync.hlc import physical_ms
 from sync.payload import PayloadError, decode_payload
 
 TABLE = "lookups"
@@ -39,7 +41,6 @@ PENDING, ANSWERED, DENIED = "pending", "answered", "denied"
 # Court-local day of a reply, for daily quotas: China Standard Time, a fixed UTC+8.
 _CST_OFFSET = dt.timedelta(hours=8)
 _EPOCH = dt.datetime(1970, 1, 1)
-_HLC_LOGICAL_BITS = 16
 
 
 def item_of(row: Row) -> lookups_pb2.LookupItem:
@@ -49,7 +50,7 @@ def item_of(row: Row) -> lookups_pb2.LookupItem:
 def hlc_day(hlc: int) -> str:
     """The China-Standard-Time date of a hybrid-logical-clock stamp (unix ms << 16 | n)."""
     # Plain arithmetic, no platform time functions: any hlc below 2**63 is year 6430 or less.
-    unix_ms = hlc >> _HLC_LOGICAL_BITS
+    unix_ms = physical_ms(hlc)
     return (_EPOCH + _CST_OFFSET + dt.timedelta(milliseconds=unix_ms)).date().isoformat()
 
 
@@ -112,7 +113,7 @@ def _replied(item: lookups_pb2.LookupItem, header: Header, payload: bytes | None
         return Ignored("the requester cannot reply to its own lookup")
     if set(header.audience) != {item.requester, header.origin}:
         return Ignored("a reply's audience is exactly the requester and the target")
-    request_id = _request_id(item.subject)
+    request_id = request_entry_id(item.subject)
     if header.parents != (request_id,):
         return Ignored("a reply names the request as its only parent")
     if item.request_entry and header.origin != item.target:
@@ -147,12 +148,6 @@ def _reply_details(
         reply.asset_count = len(answered.assets)
         reply.assets_found = answered.assets_found or len(answered.assets)
         reply.truncated = answered.truncated
-
-
-def _request_id(subject: str) -> str:
-    parsed = parse_lookup_subject(subject)
-    assert parsed is not None, "checked by fold()"
-    return entry_id(*parsed)
 
 
 # ---------------------------------------------------------------- settling

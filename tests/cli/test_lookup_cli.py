@@ -3,9 +3,10 @@ service on the node's admin socket: the requests built, the output, masking, exi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -66,19 +67,27 @@ class FakeLookups(lookups_pb2_grpc.LookupsServicer):
             return [r for n, r in self.requests if n == name]
 
 
-@pytest.fixture
-def fake(home: Path) -> Iterator[FakeLookups]:
-    servicer = FakeLookups()
+@contextlib.contextmanager
+def serving(home: Path, *services: tuple[Any, Callable[[Any, Any], None]]) -> Iterator[None]:
+    """Fake services on the node's admin socket, as a running node has them."""
     executor = ThreadPoolExecutor(max_workers=4)
     server = grpc.server(executor)
-    lookups_pb2_grpc.add_LookupsServicer_to_server(servicer, server)
+    for servicer, add_to_server in services:
+        add_to_server(servicer, server)
     server.add_insecure_port(f"unix://{home / 'admin.sock'}")
     server.start()
     try:
-        yield servicer
+        yield
     finally:
         server.stop(grace=None).wait()
         executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def fake(home: Path) -> Iterator[FakeLookups]:
+    servicer = FakeLookups()
+    with serving(home, (servicer, lookups_pb2_grpc.add_LookupsServicer_to_server)):
+        yield servicer
 
 
 def _asset(
@@ -252,17 +261,12 @@ def test_lookup_assets_is_the_seam_for_delegating_a_task(home: Path, fake: FakeL
 def both(home: Path) -> Iterator[tuple[FakeAdmin, FakeLookups]]:
     """The Admin and Lookups fakes on one socket, as on a node."""
     admin, lookups = FakeAdmin(), FakeLookups()
-    executor = ThreadPoolExecutor(max_workers=4)
-    server = grpc.server(executor)
-    admin_pb2_grpc.add_AdminServicer_to_server(admin, server)
-    lookups_pb2_grpc.add_LookupsServicer_to_server(lookups, server)
-    server.add_insecure_port(f"unix://{home / 'admin.sock'}")
-    server.start()
-    try:
+    with serving(
+        home,
+        (admin, admin_pb2_grpc.add_AdminServicer_to_server),
+        (lookups, lookups_pb2_grpc.add_LookupsServicer_to_server),
+    ):
         yield admin, lookups
-    finally:
-        server.stop(grace=None).wait()
-        executor.shutdown(wait=True)
 
 
 def test_tasks_delegate_from_a_lookup_carries_its_assets_whole(

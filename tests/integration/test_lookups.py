@@ -272,3 +272,21 @@ async def test_audit_access_lists_the_lookup_and_every_later_read(
     on_b = await lookups(b).Access(lookups_pb2.AccessRequest(id_number=DEBTOR))
     assert [i.subject for i in on_b.lookups] == [result.item.subject]
     assert list(on_b.reads) == []
+
+
+async def test_the_node_checks_imported_records_whatever_the_client(
+    federation: Federation,
+) -> None:
+    b = await federation.start(B)
+    good = asset("cq-100", DEBTOR, payloads_pb2.DEPOSIT)
+    bad = asset("cq-101", BAD_ID, payloads_pb2.DEPOSIT)
+
+    async def messages():  # type: ignore[no-untyped-def]
+        yield lookups_pb2.ImportAssetsRequest(records=[good, bad], first_line=41)
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await lookups(b).ImportAssets(messages())
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.value.details() or "").startswith("line 42: owner_id: check character")
+    assert BAD_ID not in (err.value.details() or "")
+    assert (await lookups(b).CountAssets(lookups_pb2.CountAssetsRequest())).total == 0
