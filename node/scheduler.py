@@ -53,23 +53,30 @@ class BlacklistExpiry:
             await asyncio.sleep(self.interval_s)
 
     def _expired(self, day: str) -> list[str]:
-        """Subjects of this node's listings whose term ended before ``day`` (blocking)."""
+        """Subjects of this node's listings whose term ended before ``day`` (blocking).
+
+        Only listed rows with a term end ("" > nothing) before ``day`` are read, paged by key
+        (an index on status and term end serves it), so a run costs what is due, not the size
+        of the blacklist.
+        """
         store = self.node.db.store
         due: list[str] = []
-        offset = 0
+        after_key: str | None = None
         while True:
-            rows, total = store.query_rows(
+            rows, _ = store.query_rows(
                 RowQuery(
                     table=bl_fold.TABLE,
                     equals={"origin": self.node.config.node_id, "status": "listed"},
+                    above={"term_end_on": ""},
+                    below={"term_end_on": day},
+                    after_key=after_key,
                     limit=PAGE_ROWS,
-                    offset=offset,
                 )
             )
-            due.extend(r["key"] for r in rows if r["term_end_on"] and r["term_end_on"] < day)
-            offset += len(rows)
-            if not rows or offset >= total:
+            due.extend(r["key"] for r in rows)
+            if len(rows) < PAGE_ROWS:
                 return due
+            after_key = rows[-1]["key"]
 
     async def run_once(self) -> list[str]:
         """Delist every expired listing now; return the subjects delisted."""

@@ -179,11 +179,20 @@ class AssetRow:
 
 @dataclass(frozen=True, slots=True)
 class RowQuery:
-    """Equality filters over columns of one table, ordered by key, paged."""
+    """Filters over columns of one table, ordered by key, paged.
+
+    Text ranges compare by code point on every backend; a NULL cell never matches a range.
+    ``after_key`` pages by key (keyset paging): it is a filter like the others, so the total
+    counts only the matches after it, and a scan that goes on from the last key it read costs
+    each page the same whatever its position (an offset re-reads every row before it).
+    """
 
     table: str
     equals: Mapping[str, Any] = field(default_factory=dict)
     prefix: Mapping[str, str] = field(default_factory=dict)  # column LIKE 'value%'
+    above: Mapping[str, str] = field(default_factory=dict)  # column > value (text)
+    below: Mapping[str, str] = field(default_factory=dict)  # column < value (text)
+    after_key: str | None = None  # key > after_key
     limit: int = 100
     offset: int = 0
 

@@ -27,6 +27,7 @@ from node.store.base import (
 )
 from node.store.lookup_rules import check_assets, check_categories, check_court_prefixes
 from node.store.rules import (
+    KEY_COLUMN,
     check_append,
     check_query,
     check_range,
@@ -288,4 +289,12 @@ def _matches(row: dict[str, Any], query: RowQuery) -> bool:
         cell = row[column]
         if cell is None or not cell.startswith(prefix):
             return False
-    return True
+    for column, bound in query.above.items():
+        cell = row[column]
+        if cell is None or not cell > bound:
+            return False
+    for column, bound in query.below.items():
+        cell = row[column]
+        if cell is None or not cell < bound:
+            return False
+    return query.after_key is None or row[KEY_COLUMN] > query.after_key

@@ -171,14 +171,23 @@ def check_query(query: RowQuery) -> None:
         if column not in columns:
             raise IntegrityError(f"query.equals: {column!r} is not a column of {query.table!r}")
         check_value(f"query.equals[{column!r}]", column, value)
-    for column, value in query.prefix.items():
-        if column not in columns or column_kind(column) is not str:
-            raise IntegrityError(
-                f"query.prefix: {column!r} is not a text column of {query.table!r}"
-            )
-        if not isinstance(value, str):
-            raise IntegrityError(f"query.prefix[{column!r}] must be str")
-        check_value(f"query.prefix[{column!r}]", column, value)
+    for name, filters in (
+        ("prefix", query.prefix),
+        ("above", query.above),
+        ("below", query.below),
+    ):
+        for column, value in filters.items():
+            if column not in columns or column_kind(column) is not str:
+                raise IntegrityError(
+                    f"query.{name}: {column!r} is not a text column of {query.table!r}"
+                )
+            if not isinstance(value, str):
+                raise IntegrityError(f"query.{name}[{column!r}] must be str")
+            check_value(f"query.{name}[{column!r}]", column, value)
+    if query.after_key is not None:
+        if not isinstance(query.after_key, str):
+            raise IntegrityError("query.after_key must be str or None")
+        check_value("query.after_key", KEY_COLUMN, query.after_key)
 
 
 def check_table(table: str) -> None:

@@ -43,6 +43,12 @@ SERIAL_ID: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 # Folded-state columns that get an index when a table has them: the lookups the node serves
 # (by ID number, by name, by origin, by status).
 STATE_INDEXED_COLUMNS = ("id_key", "name", "origin", "status", "subject_key")
+# Per table, multi-column indexes that take the place of the single-column index of their
+# first column (which they serve as well): the blacklist expiry scan reads only listed rows
+# whose term has ended (node/scheduler.py), not every listing.
+STATE_COMPOSITE_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "blacklist": (("status", "term_end_on"),),
+}
 STATE_TABLE_PREFIX = "state_"
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -163,7 +169,14 @@ def _state_column(name: str) -> Column[object]:
 
 def _state_table(name: str, columns: tuple[str, ...]) -> Table:
     assert columns[0] == KEY_COLUMN, f"STATE_TABLES[{name!r}] must start with 'key'"
-    indexes = [Index(None, column) for column in STATE_INDEXED_COLUMNS if column in columns]
+    composite = STATE_COMPOSITE_INDEXES.get(name, ())
+    replaced = {index_columns[0] for index_columns in composite}
+    indexes = [
+        Index(None, column)
+        for column in STATE_INDEXED_COLUMNS
+        if column in columns and column not in replaced
+    ]
+    indexes += [Index(None, *index_columns) for index_columns in composite]
     return Table(
         STATE_TABLE_PREFIX + name,
         metadata,

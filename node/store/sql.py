@@ -610,6 +610,9 @@ class SqlStore:
             true(),
             *(table.c[column] == value for column, value in query.equals.items()),
             *(_prefix_clause(table, column, prefix) for column, prefix in query.prefix.items()),
+            *(table.c[column] > bound for column, bound in query.above.items()),
+            *(table.c[column] < bound for column, bound in query.below.items()),
+            *(() if query.after_key is None else (table.c.key > query.after_key,)),
         )
         page = (
             select(table)

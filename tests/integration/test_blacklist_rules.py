@@ -3,13 +3,18 @@ corrections and delistings through the admin API, minors refused."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from node import scheduler
 from node.clock import FakeClock
 from node.scheduler import BlacklistExpiry
-from tests.integration.harness import Federation, admin, listing
+from node.store.base import RowQuery
+from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +41,76 @@ async def test_fixed_term_listing_is_delisted_when_the_term_ends(federation: Fed
     assert item.status == "delisted"
     assert item.delist_ground == payloads_pb2.EXPIRED
     assert await expiry.run_once() == []  # idempotent
+
+
+async def test_expiry_reads_only_due_listings_of_its_own_paged_by_key(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()  # 2025-01-01
+    a = await federation.start("chengdu", clock=clock)
+    b = await federation.start("chongqing", clock=FakeClock())
+    await federation.link("chengdu", "chongqing")
+    ids = valid_ids(7)
+    drafts = [  # terms of 2, 3, 2, 3, 2 years, then two without a term
+        listing(
+            case=f"（2024）川0104执{100 + i}号",
+            id_number=ids[i],
+            ground=payloads_pb2.G3,
+            term_years=2 + i % 2,
+        )
+        for i in range(5)
+    ] + [listing(case=f"（2024）川0104执{100 + i}号", id_number=ids[i]) for i in (5, 6)]
+    subjects = list(
+        (await admin(a).Submit(admin_pb2.SubmitRequest(drafts=drafts, actor="王五"))).subjects
+    )
+    delisted_early = admin_pb2.Draft(
+        kind=log_pb2.BLACKLIST_DELISTED,
+        subject=subjects[2],
+        payload=payloads_pb2.Payload(
+            blacklist_delisted=payloads_pb2.BlacklistDelisted(ground=payloads_pb2.D1, reason="x")
+        ),
+    )
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[delisted_early], actor="王五"))
+    # Another origin's fixed-term listing, due by A's clock too: only its origin delists it.
+    other = listing(
+        case="（2024）渝0103执7号", court="渝0103", ground=payloads_pb2.G3, term_years=2
+    )
+    other_subject = (
+        await admin(b).Submit(admin_pb2.SubmitRequest(drafts=[other], actor="李四"))
+    ).subjects[0]
+
+    async def replicated() -> bool:
+        rows = await a.db.read(a.db.store.get_rows, "blacklist", [other_subject])
+        return other_subject in rows
+
+    await eventually(replicated)
+
+    monkeypatch.setattr(scheduler, "PAGE_ROWS", 1)  # a page per due listing
+    read: list[dict[str, Any]] = []
+    query_rows = a.db.store.query_rows
+
+    def recording(query: RowQuery) -> tuple[list[dict[str, Any]], int]:
+        rows, total = query_rows(query)
+        read.extend(rows)
+        return rows, total
+
+    monkeypatch.setattr(a.db.store, "query_rows", recording)
+    expiry = BlacklistExpiry(a)
+    clock.advance(days=732)  # 2027-01-02: the 2-year terms have ended
+    assert await expiry.run_once() == sorted([subjects[0], subjects[4]])
+    assert sorted(row["key"] for row in read) == sorted([subjects[0], subjects[4]])
+    read.clear()
+    assert await expiry.run_once() == []
+    assert read == []
+    clock.advance(days=365)  # 2028-01-02: the 3-year terms too
+    assert await expiry.run_once() == sorted([subjects[1], subjects[3]])
+    assert sorted(row["key"] for row in read) == sorted([subjects[1], subjects[3]])
+    for subject, status in [
+        *((s, "delisted") for s in subjects[:5]),
+        *((s, "listed") for s in (*subjects[5:], other_subject)),
+    ]:
+        reply = await admin(a).BlacklistGet(admin_pb2.BlacklistGetRequest(subject=subject))
+        assert reply.item.status == status
 
 
 async def test_correct_and_delist_then_no_further_change(federation: Federation) -> None:
@@ -117,3 +192,34 @@ async def test_a_minor_is_never_listed(federation: Federation) -> None:
         await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[minor], actor="王五"))
     assert "minor" in err.value.details()
     assert "510104201001010019" not in err.value.details()
+
+
+async def test_a_failing_preparer_rejects_only_its_own_submission(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from node import business
+
+    a = await federation.start("chengdu")
+    original = business.PREPARERS[log_pb2.BLACKLIST_DELISTED]
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("defect")
+
+    monkeypatch.setitem(business.PREPARERS, log_pb2.BLACKLIST_DELISTED, broken)
+    delist = admin_pb2.Draft(
+        kind=log_pb2.BLACKLIST_DELISTED,
+        subject="chengdu/bl/0",
+        payload=payloads_pb2.Payload(
+            blacklist_delisted=payloads_pb2.BlacklistDelisted(ground=payloads_pb2.D1, reason="x")
+        ),
+    )
+    stub = admin(a)
+    results = await asyncio.gather(
+        stub.Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五")),
+        stub.Submit(admin_pb2.SubmitRequest(drafts=[delist], actor="王五")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], admin_pb2.SubmitResponse)
+    assert isinstance(results[1], grpc.aio.AioRpcError)
+    assert "internal" in results[1].details()
+    assert original is not broken
