@@ -237,6 +237,12 @@ class LocalLog:
             except DraftRejected as exc:
                 outcomes.append(exc)
                 continue
+            except Exception:  # a defect in one preparer must not fail the others' commits
+                log.exception("preparing a submission of %d drafts failed", len(sub.drafts))
+                outcomes.append(
+                    DraftRejected(0, "drafts", "internal", "the node could not prepare this entry")
+                )
+                continue
             pending = rows
             last_hlc = last_hlc_sub
             first = len(stored)
