@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
+from node.access import record_access
 from node.app_version import VERSION
 from node.log import Draft, DraftRejected
 from node.store.base import PeerRecord, RowQuery
@@ -142,17 +142,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     # ---------------------------------------------------------------- blacklist
 
     async def _record_access(
-        self, entries: list[str], actor: str, purpose: str, what: str, subject_key: str
+        self, entries: list[str], actor: str, purpose: str, what: str, identifier: str
     ) -> None:
-        payload = payloads_pb2.Payload(
-            access_recorded=payloads_pb2.AccessRecorded(
-                entries=entries,
-                purpose=purpose,
-                what=what,
-                subject_key=hashlib.sha256(subject_key.encode()).hexdigest() if subject_key else "",
-            )
+        await record_access(
+            self.n, entries, actor=actor, purpose=purpose, what=what, identifier=identifier
         )
-        await self.n.local_log.submit([Draft(kind=log_pb2.ACCESS_RECORDED, payload=payload)], actor)
 
     async def _check_reveal(
         self, context: grpc.aio.ServicerContext, reveal: bool, actor: str, purpose: str

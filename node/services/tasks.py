@@ -10,17 +10,16 @@ numbers, locations) are masked unless a Get asks to reveal them, which is record
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2, tasks_pb2_grpc
+from ccnode.v1 import payloads_pb2, tasks_pb2, tasks_pb2_grpc
+from node.access import record_access
 from node.business_tasks import ledger_seizure
 from node.clock import today
-from node.log import Draft
 from node.store.base import RowQuery
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -217,16 +216,14 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
 
     async def _record_access(self, item: tasks_pb2.TaskItem, actor: str, purpose: str) -> None:
         debtor = item.delegation.debtor
-        identifier = debtor.id_number or debtor.credit_code
-        payload = payloads_pb2.Payload(
-            access_recorded=payloads_pb2.AccessRecorded(
-                entries=[e.entry_id for e in item.events if e.held],
-                purpose=purpose,
-                what="delegated task record",
-                subject_key=hashlib.sha256(identifier.encode()).hexdigest() if identifier else "",
-            )
+        await record_access(
+            self.n,
+            [e.entry_id for e in item.events if e.held],
+            actor=actor,
+            purpose=purpose,
+            what="delegated task record",
+            identifier=debtor.id_number or debtor.credit_code,
         )
-        await self.n.local_log.submit([Draft(kind=log_pb2.ACCESS_RECORDED, payload=payload)], actor)
 
     async def Overdue(
         self, request: tasks_pb2.TaskOverdueRequest, context: grpc.aio.ServicerContext

@@ -223,3 +223,23 @@ async def test_a_failing_preparer_rejects_only_its_own_submission(
     assert isinstance(results[1], grpc.aio.AioRpcError)
     assert "internal" in results[1].details()
     assert original is not broken
+
+
+async def test_a_revealed_blacklist_read_is_found_by_audit_access(federation: Federation) -> None:
+    from ccnode.v1 import lookups_pb2, lookups_pb2_grpc
+
+    a = await federation.start("chengdu")
+    subject = (
+        await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五"))
+    ).subjects[0]
+    await admin(a).BlacklistGet(
+        admin_pb2.BlacklistGetRequest(subject=subject, reveal=True, actor="李四", purpose="核查")
+    )
+    channel = grpc.aio.insecure_channel(f"unix://{a.config.admin_socket}")
+    async with channel:
+        reply = await lookups_pb2_grpc.LookupsStub(channel).Access(
+            lookups_pb2.AccessRequest(id_number="510104199003071237")
+        )
+    assert [(r.actor, r.purpose, r.what) for r in reply.reads] == [
+        ("李四", "核查", "blacklist record")
+    ]

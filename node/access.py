@@ -1,0 +1,53 @@
+"""Accountability for reads of personal data: each read by a person is an ACCESS_RECORDED
+entry in the reader's own log (audience: this node only), with who, why and what — and a
+subject key (SHA-256 of the normalised ID) so `ccnode audit access --subject` finds every
+read about one person or company without storing the number again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ccnode.v1 import log_pb2, payloads_pb2
+from node.log import Draft
+from sync.domain.lookups import subject_key
+
+if TYPE_CHECKING:
+    from node.app import Node
+
+# A long result is recorded in several entries rather than one oversized one.
+ENTRY_IDS_PER_RECORD = 500
+
+
+def access_drafts(
+    entries: Sequence[str], *, purpose: str, what: str, identifier: str = ""
+) -> list[Draft]:
+    key = subject_key(identifier) if identifier.strip() else ""
+    return [
+        Draft(
+            kind=log_pb2.ACCESS_RECORDED,
+            payload=payloads_pb2.Payload(
+                access_recorded=payloads_pb2.AccessRecorded(
+                    entries=list(entries[i : i + ENTRY_IDS_PER_RECORD]),
+                    purpose=purpose.strip(),
+                    what=what,
+                    subject_key=key,
+                )
+            ),
+        )
+        for i in range(0, max(len(entries), 1), ENTRY_IDS_PER_RECORD)
+    ]
+
+
+async def record_access(
+    node: Node,
+    entries: Sequence[str],
+    *,
+    actor: str,
+    purpose: str,
+    what: str,
+    identifier: str = "",
+) -> list[str]:
+    """Append the record(s) BEFORE the data is returned; returns their entry ids."""
+    drafts = access_drafts(entries, purpose=purpose, what=what, identifier=identifier)
+    return (await node.local_log.submit(drafts, actor)).entry_ids
