@@ -59,6 +59,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         bytes_max = min(request.batch_bytes_max or limits.batch_bytes_max, limits.batch_bytes_max)
         sent = dict(request.vector.sizes)
         keys_sent: set[str] = set()
+        blocked: dict[str, int] = {}  # origin -> position this node cannot serve past
         sizes_cache: dict[str, list[int]] = {}
         seen = self.n.watch.version
         while True:
@@ -68,7 +69,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 if st.origin == peer_id:
                     continue  # a node never learns its own log from others
                 have = sent.get(st.origin, 0)
-                if have >= st.size:
+                if have >= st.size or blocked.get(st.origin) == have:
                     continue
                 if st.origin not in keys_sent and have == 0:
                     cert = self.n.keys.certificates().get(st.origin)
@@ -89,7 +90,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                         sizes_cache,
                     )
                     if batch is None:
-                        log.error("no checkpoint to end a batch of %s at %d", st.origin, have)
+                        # Nothing this node can serve here (no checkpoint, or a payload the
+                        # reader needs is not held): leave the origin to other peers.
+                        blocked[st.origin] = have
                         break
                     yield federation_pb2.SyncMessage(batch=batch)
                     have = batch.first_index + len(batch.entries)
@@ -138,6 +141,17 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         if not candidates:
             return None
         rows = store.entries(origin, start, candidates[-1])
+        # An entry whose payload the reader is entitled to but this node does not hold (this
+        # node is outside its audience): the reader rightly refuses it without the payload, so
+        # the batch stops before it and the reader gets that part of the log from the origin
+        # or another member of the audience.
+        for i, row in enumerate(rows):
+            if row.payload is None and decode_header(row.header).visible_to(reader):
+                candidates = [c for c in candidates if c <= start + i]
+                if not candidates:
+                    return None
+                rows = rows[: candidates[-1] - start]
+                break
         entries = [self._for_reader(e, reader) for e in rows]
         end = candidates[0]
         total = 0

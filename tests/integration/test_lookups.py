@@ -3,6 +3,8 @@ categories only, denied with the reason, confidential from a third node, account
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 
@@ -290,3 +292,38 @@ async def test_the_node_checks_imported_records_whatever_the_client(
     assert (err.value.details() or "").startswith("line 42: owner_id: check character")
     assert BAD_ID not in (err.value.details() or "")
     assert (await lookups(b).CountAssets(lookups_pb2.CountAssetsRequest())).total == 0
+
+
+async def test_a_relay_outside_the_audience_never_sends_what_the_receiver_would_refuse(
+    federation: Federation,
+) -> None:
+    # B first hears of A's log only through C, which holds just the header of A's request to
+    # B: C stops its batches of A's log before that entry (B would rightly refuse it without
+    # its payload), and once B reaches A itself it gets the rest and answers. No one is refused.
+    a = await federation.start(A)
+    b = await federation.start(B)
+    c = await federation.start(C)
+    await _import(b, REGISTRY)
+    await federation.peer(A, B)
+    await b.add_peer(PeerRecord(A, "127.0.0.1:9", ("川01",)))  # A unreachable from B for now
+    await federation.link(A, C)
+    await federation.link(B, C)
+    sent = await lookups(a).Request(request(wait_s=0))
+    subject = sent.item.subject
+
+    async def c_holds_the_request_header() -> bool:
+        return (await c.db.read(c.db.store.vector)).get(A, 0) >= 1
+
+    await eventually(c_holds_the_request_header)
+    await asyncio.sleep(0.5)  # C's stream to B has had every chance to send A's entries
+    assert (await b.db.read(b.db.store.vector)).get(A, 0) == 0
+    await b.add_peer(PeerRecord(A, f"127.0.0.1:{a.port}", ("川01",)))
+
+    async def answered() -> bool:
+        rows = await a.db.read(a.db.store.get_rows, "lookups", [subject])
+        return subject in rows and rows[subject]["status"] == "answered"
+
+    await eventually(answered)
+    for node in (a, b, c):
+        refusals = await admin(node).Refusals(admin_pb2.RefusalsRequest())
+        assert not [r.reason for r in refusals.refusals if r.reason.startswith("batch_")]
