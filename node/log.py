@@ -27,7 +27,7 @@ from node.store.base import OriginState, RowChange, RowQuery, Store, StoredEntry
 from node.watch import Watch
 from sync import hlc
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from sync.entry import SALT_BYTES, Entry, decode_header, entry_id, make_entry
+from sync.entry import SALT_BYTES, Entry, EntryError, decode_header, entry_id, make_entry
 from sync.folds import StateKey, fold_batch, state_keys
 from sync.folds.blacklist import Row
 from sync.merkle import Frontier
@@ -304,18 +304,22 @@ class LocalLog:
             warnings.extend(f"draft {position}: {w}" for w in notes)
             last_hlc = hlc.tick(last_hlc, now_ms)
             payload = encode_payload(ready.kind, ready.payload)
-            entry: Entry = make_entry(
-                origin=self.node_id,
-                index=index,
-                kind=ready.kind,
-                subject=ready.subject,
-                actor=sub.actor,
-                hlc=last_hlc,
-                payload=payload,
-                salt=secrets.token_bytes(SALT_BYTES),
-                audience=ready.audience,
-                parents=ready.parents,
-            )
+            try:
+                entry: Entry = make_entry(
+                    origin=self.node_id,
+                    index=index,
+                    kind=ready.kind,
+                    subject=ready.subject,
+                    actor=sub.actor,
+                    hlc=last_hlc,
+                    payload=payload,
+                    salt=secrets.token_bytes(SALT_BYTES),
+                    audience=ready.audience,
+                    parents=ready.parents,
+                )
+            except EntryError as exc:  # e.g. a payload over the entry size limit
+                field = str(exc).partition(": ")[0]
+                raise DraftRejected(position, field, "entry_limits", str(exc)) from None
             header = decode_header(entry.header)
             folded = fold_batch(
                 [(header, payload)],
