@@ -7,7 +7,10 @@ never on arrival order or wall clocks. Each business has a fold module exposing:
 * ``KINDS``: the entry kinds it folds,
 * ``fold(row, header, payload) -> Row | Ignored``: the row after one entry,
 * optionally ``derive(row) -> {(table, key): row}``: rows of other tables that are a function
-  of that row alone (the seizure ledger of a task), upserted in the same change set.
+  of that row alone (the seizure ledger of a task), upserted in the same change set,
+* optionally ``NEW_ROW_KINDS``: kinds whose entry only ever creates its subject's row, which
+  no earlier entry can have created (or is ignored whatever the row): ``state_keys`` leaves
+  their subjects out, so a receiver never looks up a row that cannot exist.
 
 A fold whose order matters across origins (delegated tasks have two writers) keeps what it
 needs inside the row and recomputes the state from it, so any delivery order gives the same
@@ -37,6 +40,9 @@ _BY_KIND: dict[int, tuple[str, FoldFn]] = {
 _DERIVE: dict[str, Callable[[Row], dict[StateKey, Row]]] = {
     module.TABLE: module.derive for module in MODULES if hasattr(module, "derive")
 }
+_NEW_ROW_KINDS: frozenset[int] = frozenset(
+    kind for module in MODULES for kind in getattr(module, "NEW_ROW_KINDS", ())
+)
 
 
 @dataclass(slots=True)
@@ -51,11 +57,11 @@ def table_for(kind: int) -> str | None:
 
 
 def state_keys(headers: Sequence[Header]) -> set[StateKey]:
-    """The rows a batch may touch: fetch these before folding."""
+    """The existing rows a batch may touch: fetch these before folding."""
     keys = set()
     for header in headers:
         hit = _BY_KIND.get(header.kind)
-        if hit is not None:
+        if hit is not None and header.kind not in _NEW_ROW_KINDS:
             keys.add((hit[0], header.subject))
     return keys
 

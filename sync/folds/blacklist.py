@@ -4,6 +4,11 @@ Single writer: only the listing court's node (the subject's origin) lists, corre
 delists an entry; an entry about another origin's listing is ignored by every node alike.
 Entries of one origin are folded in index order, so the row depends only on the log.
 
+A listing's subject is ``<origin>/bl/<index of the listing entry>``: the origin assigns it
+(node/business.py), and a listing under any other subject is ignored. So the row of a subject
+can only ever be created by that one entry, and folding a listing never needs the current
+row (``NEW_ROW_KINDS``): a receiver does not look it up.
+
 The fold never raises on a validly signed entry whose content is unusable (unknown subject,
 correction after delisting, ...): it returns an ``Ignored`` decision so that every node
 ignores the same entries and replication never stalls on one bad fact. The origin validates
@@ -25,6 +30,8 @@ TABLE = "blacklist"
 KINDS = frozenset(
     {log_pb2.BLACKLIST_LISTED, log_pb2.BLACKLIST_CORRECTED, log_pb2.BLACKLIST_DELISTED}
 )
+# A listing creates the row of its own subject, which no earlier entry can have created.
+NEW_ROW_KINDS = frozenset({log_pb2.BLACKLIST_LISTED})
 # A fixed-term entry is delisted within 3 working days after its term ends (法释〔2017〕7号
 # art. 2). The fold uses the plain Monday–Friday calendar so that every node computes the
 # same date; the origin's scheduler may act earlier under its configured holiday calendar.
@@ -41,6 +48,11 @@ class Ignored:
 
 def subject_prefix(origin: str) -> str:
     return f"{origin}/bl/"
+
+
+def listing_subject(origin: str, index: int) -> str:
+    """The subject of the listing that is entry ``index`` of ``origin``'s log."""
+    return f"{origin}/bl/{index}"
 
 
 def id_key(debtor: payloads_pb2.Debtor) -> str:
@@ -67,6 +79,10 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         return Ignored("not a blacklist entry")
     if not header.subject.startswith(subject_prefix(header.origin)):
         return Ignored("subject is not in the origin's namespace (single writer)")
+    if header.kind == log_pb2.BLACKLIST_LISTED and header.subject != listing_subject(
+        header.origin, header.index
+    ):
+        return Ignored("a listing's subject must be <origin>/bl/<its index>")
     if payload is None:
         return Ignored("payload not held (redacted or purged)")
     try:

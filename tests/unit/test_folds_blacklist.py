@@ -51,7 +51,8 @@ def _fold_all(items: Sequence[tuple[Header, bytes | None]], row: Row | None = No
     return row
 
 
-def _listed_row(index: int = 0, **record: str) -> Row:
+def _listed_row(index: int = 1, **record: str) -> Row:
+    """The row of SUBJECT, listed by entry 1 (a listing's subject names its own index)."""
     row = fold(None, *_item(index, LISTED, listed_payload(blacklist_record(**record))))
     assert not isinstance(row, Ignored)
     return row
@@ -62,12 +63,12 @@ def _listed_row(index: int = 0, **record: str) -> Row:
 
 def test_a_listing_becomes_a_row() -> None:
     record = blacklist_record(id_number=SAMPLE_ID_NUMBER.lower() + " ")
-    row = fold(None, *_item(3, LISTED, listed_payload(record)))
+    row = fold(None, *_item(1, LISTED, listed_payload(record)))
     assert not isinstance(row, Ignored)
     assert row == {
         "key": SUBJECT,
         "origin": ORIGIN,
-        "entry_id": "chengdu/3",
+        "entry_id": "chengdu/1",
         "status": "listed",
         "debtor_type": "person",
         "id_key": SAMPLE_ID_NUMBER,  # stripped and upper-cased
@@ -79,7 +80,7 @@ def test_a_listing_becomes_a_row() -> None:
         "term_end_on": "2026-03-06",
         "delist_due_on": "2026-03-11",  # Friday + 3 working days
         "delisted_on": "",
-        "last_index": 3,
+        "last_index": 1,
         "record": row["record"],
     }
     item = item_of(row)
@@ -88,7 +89,7 @@ def test_a_listing_becomes_a_row() -> None:
         SUBJECT,
         ORIGIN,
         "listed",
-        3,
+        1,
     )
 
 
@@ -97,25 +98,25 @@ def test_an_organisation_is_keyed_by_its_credit_code() -> None:
     record.debtor.CopyFrom(
         payloads_pb2.Debtor(type=payloads_pb2.ORG, name="某公司", credit_code=SAMPLE_CREDIT_CODE)
     )
-    row = fold(None, *_item(0, LISTED, listed_payload(record)))
+    row = fold(None, *_item(1, LISTED, listed_payload(record)))
     assert not isinstance(row, Ignored)
     assert (row["debtor_type"], row["id_key"]) == ("org", SAMPLE_CREDIT_CODE)
 
 
 def test_a_correction_replaces_the_record() -> None:
-    listed = _listed_row(0)
+    listed = _listed_row()
     new = blacklist_record(name="张叁", term_end_on="2026-03-13")  # a Friday
     row = fold(listed, *_item(4, CORRECTED, corrected_payload(new)))
     assert not isinstance(row, Ignored)
     assert row["name"] == "张叁"
-    assert row["entry_id"] == "chengdu/0"  # still the listing entry
+    assert row["entry_id"] == "chengdu/1"  # still the listing entry
     assert row["last_index"] == 4
     assert row["delist_due_on"] == "2026-03-18"
     assert item_of(row).record == new
 
 
 def test_a_correction_changing_the_debtor_id_is_ignored() -> None:
-    listed = _listed_row(0)
+    listed = _listed_row()
     new = blacklist_record(id_number="110105194912310021")
     outcome = fold(listed, *_item(1, CORRECTED, corrected_payload(new)))
     assert outcome == Ignored("a correction may not change the debtor's ID or the court")
@@ -124,19 +125,19 @@ def test_a_correction_changing_the_debtor_id_is_ignored() -> None:
 
 def test_a_correction_changing_the_court_is_ignored() -> None:
     outcome = fold(
-        _listed_row(0), *_item(1, CORRECTED, corrected_payload(blacklist_record(court="川0105")))
+        _listed_row(), *_item(1, CORRECTED, corrected_payload(blacklist_record(court="川0105")))
     )
     assert isinstance(outcome, Ignored)
 
 
 def test_a_correction_may_change_the_case_of_the_id() -> None:
-    listed = _listed_row(0)
+    listed = _listed_row()
     new = blacklist_record(id_number=SAMPLE_ID_NUMBER.lower())
     assert not isinstance(fold(listed, *_item(1, CORRECTED, corrected_payload(new))), Ignored)
 
 
 def test_a_delisting_marks_the_row_delisted() -> None:
-    row = fold(_listed_row(0), *_item(2, DELISTED, delisted_payload("2024-05-06")))
+    row = fold(_listed_row(), *_item(2, DELISTED, delisted_payload("2024-05-06")))
     assert not isinstance(row, Ignored)
     assert row["status"] == "delisted"
     assert row["delisted_on"] == "2024-05-06"
@@ -152,14 +153,38 @@ def test_a_delisting_marks_the_row_delisted() -> None:
     [(CORRECTED, corrected_payload(blacklist_record())), (DELISTED, delisted_payload())],
 )
 def test_changes_after_delisting_are_ignored(kind: int, payload: bytes) -> None:
-    delisted = fold(_listed_row(0), *_item(1, DELISTED, delisted_payload()))
+    delisted = fold(_listed_row(), *_item(1, DELISTED, delisted_payload()))
     assert not isinstance(delisted, Ignored)
     assert fold(delisted, *_item(2, kind, payload)) == Ignored("listing already delisted")
 
 
 def test_a_second_listing_of_the_same_subject_is_ignored() -> None:
-    outcome = fold(_listed_row(0), *_item(1, LISTED, listed_payload()))
+    outcome = fold(_listed_row(), *_item(1, LISTED, listed_payload()))
     assert outcome == Ignored("subject already listed")
+
+
+@pytest.mark.parametrize(
+    ("index", "subject"),
+    [
+        (2, SUBJECT),  # the subject of entry 1
+        (1, "chengdu/bl/01"),
+        (1, "chengdu/bl/1/2"),
+        (1, "chengdu/bl/"),
+        (10, "chengdu/bl/1"),
+    ],
+)
+def test_a_listing_under_a_subject_other_than_its_own_index_is_ignored(
+    index: int, subject: str
+) -> None:
+    outcome = fold(None, *_item(index, LISTED, listed_payload(), subject=subject))
+    assert outcome == Ignored("a listing's subject must be <origin>/bl/<its index>")
+
+
+def test_a_listing_never_needs_the_current_row() -> None:
+    listed, _ = _item(1, LISTED, listed_payload())
+    corrected, _ = _item(2, CORRECTED, corrected_payload(blacklist_record()))
+    assert state_keys([listed]) == set()
+    assert state_keys([listed, corrected]) == {(TABLE, SUBJECT)}
 
 
 @pytest.mark.parametrize(
@@ -179,7 +204,7 @@ def test_a_change_without_a_listing_is_ignored(kind: int, payload: bytes) -> Non
     ],
 )
 def test_another_origin_cannot_write_in_chengdus_namespace(kind: int, payload: bytes) -> None:
-    listed = None if kind == LISTED else _listed_row(0)
+    listed = None if kind == LISTED else _listed_row()
     outcome = fold(listed, *_item(5, kind, payload, origin="chongqing"))
     assert outcome == Ignored("subject is not in the origin's namespace (single writer)")
 
@@ -190,17 +215,18 @@ def test_a_subject_outside_every_namespace_is_ignored() -> None:
 
 
 def test_a_missing_payload_is_ignored() -> None:
-    assert fold(None, *_item(0, LISTED, None)) == Ignored("payload not held (redacted or purged)")
+    assert fold(None, *_item(1, LISTED, None)) == Ignored("payload not held (redacted or purged)")
 
 
 def test_a_payload_of_the_wrong_body_is_ignored() -> None:
-    outcome = fold(_listed_row(0), *_item(1, CORRECTED, listed_payload()))
+    outcome = fold(_listed_row(), *_item(1, CORRECTED, listed_payload()))
     assert isinstance(outcome, Ignored)
     assert "does not match" in outcome.reason
 
 
 def test_an_undecodable_payload_is_ignored() -> None:
-    assert isinstance(fold(None, *_item(0, LISTED, b"\xff\xff\xff")), Ignored)
+    outcome = fold(None, *_item(1, LISTED, b"\xff\xff\xff"))
+    assert outcome == Ignored("payload is not a valid Payload encoding")
 
 
 def test_a_non_blacklist_entry_is_ignored() -> None:
@@ -211,14 +237,14 @@ def test_a_non_blacklist_entry_is_ignored() -> None:
 def test_an_unknown_listing_ground_does_not_raise() -> None:
     record = blacklist_record()
     record.ground = 99  # type: ignore[assignment]
-    outcome = fold(None, *_item(0, LISTED, listed_payload(record)))
+    outcome = fold(None, *_item(1, LISTED, listed_payload(record)))
     assert isinstance(outcome, (Ignored, dict))
 
 
 def test_a_malformed_term_end_date_does_not_raise() -> None:
     record = blacklist_record(term_end_on="not a date")
-    outcome = fold(None, *_item(0, LISTED, listed_payload(record)))
-    assert isinstance(outcome, (Ignored, dict))
+    outcome = fold(None, *_item(1, LISTED, listed_payload(record)))
+    assert outcome == Ignored("unusable content: ValueError")
 
 
 # ---------------------------------------------------------------- delisting due date
@@ -238,7 +264,7 @@ def test_a_malformed_term_end_date_does_not_raise() -> None:
 )
 def test_delist_due_on_is_three_working_days_after_the_term(term_end_on: str, due_on: str) -> None:
     assert delist_due_on(term_end_on) == due_on
-    row = _listed_row(0, term_end_on=term_end_on)
+    row = _listed_row(term_end_on=term_end_on)
     assert row["delist_due_on"] == due_on
     assert item_of(row).delist_due_on == due_on
 
@@ -259,24 +285,24 @@ def test_the_blacklist_kinds_fold_into_the_blacklist_table() -> None:
 def test_fold_batch_touching_one_subject_twice() -> None:
     other = "chengdu/bl/2"
     items = [
-        _item(0, LISTED, listed_payload()),
-        _item(1, LISTED, listed_payload(), subject=other),
-        _item(2, CORRECTED, corrected_payload(blacklist_record(name="张叁"))),
-        _item(3, DELISTED, delisted_payload()),
-        _item(4, LISTED, listed_payload()),  # already listed: ignored
+        _item(1, LISTED, listed_payload()),
+        _item(2, LISTED, listed_payload(), subject=other),
+        _item(3, CORRECTED, corrected_payload(blacklist_record(name="张叁"))),
+        _item(4, DELISTED, delisted_payload()),
+        _item(5, LISTED, listed_payload()),  # not its own subject: ignored
     ]
     headers = [h for h, _ in items]
-    assert state_keys(headers) == {(TABLE, SUBJECT), (TABLE, other)}
+    assert state_keys(headers) == {(TABLE, SUBJECT)}  # listings create their rows
     result = fold_batch(items, {})
     assert set(result.changes) == {(TABLE, SUBJECT), (TABLE, other)}
     row = result.changes[(TABLE, SUBJECT)]
-    assert (row["status"], row["name"], row["last_index"]) == ("delisted", "张叁", 3)
+    assert (row["status"], row["name"], row["last_index"]) == ("delisted", "张叁", 4)
     assert result.changes[(TABLE, other)]["status"] == "listed"
-    assert result.ignored == [("chengdu/4", "subject already listed")]
+    assert result.ignored == [("chengdu/5", "a listing's subject must be <origin>/bl/<its index>")]
 
 
 def test_fold_batch_starts_from_the_current_rows() -> None:
-    current = {(TABLE, SUBJECT): _listed_row(0)}
+    current = {(TABLE, SUBJECT): _listed_row()}
     result = fold_batch([_item(7, DELISTED, delisted_payload())], current)
     assert result.changes[(TABLE, SUBJECT)]["status"] == "delisted"
     assert current[(TABLE, SUBJECT)]["status"] == "listed"  # the input is not mutated
@@ -289,9 +315,9 @@ def test_fold_batch_skips_entries_without_a_fold() -> None:
 
 
 def test_fold_batch_records_ignored_entries_with_their_ids() -> None:
-    result = fold_batch([_item(9, LISTED, None)], {})
+    result = fold_batch([_item(1, LISTED, None)], {})
     assert result.changes == {}
-    assert result.ignored == [("chengdu/9", "payload not held (redacted or purged)")]
+    assert result.ignored == [("chengdu/1", "payload not held (redacted or purged)")]
 
 
 # ---------------------------------------------------------------- determinism
@@ -299,10 +325,10 @@ def test_fold_batch_records_ignored_entries_with_their_ids() -> None:
 
 def _sequence() -> list[tuple[Header, bytes | None]]:
     return [
-        _item(0, LISTED, listed_payload(blacklist_record(term_end_on="2024-03-08"))),
-        _item(1, CORRECTED, corrected_payload(blacklist_record(name="张叁"))),
+        _item(1, LISTED, listed_payload(blacklist_record(term_end_on="2024-03-08"))),
         _item(2, LISTED, listed_payload(), subject="chengdu/bl/2"),
-        _item(3, DELISTED, delisted_payload()),
+        _item(3, CORRECTED, corrected_payload(blacklist_record(name="张叁"))),
+        _item(4, DELISTED, delisted_payload()),
     ]
 
 
@@ -328,8 +354,8 @@ def test_one_batch_or_one_entry_at_a_time_gives_the_same_rows() -> None:
 _ops = st.lists(
     st.tuples(
         st.sampled_from([LISTED, CORRECTED, DELISTED, None]),  # None: a redacted listing
-        st.integers(min_value=1, max_value=3),  # subject number
-        st.booleans(),  # correction: change the debtor's ID?
+        st.integers(min_value=0, max_value=4),  # subject number
+        st.booleans(),  # listing: under its own subject? correction: change the debtor's ID?
     ),
     max_size=25,
 )
@@ -337,15 +363,15 @@ _ops = st.lists(
 
 def _entries_of(ops: list[tuple[int | None, int, bool]]) -> list[tuple[Header, bytes | None]]:
     items: list[tuple[Header, bytes | None]] = []
-    for index, (kind, n, change_id) in enumerate(ops):
-        subject = f"chengdu/bl/{n}"
+    for index, (kind, n, flag) in enumerate(ops):
+        subject = f"chengdu/bl/{index if kind in (LISTED, None) and flag else n}"
         if kind is None:
             items.append(_item(index, LISTED, None, subject=subject))
         elif kind == LISTED:
             items.append(_item(index, LISTED, listed_payload(), subject=subject))
         elif kind == CORRECTED:
             record = blacklist_record(
-                id_number="110105194912310021" if change_id else SAMPLE_ID_NUMBER,
+                id_number="110105194912310021" if flag else SAMPLE_ID_NUMBER,
                 name=f"name-{index}",
             )
             items.append(_item(index, CORRECTED, corrected_payload(record), subject=subject))
@@ -363,12 +389,12 @@ def test_fold_matches_a_plain_replay(ops: list[tuple[int | None, int, bool]]) ->
     assert fold_batch(items, {}) == result  # deterministic
     model: dict[str, tuple[str, int, str]] = {}  # subject -> (status, last index, name)
     applied = 0
-    for index, (kind, n, change_id) in enumerate(ops):
-        subject = f"chengdu/bl/{n}"
+    for index, (kind, n, flag) in enumerate(ops):
+        subject = f"chengdu/bl/{index if kind in (LISTED, None) and flag else n}"
         held = model.get(subject)
-        if kind == LISTED and held is None:
+        if kind == LISTED and held is None and subject == f"chengdu/bl/{index}":
             model[subject] = ("listed", index, "张三")
-        elif kind == CORRECTED and held and held[0] == "listed" and not change_id:
+        elif kind == CORRECTED and held and held[0] == "listed" and not flag:
             model[subject] = ("listed", index, f"name-{index}")
         elif kind == DELISTED and held and held[0] == "listed":
             model[subject] = ("delisted", index, held[2])
@@ -384,7 +410,7 @@ def test_fold_matches_a_plain_replay(ops: list[tuple[int | None, int, bool]]) ->
 
 
 def test_redacted_entries_in_a_batch() -> None:
-    entry = blacklist_entry(ORIGIN, 0, subject=SUBJECT)
+    entry = blacklist_entry(ORIGIN, 1, subject=SUBJECT)
     redacted: Entry = entry.redacted()
     result = fold_batch([(decode_header(redacted.header), redacted.payload)], {})
     assert result.changes == {}
