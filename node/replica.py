@@ -135,6 +135,7 @@ class Replica:
                     checkpoint_note=accepted.checkpoint_note,
                 ),
                 changes=[RowChange(t, k, row) for (t, k), row in folded.changes.items()],
+                trusted_rows=True,  # built by sync.folds just above
             )
         except Exception:
             self.forget(origin)

@@ -212,13 +212,17 @@ class Store(Protocol):
         state: OriginState,
         changes: Sequence[RowChange] = (),
         checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
     ) -> None:
         """Commit entries [expected_size, state.size), the new origin state (with its
         checkpoint, also kept in checkpoint history) and row changes in one transaction.
         Raise ConflictError if the stored size != expected_size; IntegrityError if the
         entries are not exactly indexes expected_size..state.size-1 of ``origin``.
         ``checkpoints`` are (size, note) of intermediate checkpoints signed within this
-        commit, kept in the checkpoint history in the same transaction."""
+        commit, kept in the checkpoint history in the same transaction.
+        ``trusted_rows``: only for node code passing rows built by sync.folds (right
+        columns, types and keys by construction): those are not checked again, except for
+        text with NUL characters (rules.collapse_changes)."""
         ...
 
     def entries(

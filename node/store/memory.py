@@ -79,9 +79,10 @@ class MemoryStore:
         state: OriginState,
         changes: Sequence[RowChange] = (),
         checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
     ) -> None:
         check_append(origin, expected_size, entries, state, checkpoints)
-        final_changes = collapse_changes(changes)
+        final_changes = collapse_changes(changes, trusted=trusted_rows)
         with self._lock:
             stored = self._origins.get(origin)
             stored_size = stored.size if stored is not None else 0

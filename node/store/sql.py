@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,6 +105,19 @@ _SQLITE_INSERT_ENTRIES = (
     f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS_ALL))})"
 )
 _PG_COPY_ENTRIES = f"COPY entries ({_ENTRY_COLUMN_LIST}) FROM STDIN"
+# append's other statements on SQLite, run on the driver connection (see _lock_origin).
+_ORIGIN_COLUMNS = tuple(column.name for column in schema.origins.c if column.name != "origin")
+_SQLITE_CREATE_ORIGIN = (
+    f"INSERT INTO origins ({', '.join(_ORIGIN_COLUMNS)}, origin) "  # noqa: S608 (fixed names)
+    f"VALUES ({', '.join('?' * (len(_ORIGIN_COLUMNS) + 1))}) ON CONFLICT (origin) DO NOTHING"
+)
+_SQLITE_LOCKED_ORIGIN = "SELECT size, root, frozen FROM origins WHERE origin = ?"
+_SQLITE_UPDATE_ORIGIN = (
+    f"UPDATE origins SET {', '.join(f'{name} = ?' for name in _ORIGIN_COLUMNS)} "  # noqa: S608
+    "WHERE origin = ?"
+)
+_SQLITE_CHECKPOINT_NOTE = "SELECT note FROM checkpoints WHERE origin = ? AND size = ?"
+_SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
 
 class SqlStore:
@@ -199,9 +213,10 @@ class SqlStore:
         state: OriginState,
         changes: Sequence[RowChange] = (),
         checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
     ) -> None:
         check_append(origin, expected_size, entries, state, checkpoints)
-        final_changes = collapse_changes(changes)
+        final_changes = collapse_changes(changes, trusted=trusted_rows)
         entry_rows = [
             (
                 e.origin,
@@ -223,21 +238,24 @@ class SqlStore:
                 if entry_rows:
                     self._insert_entries(conn, entry_rows)
                 if checkpoints:  # intermediate checkpoints signed in this commit
-                    conn.execute(
-                        insert(schema.checkpoints),
-                        [
-                            {"origin": origin, "size": size, "note": note}
-                            for size, note in checkpoints
-                        ],
+                    self._insert_checkpoints(
+                        conn, [(origin, size, note) for size, note in checkpoints]
                     )
                 self._save_checkpoint(conn, state, created)
-                conn.execute(
-                    update(schema.origins)
-                    .where(schema.origins.c.origin == origin)
-                    .values(_origin_values(state))
-                )
+                if self._dialect == "sqlite":
+                    _raw(conn).execute(_SQLITE_UPDATE_ORIGIN, _origin_row(state))
+                else:
+                    conn.execute(
+                        update(schema.origins)
+                        .where(schema.origins.c.origin == origin)
+                        .values(_origin_values(state))
+                    )
                 self._apply_changes(conn, final_changes)
-        except (sqlalchemy.exc.IntegrityError, psycopg.IntegrityError) as exc:
+        except (
+            sqlalchemy.exc.IntegrityError,
+            sqlite3.IntegrityError,
+            psycopg.IntegrityError,
+        ) as exc:
             # Parameters are hidden; the driver's detail names at most a unique key (origin
             # and index, a subject key, a digest), never a payload or personal data.
             raise IntegrityError("append violates a database constraint") from exc
@@ -248,7 +266,7 @@ class SqlStore:
         PostgreSQL gets one COPY stream (executemany still runs a statement per row, even
         pipelined); SQLite, an in-process library, the driver's executemany."""
         if self._dialect != "postgresql":
-            conn.exec_driver_sql(_SQLITE_INSERT_ENTRIES, rows)
+            _raw(conn).executemany(_SQLITE_INSERT_ENTRIES, rows)
             return
         driver_connection = conn.connection.driver_connection
         assert isinstance(driver_connection, psycopg.Connection)
@@ -265,20 +283,27 @@ class SqlStore:
         concurrent first appends of one origin a row to queue on: the second waits for the
         first to commit, then sees its size and gets a ConflictError.
         """
-        placeholder = _origin_values(empty_state(origin)) | {"origin": origin}
-        created = (
-            conn.execute(
-                self._upsert_insert(schema.origins)
-                .values(placeholder)
-                .on_conflict_do_nothing(index_elements=["origin"])
-            ).rowcount
-            == 1
-        )
-        size, root, frozen = conn.execute(
-            select(schema.origins.c.size, schema.origins.c.root, schema.origins.c.frozen)
-            .where(schema.origins.c.origin == origin)
-            .with_for_update()
-        ).one()
+        if self._dialect == "sqlite":
+            # A statement per batch: below SQLAlchemy, which costs more than SQLite here.
+            raw = _raw(conn)
+            placeholder_row = _origin_row(empty_state(origin))
+            created = raw.execute(_SQLITE_CREATE_ORIGIN, placeholder_row).rowcount == 1
+            size, root, frozen = raw.execute(_SQLITE_LOCKED_ORIGIN, (origin,)).fetchone()
+        else:
+            placeholder = _origin_values(empty_state(origin)) | {"origin": origin}
+            created = (
+                conn.execute(
+                    self._upsert_insert(schema.origins)
+                    .values(placeholder)
+                    .on_conflict_do_nothing(index_elements=["origin"])
+                ).rowcount
+                == 1
+            )
+            size, root, frozen = conn.execute(
+                select(schema.origins.c.size, schema.origins.c.root, schema.origins.c.frozen)
+                .where(schema.origins.c.origin == origin)
+                .with_for_update()
+            ).one()
         if size != expected_size:
             raise ConflictError("stored size != expected_size")
         if frozen:
@@ -289,27 +314,33 @@ class SqlStore:
 
     def _save_checkpoint(self, conn: Connection, state: OriginState, created: bool) -> None:
         """Keep the checkpoint in history; the same (origin, size) may only repeat its note."""
-        known_note = (
-            None
-            if created
-            else conn.execute(
-                select(schema.checkpoints.c.note).where(
-                    schema.checkpoints.c.origin == state.origin,
-                    schema.checkpoints.c.size == state.size,
-                )
-            ).scalar_one_or_none()
-        )
+        known_note = None if created else self._checkpoint_note(conn, state.origin, state.size)
         if known_note is None:
-            conn.execute(
-                insert(schema.checkpoints).values(
-                    origin=state.origin, size=state.size, note=state.checkpoint_note
-                )
-            )
+            self._insert_checkpoints(conn, [(state.origin, state.size, state.checkpoint_note)])
         elif known_note != state.checkpoint_note:
             raise IntegrityError(
                 "a different checkpoint note is stored at this size "
                 "(use update_checkpoint_note to add cosignatures)"
             )
+
+    def _checkpoint_note(self, conn: Connection, origin: str, size: int) -> str | None:
+        if self._dialect == "sqlite":
+            found = _raw(conn).execute(_SQLITE_CHECKPOINT_NOTE, (origin, size)).fetchone()
+            return None if found is None else str(found[0])
+        statement = select(schema.checkpoints.c.note).where(
+            schema.checkpoints.c.origin == origin, schema.checkpoints.c.size == size
+        )
+        return conn.execute(statement).scalar_one_or_none()
+
+    def _insert_checkpoints(self, conn: Connection, rows: list[tuple[str, int, str]]) -> None:
+        """Insert (origin, size, note) rows into the checkpoint history."""
+        if self._dialect == "sqlite":
+            _raw(conn).executemany(_SQLITE_INSERT_CHECKPOINT, rows)
+            return
+        conn.execute(
+            insert(schema.checkpoints),
+            [{"origin": origin, "size": size, "note": note} for origin, size, note in rows],
+        )
 
     def _apply_changes(self, conn: Connection, changes: Sequence[RowChange]) -> None:
         """Per table: one DELETE per chunk of deleted keys, then all upserts in bulk.
@@ -335,7 +366,7 @@ class SqlStore:
                 arrays = tuple(list(column) for column in zip(*upserts, strict=True))
                 conn.exec_driver_sql(_PG_UPSERTS[name], arrays)
             else:
-                conn.exec_driver_sql(_SQLITE_UPSERTS[name], upserts)
+                _raw(conn).executemany(_SQLITE_UPSERTS[name], upserts)
 
     def entries(
         self, origin: str, start: int, end: int, *, with_payload: bool = True
@@ -710,11 +741,23 @@ _STATE_VALUE_COLUMNS = {
 }
 
 
+# Per state table, its columns but the key as a tuple (at C speed; a row per entry).
+_STATE_VALUE_GETTERS = {
+    name: itemgetter(*columns) for name, columns in _STATE_VALUE_COLUMNS.items() if columns
+}
+
+
 def _state_values(change: RowChange) -> tuple[Any, ...]:
     """An upsert replaces the whole row: columns the change leaves out become NULL."""
     assert change.row is not None
     row = change.row
-    return (*(row.get(name) for name in _STATE_VALUE_COLUMNS[change.table]), change.key)
+    columns = _STATE_VALUE_COLUMNS[change.table]
+    if len(columns) > 1 and len(row) >= len(columns):
+        try:
+            return (*_STATE_VALUE_GETTERS[change.table](row), change.key)
+        except KeyError:  # a column left out (and another one given): NULL below
+            pass
+    return (*(row.get(name) for name in columns), change.key)
 
 
 def _upsert_sql(table: str, dialect: str) -> str:
@@ -810,6 +853,19 @@ def _origin_state(row: Any) -> OriginState:
 def _entry(row: Any) -> StoredEntry:
     """An entry from a row of _ENTRY_COLUMNS followed by the payload (or None)."""
     return StoredEntry(*row)
+
+
+def _raw(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under ``conn``, inside the same transaction."""
+    driver_connection = conn.connection.driver_connection
+    assert isinstance(driver_connection, sqlite3.Connection)
+    return driver_connection
+
+
+def _origin_row(state: OriginState) -> tuple[Any, ...]:
+    """_ORIGIN_COLUMNS of ``state``, then its origin (the order of the SQLite statements)."""
+    values = _origin_values(state)
+    return (*(values[name] for name in _ORIGIN_COLUMNS), state.origin)
 
 
 def _origin_values(state: OriginState) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from alembic.migration import MigrationContext
 
 from node.store import MemoryStore, SqlStore, Store, open_store
 from node.store.base import (
+    STATE_TABLES,
     ConflictError,
     EvidenceRecord,
     IntegrityError,
@@ -697,6 +698,63 @@ def test_bad_row_change_refuses_the_whole_append(store: Store, change: RowChange
         text = value.decode(errors="replace") if isinstance(value, bytes) else value
         if isinstance(text, str) and len(text) > 3:
             assert text not in str(refused.value)
+
+
+def _whole_row(key: str, **values: Any) -> dict[str, Any]:
+    """A row with every column, as the folds build them."""
+    return {column: None for column in STATE_TABLES["blacklist"]} | {"key": key} | values
+
+
+def _append_trusted(store: Store, start: int, changes: Sequence[RowChange]) -> None:
+    batch = [make_entry(ORIGIN, start)]
+    store.append(
+        origin=ORIGIN,
+        expected_size=start,
+        entries=batch,
+        state=state_for(ORIGIN, start + 1),
+        changes=changes,
+        trusted_rows=True,
+    )
+
+
+def test_trusted_rows_are_stored_like_checked_ones(store: Store) -> None:
+    """Rows built by the node's folds skip the column checks, not the result."""
+    whole = _whole_row("k1", status="listed", name="张三", last_index=3, record=b"\x00r")
+    _append_trusted(
+        store,
+        0,
+        [
+            RowChange("blacklist", "k1", whole),
+            RowChange("blacklist", "k2", {"key": "k2", "status": "listed"}),  # the rest: None
+            RowChange("blacklist", "k3", _whole_row("k3")),
+            RowChange("blacklist", "k3", None),  # the last change of a key wins
+        ],
+    )
+    rows = store.get_rows("blacklist", ["k1", "k2", "k3"])
+    assert rows == {"k1": whole, "k2": _whole_row("k2", status="listed")}
+    _append_trusted(store, 1, [RowChange("blacklist", "k1", None)])
+    assert list(store.get_rows("blacklist", ["k1", "k2"])) == ["k2"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        _whole_row("k", name="nul\x00inside"),
+        {"key": "k", "case_number": "nul\x00inside"},  # columns left out
+        _whole_row("k", name=None, court="nul\x00inside"),
+    ],
+)
+def test_trusted_rows_with_nul_text_refuse_the_whole_append(
+    store: Store, row: dict[str, Any]
+) -> None:
+    """Text comes from the entries (PostgreSQL cannot store NUL): checked on every backend."""
+    append(store, ORIGIN, 0, 1, changes=[upsert("k1", status="listed")])
+    before = snapshot(store)
+
+    with pytest.raises(IntegrityError, match=r"changes\[1\]\.row\['(name|case_number|court)'\]"):
+        _append_trusted(store, 1, [upsert("k0", status="listed"), RowChange("blacklist", "k", row)])
+
+    assert snapshot(store) == before
 
 
 # ---------------------------------------------------------------- SQL: durability and schema
