@@ -24,12 +24,15 @@ copies of every log, and a node resumes from what its store holds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,6 +92,8 @@ POOL_SIZE = 8  # worker threads that may read at once; writers queue on a lock o
 POOL_OVERFLOW = 8
 # Keys per IN (...) list: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 CHUNK_ROWS = 500
+# Rows per multi-row INSERT on SQLite (a power of two; see _sqlite_insert).
+_SQLITE_ROWS_PER_STATEMENT = 256
 
 _T = TypeVar("_T")
 _WRITE_OPTION = "ccnode_write"
@@ -100,9 +105,25 @@ _ENTRY_COLUMNS = tuple(
 # The order of StoredEntry's fields: rows of these columns convert with StoredEntry(*row).
 _ENTRY_COLUMNS_ALL = (*_ENTRY_COLUMNS, schema.entries.c.payload)
 _ENTRY_COLUMN_LIST = ", ".join(column.name for column in _ENTRY_COLUMNS_ALL)
-_SQLITE_INSERT_ENTRIES = (
-    f"INSERT INTO entries ({_ENTRY_COLUMN_LIST}) "  # noqa: S608 (fixed names, no input)
-    f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS_ALL))})"
+
+
+@dataclass(frozen=True)
+class _MultiRow:
+    """An INSERT of many rows per statement (SQLite): ``head``, then ``row`` once per row,
+    comma-separated, then ``tail``."""
+
+    head: str
+    row: str
+    tail: str = ""
+
+    @property
+    def width(self) -> int:
+        return self.row.count("?")
+
+
+_SQLITE_INSERT_ENTRIES = _MultiRow(
+    f"INSERT INTO entries ({_ENTRY_COLUMN_LIST}) VALUES ",  # noqa: S608 (fixed names, no input)
+    f"({', '.join('?' * len(_ENTRY_COLUMNS_ALL))})",
 )
 _PG_COPY_ENTRIES = f"COPY entries ({_ENTRY_COLUMN_LIST}) FROM STDIN"
 # append's other statements on SQLite, run on the driver connection (see _lock_origin).
@@ -266,7 +287,7 @@ class SqlStore:
         PostgreSQL gets one COPY stream (executemany still runs a statement per row, even
         pipelined); SQLite, an in-process library, the driver's executemany."""
         if self._dialect != "postgresql":
-            _raw(conn).executemany(_SQLITE_INSERT_ENTRIES, rows)
+            _sqlite_insert(_raw(conn), _SQLITE_INSERT_ENTRIES, rows)
             return
         driver_connection = conn.connection.driver_connection
         assert isinstance(driver_connection, psycopg.Connection)
@@ -366,7 +387,7 @@ class SqlStore:
                 arrays = tuple(list(column) for column in zip(*upserts, strict=True))
                 conn.exec_driver_sql(_PG_UPSERTS[name], arrays)
             else:
-                _raw(conn).executemany(_SQLITE_UPSERTS[name], upserts)
+                _sqlite_insert(_raw(conn), _SQLITE_UPSERTS[name], upserts)
 
     def entries(
         self, origin: str, start: int, end: int, *, with_payload: bool = True
@@ -760,26 +781,23 @@ def _state_values(change: RowChange) -> tuple[Any, ...]:
     return (*(row.get(name) for name in columns), change.key)
 
 
-def _upsert_sql(table: str, dialect: str) -> str:
+def _upsert_sql(table: str, dialect: str) -> _MultiRow:
     """Upsert of whole rows (_state_values), below SQLAlchemy's statement layer.
 
-    SQLite runs it with executemany (an in-process library: a row costs microseconds).
-    PostgreSQL gets ONE statement for all rows, one array per column through unnest():
-    executemany would cost a statement per row even pipelined (~0.15 ms each), and a
-    multi-row VALUES would be compiled anew by SQLAlchemy for every batch.
+    SQLite gets multi-row statements (_sqlite_insert). PostgreSQL gets ONE statement for all
+    rows, one array per column through unnest() (``head`` alone): executemany would cost a
+    statement per row even pipelined (~0.15 ms each), and a multi-row VALUES would be
+    compiled anew by SQLAlchemy for every batch.
     """
     names = [*_STATE_VALUE_COLUMNS[table], KEY_COLUMN]
     quoted = [f'"{name}"' for name in names]
+    updates = ", ".join(f"{column} = excluded.{column}" for column in quoted[:-1])
+    head = f'INSERT INTO "{schema.state_tables[table].name}" ({", ".join(quoted)}) '
+    tail = f' ON CONFLICT ("{KEY_COLUMN}") DO UPDATE SET {updates}'
     if dialect == "postgresql":
         arrays = ", ".join(f"%s::{_PG_ARRAY_TYPES[column_kind(name)]}" for name in names)
-        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (schema names only)
-    else:
-        source = f"VALUES ({', '.join('?' * len(names))})"
-    updates = ", ".join(f"{column} = excluded.{column}" for column in quoted[:-1])
-    return (
-        f'INSERT INTO "{schema.state_tables[table].name}" ({", ".join(quoted)}) {source} '
-        f'ON CONFLICT ("{KEY_COLUMN}") DO UPDATE SET {updates}'
-    )
+        return _MultiRow(f"{head}SELECT * FROM unnest({arrays}){tail}", "")  # noqa: S608
+    return _MultiRow(f"{head}VALUES ", f"({', '.join('?' * len(names))})", tail)
 
 
 _SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
@@ -793,7 +811,7 @@ _ASSET_UPSERTS = {
     "ON CONFLICT (asset_id) DO UPDATE SET owner_id = excluded.owner_id, "
     "category = excluded.category, record = excluded.record",
 }
-_PG_UPSERTS = {table: _upsert_sql(table, "postgresql") for table in schema.state_tables}
+_PG_UPSERTS = {table: _upsert_sql(table, "postgresql").head for table in schema.state_tables}
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
@@ -853,6 +871,35 @@ def _origin_state(row: Any) -> OriginState:
 def _entry(row: Any) -> StoredEntry:
     """An entry from a row of _ENTRY_COLUMNS followed by the payload (or None)."""
     return StoredEntry(*row)
+
+
+def _sqlite_insert(raw: sqlite3.Connection, statement: _MultiRow, rows: Sequence[Any]) -> None:
+    """Insert ``rows`` (sequences of ``statement.width`` values) with multi-row statements.
+
+    One statement runs in one call to SQLite, which releases the GIL for all of it, and
+    costs less than a step per row: executemany takes the GIL back after every row, so a
+    thread verifying the next batch holds up every row of this one. Chunks are powers of
+    two (at most _SQLITE_ROWS_PER_STATEMENT rows, and within SQLite's parameter limit), so
+    the driver's statement cache holds the few statements every batch size needs.
+    """
+    limit = max(
+        1,
+        min(
+            _SQLITE_ROWS_PER_STATEMENT,
+            raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // statement.width,
+        ),
+    )
+    start, total = 0, len(rows)
+    while start < total:
+        size = 1 << (min(limit, total - start).bit_length() - 1)
+        params = list(chain.from_iterable(rows[start : start + size]))
+        raw.execute(_multi_row_sql(statement, size), params)
+        start += size
+
+
+@functools.lru_cache(maxsize=256)
+def _multi_row_sql(statement: _MultiRow, rows: int) -> str:
+    return f"{statement.head}{', '.join([statement.row] * rows)}{statement.tail}"
 
 
 def _raw(conn: Connection) -> sqlite3.Connection:

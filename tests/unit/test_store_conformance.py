@@ -134,6 +134,18 @@ def test_append_and_read_back(store: Store) -> None:
     assert type(read.payload) is bytes
 
 
+def test_a_large_append_keeps_every_entry_and_row(store: Store) -> None:
+    """More entries and rows than one multi-row statement holds (SQLite splits them)."""
+    count = 1_000 + 7
+    changes = [upsert(f"k{i}", status="listed", last_index=i) for i in range(count)]
+    batch = append(store, ORIGIN, 0, count, changes=changes)
+    assert store.entries(ORIGIN, 0, count) == batch
+    rows = store.get_rows("blacklist", [f"k{i}" for i in range(count)])
+    assert sorted(row["last_index"] for row in rows.values()) == list(range(count))
+    batch += append(store, ORIGIN, count, 3, changes=changes[:3])
+    assert store.entries(ORIGIN, 0, count + 3) == batch
+
+
 def test_redacted_entry_keeps_null_payload(store: Store) -> None:
     batch = append(store, ORIGIN, 0, 2, payload=None)
     assert store.entries(ORIGIN, 0, 2) == batch
