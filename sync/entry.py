@@ -159,36 +159,56 @@ def _check_text(field: str, value: str, chars_max: int) -> None:
 
 def decode_header(data: bytes) -> Header:
     """Decode header bytes; raise EntryError if they are not a well-formed version-1 header."""
+    # Every received entry goes through here: each field is read from the message once (a
+    # read builds a new Python object), and empty repeated fields skip the tuple().
     if len(data) > HEADER_BYTES_MAX:
         raise EntryError(f"header: larger than {HEADER_BYTES_MAX} bytes")
     try:
-        msg = log_pb2.EntryHeader.FromString(data)
+        msg = _parse_header(data)
     except DecodeError as exc:
         raise EntryError("header: not a valid EntryHeader encoding") from exc
     if msg.version != HEADER_VERSION:
         raise EntryError(f"header: unsupported version {msg.version}")
-    if len(msg.payload_digest) != DIGEST_BYTES:
+    digest = msg.payload_digest
+    if len(digest) != DIGEST_BYTES:
         raise EntryError("header: payload_digest must be 32 bytes")
-    if not NODE_ID_RE.fullmatch(msg.origin):
+    origin = msg.origin
+    if not _is_node_id(origin):
         raise EntryError("header: origin is not a node id")
-    if msg.kind == log_pb2.ENTRY_KIND_UNSPECIFIED:
+    kind = msg.kind
+    if kind == log_pb2.ENTRY_KIND_UNSPECIFIED:
         raise EntryError("header: kind is unspecified")
-    if msg.payload_size_bytes > PAYLOAD_BYTES_MAX:
+    size = msg.payload_size_bytes
+    if size > PAYLOAD_BYTES_MAX:
         raise EntryError(f"header: payload larger than {PAYLOAD_BYTES_MAX} bytes")
-    if len(msg.subject) > SUBJECT_CHARS_MAX or len(msg.actor) > ACTOR_CHARS_MAX:
+    subject = msg.subject
+    actor = msg.actor
+    if len(subject) > SUBJECT_CHARS_MAX or len(actor) > ACTOR_CHARS_MAX:
         raise EntryError("header: subject or actor too long")
+    audience = msg.audience
+    parents = msg.parents
     return Header(
-        origin=msg.origin,
-        index=msg.index,
-        kind=msg.kind,
-        subject=msg.subject,
-        audience=tuple(msg.audience),
-        actor=msg.actor,
-        hlc=msg.hlc,
-        payload_digest=msg.payload_digest,
-        payload_size_bytes=msg.payload_size_bytes,
-        parents=tuple(msg.parents),
+        origin,
+        msg.index,
+        kind,
+        subject,
+        tuple(audience) if audience else (),
+        actor,
+        msg.hlc,
+        digest,
+        size,
+        tuple(parents) if parents else (),
     )
+
+
+_parse_header = log_pb2.EntryHeader.FromString
+_is_node_id = NODE_ID_RE.fullmatch
+
+
+def header_audience(data: bytes) -> tuple[str, ...]:
+    """The audience of header bytes this node already verified (stored ones): no checks."""
+    audience = _parse_header(data).audience
+    return tuple(audience) if audience else ()
 
 
 def check_entry(entry: Entry, header: Header) -> None:

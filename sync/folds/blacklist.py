@@ -112,18 +112,23 @@ def _apply(row: Row | None, header: Header, body: payloads_pb2.Payload) -> Row |
 
 
 def _row(item: admin_pb2.BlacklistItem) -> Row:
+    # A row per listing on the catch-up hot path: every message field is read once (each
+    # read builds a new Python object).
     rec = item.record
+    debtor = rec.debtor
+    ground = rec.ground
     return {
         "key": item.subject,
         "origin": item.origin,
         "entry_id": item.entry_id,
         "status": item.status,
-        "debtor_type": "person" if rec.debtor.type == payloads_pb2.PERSON else "org",
-        "id_key": id_key(rec.debtor),
-        "name": rec.debtor.name,
+        "debtor_type": "person" if debtor.type == payloads_pb2.PERSON else "org",
+        "id_key": id_key(debtor),
+        "name": debtor.name,
         "case_number": rec.case_number,
         "court": rec.court,
-        "ground": payloads_pb2.ListingGround.Name(rec.ground),
+        # An unknown value raises ValueError, as ListingGround.Name does.
+        "ground": _GROUND_NAMES.get(ground) or payloads_pb2.ListingGround.Name(ground),
         "listed_on": rec.listed_on,
         "term_end_on": rec.term_end_on,
         "delist_due_on": item.delist_due_on,
@@ -133,16 +138,21 @@ def _row(item: admin_pb2.BlacklistItem) -> Row:
     }
 
 
+_GROUND_NAMES: dict[int, str] = {
+    value.number: value.name for value in payloads_pb2.ListingGround.DESCRIPTOR.values
+}
+
+
 def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
     item = admin_pb2.BlacklistItem(
         subject=header.subject,
         origin=header.origin,
         entry_id=header.entry_id,
         status="listed",
-        record=record,
         last_index=header.index,
         delist_due_on=delist_due_on(record.term_end_on),
     )
+    item.record.CopyFrom(record)  # cheaper than record=record in the constructor
     return _row(item)
 
 
