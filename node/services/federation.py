@@ -14,7 +14,7 @@ from node.keys import KeyError_
 from node.store.base import StoredEntry
 from sync import merkle
 from sync.checkpoint import open_checkpoint
-from sync.entry import decode_header
+from sync.entry import decode_header, header_audience
 from sync.note import NoteError
 from sync.verify import BATCH_ENTRIES_MAX
 
@@ -152,33 +152,38 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                     return None
                 rows = rows[: candidates[-1] - start]
                 break
-        entries = [self._for_reader(e, reader) for e in rows]
+        payloads: list[bytes | None] = []  # as the reader receives them
         end = candidates[0]
         total = 0
         ends = set(candidates)
-        for i, e in enumerate(entries):
-            total += len(e.header) + len(e.salt) + len(e.payload)
+        for i, e in enumerate(rows):
+            payload = self._for_reader(e, reader)
+            total += len(e.header) + len(e.salt) + (len(payload) if payload is not None else 0)
             if total > bytes_max and start + i + 1 > candidates[0]:
                 break
+            payloads.append(payload)
             if start + i + 1 in ends:
                 end = start + i + 1
         note = store.checkpoint_at(origin, end)
         assert note is not None
-        return federation_pb2.Batch(
-            origin=origin,
-            first_index=start,
-            entries=entries[: end - start],
-            checkpoint=log_pb2.SignedCheckpoint(note=note),
+        batch = federation_pb2.Batch(
+            origin=origin, first_index=start, checkpoint=log_pb2.SignedCheckpoint(note=note)
         )
+        add = batch.entries.add  # built in place: no Entry message copied into the batch
+        for e, payload in zip(rows[: end - start], payloads, strict=False):
+            if payload is None:
+                add(header=e.header, salt=e.salt)
+            else:
+                add(header=e.header, salt=e.salt, payload=payload)
+        return batch
 
     @staticmethod
-    def _for_reader(e: StoredEntry, reader: str) -> log_pb2.Entry:
-        """The entry as ``reader`` may receive it: payload only within the audience."""
+    def _for_reader(e: StoredEntry, reader: str) -> bytes | None:
+        """The entry's payload as ``reader`` may receive it: only within the audience."""
         if e.payload is None:
-            return log_pb2.Entry(header=e.header, salt=e.salt)
-        if not decode_header(e.header).visible_to(reader):
-            return log_pb2.Entry(header=e.header, salt=e.salt)
-        return log_pb2.Entry(header=e.header, salt=e.salt, payload=e.payload)
+            return None
+        audience = header_audience(e.header)  # a stored header: verified when it came in
+        return e.payload if not audience or reader in audience else None
 
     # ---------------------------------------------------------------- Fetch
 

@@ -138,6 +138,11 @@ _SQLITE_UPDATE_ORIGIN = (
     "WHERE origin = ?"
 )
 _SQLITE_CHECKPOINT_NOTE = "SELECT note FROM checkpoints WHERE origin = ? AND size = ?"
+_SQLITE_SELECT_ENTRIES, _SQLITE_SELECT_HEADERS = (
+    f"SELECT {', '.join(column.name for column in columns)} FROM entries "  # noqa: S608
+    "WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx"
+    for columns in (_ENTRY_COLUMNS_ALL, _ENTRY_COLUMNS)
+)
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
 
@@ -393,6 +398,14 @@ class SqlStore:
         self, origin: str, start: int, end: int, *, with_payload: bool = True
     ) -> list[StoredEntry]:
         check_range(start, end)
+        if self._dialect == "sqlite":
+            # What a peer's Subscribe streams: below SQLAlchemy's result layer on SQLite.
+            sql = _SQLITE_SELECT_ENTRIES if with_payload else _SQLITE_SELECT_HEADERS
+            with self._read() as conn:
+                found = _raw(conn).execute(sql, (origin, start, end)).fetchall()
+            if with_payload:
+                return [StoredEntry(*row) for row in found]
+            return [_entry((*row, None)) for row in found]
         columns = _ENTRY_COLUMNS_ALL if with_payload else _ENTRY_COLUMNS
         statement = (
             select(*columns)
