@@ -79,8 +79,7 @@ entries = Table(
     Column("salt", LargeBinary, nullable=False),
     Column("payload", LargeBinary, nullable=True),  # NULL: redacted or purged
     PrimaryKeyConstraint("origin", "idx"),
-    Index(None, "subject"),
-    Index(None, "kind", "actor"),
+    Index(None, "subject"),  # entries_by_subject (a listing's or a lookup's history)
 )
 
 checkpoints = Table(
