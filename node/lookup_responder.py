@@ -94,6 +94,7 @@ class LookupResponder:
         self._answered_day = ""
         self._answered: dict[str, int] = {}  # requester -> answered on _answered_day
         self._wake = asyncio.Event()
+        self._retry = False  # the last run failed: any applied batch wakes the next one
         self._task: asyncio.Task[None] | None = None
         self.replied = 0  # replies appended since start (tests, metrics)
 
@@ -112,9 +113,12 @@ class LookupResponder:
             self._task = None
 
     def _on_applied(self, applied: Applied) -> None:
-        # Any peer's batch may carry a request for us (relayed by a third node too); one
-        # indexed query per wake-up costs less than decoding every batch's headers.
-        self._wake.set()
+        # Any peer's batch that changed lookup rows may carry a request for us (relayed by a
+        # third node too); one indexed query per wake-up costs less than decoding every
+        # batch's headers. A batch that changed no lookup row cannot (a catch-up applies
+        # thousands of those), except as the retry after a failed run.
+        if lookups_fold.TABLE in applied.tables or self._retry:
+            self._wake.set()
 
     async def _loop(self) -> None:
         while True:
@@ -123,9 +127,11 @@ class LookupResponder:
             try:
                 while await self.run_once():
                     pass  # a full page: there may be more
+                self._retry = False
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep answering whatever one run met; the next wake retries
+                self._retry = True
                 log.exception("lookup responder run failed")
 
     # ---------------------------------------------------------------- one run

@@ -28,6 +28,7 @@ class Applied:
     count: int
     size: int
     ignored: int
+    tables: frozenset[str] = frozenset()  # folded-state tables the batch changed
 
 
 class Replica:
@@ -142,7 +143,14 @@ class Replica:
             raise
         with self._lock:
             self._cache[origin] = (new, False)
-        return Applied(origin, accepted.first_index, len(stored), new.size, len(folded.ignored))
+        return Applied(
+            origin,
+            accepted.first_index,
+            len(stored),
+            new.size,
+            len(folded.ignored),
+            frozenset(table for table, _ in folded.changes),
+        )
 
     def freeze(self, origin: str, reason: str) -> None:
         self._db.store.freeze(origin, reason)

@@ -1,0 +1,71 @@
+"""When the lookup responder wakes: only for applied batches that changed lookup rows (a
+catch-up applies thousands of batches of other kinds), and for any batch after a failed run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import types
+
+import pytest
+
+from node.clock import FakeClock
+from node.config import Limits
+from node.lookup_responder import LookupResponder
+from node.replica import Applied
+from sync.folds import blacklist, lookups
+
+
+def _responder() -> LookupResponder:
+    node = types.SimpleNamespace(config=types.SimpleNamespace(limits=Limits()), clock=FakeClock())
+    return LookupResponder(node, source=None)  # type: ignore[arg-type]  # only wakes are used
+
+
+def _applied(*tables: str) -> Applied:
+    return Applied("chengdu", 0, 256, 256, 0, frozenset(tables))
+
+
+def test_only_batches_that_changed_lookup_rows_wake_the_responder() -> None:
+    responder = _responder()
+    responder._on_applied(_applied(blacklist.TABLE))
+    responder._on_applied(_applied())
+    assert not responder._wake.is_set()
+    responder._on_applied(_applied(blacklist.TABLE, lookups.TABLE))
+    assert responder._wake.is_set()
+
+
+async def test_after_a_failed_run_any_batch_wakes_the_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.CRITICAL, logger="node.lookup_responder")  # the failure is staged
+    responder = _responder()
+    runs: list[str] = []
+
+    async def run_once() -> int:
+        runs.append("run")
+        if len(runs) == 1:
+            raise RuntimeError("store unavailable")
+        return 0
+
+    responder.run_once = run_once  # type: ignore[method-assign]
+    loop_task = asyncio.create_task(responder._loop())
+    try:
+        responder._on_applied(_applied(lookups.TABLE))
+        await _settle()
+        assert runs == ["run"]  # failed
+        responder._on_applied(_applied(blacklist.TABLE))  # unrelated, but retries
+        await _settle()
+        assert runs == ["run", "run"]  # succeeded
+        responder._on_applied(_applied(blacklist.TABLE))  # unrelated again: no run
+        await _settle()
+        assert runs == ["run", "run"]
+    finally:
+        loop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_task
+
+
+async def _settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
