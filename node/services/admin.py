@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -10,7 +11,7 @@ from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.access import record_access
 from node.app_version import VERSION
 from node.log import Draft, DraftRejected
-from node.store.base import PeerRecord, RowQuery
+from node.store.base import OriginState, PeerRecord, RowQuery
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
 from sync.folds import blacklist as bl_fold
 
@@ -29,6 +30,16 @@ def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
     if d.credit_code and d.type == payloads_pb2.PERSON:
         d.credit_code = mask_id(d.credit_code, CREDIT_CODE_MASK)
     return out
+
+
+@dataclass(frozen=True)
+class _StatusReads:
+    states: list[OriginState]  # in origin order
+    cosignatures: dict[str, list[tuple[str, str]]]  # origin -> (witness, line) at its size
+    evidence_count: int
+    vector: dict[str, int]
+    peers: list[PeerRecord]
+    refusal_count: int
 
 
 class AdminService(admin_pb2_grpc.AdminServicer):
@@ -113,8 +124,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     async def _peer_statuses(self) -> list[admin_pb2.PeerStatus]:
         vector = await self.n.db.read(self.n.db.store.vector)
+        return self._peer_statuses_of(vector, await self.n.db.read(self.n.db.store.peers))
+
+    def _peer_statuses_of(
+        self, vector: dict[str, int], peers: list[PeerRecord]
+    ) -> list[admin_pb2.PeerStatus]:
         out = []
-        for peer in await self.n.db.read(self.n.db.store.peers):
+        for peer in peers:
             link = self.n.links.get(peer.node_id)
             st = link.status if link else None
             sizes = st.peer_sizes if st else {}
@@ -228,11 +244,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def SyncStatus(
         self, request: admin_pb2.SyncStatusRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.SyncStatusResponse:
-        store = self.n.db.store
-        states = await self.n.db.read(store.origin_states)
+        # Every read in one trip to a reader thread: the status is polled (every 50 ms by a
+        # catch-up benchmark), and a trip costs more than the small read it makes.
+        status = await self.n.db.read(self._status_reads)
         origins = []
-        for s in sorted(states, key=lambda s: s.origin):
-            cos = await self.n.db.read(store.cosignatures, s.origin, s.size)
+        for s in status.states:
+            cos = status.cosignatures[s.origin]
             origins.append(
                 admin_pb2.OriginStatus(
                     origin=s.origin,
@@ -244,14 +261,26 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                     cosigned_by=[w for w, _ in cos],
                 )
             )
-        evidence = await self.n.db.read(store.evidence)
         return admin_pb2.SyncStatusResponse(
             node_id=self.n.config.node_id,
             vkey=self.n.signer.vkey(),
             origins=origins,
-            peers=await self._peer_statuses(),
-            evidence_count=len(evidence),
-            refusal_count=await self.n.db.read(store.refusal_count),
+            peers=self._peer_statuses_of(status.vector, status.peers),
+            evidence_count=status.evidence_count,
+            refusal_count=status.refusal_count,
+        )
+
+    def _status_reads(self) -> _StatusReads:
+        """What SyncStatus reports from the store (blocking: a reader thread)."""
+        store = self.n.db.store
+        states = sorted(store.origin_states(), key=lambda s: s.origin)
+        return _StatusReads(
+            states=states,
+            cosignatures={s.origin: store.cosignatures(s.origin, s.size) for s in states},
+            evidence_count=len(store.evidence()),
+            vector=store.vector(),
+            peers=store.peers(),
+            refusal_count=store.refusal_count(),
         )
 
     async def Verify(
