@@ -420,17 +420,7 @@ class Node:
                 state.checkpoint_note, note, verifier, larger_leaf_hashes=leaves
             )
         if evidence is not None:
-            await self.store_evidence(
-                Evidence(
-                    **{
-                        **evidence.__dict__,
-                        "detected_by": self.config.node_id,
-                        "detected_at_unix_ms": self.clock.now_ms(),
-                    }
-                )
-                if hasattr(evidence, "__dict__")
-                else evidence
-            )
+            await self.store_evidence(evidence)  # stamps detector and time
 
     async def record_conflict(self, origin: str, note: str) -> None:
         verifier = self.keys.verifier(origin)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import grpc
 
 from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
-from node.keys import KeyError_
 from node.store.base import StoredEntry
 from sync import merkle
 from sync.checkpoint import open_checkpoint
@@ -270,6 +269,3 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             old_root=merkle.subtree_root(leaves, 0, request.old_size),
             new_root=merkle.root(leaves),
         )
-
-
-__all__ = ["FederationService", "KeyError_"]
