@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ from node.log import LocalLog
 from node.metrics import METRICS
 from node.peering import PeerLink
 from node.pki import TrustStore, load_log_signing_key, peer_dns_name
+from node.prepare_worker import PrepareWorker
 from node.replica import Applied, Replica
 from node.store import open_store
 from node.store.base import EvidenceRecord, PeerRecord
+from node.store.sql import SqlStore
 from node.watch import Watch
 from sync import merkle
 from sync.checkpoint import (
@@ -51,6 +54,9 @@ from sync.note import Ed25519Signer, NoteError, add_signatures, parse_note
 from sync.verify import BATCH_BYTES_MAX, BATCH_ENTRIES_MAX
 
 log = logging.getLogger(__name__)
+
+# After the prepare worker failed, catch-ups run in threads for this long before a retry.
+WORKER_RETRY_S = 300.0
 
 
 class Node:
@@ -68,6 +74,9 @@ class Node:
         self._metrics_server: tuple[Any, Any] | None = None
         # Called on the event loop after a peer's batch was verified and committed.
         self.on_applied: list[Callable[[Applied], None]] = []
+        self._worker: PrepareWorker | None = None
+        self._worker_starting: asyncio.Task[None] | None = None
+        self._worker_failed_at_s: float | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -194,6 +203,11 @@ class Node:
         for link in list(self.links.values()):
             await link.stop()
         self.links.clear()
+        if self._worker_starting is not None:
+            await self._worker_starting
+        if self._worker is not None:
+            await self._worker.close()
+            self._worker = None
         for extension in reversed(self.extensions):
             await extension.stop()
         self.extensions.clear()
@@ -231,6 +245,45 @@ class Node:
             ("grpc.ssl_target_name_override", peer_dns_name(c.trust_domain, peer_id)),
         ]
         return grpc.aio.secure_channel(address, creds, options=options)
+
+    def catchup_worker(self) -> PrepareWorker | None:
+        """The helper process for large catch-ups (node.prepare_worker) if it is running.
+
+        Otherwise None, and it is started in the background, unless this node does not use
+        one (memory store, turned off in the limits) or one failed in the last
+        WORKER_RETRY_S; a stream meanwhile prepares its batches in threads.
+        """
+        if self.config.limits.catchup_worker_backlog <= 0 or self.stopping:
+            return None
+        worker = self._worker
+        if worker is not None and worker.alive:
+            return worker
+        if self._worker_starting is None and isinstance(self.db.store, SqlStore):
+            failed = self._worker_failed_at_s
+            if failed is None or self.clock.monotonic_s() - failed >= WORKER_RETRY_S:
+                self._worker_starting = asyncio.create_task(
+                    self._start_worker(), name="ccnode-start-prepare-worker"
+                )
+        return None
+
+    async def _start_worker(self) -> None:
+        try:
+            if self._worker is not None:  # it died: catch up in threads for a while
+                log.warning("prepare worker exited; catching up in threads for a while")
+                await self._worker.close()
+                self._worker = None
+                self._worker_failed_at_s = self.clock.monotonic_s()
+                return
+            worker = PrepareWorker(self.replica.rules)
+            try:
+                await worker.start()
+            except OSError:
+                log.exception("prepare worker did not start; catching up in threads")
+                self._worker_failed_at_s = self.clock.monotonic_s()
+                return
+            self._worker = worker
+        finally:
+            self._worker_starting = None
 
     def _start_link(self, peer: PeerRecord) -> None:
         link = PeerLink(self, peer)
@@ -483,6 +536,7 @@ async def _serve(home: Path) -> None:
 
 def run_node(home: Path) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
+    sys.setswitchinterval(float(os.environ.get("CCNODE_SWITCH", "0.005")))
     logging.basicConfig(
         level=os.environ.get("CCNODE_LOG", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

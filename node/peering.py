@@ -1,16 +1,21 @@
 """Outbound replication: one long-lived Subscribe stream per configured peer.
 
 Each link says Hello (exchanging origin keys and checkpoint gossip), subscribes with the
-vector read from the store (the store is the resume point), verifies and applies every
-batch before reading the next, and reconnects with exponential backoff and jitter. It also
-asks the peer to witness (cosign) this node's latest checkpoint.
+vector read from the store (the store is the resume point), verifies and commits every batch
+in stream order (verifying batch N+1 while batch N is written: Replica.prepare / commit), and
+reconnects with exponential backoff and jitter. It also asks the peer to witness (cosign)
+this node's latest checkpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import itertools
 import logging
 import random
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,6 +23,7 @@ import grpc
 
 from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.metrics import METRICS
+from node.replica import Prepared
 from node.store.base import PeerRecord
 from sync.entry import Entry
 from sync.verify import BatchRejected, RejectReason
@@ -120,7 +126,15 @@ class PeerLink:
         self.status.peer_sizes = dict(hello.vector.sizes)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(1)
         self.wake_witness()
-        call = stub.Subscribe(
+        held = dict(vector.sizes)
+        backlog = sum(max(0, size - held.get(o, 0)) for o, size in hello.vector.sizes.items())
+        threshold = n.config.limits.catchup_worker_backlog
+        catching_up = threshold > 0 and backlog >= threshold
+        call = self._ensure_channel().unary_stream(
+            SUBSCRIBE_METHOD,
+            request_serializer=federation_pb2.SubscribeRequest.SerializeToString,
+            response_deserializer=_received,
+        )(
             federation_pb2.SubscribeRequest(
                 vector=await n.vector_pb(),
                 batch_entries_max=n.config.limits.batch_entries_max,
@@ -128,52 +142,150 @@ class PeerLink:
                 follow=True,
             )
         )
-        streamed = False
         try:
-            async for msg in call:
-                streamed = True
-                self.status.last_contact_unix_ms = n.clock.now_ms()
-                body = msg.WhichOneof("body")
-                if body == "batch":
-                    await self._apply(msg.batch, stub)
-                elif body == "key":
-                    await n.learn_keys([msg.key], f"peer:{self.peer.node_id}")
-                elif body == "caught_up":
-                    self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
+            return await self._stream(call, stub, catching_up)
         finally:
             call.cancel()
-        return streamed
 
-    async def _apply(
-        self, batch: federation_pb2.Batch, stub: federation_pb2_grpc.FederationStub
-    ) -> None:
+    async def _stream(
+        self,
+        call: AsyncIterable[tuple[bytes, federation_pb2.SyncMessage]],
+        stub: federation_pb2_grpc.FederationStub,
+        catching_up: bool,
+    ) -> bool:
+        """Receive, prepare and commit the stream's batches as a pipeline.
+
+        The receiving task submits each batch for preparation (verify, fold, lay out: to
+        the helper process while a large catch-up lasts, once it runs, else to a reader
+        thread) and queues it;
+        this task commits the queued batches one at a time, in stream order, in the writer
+        thread. So batch N is written while batches N+1.. are verified. A rejection or an
+        error ends the session exactly where applying the batches one by one would have.
+        """
         n = self.node
-        entries = [
-            Entry(e.header, e.salt, e.payload if e.HasField("payload") else None)
-            for e in batch.entries
-        ]
+        queue: asyncio.Queue[_Queued | None] = asyncio.Queue(PIPELINE_DEPTH)
+        chain = next(_CHAINS)
+        streamed = False
+
+        async def receive() -> None:
+            nonlocal streamed, catching_up
+            chained: set[str] = set()  # origins whose state the worker carries on
+            last: dict[str, asyncio.Future[Prepared]] = {}  # per origin, the latest batch
+            try:
+                async for raw, msg in call:
+                    streamed = True
+                    self.status.last_contact_unix_ms = n.clock.now_ms()
+                    body = msg.WhichOneof("body")
+                    if body == "key":
+                        await n.learn_keys([msg.key], f"peer:{self.peer.node_id}")
+                    elif body == "caught_up":
+                        self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
+                        catching_up = False  # the live tail: small batches, in threads
+                    elif body == "batch":
+                        batch = msg.batch
+                        origin = batch.origin
+                        worker = n.catchup_worker() if catching_up else None
+                        if worker is not None:
+                            base, frozen = None, False
+                            if origin not in chained:
+                                state, frozen = await n.db.read(n.replica.log_state, origin)
+                                previous = last.get(origin)
+                                before = None
+                                if previous is not None:  # prepared in a thread before
+                                    before = await _result_or_none(previous)
+                                if before is not None:
+                                    state = before.state
+                                base = (
+                                    state.size,
+                                    state.frontier.to_bytes(),
+                                    state.checkpoint_note,
+                                )
+                                chained.add(origin)
+                            verifier = n.keys.verifier(origin)
+                            key = (
+                                None
+                                if verifier is None
+                                else (verifier.name, verifier.public_key_bytes)
+                            )
+                            future = await worker.prepare(chain, base, frozen, key, raw)
+                        else:
+                            chained.discard(origin)
+                            previous = last.get(origin)
+                            after = None if previous is None else await _result_or_none(previous)
+                            future = asyncio.ensure_future(
+                                n.db.read(
+                                    n.replica.prepare,
+                                    origin,
+                                    batch.first_index,
+                                    _entries(batch),
+                                    batch.checkpoint.note,
+                                    after=after,
+                                )
+                            )
+                        # Retrieved even if the session ends before its commit looks at it.
+                        future.add_done_callback(_collect)
+                        last[origin] = future
+                        await queue.put(_Queued(future, batch))
+            finally:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)
+
+        receiver = asyncio.create_task(receive(), name=f"ccnode-receive-{self.peer.node_id}")
         try:
-            applied = await n.db.write(
-                n.replica.apply, batch.origin, batch.first_index, entries, batch.checkpoint.note
-            )
+            while True:
+                item = await queue.get()
+                if item is None:
+                    if receiver.done():
+                        receiver.result()  # the stream's error, if any, ends the session
+                        return streamed
+                    continue  # the receiver could not queue its end yet
+                await self._commit(item, stub)
+                if receiver.done() and queue.empty():
+                    receiver.result()
+                    return streamed
+        finally:
+            receiver.cancel()
+            # Its outcome was taken above, or the session ends on an error of its own.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+
+    async def _commit(self, item: _Queued, stub: federation_pb2_grpc.FederationStub) -> None:
+        n = self.node
+        batch = item.batch
+        try:
+            prepared = await item.future
+            if prepared.received is None:  # from the helper process
+                prepared.received = functools.partial(_entries, batch)
+            applied = await n.db.write(n.replica.commit, prepared)
         except BatchRejected as exc:
-            METRICS.rejected.labels(reason=exc.reason.value).inc()
-            if exc.reason == RejectReason.STALE:
-                return
-            if exc.reason == RejectReason.ROOT_MISMATCH:
-                await n.investigate(batch.origin, batch.checkpoint.note, stub, self.peer.node_id)
-            await n.auth.record(
-                self.peer.address,
-                f"node/{self.peer.node_id}",
-                "Subscribe",
-                f"batch_{exc.reason.value}",
-            )
-            raise
+            await self._rejected(exc, batch, stub)  # returns only for a stale batch
+            return
         for callback in n.on_applied:
             callback(applied)
-        METRICS.applied.labels(origin=batch.origin).inc(applied.count)
-        METRICS.log_size.labels(origin=batch.origin).set(applied.size)
+        METRICS.applied.labels(origin=applied.origin).inc(applied.count)
+        METRICS.log_size.labels(origin=applied.origin).set(applied.size)
         n.watch.notify()
+
+    async def _rejected(
+        self,
+        exc: BatchRejected,
+        batch: federation_pb2.Batch,
+        stub: federation_pb2_grpc.FederationStub,
+    ) -> None:
+        """A stale batch is skipped; any other rejection is recorded and ends the session."""
+        n = self.node
+        METRICS.rejected.labels(reason=exc.reason.value).inc()
+        if exc.reason == RejectReason.STALE:
+            return
+        if exc.reason == RejectReason.ROOT_MISMATCH:
+            await n.investigate(batch.origin, batch.checkpoint.note, stub, self.peer.node_id)
+        await n.auth.record(
+            self.peer.address,
+            f"node/{self.peer.node_id}",
+            "Subscribe",
+            f"batch_{exc.reason.value}",
+        )
+        raise exc
 
     # ---------------------------------------------------------------- witnessing
 
@@ -216,3 +328,41 @@ class PeerLink:
             raise
         await n.add_cosignature(self.peer.node_id, state.size, reply.cosignature_line)
         return True
+
+
+SUBSCRIBE_METHOD = "/ccnode.v1.Federation/Subscribe"
+# Batches a stream may have received and submitted for preparation but not yet committed.
+PIPELINE_DEPTH = 4
+_CHAINS = itertools.count(1)  # names a stream's chain of states in the prepare worker
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A received batch, being prepared (or prepared), waiting for its commit."""
+
+    future: asyncio.Future[Prepared]
+    batch: federation_pb2.Batch
+
+
+def _received(data: bytes) -> tuple[bytes, federation_pb2.SyncMessage]:
+    """A Subscribe message as received, with its bytes (the prepare worker parses those)."""
+    return data, federation_pb2.SyncMessage.FromString(data)
+
+
+def _entries(batch: federation_pb2.Batch) -> list[Entry]:
+    return [
+        Entry(e.header, e.salt, e.payload if e.HasField("payload") else None) for e in batch.entries
+    ]
+
+
+async def _result_or_none(future: asyncio.Future[Prepared]) -> Prepared | None:
+    """The batch prepared before this one, if it was (a rejection is handled at commit)."""
+    try:
+        return await asyncio.shield(future)
+    except Exception:
+        return None
+
+
+def _collect(future: asyncio.Future[Prepared]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: the session already ended on an earlier batch

@@ -1,24 +1,36 @@
 """Applying verified batches of any origin's log (the receiving side of replication).
 
-Verification, folding and the commit run in the store's writer thread, one batch at a time:
-the batch is verified against the stored frontier, folded over the current rows, and the
+A batch is verified against the origin's frontier, folded over the current rows, and the
 entries, the checkpoint, the new log state and the row changes are committed in ONE
-transaction BEFORE the stream moves on or anyone is told. A rejected batch changes nothing.
+transaction (in the store's writer thread) BEFORE anyone is told. A rejected batch changes
+nothing.
+
+``apply`` does it all at once. A stream pipelines it: ``prepare`` (verify, fold, lay out the
+rows; pure CPU) of the next batches runs while ``commit`` writes this one, either in a
+thread (``Replica.prepare``) or, during a large catch-up, in a helper process
+(node.prepare_worker) that runs the same ``prepare_batch``. ``commit`` checks that the
+origin's committed state is still the one a batch was verified against, and verifies the
+batch again from the committed state if not, so the outcome is always that of batches
+applied one by one.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from node.db import Db
 from node.keys import OriginKeys
-from node.store.base import OriginState, RowChange, StoredEntry
-from sync.entry import Entry
-from sync.folds import fold_batch, state_keys
+from node.store.base import OriginState, PreparedAppend, RowChange, StoredEntry
+from sync.entry import Entry, Header
+from sync.folds import FoldResult, StateKey, fold_batch, state_keys
 from sync.merkle import Frontier
-from sync.verify import AcceptedBatch, BatchRejected, LogState, RejectReason, verify_batch
+from sync.note import Verifier
+from sync.verify import BatchRejected, LogState, RejectReason, verify_batch
+
+# Store.prepare_append, or the same layout as a plain function (in the helper process).
+LayOut = Callable[..., PreparedAppend]
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,131 @@ class Applied:
     size: int
     ignored: int
     tables: frozenset[str] = frozenset()  # folded-state tables the batch changed
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareRules:
+    """What verifying a batch needs besides the batch and the origin's state."""
+
+    node_id: str  # the receiver: never its own log; payloads only within their audience
+    trust_domain: str
+    entries_max: int
+    bytes_max: int
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A verified batch laid out for its commit (``prepare_batch``).
+
+    Picklable: the helper process sends it back. Either folded already (``append`` set:
+    the batch only creates rows) or waiting for the committed rows it changes (``items``
+    and ``stored`` set, folded at commit).
+    """
+
+    origin: str
+    first_index: int  # as sent
+    note: str
+    base_size: int  # the origin's state the batch was verified against
+    base_root: bytes
+    state: LogState  # the origin's state after the batch
+    start: int  # the first index the batch adds (entries below it were held already)
+    count: int
+    keys: frozenset[StateKey]  # existing rows the fold reads
+    append: PreparedAppend | None = None
+    ignored: int = 0
+    tables: frozenset[str] = frozenset()
+    items: list[tuple[Header, bytes | None]] | None = None
+    stored: list[StoredEntry] | None = None
+    # The batch's entries as received, built on demand for a verification again at commit
+    # (set by the receiver; never sent by the helper process).
+    received: Callable[[], Sequence[Entry]] | None = None
+
+
+def prepare_batch(
+    rules: PrepareRules,
+    state: LogState,
+    *,
+    frozen: bool,
+    verifier: Verifier | None,
+    origin: str,
+    first_index: int,
+    entries: Sequence[Entry],
+    note: str,
+    lay_out: LayOut,
+) -> Prepared:
+    """Verify a batch of ``origin`` against ``state``; fold it if it only creates rows, and
+    lay out what its commit writes. Pure CPU (no store access): any thread or process."""
+    if origin == rules.node_id:
+        raise BatchRejected(RejectReason.WRONG_ORIGIN, "a peer sent entries of this node's log")
+    node_id = rules.node_id
+    accepted = verify_batch(
+        state,
+        trust_domain=rules.trust_domain,
+        first_index=first_index,
+        entries=entries,
+        checkpoint_note=note,
+        verifier=verifier,
+        entries_max=rules.entries_max,
+        bytes_max=rules.bytes_max,
+        frozen=frozen,
+        receiver=node_id,
+    )
+    headers = accepted.headers
+    # Defence in depth: never keep a payload outside its audience, even if a relay sent it.
+    payloads = [
+        e.payload if h.visible_to(node_id) else None
+        for e, h in zip(accepted.entries, headers, strict=True)
+    ]
+    stored = [
+        StoredEntry(origin, h.index, h.kind, h.subject, h.actor, h.hlc, leaf, e.header, e.salt, p)
+        for e, h, leaf, p in zip(
+            accepted.entries, headers, accepted.leaf_hashes, payloads, strict=True
+        )
+    ]
+    items = list(zip(headers, payloads, strict=True))
+    keys = frozenset(state_keys(headers))
+    prepared = Prepared(
+        origin=origin,
+        first_index=first_index,
+        note=note,
+        base_size=state.size,
+        base_root=state.frontier.root(),
+        state=accepted.state,
+        start=accepted.first_index,
+        count=len(stored),
+        keys=keys,
+    )
+    if keys:
+        prepared.items = items
+        prepared.stored = stored
+    else:  # nothing to read: fold and lay out the rows now
+        _lay_out(prepared, fold_batch(items, {}), stored, lay_out)
+    return prepared
+
+
+def _lay_out(
+    prepared: Prepared, folded: FoldResult, stored: list[StoredEntry], lay_out: LayOut
+) -> None:
+    new = prepared.state
+    assert new.checkpoint_note is not None  # an accepted batch ends at a signed checkpoint
+    prepared.append = lay_out(
+        origin=prepared.origin,
+        expected_size=prepared.start,
+        entries=stored,
+        state=OriginState(
+            origin=prepared.origin,
+            size=new.size,
+            root=new.frontier.root(),
+            frontier=new.frontier.to_bytes(),
+            checkpoint_note=new.checkpoint_note,
+        ),
+        changes=[RowChange(t, k, row) for (t, k), row in folded.changes.items()],
+        trusted_rows=True,  # built by sync.folds
+    )
+    prepared.ignored = len(folded.ignored)
+    prepared.tables = frozenset(table for table, _ in folded.changes)
+    prepared.items = None
+    prepared.stored = None
 
 
 class Replica:
@@ -45,9 +182,7 @@ class Replica:
         self._db = db
         self._keys = keys
         self.node_id = node_id
-        self._trust_domain = trust_domain
-        self._entries_max = batch_entries_max
-        self._bytes_max = batch_bytes_max
+        self.rules = PrepareRules(node_id, trust_domain, batch_entries_max, batch_bytes_max)
         self._cache: dict[str, tuple[LogState, bool]] = {}
         self._lock = threading.Lock()
 
@@ -71,85 +206,86 @@ class Replica:
         with self._lock:
             self._cache.pop(origin, None)
 
-    def verify(
-        self, origin: str, first_index: int, entries: Sequence[Entry], note: str
-    ) -> AcceptedBatch:
-        state, frozen = self.log_state(origin)
-        return verify_batch(
-            state,
-            trust_domain=self._trust_domain,
-            first_index=first_index,
-            entries=entries,
-            checkpoint_note=note,
-            verifier=self._keys.verifier(origin),
-            entries_max=self._entries_max,
-            bytes_max=self._bytes_max,
-            frozen=frozen,
-            receiver=self.node_id,
-        )
-
     def apply(self, origin: str, first_index: int, entries: Sequence[Entry], note: str) -> Applied:
         """Verify and commit one batch (blocking; run in the writer thread)."""
-        if origin == self.node_id:
-            raise BatchRejected(RejectReason.WRONG_ORIGIN, "a peer sent entries of this node's log")
-        accepted = self.verify(origin, first_index, entries, note)
-        store = self._db.store
-        # Defence in depth: never keep a payload outside its audience, even if a relay sent it.
-        payloads = [
-            e.payload if h.visible_to(self.node_id) else None
-            for e, h in zip(accepted.entries, accepted.headers, strict=True)
-        ]
-        keys = state_keys(accepted.headers)
-        current = {}
-        for table in {t for t, _ in keys}:
-            rows = store.get_rows(table, [k for t, k in keys if t == table])
-            current.update({(table, k): v for k, v in rows.items()})
-        folded = fold_batch(list(zip(accepted.headers, payloads, strict=True)), current)
-        stored = [
-            StoredEntry(
-                origin=origin,
-                index=h.index,
-                kind=h.kind,
-                subject=h.subject,
-                actor=h.actor,
-                hlc=h.hlc,
-                leaf_hash=leaf,
-                header=e.header,
-                salt=e.salt,
-                payload=p,
+        return self.commit(self.prepare(origin, first_index, entries, note))
+
+    def prepare(
+        self,
+        origin: str,
+        first_index: int,
+        entries: Sequence[Entry],
+        note: str,
+        *,
+        after: Prepared | None = None,
+    ) -> Prepared:
+        """``prepare_batch`` against the origin's committed state (blocking; any thread).
+
+        ``after``: the batch of the same stream prepared just before, whose commit may not
+        have run yet; this batch is then verified against the state that batch leads to.
+        """
+        state, frozen = self.log_state(origin)
+        if after is not None and after.origin == origin and not frozen:
+            state = after.state
+        received = tuple(entries)
+        prepared = prepare_batch(
+            self.rules,
+            state,
+            frozen=frozen,
+            verifier=self._keys.verifier(origin),
+            origin=origin,
+            first_index=first_index,
+            entries=received,
+            note=note,
+            lay_out=self._db.store.prepare_append,
+        )
+        prepared.received = lambda: received
+        return prepared
+
+    def commit(self, prepared: Prepared) -> Applied:
+        """Commit a prepared batch in one transaction (blocking; run in the writer thread).
+
+        If the origin's committed state is not the one the batch was verified against (the
+        batch before it was not committed, or another stream delivered the same entries
+        first), the batch is verified again from the committed state.
+        """
+        origin = prepared.origin
+        state, frozen = self.log_state(origin)
+        if frozen:
+            raise BatchRejected(
+                RejectReason.FROZEN, f"origin {origin} is frozen after equivocation"
             )
-            for e, h, leaf, p in zip(
-                accepted.entries, accepted.headers, accepted.leaf_hashes, payloads, strict=True
+        if state.size != prepared.base_size or state.frontier.root() != prepared.base_root:
+            if prepared.received is None:
+                raise BatchRejected(RejectReason.GAP, "prepared against another state")
+            prepared = self.prepare(
+                origin, prepared.first_index, prepared.received(), prepared.note
             )
-        ]
-        new = accepted.state
+        if prepared.append is None:
+            assert prepared.items is not None and prepared.stored is not None
+            store = self._db.store
+            current = {}
+            keys = prepared.keys
+            for table in {t for t, _ in keys}:
+                rows = store.get_rows(table, [k for t, k in keys if t == table])
+                current.update({(table, k): v for k, v in rows.items()})
+            folded = fold_batch(prepared.items, current)
+            _lay_out(prepared, folded, prepared.stored, store.prepare_append)
+        assert prepared.append is not None
         try:
-            store.append(
-                origin=origin,
-                expected_size=accepted.first_index,
-                entries=stored,
-                state=OriginState(
-                    origin=origin,
-                    size=new.size,
-                    root=new.frontier.root(),
-                    frontier=new.frontier.to_bytes(),
-                    checkpoint_note=accepted.checkpoint_note,
-                ),
-                changes=[RowChange(t, k, row) for (t, k), row in folded.changes.items()],
-                trusted_rows=True,  # built by sync.folds just above
-            )
+            self._db.store.commit_append(prepared.append)
         except Exception:
             self.forget(origin)
             raise
         with self._lock:
-            self._cache[origin] = (new, False)
+            self._cache[origin] = (prepared.state, False)
         return Applied(
             origin,
-            accepted.first_index,
-            len(stored),
-            new.size,
-            len(folded.ignored),
-            frozenset(table for table, _ in folded.changes),
+            prepared.start,
+            prepared.count,
+            prepared.state.size,
+            prepared.ignored,
+            prepared.tables,
         )
 
     def freeze(self, origin: str, reason: str) -> None:

@@ -130,6 +130,21 @@ class OriginState:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """An append checked and laid out for writing (Store.prepare_append), not yet written.
+
+    ``layout`` holds the entries and row changes in the store's own form (for SQL: tuples
+    in column order; node.store.sql.prepare_sql_append). Picklable.
+    """
+
+    origin: str
+    expected_size: int
+    state: OriginState
+    checkpoints: tuple[tuple[int, str], ...]
+    layout: Any
+
+
+@dataclass(frozen=True, slots=True)
 class RowChange:
     """Upsert (row given) or delete (row None) of one folded-state row."""
 
@@ -223,6 +238,27 @@ class Store(Protocol):
         ``trusted_rows``: only for node code passing rows built by sync.folds (right
         columns, types and keys by construction): those are not checked again, except for
         text with NUL characters (rules.collapse_changes)."""
+        ...
+
+    def prepare_append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
+    ) -> PreparedAppend:
+        """The checks and layout of ``append`` without touching the database (CPU only, any
+        thread), raising its IntegrityErrors; ``commit_append`` then writes it. A writer can
+        so prepare the next batch while the store writes this one."""
+        ...
+
+    def commit_append(self, prepared: PreparedAppend) -> None:
+        """Write a prepared append in one transaction, with the errors of ``append``
+        (ConflictError if the stored size moved since). ``append`` = prepare + commit."""
         ...
 
     def entries(

@@ -20,6 +20,7 @@ from node.store.base import (
     IntegrityError,
     OriginState,
     PeerRecord,
+    PreparedAppend,
     Refusal,
     RowChange,
     RowQuery,
@@ -81,8 +82,49 @@ class MemoryStore:
         checkpoints: Sequence[tuple[int, str]] = (),
         trusted_rows: bool = False,
     ) -> None:
+        self.commit_append(
+            self.prepare_append(
+                origin=origin,
+                expected_size=expected_size,
+                entries=entries,
+                state=state,
+                changes=changes,
+                checkpoints=checkpoints,
+                trusted_rows=trusted_rows,
+            )
+        )
+
+    def prepare_append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
+    ) -> PreparedAppend:
         check_append(origin, expected_size, entries, state, checkpoints)
-        final_changes = collapse_changes(changes, trusted=trusted_rows)
+        return PreparedAppend(
+            origin=origin,
+            expected_size=expected_size,
+            state=state,
+            checkpoints=tuple(checkpoints),
+            layout=_MemoryLayout(
+                tuple(entries), tuple(collapse_changes(changes, trusted=trusted_rows))
+            ),
+        )
+
+    def commit_append(self, prepared: PreparedAppend) -> None:
+        if not isinstance(prepared.layout, _MemoryLayout):
+            raise IntegrityError("prepared by another kind of store")
+        origin = prepared.origin
+        expected_size = prepared.expected_size
+        entries = prepared.layout.entries
+        state = prepared.state
+        checkpoints = prepared.checkpoints
+        final_changes = prepared.layout.changes
         with self._lock:
             stored = self._origins.get(origin)
             stored_size = stored.size if stored is not None else 0
@@ -299,3 +341,9 @@ def _matches(row: dict[str, Any], query: RowQuery) -> bool:
         if cell is None or not cell < bound:
             return False
     return query.after_key is None or row[KEY_COLUMN] > query.after_key
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _MemoryLayout:
+    entries: tuple[StoredEntry, ...]
+    changes: tuple[RowChange, ...]  # collapsed

@@ -67,6 +67,7 @@ from node.store.base import (
     IntegrityError,
     OriginState,
     PeerRecord,
+    PreparedAppend,
     Refusal,
     RowChange,
     RowQuery,
@@ -247,26 +248,51 @@ class SqlStore:
         checkpoints: Sequence[tuple[int, str]] = (),
         trusted_rows: bool = False,
     ) -> None:
-        check_append(origin, expected_size, entries, state, checkpoints)
-        final_changes = collapse_changes(changes, trusted=trusted_rows)
-        entry_rows = [
-            (
-                e.origin,
-                e.index,
-                e.kind,
-                e.subject,
-                e.actor,
-                e.hlc,
-                e.leaf_hash,
-                e.header,
-                e.salt,
-                e.payload,
+        self.commit_append(
+            self.prepare_append(
+                origin=origin,
+                expected_size=expected_size,
+                entries=entries,
+                state=state,
+                changes=changes,
+                checkpoints=checkpoints,
+                trusted_rows=trusted_rows,
             )
-            for e in entries
-        ]
+        )
+
+    def prepare_append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
+    ) -> PreparedAppend:
+        return prepare_sql_append(
+            origin=origin,
+            expected_size=expected_size,
+            entries=entries,
+            state=state,
+            changes=changes,
+            checkpoints=checkpoints,
+            trusted_rows=trusted_rows,
+        )
+
+    def commit_append(self, prepared: PreparedAppend) -> None:
+        if not isinstance(prepared.layout, _AppendLayout):
+            raise IntegrityError("prepared by another kind of store")
+        origin = prepared.origin
+        state = prepared.state
+        checkpoints = prepared.checkpoints
+        entry_rows = prepared.layout.entry_rows
         try:
             with self._write() as conn:
-                created = self._lock_origin(conn, origin, expected_size, state, bool(entries))
+                created = self._lock_origin(
+                    conn, origin, prepared.expected_size, state, bool(entry_rows)
+                )
                 if entry_rows:
                     self._insert_entries(conn, entry_rows)
                 if checkpoints:  # intermediate checkpoints signed in this commit
@@ -282,7 +308,7 @@ class SqlStore:
                         .where(schema.origins.c.origin == origin)
                         .values(_origin_values(state))
                     )
-                self._apply_changes(conn, final_changes)
+                self._apply_changes(conn, prepared.layout.by_table)
         except (
             sqlalchemy.exc.IntegrityError,
             sqlite3.IntegrityError,
@@ -374,20 +400,13 @@ class SqlStore:
             [{"origin": origin, "size": size, "note": note} for origin, size, note in rows],
         )
 
-    def _apply_changes(self, conn: Connection, changes: Sequence[RowChange]) -> None:
+    def _apply_changes(self, conn: Connection, by_table: _ChangesByTable) -> None:
         """Per table: one DELETE per chunk of deleted keys, then all upserts in bulk.
 
         collapse_changes left each key once, which a bulk upsert needs (PostgreSQL refuses
         to touch a row twice in one statement), and deletes and upserts of different keys
         commute.
         """
-        by_table: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
-        for change in changes:
-            deletes, upserts = by_table.setdefault(change.table, ([], []))
-            if change.row is None:
-                deletes.append(change.key)
-            else:
-                upserts.append(_state_values(change))
         for name, (deletes, upserts) in by_table.items():
             table = schema.state_tables[name]
             for chunk in _chunks(deletes):
@@ -785,6 +804,67 @@ _STATE_VALUE_COLUMNS = {
 _STATE_VALUE_GETTERS = {
     name: itemgetter(*columns) for name, columns in _STATE_VALUE_COLUMNS.items() if columns
 }
+
+
+# Per state table: keys to delete and rows (_state_values) to upsert.
+_ChangesByTable = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _AppendLayout:
+    """An append's rows in the order of the SQL statements (SqlStore.prepare_append)."""
+
+    entry_rows: list[tuple[Any, ...]]
+    by_table: _ChangesByTable
+
+
+def prepare_sql_append(
+    *,
+    origin: str,
+    expected_size: int,
+    entries: Sequence[StoredEntry],
+    state: OriginState,
+    changes: Sequence[RowChange] = (),
+    checkpoints: Sequence[tuple[int, str]] = (),
+    trusted_rows: bool = False,
+) -> PreparedAppend:
+    """SqlStore.prepare_append as a plain function (pure CPU, no connection): the layout is
+    the same for SQLite and PostgreSQL, and the catch-up helper process runs it too."""
+    check_append(origin, expected_size, entries, state, checkpoints)
+    final_changes = collapse_changes(changes, trusted=trusted_rows)
+    entry_rows = [
+        (
+            e.origin,
+            e.index,
+            e.kind,
+            e.subject,
+            e.actor,
+            e.hlc,
+            e.leaf_hash,
+            e.header,
+            e.salt,
+            e.payload,
+        )
+        for e in entries
+    ]
+    return PreparedAppend(
+        origin=origin,
+        expected_size=expected_size,
+        state=state,
+        checkpoints=tuple(checkpoints),
+        layout=_AppendLayout(entry_rows, _changes_by_table(final_changes)),
+    )
+
+
+def _changes_by_table(changes: Sequence[RowChange]) -> _ChangesByTable:
+    by_table: _ChangesByTable = {}
+    for change in changes:
+        deletes, upserts = by_table.setdefault(change.table, ([], []))
+        if change.row is None:
+            deletes.append(change.key)
+        else:
+            upserts.append(_state_values(change))
+    return by_table
 
 
 def _state_values(change: RowChange) -> tuple[Any, ...]:
