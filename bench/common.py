@@ -27,7 +27,7 @@ import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node import business, pki
-from node.config import NodeConfig, init_home
+from node.config import Limits, NodeConfig, init_home
 from node.log import (
     CHECKPOINT_INTERVAL_ENTRIES,
     Draft,
@@ -48,9 +48,9 @@ CERTS_FROM = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 ADMIN_TIMEOUT_S = 60.0
-# Entries per store.append while bulk-building a log: LocalLog's group size (1,024), signed
-# every CHECKPOINT_INTERVAL_ENTRIES (256) like the node does.
-BUILD_GROUP_ENTRIES = 1024
+# Entries per store.append while bulk-building a log: LocalLog's group size (Limits), signed
+# every CHECKPOINT_INTERVAL_ENTRIES like the node does.
+BUILD_GROUP_ENTRIES = Limits().checkpoint_entries_max
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -97,6 +97,25 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc status")
+
+
+def child_pids(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (the node's catch-up helper, node.prepare_worker)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class NodeProcess:
@@ -240,8 +259,8 @@ def build_log(home: Path, node_id: str, n: int, *, progress: bool = True) -> Non
 
     As LocalLog does, but without the per-draft validation (done once, for the template;
     the entries differ only by debtor name and ID number): entries by make_entry, folded by
-    fold_batch, committed by ``store.append`` in groups of 1,024 under checkpoints signed
-    every 256 entries with the node's own log key.
+    fold_batch, committed by ``store.append`` in groups of BUILD_GROUP_ENTRIES under
+    checkpoints signed every CHECKPOINT_INTERVAL_ENTRIES with the node's own log key.
     """
     config = NodeConfig.load(home)
     key = pki.load_log_signing_key(config.certs_dir / "log.key", config.certs_dir / "log.pem")
@@ -324,7 +343,14 @@ def cached_origin(n: int, results_dir: Path, node_id: str = "chengdu") -> Path:
     renamed when complete, so an interrupted build is never reused).
     """
     root = results_dir / f"catchup-{n}"
-    if (root / "complete").exists():
+    # The log's checkpoint cadence is part of what was built: a cache built with another
+    # cadence (an older version of the node) is built again.
+    stamp = (
+        f"{n} entries, checkpoint every {CHECKPOINT_INTERVAL_ENTRIES}, "
+        f"groups of {BUILD_GROUP_ENTRIES}\n"
+    )
+    complete = root / "complete"
+    if complete.exists() and complete.read_text() == stamp:
         return root
     partial = results_dir / f"catchup-{n}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
@@ -336,7 +362,7 @@ def cached_origin(n: int, results_dir: Path, node_id: str = "chengdu") -> Path:
         print(f"building {node_id}'s log of {n:,} entries (once; cached in {root})", flush=True)
         build_log(partial / "homes" / node_id, node_id, n, progress=n >= 100_000)
         print(f"  built in {time.monotonic() - t0:.1f} s", flush=True)
-        (partial / "complete").write_text(f"{n}\n")
+        (partial / "complete").write_text(stamp)
         shutil.rmtree(root, ignore_errors=True)
         partial.rename(root)
     except BaseException:

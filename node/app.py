@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -536,7 +535,6 @@ async def _serve(home: Path) -> None:
 
 def run_node(home: Path) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
-    sys.setswitchinterval(float(os.environ.get("CCNODE_SWITCH", "0.005")))
     logging.basicConfig(
         level=os.environ.get("CCNODE_LOG", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -31,7 +31,7 @@ class Limits:
     grpc_message_bytes_max: int = 4 * 1024 * 1024
     batch_entries_max: int = 500
     batch_bytes_max: int = 256 * 1024
-    checkpoint_entries_max: int = 1024
+    checkpoint_entries_max: int = 1000  # <= 1,024 (DESIGN.md); 4 x the checkpoint interval
     keepalive_time_s: int = 30
     keepalive_timeout_s: int = 10
     backoff_initial_s: float = 0.2

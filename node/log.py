@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 # A checkpoint is signed at least every this many entries / bytes within a commit, so that
 # any run between two consecutive checkpoints fits one replication batch (<= 500 entries,
-# <= 256 KiB) and relays can always cut batches at signed checkpoints.
-CHECKPOINT_INTERVAL_ENTRIES = 256
+# <= 256 KiB) and relays can always cut batches at signed checkpoints. 250 = half a batch:
+# a catch-up then gets full 500-entry batches (two intervals; a commit of 1,000 entries is
+# four), and a batch costs a checkpoint, a signature check and a transaction whatever its size.
+CHECKPOINT_INTERVAL_ENTRIES = 250
 CHECKPOINT_INTERVAL_BYTES = 128 * 1024
 # Page size of RowReader.find over the store.
 FIND_PAGE_ROWS = 1000
@@ -141,7 +143,7 @@ class LocalLog:
         prepare: Prepare,
         watch: Watch,
         court_prefixes: Sequence[str] = (),
-        checkpoint_entries_max: int = 1024,
+        checkpoint_entries_max: int = 1000,
     ) -> None:
         self._db = db
         self.node_id = node_id

@@ -232,39 +232,75 @@ class PeerLink:
 
         receiver = asyncio.create_task(receive(), name=f"ccnode-receive-{self.peer.node_id}")
         try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    if receiver.done():
-                        receiver.result()  # the stream's error, if any, ends the session
-                        return streamed
-                    continue  # the receiver could not queue its end yet
-                await self._commit(item, stub)
-                if receiver.done() and queue.empty():
-                    receiver.result()
-                    return streamed
+            ended = False
+            carry: _Queued | None = None
+            while not ended:
+                first = carry if carry is not None else await queue.get()
+                carry = None
+                if first is None:
+                    ended = receiver.done()
+                    continue  # else the receiver could not queue its end yet
+                # With it, the batches queued behind it that are prepared already: the writer
+                # thread commits them in one trip.
+                group = [first]
+                while len(group) < COMMIT_GROUP_MAX and not queue.empty():
+                    queued = queue.get_nowait()
+                    if queued is None:
+                        ended = receiver.done()
+                        break
+                    if not queued.future.done():
+                        carry = queued
+                        break
+                    group.append(queued)
+                await self._commit(group, stub)
+                if receiver.done() and queue.empty() and carry is None:
+                    ended = True
+            receiver.result()  # the stream's error, if any, ends the session
+            return streamed
         finally:
             receiver.cancel()
             # Its outcome was taken above, or the session ends on an error of its own.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await receiver
 
-    async def _commit(self, item: _Queued, stub: federation_pb2_grpc.FederationStub) -> None:
-        n = self.node
-        batch = item.batch
-        try:
-            prepared = await item.future
+    async def _commit(self, group: list[_Queued], stub: federation_pb2_grpc.FederationStub) -> None:
+        """Commit queued batches in stream order; a rejection is handled where it occurs."""
+        ready: list[tuple[Prepared, federation_pb2.Batch]] = []
+        for item in group:
+            try:
+                prepared = await item.future
+            except BatchRejected as exc:
+                await self._commit_ready(ready, stub)
+                ready = []
+                await self._rejected(exc, item.batch, stub)  # returns only for a stale batch
+                continue
             if prepared.received is None:  # from the helper process
-                prepared.received = functools.partial(_entries, batch)
-            applied = await n.db.write(n.replica.commit, prepared)
-        except BatchRejected as exc:
-            await self._rejected(exc, batch, stub)  # returns only for a stale batch
-            return
-        for callback in n.on_applied:
-            callback(applied)
-        METRICS.applied.labels(origin=applied.origin).inc(applied.count)
-        METRICS.log_size.labels(origin=applied.origin).set(applied.size)
-        n.watch.notify()
+                prepared.received = functools.partial(_entries, item.batch)
+            ready.append((prepared, item.batch))
+        await self._commit_ready(ready, stub)
+
+    async def _commit_ready(
+        self,
+        ready: list[tuple[Prepared, federation_pb2.Batch]],
+        stub: federation_pb2_grpc.FederationStub,
+    ) -> None:
+        n = self.node
+        while ready:
+            applied, failure = await n.db.write(n.replica.commit_all, [p for p, _ in ready])
+            for one in applied:
+                for callback in n.on_applied:
+                    callback(one)
+                METRICS.applied.labels(origin=one.origin).inc(one.count)
+                METRICS.log_size.labels(origin=one.origin).set(one.size)
+            if applied:
+                n.watch.notify()
+            if failure is None:
+                return
+            position, exc = failure
+            if not isinstance(exc, BatchRejected):
+                raise exc
+            await self._rejected(exc, ready[position][1], stub)  # returns only for a stale batch
+            ready = ready[position + 1 :]
 
     async def _rejected(
         self,
@@ -332,7 +368,9 @@ class PeerLink:
 
 SUBSCRIBE_METHOD = "/ccnode.v1.Federation/Subscribe"
 # Batches a stream may have received and submitted for preparation but not yet committed.
-PIPELINE_DEPTH = 4
+PIPELINE_DEPTH = 8
+# Prepared batches committed in one trip to the writer thread (each in its own transaction).
+COMMIT_GROUP_MAX = 8
 _CHAINS = itertools.count(1)  # names a stream's chain of states in the prepare worker
 
 

@@ -28,6 +28,7 @@ import collections
 import contextlib
 import fcntl
 import logging
+import marshal
 import pickle
 import sys
 from collections.abc import Hashable
@@ -35,7 +36,8 @@ from typing import Any, BinaryIO
 
 from ccnode.v1 import federation_pb2
 from node.replica import Prepared, PrepareRules, prepare_batch
-from node.store.sql import prepare_sql_append
+from node.store.base import OriginState, PreparedAppend
+from node.store.layout import SqlAppendLayout, prepare_sql_append
 from sync.entry import Entry
 from sync.merkle import Frontier
 from sync.note import Ed25519Verifier
@@ -139,7 +141,7 @@ class PrepareWorker:
                 size = int.from_bytes(await stdout.readexactly(_LENGTH_BYTES), "big")
                 if size > _FRAME_BYTES_MAX:
                     raise WorkerError(f"reply of {size} bytes from the prepare worker")
-                reply = pickle.loads(await stdout.readexactly(size))  # noqa: S301  # own child
+                reply = _decode_reply(await stdout.readexactly(size))
                 future = self._waiting.popleft()
                 if future.cancelled():
                     continue
@@ -204,7 +206,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
             reply = ("rejected", exc.reason.value, exc.detail)
         except Exception as exc:  # reported to the node, which ends that stream
             reply = ("error", f"{type(exc).__name__}: {exc}")
-        out = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        out = _encode_reply(reply)
         stdout.write(len(out).to_bytes(_LENGTH_BYTES, "big") + out)
         stdout.flush()
 
@@ -252,6 +254,90 @@ def _prepare(
     while len(chains) > _CHAINS_MAX:
         chains.popitem(last=False)
     return prepared
+
+
+def _encode_reply(reply: tuple[Any, ...]) -> bytes:
+    """A reply frame: b"M" + marshal of a batch laid out for SQL (the bulk of a catch-up:
+    marshal reads and writes tuples of text, bytes and ints in about half the time of
+    pickle), else b"P" + pickle of the reply."""
+    if reply[0] == "ok":
+        prepared: Prepared = reply[1]
+        append = prepared.append
+        if append is not None and isinstance(append.layout, SqlAppendLayout):
+            state = prepared.state
+            return b"M" + marshal.dumps(
+                (
+                    prepared.origin,
+                    prepared.first_index,
+                    prepared.note,
+                    prepared.base_size,
+                    prepared.base_root,
+                    state.size,
+                    state.frontier.to_bytes(),
+                    state.checkpoint_note,
+                    prepared.start,
+                    prepared.count,
+                    tuple(prepared.keys),
+                    prepared.ignored,
+                    tuple(prepared.tables),
+                    append.expected_size,
+                    append.state.root,
+                    append.checkpoints,
+                    append.layout.entry_rows,
+                    append.layout.by_table,
+                )
+            )
+    return b"P" + pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _decode_reply(frame: bytes) -> tuple[Any, ...]:
+    if frame[:1] == b"P":
+        return tuple(pickle.loads(frame[1:]))  # noqa: S301  # from the node's own child
+    if frame[:1] != b"M":
+        raise WorkerError("reply of an unknown kind from the prepare worker")
+    (
+        origin,
+        first_index,
+        note,
+        base_size,
+        base_root,
+        size,
+        frontier,
+        checkpoint_note,
+        start,
+        count,
+        keys,
+        ignored,
+        tables,
+        expected_size,
+        root,
+        checkpoints,
+        entry_rows,
+        by_table,
+    ) = marshal.loads(memoryview(frame)[1:])  # noqa: S302  # from the node's own child
+    state = LogState(origin, size, Frontier.from_bytes(frontier), checkpoint_note)
+    append = PreparedAppend(
+        origin=origin,
+        expected_size=expected_size,
+        state=OriginState(origin, size, root, frontier, checkpoint_note),
+        checkpoints=checkpoints,
+        layout=SqlAppendLayout(entry_rows, by_table),
+    )
+    prepared = Prepared(
+        origin=origin,
+        first_index=first_index,
+        note=note,
+        base_size=base_size,
+        base_root=base_root,
+        state=state,
+        start=start,
+        count=count,
+        keys=frozenset(keys),
+        append=append,
+        ignored=ignored,
+        tables=frozenset(tables),
+    )
+    return ("ok", prepared)
 
 
 def main() -> None:

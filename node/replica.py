@@ -19,15 +19,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from node.db import Db
-from node.keys import OriginKeys
 from node.store.base import OriginState, PreparedAppend, RowChange, StoredEntry
 from sync.entry import Entry, Header
 from sync.folds import FoldResult, StateKey, fold_batch, state_keys
 from sync.merkle import Frontier
 from sync.note import Verifier
 from sync.verify import BatchRejected, LogState, RejectReason, verify_batch
+
+if TYPE_CHECKING:
+    from node.db import Db
+    from node.keys import OriginKeys
 
 # Store.prepare_append, or the same layout as a plain function (in the helper process).
 LayOut = Callable[..., PreparedAppend]
@@ -287,6 +290,20 @@ class Replica:
             prepared.ignored,
             prepared.tables,
         )
+
+    def commit_all(
+        self, batches: Sequence[Prepared]
+    ) -> tuple[list[Applied], tuple[int, Exception] | None]:
+        """Commit prepared batches one after another, each in its own transaction, stopping
+        at the first failure: (what was applied, (position, error) of the failure or None).
+        One trip to the writer thread for several batches that are ready."""
+        applied: list[Applied] = []
+        for position, prepared in enumerate(batches):
+            try:
+                applied.append(self.commit(prepared))
+            except Exception as exc:
+                return applied, (position, exc)
+        return applied, None
 
     def freeze(self, origin: str, reason: str) -> None:
         self._db.store.freeze(origin, reason)

@@ -102,8 +102,11 @@ class IntegrityError(StoreError):
     """A write would break an invariant (duplicate index, unknown table or column, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredEntry:
+    """An entry as the store keeps it; never changed once built (not frozen for speed: one
+    is built per received entry, see sync.entry.Entry)."""
+
     origin: str
     index: int
     kind: int

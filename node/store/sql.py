@@ -33,7 +33,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,14 +73,18 @@ from node.store.base import (
     StoredEntry,
     StoreError,
 )
+from node.store.layout import (
+    STATE_VALUE_COLUMNS,
+    ChangesByTable,
+    SqlAppendLayout,
+    prepare_sql_append,
+)
 from node.store.lookup_rules import check_assets, check_categories, check_court_prefixes
 from node.store.rules import (
     KEY_COLUMN,
-    check_append,
     check_query,
     check_range,
     check_table,
-    collapse_changes,
     column_kind,
     empty_state,
 )
@@ -282,7 +285,7 @@ class SqlStore:
         )
 
     def commit_append(self, prepared: PreparedAppend) -> None:
-        if not isinstance(prepared.layout, _AppendLayout):
+        if not isinstance(prepared.layout, SqlAppendLayout):
             raise IntegrityError("prepared by another kind of store")
         origin = prepared.origin
         state = prepared.state
@@ -400,7 +403,7 @@ class SqlStore:
             [{"origin": origin, "size": size, "note": note} for origin, size, note in rows],
         )
 
-    def _apply_changes(self, conn: Connection, by_table: _ChangesByTable) -> None:
+    def _apply_changes(self, conn: Connection, by_table: ChangesByTable) -> None:
         """Per table: one DELETE per chunk of deleted keys, then all upserts in bulk.
 
         collapse_changes left each key once, which a bulk upsert needs (PostgreSQL refuses
@@ -793,91 +796,6 @@ def _create_engine(url: URL) -> Engine:
 
 
 _PG_ARRAY_TYPES = {bytes: "bytea[]", int: "bigint[]", str: "text[]"}
-# Per state table, its columns but the key, in the order _state_values passes them.
-_STATE_VALUE_COLUMNS = {
-    name: [column.name for column in table.c if column.name != KEY_COLUMN]
-    for name, table in schema.state_tables.items()
-}
-
-
-# Per state table, its columns but the key as a tuple (at C speed; a row per entry).
-_STATE_VALUE_GETTERS = {
-    name: itemgetter(*columns) for name, columns in _STATE_VALUE_COLUMNS.items() if columns
-}
-
-
-# Per state table: keys to delete and rows (_state_values) to upsert.
-_ChangesByTable = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
-
-
-@dataclass(frozen=True, slots=True)
-class _AppendLayout:
-    """An append's rows in the order of the SQL statements (SqlStore.prepare_append)."""
-
-    entry_rows: list[tuple[Any, ...]]
-    by_table: _ChangesByTable
-
-
-def prepare_sql_append(
-    *,
-    origin: str,
-    expected_size: int,
-    entries: Sequence[StoredEntry],
-    state: OriginState,
-    changes: Sequence[RowChange] = (),
-    checkpoints: Sequence[tuple[int, str]] = (),
-    trusted_rows: bool = False,
-) -> PreparedAppend:
-    """SqlStore.prepare_append as a plain function (pure CPU, no connection): the layout is
-    the same for SQLite and PostgreSQL, and the catch-up helper process runs it too."""
-    check_append(origin, expected_size, entries, state, checkpoints)
-    final_changes = collapse_changes(changes, trusted=trusted_rows)
-    entry_rows = [
-        (
-            e.origin,
-            e.index,
-            e.kind,
-            e.subject,
-            e.actor,
-            e.hlc,
-            e.leaf_hash,
-            e.header,
-            e.salt,
-            e.payload,
-        )
-        for e in entries
-    ]
-    return PreparedAppend(
-        origin=origin,
-        expected_size=expected_size,
-        state=state,
-        checkpoints=tuple(checkpoints),
-        layout=_AppendLayout(entry_rows, _changes_by_table(final_changes)),
-    )
-
-
-def _changes_by_table(changes: Sequence[RowChange]) -> _ChangesByTable:
-    by_table: _ChangesByTable = {}
-    for change in changes:
-        deletes, upserts = by_table.setdefault(change.table, ([], []))
-        if change.row is None:
-            deletes.append(change.key)
-        else:
-            upserts.append(_state_values(change))
-    return by_table
-
-
-def _state_values(change: RowChange) -> tuple[Any, ...]:
-    """An upsert replaces the whole row: columns the change leaves out become NULL."""
-    assert change.row is not None
-    row = change.row
-    columns = _STATE_VALUE_COLUMNS[change.table]
-    if len(columns) > 1 and len(row) >= len(columns):
-        try:
-            return (*_STATE_VALUE_GETTERS[change.table](row), change.key)
-        except KeyError:  # a column left out (and another one given): NULL below
-            pass
-    return (*(row.get(name) for name in columns), change.key)
 
 
 def _upsert_sql(table: str, dialect: str) -> _MultiRow:
@@ -888,7 +806,7 @@ def _upsert_sql(table: str, dialect: str) -> _MultiRow:
     statement per row even pipelined (~0.15 ms each), and a multi-row VALUES would be
     compiled anew by SQLAlchemy for every batch.
     """
-    names = [*_STATE_VALUE_COLUMNS[table], KEY_COLUMN]
+    names = [*STATE_VALUE_COLUMNS[table], KEY_COLUMN]
     quoted = [f'"{name}"' for name in names]
     updates = ", ".join(f"{column} = excluded.{column}" for column in quoted[:-1])
     head = f'INSERT INTO "{schema.state_tables[table].name}" ({", ".join(quoted)}) '

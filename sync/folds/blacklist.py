@@ -144,16 +144,69 @@ _GROUND_NAMES: dict[int, str] = {
 
 
 def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
-    item = admin_pb2.BlacklistItem(
-        subject=header.subject,
-        origin=header.origin,
-        entry_id=header.entry_id,
-        status="listed",
-        last_index=header.index,
-        delist_due_on=delist_due_on(record.term_end_on),
+    # The row of a new listing, built straight from the record (a row per listing on the
+    # catch-up hot path): the same row as _row(BlacklistItem(...)), which a test checks,
+    # without building the item message and reading it back.
+    origin = header.origin
+    index = header.index
+    subject = header.subject
+    entry_id = f"{origin}/{index}"
+    term_end_on = record.term_end_on
+    due_on = delist_due_on(term_end_on)
+    debtor = record.debtor
+    person = debtor.type == payloads_pb2.PERSON
+    ground = record.ground
+    return {
+        "key": subject,
+        "origin": origin,
+        "entry_id": entry_id,
+        "status": "listed",
+        "debtor_type": "person" if person else "org",
+        "id_key": (debtor.id_number if person else debtor.credit_code).strip().upper(),
+        "name": debtor.name,
+        "case_number": record.case_number,
+        "court": record.court,
+        "ground": _GROUND_NAMES.get(ground) or payloads_pb2.ListingGround.Name(ground),
+        "listed_on": record.listed_on,
+        "term_end_on": term_end_on,
+        "delist_due_on": due_on,
+        "delisted_on": "",
+        "last_index": index,
+        "record": listed_item_bytes(
+            subject, origin, entry_id, record.SerializeToString(deterministic=True), index, due_on
+        ),
+    }
+
+
+def listed_item_bytes(
+    subject: str, origin: str, entry_id: str, record: bytes, last_index: int, delist_due_on: str
+) -> bytes:
+    """``BlacklistItem(subject, origin, entry_id, status="listed", record, last_index,
+    delist_due_on).SerializeToString(deterministic=True)``, encoded directly: fields in number
+    order, proto3 defaults (empty text, zero) left out, the record always present."""
+    s, o, e, d = subject.encode(), origin.encode(), entry_id.encode(), delist_due_on.encode()
+    return b'%b%b%b"\x06listed*%b%b%b' % (
+        b"\n" + _varint(len(s)) + s if s else b"",  # field 1
+        b"\x12" + _varint(len(o)) + o if o else b"",  # field 2
+        b"\x1a" + _varint(len(e)) + e if e else b"",  # field 3 (4 is the constant status)
+        _varint(len(record)) + record,  # field 5, always present
+        b"H" + _varint(last_index) if last_index else b"",  # field 9
+        b"R" + _varint(len(d)) + d if d else b"",  # field 10
     )
-    item.record.CopyFrom(record)  # cheaper than record=record in the constructor
-    return _row(item)
+
+
+_SMALL = [bytes((value,)) for value in range(0x80)]
+
+
+def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL[value]
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def _corrected(row: Row, header: Header, body: payloads_pb2.BlacklistCorrected) -> Row | Ignored:
