@@ -58,10 +58,10 @@ from tests.sim.network import SimNetwork, Trace
 from tests.sim.store import OriginLog, PeerLink, Session, Store, Volatile
 from tests.sim.workload import draft_entry
 
-# Like node/log.py: the origin signs a checkpoint at least every 256 entries and 128 KiB, so
+# Like node/log.py: the origin signs a checkpoint at least every 250 entries and 128 KiB, so
 # that a batch within BATCH_ENTRIES_MAX (500) and BATCH_BYTES_MAX (256 KiB) can always end at
 # a signed checkpoint.
-CHECKPOINT_INTERVAL_ENTRIES = 256
+CHECKPOINT_INTERVAL_ENTRIES = 250
 CHECKPOINT_INTERVAL_BYTES = 128 * 1024
 EPOCH_MS = 1_700_000_000_000
 
