@@ -77,7 +77,13 @@ def fold_batch(
         table, fold = hit
         key = (table, header.subject)
         row = result.changes.get(key, current.get(key))
-        outcome = fold(row, header, payload)
+        try:
+            outcome = fold(row, header, payload)
+        except (ValueError, OverflowError) as exc:
+            # A fold must not raise on a validly signed entry (replication would stall on it
+            # for ever); should date arithmetic on its content still overflow or a value not
+            # parse, the entry is ignored, as it is on every node.
+            outcome = Ignored(f"unusable content: {type(exc).__name__}")
         if isinstance(outcome, Ignored):
             result.ignored.append((header.entry_id, outcome.reason))
         else:

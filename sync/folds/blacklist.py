@@ -91,7 +91,9 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         return Ignored(str(exc))
     try:
         return _apply(row, header, body)
-    except ValueError as exc:  # unknown enum value, malformed date: same outcome everywhere
+    # An unknown enum value, a malformed date, a date whose term runs past year 9999: the same
+    # outcome everywhere.
+    except (ValueError, OverflowError) as exc:
         return Ignored(f"unusable content: {type(exc).__name__}")
 
 

@@ -115,6 +115,24 @@ def test_a_correction_replaces_the_record() -> None:
     assert item_of(row).record == new
 
 
+@pytest.mark.parametrize("term_end_on", ["9999-12-29", "9999-12-30", "9999-12-31"])
+def test_a_term_whose_delisting_date_is_past_year_9999_is_ignored_not_raised(
+    term_end_on: str,
+) -> None:
+    # Term end + 3 working days overflows the date type: every node ignores the entry alike,
+    # a listing as well as a correction, instead of failing (replication would stall on it).
+    payload = listed_payload(blacklist_record(term_end_on=term_end_on))
+    outcome = fold(None, *_item(1, LISTED, payload))
+    assert outcome == Ignored("unusable content: OverflowError")
+    correction = corrected_payload(blacklist_record(term_end_on=term_end_on))
+    assert fold(_listed_row(), *_item(4, CORRECTED, correction)) == Ignored(
+        "unusable content: OverflowError"
+    )
+    folded = fold_batch([_item(1, LISTED, payload)], {})
+    assert folded.changes == {}
+    assert folded.ignored == [("chengdu/1", "unusable content: OverflowError")]
+
+
 def test_a_correction_changing_the_debtor_id_is_ignored() -> None:
     listed = _listed_row()
     new = blacklist_record(id_number="110105194912310021")
@@ -415,3 +433,19 @@ def test_redacted_entries_in_a_batch() -> None:
     result = fold_batch([(decode_header(redacted.header), redacted.payload)], {})
     assert result.changes == {}
     assert len(result.ignored) == 1
+
+
+def test_fold_batch_ignores_an_entry_whose_fold_raises_on_its_content(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Defence in depth for every fold module: date arithmetic past year 9999 (or a value that
+    # does not parse) ignores the entry on every node rather than stalling replication.
+    import sync.folds as folds
+
+    def overflowing(row: Row | None, header: Header, payload: bytes | None) -> Row:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setitem(folds._BY_KIND, LISTED, (TABLE, overflowing))
+    folded = fold_batch([_item(1, LISTED, listed_payload(blacklist_record()))], {})
+    assert folded.changes == {}
+    assert folded.ignored == [("chengdu/1", "unusable content: OverflowError")]
