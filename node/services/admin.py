@@ -185,6 +185,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             prefix["name"] = request.name.strip()
         if request.origin:
             equals["origin"] = request.origin
+            # One origin's listings are one range of keys ("<origin>/bl/<index>"), which the
+            # primary key serves (the table has no origin index).
+            prefix["key"] = bl_fold.subject_prefix(request.origin)
         if request.status:
             equals["status"] = request.status
         limit = min(request.limit or 100, LIMIT_MAX)

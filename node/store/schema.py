@@ -49,6 +49,13 @@ STATE_INDEXED_COLUMNS = ("id_key", "name", "origin", "status", "subject_key")
 STATE_COMPOSITE_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "blacklist": (("status", "term_end_on"),),
 }
+# Per table, indexed columns it does without: a blacklist row's key is its subject
+# "<origin>/bl/<index>", so one origin's listings are one range of the primary key
+# (node/services/admin.py searches them by key prefix), and an origin index would only cost
+# every listing an insert.
+STATE_UNINDEXED_COLUMNS: dict[str, frozenset[str]] = {
+    "blacklist": frozenset({"origin"}),
+}
 STATE_TABLE_PREFIX = "state_"
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -170,6 +177,7 @@ def _state_table(name: str, columns: tuple[str, ...]) -> Table:
     assert columns[0] == KEY_COLUMN, f"STATE_TABLES[{name!r}] must start with 'key'"
     composite = STATE_COMPOSITE_INDEXES.get(name, ())
     replaced = {index_columns[0] for index_columns in composite}
+    replaced |= STATE_UNINDEXED_COLUMNS.get(name, frozenset())
     indexes = [
         Index(None, column)
         for column in STATE_INDEXED_COLUMNS

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2
-from tests.integration.harness import Federation, admin, eventually, listing
+from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +83,38 @@ async def test_peers_witness_each_others_checkpoints(federation: Federation) -> 
         )
 
     await eventually(cosigned, timeout_s=10.0)
+
+
+async def test_search_by_origin_reads_that_origins_listings_only(federation: Federation) -> None:
+    # One origin's listings are one range of keys ("<origin>/bl/<index>"): the search by
+    # origin reads them by key prefix (the blacklist table has no origin index).
+    for n in ("chengdu", "chongqing"):
+        await federation.start(n)
+    await federation.link("chengdu", "chongqing")
+    a, b = federation.nodes["chengdu"], federation.nodes["chongqing"]
+    ids = valid_ids(5)
+    await admin(a).Submit(
+        admin_pb2.SubmitRequest(drafts=[listing(id_number=i) for i in ids[:3]], actor="法官王五")
+    )
+    await admin(b).Submit(
+        admin_pb2.SubmitRequest(
+            drafts=[
+                listing(case="（2024）渝0101执77号", court="渝0101", id_number=i) for i in ids[3:]
+            ],
+            actor="法官赵六",
+        )
+    )
+
+    async def both_on_b() -> bool:
+        r = await admin(b).BlacklistSearch(admin_pb2.BlacklistSearchRequest())
+        return r.total == 5
+
+    await eventually(both_on_b, timeout_s=5.0)
+    for origin, count in (("chengdu", 3), ("chongqing", 2), ("cheng", 0)):
+        r = await admin(b).BlacklistSearch(admin_pb2.BlacklistSearchRequest(origin=origin))
+        assert r.total == count
+        assert {item.origin for item in r.items} <= {origin}
+    page = await admin(b).BlacklistSearch(
+        admin_pb2.BlacklistSearchRequest(origin="chengdu", limit=2, offset=2)
+    )
+    assert (page.total, [i.subject for i in page.items]) == (3, ["chengdu/bl/2"])
