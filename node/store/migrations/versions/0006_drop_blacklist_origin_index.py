@@ -22,7 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.drop_index("ix_state_blacklist_origin", table_name="state_blacklist")
+    # IF EXISTS: 0001 builds the state tables from node/store/schema.py, which no longer
+    # declares the index, so a database created at this version never had it.
+    op.execute("DROP INDEX IF EXISTS ix_state_blacklist_origin")
 
 
 def downgrade() -> None:
