@@ -157,10 +157,11 @@ class PeerLink:
 
         The receiving task submits each batch for preparation (verify, fold, lay out: to
         the helper process while a large catch-up lasts, once it runs, else to a reader
-        thread) and queues it;
-        this task commits the queued batches one at a time, in stream order, in the writer
-        thread. So batch N is written while batches N+1.. are verified. A rejection or an
-        error ends the session exactly where applying the batches one by one would have.
+        thread) and queues it (at most PIPELINE_DEPTH batches). This task commits the queued
+        batches in stream order, each in its own transaction, those already prepared in one
+        trip to the writer thread. So batch N is written while batches N+1.. are verified. A
+        rejection or an error ends the session exactly where applying the batches one by one
+        would have.
         """
         n = self.node
         queue: asyncio.Queue[_Queued | None] = asyncio.Queue(PIPELINE_DEPTH)
