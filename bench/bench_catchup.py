@@ -67,6 +67,7 @@ from node.config import Limits
 from node.pki import peer_dns_name
 from node.services.federation import FederationService
 from node.store import open_store
+from node.store.sql import SQLITE_PAGE_BYTES
 from tests.pgserver import PgServer, find_bindir
 
 ORIGIN = "chengdu"
@@ -288,6 +289,7 @@ def insert_floor(db_path: Path, n: int, work: Path) -> float:
     target_path = work / "floor.db"
     target = sqlite3.connect(target_path, isolation_level=None)
     try:
+        target.execute(f"PRAGMA page_size = {SQLITE_PAGE_BYTES}")  # as the node's store
         target.execute("PRAGMA journal_mode = WAL")
         target.execute("PRAGMA synchronous = NORMAL")
         for statement in ddl:

@@ -92,12 +92,18 @@ from node.store.rules import (
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_WAL_RETRY_S = 0.01
-# Copy the WAL back into the database once it holds this many pages (SQLite's default is
-# 1,000: 4 MB). A catch-up commits ~100 pages a batch and rewrites the same index and
+# Copy the WAL back into the database once it holds this many bytes (SQLite's default is
+# 1,000 pages: 4 MB). A catch-up commits ~100 pages a batch and rewrites the same index and
 # right-edge pages batch after batch; checkpointing every ~40 MB instead copies such a page
 # once per checkpoint rather than once per 4 MB, and syncs less often. Durability is the
 # same (see the module docstring); the WAL file grows to ~40 MB.
-SQLITE_WAL_CHECKPOINT_PAGES = 10_000
+SQLITE_WAL_CHECKPOINT_BYTES = 40 * 1000 * 1000
+# Page size of a new database file (SQLite's default is 4 KiB; an existing file keeps its own).
+# A catch-up inserts every listing into indexes in random key order (ID, name) and rewrites
+# index and right-edge pages batch after batch; with 16 KiB pages the B-trees are shallower
+# and a commit writes fewer pages: about 10% less time per stored entry, measured on a 1M
+# catch-up's writes.
+SQLITE_PAGE_BYTES = 16384
 POOL_SIZE = 8  # worker threads that may read at once; writers queue on a lock or row lock
 POOL_OVERFLOW = 8
 # Keys per IN (...) list: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
@@ -838,9 +844,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # Before anything is written (WAL included): a no-op on an existing database.
+        cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_BYTES}")
         _sqlite_enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
-        cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
+        page_bytes = cursor.execute("PRAGMA page_size").fetchone()[0]
+        cursor.execute(
+            f"PRAGMA wal_autocheckpoint = {max(1, SQLITE_WAL_CHECKPOINT_BYTES // page_bytes)}"
+        )
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
