@@ -494,6 +494,11 @@ class SqlStore:
     # ---- checkpoints, cosignatures, evidence
 
     def checkpoint_at(self, origin: str, size: int) -> str | None:
+        if self._dialect == "sqlite":
+            # Once per batch a peer's Subscribe streams: below SQLAlchemy's statement layer.
+            with self._read() as conn:
+                found = _raw(conn).execute(_SQLITE_CHECKPOINT_NOTE, (origin, size)).fetchone()
+            return None if found is None else str(found[0])
         statement = select(schema.checkpoints.c.note).where(
             schema.checkpoints.c.origin == origin, schema.checkpoints.c.size == size
         )
