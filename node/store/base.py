@@ -10,6 +10,7 @@ CLI) only after ``append`` returned. After a crash the node resumes from what th
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -314,3 +315,46 @@ class Store(Protocol):
     def count_assets(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class AppendInTwoSteps(ABC):
+    """``Store.append`` as ``commit_append(prepare_append(...))``, for the stores."""
+
+    @abstractmethod
+    def prepare_append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
+    ) -> PreparedAppend: ...
+
+    @abstractmethod
+    def commit_append(self, prepared: PreparedAppend) -> None: ...
+
+    def append(
+        self,
+        *,
+        origin: str,
+        expected_size: int,
+        entries: Sequence[StoredEntry],
+        state: OriginState,
+        changes: Sequence[RowChange] = (),
+        checkpoints: Sequence[tuple[int, str]] = (),
+        trusted_rows: bool = False,
+    ) -> None:
+        self.commit_append(
+            self.prepare_append(
+                origin=origin,
+                expected_size=expected_size,
+                entries=entries,
+                state=state,
+                changes=changes,
+                checkpoints=checkpoints,
+                trusted_rows=trusted_rows,
+            )
+        )

@@ -14,6 +14,7 @@ from typing import Any
 
 from node.store.base import (
     STATE_TABLES,
+    AppendInTwoSteps,
     AssetRow,
     ConflictError,
     EvidenceRecord,
@@ -39,7 +40,7 @@ from node.store.rules import (
 )
 
 
-class MemoryStore:
+class MemoryStore(AppendInTwoSteps):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._origins: dict[str, OriginState] = {}
@@ -70,29 +71,6 @@ class MemoryStore:
     def origin_states(self) -> list[OriginState]:
         with self._lock:
             return [self._origins[origin] for origin in sorted(self._origins)]
-
-    def append(
-        self,
-        *,
-        origin: str,
-        expected_size: int,
-        entries: Sequence[StoredEntry],
-        state: OriginState,
-        changes: Sequence[RowChange] = (),
-        checkpoints: Sequence[tuple[int, str]] = (),
-        trusted_rows: bool = False,
-    ) -> None:
-        self.commit_append(
-            self.prepare_append(
-                origin=origin,
-                expected_size=expected_size,
-                entries=entries,
-                state=state,
-                changes=changes,
-                checkpoints=checkpoints,
-                trusted_rows=trusted_rows,
-            )
-        )
 
     def prepare_append(
         self,

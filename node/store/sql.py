@@ -60,6 +60,7 @@ from sqlalchemy.engine import URL, make_url
 
 from node.store import schema
 from node.store.base import (
+    AppendInTwoSteps,
     AssetRow,
     ConflictError,
     EvidenceRecord,
@@ -162,7 +163,7 @@ _SQLITE_SELECT_ENTRIES, _SQLITE_SELECT_HEADERS = (
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
 
-class SqlStore:
+class SqlStore(AppendInTwoSteps):
     """A Store on a SQLAlchemy URL; runs ``alembic upgrade head`` when it opens."""
 
     def __init__(self, url: str | URL | Path) -> None:
@@ -245,29 +246,6 @@ class SqlStore:
         statement = select(schema.origins).order_by(schema.origins.c.origin)
         with self._read() as conn:
             return [_origin_state(row) for row in conn.execute(statement)]
-
-    def append(
-        self,
-        *,
-        origin: str,
-        expected_size: int,
-        entries: Sequence[StoredEntry],
-        state: OriginState,
-        changes: Sequence[RowChange] = (),
-        checkpoints: Sequence[tuple[int, str]] = (),
-        trusted_rows: bool = False,
-    ) -> None:
-        self.commit_append(
-            self.prepare_append(
-                origin=origin,
-                expected_size=expected_size,
-                entries=entries,
-                state=state,
-                changes=changes,
-                checkpoints=checkpoints,
-                trusted_rows=trusted_rows,
-            )
-        )
 
     def prepare_append(
         self,
