@@ -178,8 +178,11 @@ def decode_header(data: bytes) -> Header:
     if len(digest) != DIGEST_BYTES:
         raise EntryError("header: payload_digest must be 32 bytes")
     origin = msg.origin
-    if not _is_node_id(origin):
-        raise EntryError("header: origin is not a node id")
+    if origin not in _NODE_IDS_SEEN:
+        if not _is_node_id(origin):
+            raise EntryError("header: origin is not a node id")
+        if len(_NODE_IDS_SEEN) < _NODE_IDS_SEEN_MAX:
+            _NODE_IDS_SEEN.add(origin)
     kind = msg.kind
     if kind == log_pb2.ENTRY_KIND_UNSPECIFIED:
         raise EntryError("header: kind is unspecified")
@@ -208,6 +211,10 @@ def decode_header(data: bytes) -> Header:
 
 _parse_header = log_pb2.EntryHeader.FromString
 _is_node_id = NODE_ID_RE.fullmatch
+# Origins already checked against NODE_ID_RE: a federation has a few dozen, and every header
+# names one (bounded, so that forged headers cannot grow it without limit).
+_NODE_IDS_SEEN: set[str] = set()
+_NODE_IDS_SEEN_MAX = 1024
 
 
 def header_audience(data: bytes) -> tuple[str, ...]:

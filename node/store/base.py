@@ -148,9 +148,10 @@ class PreparedAppend:
     layout: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RowChange:
-    """Upsert (row given) or delete (row None) of one folded-state row."""
+    """Upsert (row given) or delete (row None) of one folded-state row. Never changed once
+    built; not frozen for speed (one per folded entry, see sync.entry.Entry)."""
 
     table: str
     key: str
