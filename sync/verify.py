@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sync.checkpoint import Checkpoint, CheckpointError, open_checkpoint, origin_line
-from sync.entry import Entry, EntryError, Header, check_entry, decode_header
+from sync.entry import Entry, EntryError, Header, check_entry, decode_header, entry_size_bytes
 from sync.merkle import Frontier, leaf_hash
 from sync.note import Note, NoteError, Verifier, parse_note
 
@@ -102,8 +102,7 @@ def verify_batch(
         raise BatchRejected(RejectReason.UNKNOWN_ORIGIN, f"no verified log key for {origin}")
     if len(entries) > entries_max:
         raise BatchRejected(RejectReason.OVERSIZED, f"{len(entries)} entries > {entries_max}")
-    # entry_size_bytes, inline (a call per entry of every received batch)
-    total_bytes = sum(len(e.header) + len(e.salt) + len(e.payload or b"") for e in entries)
+    total_bytes = sum(entry_size_bytes(e) for e in entries)
     if total_bytes > bytes_max:
         raise BatchRejected(RejectReason.OVERSIZED, f"{total_bytes} bytes > {bytes_max}")
     if len(checkpoint_note.encode()) > CHECKPOINT_NOTE_BYTES_MAX:

@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 from node.store.base import STATE_TABLES, OriginState, PreparedAppend, RowChange, StoredEntry
-from node.store.rules import KEY_COLUMN, check_append, check_trusted_change, collapse_changes
+from node.store.rules import KEY_COLUMN, check_append, collapse_changes
 
 # Per state table, its columns but the key, in the order _state_values passes them (the
 # order of the table's columns, node.store.schema).
@@ -50,10 +50,7 @@ def prepare_sql_append(
     """SqlStore.prepare_append as a plain function (pure CPU, no connection): the layout is
     the same for SQLite and PostgreSQL, and the catch-up helper process runs it too."""
     check_append(origin, expected_size, entries, state, checkpoints)
-    if trusted_rows:
-        by_table = _trusted_changes_by_table(changes)
-    else:
-        by_table = _changes_by_table(collapse_changes(changes))
+    by_table = _changes_by_table(collapse_changes(changes, trusted=trusted_rows))
     entry_rows = [
         (
             e.origin,
@@ -81,24 +78,6 @@ def prepare_sql_append(
 def _changes_by_table(changes: Sequence[RowChange]) -> ChangesByTable:
     by_table: ChangesByTable = {}
     for change in changes:
-        deletes, upserts = by_table.setdefault(change.table, ([], []))
-        if change.row is None:
-            deletes.append(change.key)
-        else:
-            upserts.append(_state_values(change))
-    return by_table
-
-
-def _trusted_changes_by_table(changes: Sequence[RowChange]) -> ChangesByTable:
-    """collapse_changes(trusted=True) and _changes_by_table in one pass (a fold's rows, one
-    per entry on the catch-up hot path): the last change per row, in (table, key) order."""
-    last: dict[tuple[str, str], RowChange] = {}
-    for position, change in enumerate(changes):  # every change, as collapse_changes does
-        check_trusted_change(position, change)
-        last[(change.table, change.key)] = change
-    by_table: ChangesByTable = {}
-    for table_key in sorted(last):
-        change = last[table_key]
         deletes, upserts = by_table.setdefault(change.table, ([], []))
         if change.row is None:
             deletes.append(change.key)
