@@ -23,6 +23,7 @@ import grpc
 
 from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.metrics import METRICS
+from node.prepare_worker import PrepareWorker
 from node.replica import Prepared
 from node.store.base import PeerRecord
 from sync.entry import Entry
@@ -165,13 +166,11 @@ class PeerLink:
         """
         n = self.node
         queue: asyncio.Queue[_Queued | None] = asyncio.Queue(PIPELINE_DEPTH)
-        chain = next(_CHAINS)
         streamed = False
 
         async def receive() -> None:
             nonlocal streamed, catching_up
-            chained: set[str] = set()  # origins whose state the worker carries on
-            last: dict[str, asyncio.Future[Prepared]] = {}  # per origin, the latest batch
+            chain = _Chain(next(_CHAINS))
             try:
                 async for raw, msg in call:
                     streamed = True
@@ -183,50 +182,9 @@ class PeerLink:
                         self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
                         catching_up = False  # the live tail: small batches, in threads
                     elif body == "batch":
-                        batch = msg.batch
-                        origin = batch.origin
                         worker = n.catchup_worker() if catching_up else None
-                        if worker is not None:
-                            base, frozen = None, False
-                            if origin not in chained:
-                                state, frozen = await n.db.read(n.replica.log_state, origin)
-                                previous = last.get(origin)
-                                before = None
-                                if previous is not None:  # prepared in a thread before
-                                    before = await _result_or_none(previous)
-                                if before is not None:
-                                    state = before.state
-                                base = (
-                                    state.size,
-                                    state.frontier.to_bytes(),
-                                    state.checkpoint_note,
-                                )
-                                chained.add(origin)
-                            verifier = n.keys.verifier(origin)
-                            key = (
-                                None
-                                if verifier is None
-                                else (verifier.name, verifier.public_key_bytes)
-                            )
-                            future = await worker.prepare(chain, base, frozen, key, raw)
-                        else:
-                            chained.discard(origin)
-                            previous = last.get(origin)
-                            after = None if previous is None else await _result_or_none(previous)
-                            future = asyncio.ensure_future(
-                                n.db.read(
-                                    n.replica.prepare,
-                                    origin,
-                                    batch.first_index,
-                                    _entries(batch),
-                                    batch.checkpoint.note,
-                                    after=after,
-                                )
-                            )
-                        # Retrieved even if the session ends before its commit looks at it.
-                        future.add_done_callback(_collect)
-                        last[origin] = future
-                        await queue.put(_Queued(future, batch))
+                        future = await self._submit(msg.batch, raw, worker, chain)
+                        await queue.put(_Queued(future, msg.batch))
             finally:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(None)
@@ -263,6 +221,48 @@ class PeerLink:
             # Its outcome was taken above, or the session ends on an error of its own.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await receiver
+
+    async def _submit(
+        self,
+        batch: federation_pb2.Batch,
+        raw: bytes,
+        worker: PrepareWorker | None,
+        chain: _Chain,
+    ) -> asyncio.Future[Prepared]:
+        """Start preparing a batch: in the helper process if ``worker``, else in a reader
+        thread; either way after the same stream's previous batch of its origin."""
+        n = self.node
+        origin = batch.origin
+        previous = chain.last.get(origin)
+        if worker is None:
+            chain.in_worker.discard(origin)
+            after = None if previous is None else await _result_or_none(previous)
+            future: asyncio.Future[Prepared] = asyncio.ensure_future(
+                n.db.read(
+                    n.replica.prepare,
+                    origin,
+                    batch.first_index,
+                    _entries(batch),
+                    batch.checkpoint.note,
+                    after=after,
+                )
+            )
+        else:
+            base, frozen = None, False  # None: the helper goes on from the chain's last state
+            if origin not in chain.in_worker:
+                state, frozen = await n.db.read(n.replica.log_state, origin)
+                before = None if previous is None else await _result_or_none(previous)
+                if before is not None:  # prepared in a thread, maybe not committed yet
+                    state = before.state
+                base = (state.size, state.frontier.to_bytes(), state.checkpoint_note)
+                chain.in_worker.add(origin)
+            verifier = n.keys.verifier(origin)
+            key = None if verifier is None else (verifier.name, verifier.public_key_bytes)
+            future = await worker.prepare(chain.number, base, frozen, key, raw)
+        # Retrieved even if the session ends before its commit looks at it.
+        future.add_done_callback(_collect)
+        chain.last[origin] = future
+        return future
 
     async def _commit(self, group: list[_Queued], stub: federation_pb2_grpc.FederationStub) -> None:
         """Commit queued batches in stream order; a rejection is handled where it occurs."""
@@ -373,6 +373,16 @@ PIPELINE_DEPTH = 8
 # Prepared batches committed in one trip to the writer thread (each in its own transaction).
 COMMIT_GROUP_MAX = 8
 _CHAINS = itertools.count(1)  # names a stream's chain of states in the prepare worker
+
+
+@dataclass(slots=True)
+class _Chain:
+    """One stream's batches in preparation: per origin, the latest one submitted (the next
+    is verified against the state it leads to), and the origins the helper carries on."""
+
+    number: int  # names the chain in the helper process
+    last: dict[str, asyncio.Future[Prepared]] = field(default_factory=dict)
+    in_worker: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
