@@ -104,18 +104,23 @@ def child_pids(pid: int) -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent = int(_stat_fields(int(stat.parent.name))[1])
         except OSError:
             continue  # exited meanwhile
-        if int(fields[1]) == pid:
+        if parent == pid:
             children.append(int(stat.parent.name))
     return children
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a live process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (field 3, the state, first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 class NodeProcess:

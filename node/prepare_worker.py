@@ -258,8 +258,8 @@ def _prepare(
 
 def _encode_reply(reply: tuple[Any, ...]) -> bytes:
     """A reply frame: b"M" + marshal of a batch laid out for SQL (the bulk of a catch-up:
-    marshal reads and writes tuples of text, bytes and ints in about half the time of
-    pickle), else b"P" + pickle of the reply."""
+    for its tuples of text, bytes and ints marshal measured 0.85 us per entry to write and
+    1.01 to read, pickle 1.49 and 1.21), else b"P" + pickle of the reply."""
     if reply[0] == "ok":
         prepared: Prepared = reply[1]
         append = prepared.append
