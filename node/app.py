@@ -49,7 +49,7 @@ from sync.checkpoint import (
     origin_line,
 )
 from sync.equivocation import Evidence, find_equivocation
-from sync.note import Ed25519Signer, NoteError, add_signatures, parse_note
+from sync.note import Ed25519Signer, NoteError, Verifier, add_signatures, parse_note
 from sync.verify import BATCH_BYTES_MAX, BATCH_ENTRIES_MAX
 
 log = logging.getLogger(__name__)
@@ -394,12 +394,7 @@ class Node:
             add_signatures(note, [sig]),
         )
 
-    async def check_gossip(
-        self,
-        checkpoints: Iterable[log_pb2.SignedCheckpoint],
-        stub: federation_pb2_grpc.FederationStub,
-        peer_id: str,
-    ) -> None:
+    async def check_gossip(self, checkpoints: Iterable[log_pb2.SignedCheckpoint]) -> None:
         """Compare a peer's checkpoints with what this node holds; store evidence on conflict."""
         for cp_pb in checkpoints:
             try:
@@ -423,19 +418,10 @@ class Node:
             leaves = await self.db.read(self.db.store.leaf_hashes, origin, 0, state.size)
             if merkle.subtree_root(leaves, 0, cp.size) == cp.root:
                 continue
-            evidence = find_equivocation(
-                state.checkpoint_note,
-                cp_pb.note,
-                verifier,
-                larger_leaf_hashes=leaves,
-                detected_by=self.config.node_id,
-                detected_at_unix_ms=self.clock.now_ms(),
-            )
-            if evidence is not None:
-                await self.store_evidence(evidence)
+            await self._evidence_from_leaves(state.checkpoint_note, cp_pb.note, verifier, leaves)
 
     async def investigate(
-        self, origin: str, note: str, stub: federation_pb2_grpc.FederationStub, peer_id: str
+        self, origin: str, note: str, stub: federation_pb2_grpc.FederationStub
     ) -> None:
         """A validly signed checkpoint whose root our frontier cannot reach: equivocation?"""
         verifier = self.keys.verifier(origin)
@@ -468,28 +454,27 @@ class Node:
             )
         else:
             leaves = await self.db.read(self.db.store.leaf_hashes, origin, 0, state.size)
-            evidence = find_equivocation(
-                state.checkpoint_note, note, verifier, larger_leaf_hashes=leaves
-            )
+            await self._evidence_from_leaves(state.checkpoint_note, note, verifier, leaves)
+            return
         if evidence is not None:
             await self.store_evidence(evidence)  # stamps detector and time
 
     async def record_conflict(self, origin: str, note: str) -> None:
+        """``note`` (of at most the held size) disagrees with the held log: prove it from the
+        held leaf hashes and store the evidence."""
         verifier = self.keys.verifier(origin)
         state = await self.db.read(self.db.store.origin_state, origin)
         if verifier is None or state is None:
             return
         leaves = await self.db.read(self.db.store.leaf_hashes, origin, 0, state.size)
-        evidence = find_equivocation(
-            state.checkpoint_note,
-            note,
-            verifier,
-            larger_leaf_hashes=leaves,
-            detected_by=self.config.node_id,
-            detected_at_unix_ms=self.clock.now_ms(),
-        )
+        await self._evidence_from_leaves(state.checkpoint_note, note, verifier, leaves)
+
+    async def _evidence_from_leaves(
+        self, held_note: str, note: str, verifier: Verifier, leaves: list[bytes]
+    ) -> None:
+        evidence = find_equivocation(held_note, note, verifier, larger_leaf_hashes=leaves)
         if evidence is not None:
-            await self.store_evidence(evidence)
+            await self.store_evidence(evidence)  # stamps detector and time
 
     async def store_evidence(self, evidence: Evidence) -> None:
         record = EvidenceRecord(

@@ -122,7 +122,7 @@ class PeerLink:
         if hello.node_id != self.peer.node_id:
             raise RuntimeError(f"peer at {self.peer.address} says it is {hello.node_id}")
         await n.learn_keys(hello.keys, f"peer:{self.peer.node_id}")
-        await n.check_gossip(hello.checkpoints, stub, self.peer.node_id)
+        await n.check_gossip(hello.checkpoints)
         self.status.connected = True
         self.status.peer_sizes = dict(hello.vector.sizes)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(1)
@@ -315,7 +315,7 @@ class PeerLink:
         if exc.reason == RejectReason.STALE:
             return
         if exc.reason == RejectReason.ROOT_MISMATCH:
-            await n.investigate(batch.origin, batch.checkpoint.note, stub, self.peer.node_id)
+            await n.investigate(batch.origin, batch.checkpoint.note, stub)
         await n.auth.record(
             self.peer.address,
             f"node/{self.peer.node_id}",
