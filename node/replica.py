@@ -72,7 +72,6 @@ class Prepared:
     base_root: bytes
     state: LogState  # the origin's state after the batch
     start: int  # the first index the batch adds (entries below it were held already)
-    count: int
     keys: frozenset[StateKey]  # existing rows the fold reads
     append: PreparedAppend | None = None
     ignored: int = 0
@@ -82,6 +81,11 @@ class Prepared:
     # The batch's entries as received, built on demand for a verification again at commit
     # (set by the receiver; never sent by the helper process).
     received: Callable[[], Sequence[Entry]] | None = None
+
+    @property
+    def count(self) -> int:
+        """Entries the batch adds."""
+        return self.state.size - self.start
 
 
 def prepare_batch(
@@ -135,7 +139,6 @@ def prepare_batch(
         base_root=state.frontier.root(),
         state=accepted.state,
         start=accepted.first_index,
-        count=len(stored),
         keys=keys,
     )
     if keys:
