@@ -25,7 +25,7 @@ Targets: >= 50,000 entries/s and B's peak RSS <= 300 MB.
 
 A and B run the node exactly as shipped (the blacklist expiry scheduler reads only due
 listings, by key, so it no longer competes with the catch-up). B starts its catch-up helper
-process (node.prepare_worker) for this stream, as it does for any stream that starts >= 5,000
+process (node.replication.worker) for this stream, as it does for any stream that starts >= 5,000
 entries behind: the peak RSS reported is B's plus its helper's, and the CPU seconds of A, B
 and the helper during the catch-up are printed (all of them share the machine's cores).
 """
@@ -64,7 +64,7 @@ from bench.common import (
 )
 from ccnode.v1 import federation_pb2
 from node.config import Limits
-from node.pki import peer_dns_name
+from node.identity.pki import peer_dns_name
 from node.services.federation import FederationService
 from node.store import open_store
 from node.store.sql import SQLITE_PAGE_BYTES
@@ -88,7 +88,7 @@ ENTRY_COLUMNS = "origin, idx, kind, subject, actor, hlc, leaf_hash, header, salt
 class CatchUp:
     seconds: float
     peak_rss_bytes: int  # B's process
-    helper_rss_bytes: int  # B's catch-up helper process (node.prepare_worker), if it ran
+    helper_rss_bytes: int  # B's catch-up helper process (node.replication.worker), if it ran
     cpu_s: dict[str, float]  # CPU seconds during the catch-up: A, B, B's helper
 
 

@@ -5,8 +5,8 @@
 
 A (Chengdu, 川01) and B (Chongqing) run as separate processes (``python -m node``, as
 shipped) on 127.0.0.1, peered both ways over mutual TLS; B trusts A to serve 川01. Before B
-starts, its registry is filled with N synthetic assets (node/asset_samples.py, about five per
-owner) through the store's ``put_assets``, as `ccnode assets import` ends up doing.
+starts, its registry is filled with N synthetic assets (node/businesses/lookups/samples.py,
+about five per owner) through the store's ``put_assets``, as `ccnode assets import` ends up doing.
 
 * Round trip: one ``lookup request --wait`` through A's admin socket (Lookups.Request with
   wait_s): A validates and commits the request, B receives it, checks it, reads the owner's
@@ -46,8 +46,8 @@ from bench.common import (
     wait_until,
 )
 from ccnode.v1 import admin_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
-from node.asset_samples import generate
-from node.assets import asset_row
+from node.businesses.lookups.samples import generate
+from node.businesses.lookups.sources import asset_row
 from node.config import NodeConfig
 from node.store import open_store
 

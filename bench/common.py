@@ -26,9 +26,10 @@ from pathlib import Path
 import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
-from node import business, pki
 from node.config import Limits, NodeConfig, init_home
-from node.log import (
+from node.identity import pki
+from node.ownlog import preparers
+from node.ownlog.writer import (
     CHECKPOINT_INTERVAL_ENTRIES,
     Draft,
     PrepareContext,
@@ -100,7 +101,7 @@ def peak_rss_bytes(pid: int) -> int:
 
 
 def child_pids(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (the node's catch-up helper, node.prepare_worker)."""
+    """Live child processes of ``pid`` (the node's catch-up helper, node.replication.worker)."""
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -255,7 +256,7 @@ def _prepared_template(store: Store, node_id: str) -> payloads_pb2.Payload:
     """One listing through the node's own validation, as LocalLog would append it."""
     draft = listing_draft(0)
     ctx = PrepareContext(node_id, ("川01",), dt.date(2025, 3, 3), 0)
-    ready, _ = business.prepare(Draft(draft.kind, draft.payload), RowReader(store, {}), ctx)
+    ready, _ = preparers.prepare(Draft(draft.kind, draft.payload), RowReader(store, {}), ctx)
     return ready.payload
 
 
@@ -402,7 +403,8 @@ def median(values: Sequence[float]) -> float:
 
 
 def _serve_without_extensions(home: Path) -> None:
-    from node import app, extensions
+    from node.runtime import extensions
+    from node.runtime import node as app
 
     extensions.EXTENSIONS.clear()
     app.run_node(home)

@@ -20,7 +20,7 @@ from ccnode.v1 import lookups_pb2, payloads_pb2
 from cli.client import CALL_TIMEOUT_S, InvalidInput, home_option
 from cli.lookups_client import lookups_client
 from cli.output import console, emit_json, err_console, json_option
-from node.asset_samples import REGIONS, generate
+from node.businesses.lookups.samples import REGIONS, generate
 from sync.domain.assets import asset_from_json, asset_to_json
 from sync.domain.errors import ValidationError
 

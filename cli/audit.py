@@ -1,7 +1,7 @@
 """``ccnode audit verify``: does every stored log verify against its checkpoints?
 
 With the node running, the node does the work (Verify RPC). With the node down, this command
-opens the store itself and runs the same check (node.verify_store); the origins' log keys
+opens the store itself and runs the same check (node.store.verify); the origins' log keys
 come from the certificates the node learned (store) and, for its own log, HOME/certs/log.pem.
 Exit 0 only if everything verified.
 """
@@ -23,11 +23,11 @@ from cli.audit_log import log_cmd
 from cli.client import CALL_TIMEOUT_S, NodeNotRunning, admin_client, home_option, load_config
 from cli.output import console, emit_json, err_console, json_option, print_table, table
 from cli.report import report
-from node import pki
 from node.config import NodeConfig
+from node.identity import pki
 from node.store import open_store
 from node.store.base import Store, StoreError
-from node.verify_store import VerifyReport, verify_store
+from node.store.verify import VerifyReport, verify_store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier, Verifier
 

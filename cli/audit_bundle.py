@@ -28,9 +28,9 @@ from cli.audit_remote import (
     source_options,
 )
 from cli.output import console, emit_json, err_console, json_option, print_table, table
-from node import pki
-from node.audit_trust import CaBundleError, certificate_check, load_cas
 from node.clock import SystemClock
+from node.identity import pki
+from node.identity.audit_trust import CaBundleError, certificate_check, load_cas
 from sync.bundle import BundleInfo, BundleReport, BundleWriter, verify_bundle
 from sync.checkpoint import CosignatureVerifier, origin_line, split_origin
 from sync.entry import Entry, EntryError, decode_header, parse_entry_id

@@ -31,7 +31,7 @@ from ccnode.v1 import audit_pb2
 from cli.audit_remote import AuditClient, audit_client, split_address
 from cli.client import load_config
 from cli.output import console, emit_json, err_console, json_option, print_table, table
-from node.audit_trust import CaBundleError, certificate_check, der_to_pem, load_cas
+from node.identity.audit_trust import CaBundleError, certificate_check, der_to_pem, load_cas
 from node.store import open_store
 from node.store.base import StoreError
 from sync.checkpoint import origin_line

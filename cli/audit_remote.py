@@ -30,8 +30,8 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, audit_pb2, audit_pb2_grpc, log_pb2, payloads_pb2
 from cli.client import admin_client, load_config
-from node import pki
 from node.config import NodeConfig
+from node.identity import pki
 from node.store import open_store
 from node.store.base import Store, StoreError
 from sync.entry import Entry, EntryError, decode_header, entry_id

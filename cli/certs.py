@@ -1,4 +1,4 @@
-"""``ccnode certs``: a development/federation PKI (node/pki.py) from the command line."""
+"""``ccnode certs``: a development/federation PKI (node/identity/pki.py) from the command line."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from rich.console import Console
 from rich.text import Text
 
-from node import pki
+from node.identity import pki
 
 _EKU_NAMES = {
     ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",

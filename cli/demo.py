@@ -29,8 +29,8 @@ from ccnode.v1 import admin_pb2
 from cli.blacklist import listing_draft, shown_id
 from cli.client import AdminClient, admin_client
 from cli.output import console, err_console
-from node import pki
 from node.config import init_home
+from node.identity import pki
 from sync.domain.blacklist import parse_listing_json
 from sync.domain.identifiers import resident_id_check_char
 

@@ -10,8 +10,8 @@ from cryptography import x509
 
 from cli.client import home_option, load_config
 from cli.output import console, emit_json, json_option, table
-from node import pki
 from node.config import ConfigError, init_home
+from node.identity import pki
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier
 
@@ -144,7 +144,7 @@ def init(
 def serve(home: Path) -> None:
     """Run the node until SIGINT or SIGTERM."""
     load_config(home)  # a clear error before anything starts
-    from node.app import run_node  # imported here: the CLI's other commands stay light
+    from node.runtime.node import run_node  # imported here: the CLI's other commands stay light
 
     try:
         run_node(home)

@@ -43,7 +43,7 @@ class Limits:
     lookup_rate_per_minute: int = 600
     lookup_daily_quota: int = 20_000
     # A stream that starts this many entries behind is verified and folded in a helper
-    # process (node.prepare_worker); 0 = never (SQL stores only; the memory store never does).
+    # process (node.replication.worker); 0 = never (SQL stores only; the memory store never does).
     catchup_worker_backlog: int = 5_000
 
 

@@ -1,8 +1,8 @@
 """Which gRPC services the node serves, and where.
 
 PUBLIC services listen on the node's mutual-TLS port (peers, auditors); each servicer does its
-own per-call authentication with ``node.auth``. ADMIN services listen on the 0600 Unix socket
-in the node's home (the local CLI). Add a business's servicer with one line here.
+own per-call authentication with ``node.identity.auth``. ADMIN services listen on the 0600 Unix
+socket in the node's home (the local CLI). Add a business's servicer with one line here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ccnode.v1 import (
 )
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 
 @dataclass(frozen=True)

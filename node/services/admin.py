@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
-from node.access import record_access
-from node.app_version import VERSION
-from node.log import Draft, DraftRejected
+from node.businesses.access import record_access
+from node.ownlog.writer import Draft, DraftRejected
 from node.store.base import OriginState, PeerRecord, RowQuery
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
 from sync.folds import blacklist as bl_fold
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 LIMIT_MAX = 1000
 
@@ -58,7 +58,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             vkey=self.n.signer.vkey(),
             log_size=state.size if state else 0,
             court_prefixes=c.court_prefixes,
-            version=VERSION,
+            version=importlib.metadata.version("ccnode"),
         )
 
     async def Submit(
@@ -289,7 +289,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Verify(
         self, request: admin_pb2.VerifyRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.VerifyResponse:
-        from node.verify_store import verify_store
+        from node.store.verify import verify_store
 
         verifiers = {
             o: v for o in self.n.keys.certificates() if (v := self.n.keys.verifier(o)) is not None
@@ -324,7 +324,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Evidence(
         self, request: admin_pb2.EvidenceRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.EvidenceResponse:
-        from node.app import evidence_pb
+        from node.runtime.node import evidence_pb
 
         return admin_pb2.EvidenceResponse(
             evidence=[evidence_pb(e) for e in await self.n.db.read(self.n.db.store.evidence)]

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, NoReturn
 import grpc
 
 from ccnode.v1 import audit_pb2, audit_pb2_grpc, federation_pb2, log_pb2, payloads_pb2
-from node.auth import Caller
-from node.log import Draft
+from node.identity.auth import Caller
+from node.ownlog.writer import Draft
 from node.store.base import OriginState, StoredEntry
 from sync import merkle
 from sync.entry import Header, decode_header, entry_id
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 READERS = ("auditor", "node")
 AUDITOR = ("auditor",)
@@ -170,7 +170,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def Evidence(
         self, request: audit_pb2.EvidenceListRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.EvidenceListResponse:
-        from node.app import evidence_pb
+        from node.runtime.node import evidence_pb
 
         await self.n.auth.require(context, READERS, "Audit.Evidence")
         records = await self.n.db.read(self.n.db.store.evidence)

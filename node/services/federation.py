@@ -18,7 +18,7 @@ from sync.note import NoteError
 from sync.verify import BATCH_ENTRIES_MAX
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import grpc
 
 from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
-from node.assets import asset_row
-from node.log import Draft, DraftRejected
+from node.businesses.lookups.sources import asset_row
+from node.ownlog.writer import Draft, DraftRejected
 from node.store.base import AssetRow, RowQuery
 from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
 from sync.domain.errors import ValidationError
@@ -32,7 +32,7 @@ from sync.folds.blacklist import Row
 from sync.payload import PayloadError, decode_payload
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 LIMIT_MAX = 1000
 WAIT_MAX_S = 300.0
@@ -57,7 +57,7 @@ def public_item(item: lookups_pb2.LookupItem) -> lookups_pb2.LookupItem:
 
 class ReplyWatch:
     """Waiters for lookups' replies, served by ONE reader: after every commit and applied
-    batch (node.watch) it reads the rows of all awaited lookups in one query and wakes those
+    batch (node.store.watch) it reads the rows of all awaited lookups in one query and wakes those
     replied to. A read per waiter per change would grow with the square of the load."""
 
     def __init__(self, node: Node) -> None:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from ccnode.v1 import payloads_pb2, tasks_pb2, tasks_pb2_grpc
-from node.access import record_access
-from node.business_tasks import ledger_seizure
+from node.businesses.access import record_access
+from node.businesses.tasks.prepare import ledger_seizure
 from node.clock import today
 from node.store.base import RowQuery
 from sync.domain import seizures as sz
@@ -27,7 +27,7 @@ from sync.domain.identifiers import DEFAULT_MASK, mask_id
 from sync.folds import tasks as tf
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 LIMIT_MAX = 1000
 PAGE_ROWS = 1000

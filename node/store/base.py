@@ -74,7 +74,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "record",  # bytes: serialised ccnode.v1.TaskItem (events + folded state)
     ),
     # 查封、扣押、冻结 ledger: one row per seizure measure, derived from its task's row. Numbers
-    # are decimal text (column kinds go by name, node/store/rules.py); the record is exact.
+    # are decimal text (column kinds go by name, node/store/checks.py); the record is exact.
     "seizures": (
         "key",  # seizure id, "<task subject>/s<n>"
         "task",

@@ -1,7 +1,7 @@
 """How an append is laid out for the SQL store: rows as tuples in column order.
 
 Kept apart from node.store.sql (and SQLAlchemy) because the catch-up helper process
-(node.prepare_worker) lays out rows too, and starts faster and smaller without it.
+(node.replication.worker) lays out rows too, and starts faster and smaller without it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 from node.store.base import STATE_TABLES, OriginState, PreparedAppend, RowChange, StoredEntry
-from node.store.rules import KEY_COLUMN, check_append, collapse_changes
+from node.store.checks import KEY_COLUMN, check_append, collapse_changes
 
 # Per state table, its columns but the key, in the order _state_values passes them (the
 # order of the table's columns, node.store.schema).

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
     STATE_TABLES,
     AppendInTwoSteps,
@@ -27,8 +28,7 @@ from node.store.base import (
     RowQuery,
     StoredEntry,
 )
-from node.store.lookup_rules import check_assets, check_categories, check_court_prefixes
-from node.store.rules import (
+from node.store.checks import (
     KEY_COLUMN,
     check_append,
     check_query,

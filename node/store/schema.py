@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from node.store.base import STATE_TABLES
-from node.store.rules import BYTES_COLUMNS, INT_COLUMNS, KEY_COLUMN
+from node.store.checks import BYTES_COLUMNS, INT_COLUMNS, KEY_COLUMN
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -45,7 +45,7 @@ SERIAL_ID: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 STATE_INDEXED_COLUMNS = ("id_key", "name", "origin", "status", "subject_key")
 # Per table, multi-column indexes that take the place of the single-column index of their
 # first column (which they serve as well): the blacklist expiry scan reads only listed rows
-# whose term has ended (node/scheduler.py), not every listing.
+# whose term has ended (node/businesses/blacklist/expiry.py), not every listing.
 STATE_COMPOSITE_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "blacklist": (("status", "term_end_on"),),
 }

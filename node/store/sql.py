@@ -59,6 +59,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 
 from node.store import schema
+from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
     AppendInTwoSteps,
     AssetRow,
@@ -74,20 +75,19 @@ from node.store.base import (
     StoredEntry,
     StoreError,
 )
-from node.store.layout import (
-    STATE_VALUE_COLUMNS,
-    ChangesByTable,
-    SqlAppendLayout,
-    prepare_sql_append,
-)
-from node.store.lookup_rules import check_assets, check_categories, check_court_prefixes
-from node.store.rules import (
+from node.store.checks import (
     KEY_COLUMN,
     check_query,
     check_range,
     check_table,
     column_kind,
     empty_state,
+)
+from node.store.layout import (
+    STATE_VALUE_COLUMNS,
+    ChangesByTable,
+    SqlAppendLayout,
+    prepare_sql_append,
 )
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

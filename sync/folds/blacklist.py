@@ -5,9 +5,9 @@ delists an entry; an entry about another origin's listing is ignored by every no
 Entries of one origin are folded in index order, so the row depends only on the log.
 
 A listing's subject is ``<origin>/bl/<index of the listing entry>``: the origin assigns it
-(node/business.py), and a listing under any other subject is ignored. So the row of a subject
-can only ever be created by that one entry, and folding a listing never needs the current
-row (``NEW_ROW_KINDS``): a receiver does not look it up.
+(node/businesses/blacklist/prepare.py), and a listing under any other subject is ignored. So the
+row of a subject can only ever be created by that one entry, and folding a listing never needs
+the current row (``NEW_ROW_KINDS``): a receiver does not look it up.
 
 The fold never raises on a validly signed entry whose content is unusable (unknown subject,
 correction after delisting, ...): it returns an ``Ignored`` decision so that every node

@@ -12,9 +12,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node import pki
 from node.clock import CST
 from node.config import NodeConfig
+from node.identity import pki
 from node.store import open_store
 from node.store.base import EvidenceRecord, OriginState, Refusal, Store, StoredEntry
 from sync.checkpoint import Checkpoint, CosignatureSigner, origin_line, sign_checkpoint

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ccnode.v1 import admin_pb2
-from node import pki
 from node.config import NodeConfig
+from node.identity import pki
 from node.store import open_store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Signer

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from cli.audit_crosscheck import Target, _home_targets, parse_target
-from node import pki
 from node.config import NodeConfig
+from node.identity import pki
 from node.store import open_store
 from node.store.base import PeerRecord
 from tests.cli.audithome import audit_home, make_ca

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from cryptography import x509
 
 from cli.certs import certs
-from node import pki
+from node.identity import pki
 
 
 @click.group()

@@ -1,4 +1,5 @@
-"""``ccnode init`` from a certificate directory issued by node.pki, and ``serve``'s refusals."""
+"""``ccnode init`` from a certificate directory issued by node.identity.pki, and
+``serve``'s refusals."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from node import pki
 from node.config import NodeConfig
+from node.identity import pki
 from tests.cli.support import fails, ok
 
 TD = "test.court"

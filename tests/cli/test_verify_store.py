@@ -1,4 +1,4 @@
-"""node.verify_store against a MemoryStore holding a hand-built, signed log — intact, then
+"""node.store.verify against a MemoryStore holding a hand-built, signed log — intact, then
 with one stored byte flipped here or there (what disk corruption or tampering looks like)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.store.base import StoredEntry
 from node.store.memory import MemoryStore
-from node.verify_store import Problem, verify_store
+from node.store.verify import Problem, verify_store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Signer, Verifier
 from tests.cli.logs import Tamper, append_log

@@ -12,9 +12,9 @@ import grpc
 from click.testing import Result
 
 from ccnode.v1 import admin_pb2, audit_pb2_grpc, log_pb2, payloads_pb2
-from node import pki
-from node.app import Node
 from node.config import NodeConfig
+from node.identity import pki
+from node.runtime.node import Node
 from tests.cli.support import run
 from tests.integration.harness import CERTS_FROM, TRUST_DOMAIN, Federation, admin, listing
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
-from node import pki
-from node.app import Node
 from node.clock import Clock
 from node.config import NodeConfig, init_home
+from node.identity import pki
+from node.runtime.node import Node
 from node.store.base import PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.app import Node
+from node.runtime.node import Node
 from tests.integration.auditkit import (
     access_records,
     address,
@@ -149,7 +149,7 @@ async def test_an_entry_proof_verifies_offline(federation: Federation, tmp_path:
     bad = json_of(await cli_fails(1, "audit", "verify-proof", proof, "--ca", ca, "--json"))
     assert bad["reason"] == "the header's index differs from the proof's index"
     # Another CA's certificate cannot vouch for the log key.
-    from node import pki
+    from node.identity import pki
 
     other = tmp_path / "other-ca"
     pki.init_ca(other, trust_domain="chengyu.court")

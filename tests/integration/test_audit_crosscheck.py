@@ -12,8 +12,8 @@ import pytest
 
 import node.services
 from ccnode.v1 import federation_pb2, log_pb2, payloads_pb2
-from node import pki
-from node.app import Node
+from node.identity import pki
+from node.runtime.node import Node
 from node.services import ServiceSpec
 from node.services.federation import FederationService
 from node.store import open_store

@@ -10,9 +10,9 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
-from node import scheduler
+from node.businesses.blacklist import expiry as scheduler
+from node.businesses.blacklist.expiry import BlacklistExpiry
 from node.clock import FakeClock
-from node.scheduler import BlacklistExpiry
 from node.store.base import RowQuery
 from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
 
@@ -197,15 +197,15 @@ async def test_a_minor_is_never_listed(federation: Federation) -> None:
 async def test_a_failing_preparer_rejects_only_its_own_submission(
     federation: Federation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from node import business
+    from node.ownlog import preparers
 
     a = await federation.start("chengdu")
-    original = business.PREPARERS[log_pb2.BLACKLIST_DELISTED]
+    original = preparers.PREPARERS[log_pb2.BLACKLIST_DELISTED]
 
     def broken(*args: object) -> object:
         raise RuntimeError("defect")
 
-    monkeypatch.setitem(business.PREPARERS, log_pb2.BLACKLIST_DELISTED, broken)
+    monkeypatch.setitem(preparers.PREPARERS, log_pb2.BLACKLIST_DELISTED, broken)
     delist = admin_pb2.Draft(
         kind=log_pb2.BLACKLIST_DELISTED,
         subject="chengdu/bl/0",

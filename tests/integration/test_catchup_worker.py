@@ -1,5 +1,5 @@
 """A large catch-up end to end: B subscribes to A, which holds thousands of listings, and
-verifies and folds them in its helper process (node.prepare_worker) — or, with the helper
+verifies and folds them in its helper process (node.replication.worker) — or, with the helper
 turned off, in threads — and ends with A's log and rows either way, leaving no process."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 
 from bench.common import build_log
 from ccnode.v1 import admin_pb2
-from node.app import Node
-from node.prepare_worker import PrepareWorker
+from node.replication.worker import PrepareWorker
+from node.runtime.node import Node
 from node.store.base import RowQuery
 from tests.integration.harness import Federation, admin, eventually
 
@@ -27,7 +27,7 @@ CATCH_UP_TIMEOUT_S = 120.0
 
 
 def _helper_pids() -> list[int]:
-    """Live node.prepare_worker processes whose parent is this test process."""
+    """Live node.replication.worker processes whose parent is this test process."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -35,7 +35,7 @@ def _helper_pids() -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue  # exited meanwhile
-        if parent == os.getpid() and b"node.prepare_worker" in cmdline:
+        if parent == os.getpid() and b"node.replication.worker" in cmdline:
             pids.append(int(stat.parent.name))
     return pids
 

@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
-from node.app import Node
 from node.clock import FakeClock
+from node.runtime.node import Node
 from node.store.base import PeerRecord
 from sync.domain.identifiers import credit_code_check_char
 from tests.integration.harness import Federation, admin, eventually, valid_ids

@@ -1,6 +1,6 @@
-"""The catch-up helper process (node.prepare_worker) against ``prepare_batch`` in-process.
+"""The catch-up helper process (node.replication.worker) against ``prepare_batch`` in-process.
 
-A real child process (``python -m node.prepare_worker``) prepares batches sent as received
+A real child process (``python -m node.replication.worker``) prepares batches sent as received
 SyncMessage bytes; every result must equal what the node computes itself with the SQL
 layout, rejections keep their reason, and the child never outlives its handle.
 """
@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from ccnode.v1 import federation_pb2, log_pb2
-from node.prepare_worker import (
+from node.replication.apply import Prepared, PrepareRules, prepare_batch
+from node.replication.worker import (
     PrepareWorker,
     WorkerError,
     WorkerLost,
@@ -27,7 +28,6 @@ from node.prepare_worker import (
     _encode_reply,
     serve,
 )
-from node.replica import Prepared, PrepareRules, prepare_batch
 from node.store.layout import SqlAppendLayout, prepare_sql_append
 from sync.entry import Entry
 from sync.merkle import Frontier

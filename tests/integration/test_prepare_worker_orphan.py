@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 # A stand-in for the node: starts a helper, says its pid, then waits to be killed.
 PARENT = """
 import asyncio
-from node.prepare_worker import PrepareWorker
-from node.replica import PrepareRules
+from node.replication.worker import PrepareWorker
+from node.replication.apply import PrepareRules
 
 async def main():
     worker = PrepareWorker(PrepareRules("chongqing", "chengyu.court", 500, 256 * 1024))

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ccnode.v1 import admin_pb2, federation_pb2, federation_pb2_grpc
-from node import pki
+from node.identity import pki
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.entry import Entry
 from sync.merkle import Frontier

@@ -12,8 +12,8 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2, tasks_pb2_grpc
-from node.app import Node
 from node.clock import FakeClock
+from node.runtime.node import Node
 from sync.folds import tasks as tf
 from sync.payload import body_name
 from tests.integration.harness import Federation, admin, eventually

@@ -3,7 +3,7 @@
 One ``SimNode`` plays every role a real node plays in replication (DESIGN.md section 2):
 
 * **origin**: drafts blacklist entries for its own log and, at commit, signs a checkpoint
-  (at least every ``CHECKPOINT_INTERVAL_ENTRIES`` entries, like node/log.py) so that any
+  (at least every ``CHECKPOINT_INTERVAL_ENTRIES`` entries, like node/ownlog/writer.py) so that any
   responder can cut batches of at most 500 entries that each end at a signed checkpoint;
 * **subscriber**: sends its vector to every peer, re-sends it periodically (with exponential
   backoff while a peer stays silent, and jitter), verifies every batch with ``verify_batch``
@@ -58,9 +58,9 @@ from tests.sim.network import SimNetwork, Trace
 from tests.sim.store import OriginLog, PeerLink, Session, Store, Volatile
 from tests.sim.workload import draft_entry
 
-# Like node/log.py: the origin signs a checkpoint at least every 250 entries and 128 KiB, so
-# that a batch within BATCH_ENTRIES_MAX (500) and BATCH_BYTES_MAX (256 KiB) can always end at
-# a signed checkpoint.
+# Like node/ownlog/writer.py: the origin signs a checkpoint at least every 250 entries and 128
+# KiB, so that a batch within BATCH_ENTRIES_MAX (500) and BATCH_BYTES_MAX (256 KiB) can always
+# end at a signed checkpoint.
 CHECKPOINT_INTERVAL_ENTRIES = 250
 CHECKPOINT_INTERVAL_BYTES = 128 * 1024
 EPOCH_MS = 1_700_000_000_000
@@ -633,7 +633,7 @@ class SimNode:
 
 
 def checkpoint_intervals(entries: Sequence[Entry]) -> list[list[Entry]]:
-    """Split a commit where the origin signs checkpoints (as node/log.py does)."""
+    """Split a commit where the origin signs checkpoints (as node/ownlog/writer.py does)."""
     chunks: list[list[Entry]] = []
     chunk: list[Entry] = []
     chunk_bytes = 0

@@ -1,4 +1,4 @@
-"""Checking log-signing certificates with the CA certificate alone (node.audit_trust)."""
+"""Checking log-signing certificates with the CA certificate alone (node.identity.audit_trust)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from node import pki
-from node.audit_trust import CaBundleError, certificate_check, load_cas
+from node.identity import pki
+from node.identity.audit_trust import CaBundleError, certificate_check, load_cas
 
 TD = "chengyu.court"
 

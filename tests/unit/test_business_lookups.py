@@ -1,6 +1,6 @@
-"""The preparers of lookup entries (node/business_lookups.py) through node.business.prepare:
-what a requester may ask, and what a target may reply — only to a pending lookup addressed to
-it, only with the categories asked for."""
+"""The preparers of lookup entries (node/businesses/lookups/prepare.py) through
+node.ownlog.preparers.prepare: what a requester may ask, and what a target may reply — only to a
+pending lookup addressed to it, only with the categories asked for."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.business import prepare
-from node.log import Draft, DraftRejected, PrepareContext, RowReader
+from node.ownlog.preparers import prepare
+from node.ownlog.writer import Draft, DraftRejected, PrepareContext, RowReader
 from node.store import MemoryStore
 from sync.entry import decode_header, make_entry
 from sync.folds import lookups as lookups_fold

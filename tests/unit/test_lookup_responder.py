@@ -4,8 +4,8 @@ and cutting an answer to fit one entry."""
 from __future__ import annotations
 
 from ccnode.v1 import log_pb2, payloads_pb2
+from node.businesses.lookups.responder import ANSWER_ASSET_BYTES_MAX, RateLimiter, fit
 from node.clock import FakeClock
-from node.lookup_responder import ANSWER_ASSET_BYTES_MAX, RateLimiter, fit
 from sync.entry import PAYLOAD_BYTES_MAX
 from sync.payload import encode_payload
 

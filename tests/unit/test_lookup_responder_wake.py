@@ -10,10 +10,10 @@ import types
 
 import pytest
 
+from node.businesses.lookups.responder import LookupResponder
 from node.clock import FakeClock
 from node.config import Limits
-from node.lookup_responder import LookupResponder
-from node.replica import Applied
+from node.replication.apply import Applied
 from sync.folds import blacklist, lookups
 
 
@@ -38,7 +38,9 @@ def test_only_batches_that_changed_lookup_rows_wake_the_responder() -> None:
 async def test_after_a_failed_run_any_batch_wakes_the_retry(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.CRITICAL, logger="node.lookup_responder")  # the failure is staged
+    caplog.set_level(
+        logging.CRITICAL, logger="node.businesses.lookups.responder"
+    )  # the failure is staged
     responder = _responder()
     runs: list[str] = []
 

@@ -1,4 +1,4 @@
-"""node/pki.py: a throwaway CA per test, certificate profiles, identities, the trust store."""
+"""node/identity/pki.py: a throwaway CA per test, certificate profiles, identities, trust."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from node import pki
+from node.identity import pki
 
 E = TypeVar("E", bound=x509.ExtensionType)
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

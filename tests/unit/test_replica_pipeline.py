@@ -16,9 +16,8 @@ from typing import Any, cast
 import pytest
 
 from ccnode.v1 import log_pb2
-from node.db import Db
-from node.keys import OriginKeys
-from node.replica import Applied, Prepared, Replica, prepare_batch
+from node.identity.origin_keys import OriginKeys
+from node.replication.apply import Applied, Prepared, Replica, prepare_batch
 from node.store import MEMORY_URL, MemoryStore, Store, open_store
 from node.store.base import (
     ConflictError,
@@ -29,6 +28,7 @@ from node.store.base import (
     StoredEntry,
 )
 from node.store.layout import prepare_sql_append
+from node.store.runner import Db
 from sync.entry import Entry, decode_header
 from sync.folds import fold_batch
 from sync.merkle import Frontier

@@ -1,4 +1,5 @@
-"""Preparers of the asset-lookup entries this node appends (registered in node/business.py).
+"""Preparers of the asset-lookup entries this node appends (registered in
+node/ownlog/preparers.py).
 
 * LOOKUP_REQUESTED (this node asks): the form of the request — a peer to ask, a case number,
   an identifier of the stated kind, known categories, a purpose. The rights (an enforcement
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from typing import TypeAlias
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.log import Draft, PrepareContext, RowReader
+from node.ownlog.writer import Draft, PrepareContext, RowReader
 from sync.domain.assets import known_categories, normalise_owner_id
 from sync.domain.case_number import parse_case_number
 from sync.domain.errors import ValidationError

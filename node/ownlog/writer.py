@@ -22,9 +22,9 @@ from typing import Any
 
 from ccnode.v1 import payloads_pb2
 from node.clock import Clock, today
-from node.db import Db
 from node.store.base import OriginState, RowChange, RowQuery, Store, StoredEntry
-from node.watch import Watch
+from node.store.runner import Db
+from node.store.watch import Watch
 from sync import hlc
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.entry import SALT_BYTES, Entry, EntryError, decode_header, entry_id, make_entry

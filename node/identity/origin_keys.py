@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from node.clock import Clock, utc_datetime
-from node.pki import IdentityError, TrustStore
+from node.identity.pki import IdentityError, TrustStore
 from node.store.base import Store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier

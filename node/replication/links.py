@@ -23,14 +23,14 @@ import grpc
 
 from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.metrics import METRICS
-from node.prepare_worker import PrepareWorker
-from node.replica import Prepared
+from node.replication.apply import Prepared
+from node.replication.worker import PrepareWorker
 from node.store.base import PeerRecord
 from sync.entry import Entry
 from sync.verify import BatchRejected, RejectReason
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.log import Draft
+from node.ownlog.writer import Draft, PrepareContext, RowReader
+from sync.domain.errors import ValidationError
 from sync.domain.lookups import subject_key
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 # A long result is recorded in several entries rather than one oversized one.
 ENTRY_IDS_PER_RECORD = 500
@@ -51,3 +52,13 @@ async def record_access(
     """Append the record(s) BEFORE the data is returned; returns their entry ids."""
     drafts = access_drafts(entries, purpose=purpose, what=what, identifier=identifier)
     return (await node.local_log.submit(drafts, actor)).entry_ids
+
+
+def prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    """A read of personal data, kept in this node's own log and readable only here."""
+    if draft.payload.WhichOneof("body") != "access_recorded":
+        raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
+    if not draft.payload.access_recorded.purpose.strip():
+        raise ValidationError("purpose", "required", "a read of personal data needs a purpose")
+    subject = f"{ctx.node_id}/access/{ctx.index}"
+    return Draft(draft.kind, draft.payload, subject=subject, audience=(ctx.node_id,)), []

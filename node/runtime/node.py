@@ -23,23 +23,23 @@ from ccnode.v1 import (
     federation_pb2_grpc,
     log_pb2,
 )
-from node import business
-from node.auth import Authenticator
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
-from node.db import Db
-from node.extensions import EXTENSIONS, Extension
-from node.keys import KeyError_, OriginKeys
-from node.log import LocalLog
+from node.identity.auth import Authenticator
+from node.identity.origin_keys import KeyError_, OriginKeys
+from node.identity.pki import TrustStore, load_log_signing_key, peer_dns_name
 from node.metrics import METRICS
-from node.peering import PeerLink
-from node.pki import TrustStore, load_log_signing_key, peer_dns_name
-from node.prepare_worker import PrepareWorker
-from node.replica import Applied, Replica
+from node.ownlog import preparers
+from node.ownlog.writer import LocalLog
+from node.replication.apply import Applied, Replica
+from node.replication.links import PeerLink
+from node.replication.worker import PrepareWorker
+from node.runtime.extensions import EXTENSIONS, Extension
 from node.store import open_store
 from node.store.base import EvidenceRecord, PeerRecord
+from node.store.runner import Db
 from node.store.sql import SqlStore
-from node.watch import Watch
+from node.store.watch import Watch
 from sync import merkle
 from sync.checkpoint import (
     Checkpoint,
@@ -117,7 +117,7 @@ class Node:
             trust_domain=c.trust_domain,
             signer=self.signer,
             clock=self.clock,
-            prepare=business.prepare,
+            prepare=preparers.prepare,
             watch=self.watch,
             court_prefixes=c.court_prefixes,
             checkpoint_entries_max=c.limits.checkpoint_entries_max,
@@ -246,7 +246,7 @@ class Node:
         return grpc.aio.secure_channel(address, creds, options=options)
 
     def catchup_worker(self) -> PrepareWorker | None:
-        """The helper process for large catch-ups (node.prepare_worker) if it is running.
+        """The helper process for large catch-ups (node.replication.worker) if it is running.
 
         Otherwise None, and it is started in the background, unless this node does not use
         one (memory store, turned off in the limits) or one failed in the last

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node import assets as asset_sources
-from node.assets import AssetSource
+from node.businesses.lookups import sources as asset_sources
+from node.businesses.lookups.sources import AssetSource
 from node.clock import Clock, today
-from node.log import Draft, DraftRejected
-from node.replica import Applied
+from node.ownlog.writer import Draft, DraftRejected
+from node.replication.apply import Applied
 from node.store.base import PeerRecord, RowQuery
 from sync.domain.assets import normalise_owner_id
 from sync.domain.lookups import CheckedRequest, Denial, check_request, parse_lookup_subject
@@ -41,7 +41,7 @@ from sync.folds.blacklist import Row
 from sync.payload import PayloadError, decode_payload
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 

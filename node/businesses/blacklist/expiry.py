@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.clock import today
-from node.log import Draft, DraftRejected
+from node.ownlog.writer import Draft, DraftRejected
 from node.store.base import RowQuery
 from sync.folds import blacklist as bl_fold
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Business rules applied by this node before it appends to its own log.
+"""Preparers of the blacklist entries this node appends (listed, corrected, delisted).
 
 Each draft is validated against the domain rules (sync/domain) and the current folded state,
 normalised, and given its subject. Errors name the field and the rule and never echo
@@ -10,14 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.business_lookups import prepare_lookup
-from node.business_tasks import prepare_task
-from node.log import Draft, DraftRejected, Prepare, PrepareContext, RowReader
+from node.ownlog.writer import Draft, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain.errors import ValidationError
 from sync.folds import blacklist as bl_fold
-from sync.folds import lookups as lookups_fold
-from sync.folds import tasks as tasks_fold
 from sync.payload import body_name
 
 _DEBTOR_TYPE = {payloads_pb2.PERSON: bl.DebtorType.PERSON, payloads_pb2.ORG: bl.DebtorType.ORG}
@@ -92,17 +88,6 @@ def listing_to_pb(v: bl.ValidatedListing) -> payloads_pb2.BlacklistRecord:
     )
 
 
-def prepare(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
-    """Validate and normalise one draft with the preparer registered for its kind."""
-    preparer = PREPARERS.get(draft.kind)
-    if preparer is None:
-        raise DraftRejected(0, "kind", "unsupported", "this kind of entry cannot be submitted here")
-    try:
-        return preparer(draft, rows, ctx)
-    except ValidationError as exc:
-        raise DraftRejected(0, exc.field, exc.rule, str(exc)) from None
-
-
 def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str, object]:
     if not subject.startswith(bl_fold.subject_prefix(ctx.node_id)):
         raise ValidationError(
@@ -116,7 +101,7 @@ def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str
     return row
 
 
-def _prepare_blacklist(
+def prepare_blacklist(
     draft: Draft, rows: RowReader, ctx: PrepareContext
 ) -> tuple[Draft, list[str]]:
     payload = payloads_pb2.Payload()
@@ -185,22 +170,3 @@ def _prepare_blacklist(
     payload.blacklist_delisted.delisted_on = d.on.isoformat()
     payload.blacklist_delisted.credit_repair = src_d.credit_repair
     return Draft(draft.kind, payload, subject=draft.subject), list(d.warnings)
-
-
-def _prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
-    """A read of personal data, kept in this node's own log and readable only here."""
-    if draft.payload.WhichOneof("body") != "access_recorded":
-        raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
-    if not draft.payload.access_recorded.purpose.strip():
-        raise ValidationError("purpose", "required", "a read of personal data needs a purpose")
-    subject = f"{ctx.node_id}/access/{ctx.index}"
-    return Draft(draft.kind, draft.payload, subject=subject, audience=(ctx.node_id,)), []
-
-
-# Preparers by entry kind; each business registers its kinds here.
-PREPARERS: dict[int, Prepare] = {
-    **{kind: _prepare_blacklist for kind in bl_fold.KINDS},
-    log_pb2.ACCESS_RECORDED: _prepare_access,
-    **{kind: prepare_lookup for kind in lookups_fold.KINDS},
-    **{kind: prepare_task for kind in tasks_fold.KINDS},
-}

@@ -17,8 +17,8 @@ from ccnode.v1 import payloads_pb2
 from node.store.base import AssetRow
 
 if TYPE_CHECKING:
-    from node.app import Node
-    from node.db import Db
+    from node.runtime.node import Node
+    from node.store.runner import Db
 
 
 class AssetSource(Protocol):

@@ -8,7 +8,7 @@ nothing.
 ``apply`` does it all at once. A stream pipelines it: ``prepare`` (verify, fold, lay out the
 rows; pure CPU) of the next batches runs while ``commit`` writes this one, either in a
 thread (``Replica.prepare``) or, during a large catch-up, in a helper process
-(node.prepare_worker) that runs the same ``prepare_batch``. ``commit`` checks that the
+(node.replication.worker) that runs the same ``prepare_batch``. ``commit`` checks that the
 origin's committed state is still the one a batch was verified against, and verifies the
 batch again from the committed state if not, so the outcome is always that of batches
 applied one by one.
@@ -29,8 +29,8 @@ from sync.note import Verifier
 from sync.verify import BatchRejected, LogState, RejectReason, verify_batch
 
 if TYPE_CHECKING:
-    from node.db import Db
-    from node.keys import OriginKeys
+    from node.identity.origin_keys import OriginKeys
+    from node.store.runner import Db
 
 # Store.prepare_append, or the same layout as a plain function (in the helper process).
 LayOut = Callable[..., PreparedAppend]

@@ -5,7 +5,7 @@ the witnesses. A verifier trusts a certificate's Ed25519 key for node ``X`` only
 
 * the certificate is issued (signed) by a CA in the given bundle,
 * it has the log-signing profile (Ed25519 key, documentSigning EKU, no TLS purpose) and names
-  ``spiffe://<trust-domain>/node/X`` (node.pki.log_cert_identity), and
+  ``spiffe://<trust-domain>/node/X`` (node.identity.pki.log_cert_identity), and
 * its PEM is exactly the canonical encoding of its DER, so no byte of the file goes unchecked.
 
 Validity dates and CRLs are deliberately not checked: an archived log must still verify years
@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from node import pki
+from node.identity import pki
 from sync.bundle import CertificateCheck
 
 

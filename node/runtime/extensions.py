@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from node.app import Node
+    from node.runtime.node import Node
 
 
 class Extension(Protocol):
@@ -21,13 +21,13 @@ class Extension(Protocol):
 
 
 def _blacklist_expiry(node: Node) -> Extension:
-    from node.scheduler import BlacklistExpiry
+    from node.businesses.blacklist.expiry import BlacklistExpiry
 
     return BlacklistExpiry(node)
 
 
 def _lookup_responder(node: Node) -> Extension:
-    from node.lookup_responder import responder
+    from node.businesses.lookups.responder import responder
 
     return responder(node)
 

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
-from node.log import Draft, PrepareContext, RowReader
+from node.ownlog.writer import Draft, PrepareContext, RowReader
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
 from sync.domain.errors import ValidationError
@@ -382,7 +382,7 @@ _CONTENT: dict[int, _Check] = {
 
 
 def prepare_task(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
-    """The preparer of every task and seizure kind (registered in node/business.py)."""
+    """The preparer of every task and seizure kind (registered in node/ownlog/preparers.py)."""
     if draft.kind == log_pb2.TASK_DELEGATED:
         return _delegate(draft, rows, ctx)
     return _step(draft, rows, ctx)

@@ -1,14 +1,14 @@
 """Verifying and folding received batches in a helper process, during large catch-ups.
 
-Catching up is CPU work in Python: decoding and hashing every header, checking payload
-digests, the Merkle root and the checkpoint signature, folding every entry into rows, then
-writing them. In one process all of it runs under one interpreter lock, so a node catching up
-used one core. During a large catch-up the node therefore hands ``prepare_batch`` (node.replica)
-to a child process, ``python -m node.prepare_worker``, which sends back the rows laid out for
-the store; the node's writer thread only commits them, while the child prepares the next
-batches. ``Replica.commit`` checks every result against the committed state, exactly as for a
-batch prepared in a thread; nothing the child says is written without that check, and the
-child holds no signing key and no database connection.
+Catching up is CPU work in Python: decoding and hashing every header, checking payload digests,
+the Merkle root and the checkpoint signature, folding every entry into rows, then writing them.
+In one process all of it runs under one interpreter lock, so a node catching up used one core.
+During a large catch-up the node therefore hands ``prepare_batch`` (node.replication.apply) to a
+child process, ``python -m node.replication.worker``, which sends back the rows laid out for the
+store; the node's writer thread only commits them, while the child prepares the next batches.
+``Replica.commit`` checks every result against the committed state, exactly as for a batch
+prepared in a thread; nothing the child says is written without that check, and the child holds
+no signing key and no database connection.
 
 Protocol, private to the node and its own child: frames of an 8-byte big-endian length and a
 pickle, requests on the child's stdin, replies on its stdout, answered in order. Requests:
@@ -35,7 +35,7 @@ from collections.abc import Hashable
 from typing import Any, BinaryIO
 
 from ccnode.v1 import federation_pb2
-from node.replica import Prepared, PrepareRules, prepare_batch
+from node.replication.apply import Prepared, PrepareRules, prepare_batch
 from node.store.base import OriginState, PreparedAppend
 from node.store.layout import SqlAppendLayout, prepare_sql_append
 from sync.entry import Entry
@@ -85,7 +85,7 @@ class PrepareWorker:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "node.prepare_worker",
+            "node.replication.worker",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=_STREAM_LIMIT,

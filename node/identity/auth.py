@@ -17,10 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from node.clock import Clock, utc_datetime
-from node.db import Db
+from node.identity.pki import Identity, IdentityError, TrustStore
 from node.metrics import METRICS
-from node.pki import Identity, IdentityError, TrustStore
 from node.store.base import Refusal
+from node.store.runner import Db
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,41 @@
+"""The preparers registry: which business validates and normalises each entry kind.
+
+A preparer takes a draft, the folded rows it may read and the append context, and returns the
+draft as it will be signed (normalised, with its subject and audience) plus warnings, or raises
+``sync.domain.errors.ValidationError`` naming the field and the rule. The local log
+(node.ownlog.writer) calls ``prepare`` for every submitted draft; a business adds its kinds to
+``PREPARERS`` below.
+"""
+
+from __future__ import annotations
+
+from ccnode.v1 import log_pb2
+from node.businesses.access import prepare_access
+from node.businesses.blacklist.prepare import prepare_blacklist
+from node.businesses.lookups.prepare import prepare_lookup
+from node.businesses.tasks.prepare import prepare_task
+from node.ownlog.writer import Draft, DraftRejected, Prepare, PrepareContext, RowReader
+from sync.domain.errors import ValidationError
+from sync.folds import blacklist as bl_fold
+from sync.folds import lookups as lookups_fold
+from sync.folds import tasks as tasks_fold
+
+
+def prepare(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
+    """Validate and normalise one draft with the preparer registered for its kind."""
+    preparer = PREPARERS.get(draft.kind)
+    if preparer is None:
+        raise DraftRejected(0, "kind", "unsupported", "this kind of entry cannot be submitted here")
+    try:
+        return preparer(draft, rows, ctx)
+    except ValidationError as exc:
+        raise DraftRejected(0, exc.field, exc.rule, str(exc)) from None
+
+
+# Preparers by entry kind; each business registers its kinds here.
+PREPARERS: dict[int, Prepare] = {
+    **{kind: prepare_blacklist for kind in bl_fold.KINDS},
+    log_pb2.ACCESS_RECORDED: prepare_access,
+    **{kind: prepare_lookup for kind in lookups_fold.KINDS},
+    **{kind: prepare_task for kind in tasks_fold.KINDS},
+}
