@@ -403,11 +403,12 @@ def median(values: Sequence[float]) -> float:
 
 
 def _serve_without_extensions(home: Path) -> None:
-    from node.runtime import extensions
-    from node.runtime import node as app
+    import dataclasses
 
-    extensions.EXTENSIONS.clear()
-    app.run_node(home)
+    from node.runtime.registry import DEFAULT
+    from node.runtime.serve import run_node
+
+    run_node(home, dataclasses.replace(DEFAULT, background=()))
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def init(
 def serve(home: Path) -> None:
     """Run the node until SIGINT or SIGTERM."""
     load_config(home)  # a clear error before anything starts
-    from node.runtime.node import run_node  # imported here: the CLI's other commands stay light
+    from node.runtime.serve import run_node  # imported here: the CLI's other commands stay light
 
     try:
         run_node(home)

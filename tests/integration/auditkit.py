@@ -68,9 +68,9 @@ async def submit_listings(node: Node, count: int, *, start: int = 0) -> list[str
 
 
 async def own_entries(node: Node) -> list[Any]:
-    state = await node.db.read(node.db.store.origin_state, node.config.node_id)
+    state = await node.parts.db.read(node.parts.db.store.origin_state, node.config.node_id)
     size = state.size if state else 0
-    return await node.db.read(node.db.store.entries, node.config.node_id, 0, size)
+    return await node.parts.db.read(node.parts.db.store.entries, node.config.node_id, 0, size)
 
 
 async def access_records(node: Node) -> list[tuple[str, payloads_pb2.AccessRecorded]]:

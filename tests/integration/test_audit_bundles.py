@@ -32,8 +32,8 @@ async def _replicated(federation: Federation, count: int = 4) -> tuple[Node, Nod
     await submit_listings(a, count)
 
     async def copied() -> bool:
-        state = await b.db.read(b.db.store.origin_state, "chengdu")
-        cos = await a.db.read(a.db.store.cosignatures, "chengdu", count)
+        state = await b.parts.db.read(b.parts.db.store.origin_state, "chengdu")
+        cos = await a.parts.db.read(a.parts.db.store.cosignatures, "chengdu", count)
         return state is not None and state.size == count and bool(cos)
 
     await eventually(copied)

@@ -91,8 +91,8 @@ async def _chengdu_batch(federation: Federation) -> tuple[list[Entry], str]:
     """A genuine chengdu batch (entries 0..n and its signed checkpoint)."""
     a = await federation.start("chengdu")
     await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="法官王五"))
-    rows = await a.db.read(a.db.store.entries, "chengdu", 0, 1)
-    note = await a.db.read(a.db.store.checkpoint_at, "chengdu", 1)
+    rows = await a.parts.db.read(a.parts.db.store.entries, "chengdu", 0, 1)
+    note = await a.parts.db.read(a.parts.db.store.checkpoint_at, "chengdu", 1)
     await federation.stop("chengdu")
     return [Entry(r.header, r.salt, r.payload) for r in rows], note
 
@@ -106,7 +106,7 @@ async def test_forged_checkpoint_and_flipped_bytes_are_rejected(federation: Fede
     from cryptography.hazmat.primitives.serialization import Encoding
 
     der = x509.load_pem_x509_certificate(chengdu_log.read_bytes()).public_bytes(Encoding.DER)
-    await b.db.write(b.keys.learn, "chengdu", der)
+    await b.parts.db.write(b.parts.keys.learn, "chengdu", der)
 
     # 1. chongqing's own key signing a checkpoint for chengdu's log.
     forger = Ed25519Signer(origin_line(TRUST_DOMAIN, "chengdu"), Ed25519PrivateKey.generate())
@@ -114,15 +114,15 @@ async def test_forged_checkpoint_and_flipped_bytes_are_rejected(federation: Fede
     f.extend([e.leaf_hash() for e in entries])
     forged = sign_checkpoint(Checkpoint(origin_line(TRUST_DOMAIN, "chengdu"), 1, f.root()), forger)
     with pytest.raises(BatchRejected) as err:
-        await b.db.write(b.replica.apply, "chengdu", 0, entries, forged)
+        await b.parts.db.write(b.parts.replica.apply, "chengdu", 0, entries, forged)
     assert err.value.reason == RejectReason.BAD_SIGNATURE
 
     # 2. one flipped byte in the header, then in the payload.
     header = bytearray(entries[0].header)
     header[-1] ^= 1
     with pytest.raises(BatchRejected) as err:
-        await b.db.write(
-            b.replica.apply,
+        await b.parts.db.write(
+            b.parts.replica.apply,
             "chengdu",
             0,
             [Entry(bytes(header), entries[0].salt, entries[0].payload)],
@@ -136,18 +136,18 @@ async def test_forged_checkpoint_and_flipped_bytes_are_rejected(federation: Fede
     payload = bytearray(entries[0].payload or b"")
     payload[5] ^= 1
     with pytest.raises(BatchRejected) as err:
-        await b.db.write(
-            b.replica.apply,
+        await b.parts.db.write(
+            b.parts.replica.apply,
             "chengdu",
             0,
             [Entry(entries[0].header, entries[0].salt, bytes(payload))],
             note,
         )
     assert err.value.reason == RejectReason.PAYLOAD_MISMATCH
-    assert "chengdu" not in await b.db.read(b.db.store.vector)
+    assert "chengdu" not in await b.parts.db.read(b.parts.db.store.vector)
 
     # The genuine batch still applies.
-    applied = await b.db.write(b.replica.apply, "chengdu", 0, entries, note)
+    applied = await b.parts.db.write(b.parts.replica.apply, "chengdu", 0, entries, note)
     assert applied.size == 1
 
 
@@ -161,7 +161,7 @@ async def test_oversized_message_is_refused(federation: Federation) -> None:
                 federation_pb2.HelloRequest(node_id="chongqing", keys=[huge]), timeout=5
             )
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "chongqing" not in a.keys.certificates()
+    assert "chongqing" not in a.parts.keys.certificates()
 
 
 async def test_a_server_with_another_nodes_certificate_is_not_trusted_as_the_peer(
@@ -178,15 +178,15 @@ async def test_a_server_with_another_nodes_certificate_is_not_trusted_as_the_pee
     from node.store.base import PeerRecord
     from tests.integration.harness import eventually
 
-    await a.add_peer(PeerRecord("chongqing", f"127.0.0.1:{impostor.port}"))
+    await a.parts.links.add_peer(PeerRecord("chongqing", f"127.0.0.1:{impostor.port}"))
 
     async def failed() -> bool:
-        status = a.links["chongqing"].status
+        status = a.parts.links.status("chongqing")
         return bool(status.last_error) and not status.connected
 
     await eventually(failed, timeout_s=10)
-    assert "UNAVAILABLE" in a.links["chongqing"].status.last_error
-    assert "mianyang" not in await a.db.read(a.db.store.vector)
+    assert "UNAVAILABLE" in a.parts.links.status("chongqing").last_error
+    assert "mianyang" not in await a.parts.db.read(a.parts.db.store.vector)
 
 
 async def test_crl_installed_while_running_is_honoured_on_the_next_call(
