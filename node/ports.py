@@ -118,7 +118,10 @@ class CallerAuth(Protocol):
         identity: str,
         method: str,
         reason: str,
-    ) -> None: ...
+        code: grpc.StatusCode = ...,
+    ) -> None:
+        """Record the refusal, then abort the call (never returns)."""
+        ...
 
     async def record(self, peer: str, identity: str, method: str, reason: str) -> None: ...
 

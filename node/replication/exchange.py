@@ -18,6 +18,7 @@ from node.ports import CallerAuth
 from node.replication.equivocation import evidence_pb
 from node.store.base import EvidenceStore, KeyStore, LogReader
 from node.store.runner import Db
+from sync.domain.calendar import CALENDAR_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Exchange:
             protocol_version=PROTOCOL_VERSION,
             vector=await self.vector_pb(),
             keys=self.origin_keys_pb(),
+            calendar_version=CALENDAR_VERSION,
         )
 
     async def hello_response(self) -> federation_pb2.HelloResponse:
@@ -84,6 +86,7 @@ class Exchange:
             vector=await self.vector_pb(),
             keys=self.origin_keys_pb(),
             checkpoints=await self.latest_checkpoints(),
+            calendar_version=CALENDAR_VERSION,
         )
 
     async def checkpoints_response(

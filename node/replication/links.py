@@ -33,10 +33,16 @@ from node.replication.worker import PrepareWorker
 from node.store.base import LogReader, PeerRecord, PeerStore
 from node.store.runner import Db
 from node.store.watch import Watch
+from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
 from sync.entry import Entry
 from sync.verify import BatchRejected, RejectReason
 
 log = logging.getLogger(__name__)
+
+
+class PeerRefused(Exception):
+    """The peer cannot be replicated with (e.g. another holiday calendar); said in the status
+    and retried with backoff, since the peer may be upgraded."""
 
 
 @dataclass
@@ -118,6 +124,8 @@ class PeerLink:
                 self.status.last_error = f"{exc.code().name}: {exc.details()}"
             except BatchRejected as exc:
                 self.status.last_error = f"rejected batch: {exc}"
+            except PeerRefused as exc:
+                self.status.last_error = f"refused peer: {exc}"
             except Exception as exc:  # keep the link alive whatever happens; say why
                 log.exception("peer %s: session failed", self.peer.node_id)
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
@@ -140,6 +148,12 @@ class PeerLink:
         hello = await stub.Hello(request, timeout=10)
         if hello.node_id != self.peer.node_id:
             raise RuntimeError(f"peer at {self.peer.address} says it is {hello.node_id}")
+        mismatch = check_peer_calendar(CALENDAR_VERSION, hello.calendar_version)
+        if mismatch is not None:
+            await p.auth.record(
+                self.peer.address, f"node/{self.peer.node_id}", "Hello", "calendar_mismatch"
+            )
+            raise PeerRefused(mismatch)
         await p.exchange.learn_keys(hello.keys, f"peer:{self.peer.node_id}")
         await p.equivocation.check_gossip(hello.checkpoints)
         self.status.connected = True

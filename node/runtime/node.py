@@ -22,7 +22,7 @@ import logging
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from node.clock import Clock, SystemClock
+from node.clock import Clock, SystemClock, today
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
 from node.identity.origin_keys import OriginKeys
@@ -43,6 +43,7 @@ from node.store.runner import Db
 from node.store.sql import SqlStore
 from node.store.watch import Watch
 from sync.checkpoint import CosignatureSigner, origin_line
+from sync.domain.calendar import CALENDAR_VERSION, DEFAULT_CALENDAR
 from sync.note import Ed25519Signer
 from sync.verify import BATCH_BYTES_MAX, BATCH_ENTRIES_MAX
 
@@ -88,6 +89,14 @@ class Node:
             self._background.append(part)
         await parts.links.start()
         log.info("node %s serving on %s", self.config.node_id, self.config.listen)
+        day = today(self.clock)
+        if not DEFAULT_CALENDAR.covers(day, day):
+            log.warning(
+                "no statutory holiday data for %d in calendar %s: working days are counted "
+                "Monday to Friday; upgrade to a release with that year's data",
+                day.year,
+                CALENDAR_VERSION,
+            )
 
     async def _build(self) -> Parts:
         c = self.config

@@ -17,6 +17,7 @@ from node.store.base import LogReader
 from node.store.runner import Db
 from sync import merkle
 from sync.checkpoint import open_checkpoint
+from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
 from sync.note import NoteError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,15 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         if request.node_id != caller.identity.name:
             await self._auth.refuse(
                 context, caller.peer, caller.identity.uri, "Hello", "claims_other_identity"
+            )
+        if check_peer_calendar(CALENDAR_VERSION, request.calendar_version) is not None:
+            await self._auth.refuse(
+                context,
+                caller.peer,
+                caller.identity.uri,
+                "Hello",
+                "calendar_mismatch",
+                grpc.StatusCode.FAILED_PRECONDITION,
             )
         await self._exchange.learn_keys(request.keys, caller.identity.uri)
         return await self._exchange.hello_response()

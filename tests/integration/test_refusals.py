@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ccnode.v1 import admin_pb2, federation_pb2, federation_pb2_grpc
 from node.identity import pki
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from sync.domain.calendar import CALENDAR_VERSION
 from sync.entry import Entry
 from sync.merkle import Frontier
 from sync.note import Ed25519Signer
@@ -198,7 +199,8 @@ async def test_crl_installed_while_running_is_honoured_on_the_next_call(
     chongqing = federation.issue("chongqing")
     async with _channel(chongqing, a.port) as ch:
         stub = federation_pb2_grpc.FederationStub(ch)
-        await stub.Hello(federation_pb2.HelloRequest(node_id="chongqing"), timeout=5)
+        hello = federation_pb2.HelloRequest(node_id="chongqing", calendar_version=CALENDAR_VERSION)
+        await stub.Hello(hello, timeout=5)
         pki.revoke(federation.ca, chongqing / "tls.pem")
         pki.install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")
         await asyncio.sleep(1.1)  # the trust store stats CRL files at most once a second
@@ -206,3 +208,50 @@ async def test_crl_installed_while_running_is_honoured_on_the_next_call(
             await stub.Hello(federation_pb2.HelloRequest(node_id="chongqing"), timeout=5)
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert [r.reason for r in await _refusals(a)] == ["revoked"]
+
+
+async def test_a_peer_with_another_holiday_calendar_is_refused_on_hello(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server side: a Hello announcing other holiday data is refused and recorded, and no
+    entry crosses (the two nodes would fold deadlines differently)."""
+    from tests.integration.harness import eventually
+
+    a = await federation.start("chengdu")
+    b = await federation.start("chongqing")
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="法官王五"))
+    # What chongqing announces in its Hello (chengdu checks against the real version).
+    monkeypatch.setattr("node.replication.exchange.CALENDAR_VERSION", "cn-2024.1-000000000000")
+    monkeypatch.setattr("node.replication.links.CALENDAR_VERSION", "cn-2024.1-000000000000")
+    await federation.peer("chongqing", "chengdu")
+
+    async def refused() -> bool:
+        status = b.parts.links.status("chengdu")
+        return status is not None and "FAILED_PRECONDITION" in status.last_error
+
+    await eventually(refused, timeout_s=10)
+    assert "calendar_mismatch" in [r.reason for r in await _refusals(a)]
+    assert "chengdu" not in await b.parts.db.read(b.parts.db.store.vector)
+
+
+async def test_a_peer_answering_with_another_holiday_calendar_is_not_replicated(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client side: a peer whose Hello answer names other holiday data is not subscribed
+    to; the link says why and records it."""
+    from tests.integration.harness import eventually
+
+    a = await federation.start("chengdu")
+    b = await federation.start("chongqing")
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="法官王五"))
+    # chongqing compares the answer with another version than the one both nodes send.
+    monkeypatch.setattr("node.replication.links.CALENDAR_VERSION", "cn-2024.1-000000000000")
+    await federation.peer("chongqing", "chengdu")
+
+    async def refused() -> bool:
+        status = b.parts.links.status("chengdu")
+        return status is not None and "calendar version mismatch" in status.last_error
+
+    await eventually(refused, timeout_s=10)
+    assert "calendar_mismatch" in [r.reason for r in await _refusals(b)]
+    assert "chengdu" not in await b.parts.db.read(b.parts.db.store.vector)
