@@ -23,6 +23,7 @@ exactly what it may read and write.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from node.clock import Clock
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from node.identity.auth import Caller
     from node.ownlog.writer import Draft, SubmitResult
     from node.replication.apply import Applied
-    from node.replication.links import LinkStatus
     from node.store.base import PeerRecord
     from sync.checkpoint import Checkpoint
     from sync.equivocation import Evidence
@@ -49,6 +49,7 @@ __all__ = [
     "Clock",
     "EquivocationWatch",
     "Keys",
+    "LinkStatus",
     "PeerLinks",
     "Witnessing",
 ]
@@ -80,6 +81,16 @@ class AppliedFeed(Protocol):
     def subscribe(self, callback: Callable[[Applied], None]) -> None: ...
 
     def unsubscribe(self, callback: Callable[[Applied], None]) -> None: ...
+
+
+@dataclass
+class LinkStatus:
+    """What a replication link last saw of its peer (shown by `ccnode peers list`)."""
+
+    connected: bool = False
+    last_error: str = ""
+    last_contact_unix_ms: int = 0
+    peer_sizes: dict[str, int] = field(default_factory=dict)
 
 
 class PeerLinks(Protocol):

@@ -24,7 +24,7 @@ from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.clock import Clock
 from node.config import Limits
 from node.metrics import METRICS
-from node.ports import CallerAuth, EquivocationWatch, Keys, Witnessing
+from node.ports import CallerAuth, EquivocationWatch, Keys, LinkStatus, Witnessing
 from node.replication.apply import AppliedFeed, Prepared, Replica
 from node.replication.exchange import Exchange
 from node.replication.supervisor import CatchupWorkers
@@ -43,14 +43,6 @@ log = logging.getLogger(__name__)
 class PeerRefused(Exception):
     """The peer cannot be replicated with (e.g. another holiday calendar); said in the status
     and retried with backoff, since the peer may be upgraded."""
-
-
-@dataclass
-class LinkStatus:
-    connected: bool = False
-    last_error: str = ""
-    last_contact_unix_ms: int = 0
-    peer_sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
