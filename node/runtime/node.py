@@ -26,8 +26,10 @@ from ccnode.v1 import (
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
-from node.identity.origin_keys import KeyError_, OriginKeys
-from node.identity.pki import TrustStore, load_log_signing_key, peer_dns_name
+from node.identity.keyfiles import load_log_signing_key
+from node.identity.origin_keys import OriginKeyError, OriginKeys
+from node.identity.spiffe import peer_dns_name
+from node.identity.truststore import TrustStore
 from node.metrics import METRICS
 from node.ownlog import preparers
 from node.ownlog.writer import LocalLog
@@ -323,7 +325,7 @@ class Node:
         for k in keys:
             try:
                 await self.db.write(self.keys.learn, k.origin, k.certificate_der)
-            except KeyError_ as exc:
+            except OriginKeyError as exc:
                 await self.auth.record("", source, "OriginKey", f"bad_origin_key:{k.origin}")
                 log.warning("refused origin key from %s: %s", source, exc)
 
