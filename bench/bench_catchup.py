@@ -63,7 +63,7 @@ from bench.common import (
 )
 from ccnode.v1 import federation_pb2
 from node.config import Limits
-from node.identity.pki import peer_dns_name
+from node.identity.spiffe import peer_dns_name
 from node.replication.cutting import cut_batch
 from node.store import open_store
 from node.store.sql import SQLITE_PAGE_BYTES

@@ -17,7 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from node.clock import Clock, utc_datetime
-from node.identity.pki import Identity, IdentityError, TrustStore
+from node.identity.errors import IdentityError
+from node.identity.spiffe import Identity
+from node.identity.truststore import TrustStore
 from node.metrics import METRICS
 from node.store.base import Refusal, RefusalStore
 from node.store.runner import Db

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from ccnode.v1 import federation_pb2, log_pb2
-from node.identity.origin_keys import KeyError_, OriginKeys
+from node.identity.origin_keys import OriginKeyError, OriginKeys
 from node.ports import CallerAuth
 from node.replication.equivocation import evidence_pb
 from node.store.base import EvidenceStore, KeyStore, LogReader
@@ -56,7 +56,7 @@ class Exchange:
         for k in keys:
             try:
                 await self._db.write(self._keys.learn, k.origin, k.certificate_der)
-            except KeyError_ as exc:
+            except OriginKeyError as exc:
                 await self._auth.record("", source, "OriginKey", f"bad_origin_key:{k.origin}")
                 log.warning("refused origin key from %s: %s", source, exc)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 
 from node.config import Limits
-from node.identity.pki import peer_dns_name
+from node.identity.spiffe import peer_dns_name
 
 
 def grpc_options(limits: Limits) -> list[tuple[str, int]]:

@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from node.clock import Clock, SystemClock, today
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
+from node.identity.keyfiles import load_log_signing_key
 from node.identity.origin_keys import OriginKeys
-from node.identity.pki import TrustStore, load_log_signing_key
+from node.identity.truststore import TrustStore
 from node.ownlog import preparers
 from node.ownlog.writer import LocalLog
 from node.replication.apply import AppliedFeed, Replica

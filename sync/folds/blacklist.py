@@ -24,6 +24,7 @@ from typing import Any
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
 from sync.domain.calendar import DEFAULT_CALENDAR
 from sync.entry import Header
+from sync.ids import LISTING_SUBJECTS
 from sync.payload import PayloadError, decode_payload
 
 TABLE = "blacklist"
@@ -50,12 +51,12 @@ class Ignored:
 
 
 def subject_prefix(origin: str) -> str:
-    return f"{origin}/bl/"
+    return LISTING_SUBJECTS.prefix(origin)
 
 
 def listing_subject(origin: str, index: int) -> str:
     """The subject of the listing that is entry ``index`` of ``origin``'s log."""
-    return f"{origin}/bl/{index}"
+    return LISTING_SUBJECTS.of(origin, index)
 
 
 def id_key(debtor: payloads_pb2.Debtor) -> str:

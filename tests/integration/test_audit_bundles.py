@@ -149,10 +149,10 @@ async def test_an_entry_proof_verifies_offline(federation: Federation, tmp_path:
     bad = json_of(await cli_fails(1, "audit", "verify-proof", proof, "--ca", ca, "--json"))
     assert bad["reason"] == "the header's index differs from the proof's index"
     # Another CA's certificate cannot vouch for the log key.
-    from node.identity import pki
+    from node.identity.ca import init_ca
 
     other = tmp_path / "other-ca"
-    pki.init_ca(other, trust_domain="chengyu.court")
+    init_ca(other, trust_domain="chengyu.court")
     proof.write_text(text)
     bad = json_of(await cli_fails(1, "audit", "verify-proof", proof,
                                   "--ca", other / "ca.pem", "--json"))  # fmt: skip

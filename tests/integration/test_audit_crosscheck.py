@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ccnode.v1 import federation_pb2, log_pb2, payloads_pb2
-from node.identity import pki
+from node.identity.keyfiles import load_log_signing_key
 from node.replication.cutting import cut_batch
 from node.runtime.node import Node
 from node.runtime.registry import DEFAULT, Parts, ServiceSpec
@@ -77,7 +77,7 @@ def _forged_entry(index: int) -> StoredEntry:
 def _show_mianyang_another_history(federation: Federation, mianyang_db: str, size: int) -> None:
     """chengdu's own key signs a second history from entry 3 on, and mianyang holds it."""
     certs = federation.root / "homes" / "chengdu" / "certs"
-    key = pki.load_log_signing_key(certs / "log.key")
+    key = load_log_signing_key(certs / "log.key")
     signer = Ed25519Signer(origin_line(TRUST_DOMAIN, "chengdu"), key)
     store = open_store(mianyang_db)
     try:

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ccnode.v1 import admin_pb2, federation_pb2, federation_pb2_grpc
-from node.identity import pki
+from node.identity.ca import init_ca, issue_node, revoke
+from node.identity.keyfiles import install_crl
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION
 from sync.entry import Entry
@@ -37,7 +38,7 @@ async def _refusals(node) -> list[admin_pb2.Refusal]:
 
 async def test_revoked_certificate_is_refused_and_recorded(federation: Federation) -> None:
     rogue = federation.issue("rogue")
-    pki.revoke(federation.ca, rogue / "tls.pem")
+    revoke(federation.ca, rogue / "tls.pem")
     config = federation.home("chengdu")
     shutil.copyfile(federation.ca / "crl.pem", config.crl_dir / "ca-crl.pem")
     a = await federation.start("chengdu")
@@ -69,9 +70,9 @@ async def test_certificate_from_another_ca_and_no_certificate_fail_the_handshake
 ) -> None:
     a = await federation.start("chengdu")
     other_ca = tmp_path / "other-ca"
-    pki.init_ca(other_ca, trust_domain=TRUST_DOMAIN)
+    init_ca(other_ca, trust_domain=TRUST_DOMAIN)
     stranger = tmp_path / "stranger"
-    pki.issue_node(other_ca, "chongqing", stranger)
+    issue_node(other_ca, "chongqing", stranger)
     shutil.copyfile(federation.ca / "ca.pem", stranger / "ca.pem")  # it trusts our server
     async with _channel(stranger, a.port) as ch:
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -194,15 +195,15 @@ async def test_crl_installed_while_running_is_honoured_on_the_next_call(
     federation: Federation,
 ) -> None:
     config = federation.home("chengdu")
-    pki.install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")  # empty CRL
+    install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")  # empty CRL
     a = await federation.start("chengdu")
     chongqing = federation.issue("chongqing")
     async with _channel(chongqing, a.port) as ch:
         stub = federation_pb2_grpc.FederationStub(ch)
         hello = federation_pb2.HelloRequest(node_id="chongqing", calendar_version=CALENDAR_VERSION)
         await stub.Hello(hello, timeout=5)
-        pki.revoke(federation.ca, chongqing / "tls.pem")
-        pki.install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")
+        revoke(federation.ca, chongqing / "tls.pem")
+        install_crl(config.crl_dir, "federation", federation.ca / "crl.pem")
         await asyncio.sleep(1.1)  # the trust store stats CRL files at most once a second
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.Hello(federation_pb2.HelloRequest(node_id="chongqing"), timeout=5)
