@@ -11,6 +11,7 @@ import grpc
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.businesses.access import record_access
 from node.ownlog.writer import Draft, DraftRejected
+from node.services.projections import listing_item
 from node.store.base import OriginState, PeerRecord, RowQuery
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
 from sync.folds import blacklist as bl_fold
@@ -201,7 +202,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 offset=request.offset,
             ),
         )
-        items = [bl_fold.item_of(r) for r in rows]
+        items = [listing_item(bl_fold.state_of(r)) for r in rows]
         if request.reveal and items:
             await self._record_access(
                 [i.entry_id for i in items],
@@ -223,7 +224,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if row is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no listing {request.subject}")
             raise AssertionError("unreachable")
-        item = bl_fold.item_of(row)
+        item = listing_item(bl_fold.state_of(row))
         entries = await self.n.db.read(self.n.db.store.entries_by_subject, [request.subject])
         history = [
             admin_pb2.HistoryEvent(

@@ -20,6 +20,7 @@ from ccnode.v1 import payloads_pb2, tasks_pb2, tasks_pb2_grpc
 from node.businesses.access import record_access
 from node.businesses.tasks.prepare import ledger_seizure
 from node.clock import today
+from node.services.projections import seizure_item, task_item
 from node.store.base import RowQuery
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -142,7 +143,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         out: list[tuple[dict[str, Any], tasks_pb2.TaskItem]] = []
         for status in sorted(dom.OPEN_STATUSES):
             rows = await self.n.db.read(self._all_rows, tf.TABLE, {"status": status})
-            out.extend((row, tf.item_of(row)) for row in rows)
+            out.extend((row, task_item(tf.state_of(row))) for row in rows)
         return sorted(out, key=lambda pair: pair[0]["key"])
 
     async def List(
@@ -169,7 +170,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         )
         items = []
         for row in rows:
-            item = masked(with_flags(tf.item_of(row), day))
+            item = masked(with_flags(task_item(tf.state_of(row)), day))
             del item.events[:]
             items.append(item)
         return tasks_pb2.TaskListResponse(items=items, total=total, today=day.isoformat())
@@ -188,7 +189,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no task {request.subject}")
             raise AssertionError("unreachable")
         day = today(self.n.clock)
-        item = with_flags(tf.item_of(row), day)
+        item = with_flags(task_item(tf.state_of(row)), day)
         await self._attach_ledger(item, day)
         if request.reveal:
             await self._record_access(item, request.actor, request.purpose)
@@ -280,7 +281,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         keys = [v.seizure.key for v in views]
         rows = await self.n.db.read(self.n.db.store.get_rows, tf.SEIZURE_TABLE, keys)
         return [
-            masked_seizure(seizure_pb(v, tf.seizure_of(rows[v.seizure.key])))
+            masked_seizure(seizure_pb(v, seizure_item(tf.seizure_of(rows[v.seizure.key]))))
             for v in views
             if v.seizure.key in rows
         ]
