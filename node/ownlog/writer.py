@@ -35,8 +35,8 @@ from node.store.watch import Watch
 from sync import hlc
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.entry import SALT_BYTES, Entry, EntryError, decode_header, entry_id, make_entry
-from sync.folds import StateKey, fold_batch, state_keys
-from sync.folds.blacklist import Row
+from sync.folds import fold_batch, state_keys
+from sync.folds.types import Row, StateKey
 from sync.merkle import Frontier
 from sync.note import Ed25519Signer
 from sync.payload import encode_payload

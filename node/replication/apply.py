@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from node.store.base import FoldedLogStore, OriginState, PreparedAppend, RowChange, StoredEntry
 from sync.entry import Entry, Header
-from sync.folds import FoldResult, StateKey, fold_batch, state_keys
+from sync.folds import FoldResult, fold_batch, state_keys
+from sync.folds.types import StateKey
 from sync.merkle import Frontier
 from sync.note import Verifier
 from sync.verify import BatchRejected, LogState, RejectReason, verify_batch

@@ -14,6 +14,7 @@ from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
+from node.services.projections import listing_item
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -228,7 +229,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 offset=request.offset,
             ),
         )
-        items = [bl_fold.item_of(r) for r in rows]
+        items = [listing_item(bl_fold.state_of(r)) for r in rows]
         if request.reveal and items:
             await self._record_access(
                 [i.entry_id for i in items],
@@ -250,7 +251,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if row is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no listing {request.subject}")
             raise AssertionError("unreachable")
-        item = bl_fold.item_of(row)
+        item = listing_item(bl_fold.state_of(row))
         entries = await self._db.read(self._db.store.entries_by_subject, [request.subject])
         history = [
             admin_pb2.HistoryEvent(

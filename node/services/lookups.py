@@ -18,6 +18,7 @@ from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
 from node.businesses.lookups.sources import asset_row
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, ChangeFeed, PeerLinks
+from node.services.projections import access_item, lookup_item
 from node.store.base import AssetRow, AssetStore, LogReader, RowQuery, RowStore
 from node.store.runner import Db
 from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
@@ -30,7 +31,7 @@ from sync.domain.lookups import (
 )
 from sync.folds import access as access_fold
 from sync.folds import lookups as lookups_fold
-from sync.folds.blacklist import Row
+from sync.folds.types import Row
 from sync.payload import PayloadError, decode_payload
 
 LIMIT_MAX = 1000
@@ -150,14 +151,16 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         if request.wait_s <= 0:
             row = await self._row(subject)
             assert row is not None, "the request's own commit folded its row"
-            return lookups_pb2.LookupResult(item=public_item(lookups_fold.item_of(row)))
+            return lookups_pb2.LookupResult(
+                item=public_item(lookup_item(lookups_fold.state_of(row)))
+            )
         row = await self._replies.wait(subject, min(request.wait_s, WAIT_MAX_S))
         if row is None:
             row = await self._row(subject)
             assert row is not None
         if row["status"] == lookups_fold.PENDING:
             return lookups_pb2.LookupResult(
-                item=public_item(lookups_fold.item_of(row)), timed_out=True
+                item=public_item(lookup_item(lookups_fold.state_of(row))), timed_out=True
             )
         return await self._result(row, request.actor, request.purpose, request.reveal)
 
@@ -189,7 +192,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             ),
         )
         return lookups_pb2.ListLookupsResponse(
-            items=[public_item(lookups_fold.item_of(r)) for r in rows], total=total
+            items=[public_item(lookup_item(lookups_fold.state_of(r))) for r in rows], total=total
         )
 
     async def Get(
@@ -213,7 +216,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
     ) -> lookups_pb2.LookupResult:
         """The lookup with whatever payloads this node holds; a read of personal data is
         recorded in this node's log before it is returned."""
-        item = lookups_fold.item_of(row)
+        item = lookup_item(lookups_fold.state_of(row))
         read = [e for e in (item.request_entry, item.reply.entry_id) if e]
         result = lookups_pb2.LookupResult(item=public_item(item), revealed=reveal)
         if item.subject_key:
@@ -286,8 +289,12 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             store.query_rows,
             RowQuery(table=access_fold.TABLE, equals={"subject_key": key}, limit=limit),
         )
-        items = sorted((lookups_fold.item_of(r) for r in lookups), key=lambda i: i.requested_hlc)
-        accesses = sorted((access_fold.item_of(r) for r in reads), key=lambda a: a.hlc)
+        items = sorted(
+            (lookup_item(lookups_fold.state_of(r)) for r in lookups), key=lambda i: i.requested_hlc
+        )
+        accesses = sorted(
+            (access_item(access_fold.state_of(r)) for r in reads), key=lambda a: a.hlc
+        )
         for a in accesses:
             a.ClearField("subject_key")
         return lookups_pb2.AccessResponse(lookups=[public_item(i) for i in items], reads=accesses)

@@ -21,6 +21,7 @@ from node.businesses.access import record_access
 from node.businesses.tasks.prepare import ledger_seizure
 from node.clock import Clock, today
 from node.ports import Appender
+from node.services.projections import seizure_item, task_item
 from node.store.base import LogReader, RowQuery, RowStore
 from node.store.runner import Db
 from sync.domain import seizures as sz
@@ -146,7 +147,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         out: list[tuple[dict[str, Any], tasks_pb2.TaskItem]] = []
         for status in sorted(dom.OPEN_STATUSES):
             rows = await self._db.read(self._all_rows, tf.TABLE, {"status": status})
-            out.extend((row, tf.item_of(row)) for row in rows)
+            out.extend((row, task_item(tf.state_of(row))) for row in rows)
         return sorted(out, key=lambda pair: pair[0]["key"])
 
     async def List(
@@ -173,7 +174,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         )
         items = []
         for row in rows:
-            item = masked(with_flags(tf.item_of(row), day))
+            item = masked(with_flags(task_item(tf.state_of(row)), day))
             del item.events[:]
             items.append(item)
         return tasks_pb2.TaskListResponse(items=items, total=total, today=day.isoformat())
@@ -192,7 +193,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no task {request.subject}")
             raise AssertionError("unreachable")
         day = today(self._clock)
-        item = with_flags(tf.item_of(row), day)
+        item = with_flags(task_item(tf.state_of(row)), day)
         await self._attach_ledger(item, day)
         if request.reveal:
             await self._record_access(item, request.actor, request.purpose)
@@ -284,7 +285,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         keys = [v.seizure.key for v in views]
         rows = await self._db.read(self._db.store.get_rows, tf.SEIZURE_TABLE, keys)
         return [
-            masked_seizure(seizure_pb(v, tf.seizure_of(rows[v.seizure.key])))
+            masked_seizure(seizure_pb(v, seizure_item(tf.seizure_of(rows[v.seizure.key]))))
             for v in views
             if v.seizure.key in rows
         ]

@@ -35,7 +35,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "delist_due_on",
         "delisted_on",
         "last_index",
-        "record",  # bytes: serialised BlacklistItem
+        "record",  # bytes: serialised ccnode.v1.ListingState
     ),
     # 跨区域财产联查: one row per lookup subject "<requester>/lookup/<index>", folded from the
     # request (requester's log) and the reply (target's log). Payload columns are filled only
@@ -48,7 +48,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "case_number",
         "subject_key",  # SHA-256 hex of the debtor's identifier, for audit access
         "answered_on",  # court-local date of the reply, for daily quotas
-        "record",  # bytes: serialised LookupItem
+        "record",  # bytes: serialised ccnode.v1.LookupState
     ),
     # Reads of personal data recorded in this node's own log (ACCESS_RECORDED).
     "access": (
@@ -56,7 +56,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "origin",
         "actor",
         "subject_key",
-        "record",  # bytes: serialised AccessItem
+        "record",  # bytes: serialised ccnode.v1.AccessState
     ),
     # 委托执行: one row per task subject "<delegating node>/task/<index>", recomputed from the
     # task's events on every fold (two writers; sync/folds/tasks.py, docs/tasks.md).
@@ -71,7 +71,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "delegating_court",
         "receiving_court",
         "delegated_on",  # ISO date of the delegation entry (from its HLC, CST)
-        "record",  # bytes: serialised ccnode.v1.TaskItem (events + folded state)
+        "record",  # bytes: serialised ccnode.v1.TaskState (events + folded state)
     ),
     # 查封、扣押、冻结 ledger: one row per seizure measure, derived from its task's row. Numbers
     # are decimal text (column kinds go by name, node/store/checks.py); the record is exact.
@@ -86,7 +86,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "end_on",
         "status",  # "in_effect" | "queued" | "released" | "void"
         "queue_position",
-        "record",  # bytes: serialised ccnode.v1.SeizureItem
+        "record",  # bytes: serialised ccnode.v1.SeizureState
     ),
 }
 

@@ -3,7 +3,8 @@
 Every node folds the entries it holds with the same rules, so state depends only on the logs,
 never on arrival order or wall clocks. Each business has a fold module exposing:
 
-* ``TABLE``: the folded-state table it writes (one row per subject),
+* ``TABLE``: the folded-state table it writes (one row per subject; the names, the row type
+  and ``Ignored`` are in sync/folds/types.py, the state messages in proto/ccnode/v1/state.proto),
 * ``KINDS``: the entry kinds it folds,
 * ``fold(row, header, payload) -> Row | Ignored``: the row after one entry,
 * optionally ``derive(row) -> {(table, key): row}``: rows of other tables that are a function
@@ -26,9 +27,8 @@ from types import ModuleType
 
 from sync.entry import Header
 from sync.folds import access, blacklist, lookups, tasks
-from sync.folds.blacklist import Ignored, Row
+from sync.folds.types import Ignored, Row, StateKey
 
-StateKey = tuple[str, str]  # (table, key)
 FoldFn = Callable[[Row | None, Header, bytes | None], Row | Ignored]
 
 # Registered fold modules; add a business by adding its module here.

@@ -8,12 +8,12 @@ Other nodes hold the header and ignore it.
 
 from __future__ import annotations
 
-from ccnode.v1 import log_pb2, lookups_pb2
+from ccnode.v1 import log_pb2, state_pb2
 from sync.entry import Header
-from sync.folds.blacklist import Ignored, Row
+from sync.folds.types import ACCESS_TABLE, Ignored, Row
 from sync.payload import PayloadError, decode_payload
 
-TABLE = "access"
+TABLE = ACCESS_TABLE
 KINDS = frozenset({log_pb2.ACCESS_RECORDED})
 
 
@@ -21,8 +21,8 @@ def subject_for(origin: str, index: int) -> str:
     return f"{origin}/access/{index}"
 
 
-def item_of(row: Row) -> lookups_pb2.AccessItem:
-    return lookups_pb2.AccessItem.FromString(row["record"])
+def state_of(row: Row) -> state_pb2.AccessState:
+    return state_pb2.AccessState.FromString(row["record"])
 
 
 def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignored:
@@ -38,7 +38,7 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         body = decode_payload(header.kind, payload).access_recorded
     except PayloadError as exc:
         return Ignored(str(exc))
-    item = lookups_pb2.AccessItem(
+    item = state_pb2.AccessState(
         entry_id=header.entry_id,
         actor=header.actor,
         hlc=header.hlc,

@@ -18,16 +18,15 @@ drafts against the domain rules before it appends them (node/), so such entries 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
 
-from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.calendar import DEFAULT_CALENDAR
 from sync.entry import Header
+from sync.folds.types import BLACKLIST_TABLE, Ignored, Row
 from sync.ids import LISTING_SUBJECTS
 from sync.payload import PayloadError, decode_payload
 
-TABLE = "blacklist"
+TABLE = BLACKLIST_TABLE
 KINDS = frozenset(
     {log_pb2.BLACKLIST_LISTED, log_pb2.BLACKLIST_CORRECTED, log_pb2.BLACKLIST_DELISTED}
 )
@@ -41,13 +40,6 @@ NEW_ROW_KINDS = frozenset({log_pb2.BLACKLIST_LISTED})
 # counted Monday–Friday there; ``refresh_due_on`` re-derives such a date under a newer release.
 DELIST_WORKDAYS = 3
 _FOLD_CALENDAR = DEFAULT_CALENDAR
-
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Ignored:
-    reason: str
 
 
 def subject_prefix(origin: str) -> str:
@@ -88,13 +80,13 @@ def refresh_due_on(row: Row) -> Row | None:
     due_on = delist_due_on(row["term_end_on"])
     if due_on == row["delist_due_on"]:
         return None
-    item = item_of(row)
+    item = state_of(row)
     item.delist_due_on = due_on
     return _row(item)
 
 
-def item_of(row: Row) -> admin_pb2.BlacklistItem:
-    return admin_pb2.BlacklistItem.FromString(row["record"])
+def state_of(row: Row) -> state_pb2.ListingState:
+    return state_pb2.ListingState.FromString(row["record"])
 
 
 def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignored:
@@ -137,7 +129,7 @@ def _apply(row: Row | None, header: Header, body: payloads_pb2.Payload) -> Row |
     return _delisted(row, header, body.blacklist_delisted)
 
 
-def _row(item: admin_pb2.BlacklistItem) -> Row:
+def _row(item: state_pb2.ListingState) -> Row:
     # A row per listing on the catch-up hot path: every message field is read once (each
     # read builds a new Python object).
     rec = item.record
@@ -171,8 +163,8 @@ _GROUND_NAMES: dict[int, str] = {
 
 def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
     # The row of a new listing, built straight from the record (a row per listing on the
-    # catch-up hot path): the same row as _row(BlacklistItem(...)), which a test checks,
-    # without building the item message and reading it back.
+    # catch-up hot path): the same row as _row(ListingState(...)), which a test checks,
+    # without building the state message and reading it back.
     origin = header.origin
     index = header.index
     subject = header.subject
@@ -207,7 +199,7 @@ def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
 def listed_item_bytes(
     subject: str, origin: str, entry_id: str, record: bytes, last_index: int, delist_due_on: str
 ) -> bytes:
-    """``BlacklistItem(subject, origin, entry_id, status="listed", record, last_index,
+    """``ListingState(subject, origin, entry_id, status="listed", record, last_index,
     delist_due_on).SerializeToString(deterministic=True)``, encoded directly: fields in number
     order, proto3 defaults (empty text, zero) left out, the record always present."""
     s, o, e, d = subject.encode(), origin.encode(), entry_id.encode(), delist_due_on.encode()
@@ -236,7 +228,7 @@ def _varint(value: int) -> bytes:
 
 
 def _corrected(row: Row, header: Header, body: payloads_pb2.BlacklistCorrected) -> Row | Ignored:
-    item = item_of(row)
+    item = state_of(row)
     new = body.record
     if id_key(new.debtor) != row["id_key"] or new.court != item.record.court:
         return Ignored("a correction may not change the debtor's ID or the court")
@@ -247,7 +239,7 @@ def _corrected(row: Row, header: Header, body: payloads_pb2.BlacklistCorrected) 
 
 
 def _delisted(row: Row, header: Header, body: payloads_pb2.BlacklistDelisted) -> Row:
-    item = item_of(row)
+    item = state_of(row)
     item.status = "delisted"
     item.delisted_on = body.delisted_on
     item.delist_ground = body.ground

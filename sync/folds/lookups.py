@@ -22,7 +22,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from ccnode.v1 import log_pb2, lookups_pb2, payloads_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.lookups import (
     debtor_identifier,
     parse_lookup_subject,
@@ -30,11 +30,11 @@ from sync.domain.lookups import (
     subject_key,
 )
 from sync.entry import Header
-from sync.folds.blacklist import Ignored, Row
+from sync.folds.types import LOOKUPS_TABLE, Ignored, Row
 from sync.hlc import physical_ms
 from sync.payload import PayloadError, decode_payload
 
-TABLE = "lookups"
+TABLE = LOOKUPS_TABLE
 KINDS = frozenset({log_pb2.LOOKUP_REQUESTED, log_pb2.LOOKUP_ANSWERED, log_pb2.LOOKUP_DENIED})
 
 PENDING, ANSWERED, DENIED = "pending", "answered", "denied"
@@ -43,8 +43,8 @@ _CST_OFFSET = dt.timedelta(hours=8)
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
-def item_of(row: Row) -> lookups_pb2.LookupItem:
-    return lookups_pb2.LookupItem.FromString(row["record"])
+def state_of(row: Row) -> state_pb2.LookupState:
+    return state_pb2.LookupState.FromString(row["record"])
 
 
 def hlc_day(hlc: int) -> str:
@@ -62,7 +62,7 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
     if parsed is None:
         return Ignored("subject is not a lookup subject")
     try:
-        item = item_of(row) if row is not None else lookups_pb2.LookupItem()
+        item = state_of(row) if row is not None else state_pb2.LookupState()
     except DecodeError:
         return Ignored("stored lookup row is unreadable")
     item.subject = header.subject
@@ -80,7 +80,7 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
 
 
 def _requested(
-    item: lookups_pb2.LookupItem, header: Header, payload: bytes | None, index: int
+    item: state_pb2.LookupState, header: Header, payload: bytes | None, index: int
 ) -> Ignored | None:
     if header.origin != item.requester or header.index != index:
         return Ignored("a request's subject must name the request itself")
@@ -108,7 +108,7 @@ def _requested(
 # ---------------------------------------------------------------- the reply
 
 
-def _replied(item: lookups_pb2.LookupItem, header: Header, payload: bytes | None) -> Ignored | None:
+def _replied(item: state_pb2.LookupState, header: Header, payload: bytes | None) -> Ignored | None:
     if header.origin == item.requester:
         return Ignored("the requester cannot reply to its own lookup")
     if set(header.audience) != {item.requester, header.origin}:
@@ -122,7 +122,7 @@ def _replied(item: lookups_pb2.LookupItem, header: Header, payload: bytes | None
     held += list(item.candidates)
     if any(r.origin == header.origin for r in held):
         return Ignored("lookup already replied to by this node")
-    reply = lookups_pb2.LookupReply(
+    reply = state_pb2.LookupReplyState(
         entry_id=header.entry_id,
         origin=header.origin,
         denied=header.kind == log_pb2.LOOKUP_DENIED,
@@ -135,7 +135,7 @@ def _replied(item: lookups_pb2.LookupItem, header: Header, payload: bytes | None
 
 
 def _reply_details(
-    reply: lookups_pb2.LookupReply, header: Header, payload: bytes | None, request_id: str
+    reply: state_pb2.LookupReplyState, header: Header, payload: bytes | None, request_id: str
 ) -> None:
     if reply.denied:
         denied = _body(header, payload, "lookup_denied")
@@ -153,7 +153,7 @@ def _reply_details(
 # ---------------------------------------------------------------- settling
 
 
-def _settle(item: lookups_pb2.LookupItem) -> lookups_pb2.LookupItem:
+def _settle(item: state_pb2.LookupState) -> state_pb2.LookupState:
     """Choose the reply that counts from every reply held, by a rule independent of order."""
     held = [item.reply] if item.HasField("reply") else []
     held += list(item.candidates)
@@ -184,7 +184,7 @@ def _body(header: Header, payload: bytes | None, case: str) -> Any:
     return getattr(decoded, case)
 
 
-def _row(item: lookups_pb2.LookupItem) -> Row:
+def _row(item: state_pb2.LookupState) -> Row:
     return {
         "key": item.subject,
         "origin": item.requester,

@@ -33,18 +33,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.errors import ValidationError
 from sync.domain.seizures import check_renewal, max_term_days, term_end
 from sync.domain.tasks import MATERIALS_DAYS, TERMINAL_STATUSES
 from sync.entry import Header
-from sync.folds.blacklist import Ignored, Row
+from sync.folds.types import SEIZURES_TABLE, TASKS_TABLE, Ignored, Row
 from sync.hlc import physical_ms
 from sync.ids import TASK_SUBJECTS
 from sync.payload import PayloadError, decode_payload
 
-TABLE = "tasks"
-SEIZURE_TABLE = "seizures"
+TABLE = TASKS_TABLE
+SEIZURE_TABLE = SEIZURES_TABLE
 
 DELEGATING_KINDS = frozenset(
     {log_pb2.TASK_DELEGATED, log_pb2.TASK_SUPPLEMENTED, log_pb2.TASK_CANCELLED}
@@ -99,23 +99,23 @@ def date_of(hlc: int) -> date:
     return _EPOCH + timedelta(days=(physical_ms(hlc) + _CST_OFFSET_MS) // _DAY_MS)
 
 
-def item_of(row: Mapping[str, object]) -> tasks_pb2.TaskItem:
+def state_of(row: Mapping[str, object]) -> state_pb2.TaskState:
     record = row["record"]
     assert isinstance(record, bytes)
-    return tasks_pb2.TaskItem.FromString(record)
+    return state_pb2.TaskState.FromString(record)
 
 
-def seizure_of(row: Mapping[str, object]) -> tasks_pb2.SeizureItem:
+def seizure_of(row: Mapping[str, object]) -> state_pb2.SeizureState:
     record = row["record"]
     assert isinstance(record, bytes)
-    return tasks_pb2.SeizureItem.FromString(record)
+    return state_pb2.SeizureState.FromString(record)
 
 
 def is_fact(kind: int) -> bool:
     return kind in FACT_KINDS
 
 
-def order_key(e: tasks_pb2.TaskEvent) -> tuple[int, int, str, int]:
+def order_key(e: state_pb2.TaskEventState) -> tuple[int, int, str, int]:
     """Rule 2: facts before intents, then (hlc, origin, index). Unique per event."""
     return (0 if is_fact(e.kind) else 1, e.hlc, e.origin, e.index)
 
@@ -123,8 +123,8 @@ def order_key(e: tasks_pb2.TaskEvent) -> tuple[int, int, str, int]:
 # ---------------------------------------------------------------- the fold
 
 
-def event_of(header: Header, payload: bytes | None) -> tasks_pb2.TaskEvent:
-    return tasks_pb2.TaskEvent(
+def event_of(header: Header, payload: bytes | None) -> state_pb2.TaskEventState:
+    return state_pb2.TaskEventState(
         entry_id=header.entry_id,
         origin=header.origin,
         index=header.index,
@@ -150,7 +150,7 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
     audience = set(header.audience)
     if len(audience) != 2 or delegating not in audience or header.origin not in audience:
         return Ignored("audience must be the delegating and the receiving node")
-    item = item_of(row) if row is not None else tasks_pb2.TaskItem(subject=header.subject)
+    item = state_of(row) if row is not None else state_pb2.TaskState(subject=header.subject)
     if any(e.entry_id == header.entry_id for e in item.events):
         return Ignored("event already folded")
     receiving = item.receiving_node
@@ -160,7 +160,7 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
     return row_of(compute(header.subject, events))
 
 
-def row_of(item: tasks_pb2.TaskItem) -> Row:
+def row_of(item: state_pb2.TaskState) -> Row:
     d = item.delegation
     held = item.HasField("delegation")
     return {
@@ -182,11 +182,11 @@ def derive(row: Row) -> dict[tuple[str, str], Row]:
     """The ledger rows of a task's seizures: a function of the task's row alone. Every seizure
     id of any held event has a row (void when not recorded), so the set of keys only grows
     and does not depend on the delivery order."""
-    item = item_of(row)
+    item = state_of(row)
     return {(SEIZURE_TABLE, s.seizure_id): seizure_row(s) for s in item.seizures}
 
 
-def seizure_row(s: tasks_pb2.SeizureItem) -> Row:
+def seizure_row(s: state_pb2.SeizureState) -> Row:
     return {
         "key": s.seizure_id,
         "task": s.task,
@@ -212,11 +212,11 @@ def enum_name(enum: object, value: int) -> str:
 # ---------------------------------------------------------------- causal order
 
 
-def _predecessors(events: Sequence[tasks_pb2.TaskEvent]) -> dict[str, list[str]]:
+def _predecessors(events: Sequence[state_pb2.TaskEventState]) -> dict[str, list[str]]:
     """Per event: the held events it names as parents, and its author's previous event."""
     ids = {e.entry_id for e in events}
     previous: dict[str, str] = {}
-    by_origin: dict[str, list[tasks_pb2.TaskEvent]] = {}
+    by_origin: dict[str, list[state_pb2.TaskEventState]] = {}
     for e in events:
         by_origin.setdefault(e.origin, []).append(e)
     for chain in by_origin.values():
@@ -232,7 +232,7 @@ def _predecessors(events: Sequence[tasks_pb2.TaskEvent]) -> dict[str, list[str]]
     return preds
 
 
-def canonical_order(events: Sequence[tasks_pb2.TaskEvent]) -> list[tasks_pb2.TaskEvent]:
+def canonical_order(events: Sequence[state_pb2.TaskEventState]) -> list[state_pb2.TaskEventState]:
     """The smallest linear extension of the causal order under ``order_key``.
 
     A cycle (only forged parents can make one) is broken deterministically: when no event is
@@ -248,7 +248,7 @@ def canonical_order(events: Sequence[tasks_pb2.TaskEvent]) -> list[tasks_pb2.Tas
     heap = [(order_key(by_id[i]), i) for i, n in waiting.items() if n == 0]
     heapq.heapify(heap)
     done: set[str] = set()
-    out: list[tasks_pb2.TaskEvent] = []
+    out: list[state_pb2.TaskEventState] = []
     while len(out) < len(by_id):
         if not heap:
             rest = min((order_key(by_id[i]), i) for i in by_id if i not in done)
@@ -265,7 +265,7 @@ def canonical_order(events: Sequence[tasks_pb2.TaskEvent]) -> list[tasks_pb2.Tas
     return out
 
 
-def causal_past(ordered: Sequence[tasks_pb2.TaskEvent]) -> dict[str, frozenset[str]]:
+def causal_past(ordered: Sequence[state_pb2.TaskEventState]) -> dict[str, frozenset[str]]:
     """Per event: every event it had seen (transitively). Predecessors placed after it (a
     broken cycle) do not count."""
     preds = _predecessors(ordered)
@@ -280,7 +280,7 @@ def causal_past(ordered: Sequence[tasks_pb2.TaskEvent]) -> dict[str, frozenset[s
     return past
 
 
-def frontier(events: Iterable[tasks_pb2.TaskEvent]) -> list[str]:
+def frontier(events: Iterable[state_pb2.TaskEventState]) -> list[str]:
     """The latest events of a set: those no other event of the set has seen. A new event by
     a node that holds the set names these as its parents."""
     ordered = canonical_order(list(events))
@@ -312,12 +312,12 @@ class _Machine:
     past: Mapping[str, frozenset[str]]
     status: str = "unknown"
     prior: str = ""  # status before a return
-    item: tasks_pb2.TaskItem = field(default_factory=tasks_pb2.TaskItem)
-    seizures: dict[str, tasks_pb2.SeizureItem] = field(default_factory=dict)
+    item: state_pb2.TaskState = field(default_factory=state_pb2.TaskState)
+    seizures: dict[str, state_pb2.SeizureState] = field(default_factory=dict)
     verdicts: dict[str, _Verdict] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)  # applied reports, in order
 
-    def run(self, ordered: Iterable[tasks_pb2.TaskEvent]) -> None:
+    def run(self, ordered: Iterable[state_pb2.TaskEventState]) -> None:
         for e in ordered:
             body = _body(e)
             refusal = self._step(e, body)
@@ -331,7 +331,7 @@ class _Machine:
     # -- steps; each returns None (applied) or (rule, note)
 
     def _step(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         if e.kind == log_pb2.TASK_DELEGATED:
             return self._delegated(e, body)
@@ -357,7 +357,7 @@ class _Machine:
         return result
 
     def _delegated(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         if e.entry_id != self.creation_id:
             return ("duplicate", "a task is delegated once, by the entry its subject names")
@@ -370,7 +370,7 @@ class _Machine:
         return None
 
     def _supplement(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         if self.status == "returned":
             due = date.fromisoformat(self.item.returned_on) + timedelta(days=MATERIALS_DAYS)
@@ -386,7 +386,7 @@ class _Machine:
         return None
 
     def _cancel(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         seen = self.past.get(e.entry_id, frozenset())
         unseen = [r for r in self.reports if r not in seen]
@@ -399,7 +399,7 @@ class _Machine:
         return None
 
     def _accept(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         self.status = "accepted"
         self.item.accepted_on = self.item.last_report_on = e.on
@@ -409,7 +409,7 @@ class _Machine:
         return None
 
     def _reject(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         self.status = "rejected"
         self.item.finished_on = e.on
@@ -418,7 +418,7 @@ class _Machine:
         return None
 
     def _return(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         self.prior, self.status = self.status, "returned"
         self.item.returned_on = e.on
@@ -427,7 +427,7 @@ class _Machine:
         return None
 
     def _report(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         self.status = "in_progress"
         self.item.started_on = self.item.started_on or e.on
@@ -437,7 +437,7 @@ class _Machine:
         return None
 
     def _complete(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         self.status = "completed"
         self.item.started_on = self.item.started_on or e.on
@@ -449,7 +449,7 @@ class _Machine:
         return None
 
     def _fail(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         self.status = "failed"
         self.item.started_on = self.item.started_on or e.on
@@ -461,7 +461,7 @@ class _Machine:
     # -- the ledger
 
     def _measures(
-        self, e: tasks_pb2.TaskEvent, measures: Sequence[payloads_pb2.SeizureMeasure]
+        self, e: state_pb2.TaskEventState, measures: Sequence[payloads_pb2.SeizureMeasure]
     ) -> None:
         for m in measures:
             if seizure_task(m.seizure_id) != self.subject or m.seizure_id in self.seizures:
@@ -477,10 +477,10 @@ class _Machine:
             self.seizures[m.seizure_id] = s
 
     def _new_seizure(
-        self, e: tasks_pb2.TaskEvent, m: payloads_pb2.SeizureMeasure
-    ) -> tasks_pb2.SeizureItem:
+        self, e: state_pb2.TaskEventState, m: payloads_pb2.SeizureMeasure
+    ) -> state_pb2.SeizureState:
         d = self.item.delegation
-        return tasks_pb2.SeizureItem(
+        return state_pb2.SeizureState(
             seizure_id=m.seizure_id,
             task=self.subject,
             case_number=d.case_number,
@@ -492,7 +492,7 @@ class _Machine:
         )
 
     def _ledger(
-        self, e: tasks_pb2.TaskEvent, body: payloads_pb2.Payload | None
+        self, e: state_pb2.TaskEventState, body: payloads_pb2.Payload | None
     ) -> tuple[str, str] | None:
         if body is None:
             return None  # headers only: applied, details unknown
@@ -515,7 +515,7 @@ class _Machine:
         return self._renew(e, s, body.seizure_renewed)
 
     def _renew(
-        self, e: tasks_pb2.TaskEvent, s: tasks_pb2.SeizureItem, r: payloads_pb2.SeizureRenewed
+        self, e: state_pb2.TaskEventState, s: state_pb2.SeizureState, r: payloads_pb2.SeizureRenewed
     ) -> tuple[str, str] | None:
         seen = self.past.get(e.entry_id, frozenset())
         if any(x.entry_id not in seen for x in s.renewals):
@@ -554,7 +554,7 @@ _STEPS: dict[int, tuple[frozenset[str], str]] = {
 }
 
 
-def _body(e: tasks_pb2.TaskEvent) -> payloads_pb2.Payload | None:
+def _body(e: state_pb2.TaskEventState) -> payloads_pb2.Payload | None:
     if not e.held:
         return None
     try:
@@ -590,7 +590,7 @@ _KNOWN_CATEGORIES = frozenset(
 # ---------------------------------------------------------------- compute
 
 
-def compute(subject: str, events: Sequence[tasks_pb2.TaskEvent]) -> tasks_pb2.TaskItem:
+def compute(subject: str, events: Sequence[state_pb2.TaskEventState]) -> state_pb2.TaskState:
     """The task's state from its event set (any order in, the same item out)."""
     parsed = parse_subject(subject)
     assert parsed is not None, "compute() takes a task subject"
@@ -607,7 +607,7 @@ def compute(subject: str, events: Sequence[tasks_pb2.TaskEvent]) -> tasks_pb2.Ta
     if receiving:
         parties = sorted({delegating, receiving})
         events = [e for e in events if list(e.audience) == parties]
-    item = tasks_pb2.TaskItem(subject=subject, delegating_node=delegating)
+    item = state_pb2.TaskState(subject=subject, delegating_node=delegating)
     if not receiving:
         return _pending(item, events)
     item.receiving_node = receiving
@@ -620,7 +620,7 @@ def compute(subject: str, events: Sequence[tasks_pb2.TaskEvent]) -> tasks_pb2.Ta
 
 def replay(
     subject: str,
-    ordered: Sequence[tasks_pb2.TaskEvent],
+    ordered: Sequence[state_pb2.TaskEventState],
     past: Mapping[str, frozenset[str]],
     *,
     receiving: str,
@@ -642,7 +642,7 @@ def replay(
 def _classify_refusals(
     machine: _Machine,
     subject: str,
-    ordered: Sequence[tasks_pb2.TaskEvent],
+    ordered: Sequence[state_pb2.TaskEventState],
     past: Mapping[str, frozenset[str]],
     receiving: str,
 ) -> None:
@@ -672,7 +672,9 @@ def _classify_refusals(
         machine.verdicts[e.entry_id] = _Verdict("too_late", "too_late", note)
 
 
-def _pending(item: tasks_pb2.TaskItem, events: Sequence[tasks_pb2.TaskEvent]) -> tasks_pb2.TaskItem:
+def _pending(
+    item: state_pb2.TaskState, events: Sequence[state_pb2.TaskEventState]
+) -> state_pb2.TaskState:
     """No valid delegation held yet: keep every event, judge none."""
     item.status = "unknown"
     for e in sorted(events, key=lambda e: (e.origin, e.index)):
@@ -680,7 +682,7 @@ def _pending(item: tasks_pb2.TaskItem, events: Sequence[tasks_pb2.TaskEvent]) ->
         out.CopyFrom(e)
         out.position, out.outcome, out.rule, out.note = 0, "pending", "", ""
     item.details_unknown = any(_body(e) is None for e in events)
-    seizures: dict[str, tasks_pb2.SeizureItem] = {}
+    seizures: dict[str, state_pb2.SeizureState] = {}
     for e in item.events:
         _void_measures(item.subject, e, seizures, "pending")
     item.seizures.extend(seizures[k] for k in sorted(seizures))
@@ -688,8 +690,8 @@ def _pending(item: tasks_pb2.TaskItem, events: Sequence[tasks_pb2.TaskEvent]) ->
 
 
 def _finish(
-    machine: _Machine, item: tasks_pb2.TaskItem, ordered: Sequence[tasks_pb2.TaskEvent]
-) -> tasks_pb2.TaskItem:
+    machine: _Machine, item: state_pb2.TaskState, ordered: Sequence[state_pb2.TaskEventState]
+) -> state_pb2.TaskState:
     m = machine.item
     m.subject, m.delegating_node, m.receiving_node = (
         item.subject,
@@ -722,8 +724,8 @@ def _finish(
 
 def _void_measures(
     subject: str,
-    e: tasks_pb2.TaskEvent,
-    seizures: dict[str, tasks_pb2.SeizureItem],
+    e: state_pb2.TaskEventState,
+    seizures: dict[str, state_pb2.SeizureState],
     why: str,
 ) -> None:
     """Measures of an event that was not applied: rows marked void (or pending), so that
@@ -739,7 +741,7 @@ def _void_measures(
     for m in measures:
         if seizure_task(m.seizure_id) != subject or m.seizure_id in seizures:
             continue
-        seizures[m.seizure_id] = tasks_pb2.SeizureItem(
+        seizures[m.seizure_id] = state_pb2.SeizureState(
             seizure_id=m.seizure_id,
             task=subject,
             measure_entry=e.entry_id,
@@ -749,7 +751,7 @@ def _void_measures(
         )
 
 
-def _follow_ups(item: tasks_pb2.TaskItem, seizures: Mapping[str, tasks_pb2.SeizureItem]) -> None:
+def _follow_ups(item: state_pb2.TaskState, seizures: Mapping[str, state_pb2.SeizureState]) -> None:
     """What someone must do next, visible on both nodes: a cancel overtaken by reports is
     decided again; seizures of a cancelled task, or of a task completed while its delegating
     court was cancelling it, are to be released."""
@@ -779,8 +781,8 @@ def _follow_ups(item: tasks_pb2.TaskItem, seizures: Mapping[str, tasks_pb2.Seizu
 
 
 def verdict(
-    subject: str, events: Sequence[tasks_pb2.TaskEvent], event: tasks_pb2.TaskEvent
-) -> tuple[tasks_pb2.TaskItem, tasks_pb2.TaskEvent | None]:
+    subject: str, events: Sequence[state_pb2.TaskEventState], event: state_pb2.TaskEventState
+) -> tuple[state_pb2.TaskState, state_pb2.TaskEventState | None]:
     """The task after one more event, and that event as judged (None: dropped as not a
     party's). A preparer's dry run: the same fold decides what the node may append."""
     new = compute(subject, [*events, event])

@@ -102,7 +102,7 @@ async def same_row(nodes: Sequence[Node], subject: str, events: int) -> dict:
 
     async def check() -> bool:
         rows = [await row(n, subject) for n in nodes]
-        if any(r is None or len(tf.item_of(r).events) != events for r in rows):
+        if any(r is None or len(tf.state_of(r).events) != events for r in rows):
             return False
         return all(r == rows[0] for r in rows)
 
@@ -146,7 +146,7 @@ async def test_whole_case_delegation_runs_to_completion_on_both_nodes(
     done = payloads_pb2.TaskCompleted(result="执行完毕", found=[measure().asset])
     await submit(b, step(log_pb2.TASK_COMPLETED, subject, done))
     final = await same_row([a, b], subject, 5)
-    got = tf.item_of(final)
+    got = tf.state_of(final)
     assert got.status == "completed"
     assert got.registered_case_number == "（2025）渝0103执7号"
     assert [e.outcome for e in got.events] == ["applied"] * 5
@@ -161,7 +161,7 @@ async def test_whole_case_delegation_runs_to_completion_on_both_nodes(
     assert all(not e.payload for e in on_a.events)
     # The third node agrees on the status from headers alone.
     await eventually(lambda: _status(c, subject, "completed"))
-    third = tf.item_of(await row(c, subject))  # type: ignore[arg-type]
+    third = tf.state_of(await row(c, subject))  # type: ignore[arg-type]
     assert third.details_unknown and not third.HasField("delegation")
     assert third.delegated_on == got.delegated_on and third.finished_on == got.finished_on
 
@@ -219,7 +219,7 @@ async def test_cancel_raced_against_complete_in_a_partition(federation: Federati
     assert (await row(b, subject))["status"] == "completed"  # type: ignore[index]
     # Heal: both converge on the written rule — facts beat intents.
     await federation.link("chengdu", "chongqing")
-    final = tf.item_of(await same_row([a, b], subject, 4))
+    final = tf.state_of(await same_row([a, b], subject, 4))
     assert final.status == "completed"
     assert final.cancel_too_late
     cancel = next(e for e in final.events if e.kind == log_pb2.TASK_CANCELLED)
@@ -232,7 +232,7 @@ async def test_cancel_raced_against_complete_in_a_partition(federation: Federati
     # The follow-up is acted on: the delegating court releases; the flag goes.
     freed = payloads_pb2.SeizureReleased(seizure_id=f"{subject}/s1", reason="已和解")
     await submit(a, step(log_pb2.SEIZURE_RELEASED, subject, freed))
-    final = tf.item_of(await same_row([a, b], subject, 5))
+    final = tf.state_of(await same_row([a, b], subject, 5))
     assert final.seizures[0].status == "released"
 
 
@@ -265,7 +265,7 @@ async def test_a_step_by_the_wrong_side_is_refused(federation: Federation) -> No
     assert "documents[0].sha256" in await refused(
         a, step(log_pb2.TASK_SUPPLEMENTED, subject, bad_doc)
     )
-    assert len(tf.item_of(await row(a, subject)).events) == 1  # type: ignore[arg-type]
+    assert len(tf.state_of(await row(a, subject)).events) == 1  # type: ignore[arg-type]
 
 
 async def test_over_amount_seizure_is_refused_except_one_indivisible_asset(
@@ -405,7 +405,7 @@ async def test_renewal_warning_appears_at_30_days(federation: Federation) -> Non
     # Renewed before expiry by the delegating court, for the same maximum again.
     renew = payloads_pb2.SeizureRenewed(seizure_id=f"{subject}/s1")
     await submit(a, step(log_pb2.SEIZURE_RENEWED, subject, renew))
-    final = tf.item_of(await same_row([a, b], subject, 4))
+    final = tf.state_of(await same_row([a, b], subject, 4))
     assert final.seizures[0].end_on == "2026-12-31"
     assert await expiring(a) == await expiring(b) == []
     clock.advance(days=31 + 366)  # 2027-01-01: lapsed, a renewal now is refused

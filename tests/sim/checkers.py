@@ -37,8 +37,8 @@ from itertools import islice
 
 from sync.entry import Entry, decode_header
 from sync.equivocation import EvidenceError, verify_evidence
-from sync.folds import StateKey, fold_batch
-from sync.folds.blacklist import Row
+from sync.folds import fold_batch
+from sync.folds.types import Row, StateKey
 from sync.merkle import Frontier, leaf_hash
 from sync.note import Ed25519Verifier
 from tests.sim.node import SimNode

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from sync.checkpoint import Checkpoint
 from sync.entry import Entry, entry_size_bytes
 from sync.equivocation import Evidence
-from sync.folds import StateKey
-from sync.folds.blacklist import Row
+from sync.folds.types import Row, StateKey
 from sync.merkle import Frontier
 from sync.verify import LogState
 from tests.sim.messages import Message

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 from ccnode.v1 import log_pb2, payloads_pb2
 from sync.entry import SALT_BYTES, Entry, make_entry
-from sync.folds import StateKey
-from sync.folds.blacklist import TABLE, Row, item_of, subject_prefix
+from sync.folds.blacklist import TABLE, state_of, subject_prefix
+from sync.folds.types import Row, StateKey
 from sync.payload import encode_payload
 
 LONG_CONDUCT = "拒不申报财产并转移名下车辆；"  # 13 characters, 39 bytes of UTF-8
@@ -71,7 +71,7 @@ def draft_entry(
         kind = log_pb2.BLACKLIST_LISTED
     elif action == "correct":
         subject = rng.choice(own)
-        record = item_of(rows[(TABLE, subject)]).record
+        record = state_of(rows[(TABLE, subject)]).record
         record.conduct = f"补充认定的失信行为 {rng.randrange(1000)}"
         payload = payloads_pb2.Payload(
             blacklist_corrected=payloads_pb2.BlacklistCorrected(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.entry import Header
 from sync.folds import tasks as T
 from sync.hlc import pack
@@ -120,7 +120,7 @@ class TwoNodes:
         self.log = {D: [], R: []}
         self.act(D, log_pb2.TASK_DELEGATED)
 
-    def events_of(self, node: str) -> list[tasks_pb2.TaskEvent]:
+    def events_of(self, node: str) -> list[state_pb2.TaskEventState]:
         return [T.event_of(h, p) for h, p in self.held[node]]
 
     def act(self, node: str, kind: int, body: bytes | None = None) -> Header:

@@ -14,7 +14,7 @@ from node.ownlog.writer import Draft, DraftRejected, PrepareContext, RowReader
 from node.store import MemoryStore
 from sync.entry import decode_header, make_entry
 from sync.folds import lookups as lookups_fold
-from sync.folds.blacklist import Ignored
+from sync.folds.types import Ignored
 from sync.payload import encode_payload
 from tests.unit.corefixtures import SAMPLE_ID_NUMBER
 

@@ -8,20 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.calendar import MONDAY_TO_FRIDAY
 from sync.entry import Entry, Header, decode_header
 from sync.folds import FoldResult, fold_batch, state_keys, table_for
 from sync.folds import blacklist as blacklist_fold
-from sync.folds.blacklist import (
-    TABLE,
-    Ignored,
-    Row,
-    delist_due_on,
-    fold,
-    item_of,
-    refresh_due_on,
-)
+from sync.folds.blacklist import TABLE, delist_due_on, fold, refresh_due_on, state_of
+from sync.folds.types import Ignored, Row
 from tests.unit.corefixtures import (
     SAMPLE_CREDIT_CODE,
     SAMPLE_ID_NUMBER,
@@ -93,7 +86,7 @@ def test_a_listing_becomes_a_row() -> None:
         "last_index": 1,
         "record": row["record"],
     }
-    item = item_of(row)
+    item = state_of(row)
     assert item.record == record
     assert (item.subject, item.origin, item.status, item.last_index) == (
         SUBJECT,
@@ -122,7 +115,7 @@ def test_a_correction_replaces_the_record() -> None:
     assert row["entry_id"] == "chengdu/1"  # still the listing entry
     assert row["last_index"] == 4
     assert row["delist_due_on"] == "2026-03-18"
-    assert item_of(row).record == new
+    assert state_of(row).record == new
 
 
 @pytest.mark.parametrize("term_end_on", ["9999-12-29", "9999-12-30", "9999-12-31"])
@@ -171,7 +164,7 @@ def test_a_delisting_marks_the_row_delisted() -> None:
     assert row["delisted_on"] == "2024-05-06"
     assert row["delist_due_on"] == ""
     assert row["last_index"] == 2
-    item = item_of(row)
+    item = state_of(row)
     assert item.delist_ground == payloads_pb2.D1
     assert item.delist_reason == "paid in full"
 
@@ -296,7 +289,7 @@ def test_delist_due_on_is_three_working_days_after_the_term(term_end_on: str, du
     assert delist_due_on(term_end_on) == due_on
     row = _listed_row(term_end_on=term_end_on)
     assert row["delist_due_on"] == due_on
-    assert item_of(row).delist_due_on == due_on
+    assert state_of(row).delist_due_on == due_on
 
 
 def test_refresh_re_derives_a_deadline_folded_under_another_calendar(
@@ -386,7 +379,7 @@ def test_folding_the_same_sequence_twice_gives_identical_rows() -> None:
     for key, row in one.changes.items():
         assert row["record"] == two.changes[key]["record"]
         assert (
-            admin_pb2.BlacklistItem.FromString(row["record"]).SerializeToString(deterministic=True)
+            state_pb2.ListingState.FromString(row["record"]).SerializeToString(deterministic=True)
             == row["record"]
         )
 

@@ -14,8 +14,8 @@ from sync.domain.lookups import subject_key
 from sync.entry import Header, decode_header, make_entry
 from sync.folds import access as access_fold
 from sync.folds import fold_batch, table_for
-from sync.folds.blacklist import Ignored, Row
-from sync.folds.lookups import TABLE, fold, hlc_day, item_of
+from sync.folds.lookups import TABLE, fold, hlc_day, state_of
+from sync.folds.types import Ignored, Row
 from sync.hlc import pack
 from sync.payload import encode_payload
 from tests.unit.corefixtures import BASE_MS, SAMPLE_ID_NUMBER, salt_for
@@ -142,7 +142,7 @@ def _row(outcome: Row | Ignored) -> Row:
 
 def test_a_request_makes_a_pending_row_with_its_details() -> None:
     row = _row(fold(None, *request()))
-    item = item_of(row)
+    item = state_of(row)
     assert (row["key"], row["origin"], row["target"], row["status"]) == (SUBJECT, A, B, "pending")
     assert item.request_entry == REQUEST_ID and item.requested_by == "法官王五"
     assert item.case_number == "（2025）川0104执1234号"
@@ -155,19 +155,19 @@ def test_a_request_makes_a_pending_row_with_its_details() -> None:
 def test_the_answer_settles_the_row() -> None:
     row = fold_all([request(), answer()])
     assert row is not None and row["status"] == "answered"
-    item = item_of(row)
+    item = state_of(row)
     assert item.reply.entry_id == f"{B}/7" and item.reply.asset_count == 2
     assert row["answered_on"] == hlc_day(item.reply.hlc) == "2024-03-04"
     denied = fold_all([request(), denial()])
     assert denied is not None and denied["status"] == "denied"
-    assert item_of(denied).reply.denial_reason == payloads_pb2.QUOTA_EXCEEDED
+    assert state_of(denied).reply.denial_reason == payloads_pb2.QUOTA_EXCEEDED
 
 
 def test_headers_alone_give_the_same_status_and_no_details() -> None:
     """A node outside the audience (payload None) knows who asked whom and the outcome."""
     row = fold_all(headers_only([request(), answer()]))
     assert row is not None
-    item = item_of(row)
+    item = state_of(row)
     assert (row["status"], row["origin"], row["target"]) == ("answered", A, B)
     assert item.reply.entry_id == f"{B}/7" and item.request_entry == REQUEST_ID
     assert not item.case_number and not item.categories and not item.reply.asset_count
@@ -204,13 +204,13 @@ def test_only_the_target_may_reply_and_only_once() -> None:
 def test_an_answer_naming_another_request_keeps_the_status_but_no_details() -> None:
     row = fold_all([request(), answer(request_id=f"{A}/2")])
     assert row is not None and row["status"] == "answered"
-    assert item_of(row).reply.asset_count == 0
+    assert state_of(row).reply.asset_count == 0
 
 
 def test_a_reply_before_its_request_is_held_and_settled() -> None:
     early = _row(fold(None, *answer()))
     assert early["status"] == "answered" and early["target"] == B
-    assert not item_of(early).request_entry
+    assert not state_of(early).request_entry
     settled = _row(fold(early, *request()))
     assert settled == fold_all([request(), answer()])
 
@@ -219,10 +219,10 @@ def test_a_wrong_node_replying_first_is_dropped_when_the_request_arrives() -> No
     wrong_first = fold_all([answer(origin=C, index=1), answer(), request()])
     request_first = fold_all([request(), answer(origin=C, index=1), answer()])
     assert wrong_first == request_first
-    assert wrong_first is not None and item_of(wrong_first).reply.origin == B
+    assert wrong_first is not None and state_of(wrong_first).reply.origin == B
     only_wrong = fold_all([answer(origin=C, index=1), request()])
     assert only_wrong is not None and only_wrong["status"] == "pending"
-    assert not item_of(only_wrong).HasField("reply")
+    assert not state_of(only_wrong).HasField("reply")
 
 
 ENTRIES = [request(), answer(origin=C, index=1), answer(), denial(origin=C, index=2)]
@@ -265,7 +265,7 @@ def test_payload_visibility_never_changes_the_status(data: st.DataObject) -> Non
 def test_fold_never_raises_on_garbage_payloads() -> None:
     header, _ = request()
     assert not isinstance(fold(None, header, b"\xff\x00garbage"), Ignored)  # header facts
-    assert item_of(_row(fold(None, header, b"\xff\x00garbage"))).case_number == ""
+    assert state_of(_row(fold(None, header, b"\xff\x00garbage"))).case_number == ""
     ans_header, _ = answer()
     assert _row(fold(None, ans_header, b"\x08")).get("status") == "answered"
     assert isinstance(fold({"record": b"\xff"}, header, None), Ignored)
@@ -293,7 +293,7 @@ def test_an_access_record_becomes_a_row_on_the_reading_node_only() -> None:
     row = access_fold.fold(None, header, payload)
     assert not isinstance(row, Ignored)
     assert (row["key"], row["actor"], row["subject_key"]) == (f"{A}/access/5", "法官王五", "k")
-    item = access_fold.item_of(row)
+    item = access_fold.state_of(row)
     assert list(item.entries) == [REQUEST_ID, f"{B}/7"] and item.purpose == "复核"
     assert isinstance(access_fold.fold(None, header, None), Ignored)  # another node's read
     assert isinstance(access_fold.fold(row, header, payload), Ignored)

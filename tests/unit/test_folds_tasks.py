@@ -11,11 +11,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.entry import Header
 from sync.folds import fold_batch, state_keys, table_for
 from sync.folds import tasks as T
-from sync.folds.blacklist import Ignored, Row
+from sync.folds.types import Ignored, Row
 from tests.unit.taskfixtures import (
     SUBJECT,
     D,
@@ -42,13 +42,13 @@ def fold_all(items: Sequence[tuple[Header, bytes | None]], row: Row | None = Non
     return row
 
 
-def item(items: Sequence[tuple[Header, bytes | None]]) -> tasks_pb2.TaskItem:
+def item(items: Sequence[tuple[Header, bytes | None]]) -> state_pb2.TaskState:
     row = fold_all(items)
     assert row is not None
-    return T.item_of(row)
+    return T.state_of(row)
 
 
-def verdicts(it: tasks_pb2.TaskItem) -> dict[str, tuple[str, str]]:
+def verdicts(it: state_pb2.TaskState) -> dict[str, tuple[str, str]]:
     return {e.entry_id: (e.outcome, e.rule) for e in it.events}
 
 
@@ -232,15 +232,15 @@ def test_a_third_node_is_not_a_party() -> None:
     # Before the delegation is held nobody knows the receiving node: kept, then dropped.
     early = T.fold(None, outsider, default_payload(K.TASK_ACCEPTED))
     assert not isinstance(early, Ignored)
-    assert T.item_of(early).status == "unknown"
+    assert T.state_of(early).status == "unknown"
     later = fold_all([delegated()], early)
     assert later == row
 
 
 def test_events_before_the_delegation_wait_for_it() -> None:
     row = fold_all([accepted()])
-    assert row is not None and T.item_of(row).status == "unknown"
-    assert [e.outcome for e in T.item_of(row).events] == ["pending"]
+    assert row is not None and T.state_of(row).status == "unknown"
+    assert [e.outcome for e in T.state_of(row).events] == ["pending"]
     assert fold_all([delegated()], row) == fold_all([delegated(), accepted()])
 
 
@@ -280,7 +280,7 @@ def test_unusable_subjects_and_audiences_are_ignored() -> None:
     h = header(R, 0, K.TASK_ACCEPTED, audience=(R, X))
     assert isinstance(T.fold(None, h, None), Ignored)
     garbage = header(D, 0, K.TASK_DELEGATED)
-    it = T.item_of(T.fold(None, garbage, b"\xff\xff"))  # type: ignore[arg-type]
+    it = T.state_of(T.fold(None, garbage, b"\xff\xff"))  # type: ignore[arg-type]
     assert it.status == "delegated" and it.details_unknown
 
 
@@ -307,7 +307,7 @@ def test_headers_only_node_agrees_on_status_and_dates() -> None:
 # ---------------------------------------------------------------- the ledger
 
 
-def _with_seizure(*more: tuple[Header, bytes | None]) -> tasks_pb2.TaskItem:
+def _with_seizure(*more: tuple[Header, bytes | None]) -> state_pb2.TaskState:
     return item([delegated(), accepted(), completed_with(measure(1, start_on="2025-01-03")), *more])
 
 
@@ -437,7 +437,9 @@ def test_every_delivery_order_folds_to_the_same_rows(steps, rnd) -> None:
         assert current[key] == value
 
 
-def _brute_force_order(events: Sequence[tasks_pb2.TaskEvent]) -> list[tasks_pb2.TaskEvent]:
+def _brute_force_order(
+    events: Sequence[state_pb2.TaskEventState],
+) -> list[state_pb2.TaskEventState]:
     """Every linear extension of the causal order, by enumeration; the smallest by key."""
     by_id = {e.entry_id: e for e in events}
     before: dict[str, set[str]] = {e.entry_id: set() for e in events}
@@ -463,7 +465,7 @@ def _brute_force_order(events: Sequence[tasks_pb2.TaskEvent]) -> list[tasks_pb2.
     return [by_id[i] for i in best]
 
 
-def _brute_force_past(events: Sequence[tasks_pb2.TaskEvent]) -> dict[str, frozenset[str]]:
+def _brute_force_past(events: Sequence[state_pb2.TaskEventState]) -> dict[str, frozenset[str]]:
     ids = {e.entry_id for e in events}
     direct = {
         e.entry_id: {p for p in e.parents if p in ids}

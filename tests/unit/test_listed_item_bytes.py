@@ -1,7 +1,7 @@
 """The hand-encoded row of a new listing (sync.folds.blacklist) against protobuf itself.
 
-``listed_item_bytes`` writes a BlacklistItem's wire bytes directly and ``_listed`` builds a
-listing's row without the item message (the catch-up hot path). Both must stay byte for
+``listed_item_bytes`` writes a ListingState's wire bytes directly and ``_listed`` builds a
+listing's row without the state message (the catch-up hot path). Both must stay byte for
 byte what protobuf and ``_row`` give, whatever the texts, indexes and record contents.
 """
 
@@ -12,17 +12,16 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.entry import Header, decode_header, make_entry
 from sync.folds.blacklist import (
-    Ignored,
-    Row,
     _row,
     delist_due_on,
     fold,
     listed_item_bytes,
     listing_subject,
 )
+from sync.folds.types import Ignored, Row
 from sync.ids import NODE_ID_RE
 from tests.unit.corefixtures import BASE_MS, blacklist_record, listed_payload, salt_for
 
@@ -95,7 +94,7 @@ def test_listed_item_bytes_is_the_protobuf_encoding(
     due_on: str,
 ) -> None:
     record_bytes = record.SerializeToString(deterministic=True)
-    item = admin_pb2.BlacklistItem(
+    item = state_pb2.ListingState(
         subject=subject,
         origin=origin,
         entry_id=entry_id,
@@ -106,12 +105,12 @@ def test_listed_item_bytes_is_the_protobuf_encoding(
     )
     encoded = listed_item_bytes(subject, origin, entry_id, record_bytes, last_index, due_on)
     assert encoded == item.SerializeToString(deterministic=True)
-    assert admin_pb2.BlacklistItem.FromString(encoded) == item
+    assert state_pb2.ListingState.FromString(encoded) == item
 
 
 def test_listed_item_bytes_of_empty_texts_and_an_empty_record() -> None:
     encoded = listed_item_bytes("", "", "", b"", 0, "")
-    item = admin_pb2.BlacklistItem(status="listed", record=payloads_pb2.BlacklistRecord())
+    item = state_pb2.ListingState(status="listed", record=payloads_pb2.BlacklistRecord())
     assert encoded == item.SerializeToString(deterministic=True) == b'"\x06listed*\x00'
 
 
@@ -119,7 +118,7 @@ def test_listed_item_bytes_at_varint_boundaries() -> None:
     for last_index in (1, 127, 128, 16_383, 16_384, 2**32, INDEX_MAX):
         for length in (127, 128, 16_384):
             text = "x" * length
-            item = admin_pb2.BlacklistItem(
+            item = state_pb2.ListingState(
                 subject=text,
                 origin="chengdu",
                 entry_id="chengdu/1",
@@ -157,8 +156,8 @@ def _listing_header(origin: str, index: int, payload: bytes) -> Header:
 
 
 def _slow_row(header: Header, record: payloads_pb2.BlacklistRecord) -> Row | None:
-    """The row through the item message, as a correction builds it; None if unusable."""
-    item = admin_pb2.BlacklistItem(
+    """The row through the state message, as a correction builds it; None if unusable."""
+    item = state_pb2.ListingState(
         subject=header.subject,
         origin=header.origin,
         entry_id=header.entry_id,

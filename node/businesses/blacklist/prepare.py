@@ -123,7 +123,7 @@ def prepare_blacklist(
         subject = f"{bl_fold.subject_prefix(ctx.node_id)}{ctx.index}"
         return Draft(draft.kind, payload, subject=subject), list(v.warnings)
     row = _own_listing(draft.subject, rows, ctx)
-    original_pb = bl_fold.item_of(row).record
+    original_pb = bl_fold.state_of(row).record
     listed_on = _date(original_pb.listed_on, "listed_on")
     original = bl.validate_listing(
         listing_from_pb(original_pb, listed_on=listed_on),

@@ -125,7 +125,7 @@ def _prepare_reply(draft: Draft, rows: RowReader, ctx: PrepareContext) -> Draft:
     if parsed is None:
         raise ValidationError("subject", "format", "must be a lookup subject")
     row = rows.get(lookups_fold.TABLE, draft.subject)
-    if row is None or row["target"] != ctx.node_id or not lookups_fold.item_of(row).request_entry:
+    if row is None or row["target"] != ctx.node_id or not lookups_fold.state_of(row).request_entry:
         raise ValidationError("subject", "unknown", "no lookup addressed to this node")
     if row["status"] != lookups_fold.PENDING:
         raise ValidationError("subject", "replied", "the lookup has already been replied to")
@@ -133,7 +133,7 @@ def _prepare_reply(draft: Draft, rows: RowReader, ctx: PrepareContext) -> Draft:
     request_id = request_entry_id(draft.subject)
     payload = payloads_pb2.Payload()
     if draft.kind == log_pb2.LOOKUP_ANSWERED:
-        asked = _categories(lookups_fold.item_of(row).categories)
+        asked = _categories(lookups_fold.state_of(row).categories)
         payload.lookup_answered.CopyFrom(_answer(draft.payload.lookup_answered, asked, ctx))
         payload.lookup_answered.request = _request(payload.lookup_answered.request, request_id)
         if len(encode_payload(draft.kind, payload)) > PAYLOAD_BYTES_MAX:

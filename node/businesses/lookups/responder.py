@@ -38,7 +38,7 @@ from sync.domain.assets import normalise_owner_id
 from sync.domain.lookups import CheckedRequest, Denial, check_request, parse_lookup_subject
 from sync.entry import PAYLOAD_BYTES_MAX
 from sync.folds import lookups as lookups_fold
-from sync.folds.blacklist import Row
+from sync.folds.types import Row
 from sync.payload import PayloadError, decode_payload
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class LookupResponder:
     ) -> _Work:
         """The checks, in order; rate and quota are counted here, one request at a time."""
         subject = str(row["key"])
-        item = lookups_fold.item_of(row)
+        item = lookups_fold.state_of(row)
         if request is None:  # purged, or not a request: the requester's log cannot change
             denial = Denial(payloads_pb2.MALFORMED, "request: payload not held or unreadable")
             return _Work(subject, item.requester, item.request_entry, denial, None)

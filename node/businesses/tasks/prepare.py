@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
+from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from node.ownlog.writer import Draft, PrepareContext, RowReader
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -129,13 +129,13 @@ def _delegate(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft
 # ---------------------------------------------------------------- later steps
 
 
-def _task(subject: str, rows: RowReader, ctx: PrepareContext) -> tasks_pb2.TaskItem:
+def _task(subject: str, rows: RowReader, ctx: PrepareContext) -> state_pb2.TaskState:
     if tf.parse_subject(subject) is None:
         raise ValidationError("subject", "format", "must be a task subject <node>/task/<index>")
     row = rows.get(tf.TABLE, subject)
     if row is None:
         raise ValidationError("subject", "unknown", "no such task on this node")
-    item = tf.item_of(row)
+    item = tf.state_of(row)
     if item.status == "unknown":
         raise ValidationError("subject", "not_delegated", "this node does not hold the delegation")
     if ctx.node_id not in (item.delegating_node, item.receiving_node):
@@ -143,7 +143,7 @@ def _task(subject: str, rows: RowReader, ctx: PrepareContext) -> tasks_pb2.TaskI
     return item
 
 
-def _side(kind: int, item: tasks_pb2.TaskItem, ctx: PrepareContext) -> None:
+def _side(kind: int, item: state_pb2.TaskState, ctx: PrepareContext) -> None:
     name = tf.enum_name(log_pb2.EntryKind, kind)
     if kind in tf.DELEGATING_KINDS and ctx.node_id != item.delegating_node:
         raise ValidationError(
@@ -174,7 +174,7 @@ def _step(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, li
 
 def _dry_run(
     subject: str,
-    events: Sequence[tasks_pb2.TaskEvent],
+    events: Sequence[state_pb2.TaskEventState],
     kind: int,
     payload: payloads_pb2.Payload,
     ctx: PrepareContext,
@@ -182,7 +182,7 @@ def _dry_run(
     parents: tuple[str, ...],
 ) -> None:
     """The fold's verdict on the new event over what this node holds: it must be applied."""
-    event = tasks_pb2.TaskEvent(
+    event = state_pb2.TaskEventState(
         entry_id=f"{ctx.node_id}/{ctx.index}",
         origin=ctx.node_id,
         index=ctx.index,
@@ -210,11 +210,11 @@ def _seizure_id(payload: payloads_pb2.Payload) -> str:
 # ---------------------------------------------------------------- step contents
 
 # The content check of each later step: normalises the payload in place, returns warnings.
-_Check = Callable[[payloads_pb2.Payload, tasks_pb2.TaskItem, RowReader, PrepareContext], list[str]]
+_Check = Callable[[payloads_pb2.Payload, state_pb2.TaskState, RowReader, PrepareContext], list[str]]
 
 
 def _accepted(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     dom.validate_acceptance(
         p.task_accepted,
@@ -229,7 +229,7 @@ def _reason_required(body_field: str, what: str) -> _Check:
     """The content check of a step that only needs its written reason."""
 
     def check(
-        p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+        p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
     ) -> list[str]:
         body = getattr(p, body_field)
         body.reason = dom.require_text(body.reason, "reason", what)
@@ -239,7 +239,7 @@ def _reason_required(body_field: str, what: str) -> _Check:
 
 
 def _returned(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     body = p.task_returned
     body.reason = dom.require_text(body.reason, "reason", "a return (退回) needs written reasons")
@@ -258,7 +258,7 @@ def _returned(
 
 
 def _supplemented(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     body = p.task_supplemented
     if not body.documents and not body.note.strip():
@@ -268,7 +268,7 @@ def _supplemented(
 
 
 def _progress(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     body = p.task_progress
     body.report = dom.require_text(body.report, "report", "a progress report needs its text")
@@ -278,7 +278,7 @@ def _progress(
 
 
 def _completed(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     body = p.task_completed
     body.result = dom.require_text(body.result, "result", "a completion reports its result")
@@ -299,7 +299,7 @@ def _completed(
 
 def _new_measures(
     measures: Sequence[payloads_pb2.SeizureMeasure],
-    item: tasks_pb2.TaskItem,
+    item: state_pb2.TaskState,
     rows: RowReader,
     ctx: PrepareContext,
 ) -> list[str]:
@@ -338,7 +338,7 @@ def _new_measures(
 
 
 def _renewed(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     body = p.seizure_renewed
     seizure = _seizure(body.seizure_id, item)
@@ -351,7 +351,7 @@ def _renewed(
 
 
 def _released(
-    p: payloads_pb2.Payload, item: tasks_pb2.TaskItem, rows: RowReader, ctx: PrepareContext
+    p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
     body = p.seizure_released
     _seizure(body.seizure_id, item)
@@ -360,7 +360,7 @@ def _released(
     return []
 
 
-def _seizure(seizure_id: str, item: tasks_pb2.TaskItem) -> tasks_pb2.SeizureItem:
+def _seizure(seizure_id: str, item: state_pb2.TaskState) -> state_pb2.SeizureState:
     for s in item.seizures:
         if s.seizure_id == seizure_id:
             return s
