@@ -23,6 +23,7 @@ import grpc
 from ccnode.v1 import audit_pb2, audit_pb2_grpc, federation_pb2, log_pb2, payloads_pb2
 from node.identity.auth import Caller
 from node.ownlog.writer import Draft
+from node.services.errors import refuse
 from node.store.base import OriginState, StoredEntry
 from sync import merkle
 from sync.entry import Header, decode_header, entry_id
@@ -80,10 +81,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, context: grpc.aio.ServicerContext, caller: Caller, wants: bool, purpose: str
     ) -> None:
         if wants and caller.identity.role == "auditor" and not purpose.strip():
-            await self._abort(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "purpose: required to read payloads (every read is recorded)",
+            await refuse(
+                context, "purpose", "required", "required to read payloads (every read is recorded)"
             )
 
     async def _record(
@@ -251,9 +250,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         caller = await self.n.auth.require(context, AUDITOR, "Audit.Payloads")
         await self._require_purpose(context, caller, True, request.purpose)
         if len(request.indexes) > PAYLOADS_MAX:
-            await self._abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, f"indexes: at most {PAYLOADS_MAX}"
-            )
+            await refuse(context, "indexes", "too_many", f"at most {PAYLOADS_MAX}")
         await self._state(context, request.origin)
         granted = self._granted(caller)
         shown: list[StoredEntry] = []

@@ -20,6 +20,7 @@ from ccnode.v1 import payloads_pb2, tasks_pb2, tasks_pb2_grpc
 from node.businesses.access import record_access
 from node.businesses.tasks.prepare import ledger_seizure
 from node.clock import today
+from node.services.errors import refuse
 from node.store.base import RowQuery
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -159,9 +160,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         elif request.role == "received":
             equals["receiving"] = self._node_id
         elif request.role:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "role: must be delegated or received"
-            )
+            await refuse(context, "role", "enum", "must be delegated or received")
         limit = min(request.limit or 100, LIMIT_MAX)
         rows, total = await self.n.db.read(
             self.n.db.store.query_rows,
@@ -178,9 +177,11 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         self, request: tasks_pb2.TaskGetRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskGetResponse:
         if request.reveal and (not request.actor.strip() or not request.purpose.strip()):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "reveal: unmasked personal data needs an actor and a purpose (it is recorded)",
+            await refuse(
+                context,
+                "reveal",
+                "recorded_read",
+                "unmasked personal data needs an actor and a purpose (it is recorded)",
             )
         rows = await self.n.db.read(self.n.db.store.get_rows, tf.TABLE, [request.subject])
         row = rows.get(request.subject)
