@@ -17,9 +17,10 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ccnode.v1 import lookups_pb2, payloads_pb2
-from cli.client import CALL_TIMEOUT_S, InvalidInput, home_option
-from cli.lookups_client import lookups_client
-from cli.output import console, emit_json, err_console, json_option
+from cli.common.client import CALL_TIMEOUT_S, node_client
+from cli.common.errors import InvalidInput
+from cli.common.options import home_option, json_option
+from cli.output import console, emit_json, err_console
 from node.businesses.lookups.samples import REGIONS, generate
 from sync.domain.assets import asset_from_json, asset_to_json
 from sync.domain.errors import ValidationError
@@ -125,9 +126,11 @@ def import_(home: Path, file: Path, allow_bad_credit_codes: bool, as_json: bool)
         console=err_console(), disable=as_json, transient=False,
     ) as progress:  # fmt: skip
         total = _check(file, allow_bad_credit_codes, progress)
-        with lookups_client(home) as client:
-            response = client.ImportAssets(
+        with node_client(home) as client:
+            response = client.call(
+                client.lookups.ImportAssets,
                 _batches(file, allow_bad_credit_codes, progress, total),
+                lookups_pb2.ImportAssetsResponse,
                 timeout_s=CALL_TIMEOUT_S + IMPORT_TIMEOUT_PER_RECORD_S * total,
             )
     if as_json:
@@ -144,8 +147,12 @@ def import_(home: Path, file: Path, allow_bad_credit_codes: bool, as_json: bool)
 @json_option
 def count(home: Path, as_json: bool) -> None:
     """How many asset records this node's registry holds."""
-    with lookups_client(home) as client:
-        total = client.CountAssets().total
+    with node_client(home) as client:
+        total = client.call(
+            client.lookups.CountAssets,
+            lookups_pb2.CountAssetsRequest(),
+            lookups_pb2.CountAssetsResponse,
+        ).total
     if as_json:
         emit_json({"total": total})
         return

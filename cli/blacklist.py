@@ -9,7 +9,6 @@ an unmasked ID on an officer's screen.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,23 +17,18 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
-from cli.client import AdminClient, InvalidInput, admin_client, home_option, load_config
-from cli.output import console, emit_json, err_console, json_option, print_table, table
-from sync.domain.blacklist import (
-    DEFAULT_TERM_YEARS,
-    DebtorType,
-    ListingRecord,
-    parse_listing_json,
-)
+from cli.common.client import load_config, node_client, warnings_of
+from cli.common.errors import InvalidInput
+from cli.common.options import actor_option, confirm_option, home_option, json_option
+from cli.output import console, emit_json, err_console, print_table, table
+from sync.domain.blacklist import ListingRecord, parse_listing_json
+from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SUBMIT_TIMEOUT_S = 30.0
-SUBMIT_TIMEOUT_PER_DRAFT_S = 0.05  # a big import is validated and signed in one transaction
 SEARCH_LIMIT_MAX = 1000
-_DRAFT_RE = re.compile(r"draft (\d+): (.*)", re.DOTALL)
 
 _LISTING_GROUNDS = ("G1", "G2", "G3", "G4", "G5", "G6")
 _DELIST_GROUNDS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7", "REVOKED", "EXPIRED")
@@ -42,8 +36,6 @@ _CREDIT_REPAIR = {
     "active": payloads_pb2.ACTIVE_PERFORMANCE,
     "creditor": payloads_pb2.CREDITOR_REQUEST,
 }
-_DEBTOR_TYPE_PB = {DebtorType.PERSON: payloads_pb2.PERSON, DebtorType.ORG: payloads_pb2.ORG}
-_DEBTOR_TYPE_NAME = {payloads_pb2.PERSON: "person", payloads_pb2.ORG: "org"}
 
 
 # ---------------------------------------------------------------- record <-> options
@@ -86,79 +78,8 @@ def record_options(fn: F) -> F:
     return fn
 
 
-def actor_option(*, required: bool) -> Callable[[F], F]:
-    return click.option(
-        "--actor",
-        envvar="CCNODE_ACTOR",
-        required=required,
-        help="The officer responsible 承办人 (env CCNODE_ACTOR).",
-    )
-
-
-confirm_option: Callable[[F], F] = click.option(
-    "--confirm-bad-credit-code",
-    is_flag=True,
-    help="The officer confirmed an early credit code that fails the checksum.",
-)
-
-
 def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {key: fields[key] for key, _, _ in _FIELDS if fields.get(key) is not None}
-
-
-def record_to_pb(rec: ListingRecord) -> payloads_pb2.BlacklistRecord:
-    """The wire record of a parsed listing. The term is always explicit on the wire, where 0
-    means "no fixed term" (G1): G2–G6 without --term-years get the default two years."""
-    term_years = rec.term_years
-    if term_years is None:
-        term_years = DEFAULT_TERM_YEARS if rec.ground.has_fixed_term else 0
-    return payloads_pb2.BlacklistRecord(
-        case_number=rec.case_number,
-        court=rec.court,
-        debtor=payloads_pb2.Debtor(
-            type=_DEBTOR_TYPE_PB[rec.debtor_type],
-            name=rec.name,
-            id_number=rec.id_number or "",
-            credit_code=rec.credit_code or "",
-            sex=rec.sex or "",
-            legal_representative=rec.legal_representative or "",
-        ),
-        obligation=rec.obligation,
-        performance=rec.performance,
-        ground=payloads_pb2.ListingGround.Value(rec.ground.value),
-        term_years=term_years,
-        conduct=rec.conduct or "",
-        basis_issuer=rec.basis_issuer,
-        basis_number=rec.basis_number,
-        filed_on=rec.filed_on.isoformat(),
-        listed_on=rec.listed_on.isoformat() if rec.listed_on else "",
-    )
-
-
-def record_to_json(rec: payloads_pb2.BlacklistRecord) -> dict[str, Any]:
-    """A wire record in the import format (absent fields omitted)."""
-    d = rec.debtor
-    obj: dict[str, Any] = {
-        "case_number": rec.case_number,
-        "court": rec.court,
-        "debtor_type": _DEBTOR_TYPE_NAME.get(d.type),
-        "name": d.name,
-        "id_number": d.id_number,
-        "credit_code": d.credit_code,
-        "sex": d.sex,
-        "legal_representative": d.legal_representative,
-        "obligation": rec.obligation,
-        "performance": rec.performance,
-        "ground": _enum_name(payloads_pb2.ListingGround, rec.ground),
-        # 0 on the wire is "no fixed term"; absent lets a corrected ground take its default.
-        "term_years": rec.term_years or None,
-        "conduct": rec.conduct,
-        "basis_issuer": rec.basis_issuer,
-        "basis_number": rec.basis_number,
-        "filed_on": rec.filed_on,
-        "listed_on": rec.listed_on,
-    }
-    return {key: value for key, value in obj.items() if value not in ("", None)}
 
 
 def _parse_options(obj: Mapping[str, Any]) -> ListingRecord:
@@ -199,7 +120,7 @@ def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[s
         "status": item.status,
         "case_number": rec.case_number,
         "court": rec.court,
-        "debtor_type": _DEBTOR_TYPE_NAME.get(rec.debtor.type, ""),
+        "debtor_type": DEBTOR_TYPE_NAMES.get(rec.debtor.type, ""),
         "name": rec.debtor.name,
         "id": shown_id(rec.debtor, revealed=revealed),
         "sex": rec.debtor.sex,
@@ -255,43 +176,11 @@ def _print_warnings(warnings: Sequence[str]) -> None:
 # ---------------------------------------------------------------- submitting
 
 
-def _submit(
-    client: AdminClient,
-    drafts: Sequence[admin_pb2.Draft],
-    actor: str,
-    *,
-    draft_label: Callable[[int], str] | None = None,
-) -> admin_pb2.SubmitResponse:
-    """Submit drafts in one request (all or nothing). The node names a refused draft by its
-    position ("draft 3: ..."); ``draft_label`` renames it (e.g. to a file's line number), and a
-    single-draft command drops the prefix altogether."""
-    request = admin_pb2.SubmitRequest(drafts=drafts, actor=actor)
-    timeout_s = SUBMIT_TIMEOUT_S + SUBMIT_TIMEOUT_PER_DRAFT_S * len(request.drafts)
-    try:
-        return client.Submit(request, timeout_s=timeout_s)
-    except InvalidInput as e:
-        raise InvalidInput(_relabel(e.message, draft_label)) from None
-
-
-def _relabel(message: str, draft_label: Callable[[int], str] | None) -> str:
-    match = _DRAFT_RE.fullmatch(message)
-    if match is None:
-        return message
-    position, rest = int(match.group(1)), match.group(2)
-    if draft_label is None:
-        return rest
-    return f"{draft_label(position)}: {rest}"
-
-
-def _relabel_all(messages: Sequence[str], draft_label: Callable[[int], str] | None) -> list[str]:
-    return [_relabel(m, draft_label) for m in messages]
-
-
 def listing_draft(rec: ListingRecord, *, confirm_bad_credit_code: bool) -> admin_pb2.Draft:
     return admin_pb2.Draft(
         kind=log_pb2.BLACKLIST_LISTED,
         payload=payloads_pb2.Payload(
-            blacklist_listed=payloads_pb2.BlacklistListed(record=record_to_pb(rec))
+            blacklist_listed=payloads_pb2.BlacklistListed(record=listing_to_pb(rec))
         ),
         confirm_bad_credit_code=confirm_bad_credit_code,
     )
@@ -325,7 +214,7 @@ def blacklist() -> None:
 @blacklist.command("add")
 @home_option
 @record_options
-@actor_option(required=True)
+@actor_option()
 @confirm_option
 @json_option
 def add(
@@ -333,10 +222,10 @@ def add(
 ) -> None:
     """List one debtor (a new entry in this node's log); prints its subject and entry id."""
     rec = _parse_options(_given(fields))
-    with admin_client(home) as client:
+    with node_client(home) as client:
         draft = listing_draft(rec, confirm_bad_credit_code=confirm_bad_credit_code)
-        response = _submit(client, [draft], actor)
-    warnings = _relabel_all(response.warnings, None)
+        response = client.submit([draft], actor)
+    warnings = warnings_of(response)
     if as_json:
         emit_json(_written_doc(response, warnings))
         return
@@ -346,7 +235,7 @@ def add(
 @blacklist.command("import")
 @home_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@actor_option(required=True)
+@actor_option()
 @confirm_option
 @json_option
 def import_(
@@ -366,6 +255,11 @@ def import_(
         ) from None
     drafts: list[admin_pb2.Draft] = []
     line_of_draft: list[int] = []
+
+    def line_of(position: int) -> str:
+        """The node names a draft by its position; the officer knows the file's lines."""
+        return f"line {line_of_draft[position]}"
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         console=err_console(), disable=as_json, transient=False,
@@ -388,12 +282,10 @@ def import_(
                 f"the node's {limit_bytes}-byte message limit; split the file"
             )
         submitting = progress.add_task(f"submitting {len(drafts)} listings 提交", total=None)
-        with admin_client(home) as client:
-            response = _submit(
-                client, drafts, actor, draft_label=lambda n: f"line {line_of_draft[n]}"
-            )
+        with node_client(home) as client:
+            response = client.submit(drafts, actor, draft_label=line_of)
         progress.update(submitting, total=1, completed=1)
-    warnings = _relabel_all(response.warnings, lambda n: f"line {line_of_draft[n]}")
+    warnings = warnings_of(response, line_of)
     if as_json:
         emit_json({"listed": len(response.entry_ids), **_written_doc(response, warnings)})
         return
@@ -426,7 +318,7 @@ def _parse_line(line: str, line_no: int) -> ListingRecord:
 @click.argument("subject")
 @record_options
 @click.option("--reason", required=True, help="Why the record is corrected 更正理由.")
-@actor_option(required=True)
+@actor_option()
 @confirm_option
 @json_option
 def correct(
@@ -442,16 +334,18 @@ def correct(
     changes = _given(fields)
     if not changes:
         raise click.UsageError("give at least one field to correct (e.g. --name)")
-    with admin_client(home) as client:
+    with node_client(home) as client:
         # The full current record (unmasked: it is sent back as the corrected record); the
         # node records this read as an access with purpose "correction".
-        current = client.BlacklistGet(
+        current = client.call(
+            client.admin.BlacklistGet,
             admin_pb2.BlacklistGetRequest(
                 subject=subject, reveal=True, actor=actor, purpose="correction"
-            )
+            ),
+            admin_pb2.BlacklistGetResponse,
         ).item.record
-        rec = _parse_options({**record_to_json(current), **changes})
-        corrected = record_to_pb(rec)
+        rec = _parse_options({**listing_json_from_pb(current), **changes})
+        corrected = listing_to_pb(rec)
         draft = admin_pb2.Draft(
             kind=log_pb2.BLACKLIST_CORRECTED,
             subject=subject,
@@ -460,8 +354,8 @@ def correct(
             ),
             confirm_bad_credit_code=confirm_bad_credit_code,
         )
-        response = _submit(client, [draft], actor)
-    warnings = _relabel_all(response.warnings, None)
+        response = client.submit([draft], actor)
+    warnings = warnings_of(response)
     if as_json:
         emit_json({**_written_doc(response, warnings), "changed": sorted(changes)})
         return
@@ -492,7 +386,7 @@ def correct(
     default=None,
     help="Delisting date (default: today on the node).",
 )
-@actor_option(required=True)
+@actor_option()
 @json_option
 def delist(
     home: Path,
@@ -518,9 +412,9 @@ def delist(
         subject=subject,
         payload=payloads_pb2.Payload(blacklist_delisted=body),
     )
-    with admin_client(home) as client:
-        response = _submit(client, [draft], actor)
-    warnings = _relabel_all(response.warnings, None)
+    with node_client(home) as client:
+        response = client.submit([draft], actor)
+    warnings = warnings_of(response)
     if as_json:
         emit_json(_written_doc(response, warnings))
         return
@@ -541,8 +435,10 @@ def list_(
     request = admin_pb2.BlacklistSearchRequest(
         origin=origin, status=status or "", limit=limit, offset=offset
     )
-    with admin_client(home) as client:
-        response = client.BlacklistSearch(request)
+    with node_client(home) as client:
+        response = client.call(
+            client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
+        )
     docs = [item_doc(item) for item in response.items]
     if as_json:
         emit_json({"items": docs, "total": response.total})
@@ -561,17 +457,15 @@ def list_(
 @click.option("--purpose", default="", help="Why the unmasked ID is needed (with --reveal).")
 @actor_option(required=False)
 @json_option
-def show(
-    home: Path, subject: str, reveal: bool, purpose: str, actor: str | None, as_json: bool
-) -> None:
+def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_json: bool) -> None:
     """One listing with its history."""
     if reveal and not (purpose.strip() and actor):
         raise click.UsageError("--reveal needs --purpose and --actor (the read is recorded)")
     request = admin_pb2.BlacklistGetRequest(
-        subject=subject, reveal=reveal, actor=actor or "", purpose=purpose
+        subject=subject, reveal=reveal, actor=actor, purpose=purpose
     )
-    with admin_client(home) as client:
-        response = client.BlacklistGet(request)
+    with node_client(home) as client:
+        response = client.call(client.admin.BlacklistGet, request, admin_pb2.BlacklistGetResponse)
     doc = item_doc(response.item, revealed=reveal)
     history: list[dict[str, Any]] = [
         {
@@ -602,9 +496,7 @@ def show(
 @click.option("--name", default=None, help="Debtor name.")
 @actor_option(required=False)
 @json_option
-def check(
-    home: Path, id_number: str | None, name: str | None, actor: str | None, as_json: bool
-) -> None:
+def check(home: Path, id_number: str | None, name: str | None, actor: str, as_json: bool) -> None:
     """Is this person or organisation on any region's list? (answered from the local copy)"""
     if (id_number is None) == (name is None):
         raise click.UsageError("give exactly one of --id or --name")
@@ -612,10 +504,12 @@ def check(
         id_number=(id_number or "").strip(),
         name=(name or "").strip(),
         limit=SEARCH_LIMIT_MAX,
-        actor=actor or "",
+        actor=actor,
     )
-    with admin_client(home) as client:
-        response = client.BlacklistSearch(request)
+    with node_client(home) as client:
+        response = client.call(
+            client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
+        )
     hits = [item_doc(item) for item in response.items]
     if as_json:
         emit_json({"hits": hits})

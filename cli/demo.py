@@ -27,7 +27,7 @@ from rich.console import Console
 
 from ccnode.v1 import admin_pb2
 from cli.blacklist import listing_draft, shown_id
-from cli.client import AdminClient, admin_client
+from cli.common.client import NodeClient, node_client
 from cli.output import console, err_console
 from node.config import init_home
 from node.identity.ca import init_ca, issue_node
@@ -153,8 +153,10 @@ def _wait_ready(node: _Node, timeout_s: float) -> admin_pb2.StatusResponse:
             )
         if (node.home / "admin.sock").is_socket():
             try:
-                with admin_client(node.home, timeout_s=1.0) as client:
-                    return client.Status()
+                with node_client(node.home, timeout_s=1.0) as client:
+                    return client.call(
+                        client.admin.Status, admin_pb2.StatusRequest(), admin_pb2.StatusResponse
+                    )
             except click.ClickException:
                 pass  # socket bound, service not serving yet
         if time.monotonic() > deadline:
@@ -185,12 +187,15 @@ def _log_tail(node: _Node) -> str:
 
 
 def _wait_replicated(
-    client: AdminClient, id_number: str, subject: str, timeout_s: float
+    client: NodeClient, id_number: str, subject: str, timeout_s: float
 ) -> admin_pb2.BlacklistItem | None:
     deadline = time.monotonic() + timeout_s
     request = admin_pb2.BlacklistSearchRequest(id_number=id_number, limit=10)
     while time.monotonic() <= deadline:
-        for item in client.BlacklistSearch(request).items:
+        search = client.call(
+            client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
+        )
+        for item in search.items:
             if item.subject == subject:
                 return item
         time.sleep(POLL_INTERVAL_S)
@@ -232,11 +237,12 @@ def _run(work: Path, timeout_s: float) -> None:
                 time.monotonic() - start,
             )
         for node, other in ((chengdu, chongqing), (chongqing, chengdu)):
-            with admin_client(node.home) as client:
-                client.AddPeer(
-                    admin_pb2.AddPeerRequest(
-                        peer=admin_pb2.Peer(node_id=other.node_id, address=other.listen)
-                    )
+            peer = admin_pb2.Peer(node_id=other.node_id, address=other.listen)
+            with node_client(node.home) as client:
+                client.call(
+                    client.admin.AddPeer,
+                    admin_pb2.AddPeerRequest(peer=peer),
+                    admin_pb2.AddPeerResponse,
                 )
         narrator.say("peered both ways over mutual TLS")
         _replicate(chengdu, chongqing, narrator, timeout_s)
@@ -255,17 +261,15 @@ def _replicate(chengdu: _Node, chongqing: _Node, narrator: _Narrator, timeout_s:
     listing = _sample_listing()
     id_number = str(listing["id_number"])
     draft = listing_draft(parse_listing_json(listing), confirm_bad_credit_code=False)
-    with admin_client(chengdu.home) as client:
-        submitted, submit_s = _timed(
-            lambda: client.Submit(admin_pb2.SubmitRequest(drafts=[draft], actor=ACTOR))
-        )
+    with node_client(chengdu.home) as client:
+        submitted, submit_s = _timed(lambda: client.submit([draft], ACTOR))
     subject, entry_id = submitted.subjects[0], submitted.entry_ids[0]
     narrator.say(
         f"chengdu lists {listing['case_number']} → {subject} (entry {entry_id}, "
         f"checkpoint size {submitted.size})",
         submit_s,
     )
-    with admin_client(chongqing.home) as client:
+    with node_client(chongqing.home) as client:
         item, wait_s = _timed(lambda: _wait_replicated(client, id_number, subject, timeout_s))
         if item is None:
             raise click.ClickException(
@@ -276,7 +280,9 @@ def _replicate(chengdu: _Node, chongqing: _Node, narrator: _Narrator, timeout_s:
             f"ID {shown_id(item.record.debtor, revealed=False)}, origin {item.origin}",
             wait_s,
         )
-        sync = client.SyncStatus()
+        sync = client.call(
+            client.admin.SyncStatus, admin_pb2.SyncStatusRequest(), admin_pb2.SyncStatusResponse
+        )
     sizes = ", ".join(f"{o.origin} {o.size}" for o in sorted(sync.origins, key=lambda o: o.origin))
     narrator.say(f"chongqing holds logs: {sizes}")
 

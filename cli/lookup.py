@@ -18,10 +18,10 @@ from typing import Any
 import click
 
 from ccnode.v1 import lookups_pb2, payloads_pb2
-from cli.blacklist import actor_option
-from cli.client import CALL_TIMEOUT_S, InvalidInput, home_option
-from cli.lookups_client import lookups_client
-from cli.output import console, emit_json, err_console, json_option, print_table, table, unix_ms_iso
+from cli.common.client import CALL_TIMEOUT_S, node_client
+from cli.common.errors import InvalidInput
+from cli.common.options import actor_option, confirm_option, home_option, json_option
+from cli.output import console, emit_json, err_console, print_table, table, unix_ms_iso
 from sync.domain.assets import category_name, mask_asset, owner_is_person, parse_categories
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import debtor_identifier, masked_debtor
@@ -174,9 +174,13 @@ def lookup_assets(
     assets=, from_lookup=subject). Reading them is recorded like every read of a result."""
     if not asset_ids:
         raise InvalidInput("--assets: name at least one asset of the lookup's answer")
-    with lookups_client(home) as client:
-        result = client.Get(
-            lookups_pb2.GetLookupRequest(subject=subject, actor=actor, purpose=purpose, reveal=True)
+    with node_client(home) as client:
+        result = client.call(
+            client.lookups.Get,
+            lookups_pb2.GetLookupRequest(
+                subject=subject, actor=actor, purpose=purpose, reveal=True
+            ),
+            lookups_pb2.LookupResult,
         )
     if result.item.status != "answered":
         raise InvalidInput(f"--from-lookup: lookup {subject} is {result.item.status}, not answered")
@@ -242,7 +246,7 @@ def lookup() -> None:
     "online_funds, other_property.",
 )
 @click.option("--purpose", required=True, help="Why 事由 (recorded with the request).")
-@actor_option(required=True)
+@actor_option()
 @click.option("--wait", is_flag=True, help="Return when the reply arrives.")
 @click.option(
     "--timeout",
@@ -252,11 +256,7 @@ def lookup() -> None:
     show_default=True,
     help="Seconds --wait waits for the reply.",
 )
-@click.option(
-    "--confirm-bad-credit-code",
-    is_flag=True,
-    help="The officer confirmed an early credit code that fails the checksum.",
-)
+@confirm_option
 @reveal_option
 @json_option
 @click.pass_context
@@ -301,8 +301,13 @@ def request(
         wait_s=timeout_s if wait else 0,
         reveal=reveal,
     )
-    with lookups_client(home) as client:
-        result = client.Request(message, timeout_s=CALL_TIMEOUT_S + (timeout_s if wait else 0))
+    with node_client(home) as client:
+        result = client.call(
+            client.lookups.Request,
+            message,
+            lookups_pb2.LookupResult,
+            timeout_s=CALL_TIMEOUT_S + (timeout_s if wait else 0),
+        )
     _finish(ctx, result_doc(result), as_json)
 
 
@@ -325,15 +330,17 @@ def list_(
 ) -> None:
     """Lookups this node holds: who asked whom, for which case, and the outcome (no debtors,
     no assets: `show` reads those, and is recorded)."""
-    with lookups_client(home) as client:
-        response = client.List(
+    with node_client(home) as client:
+        response = client.call(
+            client.lookups.List,
             lookups_pb2.ListLookupsRequest(
                 status=status or "",
                 target=target,
                 requester=requester,
                 limit=limit,
                 offset=offset,
-            )
+            ),
+            lookups_pb2.ListLookupsResponse,
         )
     docs = [lookup_doc(i) for i in response.items]
     if as_json:
@@ -365,7 +372,7 @@ def list_(
 @lookup.command("show")
 @home_option
 @click.argument("subject")
-@actor_option(required=True)
+@actor_option()
 @click.option("--purpose", required=True, help="Why you read this result (recorded).")
 @reveal_option
 @json_option
@@ -380,10 +387,12 @@ def show(
     as_json: bool,
 ) -> None:
     """Read the result of lookup SUBJECT; the read is recorded in this node's log."""
-    with lookups_client(home) as client:
-        result = client.Get(
+    with node_client(home) as client:
+        result = client.call(
+            client.lookups.Get,
             lookups_pb2.GetLookupRequest(
                 subject=subject, actor=actor, purpose=purpose, reveal=reveal
-            )
+            ),
+            lookups_pb2.LookupResult,
         )
     _finish(ctx, result_doc(result), as_json)

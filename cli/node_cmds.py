@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from cli.client import home_option, load_config
-from cli.output import console, emit_json, json_option, table
+from cli.common.client import load_config
+from cli.common.options import home_option, json_option
+from cli.output import console, emit_json, table
 from node.config import ConfigError, init_home
 from node.identity.errors import IdentityError, PkiError
 from node.identity.keyfiles import (

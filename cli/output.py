@@ -10,22 +10,16 @@ import base64
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 # Tables printed into a pipe or a file are not wrapped to 80 columns: a log reader would
 # rather scroll than see case numbers cut in half.
 _PIPE_WIDTH = 200
-
-json_option: Callable[[F], F] = click.option(
-    "--json", "as_json", is_flag=True, help="Print exactly one JSON document (no tables)."
-)
 
 
 def emit_json(doc: Mapping[str, Any]) -> None:

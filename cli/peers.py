@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from ccnode.v1 import admin_pb2
-from cli.client import admin_client, home_option
-from cli.output import console, emit_json, json_option, print_table, table, unix_ms_iso, yes_no
+from cli.common.client import node_client
+from cli.common.options import home_option, json_option
+from cli.output import console, emit_json, print_table, table, unix_ms_iso, yes_no
 from node.config import COURT_PREFIX_RE
 from sync.ids import NODE_ID, NODE_ID_RE
 
@@ -79,8 +80,10 @@ def add(
 ) -> None:
     """Add (or re-address) peer PEER_ID at HOST:PORT."""
     peer = admin_pb2.Peer(node_id=peer_id, address=address, court_prefixes=court_prefixes)
-    with admin_client(home) as client:
-        client.AddPeer(admin_pb2.AddPeerRequest(peer=peer))
+    with node_client(home) as client:
+        client.call(
+            client.admin.AddPeer, admin_pb2.AddPeerRequest(peer=peer), admin_pb2.AddPeerResponse
+        )
     if as_json:
         doc = {"node_id": peer_id, "address": address, "court_prefixes": list(court_prefixes)}
         emit_json({"added": doc})
@@ -94,8 +97,10 @@ def add(
 @json_option
 def list_(home: Path, as_json: bool) -> None:
     """Peers, whether they are connected, and how far behind them this node is."""
-    with admin_client(home) as client:
-        response = client.ListPeers()
+    with node_client(home) as client:
+        response = client.call(
+            client.admin.ListPeers, admin_pb2.ListPeersRequest(), admin_pb2.ListPeersResponse
+        )
     docs = [peer_doc(p) for p in response.peers]
     if as_json:
         emit_json({"peers": docs})
@@ -126,8 +131,12 @@ def list_(home: Path, as_json: bool) -> None:
 @json_option
 def remove(home: Path, peer_id: str, as_json: bool) -> None:
     """Stop replicating with PEER_ID and forget it."""
-    with admin_client(home) as client:
-        response = client.RemovePeer(admin_pb2.RemovePeerRequest(node_id=peer_id))
+    with node_client(home) as client:
+        response = client.call(
+            client.admin.RemovePeer,
+            admin_pb2.RemovePeerRequest(node_id=peer_id),
+            admin_pb2.RemovePeerResponse,
+        )
     if as_json:
         emit_json({"removed": response.removed, "node_id": peer_id})
     if not response.removed:

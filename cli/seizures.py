@@ -13,11 +13,10 @@ from pathlib import Path
 import click
 
 from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
-from cli.client import home_option
-from cli.output import console, emit_json, json_option, print_table, table
+from cli.common.client import node_client
+from cli.common.options import actor_option, home_option, json_option
+from cli.output import console, emit_json, print_table, table
 from cli.tasks import (
-    TasksClient,
-    actor_option,
     doc_of,
     report_written,
     seizures_table,
@@ -57,8 +56,8 @@ def list_(home: Path, case_number: str, task: str, state: str | None, limit: int
     request = tasks_pb2.SeizuresRequest(
         case_number=case_number, task=task, state=state or "", limit=limit, offset=offset
     )
-    with TasksClient(home) as client:
-        response = client.call("Seizures", request, tasks_pb2.SeizuresResponse)
+    with node_client(home) as client:
+        response = client.call(client.tasks.Seizures, request, tasks_pb2.SeizuresResponse)
     if as_json:
         emit_json(
             {
@@ -87,8 +86,10 @@ def list_(home: Path, case_number: str, task: str, state: str | None, limit: int
 def expiring(home: Path, within_days: int, as_json: bool) -> None:
     """Seizures in effect that end within the given days: renew them before they lapse."""
     request = tasks_pb2.SeizuresExpiringRequest(within_days=within_days)
-    with TasksClient(home) as client:
-        response = client.call("SeizuresExpiring", request, tasks_pb2.SeizuresExpiringResponse)
+    with node_client(home) as client:
+        response = client.call(
+            client.tasks.SeizuresExpiring, request, tasks_pb2.SeizuresExpiringResponse
+        )
     if as_json:
         emit_json({"items": [doc_of(s) for s in response.items], "today": response.today})
         return
@@ -107,7 +108,7 @@ def expiring(home: Path, within_days: int, as_json: bool) -> None:
     default=None,
     help="Days added after the current end (default: the category's maximum).",
 )
-@actor_option
+@actor_option()
 @json_option
 def renew(home: Path, seizure_id: str, term_days: int | None, actor: str, as_json: bool) -> None:
     """Renew (续行) a seizure before it lapses."""
@@ -120,7 +121,7 @@ def renew(home: Path, seizure_id: str, term_days: int | None, actor: str, as_jso
 @home_option
 @click.argument("seizure_id")
 @click.option("--reason", required=True, help="Why 解除理由.")
-@actor_option
+@actor_option()
 @json_option
 def release(home: Path, seizure_id: str, reason: str, actor: str, as_json: bool) -> None:
     """Release (解除) a seizure; the next one queued on the asset takes effect."""

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from ccnode.v1 import admin_pb2
-from cli.client import admin_client, home_option
-from cli.output import b64, console, emit_json, json_option, print_table, short, table, yes_no
+from cli.common.client import node_client
+from cli.common.options import home_option, json_option
+from cli.output import b64, console, emit_json, print_table, short, table, yes_no
 from cli.peers import lag_text, peer_doc
 
 
@@ -49,8 +50,10 @@ def sync_group() -> None:
 @json_option
 def status(home: Path, as_json: bool) -> None:
     """Per origin: size, root, latest checkpoint, lag per peer; and this node's log vkey."""
-    with admin_client(home) as client:
-        response = client.SyncStatus()
+    with node_client(home) as client:
+        response = client.call(
+            client.admin.SyncStatus, admin_pb2.SyncStatusRequest(), admin_pb2.SyncStatusResponse
+        )
     doc = status_doc(response)
     if as_json:
         emit_json(doc)

@@ -9,30 +9,25 @@ node masks personal identifiers and computes the time-limit flags on its clock.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2, tasks_pb2_grpc
-from cli.client import CALL_TIMEOUT_S, InvalidInput, admin_client, home_option, rpc_error
+from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2
+from cli.common.client import node_client, warnings_of
+from cli.common.options import actor_option, confirm_option, home_option, json_option
 from cli.lookup import assets_from_lookup
-from cli.output import console, emit_json, err_console, json_option, print_table, table
+from cli.output import console, emit_json, err_console, print_table, table
 from sync.payload import body_name
 
 F = TypeVar("F", bound=Callable[..., Any])
-R = TypeVar("R", bound=Message)
 
-SUBMIT_TIMEOUT_S = 30.0
 LIST_LIMIT_MAX = 1000
 _DIGEST_HEX_CHARS = 64
-# The node names a draft's position in its messages; these commands send one draft.
-_DRAFT_PREFIX_RE = re.compile(r"draft \d+: ")
 
 _MATTERS = {
     "investigate": payloads_pb2.INVESTIGATE,
@@ -63,47 +58,13 @@ STATUS_ZH = {
 }
 
 
-# ---------------------------------------------------------------- the Tasks client
-
-
-class TasksClient:
-    """The Tasks stub on the node's admin socket, with a deadline and error mapping."""
-
-    def __init__(self, home: Path, *, timeout_s: float = CALL_TIMEOUT_S) -> None:
-        probe = admin_client(home, timeout_s=timeout_s)  # config, socket path, node running
-        probe.close()
-        self.home = home
-        self.timeout_s = timeout_s
-        self._channel = grpc.insecure_channel(f"unix://{probe.socket_path}")
-        self._stub = tasks_pb2_grpc.TasksStub(self._channel)
-
-    def __enter__(self) -> TasksClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._channel.close()
-
-    def call(self, method: str, request: Message, response_type: type[R]) -> R:
-        try:
-            response = getattr(self._stub, method)(request, timeout=self.timeout_s)
-        except grpc.RpcError as e:
-            raise rpc_error(e, self.home, self.timeout_s) from None
-        assert isinstance(response, response_type), type(response)
-        return response
+# ---------------------------------------------------------------- writes
 
 
 def submit(home: Path, drafts: Sequence[admin_pb2.Draft], actor: str) -> admin_pb2.SubmitResponse:
     """Submit drafts in one request; a refusal shows the node's field, rule and reason."""
-    request = admin_pb2.SubmitRequest(drafts=drafts, actor=actor)
-    with admin_client(home) as client:
-        try:
-            return client.Submit(request, timeout_s=SUBMIT_TIMEOUT_S)
-        except InvalidInput as e:
-            raise InvalidInput(_unprefixed(e.message)) from None
-
-
-def _unprefixed(message: str) -> str:
-    return _DRAFT_PREFIX_RE.sub("", message, count=1)
+    with node_client(home) as client:
+        return client.submit(drafts, actor)
 
 
 def report_written(verb: str, response: admin_pb2.SubmitResponse, as_json: bool) -> None:
@@ -113,23 +74,14 @@ def report_written(verb: str, response: admin_pb2.SubmitResponse, as_json: bool)
                 "subjects": list(response.subjects),
                 "entry_ids": list(response.entry_ids),
                 "size": response.size,
-                "warnings": [_unprefixed(w) for w in response.warnings],
+                "warnings": warnings_of(response),
             }
         )
         return
-    for warning in response.warnings:
-        err_console().print(f"[yellow]warning 注意:[/] {_unprefixed(warning)}", markup=True)
+    for warning in warnings_of(response):
+        err_console().print(f"[yellow]warning 注意:[/] {warning}", markup=True)
     for subject, entry_id in zip(response.subjects, response.entry_ids, strict=False):
         console().print(f"{verb} {subject} (entry {entry_id})")
-
-
-def actor_option(fn: F) -> F:
-    return click.option(
-        "--actor",
-        envvar="CCNODE_ACTOR",
-        required=True,
-        help="The officer responsible 承办人 (env CCNODE_ACTOR).",
-    )(fn)
 
 
 # ---------------------------------------------------------------- drafts
@@ -438,8 +390,8 @@ def tasks() -> None:
               help="With --from-lookup: the answer's assets concerned.")  # fmt: skip
 @document_options
 @click.option("--note", default="", help="Free text.")
-@click.option("--confirm-bad-credit-code", is_flag=True)
-@actor_option
+@confirm_option
+@actor_option()
 @json_option
 def delegate(home: Path, scope: str, matter: str | None, debtor_type: str, debtor_name: str,
              id_number: str, credit_code: str, asset_specs: tuple[str, ...], from_lookup: str,
@@ -477,7 +429,7 @@ def delegate(home: Path, scope: str, matter: str | None, debtor_type: str, debto
 
 def _subject_command(name: str, help_text: str) -> Callable[[F], F]:
     def wrap(fn: F) -> F:
-        fn = json_option(actor_option(click.argument("subject")(home_option(fn))))
+        fn = json_option(actor_option()(click.argument("subject")(home_option(fn))))
         return tasks.command(name, help=help_text)(fn)  # type: ignore[return-value]
 
     return wrap
@@ -590,8 +542,8 @@ def list_(home: Path, status: str | None, role: str | None, case_number: str, li
     request = tasks_pb2.TaskListRequest(
         status=status or "", role=role or "", case_number=case_number, limit=limit, offset=offset
     )
-    with TasksClient(home) as client:
-        response = client.call("List", request, tasks_pb2.TaskListResponse)
+    with node_client(home) as client:
+        response = client.call(client.tasks.List, request, tasks_pb2.TaskListResponse)
     if as_json:
         emit_json({"items": [doc_of(i) for i in response.items], "total": response.total,
                    "today": response.today})  # fmt: skip
@@ -608,15 +560,15 @@ def list_(home: Path, status: str | None, role: str | None, case_number: str, li
 @click.argument("subject")
 @click.option("--reveal", is_flag=True, help="Unmasked identifiers (recorded as an access).")
 @click.option("--purpose", default="", help="Why (with --reveal).")
-@click.option("--actor", envvar="CCNODE_ACTOR", default="", help="Who (with --reveal).")
+@actor_option(required=False, help_text="Who (with --reveal).")
 @json_option
 def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_json: bool) -> None:
     """One task: its state, its events in the canonical order, its seizures."""
     if reveal and not (purpose.strip() and actor.strip()):
         raise click.UsageError("--reveal needs --purpose and --actor (the read is recorded)")
     request = tasks_pb2.TaskGetRequest(subject=subject, reveal=reveal, actor=actor, purpose=purpose)
-    with TasksClient(home) as client:
-        response = client.call("Get", request, tasks_pb2.TaskGetResponse)
+    with node_client(home) as client:
+        response = client.call(client.tasks.Get, request, tasks_pb2.TaskGetResponse)
     if as_json:
         emit_json({"item": doc_of(response.item), "today": response.today})
         return
@@ -629,9 +581,9 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
 def overdue(home: Path, as_json: bool) -> None:
     """Tasks past a time limit (7 days to register, 15 to start, a report every 30 days,
     escalation after 6 months, materials within 30 days) as of the node's today."""
-    with TasksClient(home) as client:
+    with node_client(home) as client:
         response = client.call(
-            "Overdue", tasks_pb2.TaskOverdueRequest(), tasks_pb2.TaskOverdueResponse
+            client.tasks.Overdue, tasks_pb2.TaskOverdueRequest(), tasks_pb2.TaskOverdueResponse
         )
     if as_json:
         emit_json({"items": [doc_of(i) for i in response.items], "today": response.today})
@@ -647,8 +599,10 @@ def overdue(home: Path, as_json: bool) -> None:
 @json_option
 def board(home: Path, as_json: bool) -> None:
     """Command-centre view 指挥中心: tasks by state, by region and overdue."""
-    with TasksClient(home) as client:
-        response = client.call("Board", tasks_pb2.TaskBoardRequest(), tasks_pb2.TaskBoardResponse)
+    with node_client(home) as client:
+        response = client.call(
+            client.tasks.Board, tasks_pb2.TaskBoardRequest(), tasks_pb2.TaskBoardResponse
+        )
     if as_json:
         emit_json(
             {

@@ -14,6 +14,7 @@ from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
+from node.services.errors import refuse, refuse_draft
 from node.services.projections import listing_item
 from node.store.base import (
     EvidenceStore,
@@ -108,11 +109,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         try:
             result = await self._appender.submit(drafts, request.actor)
         except DraftRejected as exc:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"draft {exc.position}: {exc.message} [rule: {exc.rule}]",
-            )
-            raise AssertionError("unreachable") from None
+            await refuse_draft(context, exc)
         return admin_pb2.SubmitResponse(
             entry_ids=result.entry_ids,
             subjects=result.subjects,
@@ -129,19 +126,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         p = request.peer
         host, sep, port = p.address.rpartition(":")
         if not NODE_ID_RE.fullmatch(p.node_id):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "peer_id: must match [a-z0-9][a-z0-9-]{0,62}"
-            )
+            await refuse(context, "peer_id", "format", "must match [a-z0-9][a-z0-9-]{0,62}")
         if not sep or not host or not port.isdigit():
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "address: must be HOST:PORT")
+            await refuse(context, "address", "format", "must be HOST:PORT")
         if p.node_id == self._config.node_id:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "peer_id: a node cannot peer with itself"
-            )
+            await refuse(context, "peer_id", "self", "a node cannot peer with itself")
         if not all(COURT_PREFIX_RE.fullmatch(prefix) for prefix in p.court_prefixes):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "court_prefixes: each must be a court code prefix like 川01",
+            await refuse(
+                context, "court_prefixes", "format", "each must be a court code prefix like 川01"
             )
         await self._links.add_peer(PeerRecord(p.node_id, p.address, tuple(p.court_prefixes)))
         return admin_pb2.AddPeerResponse()
@@ -196,9 +188,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, context: grpc.aio.ServicerContext, reveal: bool, actor: str, purpose: str
     ) -> None:
         if reveal and (not actor.strip() or not purpose.strip()):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "reveal: unmasked personal data needs an actor and a purpose (it is recorded)",
+            await refuse(
+                context,
+                "reveal",
+                "recorded_read",
+                "unmasked personal data needs an actor and a purpose (it is recorded)",
             )
 
     async def BlacklistSearch(

@@ -27,6 +27,7 @@ from node.ownlog.writer import Draft
 from node.ports import Appender, CallerAuth, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
 from node.replication.exchange import Exchange
+from node.services.errors import refuse
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -115,10 +116,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, context: grpc.aio.ServicerContext, caller: Caller, wants: bool, purpose: str
     ) -> None:
         if wants and caller.identity.role == "auditor" and not purpose.strip():
-            await self._abort(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "purpose: required to read payloads (every read is recorded)",
+            await refuse(
+                context, "purpose", "required", "required to read payloads (every read is recorded)"
             )
 
     async def _record(
@@ -283,9 +282,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         caller = await self._auth.require(context, AUDITOR, "Audit.Payloads")
         await self._require_purpose(context, caller, True, request.purpose)
         if len(request.indexes) > PAYLOADS_MAX:
-            await self._abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, f"indexes: at most {PAYLOADS_MAX}"
-            )
+            await refuse(context, "indexes", "too_many", f"at most {PAYLOADS_MAX}")
         await self._state(context, request.origin)
         granted = self._granted(caller)
         shown: list[StoredEntry] = []

@@ -18,6 +18,7 @@ from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
 from node.businesses.lookups.sources import asset_row
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, ChangeFeed, PeerLinks
+from node.services.errors import refuse, refuse_draft, refuse_invalid
 from node.services.projections import access_item, lookup_item
 from node.store.base import AssetRow, AssetStore, LogReader, RowQuery, RowStore
 from node.store.runner import Db
@@ -122,15 +123,16 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self, request: lookups_pb2.LookupRequest, context: grpc.aio.ServicerContext
     ) -> lookups_pb2.LookupResult:
         if not request.purpose.strip():
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "purpose: required")
+            await refuse(context, "purpose", "required", "required")
         if not self._is_peer(request.target):
             # A lookup's entries reach only its audience: a relay holds their headers alone
             # and may not pass them to the requester or the target (sync/verify.py), so the
             # reply can only come over a direct link to the target.
-            await _abort(
+            await refuse(
                 context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "target: not a peer of this node (a lookup travels only over a direct link)",
+                "target",
+                "not_peer",
+                "not a peer of this node (a lookup travels only over a direct link)",
             )
         body = payloads_pb2.LookupRequested(
             target_node=request.target,
@@ -144,9 +146,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         try:
             submitted = await self._appender.submit([draft], request.actor)
         except DraftRejected as exc:
-            await _abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, f"{exc.message} [rule: {exc.rule}]"
-            )
+            await refuse_draft(context, exc, numbered=False)
         subject = submitted.subjects[0]
         if request.wait_s <= 0:
             row = await self._row(subject)
@@ -199,13 +199,14 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self, request: lookups_pb2.GetLookupRequest, context: grpc.aio.ServicerContext
     ) -> lookups_pb2.LookupResult:
         if not request.actor.strip() or not request.purpose.strip():
-            await _abort(
+            await refuse(
                 context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "actor, purpose: reading a lookup result is recorded: say who and why",
+                "purpose" if request.actor.strip() else "actor",
+                "recorded_read",
+                "reading a lookup result is recorded: say who and why",
             )
         if parse_lookup_subject(request.subject) is None:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "subject: not a lookup")
+            await refuse(context, "subject", "format", "not a lookup")
         row = await self._row(request.subject)
         if row is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no lookup {request.subject}")
@@ -277,7 +278,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self, request: lookups_pb2.AccessRequest, context: grpc.aio.ServicerContext
     ) -> lookups_pb2.AccessResponse:
         if not request.id_number.strip():
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "id_number: required")
+            await refuse(context, "id_number", "required", "required")
         key = subject_key(request.id_number)
         limit = min(request.limit or LIMIT_MAX, LIMIT_MAX)
         store = self._db.store
@@ -309,16 +310,14 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         imported = 0
         async for message in request_iterator:
             if len(message.records) > IMPORT_RECORDS_MAX:
-                await _abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"records: at most {IMPORT_RECORDS_MAX} per message",
+                await refuse(
+                    context, "records", "too_many", f"at most {IMPORT_RECORDS_MAX} per message"
                 )
             try:
                 # Thousands of records: checked off the event loop, which serves replication.
                 rows = await asyncio.to_thread(_checked_rows, message)
             except ValidationError as exc:
-                await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                await refuse_invalid(context, exc)
             await self._db.write(self._db.store.put_assets, rows)
             imported += len(rows)
         total = await self._db.read(self._db.store.count_assets)

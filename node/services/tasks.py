@@ -21,6 +21,7 @@ from node.businesses.access import record_access
 from node.businesses.tasks.prepare import ledger_seizure
 from node.clock import Clock, today
 from node.ports import Appender
+from node.services.errors import refuse
 from node.services.projections import seizure_item, task_item
 from node.store.base import LogReader, RowQuery, RowStore
 from node.store.runner import Db
@@ -164,9 +165,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         elif request.role == "received":
             equals["receiving"] = self._node_id
         elif request.role:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "role: must be delegated or received"
-            )
+            await refuse(context, "role", "enum", "must be delegated or received")
         limit = min(request.limit or 100, LIMIT_MAX)
         rows, total = await self._db.read(
             self._db.store.query_rows,
@@ -183,9 +182,11 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         self, request: tasks_pb2.TaskGetRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskGetResponse:
         if request.reveal and (not request.actor.strip() or not request.purpose.strip()):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "reveal: unmasked personal data needs an actor and a purpose (it is recorded)",
+            await refuse(
+                context,
+                "reveal",
+                "recorded_read",
+                "unmasked personal data needs an actor and a purpose (it is recorded)",
             )
         rows = await self._db.read(self._db.store.get_rows, tf.TABLE, [request.subject])
         row = rows.get(request.subject)

@@ -1,10 +1,19 @@
-"""Fixtures of the CLI tests: a node home, and the fake Admin service on its Unix socket."""
+"""Fixtures of the CLI tests: a node home, and fake node services on its Unix socket.
+
+The fake services are served by pytest-grpc: a test module says what to serve with
+``grpc_servicer`` and ``grpc_add_to_server`` (here: the fake Admin service), and
+``grpc_addr`` points the server at the home's admin socket, where the CLI looks for the node.
+pytest-grpc's ``grpc_server`` is module-scoped; a home, and so a socket, is per test, so the
+server is redefined here per test with the same composition, and is stopped and joined (with
+its thread pool) before the test's home is removed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -31,15 +40,45 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fake(home: Path) -> Iterator[FakeAdmin]:
-    servicer = FakeAdmin()
-    executor = ThreadPoolExecutor(max_workers=4)
-    server = grpc.server(executor)
-    admin_pb2_grpc.add_AdminServicer_to_server(servicer, server)
-    server.add_insecure_port(f"unix://{home / 'admin.sock'}")
-    server.start()
-    try:
-        yield servicer
-    finally:
-        server.stop(grace=None).wait()
-        executor.shutdown(wait=True)
+def grpc_addr(home: Path) -> str:
+    return f"unix://{home / 'admin.sock'}"
+
+
+@pytest.fixture
+def grpc_servicer() -> Any:
+    return FakeAdmin()
+
+
+@pytest.fixture
+def grpc_add_to_server() -> Callable[[Any, grpc.Server], None]:
+    return admin_pb2_grpc.add_AdminServicer_to_server
+
+
+@pytest.fixture
+def grpc_server(
+    request: pytest.FixtureRequest,
+    grpc_addr: str,
+    grpc_add_to_server: Callable[[Any, grpc.Server], None],
+    grpc_servicer: Any,
+    grpc_interceptors: Any,
+) -> Iterator[grpc.Server]:
+    # Threads as pytest-grpc sizes them: --grpc-max-workers, or a module's grpc_max_workers.
+    workers = max(
+        request.config.getoption("grpc-max-workers"),
+        getattr(request.module, "grpc_max_workers", 1),
+    )
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        server = grpc.server(pool, interceptors=grpc_interceptors)
+        grpc_add_to_server(grpc_servicer, server)
+        server.add_insecure_port(grpc_addr)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop(grace=None).wait()
+
+
+@pytest.fixture
+def fake(grpc_server: grpc.Server, grpc_servicer: FakeAdmin) -> FakeAdmin:
+    """The fake Admin service, serving on the home's socket for this test."""
+    return grpc_servicer

@@ -1,13 +1,15 @@
 """Helpers of the CLI tests: a fake Admin service and CliRunner wrappers.
 
-The fake is a real (sync) gRPC server bound to HOME/admin.sock: the CLI under test goes
-through its real client, channel, deadlines and error mapping. The fake records every request
-and answers with canned responses or canned errors.
+The fake is served by a real (sync) gRPC server bound to HOME/admin.sock (conftest.py): the
+CLI under test goes through its real client, channel, deadlines and error mapping. The fake
+records every request and answers with canned responses or canned errors; its refusals are
+the rich errors the real node sends (node/services/errors.py builds both).
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc
 from cli.main import main
+from node.services.errors import draft_status, refusal_status
 
 _ADMIN = admin_pb2.DESCRIPTOR.services_by_name["Admin"]
 RESPONSE_TYPES: dict[str, type[Message]] = {
@@ -24,21 +27,43 @@ RESPONSE_TYPES: dict[str, type[Message]] = {
 }
 
 
+@dataclass(frozen=True)
+class Failure(grpc.Status):  # type: ignore[misc]
+    """A plain error status (no details), as a node answers a missing listing."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, bytes], ...] = ()
+
+
 class FakeAdmin(admin_pb2_grpc.AdminServicer):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, Message]] = []
         self.responses: dict[str, Message] = {}
-        self.errors: dict[str, tuple[grpc.StatusCode, str]] = {}
+        self.errors: dict[str, grpc.Status] = {}
         self.time_remaining_s: list[float | None] = []  # per request: None = no deadline
+
+    def fail(self, name: str, code: grpc.StatusCode, details: str) -> None:
+        """Answer RPC ``name`` with a plain error."""
+        self.errors[name] = Failure(code, details)
+
+    def refuse(
+        self, name: str, field: str, rule: str, explanation: str, *, position: int | None = None
+    ) -> None:
+        """Answer RPC ``name`` with the node's refusal: of its draft at ``position`` (Submit),
+        or of a field of the request."""
+        if position is None:
+            self.errors[name] = refusal_status(field, rule, explanation)
+        else:
+            self.errors[name] = draft_status(position, field, rule, f"{field}: {explanation}")
 
     def handle(self, name: str, request: Message, context: grpc.ServicerContext) -> Message:
         with self._lock:
             self.requests.append((name, request))
             self.time_remaining_s.append(context.time_remaining())
         if name in self.errors:
-            code, details = self.errors[name]
-            context.abort(code, details)
+            context.abort_with_status(self.errors[name])
         return self.responses.get(name) or RESPONSE_TYPES[name]()
 
     # One method per RPC, each recording the request and answering from the tables above.

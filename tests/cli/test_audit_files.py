@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cli.audit_crosscheck import Target, _home_targets, parse_target
+from cli.audit.crosscheck import Target, _home_targets, parse_target
 from node.config import NodeConfig
 from node.identity.ca import init_ca, issue_auditor
 from node.store import open_store

@@ -4,15 +4,13 @@ that are recorded through the node before anything is shown."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
-from ccnode.v1 import admin_pb2_grpc, log_pb2
+from ccnode.v1 import log_pb2
 from node.config import NodeConfig
 from tests.cli.audithome import AUDITOR_URI, ID_NUMBER, audit_home, make_ca
 from tests.cli.support import FakeAdmin, fails, ok
@@ -29,19 +27,14 @@ def config(tmp_path: Path, ca: Path) -> NodeConfig:
 
 
 @pytest.fixture
-def running(config: NodeConfig) -> Iterator[FakeAdmin]:
+def grpc_addr(config: NodeConfig) -> str:
+    return f"unix://{config.admin_socket}"
+
+
+@pytest.fixture
+def running(grpc_server: grpc.Server, grpc_servicer: FakeAdmin) -> FakeAdmin:
     """The node's admin socket answered by a fake that records what the CLI submits."""
-    servicer = FakeAdmin()
-    executor = ThreadPoolExecutor(max_workers=2)
-    server = grpc.server(executor)
-    admin_pb2_grpc.add_AdminServicer_to_server(servicer, server)
-    server.add_insecure_port(f"unix://{config.admin_socket}")
-    server.start()
-    try:
-        yield servicer
-    finally:
-        server.stop(grace=None).wait()
-        executor.shutdown(wait=True)
+    return grpc_servicer
 
 
 def _log(config: NodeConfig, *args: str) -> dict[str, Any]:
@@ -149,7 +142,7 @@ def test_reveal_shows_personal_data_to_the_local_operator(
 
 
 def test_an_admin_refusal_stops_the_read(config: NodeConfig, running: FakeAdmin) -> None:
-    running.errors["Submit"] = (grpc.StatusCode.INVALID_ARGUMENT, "purpose: required")
+    running.refuse("Submit", "purpose", "required", "required", position=0)
     result = fails(2, "audit", "log", "--home", config.home, "--payloads", "--purpose", "x",
                    "--reader", "王五")  # fmt: skip
     assert ID_NUMBER not in result.stdout

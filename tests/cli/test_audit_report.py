@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cli.report_page import render
+from cli.audit.report_html import render
 from tests.cli.audithome import AUDITOR_URI, ID_NUMBER, audit_home, make_ca
 from tests.cli.support import ok
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
@@ -156,9 +155,8 @@ def test_add_needs_an_actor(home: Path, fake: FakeAdmin) -> None:
 
 
 def test_add_refused_by_the_node_shows_field_and_rule(home: Path, fake: FakeAdmin) -> None:
-    fake.errors["Submit"] = (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "draft 0: id_number: the debtor is under 18 on the listing date [rule: minor]",
+    fake.refuse(
+        "Submit", "id_number", "minor", "the debtor is under 18 on the listing date", position=0
     )
     result = fails(2, *_add_args(home), env=ACTOR)
     assert "id_number: the debtor is under 18 on the listing date [rule: minor]" in result.stderr
@@ -263,9 +261,8 @@ def test_import_empty_file(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
 def test_import_node_refusal_is_reported_as_a_file_line(
     home: Path, fake: FakeAdmin, tmp_path: Path
 ) -> None:
-    fake.errors["Submit"] = (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "draft 1: court: is outside this node's court prefixes [rule: court_prefix]",
+    fake.refuse(
+        "Submit", "court", "court_prefix", "is outside this node's court prefixes", position=1
     )
     file = _write_lines(tmp_path / "list.jsonl", ["", _listing_line(), "", _listing_line()])
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)

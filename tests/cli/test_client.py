@@ -9,7 +9,9 @@ import click
 import grpc
 import pytest
 
-from cli.client import CALL_TIMEOUT_S, InvalidInput, NodeNotRunning, rpc_error
+from cli.common.client import CALL_TIMEOUT_S
+from cli.common.errors import InvalidInput, NodeNotRunning, rpc_error
+from node.services.errors import draft_status, refusal_status
 from tests.cli.support import RESPONSE_TYPES, FakeAdmin, fails, ok
 
 
@@ -44,16 +46,13 @@ def test_not_a_node_home(tmp_path: Path) -> None:
 
 
 def test_invalid_argument_exits_2_with_the_servers_message(home: Path, fake: FakeAdmin) -> None:
-    fake.errors["AddPeer"] = (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "peer_id: a node cannot peer with itself",
-    )
+    fake.refuse("AddPeer", "peer_id", "self", "a node cannot peer with itself")
     result = fails(2, "peers", "add", "--home", home, "chengdu", "127.0.0.1:7001")
     assert "peer_id: a node cannot peer with itself" in result.stderr
 
 
 def test_other_errors_exit_1_with_code_and_message(home: Path, fake: FakeAdmin) -> None:
-    fake.errors["BlacklistGet"] = (grpc.StatusCode.NOT_FOUND, "no listing chengdu/bl/9")
+    fake.fail("BlacklistGet", grpc.StatusCode.NOT_FOUND, "no listing chengdu/bl/9")
     result = fails(1, "blacklist", "show", "--home", home, "chengdu/bl/9")
     assert "NOT_FOUND: no listing chengdu/bl/9" in result.stderr
 
@@ -101,3 +100,26 @@ def test_rpc_error_mapping(
 def test_the_fake_answers_every_admin_rpc() -> None:
     for name in RESPONSE_TYPES:
         assert name in FakeAdmin.__dict__, name
+
+
+class _RichErr(_Err):
+    """A failed call carrying the node's rich status in its trailing metadata."""
+
+    def __init__(self, status: grpc.Status) -> None:
+        super().__init__(status.code, status.details)
+        self._metadata: tuple[tuple[str, bytes], ...] = status.trailing_metadata
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return self._metadata
+
+
+def test_a_refusal_is_read_from_its_details_not_its_message() -> None:
+    status = draft_status(2, "court", "court_prefix", "court: is outside the prefixes")
+    err = rpc_error(_RichErr(status), Path("/n"), 3.0, draft_label=lambda n: f"line {n + 10}")
+    assert isinstance(err, InvalidInput)
+    assert err.message == "line 12: court: is outside the prefixes [rule: court_prefix]"
+    # A remote node's refusal: the same mapping, naming the node.
+    status = refusal_status("purpose", "required", "required")
+    err = rpc_error(_RichErr(status), "node chongqing (127.0.0.1:7002)", 3.0)
+    assert err.exit_code == 2
+    assert err.message == "node chongqing (127.0.0.1:7002): purpose: required [rule: required]"

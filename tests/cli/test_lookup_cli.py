@@ -3,11 +3,9 @@ service on the node's admin socket: the requests built, the output, masking, exi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2_grpc, lookups_pb2, lookups_pb2_grpc, payloads_pb2
-from cli.client import InvalidInput
+from cli.common.errors import InvalidInput
 from cli.lookup import lookup_assets
 from sync.domain.assets import asset_from_json
 from sync.domain.identifiers import resident_id_check_char
@@ -67,27 +65,25 @@ class FakeLookups(lookups_pb2_grpc.LookupsServicer):
             return [r for n, r in self.requests if n == name]
 
 
-@contextlib.contextmanager
-def serving(home: Path, *services: tuple[Any, Callable[[Any, Any], None]]) -> Iterator[None]:
-    """Fake services on the node's admin socket, as a running node has them."""
-    executor = ThreadPoolExecutor(max_workers=4)
-    server = grpc.server(executor)
-    for servicer, add_to_server in services:
-        add_to_server(servicer, server)
-    server.add_insecure_port(f"unix://{home / 'admin.sock'}")
-    server.start()
-    try:
-        yield
-    finally:
-        server.stop(grace=None).wait()
-        executor.shutdown(wait=True)
+@pytest.fixture
+def grpc_servicer() -> tuple[FakeAdmin, FakeLookups]:
+    return FakeAdmin(), FakeLookups()
 
 
 @pytest.fixture
-def fake(home: Path) -> Iterator[FakeLookups]:
-    servicer = FakeLookups()
-    with serving(home, (servicer, lookups_pb2_grpc.add_LookupsServicer_to_server)):
-        yield servicer
+def grpc_add_to_server() -> Callable[[tuple[FakeAdmin, FakeLookups], grpc.Server], None]:
+    """The Admin and Lookups fakes on one socket, as a running node has them."""
+
+    def add(servicers: tuple[FakeAdmin, FakeLookups], server: grpc.Server) -> None:
+        admin_pb2_grpc.add_AdminServicer_to_server(servicers[0], server)
+        lookups_pb2_grpc.add_LookupsServicer_to_server(servicers[1], server)
+
+    return add
+
+
+@pytest.fixture
+def fake(grpc_server: grpc.Server, grpc_servicer: tuple[FakeAdmin, FakeLookups]) -> FakeLookups:
+    return grpc_servicer[1]
 
 
 def _asset(
@@ -258,15 +254,10 @@ def test_lookup_assets_is_the_seam_for_delegating_a_task(home: Path, fake: FakeL
 
 
 @pytest.fixture
-def both(home: Path) -> Iterator[tuple[FakeAdmin, FakeLookups]]:
-    """The Admin and Lookups fakes on one socket, as on a node."""
-    admin, lookups = FakeAdmin(), FakeLookups()
-    with serving(
-        home,
-        (admin, admin_pb2_grpc.add_AdminServicer_to_server),
-        (lookups, lookups_pb2_grpc.add_LookupsServicer_to_server),
-    ):
-        yield admin, lookups
+def both(
+    grpc_server: grpc.Server, grpc_servicer: tuple[FakeAdmin, FakeLookups]
+) -> tuple[FakeAdmin, FakeLookups]:
+    return grpc_servicer
 
 
 def test_tasks_delegate_from_a_lookup_carries_its_assets_whole(

@@ -6,8 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +57,29 @@ class FakeTasks(tasks_pb2_grpc.TasksServicer):
 
 
 @pytest.fixture
-def fakes(home: Path) -> Iterator[tuple[FakeAdmin, FakeTasks]]:
+def grpc_servicer() -> tuple[FakeAdmin, FakeTasks]:
     admin, tasks = FakeAdmin(), FakeTasks()
     admin.responses["Submit"] = admin_pb2.SubmitResponse(
         entry_ids=["chongqing/4"], subjects=[SUBJECT], size=5
     )
-    executor = ThreadPoolExecutor(max_workers=4)
-    server = grpc.server(executor)
-    admin_pb2_grpc.add_AdminServicer_to_server(admin, server)
-    tasks_pb2_grpc.add_TasksServicer_to_server(tasks, server)
-    server.add_insecure_port(f"unix://{home / 'admin.sock'}")
-    server.start()
-    try:
-        yield admin, tasks
-    finally:
-        server.stop(grace=None).wait()
-        executor.shutdown(wait=True)
+    return admin, tasks
+
+
+@pytest.fixture
+def grpc_add_to_server() -> Callable[[tuple[FakeAdmin, FakeTasks], grpc.Server], None]:
+    def add(servicers: tuple[FakeAdmin, FakeTasks], server: grpc.Server) -> None:
+        admin_pb2_grpc.add_AdminServicer_to_server(servicers[0], server)
+        tasks_pb2_grpc.add_TasksServicer_to_server(servicers[1], server)
+
+    return add
+
+
+@pytest.fixture
+def fakes(
+    grpc_server: grpc.Server, grpc_servicer: tuple[FakeAdmin, FakeTasks]
+) -> tuple[FakeAdmin, FakeTasks]:
+    """Fake Admin and Tasks services on the node's socket, as a running node has them."""
+    return grpc_servicer
 
 
 def _draft(admin: FakeAdmin) -> admin_pb2.Draft:
@@ -206,14 +212,17 @@ def test_bad_measures_name_the_key(
 def test_a_refusal_shows_the_rule_without_the_draft_prefix(
     home: Path, fakes: tuple[FakeAdmin, FakeTasks]
 ) -> None:
-    fakes[0].errors["Submit"] = (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "draft 0: task: TASK_ACCEPTED: only the receiving node chongqing may [rule: wrong_side]",
+    fakes[0].refuse(
+        "Submit",
+        "task",
+        "wrong_side",
+        "TASK_ACCEPTED: only the receiving node chongqing may",
+        position=0,
     )
     result = fails(2, "tasks", "accept", "--home", home, SUBJECT, "--judge", "王", env=ACTOR)
     assert "Error: task: TASK_ACCEPTED: only the receiving node chongqing may" in result.stderr
     assert "[rule: wrong_side]" in result.stderr and "draft 0" not in result.stderr
-    fakes[0].errors["Submit"] = (grpc.StatusCode.INVALID_ARGUMENT, "reason: is required")
+    fakes[0].refuse("Submit", "reason", "required", "is required", position=0)
     result = fails(2, "tasks", "fail", "--home", home, SUBJECT, "--reason", " ", env=ACTOR)
     assert "Error: reason: is required" in result.stderr
 

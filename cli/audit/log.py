@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from ccnode.v1 import audit_pb2
-from cli.audit_labels import hlc_time, kind_label, kind_name, parse_kind, payload_view, summary
-from cli.audit_remote import (
+from cli.audit.labels import hlc_time, kind_label, kind_name, parse_kind, payload_view, summary
+from cli.audit.sources import (
     LocalSource,
     RemoteSource,
     SourceSpec,
@@ -29,7 +29,8 @@ from cli.audit_remote import (
     record_local_read,
     source_options,
 )
-from cli.output import emit_json, json_option, print_table, table
+from cli.common.options import json_option
+from cli.output import emit_json, print_table, table
 from node.clock import CST
 from sync.entry import EntryError, Header, decode_header
 from sync.hlc import physical_ms

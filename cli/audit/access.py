@@ -14,10 +14,11 @@ from typing import Any
 import click
 
 from ccnode.v1 import lookups_pb2
-from cli.client import InvalidInput, home_option
+from cli.common.client import node_client
+from cli.common.errors import InvalidInput
+from cli.common.options import home_option, json_option
 from cli.lookup import lookup_doc
-from cli.lookups_client import lookups_client
-from cli.output import console, emit_json, json_option, print_table, table, unix_ms_iso
+from cli.output import console, emit_json, print_table, table, unix_ms_iso
 from sync.hlc import physical_ms
 
 
@@ -43,8 +44,12 @@ def access(home: Path, id_number: str, limit: int, as_json: bool) -> None:
     """Lookups and reads of personal data about one person or company, on this node."""
     if not id_number.strip():
         raise InvalidInput("--subject: the identifier is required")
-    with lookups_client(home) as client:
-        response = client.Access(lookups_pb2.AccessRequest(id_number=id_number, limit=limit))
+    with node_client(home) as client:
+        response = client.call(
+            client.lookups.Access,
+            lookups_pb2.AccessRequest(id_number=id_number, limit=limit),
+            lookups_pb2.AccessResponse,
+        )
     lookups = [lookup_doc(i) for i in response.lookups]
     reads = [read_doc(r) for r in response.reads]
     if as_json:

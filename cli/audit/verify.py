@@ -16,20 +16,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ccnode.v1 import admin_pb2
-from cli.audit_access import access
-from cli.audit_bundle import export, prove, verify_bundle_cmd, verify_proof_cmd
-from cli.audit_crosscheck import crosscheck, verify_evidence_cmd
-from cli.audit_log import log_cmd
-from cli.client import CALL_TIMEOUT_S, NodeNotRunning, admin_client, home_option, load_config
-from cli.output import console, emit_json, err_console, json_option, print_table, table
-from cli.report import report
+from cli.common.client import CALL_TIMEOUT_S, node_client
+from cli.common.errors import NodeNotRunning
+from cli.common.offline import offline_store
+from cli.common.options import home_option, json_option
+from cli.output import console, emit_json, err_console, print_table, table
 from node.config import NodeConfig
 from node.identity.errors import IdentityError, PkiError
 from node.identity.keyfiles import load_certificate
 from node.identity.spiffe import log_cert_identity
 from node.identity.truststore import issued_by
-from node.store import open_store
-from node.store.base import Store, StoreError
+from node.store.base import Store
 from node.store.verify import VerifyReport, verify_store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier, Verifier
@@ -113,37 +110,26 @@ def offline_verifiers(config: NodeConfig, store: Store) -> tuple[dict[str, Verif
 
 
 def _verify_offline(home: Path, origins: tuple[str, ...]) -> dict[str, Any]:
-    config = load_config(home)
-    if not config.db and not (home / "ccnode.db").exists():
-        raise click.ClickException(f"{home} holds no store yet (the node has never run)")
-    try:
-        store = open_store(config.db_url)
-    except (StoreError, OSError) as e:
-        raise click.ClickException(f"cannot open the store of {home}: {e}") from e
-    try:
+    with offline_store(home) as (config, store):
         verifiers, notes = offline_verifiers(config, store)
         report = verify_store(
             store, trust_domain=config.trust_domain, verifiers=verifiers, origins=origins
         )
-    finally:
-        store.close()
     return _from_report(report, notes)
 
 
 def _verify_online(home: Path, origins: tuple[str, ...]) -> dict[str, Any]:
-    with admin_client(home) as client:
-        response = client.Verify(
-            admin_pb2.VerifyRequest(origins=list(origins)), timeout_s=VERIFY_TIMEOUT_S
+    with node_client(home) as client:
+        response = client.call(
+            client.admin.Verify,
+            admin_pb2.VerifyRequest(origins=list(origins)),
+            admin_pb2.VerifyResponse,
+            timeout_s=VERIFY_TIMEOUT_S,
         )
     return _from_rpc(response)
 
 
-@click.group("audit")
-def audit() -> None:
-    """Audit this node's copy of the logs."""
-
-
-@audit.command("verify")
+@click.command("verify")
 @home_option
 @click.option("--origin", "origins", multiple=True, help="Only this origin (repeatable).")
 @click.option("--offline", is_flag=True, help="Read the store directly even if the node runs.")
@@ -191,16 +177,3 @@ def _print(doc: dict[str, Any]) -> None:
         p.add_row(problem["origin"], str(problem["index"]), problem["reason"])
     print_table(p)
     out.print(f"[red]FAILED 校验失败[/]: {len(doc['problems'])} problems", markup=True)
-
-
-# ---------------------------------------------------------------- subcommands
-# One module per command family; add another with one line here.
-audit.add_command(export)
-audit.add_command(verify_bundle_cmd)
-audit.add_command(prove)
-audit.add_command(verify_proof_cmd)
-audit.add_command(access)
-audit.add_command(crosscheck)
-audit.add_command(verify_evidence_cmd)
-audit.add_command(log_cmd)
-audit.add_command(report)

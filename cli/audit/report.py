@@ -24,12 +24,13 @@ import click
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from ccnode.v1 import audit_pb2, log_pb2
-from cli.audit_labels import kind_label
-from cli.audit_remote import LocalSource, RemoteSource, SourceSpec, open_source, source_options
-from cli.client import NodeNotRunning, admin_client
+from ccnode.v1 import admin_pb2, audit_pb2, log_pb2
+from cli.audit.labels import kind_label
+from cli.audit.report_html import render
+from cli.audit.sources import LocalSource, RemoteSource, SourceSpec, open_source, source_options
+from cli.common.client import node_client
+from cli.common.errors import NodeNotRunning
 from cli.output import err_console
-from cli.report_page import render
 from node.clock import CST, SystemClock
 from node.store.base import STATE_TABLES, RowQuery
 from sync.checkpoint import CosignatureVerifier, cosignature_timestamp, origin_line
@@ -149,8 +150,13 @@ def _lag(src: LocalSource | RemoteSource, own: dict[str, int]) -> dict[str, Any]
         note = f"{src.node_id} 所见对等节点规模 peers' sizes as {src.node_id} last saw them"
     else:
         try:
-            with admin_client(src.config.home) as client:
-                for peer in client.SyncStatus().peers:
+            with node_client(src.config.home) as client:
+                sync = client.call(
+                    client.admin.SyncStatus,
+                    admin_pb2.SyncStatusRequest(),
+                    admin_pb2.SyncStatusResponse,
+                )
+                for peer in sync.peers:
                     rows[peer.peer.node_id] = dict(peer.peer_sizes)
             note = f"{src.node_id} 所见对等节点规模 peers' sizes as {src.node_id} last saw them"
         except (NodeNotRunning, click.ClickException):

@@ -19,7 +19,7 @@ from typing import Any
 import click
 from cryptography import x509
 
-from cli.audit_remote import (
+from cli.audit.sources import (
     LocalSource,
     ReadEntry,
     RemoteSource,
@@ -27,7 +27,8 @@ from cli.audit_remote import (
     open_source,
     source_options,
 )
-from cli.output import console, emit_json, err_console, json_option, print_table, table
+from cli.common.options import json_option
+from cli.output import console, emit_json, err_console, print_table, table
 from node.clock import SystemClock
 from node.identity.audit_trust import CaBundleError, certificate_check, load_cas
 from node.identity.errors import IdentityError

@@ -29,7 +29,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, audit_pb2, audit_pb2_grpc, log_pb2, payloads_pb2
-from cli.client import admin_client, load_config
+from cli.common.client import node_client
+from cli.common.errors import rpc_error
+from cli.common.offline import offline_store
 from node.config import NodeConfig
 from node.identity.errors import IdentityError, PkiError
 from node.identity.keyfiles import load_certificate, tls_credentials_files
@@ -40,8 +42,7 @@ from node.identity.spiffe import (
     parse_spiffe_id,
     peer_dns_name,
 )
-from node.store import open_store
-from node.store.base import Store, StoreError
+from node.store.base import Store
 from sync.entry import Entry, EntryError, decode_header, entry_id
 from sync.merkle import inclusion_proof
 
@@ -145,17 +146,9 @@ def learn_node_id(address: str, cert_dir: Path, trust_domain: str) -> str:
     return identity.name
 
 
-def _rpc_error(err: grpc.RpcError, where: str) -> click.ClickException:
-    code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
-    details = (err.details() if isinstance(err, grpc.Call) else "") or ""
-    name = code.name if code is not None else "UNKNOWN"
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return click.ClickException(f"{where}: unreachable ({details or name})")
-    return click.ClickException(f"{where}: {name}: {details}" if details else f"{where}: {name}")
-
-
 class AuditClient:
-    """The Audit stub over mutual TLS; every call has a deadline and clear errors."""
+    """The Audit stub over mutual TLS; every call has a deadline, and its failures go through
+    the CLI's one error mapping (cli/common/errors.py), naming the node by its certificate."""
 
     def __init__(self, address: str, cert_dir: Path, node_id: str | None = None) -> None:
         split_address(address)
@@ -186,13 +179,13 @@ class AuditClient:
         try:
             return getattr(self._stub, name)(request, timeout=timeout_s)
         except grpc.RpcError as e:
-            raise _rpc_error(e, self.where) from None
+            raise rpc_error(e, self.where, timeout_s) from None
 
     def stream(self, name: str, request: Message) -> Iterator[Any]:
         try:
             yield from getattr(self._stub, name)(request, timeout=STREAM_TIMEOUT_S)
         except grpc.RpcError as e:
-            raise _rpc_error(e, self.where) from None
+            raise rpc_error(e, self.where, STREAM_TIMEOUT_S) from None
 
 
 @contextmanager
@@ -385,17 +378,8 @@ def open_source(spec: SourceSpec, *, actor: str = "") -> Iterator[LocalSource | 
             yield RemoteSource(client)
         return
     assert spec.home is not None
-    config = load_config(spec.home)
-    if not config.db and not (spec.home / "ccnode.db").exists():
-        raise click.ClickException(f"{spec.home} holds no store yet (the node has never run)")
-    try:
-        store = open_store(config.db_url)
-    except (StoreError, OSError) as e:
-        raise click.ClickException(f"cannot open the store of {spec.home}: {e}") from e
-    try:
+    with offline_store(spec.home) as (config, store):
         yield LocalSource(config, store, actor)
-    finally:
-        store.close()
 
 
 def record_local_read(home: Path, actor: str, purpose: str, ids: Sequence[str]) -> None:
@@ -407,24 +391,18 @@ def record_local_read(home: Path, actor: str, purpose: str, ids: Sequence[str]) 
         raise click.UsageError("reading payloads needs --actor and --purpose (it is recorded)")
     if not ids:
         return
-    with admin_client(home) as client:
+    with node_client(home) as client:
         for i in range(0, len(ids), PAYLOADS_PER_CALL):
             access = payloads_pb2.AccessRecorded(
                 entries=list(ids[i : i + PAYLOADS_PER_CALL]),
                 purpose=purpose.strip(),
                 what="audit: entry payloads",
             )
-            client.Submit(
-                admin_pb2.SubmitRequest(
-                    drafts=[
-                        admin_pb2.Draft(
-                            kind=log_pb2.ACCESS_RECORDED,
-                            payload=payloads_pb2.Payload(access_recorded=access),
-                        )
-                    ],
-                    actor=actor.strip(),
-                )
+            draft = admin_pb2.Draft(
+                kind=log_pb2.ACCESS_RECORDED,
+                payload=payloads_pb2.Payload(access_recorded=access),
             )
+            client.submit([draft], actor.strip())
 
 
 def ids_of(origin: str, indexes: Sequence[int]) -> list[str]:

@@ -28,12 +28,11 @@ from typing import Any
 import click
 
 from ccnode.v1 import audit_pb2
-from cli.audit_remote import AuditClient, audit_client, split_address
-from cli.client import load_config
-from cli.output import console, emit_json, err_console, json_option, print_table, table
+from cli.audit.sources import AuditClient, audit_client, split_address
+from cli.common.offline import offline_store
+from cli.common.options import json_option
+from cli.output import console, emit_json, err_console, print_table, table
 from node.identity.audit_trust import CaBundleError, certificate_check, der_to_pem, load_cas
-from node.store import open_store
-from node.store.base import StoreError
 from sync.checkpoint import origin_line
 from sync.crosscheck import Lag, Plan, Sighting, Unproven, judge, plan
 from sync.entry import EntryError, decode_header
@@ -381,15 +380,8 @@ def _print(doc: dict[str, Any]) -> None:
 
 def _home_targets(home: Path) -> tuple[list[Target], Path]:
     """The node at ``home`` and its peers, reached with the node's own certificate."""
-    config = load_config(home)
-    try:
-        store = open_store(config.db_url)
-    except (StoreError, OSError) as e:
-        raise click.ClickException(f"cannot open the store of {home}: {e}") from e
-    try:
+    with offline_store(home) as (config, store):
         peers = store.peers()
-    finally:
-        store.close()
     host, _, port = config.listen.rpartition(":")
     own = f"{'127.0.0.1' if host in ('0.0.0.0', '::', '[::]') else host}:{port}"  # noqa: S104
     targets = [Target(own, config.node_id), *(Target(p.address, p.node_id) for p in peers)]

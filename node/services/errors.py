@@ -1,0 +1,102 @@
+"""Refusals of a call's input as gRPC rich errors: the field, the rule and the place travel
+structured, so a client in any language reads them without parsing the message.
+
+A refused call ends with INVALID_ARGUMENT and a ``google.rpc.Status`` in its trailing metadata
+(``grpc-status-details-bin``, read with ``grpc_status.rpc_status.from_call``) carrying
+
+* ``BadRequest`` with one ``FieldViolation(field, description)``: the description explains the
+  rule without repeating the field, and never holds the refused value (PIPL: IDs and names
+  must not reach logs or error replies);
+* ``ErrorInfo(reason=<rule>, domain="ccnode", metadata={"field": ...})``, plus ``"position"``
+  (the refused draft's index in a Submit) or ``"line"`` (the line of an imported file) when the
+  refusal has one.
+
+The status message stays a human sentence, ``"<field>: <explanation>"``, so plain gRPC clients
+still see text. A refused draft's message keeps its old form, ``"draft <n>: <field>:
+<explanation> [rule: <rule>]"``: scripts and tests that talk to Submit without these details
+read the rule there (tests/integration/test_tasks.py, test_blacklist_rules.py).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from node.ownlog.writer import DraftRejected
+from sync.domain.errors import ValidationError
+
+DOMAIN = "ccnode"
+
+
+def refusal_status(
+    field: str,
+    rule: str,
+    explanation: str,
+    *,
+    message: str | None = None,
+    position: int | None = None,
+    line: int | None = None,
+) -> grpc.Status:
+    """The status of a call refused because ``field`` broke ``rule``; ``message`` defaults to
+    ``"<field>: <explanation>"``. Usable by any servicer, aio or not (and by test fakes)."""
+    metadata = {"field": field}
+    if position is not None:
+        metadata["position"] = str(position)
+    if line is not None:
+        metadata["line"] = str(line)
+    violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=explanation)
+    status = status_pb2.Status(
+        code=grpc.StatusCode.INVALID_ARGUMENT.value[0],
+        message=message if message is not None else f"{field}: {explanation}",
+    )
+    status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+    status.details.add().Pack(
+        error_details_pb2.ErrorInfo(reason=rule, domain=DOMAIN, metadata=metadata)
+    )
+    return rpc_status.to_status(status)
+
+
+def draft_status(position: int, field: str, rule: str, message: str) -> grpc.Status:
+    """The status of a submission refused for its draft at ``position``. ``message`` is the
+    draft's refusal as the writer words it, which by convention starts with the field."""
+    return refusal_status(
+        field,
+        rule,
+        message.removeprefix(f"{field}: "),
+        message=f"draft {position}: {message} [rule: {rule}]",
+        position=position,
+    )
+
+
+async def abort(context: grpc.aio.ServicerContext, status: grpc.Status) -> NoReturn:
+    await context.abort(status.code, status.details, status.trailing_metadata)
+    raise AssertionError("unreachable")
+
+
+async def refuse(
+    context: grpc.aio.ServicerContext, field: str, rule: str, explanation: str
+) -> NoReturn:
+    """End the call: ``field`` broke ``rule`` (explained without the value)."""
+    await abort(context, refusal_status(field, rule, explanation))
+
+
+async def refuse_invalid(context: grpc.aio.ServicerContext, exc: ValidationError) -> NoReturn:
+    """End the call with a domain validator's refusal (its line, if it has one)."""
+    await abort(
+        context,
+        refusal_status(exc.field, exc.rule, exc.explanation, message=str(exc), line=exc.line_no),
+    )
+
+
+async def refuse_draft(
+    context: grpc.aio.ServicerContext, exc: DraftRejected, *, numbered: bool = True
+) -> NoReturn:
+    """End the call with a refused draft: numbered as the client's draft ``exc.position``, or,
+    for a draft the service built itself (``numbered=False``), as a plain field refusal."""
+    if numbered:
+        await abort(context, draft_status(exc.position, exc.field, exc.rule, exc.message))
+    explanation = exc.message.removeprefix(f"{exc.field}: ")
+    await abort(context, refusal_status(exc.field, exc.rule, explanation, message=exc.message))

@@ -1,0 +1,140 @@
+"""失信名单 records between the domain type (sync.domain.blacklist.ListingRecord) and the log's
+wire record (payloads_pb2.BlacklistRecord), and the import format's JSON object.
+
+One place for both directions, used by the node's preparers (node/businesses/blacklist) and
+by the CLI (cli/blacklist.py): the wire record is the log's data format, so the two sides must
+read and write it the same way. On the wire the term is always explicit and 0 means "no fixed
+term" (G1); a record without a term gets its ground's default on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ccnode.v1 import payloads_pb2
+from sync.domain.blacklist import (
+    DEFAULT_TERM_YEARS,
+    DebtorType,
+    ListingGround,
+    ListingRecord,
+)
+from sync.domain.errors import ValidationError
+
+__all__ = [
+    "DEBTOR_TYPE_NAMES",
+    "date_from_pb",
+    "listing_from_pb",
+    "listing_json_from_pb",
+    "listing_to_pb",
+]
+
+_DEBTOR_TYPE = {payloads_pb2.PERSON: DebtorType.PERSON, payloads_pb2.ORG: DebtorType.ORG}
+_DEBTOR_TYPE_PB = {v: k for k, v in _DEBTOR_TYPE.items()}
+# The import format's names of the wire's debtor types.
+DEBTOR_TYPE_NAMES = {payloads_pb2.PERSON: "person", payloads_pb2.ORG: "org"}
+
+
+def date_from_pb(text: str, field: str) -> date:
+    """A wire date (ISO YYYY-MM-DD) of ``field``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(field, "format", "must be a date YYYY-MM-DD") from None
+
+
+def _missing(field: str) -> date:
+    raise ValidationError(field, "required", "is required")
+
+
+def listing_from_pb(rec: payloads_pb2.BlacklistRecord, *, listed_on: date | None) -> ListingRecord:
+    """The domain record of a wire record (not yet validated: validate_listing does that).
+    ValidationError for what cannot be represented at all (no debtor type, ground or date)."""
+    if rec.debtor.type not in _DEBTOR_TYPE:
+        raise ValidationError("debtor_type", "required", "must be person or org")
+    if rec.ground == payloads_pb2.LISTING_GROUND_UNSPECIFIED:
+        raise ValidationError("ground", "required", "must be one of G1..G6")
+    sex = rec.debtor.sex.upper() or None
+    if sex not in (None, "M", "F"):
+        raise ValidationError("sex", "format", "must be M or F")
+    return ListingRecord(
+        case_number=rec.case_number,
+        court=rec.court,
+        debtor_type=_DEBTOR_TYPE[rec.debtor.type],
+        name=rec.debtor.name,
+        id_number=rec.debtor.id_number or None,
+        credit_code=rec.debtor.credit_code or None,
+        sex=sex,  # type: ignore[arg-type]
+        legal_representative=rec.debtor.legal_representative or None,
+        obligation=rec.obligation,
+        performance=rec.performance,
+        ground=ListingGround(payloads_pb2.ListingGround.Name(rec.ground)),
+        term_years=rec.term_years or None,  # 0 on the wire: the ground's default term
+        basis_issuer=rec.basis_issuer,
+        basis_number=rec.basis_number,
+        filed_on=date_from_pb(rec.filed_on, "filed_on") if rec.filed_on else _missing("filed_on"),
+        conduct=rec.conduct or None,
+        listed_on=listed_on,
+    )
+
+
+def listing_to_pb(
+    rec: ListingRecord, *, term_end: date | None = None
+) -> payloads_pb2.BlacklistRecord:
+    """The wire record of ``rec``; ``term_end`` is known once the listing is validated."""
+    term_years = rec.term_years
+    if term_years is None:
+        term_years = DEFAULT_TERM_YEARS if rec.ground.has_fixed_term else 0
+    return payloads_pb2.BlacklistRecord(
+        case_number=rec.case_number,
+        court=rec.court,
+        debtor=payloads_pb2.Debtor(
+            type=_DEBTOR_TYPE_PB[DebtorType(rec.debtor_type)],
+            name=rec.name,
+            id_number=rec.id_number or "",
+            credit_code=rec.credit_code or "",
+            sex=rec.sex or "",
+            legal_representative=rec.legal_representative or "",
+        ),
+        obligation=rec.obligation,
+        performance=rec.performance,
+        ground=payloads_pb2.ListingGround.Value(str(rec.ground)),
+        term_years=term_years,
+        conduct=rec.conduct or "",
+        basis_issuer=rec.basis_issuer,
+        basis_number=rec.basis_number,
+        filed_on=rec.filed_on.isoformat(),
+        listed_on=rec.listed_on.isoformat() if rec.listed_on else "",
+        term_end_on=term_end.isoformat() if term_end else "",
+    )
+
+
+def listing_json_from_pb(rec: payloads_pb2.BlacklistRecord) -> dict[str, Any]:
+    """A wire record as an object of the import format (absent fields omitted), e.g. to merge
+    corrections into before sync.domain.blacklist.parse_listing_json reads it back."""
+    d = rec.debtor
+    obj: dict[str, Any] = {
+        "case_number": rec.case_number,
+        "court": rec.court,
+        "debtor_type": DEBTOR_TYPE_NAMES.get(d.type),
+        "name": d.name,
+        "id_number": d.id_number,
+        "credit_code": d.credit_code,
+        "sex": d.sex,
+        "legal_representative": d.legal_representative,
+        "obligation": rec.obligation,
+        "performance": rec.performance,
+        "ground": _enum_name(payloads_pb2.ListingGround, rec.ground),
+        # 0 on the wire is "no fixed term"; absent lets a corrected ground take its default.
+        "term_years": rec.term_years or None,
+        "conduct": rec.conduct,
+        "basis_issuer": rec.basis_issuer,
+        "basis_number": rec.basis_number,
+        "filed_on": rec.filed_on,
+        "listed_on": rec.listed_on,
+    }
+    return {key: value for key, value in obj.items() if value not in ("", None)}
+
+
+def _enum_name(enum: Any, value: int) -> str:
+    return "" if value == 0 else str(enum.Name(value))
