@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +63,8 @@ from bench.common import (
 )
 from ccnode.v1 import federation_pb2
 from node.config import Limits
-from node.identity.pki import peer_dns_name
-from node.services.federation import FederationService
+from node.identity.spiffe import peer_dns_name
+from node.replication.cutting import cut_batch
 from node.store import open_store
 from node.store.sql import SQLITE_PAGE_BYTES
 from tests.pgserver import PgServer, find_bindir
@@ -151,17 +150,16 @@ def a_root(root: Path) -> bytes:
 
 
 def serialised_batches(db_path: Path, n: int) -> list[bytes]:
-    """The SyncMessages A sends B, cut by A's own code (FederationService._cut_batch)."""
+    """The SyncMessages A sends B, cut by A's own code (node.replication.cutting)."""
     store = open_store(db_path)
     try:
-        node = types.SimpleNamespace(db=types.SimpleNamespace(store=store))
-        service = FederationService(node)  # type: ignore[arg-type]  # only its store is used
         limits = Limits()
         out: list[bytes] = []
         sizes: dict[str, list[int]] = {}
         have = 0
         while have < n:
-            batch = service._cut_batch(
+            batch = cut_batch(
+                store,
                 ORIGIN,
                 have,
                 n,

@@ -27,7 +27,8 @@ import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.config import Limits, NodeConfig, init_home
-from node.identity import pki
+from node.identity.ca import init_ca, issue_node
+from node.identity.keyfiles import load_log_signing_key
 from node.ownlog import preparers
 from node.ownlog.writer import (
     CHECKPOINT_INTERVAL_ENTRIES,
@@ -64,12 +65,12 @@ class Pki:
     def __init__(self, root: Path) -> None:
         self.root = root
         if not (root / "ca" / "ca.pem").exists():
-            pki.init_ca(root / "ca", trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
+            init_ca(root / "ca", trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
 
     def certs(self, node_id: str) -> Path:
         out = self.root / "certs" / node_id
         if not (out / "log.key").exists():
-            pki.issue_node(self.root / "ca", node_id, out, days=3650, now=CERTS_FROM)
+            issue_node(self.root / "ca", node_id, out, days=3650, now=CERTS_FROM)
         return out
 
     def home(self, home: Path, node_id: str, **limits: int) -> NodeConfig:
@@ -269,7 +270,7 @@ def build_log(home: Path, node_id: str, n: int, *, progress: bool = True) -> Non
     checkpoints signed every CHECKPOINT_INTERVAL_ENTRIES with the node's own log key.
     """
     config = NodeConfig.load(home)
-    key = pki.load_log_signing_key(config.certs_dir / "log.key", config.certs_dir / "log.pem")
+    key = load_log_signing_key(config.certs_dir / "log.key", config.certs_dir / "log.pem")
     signer = Ed25519Signer(origin_line(config.trust_domain, node_id), key)
     store = open_store(config.db_url)
     try:
@@ -403,11 +404,12 @@ def median(values: Sequence[float]) -> float:
 
 
 def _serve_without_extensions(home: Path) -> None:
-    from node.runtime import extensions
-    from node.runtime import node as app
+    import dataclasses
 
-    extensions.EXTENSIONS.clear()
-    app.run_node(home)
+    from node.runtime.registry import DEFAULT
+    from node.runtime.serve import run_node
+
+    run_node(home, dataclasses.replace(DEFAULT, background=()))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ from cli.client import CALL_TIMEOUT_S, NodeNotRunning, admin_client, home_option
 from cli.output import console, emit_json, err_console, json_option, print_table, table
 from cli.report import report
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity.errors import IdentityError, PkiError
+from node.identity.keyfiles import load_certificate
+from node.identity.spiffe import log_cert_identity
+from node.identity.truststore import issued_by
 from node.store import open_store
 from node.store.base import Store, StoreError
 from node.store.verify import VerifyReport, verify_store
@@ -87,20 +90,20 @@ def offline_verifiers(config: NodeConfig, store: Store) -> tuple[dict[str, Verif
         except ValueError:
             notes.append(f"{origin}: stored log certificate is not valid DER")
     try:
-        certs[config.node_id] = pki.load_certificate(config.certs_dir / "log.pem")
-    except pki.PkiError as e:
+        certs[config.node_id] = load_certificate(config.certs_dir / "log.pem")
+    except PkiError as e:
         notes.append(f"{config.node_id}: {e}")
     verifiers: dict[str, Verifier] = {}
     for origin, cert in sorted(certs.items()):
         try:
-            identity = pki.log_cert_identity(cert, td)
-        except pki.IdentityError as e:
+            identity = log_cert_identity(cert, td)
+        except IdentityError as e:
             notes.append(f"{origin}: log certificate refused ({e})")
             continue
         if identity.name != origin:
             notes.append(f"{origin}: log certificate names another node")
             continue
-        if not any(pki.issued_by(cert, ca) for ca in cas):
+        if not any(issued_by(cert, ca) for ca in cas):
             notes.append(f"{origin}: log certificate is not issued by a CA in certs/ca.pem")
             continue
         key = cert.public_key()

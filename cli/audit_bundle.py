@@ -29,8 +29,9 @@ from cli.audit_remote import (
 )
 from cli.output import console, emit_json, err_console, json_option, print_table, table
 from node.clock import SystemClock
-from node.identity import pki
 from node.identity.audit_trust import CaBundleError, certificate_check, load_cas
+from node.identity.errors import IdentityError
+from node.identity.spiffe import TRUST_DOMAIN_DEFAULT, identity_from_cert
 from sync.bundle import BundleInfo, BundleReport, BundleWriter, verify_bundle
 from sync.checkpoint import CosignatureVerifier, origin_line, split_origin
 from sync.entry import Entry, EntryError, decode_header, parse_entry_id
@@ -217,7 +218,7 @@ def _peek_trust_domain(first_line: bytes) -> str:
         value = json.loads(first_line).get("trust_domain")
     except (ValueError, AttributeError):
         value = None
-    return value if isinstance(value, str) and value else pki.TRUST_DOMAIN_DEFAULT
+    return value if isinstance(value, str) and value else TRUST_DOMAIN_DEFAULT
 
 
 def _report_doc(report: BundleReport) -> dict[str, Any]:
@@ -365,9 +366,9 @@ def _verify_proof_file(file: Path, ca: Path, certs_file: Path) -> dict[str, Any]
     for pem in pems:
         try:
             cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-            node = pki.identity_from_cert(cert, trust_domain).name
+            node = identity_from_cert(cert, trust_domain).name
             raw = check(node, pem)
-        except (pki.IdentityError, ValueError) as e:
+        except (IdentityError, ValueError) as e:
             return {"ok": False, "reason": f"certificate: {e}"}
         name = origin_line(trust_domain, node)
         if node == origin:

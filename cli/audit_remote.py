@@ -31,7 +31,15 @@ from google.protobuf.message import Message
 from ccnode.v1 import admin_pb2, audit_pb2, audit_pb2_grpc, log_pb2, payloads_pb2
 from cli.client import admin_client, load_config
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity.errors import IdentityError, PkiError
+from node.identity.keyfiles import load_certificate, tls_credentials_files
+from node.identity.spiffe import (
+    Identity,
+    cert_uris,
+    identity_from_der,
+    parse_spiffe_id,
+    peer_dns_name,
+)
 from node.store import open_store
 from node.store.base import Store, StoreError
 from sync.entry import Entry, EntryError, decode_header, entry_id
@@ -102,13 +110,13 @@ def split_address(address: str) -> tuple[str, int]:
 # ---------------------------------------------------------------- identity and TLS
 
 
-def client_identity(cert_dir: Path) -> pki.Identity:
+def client_identity(cert_dir: Path) -> Identity:
     """The caller's SPIFFE identity from DIR/tls.pem (its trust domain is the federation's)."""
-    cert = pki.load_certificate(cert_dir / "tls.pem")
-    uris = pki.cert_uris(cert)
+    cert = load_certificate(cert_dir / "tls.pem")
+    uris = cert_uris(cert)
     if len(uris) != 1:
         raise click.ClickException(f"{cert_dir}/tls.pem has no single SPIFFE URI")
-    return pki.parse_spiffe_id(str(uris[0]))
+    return parse_spiffe_id(str(uris[0]))
 
 
 def learn_node_id(address: str, cert_dir: Path, trust_domain: str) -> str:
@@ -129,8 +137,8 @@ def learn_node_id(address: str, cert_dir: Path, trust_domain: str) -> str:
     if der is None:
         raise click.ClickException(f"{address}: the server presented no certificate")
     try:
-        identity = pki.identity_from_der(der, trust_domain)
-    except pki.IdentityError as e:
+        identity = identity_from_der(der, trust_domain)
+    except IdentityError as e:
         raise click.ClickException(f"{address}: server certificate refused ({e})") from e
     if identity.role != "node":
         raise click.ClickException(f"{address}: the server is not a node ({identity.uri})")
@@ -156,12 +164,12 @@ class AuditClient:
         self.identity = client_identity(cert_dir)
         self.trust_domain = self.identity.trust_domain
         self.node_id = node_id or learn_node_id(address, cert_dir, self.trust_domain)
-        key, chain, ca = pki.tls_credentials_files(cert_dir)
+        key, chain, ca = tls_credentials_files(cert_dir)
         creds = grpc.ssl_channel_credentials(
             root_certificates=ca, private_key=key, certificate_chain=chain
         )
         options = [
-            ("grpc.ssl_target_name_override", pki.peer_dns_name(self.trust_domain, self.node_id)),
+            ("grpc.ssl_target_name_override", peer_dns_name(self.trust_domain, self.node_id)),
             ("grpc.max_receive_message_length", GRPC_MESSAGE_BYTES_MAX),
         ]
         self._channel = grpc.secure_channel(address, creds, options=options)
@@ -191,7 +199,7 @@ class AuditClient:
 def audit_client(address: str, cert_dir: Path, node_id: str | None = None) -> Iterator[AuditClient]:
     try:
         client = AuditClient(address, cert_dir, node_id)
-    except pki.PkiError as e:
+    except PkiError as e:
         raise click.ClickException(str(e)) from e
     try:
         yield client
@@ -316,7 +324,7 @@ class LocalSource:
         out = {origin: _pem(der) for origin, der in self.store.origin_keys().items()}
         own = self.config.certs_dir / "log.pem"
         if own.exists():
-            out[self.node_id] = pki.load_certificate(own).public_bytes(Encoding.PEM).decode()
+            out[self.node_id] = load_certificate(own).public_bytes(Encoding.PEM).decode()
         return out
 
     def checkpoints(self, origin: str, to_size: int) -> Iterator[tuple[int, str]]:

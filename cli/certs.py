@@ -1,4 +1,4 @@
-"""``ccnode certs``: a development/federation PKI (node/identity/pki.py) from the command line."""
+"""``ccnode certs``: a development/federation CA (node/identity/ca.py) from the command line."""
 
 from __future__ import annotations
 
@@ -15,12 +15,22 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from rich.console import Console
 from rich.text import Text
 
-from node.identity import pki
+from node.identity import ca, keyfiles
+from node.identity.errors import IdentityError, PkiError
+from node.identity.spiffe import (
+    EKU_DOCUMENT_SIGNING,
+    TRUST_DOMAIN_DEFAULT,
+    Identity,
+    cert_uris,
+    identity_from_cert,
+    parse_spiffe_id,
+)
+from node.identity.truststore import issued_by
 
 _EKU_NAMES = {
     ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
     ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
-    pki.EKU_DOCUMENT_SIGNING: "documentSigning",
+    EKU_DOCUMENT_SIGNING: "documentSigning",
 }
 
 
@@ -29,7 +39,7 @@ def _clear_errors() -> Iterator[None]:
     """Operator mistakes become one clear line and exit code 1, not a traceback."""
     try:
         yield
-    except (pki.PkiError, pki.IdentityError) as e:
+    except (PkiError, IdentityError) as e:
         raise click.ClickException(str(e)) from e
     except OSError as e:
         raise click.ClickException(f"{e.filename or 'file'}: {e.strerror}") from e
@@ -51,7 +61,7 @@ def _emit_json(doc: dict[str, object]) -> None:
     click.echo(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True))
 
 
-def _identity_doc(identity: pki.Identity) -> dict[str, object]:
+def _identity_doc(identity: Identity) -> dict[str, object]:
     return {
         "trust_domain": identity.trust_domain,
         "role": identity.role,
@@ -72,16 +82,16 @@ def certs() -> None:
 
 @certs.command("init-ca")
 @click.option("--dir", "ca_dir", required=True, type=_DIR, help="New CA directory.")
-@click.option("--trust-domain", default=pki.TRUST_DOMAIN_DEFAULT, show_default=True)
+@click.option("--trust-domain", default=TRUST_DOMAIN_DEFAULT, show_default=True)
 @click.option("--common-name", default=None, help="CA subject CN (e.g. a region CA's name).")
-@click.option("--days", default=pki.CA_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
+@click.option("--days", default=ca.CA_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def init_ca(
     ca_dir: Path, trust_domain: str, common_name: str | None, days: int, as_json: bool
 ) -> None:
     """Create a federation CA: ca.key (0600), ca.pem, crl.pem, ca.json."""
     with _clear_errors():
-        paths = pki.init_ca(ca_dir, trust_domain, common_name, days=days)
+        paths = ca.init_ca(ca_dir, trust_domain, common_name, days=days)
     files = {"cert": paths.cert, "key": paths.key, "crl": paths.crl, "state": paths.state}
     if as_json:
         _emit_json({"trust_domain": trust_domain, "files": {k: str(v) for k, v in files.items()}})
@@ -97,7 +107,7 @@ def init_ca(
 @click.option("--out", "out_dir", required=True, type=_DIR, help="Output directory.")
 @click.option("--ip", "ips", multiple=True, help="IP SAN (node only; default 127.0.0.1).")
 @click.option("--dns", "dns", multiple=True, help="DNS SAN (node only; default localhost).")
-@click.option("--days", default=pki.LEAF_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
+@click.option("--days", default=ca.LEAF_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
 @click.option("--force", is_flag=True, help="Replace existing files in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def issue(
@@ -120,7 +130,7 @@ def issue(
         raise click.UsageError("--ip and --dns apply to --node-id only")
     with _clear_errors():
         if node_id is not None:
-            issued = pki.issue_node(
+            issued = ca.issue_node(
                 ca_dir,
                 node_id,
                 out_dir,
@@ -130,10 +140,10 @@ def issue(
                 overwrite=force,
             )
         elif auditor is not None:
-            issued = pki.issue_auditor(ca_dir, auditor, out_dir, days=days, overwrite=force)
+            issued = ca.issue_auditor(ca_dir, auditor, out_dir, days=days, overwrite=force)
         else:
             assert admin is not None
-            issued = pki.issue_admin(ca_dir, admin, out_dir, days=days, overwrite=force)
+            issued = ca.issue_admin(ca_dir, admin, out_dir, days=days, overwrite=force)
     files = {
         "ca": issued.ca,
         "tls_cert": issued.tls_cert,
@@ -152,7 +162,7 @@ def issue(
 @click.option("--ca", "ca_dir", required=True, type=_CA_DIR, help="CA directory.")
 @click.option(
     "--reason",
-    type=click.Choice(pki.REVOCATION_REASONS),
+    type=click.Choice(ca.REVOCATION_REASONS),
     default="unspecified",
     show_default=True,
 )
@@ -162,20 +172,20 @@ def revoke(ca_dir: Path, reason: str, cert_files: tuple[Path, ...]) -> None:
     console = _console()
     with _clear_errors():
         for cert_file in cert_files:
-            already = pki.is_revoked(ca_dir, pki.load_certificate(cert_file))
-            pki.revoke(ca_dir, cert_file, reason)
+            already = ca.is_revoked(ca_dir, keyfiles.load_certificate(cert_file))
+            ca.revoke(ca_dir, cert_file, reason)
             state = "already revoked" if already else "revoked"
             console.print(Text.assemble((state, "bold"), f"  {cert_file}"))
 
 
 @certs.command("refresh-crl")
 @click.option("--ca", "ca_dir", required=True, type=_CA_DIR, help="CA directory.")
-@click.option("--days", default=pki.CRL_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
+@click.option("--days", default=ca.CRL_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
 def refresh_crl(ca_dir: Path, days: int) -> None:
     """Re-sign crl.pem with a fresh nextUpdate (run before the current one passes)."""
     with _clear_errors():
-        pki.refresh_crl(ca_dir, crl_days=days)
-    _console().print(Text.assemble(("re-signed", "bold"), f"  {pki.CaPaths.of(ca_dir).crl}"))
+        ca.refresh_crl(ca_dir, crl_days=days)
+    _console().print(Text.assemble(("re-signed", "bold"), f"  {ca.CaPaths.of(ca_dir).crl}"))
 
 
 @certs.command("install-crl")
@@ -189,7 +199,7 @@ def install_crl(home: Path, name: str, crl_file: Path) -> None:
     refuses revoked certificates on the next call; a new slot is read at the next start.
     """
     with _clear_errors():
-        pki.install_crl(home / "crl", name, crl_file)
+        keyfiles.install_crl(home / "crl", name, crl_file)
     _console().print(Text.assemble(("installed", "bold"), f"  {home / 'crl' / (name + '.pem')}"))
 
 
@@ -226,26 +236,26 @@ def _describe(cert: x509.Certificate, ca_dir: Path | None) -> _CertInfo:
         ekus = []
     info = _CertInfo(
         subject=cert.subject.rfc4514_string(),
-        uris=pki.cert_uris(cert),
+        uris=cert_uris(cert),
         key_type=_key_type(cert),
         extended_key_usage=ekus,
         serial=format(cert.serial_number, "x"),
         not_before=cert.not_valid_before_utc.isoformat(),
         not_after=cert.not_valid_after_utc.isoformat(),
-        fingerprint_sha256=pki.fingerprint_sha256(cert),
+        fingerprint_sha256=ca.fingerprint_sha256(cert),
     )
     try:
         if ca_dir is None:
             if len(info.uris) != 1:
-                raise pki.IdentityError("bad_identity", f"{len(info.uris)} URI SANs, need one")
-            identity = pki.parse_spiffe_id(info.uris[0])
+                raise IdentityError("bad_identity", f"{len(info.uris)} URI SANs, need one")
+            identity = parse_spiffe_id(info.uris[0])
         else:
-            ca_cert, trust_domain = pki.read_ca_public(ca_dir)
-            info.issued_by_ca = pki.issued_by(cert, ca_cert)
-            info.revoked = pki.is_revoked(ca_dir, cert)
-            identity = pki.identity_from_cert(cert, trust_domain)
+            ca_cert, trust_domain = ca.read_ca_public(ca_dir)
+            info.issued_by_ca = issued_by(cert, ca_cert)
+            info.revoked = ca.is_revoked(ca_dir, cert)
+            identity = identity_from_cert(cert, trust_domain)
         info.identity = _identity_doc(identity)
-    except pki.IdentityError as e:
+    except IdentityError as e:
         info.identity_error = str(e)
     return info
 
@@ -257,7 +267,7 @@ def _describe(cert: x509.Certificate, ca_dir: Path | None) -> _CertInfo:
 def show(cert_file: Path, ca_dir: Path | None, as_json: bool) -> None:
     """Identity, validity, fingerprint (and, with --ca, revocation) of a certificate."""
     with _clear_errors():
-        info = _describe(pki.load_certificate(cert_file), ca_dir)
+        info = _describe(keyfiles.load_certificate(cert_file), ca_dir)
     if as_json:
         _emit_json(asdict(info))
         return

@@ -30,7 +30,8 @@ from cli.blacklist import listing_draft, shown_id
 from cli.client import AdminClient, admin_client
 from cli.output import console, err_console
 from node.config import init_home
-from node.identity import pki
+from node.identity.ca import init_ca, issue_node
+from node.identity.spiffe import TRUST_DOMAIN_DEFAULT
 from sync.domain.blacklist import parse_listing_json
 from sync.domain.identifiers import resident_id_check_char
 
@@ -101,17 +102,15 @@ def _timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 def _make_nodes(work: Path, narrator: _Narrator) -> list[_Node]:
     ca_dir = work / "ca"
-    _, ca_s = _timed(lambda: pki.init_ca(ca_dir))
-    narrator.say(
-        f"federation CA 根证书 in {ca_dir} (trust domain {pki.TRUST_DOMAIN_DEFAULT})", ca_s
-    )
+    _, ca_s = _timed(lambda: init_ca(ca_dir))
+    narrator.say(f"federation CA 根证书 in {ca_dir} (trust domain {TRUST_DOMAIN_DEFAULT})", ca_s)
     nodes: list[_Node] = []
     ports = _free_ports(2)
     for (node_id, prefix), port in zip(
         (("chengdu", "川01"), ("chongqing", "渝01")), ports, strict=True
     ):
         certs = work / "certs" / node_id
-        pki.issue_node(ca_dir, node_id, certs)
+        issue_node(ca_dir, node_id, certs)
         home = work / node_id
         listen = f"127.0.0.1:{port}"
         init_home(
@@ -119,7 +118,7 @@ def _make_nodes(work: Path, narrator: _Narrator) -> list[_Node]:
             node_id=node_id,
             listen=listen,
             certs=certs,
-            trust_domain=pki.TRUST_DOMAIN_DEFAULT,
+            trust_domain=TRUST_DOMAIN_DEFAULT,
             court_prefixes=[prefix],
         )
         nodes.append(_Node(node_id, prefix, home, listen, home / "node.log"))

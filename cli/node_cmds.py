@@ -11,7 +11,21 @@ from cryptography import x509
 from cli.client import home_option, load_config
 from cli.output import console, emit_json, json_option, table
 from node.config import ConfigError, init_home
-from node.identity import pki
+from node.identity.errors import IdentityError, PkiError
+from node.identity.keyfiles import (
+    install_crl,
+    load_certificate,
+    load_log_cert_public_key,
+    load_log_signing_key,
+)
+from node.identity.spiffe import (
+    Identity,
+    cert_uris,
+    identity_from_cert,
+    log_cert_identity,
+    parse_spiffe_id,
+)
+from node.identity.truststore import issued_by
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier
 
@@ -22,20 +36,20 @@ class _CertsCheck:
     vkey: str  # the log verifier key peers and auditors pin
 
 
-def _node_identity(cert: x509.Certificate, file: Path) -> pki.Identity:
+def _node_identity(cert: x509.Certificate, file: Path) -> Identity:
     """The SPIFFE identity of ``cert`` in whatever trust domain it names."""
-    uris = pki.cert_uris(cert)
+    uris = cert_uris(cert)
     if len(uris) != 1:
-        raise pki.IdentityError("bad_identity", f"{file.name}: exactly one URI SAN is required")
-    claimed = pki.parse_spiffe_id(uris[0])
-    return pki.identity_from_cert(cert, claimed.trust_domain)
+        raise IdentityError("bad_identity", f"{file.name}: exactly one URI SAN is required")
+    claimed = parse_spiffe_id(uris[0])
+    return identity_from_cert(cert, claimed.trust_domain)
 
 
 def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
     """The node's trust domain from ``certs/tls.pem``, after checking that the TLS and
     log-signing certificates both name node ``node_id``, chain to ``ca.pem`` and that
     ``log.key`` is the certified key."""
-    tls_cert = pki.load_certificate(certs / "tls.pem")
+    tls_cert = load_certificate(certs / "tls.pem")
     identity = _node_identity(tls_cert, certs / "tls.pem")
     if identity.role != "node":
         raise click.ClickException(
@@ -46,19 +60,19 @@ def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
             f"{certs / 'tls.pem'}: certificate names node {identity.name!r}, "
             f"not --node-id {node_id!r}"
         )
-    log_cert = pki.load_certificate(certs / "log.pem")
-    log_identity = pki.log_cert_identity(log_cert, identity.trust_domain)
+    log_cert = load_certificate(certs / "log.pem")
+    log_identity = log_cert_identity(log_cert, identity.trust_domain)
     if log_identity != identity:
         raise click.ClickException(
             f"{certs / 'log.pem'}: log-signing certificate names {log_identity.uri}, "
             f"not {identity.uri}"
         )
-    ca_cert = pki.load_certificate(certs / "ca.pem")
+    ca_cert = load_certificate(certs / "ca.pem")
     for name, cert in (("tls.pem", tls_cert), ("log.pem", log_cert)):
-        if not pki.issued_by(cert, ca_cert):
+        if not issued_by(cert, ca_cert):
             raise click.ClickException(f"{certs / name}: not issued by {certs / 'ca.pem'}")
-    pki.load_log_signing_key(certs / "log.key", certs / "log.pem")
-    raw_key = pki.load_log_cert_public_key(certs / "log.pem")
+    load_log_signing_key(certs / "log.key", certs / "log.pem")
+    raw_key = load_log_cert_public_key(certs / "log.pem")
     vkey = Ed25519Verifier(origin_line(identity.trust_domain, node_id), raw_key).vkey()
     return _CertsCheck(identity.trust_domain, vkey)
 
@@ -113,10 +127,10 @@ def init(
             court_prefixes=list(court_prefixes),
         )
         if crl_file is not None:
-            pki.install_crl(config.crl_dir, "federation", crl_file)
+            install_crl(config.crl_dir, "federation", crl_file)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
-    except (pki.PkiError, pki.IdentityError) as e:
+    except (PkiError, IdentityError) as e:
         raise click.ClickException(f"certs: {e}") from e
     except OSError as e:
         raise click.ClickException(f"{e.filename or home}: {e.strerror}") from e
@@ -144,7 +158,7 @@ def init(
 def serve(home: Path) -> None:
     """Run the node until SIGINT or SIGTERM."""
     load_config(home)  # a clear error before anything starts
-    from node.runtime.node import run_node  # imported here: the CLI's other commands stay light
+    from node.runtime.serve import run_node  # imported here: the CLI's other commands stay light
 
     try:
         run_node(home)

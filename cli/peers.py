@@ -10,7 +10,8 @@ import click
 from ccnode.v1 import admin_pb2
 from cli.client import admin_client, home_option
 from cli.output import console, emit_json, json_option, print_table, table, unix_ms_iso, yes_no
-from node.config import COURT_PREFIX_RE, NODE_ID_RE
+from node.config import COURT_PREFIX_RE
+from sync.ids import NODE_ID, NODE_ID_RE
 
 
 def _check_address(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -22,7 +23,7 @@ def _check_address(ctx: click.Context, param: click.Parameter, value: str) -> st
 
 def _check_peer_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not NODE_ID_RE.fullmatch(value):
-        raise click.BadParameter("must match [a-z0-9][a-z0-9-]{0,62}")
+        raise click.BadParameter(f"must match {NODE_ID}")
     return value
 
 

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from node.runtime.node import run_node
+from node.runtime.serve import run_node
 
 if len(sys.argv) != 2:
     sys.exit("usage: python -m node HOME")

@@ -17,8 +17,11 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# NODE_ID_RE is also imported from here (the admin service checks peer ids with it).
+from sync.ids import NODE_ID
+from sync.ids import NODE_ID_RE as NODE_ID_RE
+
 CONFIG_FILE = "node.json"
-NODE_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 COURT_PREFIX_RE = re.compile(r"[\u4e00-\u9fff]\d{0,4}")
 
 
@@ -100,7 +103,7 @@ class NodeConfig:
 
     def validate(self) -> None:
         if not NODE_ID_RE.fullmatch(self.node_id):
-            raise ConfigError("node_id: must match [a-z0-9][a-z0-9-]{0,62}")
+            raise ConfigError(f"node_id: must match {NODE_ID}")
         host, sep, port = self.listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ConfigError("listen: must be HOST:PORT")
@@ -109,7 +112,7 @@ class NodeConfig:
                 raise ConfigError("court_prefixes: each must be a court code prefix like 川01")
         for name in self.payload_auditors:
             if not NODE_ID_RE.fullmatch(name):
-                raise ConfigError("payload_auditors: each must match [a-z0-9][a-z0-9-]{0,62}")
+                raise ConfigError(f"payload_auditors: each must match {NODE_ID}")
 
 
 def init_home(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.ids import DNS_LABEL_RE, INDEX_RE, NODE_ID, NODE_ID_RE
 from sync.note import (
     COSIGNATURE_V1_HEADER,
     ED25519_PUBLIC_KEY_SIZE,
@@ -78,10 +79,7 @@ MAX_TIMESTAMP_S = 2**63 - 1  # tlog-cosignature: the timestamp MUST NOT exceed 2
 TIMESTAMP_SIZE = 8
 COSIGNATURE_SIZE = TIMESTAMP_SIZE + ED25519_SIGNATURE_SIZE
 
-_NODE_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
-_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
 _MAX_TRUST_DOMAIN_CHARS = 253
-_TREE_SIZE_RE = re.compile(r"0|[1-9][0-9]{0,18}", re.ASCII)
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
 
 
@@ -102,7 +100,7 @@ class CheckpointError(ValueError):
 def _check_trust_domain(trust_domain: object) -> str:
     if not isinstance(trust_domain, str) or not 0 < len(trust_domain) <= _MAX_TRUST_DOMAIN_CHARS:
         raise CheckpointError("trust domain must be 1 to 253 characters")
-    if not all(_DNS_LABEL_RE.fullmatch(label) for label in trust_domain.split(".")):
+    if not all(DNS_LABEL_RE.fullmatch(label) for label in trust_domain.split(".")):
         raise CheckpointError(
             "trust domain must be dot-separated lowercase DNS labels "
             "(a-z, 0-9, inner '-', at most 63 characters each)"
@@ -111,8 +109,8 @@ def _check_trust_domain(trust_domain: object) -> str:
 
 
 def _check_node_id(node_id: object) -> str:
-    if not isinstance(node_id, str) or not _NODE_ID_RE.fullmatch(node_id):
-        raise CheckpointError("node id must match [a-z0-9][a-z0-9-]{0,62}")
+    if not isinstance(node_id, str) or not NODE_ID_RE.fullmatch(node_id):
+        raise CheckpointError(f"node id must match {NODE_ID}")
     return node_id
 
 
@@ -185,7 +183,7 @@ class Checkpoint:
             if not line:
                 raise CheckpointError(f"checkpoint line {number} is empty")
         origin, size_text, root_text, *extensions = lines
-        if not _TREE_SIZE_RE.fullmatch(size_text):
+        if not INDEX_RE.fullmatch(size_text):
             raise CheckpointError(
                 "tree size line must be a decimal number without leading zeros, below 2^63"
             )

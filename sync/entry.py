@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from google.protobuf.message import DecodeError
 
 from ccnode.v1 import log_pb2
+from sync.ids import NODE_ID, NODE_ID_RE
 from sync.merkle import leaf_hash
 
 HEADER_VERSION = 1
@@ -30,8 +31,6 @@ SUBJECT_CHARS_MAX = 200
 ACTOR_CHARS_MAX = 200
 AUDIENCE_MAX = 16
 PARENTS_MAX = 8
-
-NODE_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class EntryError(ValueError):
@@ -120,7 +119,7 @@ def make_entry(
 ) -> Entry:
     """Build and serialise a new entry. Only the origin ever calls this for its own log."""
     if not NODE_ID_RE.fullmatch(origin):
-        raise EntryError("origin: must be a node id ([a-z0-9][a-z0-9-]{0,62})")
+        raise EntryError(f"origin: must be a node id ({NODE_ID})")
     if not 0 <= index <= INDEX_MAX:
         raise EntryError("index: must be 0..2^63-1")
     if kind <= 0:

@@ -21,18 +21,17 @@ authenticated by the inclusion proof, which is computed over its hash.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sync.checkpoint import Checkpoint, CheckpointError, CosignatureVerifier
 from sync.entry import EntryError, Header, decode_header
+from sync.ids import INDEX_RE
 from sync.merkle import HASH_SIZE, ProofError, leaf_hash, verify_inclusion
 from sync.note import NoteError, Verifier, decode_base64, parse_note
 
 HEADER_LINE = "c2sp.org/tlog-proof@v1"
 FILE_EXTENSION = ".tlog-proof"
-_INDEX_RE = re.compile(r"0|[1-9][0-9]{0,18}", re.ASCII)
 _MAX_INDEX = 2**63 - 1
 
 
@@ -86,7 +85,7 @@ def parse_proof(text: str) -> TlogProof:
     if at >= len(lines) or not lines[at].startswith("index "):
         raise TlogProofError(f"line {at + 1}: must be 'index <decimal>'")
     digits = lines[at][len("index ") :]
-    if not _INDEX_RE.fullmatch(digits) or int(digits) > _MAX_INDEX:
+    if not INDEX_RE.fullmatch(digits) or int(digits) > _MAX_INDEX:
         raise TlogProofError(f"line {at + 1}: index must be a decimal without leading zeros")
     index = int(digits)
     at += 1

@@ -6,15 +6,12 @@ read about one person or company without storing the number again."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.ownlog.writer import Draft, PrepareContext, RowReader
+from node.ports import Appender
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import subject_key
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 # A long result is recorded in several entries rather than one oversized one.
 ENTRY_IDS_PER_RECORD = 500
@@ -41,7 +38,7 @@ def access_drafts(
 
 
 async def record_access(
-    node: Node,
+    appender: Appender,
     entries: Sequence[str],
     *,
     actor: str,
@@ -51,7 +48,7 @@ async def record_access(
 ) -> list[str]:
     """Append the record(s) BEFORE the data is returned; returns their entry ids."""
     drafts = access_drafts(entries, purpose=purpose, what=what, identifier=identifier)
-    return (await node.local_log.submit(drafts, actor)).entry_ids
+    return (await appender.submit(drafts, actor)).entry_ids
 
 
 def prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:

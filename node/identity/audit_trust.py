@@ -5,7 +5,7 @@ the witnesses. A verifier trusts a certificate's Ed25519 key for node ``X`` only
 
 * the certificate is issued (signed) by a CA in the given bundle,
 * it has the log-signing profile (Ed25519 key, documentSigning EKU, no TLS purpose) and names
-  ``spiffe://<trust-domain>/node/X`` (node.identity.pki.log_cert_identity), and
+  ``spiffe://<trust-domain>/node/X`` (node.identity.spiffe.log_cert_identity), and
 * its PEM is exactly the canonical encoding of its DER, so no byte of the file goes unchecked.
 
 Validity dates and CRLs are deliberately not checked: an archived log must still verify years
@@ -20,7 +20,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from node.identity import pki
+from node.identity.errors import IdentityError
+from node.identity.spiffe import log_cert_identity
+from node.identity.truststore import issued_by
 from sync.bundle import CertificateCheck
 
 
@@ -59,11 +61,11 @@ def certificate_check(cas: list[x509.Certificate], trust_domain: str) -> Certifi
             raise ValueError("not a PEM certificate") from None
         if cert.public_bytes(Encoding.PEM).decode("ascii") != pem:
             raise ValueError("the PEM is not the canonical encoding of the certificate")
-        if not any(pki.issued_by(cert, ca) for ca in cas):
+        if not any(issued_by(cert, ca) for ca in cas):
             raise ValueError("not issued by the CA")
         try:
-            identity = pki.log_cert_identity(cert, trust_domain)
-        except pki.IdentityError as e:
+            identity = log_cert_identity(cert, trust_domain)
+        except IdentityError as e:
             raise ValueError(f"not a log-signing certificate of this federation ({e})") from None
         if identity.name != node_id:
             raise ValueError(f"the certificate names node {identity.name}")

@@ -17,9 +17,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from node.clock import Clock, utc_datetime
-from node.identity.pki import Identity, IdentityError, TrustStore
+from node.identity.errors import IdentityError
+from node.identity.spiffe import Identity
+from node.identity.truststore import TrustStore
 from node.metrics import METRICS
-from node.store.base import Refusal
+from node.store.base import Refusal, RefusalStore
 from node.store.runner import Db
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class Caller:
 
 
 class Authenticator:
-    def __init__(self, *, trust: TrustStore, db: Db, clock: Clock) -> None:
+    def __init__(self, *, trust: TrustStore, db: Db[RefusalStore], clock: Clock) -> None:
         self._trust = trust
         self._db = db
         self._clock = clock

@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 
 from node.clock import Clock, utc_datetime
-from node.identity.pki import IdentityError, TrustStore
+from node.identity.errors import IdentityError
+from node.identity.truststore import TrustStore
 from node.store.base import Store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier
 
 
-class KeyError_(Exception):
+class OriginKeyError(Exception):
     """An origin key certificate was refused."""
 
 
@@ -36,7 +37,7 @@ class OriginKeys:
         for origin, der in self._store.origin_keys().items():
             try:
                 self._remember(origin, der)
-            except KeyError_:
+            except OriginKeyError:
                 continue  # revoked since: the origin is simply unknown until re-learned
 
     def verifier(self, origin: str) -> Ed25519Verifier | None:
@@ -60,9 +61,9 @@ class OriginKeys:
         try:
             identity, raw = self._trust.check_log_cert(certificate_der, utc_datetime(self._clock))
         except IdentityError as exc:
-            raise KeyError_(f"log certificate of {origin}: {exc}") from exc
+            raise OriginKeyError(f"log certificate of {origin}: {exc}") from exc
         if identity.role != "node" or identity.name != origin:
-            raise KeyError_(f"log certificate names {identity.uri}, not node {origin}")
+            raise OriginKeyError(f"log certificate names {identity.uri}, not node {origin}")
         verifier = Ed25519Verifier(origin_line(self._trust_domain, origin), raw)
         with self._lock:
             self._verifiers[origin] = verifier

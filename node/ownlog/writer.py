@@ -22,7 +22,14 @@ from typing import Any
 
 from ccnode.v1 import payloads_pb2
 from node.clock import Clock, today
-from node.store.base import OriginState, RowChange, RowQuery, Store, StoredEntry
+from node.store.base import (
+    FoldedLogStore,
+    OriginState,
+    RowChange,
+    RowQuery,
+    RowStore,
+    StoredEntry,
+)
 from node.store.runner import Db
 from node.store.watch import Watch
 from sync import hlc
@@ -79,7 +86,7 @@ class PrepareContext:
 class RowReader:
     """Current folded rows plus the uncommitted changes of earlier drafts in the group."""
 
-    def __init__(self, store: Store, pending: dict[StateKey, Row]) -> None:
+    def __init__(self, store: RowStore, pending: dict[StateKey, Row]) -> None:
         self._store = store
         self.pending = pending
 
@@ -135,7 +142,7 @@ class LocalLog:
     def __init__(
         self,
         *,
-        db: Db,
+        db: Db[FoldedLogStore],
         node_id: str,
         trust_domain: str,
         signer: Ed25519Signer,

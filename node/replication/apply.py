@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from node.store.base import OriginState, PreparedAppend, RowChange, StoredEntry
+from node.store.base import FoldedLogStore, OriginState, PreparedAppend, RowChange, StoredEntry
 from sync.entry import Entry, Header
 from sync.folds import FoldResult, StateKey, fold_batch, state_keys
 from sync.merkle import Frontier
@@ -44,6 +44,23 @@ class Applied:
     size: int
     ignored: int
     tables: frozenset[str] = frozenset()  # folded-state tables the batch changed
+
+
+class AppliedFeed:
+    """Who is told, on the event loop, after a peer's batch was verified and committed."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[Applied], None]] = []
+
+    def subscribe(self, callback: Callable[[Applied], None]) -> None:
+        self._callbacks.append(callback)
+
+    def unsubscribe(self, callback: Callable[[Applied], None]) -> None:
+        self._callbacks.remove(callback)
+
+    def publish(self, applied: Applied) -> None:
+        for callback in list(self._callbacks):
+            callback(applied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +195,7 @@ class Replica:
     def __init__(
         self,
         *,
-        db: Db,
+        db: Db[FoldedLogStore],
         keys: OriginKeys,
         node_id: str,
         trust_domain: str,

@@ -17,35 +17,57 @@ import logging
 import random
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import grpc
 
 from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
+from node.clock import Clock
+from node.config import Limits
 from node.metrics import METRICS
-from node.replication.apply import Prepared
+from node.ports import CallerAuth, EquivocationWatch, Keys, LinkStatus, Witnessing
+from node.replication.apply import AppliedFeed, Prepared, Replica
+from node.replication.exchange import Exchange
+from node.replication.supervisor import CatchupWorkers
+from node.replication.wire import PeerChannels
 from node.replication.worker import PrepareWorker
-from node.store.base import PeerRecord
+from node.store.base import LogReader, PeerRecord, PeerStore
+from node.store.runner import Db
+from node.store.watch import Watch
+from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
 from sync.entry import Entry
 from sync.verify import BatchRejected, RejectReason
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class LinkStatus:
-    connected: bool = False
-    last_error: str = ""
-    last_contact_unix_ms: int = 0
-    peer_sizes: dict[str, int] = field(default_factory=dict)
+class PeerRefused(Exception):
+    """The peer cannot be replicated with (e.g. another holiday calendar); said in the status
+    and retried with backoff, since the peer may be upgraded."""
+
+
+@dataclass(frozen=True)
+class LinkParts:
+    """What a link uses of the node's other parts (node.runtime wires them)."""
+
+    node_id: str
+    limits: Limits
+    db: Db[LogReader]  # reads; commits go through the replica in the writer thread
+    replica: Replica
+    keys: Keys
+    exchange: Exchange
+    equivocation: EquivocationWatch
+    witnessing: Witnessing
+    workers: CatchupWorkers
+    channels: PeerChannels
+    auth: CallerAuth
+    clock: Clock
+    watch: Watch  # notified after each commit, for live tails of this node's streams
+    applied: AppliedFeed
 
 
 class PeerLink:
-    def __init__(self, node: Node, peer: PeerRecord) -> None:
-        self.node = node
+    def __init__(self, parts: LinkParts, peer: PeerRecord) -> None:
+        self._parts = parts
         self.peer = peer
         self.status = LinkStatus()
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +102,7 @@ class PeerLink:
     # ---------------------------------------------------------------- replication
 
     async def _run(self) -> None:
-        limits = self.node.config.limits
+        limits = self._parts.limits
         delay_s = limits.backoff_initial_s
         while True:
             try:
@@ -94,6 +116,8 @@ class PeerLink:
                 self.status.last_error = f"{exc.code().name}: {exc.details()}"
             except BatchRejected as exc:
                 self.status.last_error = f"rejected batch: {exc}"
+            except PeerRefused as exc:
+                self.status.last_error = f"refused peer: {exc}"
             except Exception as exc:  # keep the link alive whatever happens; say why
                 log.exception("peer %s: session failed", self.peer.node_id)
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
@@ -106,30 +130,31 @@ class PeerLink:
 
     def _ensure_channel(self) -> grpc.aio.Channel:
         if self._channel is None:
-            self._channel = self.node.peer_channel(self.peer.address, self.peer.node_id)
+            self._channel = self._parts.channels.open(self.peer.address, self.peer.node_id)
         return self._channel
 
     async def _session(self) -> bool:
-        n = self.node
+        p = self._parts
         stub = federation_pb2_grpc.FederationStub(self._ensure_channel())
-        vector = await n.vector_pb()
-        hello = await stub.Hello(
-            federation_pb2.HelloRequest(
-                node_id=n.config.node_id, protocol_version=1, vector=vector, keys=n.origin_keys_pb()
-            ),
-            timeout=10,
-        )
+        request = await p.exchange.hello_request()
+        hello = await stub.Hello(request, timeout=10)
         if hello.node_id != self.peer.node_id:
             raise RuntimeError(f"peer at {self.peer.address} says it is {hello.node_id}")
-        await n.learn_keys(hello.keys, f"peer:{self.peer.node_id}")
-        await n.check_gossip(hello.checkpoints)
+        mismatch = check_peer_calendar(CALENDAR_VERSION, hello.calendar_version)
+        if mismatch is not None:
+            await p.auth.record(
+                self.peer.address, f"node/{self.peer.node_id}", "Hello", "calendar_mismatch"
+            )
+            raise PeerRefused(mismatch)
+        await p.exchange.learn_keys(hello.keys, f"peer:{self.peer.node_id}")
+        await p.equivocation.check_gossip(hello.checkpoints)
         self.status.connected = True
         self.status.peer_sizes = dict(hello.vector.sizes)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(1)
         self.wake_witness()
-        held = dict(vector.sizes)
+        held = dict(request.vector.sizes)
         backlog = sum(max(0, size - held.get(o, 0)) for o, size in hello.vector.sizes.items())
-        threshold = n.config.limits.catchup_worker_backlog
+        threshold = p.limits.catchup_worker_backlog
         catching_up = threshold > 0 and backlog >= threshold
         call = self._ensure_channel().unary_stream(
             SUBSCRIBE_METHOD,
@@ -137,9 +162,9 @@ class PeerLink:
             response_deserializer=_received,
         )(
             federation_pb2.SubscribeRequest(
-                vector=await n.vector_pb(),
-                batch_entries_max=n.config.limits.batch_entries_max,
-                batch_bytes_max=n.config.limits.batch_bytes_max,
+                vector=await p.exchange.vector_pb(),
+                batch_entries_max=p.limits.batch_entries_max,
+                batch_bytes_max=p.limits.batch_bytes_max,
                 follow=True,
             )
         )
@@ -164,7 +189,7 @@ class PeerLink:
         rejection or an error ends the session exactly where applying the batches one by one
         would have.
         """
-        n = self.node
+        p = self._parts
         queue: asyncio.Queue[_Queued | None] = asyncio.Queue(PIPELINE_DEPTH)
         streamed = False
 
@@ -174,15 +199,15 @@ class PeerLink:
             try:
                 async for raw, msg in call:
                     streamed = True
-                    self.status.last_contact_unix_ms = n.clock.now_ms()
+                    self.status.last_contact_unix_ms = p.clock.now_ms()
                     body = msg.WhichOneof("body")
                     if body == "key":
-                        await n.learn_keys([msg.key], f"peer:{self.peer.node_id}")
+                        await p.exchange.learn_keys([msg.key], f"peer:{self.peer.node_id}")
                     elif body == "caught_up":
                         self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
                         catching_up = False  # the live tail: small batches, in threads
                     elif body == "batch":
-                        worker = n.catchup_worker() if catching_up else None
+                        worker = p.workers.current() if catching_up else None
                         future = await self._submit(msg.batch, raw, worker, chain)
                         await queue.put(_Queued(future, msg.batch))
             finally:
@@ -231,15 +256,15 @@ class PeerLink:
     ) -> asyncio.Future[Prepared]:
         """Start preparing a batch: in the helper process if ``worker``, else in a reader
         thread; either way after the same stream's previous batch of its origin."""
-        n = self.node
+        p = self._parts
         origin = batch.origin
         previous = chain.last.get(origin)
         if worker is None:
             chain.in_worker.discard(origin)
             after = None if previous is None else await _result_or_none(previous)
             future: asyncio.Future[Prepared] = asyncio.ensure_future(
-                n.db.read(
-                    n.replica.prepare,
+                p.db.read(
+                    p.replica.prepare,
                     origin,
                     batch.first_index,
                     _entries(batch),
@@ -250,13 +275,13 @@ class PeerLink:
         else:
             base, frozen = None, False  # None: the helper goes on from the chain's last state
             if origin not in chain.in_worker:
-                state, frozen = await n.db.read(n.replica.log_state, origin)
+                state, frozen = await p.db.read(p.replica.log_state, origin)
                 before = None if previous is None else await _result_or_none(previous)
                 if before is not None:  # prepared in a thread, maybe not committed yet
                     state = before.state
                 base = (state.size, state.frontier.to_bytes(), state.checkpoint_note)
                 chain.in_worker.add(origin)
-            verifier = n.keys.verifier(origin)
+            verifier = p.keys.verifier(origin)
             key = None if verifier is None else (verifier.name, verifier.public_key_bytes)
             future = await worker.prepare(chain.number, base, frozen, key, raw)
         # Retrieved even if the session ends before its commit looks at it.
@@ -285,16 +310,15 @@ class PeerLink:
         ready: list[tuple[Prepared, federation_pb2.Batch]],
         stub: federation_pb2_grpc.FederationStub,
     ) -> None:
-        n = self.node
+        p = self._parts
         while ready:
-            applied, failure = await n.db.write(n.replica.commit_all, [p for p, _ in ready])
+            applied, failure = await p.db.write(p.replica.commit_all, [p for p, _ in ready])
             for one in applied:
-                for callback in n.on_applied:
-                    callback(one)
+                p.applied.publish(one)
                 METRICS.applied.labels(origin=one.origin).inc(one.count)
                 METRICS.log_size.labels(origin=one.origin).set(one.size)
             if applied:
-                n.watch.notify()
+                p.watch.notify()
             if failure is None:
                 return
             position, exc = failure
@@ -310,13 +334,13 @@ class PeerLink:
         stub: federation_pb2_grpc.FederationStub,
     ) -> None:
         """A stale batch is skipped; any other rejection is recorded and ends the session."""
-        n = self.node
+        p = self._parts
         METRICS.rejected.labels(reason=exc.reason.value).inc()
         if exc.reason == RejectReason.STALE:
             return
         if exc.reason == RejectReason.ROOT_MISMATCH:
-            await n.investigate(batch.origin, batch.checkpoint.note, stub)
-        await n.auth.record(
+            await p.equivocation.investigate(batch.origin, batch.checkpoint.note, stub)
+        await p.auth.record(
             self.peer.address,
             f"node/{self.peer.node_id}",
             "Subscribe",
@@ -342,13 +366,13 @@ class PeerLink:
                 await asyncio.sleep(0.5)
 
     async def _witness_once(self) -> bool:
-        n = self.node
+        p = self._parts
         if not self.status.connected or self._channel is None:
             return False
-        state = await n.db.read(n.db.store.origin_state, n.config.node_id)
+        state = await p.db.read(p.db.store.origin_state, p.node_id)
         if state is None or state.size == 0:
             return True
-        cosigned = await n.db.read(n.db.store.cosignatures, n.config.node_id, state.size)
+        cosigned = await p.db.read(p.db.store.cosignatures, p.node_id, state.size)
         if any(w == self.peer.node_id for w, _ in cosigned):
             return True
         stub = federation_pb2_grpc.FederationStub(self._channel)
@@ -363,7 +387,7 @@ class PeerLink:
             if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
                 return False  # not yet delivered there: try again shortly
             raise
-        await n.add_cosignature(self.peer.node_id, state.size, reply.cosignature_line)
+        await p.witnessing.add_cosignature(self.peer.node_id, state.size, reply.cosignature_line)
         return True
 
 
@@ -415,3 +439,50 @@ async def _result_or_none(future: asyncio.Future[Prepared]) -> Prepared | None:
 def _collect(future: asyncio.Future[Prepared]) -> None:
     if not future.cancelled():
         future.exception()  # retrieved: the session already ended on an earlier batch
+
+
+class PeerLinkSet:
+    """The links of this node, one per configured peer; the PeerLinks port."""
+
+    def __init__(self, parts: LinkParts, db: Db[PeerStore]) -> None:
+        self._parts = parts
+        self._db = db
+        self._links: dict[str, PeerLink] = {}
+
+    async def start(self) -> None:
+        """Start a link for every peer in the store."""
+        for peer in await self._db.read(self._db.store.peers):
+            self._start(peer)
+
+    def _start(self, peer: PeerRecord) -> None:
+        link = PeerLink(self._parts, peer)
+        self._links[peer.node_id] = link
+        link.start()
+
+    async def add_peer(self, peer: PeerRecord) -> None:
+        await self._db.write(self._db.store.put_peer, peer)
+        old = self._links.pop(peer.node_id, None)
+        if old is not None:
+            await old.stop()
+        self._start(peer)
+
+    async def remove_peer(self, node_id: str) -> bool:
+        removed = await self._db.write(self._db.store.remove_peer, node_id)
+        link = self._links.pop(node_id, None)
+        if link is not None:
+            await link.stop()
+        return removed
+
+    def status(self, node_id: str) -> LinkStatus | None:
+        link = self._links.get(node_id)
+        return None if link is None else link.status
+
+    def wake_witnesses(self) -> None:
+        """This node appended: ask every peer to cosign the new checkpoint."""
+        for link in self._links.values():
+            link.wake_witness()
+
+    async def stop(self) -> None:
+        for link in list(self._links.values()):
+            await link.stop()
+        self._links.clear()

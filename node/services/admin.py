@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import importlib.metadata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.businesses.access import record_access
+from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
 from node.ownlog.writer import Draft, DraftRejected
-from node.store.base import OriginState, PeerRecord, RowQuery
+from node.ports import Appender, Keys, PeerLinks
+from node.replication.equivocation import evidence_pb
+from node.store.base import (
+    EvidenceStore,
+    LogReader,
+    OriginState,
+    PeerRecord,
+    PeerStore,
+    RefusalStore,
+    RowQuery,
+    RowStore,
+)
+from node.store.runner import Db
+from node.store.verify import verify_store
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
 from sync.folds import blacklist as bl_fold
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
+from sync.note import Ed25519Signer
 
 LIMIT_MAX = 1000
 
@@ -42,20 +54,38 @@ class _StatusReads:
     refusal_count: int
 
 
+class AdminStore(LogReader, PeerStore, RowStore, RefusalStore, EvidenceStore, Protocol):
+    """What the admin API reads: logs, peers, folded rows, refusals and evidence."""
+
+
 class AdminService(admin_pb2_grpc.AdminServicer):
-    def __init__(self, node: Node) -> None:
-        self.n = node
+    def __init__(
+        self,
+        *,
+        db: Db[AdminStore],
+        config: NodeConfig,
+        appender: Appender,
+        links: PeerLinks,
+        keys: Keys,
+        signer: Ed25519Signer,
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._appender = appender
+        self._links = links
+        self._keys = keys
+        self._signer = signer
 
     async def Status(
         self, request: admin_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.StatusResponse:
-        c = self.n.config
-        state = await self.n.db.read(self.n.db.store.origin_state, c.node_id)
+        c = self._config
+        state = await self._db.read(self._db.store.origin_state, c.node_id)
         return admin_pb2.StatusResponse(
             node_id=c.node_id,
             trust_domain=c.trust_domain,
             listen=c.listen,
-            vkey=self.n.signer.vkey(),
+            vkey=self._signer.vkey(),
             log_size=state.size if state else 0,
             court_prefixes=c.court_prefixes,
             version=importlib.metadata.version("ccnode"),
@@ -75,7 +105,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             for d in request.drafts
         ]
         try:
-            result = await self.n.local_log.submit(drafts, request.actor)
+            result = await self._appender.submit(drafts, request.actor)
         except DraftRejected as exc:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -95,8 +125,6 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def AddPeer(
         self, request: admin_pb2.AddPeerRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.AddPeerResponse:
-        from node.config import COURT_PREFIX_RE, NODE_ID_RE
-
         p = request.peer
         host, sep, port = p.address.rpartition(":")
         if not NODE_ID_RE.fullmatch(p.node_id):
@@ -105,7 +133,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
         if not sep or not host or not port.isdigit():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "address: must be HOST:PORT")
-        if p.node_id == self.n.config.node_id:
+        if p.node_id == self._config.node_id:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "peer_id: a node cannot peer with itself"
             )
@@ -114,25 +142,24 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "court_prefixes: each must be a court code prefix like 川01",
             )
-        await self.n.add_peer(PeerRecord(p.node_id, p.address, tuple(p.court_prefixes)))
+        await self._links.add_peer(PeerRecord(p.node_id, p.address, tuple(p.court_prefixes)))
         return admin_pb2.AddPeerResponse()
 
     async def RemovePeer(
         self, request: admin_pb2.RemovePeerRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.RemovePeerResponse:
-        return admin_pb2.RemovePeerResponse(removed=await self.n.remove_peer(request.node_id))
+        return admin_pb2.RemovePeerResponse(removed=await self._links.remove_peer(request.node_id))
 
     async def _peer_statuses(self) -> list[admin_pb2.PeerStatus]:
-        vector = await self.n.db.read(self.n.db.store.vector)
-        return self._peer_statuses_of(vector, await self.n.db.read(self.n.db.store.peers))
+        vector = await self._db.read(self._db.store.vector)
+        return self._peer_statuses_of(vector, await self._db.read(self._db.store.peers))
 
     def _peer_statuses_of(
         self, vector: dict[str, int], peers: list[PeerRecord]
     ) -> list[admin_pb2.PeerStatus]:
         out = []
         for peer in peers:
-            link = self.n.links.get(peer.node_id)
-            st = link.status if link else None
+            st = self._links.status(peer.node_id)
             sizes = st.peer_sizes if st else {}
             out.append(
                 admin_pb2.PeerStatus(
@@ -161,7 +188,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, entries: list[str], actor: str, purpose: str, what: str, identifier: str
     ) -> None:
         await record_access(
-            self.n, entries, actor=actor, purpose=purpose, what=what, identifier=identifier
+            self._appender, entries, actor=actor, purpose=purpose, what=what, identifier=identifier
         )
 
     async def _check_reveal(
@@ -191,8 +218,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if request.status:
             equals["status"] = request.status
         limit = min(request.limit or 100, LIMIT_MAX)
-        rows, total = await self.n.db.read(
-            self.n.db.store.query_rows,
+        rows, total = await self._db.read(
+            self._db.store.query_rows,
             RowQuery(
                 table=bl_fold.TABLE,
                 equals=equals,
@@ -218,13 +245,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, request: admin_pb2.BlacklistGetRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.BlacklistGetResponse:
         await self._check_reveal(context, request.reveal, request.actor, request.purpose)
-        rows = await self.n.db.read(self.n.db.store.get_rows, bl_fold.TABLE, [request.subject])
+        rows = await self._db.read(self._db.store.get_rows, bl_fold.TABLE, [request.subject])
         row = rows.get(request.subject)
         if row is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no listing {request.subject}")
             raise AssertionError("unreachable")
         item = bl_fold.item_of(row)
-        entries = await self.n.db.read(self.n.db.store.entries_by_subject, [request.subject])
+        entries = await self._db.read(self._db.store.entries_by_subject, [request.subject])
         history = [
             admin_pb2.HistoryEvent(
                 entry_id=f"{e.origin}/{e.index}",
@@ -249,7 +276,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.SyncStatusResponse:
         # Every read in one trip to a reader thread: the status is polled (every 50 ms by a
         # catch-up benchmark), and a trip costs more than the small read it makes.
-        status = await self.n.db.read(self._status_reads)
+        status = await self._db.read(self._status_reads)
         origins = []
         for s in status.states:
             cos = status.cosignatures[s.origin]
@@ -265,8 +292,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 )
             )
         return admin_pb2.SyncStatusResponse(
-            node_id=self.n.config.node_id,
-            vkey=self.n.signer.vkey(),
+            node_id=self._config.node_id,
+            vkey=self._signer.vkey(),
             origins=origins,
             peers=self._peer_statuses_of(status.vector, status.peers),
             evidence_count=status.evidence_count,
@@ -275,7 +302,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     def _status_reads(self) -> _StatusReads:
         """What SyncStatus reports from the store (blocking: a reader thread)."""
-        store = self.n.db.store
+        store = self._db.store
         states = sorted(store.origin_states(), key=lambda s: s.origin)
         return _StatusReads(
             states=states,
@@ -289,16 +316,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Verify(
         self, request: admin_pb2.VerifyRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.VerifyResponse:
-        from node.store.verify import verify_store
-
         verifiers = {
-            o: v for o in self.n.keys.certificates() if (v := self.n.keys.verifier(o)) is not None
+            o: v for o in self._keys.certificates() if (v := self._keys.verifier(o)) is not None
         }
-        verifiers[self.n.config.node_id] = self.n.signer.verifier()
-        report = await self.n.db.read(
+        verifiers[self._config.node_id] = self._signer.verifier()
+        report = await self._db.read(
             verify_store,
-            self.n.db.store,
-            trust_domain=self.n.config.trust_domain,
+            self._db.store,
+            trust_domain=self._config.trust_domain,
             verifiers=verifiers,
             origins=list(request.origins),
         )
@@ -307,7 +332,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Refusals(
         self, request: admin_pb2.RefusalsRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.RefusalsResponse:
-        rows = await self.n.db.read(self.n.db.store.refusals, request.limit or 100)
+        rows = await self._db.read(self._db.store.refusals, request.limit or 100)
         return admin_pb2.RefusalsResponse(
             refusals=[
                 admin_pb2.Refusal(
@@ -324,10 +349,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Evidence(
         self, request: admin_pb2.EvidenceRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.EvidenceResponse:
-        from node.runtime.node import evidence_pb
-
         return admin_pb2.EvidenceResponse(
-            evidence=[evidence_pb(e) for e in await self.n.db.read(self.n.db.store.evidence)]
+            evidence=[evidence_pb(e) for e in await self._db.read(self._db.store.evidence)]
         )
 
 

@@ -16,19 +16,28 @@ is sent, so no read is ever unrecorded; if recording fails, the payload is not s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn, Protocol
 
 import grpc
 
 from ccnode.v1 import audit_pb2, audit_pb2_grpc, federation_pb2, log_pb2, payloads_pb2
+from node.clock import Clock
 from node.identity.auth import Caller
 from node.ownlog.writer import Draft
-from node.store.base import OriginState, StoredEntry
+from node.ports import Appender, CallerAuth, Keys, PeerLinks
+from node.replication.equivocation import evidence_pb
+from node.replication.exchange import Exchange
+from node.store.base import (
+    EvidenceStore,
+    LogReader,
+    OriginState,
+    PeerStore,
+    RefusalStore,
+    StoredEntry,
+)
+from node.store.runner import Db
 from sync import merkle
 from sync.entry import Header, decode_header, entry_id
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 READERS = ("auditor", "node")
 AUDITOR = ("auditor",)
@@ -49,9 +58,35 @@ def _is_public(header: Header) -> bool:
     return not header.audience
 
 
+class AuditStore(LogReader, PeerStore, RefusalStore, EvidenceStore, Protocol):
+    """What auditors may read: logs, peers, refusals and evidence (never folded rows)."""
+
+
 class AuditService(audit_pb2_grpc.AuditServicer):
-    def __init__(self, node: Node) -> None:
-        self.n = node
+    def __init__(
+        self,
+        *,
+        db: Db[AuditStore],
+        auth: CallerAuth,
+        appender: Appender,
+        keys: Keys,
+        exchange: Exchange,
+        links: PeerLinks,
+        node_id: str,
+        trust_domain: str,
+        payload_auditors: Sequence[str],
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._auth = auth
+        self._appender = appender
+        self._keys = keys
+        self._exchange = exchange
+        self._links = links
+        self._node_id = node_id
+        self._trust_domain = trust_domain
+        self._payload_auditors = frozenset(payload_auditors)
+        self._clock = clock
 
     # ---------------------------------------------------------------- helpers
 
@@ -62,7 +97,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         raise AssertionError("unreachable")
 
     async def _state(self, context: grpc.aio.ServicerContext, origin: str) -> OriginState:
-        state = await self.n.db.read(self.n.db.store.origin_state, origin)
+        state = await self._db.read(self._db.store.origin_state, origin)
         if state is None:
             await self._abort(context, grpc.StatusCode.NOT_FOUND, "unknown origin")
         return state
@@ -74,7 +109,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         return _is_public(header)
 
     def _granted(self, caller: Caller) -> bool:
-        return caller.identity.name in self.n.config.payload_auditors
+        return caller.identity.name in self._payload_auditors
 
     async def _require_purpose(
         self, context: grpc.aio.ServicerContext, caller: Caller, wants: bool, purpose: str
@@ -110,7 +145,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             for i in range(0, len(ids), ACCESS_IDS_MAX)
         ]
         try:
-            await self.n.local_log.submit(drafts, caller.identity.uri)
+            await self._appender.submit(drafts, caller.identity.uri)
         except Exception:  # no record, no payload
             await self._abort(
                 context, grpc.StatusCode.UNAVAILABLE, "the read could not be recorded: retry later"
@@ -121,20 +156,20 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def LatestCheckpoints(
         self, request: audit_pb2.LatestCheckpointsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.LatestCheckpointsResponse:
-        await self.n.auth.require(context, READERS, "Audit.LatestCheckpoints")
+        await self._auth.require(context, READERS, "Audit.LatestCheckpoints")
         return audit_pb2.LatestCheckpointsResponse(
-            checkpoints=await self.n.latest_checkpoints(list(request.origins))
+            checkpoints=await self._exchange.latest_checkpoints(list(request.origins))
         )
 
     async def OriginKeys(
         self, request: audit_pb2.OriginKeysRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.OriginKeysResponse:
-        await self.n.auth.require(context, READERS, "Audit.OriginKeys")
+        await self._auth.require(context, READERS, "Audit.OriginKeys")
         wanted = set(request.origins)
         return audit_pb2.OriginKeysResponse(
             keys=[
                 federation_pb2.OriginKey(origin=origin, certificate_der=der)
-                for origin, der in sorted(self.n.keys.certificates().items())
+                for origin, der in sorted(self._keys.certificates().items())
                 if not wanted or origin in wanted
             ]
         )
@@ -142,18 +177,18 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def CheckpointHistory(
         self, request: audit_pb2.CheckpointHistoryRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[audit_pb2.CheckpointHistoryChunk]:
-        await self.n.auth.require(context, READERS, "Audit.CheckpointHistory")
+        await self._auth.require(context, READERS, "Audit.CheckpointHistory")
         state = await self._state(context, request.origin)
         to_size = request.to_size or state.size
-        store = self.n.db.store
+        store = self._db.store
         sizes = [
             s
-            for s in await self.n.db.read(store.checkpoint_sizes, request.origin)
+            for s in await self._db.read(store.checkpoint_sizes, request.origin)
             if request.from_size <= s <= to_size
         ]
         for i in range(0, len(sizes), CHUNK_ENTRIES):
             part = sizes[i : i + CHUNK_ENTRIES]
-            notes = await self.n.db.read(self._notes, request.origin, part)
+            notes = await self._db.read(self._notes, request.origin, part)
             yield audit_pb2.CheckpointHistoryChunk(
                 sizes=part, checkpoints=[log_pb2.SignedCheckpoint(note=n) for n in notes]
             )
@@ -162,7 +197,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         """Notes at these sizes (blocking; one read transaction's worth of calls)."""
         out = []
         for size in sizes:
-            note = self.n.db.store.checkpoint_at(origin, size)
+            note = self._db.store.checkpoint_at(origin, size)
             assert note is not None, "checkpoint_sizes lists only stored checkpoints"
             out.append(note)
         return out
@@ -170,22 +205,19 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def Evidence(
         self, request: audit_pb2.EvidenceListRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.EvidenceListResponse:
-        from node.runtime.node import evidence_pb
-
-        await self.n.auth.require(context, READERS, "Audit.Evidence")
-        records = await self.n.db.read(self.n.db.store.evidence)
+        await self._auth.require(context, READERS, "Audit.Evidence")
+        records = await self._db.read(self._db.store.evidence)
         return audit_pb2.EvidenceListResponse(evidence=[evidence_pb(e) for e in records])
 
     async def Status(
         self, request: audit_pb2.AuditStatusRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AuditStatusResponse:
-        caller = await self.n.auth.require(context, READERS, "Audit.Status")
-        store = self.n.db.store
-        states = await self.n.db.read(store.origin_states)
+        caller = await self._auth.require(context, READERS, "Audit.Status")
+        store = self._db.store
+        states = await self._db.read(store.origin_states)
         peers = []
-        for peer in await self.n.db.read(store.peers):
-            link = self.n.links.get(peer.node_id)
-            status = link.status if link is not None else None
+        for peer in await self._db.read(store.peers):
+            status = self._links.status(peer.node_id)
             peers.append(
                 audit_pb2.AuditPeer(
                     node_id=peer.node_id,
@@ -195,8 +227,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 )
             )
         return audit_pb2.AuditStatusResponse(
-            node_id=self.n.config.node_id,
-            trust_domain=self.n.config.trust_domain,
+            node_id=self._node_id,
+            trust_domain=self._trust_domain,
             origins=[
                 audit_pb2.AuditOrigin(
                     origin=s.origin,
@@ -209,9 +241,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 for s in sorted(states, key=lambda s: s.origin)
             ],
             peers=peers,
-            evidence_count=len(await self.n.db.read(store.evidence)),
-            refusal_count=await self.n.db.read(store.refusal_count),
-            server_time_unix_ms=self.n.clock.now_ms(),
+            evidence_count=len(await self._db.read(store.evidence)),
+            refusal_count=await self._db.read(store.refusal_count),
+            server_time_unix_ms=self._clock.now_ms(),
             payload_access=caller.identity.role == "auditor" and self._granted(caller),
         )
 
@@ -220,14 +252,14 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def Entries(
         self, request: audit_pb2.EntriesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[audit_pb2.EntriesChunk]:
-        caller = await self.n.auth.require(context, READERS, "Audit.Entries")
+        caller = await self._auth.require(context, READERS, "Audit.Entries")
         await self._require_purpose(context, caller, request.with_payloads, request.purpose)
         state = await self._state(context, request.origin)
         end = min(request.end or state.size, state.size)
         start = request.start
         while start < end:
             stop = min(end, start + CHUNK_ENTRIES)
-            rows = await self.n.db.read(self.n.db.store.entries, request.origin, start, stop)
+            rows = await self._db.read(self._db.store.entries, request.origin, start, stop)
             shown = [
                 request.with_payloads
                 and e.payload is not None
@@ -248,7 +280,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def Payloads(
         self, request: audit_pb2.PayloadsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.PayloadsResponse:
-        caller = await self.n.auth.require(context, AUDITOR, "Audit.Payloads")
+        caller = await self._auth.require(context, AUDITOR, "Audit.Payloads")
         await self._require_purpose(context, caller, True, request.purpose)
         if len(request.indexes) > PAYLOADS_MAX:
             await self._abort(
@@ -259,7 +291,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         shown: list[StoredEntry] = []
         withheld: list[int] = []
         for index in sorted(set(request.indexes)):
-            rows = await self.n.db.read(self.n.db.store.entries, request.origin, index, index + 1)
+            rows = await self._db.read(self._db.store.entries, request.origin, index, index + 1)
             entry = rows[0] if rows else None
             if (
                 entry is None
@@ -283,19 +315,19 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def InclusionProof(
         self, request: audit_pb2.InclusionProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.InclusionProofResponse:
-        caller = await self.n.auth.require(context, READERS, "Audit.InclusionProof")
+        caller = await self._auth.require(context, READERS, "Audit.InclusionProof")
         await self._require_purpose(context, caller, request.with_payload, request.purpose)
         state = await self._state(context, request.origin)
         size = request.size or state.size
-        note = await self.n.db.read(self.n.db.store.checkpoint_at, request.origin, size)
+        note = await self._db.read(self._db.store.checkpoint_at, request.origin, size)
         if note is None or request.index >= size:
             await self._abort(
                 context,
                 grpc.StatusCode.OUT_OF_RANGE,
                 "no checkpoint at that size, or index >= size",
             )
-        rows = await self.n.db.read(
-            self.n.db.store.entries, request.origin, request.index, request.index + 1
+        rows = await self._db.read(
+            self._db.store.entries, request.origin, request.index, request.index + 1
         )
         if not rows:
             await self._abort(context, grpc.StatusCode.DATA_LOSS, "the entry is not in the store")
@@ -304,7 +336,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         # Nodes keep what they always got (the audience's payload); auditors ask for it.
         wants = request.with_payload or caller.identity.role == "node"
         show = wants and entry.payload is not None and self._may_read(caller, header)
-        leaves = await self.n.db.read(self.n.db.store.leaf_hashes, request.origin, 0, size)
+        leaves = await self._db.read(self._db.store.leaf_hashes, request.origin, 0, size)
         if show:
             await self._record(
                 context, caller, [entry_id(entry.origin, entry.index)], request.purpose
@@ -320,19 +352,19 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def ConsistencyProof(
         self, request: audit_pb2.ConsistencyProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ConsistencyProofResponse:
-        await self.n.auth.require(context, READERS, "Audit.ConsistencyProof")
+        await self._auth.require(context, READERS, "Audit.ConsistencyProof")
         state = await self._state(context, request.origin)
-        store = self.n.db.store
+        store = self._db.store
         new_size = request.new_size or state.size
         if not 0 < request.old_size <= new_size <= state.size:
             await self._abort(
                 context, grpc.StatusCode.OUT_OF_RANGE, "sizes must be 0 < old <= new <= held size"
             )
-        new_note = await self.n.db.read(store.checkpoint_at, request.origin, new_size)
+        new_note = await self._db.read(store.checkpoint_at, request.origin, new_size)
         if new_note is None:
             await self._abort(context, grpc.StatusCode.OUT_OF_RANGE, "no checkpoint at new_size")
-        old_note = await self.n.db.read(store.checkpoint_at, request.origin, request.old_size)
-        leaves = await self.n.db.read(store.leaf_hashes, request.origin, 0, new_size)
+        old_note = await self._db.read(store.checkpoint_at, request.origin, request.old_size)
+        leaves = await self._db.read(store.leaf_hashes, request.origin, 0, new_size)
         return audit_pb2.ConsistencyProofResponse(
             proof=merkle.consistency_proof(leaves, request.old_size),
             old_checkpoint=log_pb2.SignedCheckpoint(note=old_note or ""),
@@ -346,9 +378,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def Refusals(
         self, request: audit_pb2.AuditRefusalsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AuditRefusalsResponse:
-        await self.n.auth.require(context, AUDITOR, "Audit.Refusals")
-        store = self.n.db.store
-        rows = await self.n.db.read(store.refusals, min(request.limit or 100, 10_000))
+        await self._auth.require(context, AUDITOR, "Audit.Refusals")
+        store = self._db.store
+        rows = await self._db.read(store.refusals, min(request.limit or 100, 10_000))
         return audit_pb2.AuditRefusalsResponse(
             refusals=[
                 audit_pb2.AuditRefusal(
@@ -360,5 +392,5 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 )
                 for r in rows
             ],
-            total=await self.n.db.read(store.refusal_count),
+            total=await self._db.read(store.refusal_count),
         )

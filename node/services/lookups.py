@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import grpc
 
 from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
 from node.businesses.lookups.sources import asset_row
 from node.ownlog.writer import Draft, DraftRejected
-from node.store.base import AssetRow, RowQuery
+from node.ports import Appender, ChangeFeed, PeerLinks
+from node.store.base import AssetRow, AssetStore, LogReader, RowQuery, RowStore
+from node.store.runner import Db
 from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import (
@@ -30,9 +32,6 @@ from sync.folds import access as access_fold
 from sync.folds import lookups as lookups_fold
 from sync.folds.blacklist import Row
 from sync.payload import PayloadError, decode_payload
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 LIMIT_MAX = 1000
 WAIT_MAX_S = 300.0
@@ -60,8 +59,9 @@ class ReplyWatch:
     batch (node.store.watch) it reads the rows of all awaited lookups in one query and wakes those
     replied to. A read per waiter per change would grow with the square of the load."""
 
-    def __init__(self, node: Node) -> None:
-        self.n = node
+    def __init__(self, *, db: Db[RowStore], changes: ChangeFeed) -> None:
+        self._db = db
+        self._changes = changes
         self._waiting: dict[str, list[asyncio.Future[Row]]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -83,10 +83,10 @@ class ReplyWatch:
                 self._waiting.pop(subject, None)
 
     async def _run(self) -> None:
-        store = self.n.db.store
-        while self._waiting and not self.n.stopping:
-            seen = self.n.watch.version
-            rows = await self.n.db.read(store.get_rows, lookups_fold.TABLE, list(self._waiting))
+        store = self._db.store
+        while self._waiting and not self._changes.closed:
+            seen = self._changes.version
+            rows = await self._db.read(store.get_rows, lookups_fold.TABLE, list(self._waiting))
             for subject, row in rows.items():
                 if row["status"] == lookups_fold.PENDING:
                     continue
@@ -94,13 +94,26 @@ class ReplyWatch:
                     if not future.done():
                         future.set_result(row)
             if self._waiting:
-                await self.n.watch.wait(seen, WATCH_IDLE_S)
+                await self._changes.wait(seen, WATCH_IDLE_S)
+
+
+class LookupsStore(RowStore, LogReader, AssetStore, Protocol):
+    """Lookup rows, the entries behind them (payloads), the asset registry."""
 
 
 class LookupsService(lookups_pb2_grpc.LookupsServicer):
-    def __init__(self, node: Node) -> None:
-        self.n = node
-        self._replies = ReplyWatch(node)
+    def __init__(
+        self,
+        *,
+        db: Db[LookupsStore],
+        appender: Appender,
+        links: PeerLinks,
+        changes: ChangeFeed,
+    ) -> None:
+        self._db = db
+        self._appender = appender
+        self._links = links
+        self._replies = ReplyWatch(db=db, changes=changes)
 
     # ---------------------------------------------------------------- lookups
 
@@ -128,7 +141,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         )
         draft = Draft(log_pb2.LOOKUP_REQUESTED, payloads_pb2.Payload(lookup_requested=body))
         try:
-            submitted = await self.n.local_log.submit([draft], request.actor)
+            submitted = await self._appender.submit([draft], request.actor)
         except DraftRejected as exc:
             await _abort(
                 context, grpc.StatusCode.INVALID_ARGUMENT, f"{exc.message} [rule: {exc.rule}]"
@@ -149,10 +162,10 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         return await self._result(row, request.actor, request.purpose, request.reveal)
 
     def _is_peer(self, node_id: str) -> bool:
-        return node_id in self.n.links  # a link runs for every peer in the store
+        return self._links.status(node_id) is not None  # a link runs for every stored peer
 
     async def _row(self, subject: str) -> Row | None:
-        rows = await self.n.db.read(self.n.db.store.get_rows, lookups_fold.TABLE, [subject])
+        rows = await self._db.read(self._db.store.get_rows, lookups_fold.TABLE, [subject])
         return rows.get(subject)
 
     async def List(
@@ -166,8 +179,8 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         ):
             if value:
                 equals[column] = value
-        rows, total = await self.n.db.read(
-            self.n.db.store.query_rows,
+        rows, total = await self._db.read(
+            self._db.store.query_rows,
             RowQuery(
                 table=lookups_fold.TABLE,
                 equals=equals,
@@ -232,7 +245,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         """The payloads this node holds of the lookup's request and reply, by entry id (one
         read; none on a node outside the audience, or after a purge)."""
         wanted = {item.request_entry, item.reply.entry_id} - {""}
-        entries = await self.n.db.read(self.n.db.store.entries_by_subject, [item.subject])
+        entries = await self._db.read(self._db.store.entries_by_subject, [item.subject])
         out = {}
         for e in entries:
             entry_id = f"{e.origin}/{e.index}"
@@ -253,7 +266,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             )
         )
         draft = Draft(kind=log_pb2.ACCESS_RECORDED, payload=payload)
-        return (await self.n.local_log.submit([draft], actor)).entry_ids[0]
+        return (await self._appender.submit([draft], actor)).entry_ids[0]
 
     # ---------------------------------------------------------------- accountability
 
@@ -264,12 +277,12 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "id_number: required")
         key = subject_key(request.id_number)
         limit = min(request.limit or LIMIT_MAX, LIMIT_MAX)
-        store = self.n.db.store
-        lookups, _ = await self.n.db.read(
+        store = self._db.store
+        lookups, _ = await self._db.read(
             store.query_rows,
             RowQuery(table=lookups_fold.TABLE, equals={"subject_key": key}, limit=limit),
         )
-        reads, _ = await self.n.db.read(
+        reads, _ = await self._db.read(
             store.query_rows,
             RowQuery(table=access_fold.TABLE, equals={"subject_key": key}, limit=limit),
         )
@@ -299,16 +312,16 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 rows = await asyncio.to_thread(_checked_rows, message)
             except ValidationError as exc:
                 await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            await self.n.db.write(self.n.db.store.put_assets, rows)
+            await self._db.write(self._db.store.put_assets, rows)
             imported += len(rows)
-        total = await self.n.db.read(self.n.db.store.count_assets)
+        total = await self._db.read(self._db.store.count_assets)
         return lookups_pb2.ImportAssetsResponse(imported=imported, total=total)
 
     async def CountAssets(
         self, request: lookups_pb2.CountAssetsRequest, context: grpc.aio.ServicerContext
     ) -> lookups_pb2.CountAssetsResponse:
         return lookups_pb2.CountAssetsResponse(
-            total=await self.n.db.read(self.n.db.store.count_assets)
+            total=await self._db.read(self._db.store.count_assets)
         )
 
 

@@ -12,22 +12,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
 
 from ccnode.v1 import payloads_pb2, tasks_pb2, tasks_pb2_grpc
 from node.businesses.access import record_access
 from node.businesses.tasks.prepare import ledger_seizure
-from node.clock import today
-from node.store.base import RowQuery
+from node.clock import Clock, today
+from node.ports import Appender
+from node.store.base import LogReader, RowQuery, RowStore
+from node.store.runner import Db
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
 from sync.domain.identifiers import DEFAULT_MASK, mask_id
 from sync.folds import tasks as tf
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 LIMIT_MAX = 1000
 PAGE_ROWS = 1000
@@ -117,17 +116,22 @@ def role_of(row: dict[str, Any], node_id: str) -> str:
 # ---------------------------------------------------------------- the service
 
 
-class TasksService(tasks_pb2_grpc.TasksServicer):
-    def __init__(self, node: Node) -> None:
-        self.n = node
+class TasksStore(RowStore, LogReader, Protocol):
+    """Task and seizure rows, and the task events behind them."""
 
-    @property
-    def _node_id(self) -> str:
-        return self.n.config.node_id
+
+class TasksService(tasks_pb2_grpc.TasksServicer):
+    def __init__(
+        self, *, db: Db[TasksStore], appender: Appender, node_id: str, clock: Clock
+    ) -> None:
+        self._db = db
+        self._appender = appender
+        self._node_id = node_id
+        self._clock = clock
 
     def _all_rows(self, table: str, equals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row of a table matching ``equals`` (blocking: run through db.read)."""
-        store = self.n.db.store
+        store = self._db.store
         out: list[dict[str, Any]] = []
         while True:
             page, total = store.query_rows(
@@ -141,14 +145,14 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         """Tasks that can be overdue: the open statuses only (indexed column)."""
         out: list[tuple[dict[str, Any], tasks_pb2.TaskItem]] = []
         for status in sorted(dom.OPEN_STATUSES):
-            rows = await self.n.db.read(self._all_rows, tf.TABLE, {"status": status})
+            rows = await self._db.read(self._all_rows, tf.TABLE, {"status": status})
             out.extend((row, tf.item_of(row)) for row in rows)
         return sorted(out, key=lambda pair: pair[0]["key"])
 
     async def List(
         self, request: tasks_pb2.TaskListRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskListResponse:
-        day = today(self.n.clock)
+        day = today(self._clock)
         equals: dict[str, Any] = {}
         if request.status:
             equals["status"] = request.status
@@ -163,8 +167,8 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
                 grpc.StatusCode.INVALID_ARGUMENT, "role: must be delegated or received"
             )
         limit = min(request.limit or 100, LIMIT_MAX)
-        rows, total = await self.n.db.read(
-            self.n.db.store.query_rows,
+        rows, total = await self._db.read(
+            self._db.store.query_rows,
             RowQuery(table=tf.TABLE, equals=equals, limit=limit, offset=request.offset),
         )
         items = []
@@ -182,12 +186,12 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "reveal: unmasked personal data needs an actor and a purpose (it is recorded)",
             )
-        rows = await self.n.db.read(self.n.db.store.get_rows, tf.TABLE, [request.subject])
+        rows = await self._db.read(self._db.store.get_rows, tf.TABLE, [request.subject])
         row = rows.get(request.subject)
         if row is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no task {request.subject}")
             raise AssertionError("unreachable")
-        day = today(self.n.clock)
+        day = today(self._clock)
         item = with_flags(tf.item_of(row), day)
         await self._attach_ledger(item, day)
         if request.reveal:
@@ -205,7 +209,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
             ("asset_id", {s.measure.asset.asset_id for s in item.seizures}),
         ):
             for value in sorted(values):
-                rows = await self.n.db.read(self._all_rows, tf.SEIZURE_TABLE, {column: value})
+                rows = await self._db.read(self._all_rows, tf.SEIZURE_TABLE, {column: value})
                 related.update((r["key"], r) for r in rows)
         ledger = sz.ledger_view((ledger_seizure(r) for r in related.values()), day)
         views = {v.seizure.key: v for v in ledger}
@@ -217,7 +221,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def _record_access(self, item: tasks_pb2.TaskItem, actor: str, purpose: str) -> None:
         debtor = item.delegation.debtor
         await record_access(
-            self.n,
+            self._appender,
             [e.entry_id for e in item.events if e.held],
             actor=actor,
             purpose=purpose,
@@ -228,7 +232,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def Overdue(
         self, request: tasks_pb2.TaskOverdueRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskOverdueResponse:
-        day = today(self.n.clock)
+        day = today(self._clock)
         items = []
         for _, item in await self._open_tasks():
             with_flags(item, day)
@@ -241,8 +245,8 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def Board(
         self, request: tasks_pb2.TaskBoardRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskBoardResponse:
-        day = today(self.n.clock)
-        rows = await self.n.db.read(self._all_rows, tf.TABLE)
+        day = today(self._clock)
+        rows = await self._db.read(self._all_rows, tf.TABLE)
         overdue_keys: set[str] = set()
         by_flag: Counter[str] = Counter()
         for row, item in await self._open_tasks():
@@ -273,12 +277,12 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
 
     async def _ledger(self, day: dt.date) -> list[sz.SeizureView]:
         """The whole ledger as of ``day``: queues and case caps span tasks, so every row."""
-        rows = await self.n.db.read(self._all_rows, tf.SEIZURE_TABLE)
+        rows = await self._db.read(self._all_rows, tf.SEIZURE_TABLE)
         return sz.ledger_view((ledger_seizure(r) for r in rows), day)
 
     async def _seizure_items(self, views: Iterable[sz.SeizureView]) -> list[tasks_pb2.SeizureItem]:
         keys = [v.seizure.key for v in views]
-        rows = await self.n.db.read(self.n.db.store.get_rows, tf.SEIZURE_TABLE, keys)
+        rows = await self._db.read(self._db.store.get_rows, tf.SEIZURE_TABLE, keys)
         return [
             masked_seizure(seizure_pb(v, tf.seizure_of(rows[v.seizure.key])))
             for v in views
@@ -288,7 +292,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def Seizures(
         self, request: tasks_pb2.SeizuresRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.SeizuresResponse:
-        day = today(self.n.clock)
+        day = today(self._clock)
         views = await self._ledger(day)
         matching = [
             v
@@ -319,7 +323,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def SeizuresExpiring(
         self, request: tasks_pb2.SeizuresExpiringRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.SeizuresExpiringResponse:
-        day = today(self.n.clock)
+        day = today(self._clock)
         within_days = request.within_days or sz.EXPIRY_WARNING_DAYS
         views = [
             v

@@ -217,11 +217,32 @@ class RowQuery:
     offset: int = 0
 
 
-class Store(Protocol):
-    # ---- logs
+class LogReader(Protocol):
+    """What any reader of replicated logs needs: sizes, entries, leaf hashes, checkpoints."""
+
     def vector(self) -> dict[str, int]: ...
+
     def origin_state(self, origin: str) -> OriginState | None: ...
+
     def origin_states(self) -> list[OriginState]: ...
+
+    def entries(
+        self, origin: str, start: int, end: int, *, with_payload: bool = True
+    ) -> list[StoredEntry]: ...
+
+    def leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]: ...
+
+    def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]: ...
+
+    def checkpoint_at(self, origin: str, size: int) -> str | None: ...
+
+    def checkpoint_sizes(self, origin: str) -> list[int]: ...
+
+    def cosignatures(self, origin: str, size: int) -> list[tuple[str, str]]: ...
+
+
+class LogWriter(LogReader, Protocol):
+    """Appending to logs and the notes kept beside them (the local log, replication)."""
 
     def append(
         self,
@@ -266,45 +287,66 @@ class Store(Protocol):
         (ConflictError if the stored size moved since). ``append`` = prepare + commit."""
         ...
 
-    def entries(
-        self, origin: str, start: int, end: int, *, with_payload: bool = True
-    ) -> list[StoredEntry]: ...
-    def leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]: ...
-    def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]: ...
-    def purge_payload(self, origin: str, index: int) -> bool: ...
-
-    # ---- checkpoints, cosignatures, evidence
-    def checkpoint_at(self, origin: str, size: int) -> str | None: ...
-    def checkpoint_sizes(self, origin: str) -> list[int]: ...
     def update_checkpoint_note(self, origin: str, size: int, note: str) -> None:
         """Replace the stored note of (origin, size) — same body, more cosignatures."""
         ...
 
     def add_cosignature(self, origin: str, size: int, witness: str, line: str) -> bool: ...
-    def cosignatures(self, origin: str, size: int) -> list[tuple[str, str]]: ...
-    def add_evidence(self, evidence: EvidenceRecord) -> bool: ...
-    def evidence(self) -> list[EvidenceRecord]: ...
+
+    def purge_payload(self, origin: str, index: int) -> bool: ...
+
     def freeze(self, origin: str, reason: str) -> None: ...
 
-    # ---- origin keys (log-signing certificates learned from peers, DER)
+
+class EvidenceStore(Protocol):
+    """Equivocation evidence: stored once, read by peers and auditors."""
+
+    def add_evidence(self, evidence: EvidenceRecord) -> bool: ...
+
+    def evidence(self) -> list[EvidenceRecord]: ...
+
+
+class KeyStore(Protocol):
+    """Origin log keys (log-signing certificates learned from peers, DER)."""
+
     def put_origin_key(self, origin: str, certificate_der: bytes) -> None: ...
+
     def origin_keys(self) -> dict[str, bytes]: ...
 
-    # ---- peers and refusals
+
+class PeerStore(Protocol):
+    """The configured peers."""
+
     def put_peer(self, peer: PeerRecord) -> None: ...
+
     def remove_peer(self, node_id: str) -> bool: ...
+
     def peers(self) -> list[PeerRecord]: ...
+
+
+class RefusalStore(Protocol):
+    """Refused calls and batches, kept for admins and auditors."""
+
     def record_refusal(self, refusal: Refusal) -> None: ...
+
     def refusals(self, limit: int = 100) -> list[Refusal]: ...
+
     def refusal_count(self) -> int: ...
 
-    # ---- folded state
+
+class RowStore(Protocol):
+    """Folded state: rows by key, and queries over them."""
+
     def get_rows(self, table: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
         """Matching rows (paged) and the total count of matches."""
         ...
 
-    # ---- asset registry of this region (local data: never replicated)
+
+class AssetStore(Protocol):
+    """This region's asset registry (local data: never replicated)."""
+
     def put_assets(self, assets: Sequence[AssetRow]) -> None:
         """Insert or replace (by asset_id) the given records in one transaction."""
         ...
@@ -314,6 +356,25 @@ class Store(Protocol):
         ...
 
     def count_assets(self) -> int: ...
+
+
+class FoldedLogStore(LogWriter, RowStore, Protocol):
+    """Appending to logs together with the folded rows they change: the local log and the
+    replica, which fold over the current rows."""
+
+
+class Store(
+    FoldedLogStore,
+    EvidenceStore,
+    KeyStore,
+    PeerStore,
+    RefusalStore,
+    RowStore,
+    AssetStore,
+    Protocol,
+):
+    """The whole contract, implemented by MemoryStore and SqlStore. Only the runtime holds a
+    Store; every other part is handed the narrow protocols above that it uses."""
 
     def close(self) -> None: ...
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from node.store.base import OriginState, Store, StoredEntry, StoreError
+from node.store.base import LogReader, OriginState, StoredEntry, StoreError
 from sync.checkpoint import Checkpoint, CheckpointError, open_checkpoint, origin_line
 from sync.entry import Entry, EntryError, Header, check_entry, decode_header
 from sync.merkle import Frontier, leaf_hash
@@ -51,7 +51,7 @@ class VerifyReport:
 
 
 def verify_store(
-    store: Store,
+    store: LogReader,
     *,
     trust_domain: str,
     verifiers: Mapping[str, Verifier],
@@ -84,7 +84,7 @@ def verify_store(
 class _OriginCheck:
     def __init__(
         self,
-        store: Store,
+        store: LogReader,
         state: OriginState,
         trust_domain: str,
         verifier: Verifier | None,

@@ -1,4 +1,6 @@
-"""A node-wide "the store changed" signal for live tails (Subscribe streams, witnesses)."""
+"""A node-wide "the store changed" signal for live tails (Subscribe streams, witnesses): the
+ChangeFeed port. ``close`` at shutdown wakes every waiter with ``closed`` set, so live streams
+end cleanly."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ import contextlib
 class Watch:
     def __init__(self) -> None:
         self.version = 0
+        self.closed = False
         self._event = asyncio.Event()
+
+    def close(self) -> None:
+        self.closed = True
+        self.notify()
 
     def notify(self) -> None:
         """Call on the event loop after a commit."""

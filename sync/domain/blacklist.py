@@ -17,7 +17,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Final, TypeVar
 
-from sync.domain.calendar import DEFAULT_CALENDAR, WorkCalendar, add_years
+from sync.domain.calendar import DEFAULT_CALENDAR, WorkCalendar, WorkdayCount, add_years
 from sync.domain.case_number import CaseNumber, parse_court_code, require_enforcement_case
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import (
@@ -218,6 +218,10 @@ class ValidatedListing:
     term_end: date | None  # last day of the term; None for G1
     delist_due_by: date | None  # term_end + 3 working days; None for G1
     warnings: tuple[str, ...] = ()
+    # Years the count to delist_due_by had no published holidays for (counted Monday–Friday).
+    # Usual for a term ending beyond the last notice; not a listing warning, since the officer
+    # can do nothing about it: a delisting at the term's end warns if it is still so.
+    delist_due_uncovered_years: tuple[int, ...] = ()
 
     @property
     def listed_on(self) -> date:
@@ -316,7 +320,7 @@ def validate_listing(
     debtor = _validate_debtor(rec, debtor_type, listed_on, confirm_bad_credit_code, warnings)
     term_years = _term_years(ground, rec.term_years)
     term_end = add_years(listed_on, term_years) if term_years else None
-    due_by = calendar.add_workdays(term_end, ACT_WITHIN_WORKDAYS) if term_end else None
+    due = calendar.count_workdays(term_end, ACT_WITHIN_WORKDAYS) if term_end else None
     record = replace(
         debtor.record,
         case_number=case.text,
@@ -331,7 +335,15 @@ def validate_listing(
         conduct=_text(rec.conduct, "conduct", required=False),
         listed_on=listed_on,
     )
-    return ValidatedListing(record, case, debtor.age, term_end, due_by, tuple(warnings))
+    return ValidatedListing(
+        record,
+        case,
+        debtor.age,
+        term_end,
+        due.day if due else None,
+        tuple(warnings),
+        due.uncovered_years if due else (),
+    )
 
 
 @dataclass(frozen=True)
@@ -444,7 +456,8 @@ def validate_delisting(
 
     Each ground must be acted on within 3 working days (arts. 2, 9, 10). A late delisting is
     still required, so lateness is a warning, not a refusal. The deadline counts from
-    `ground_arose_on` or, for EXPIRED, from the listing's term end.
+    `ground_arose_on` or, for EXPIRED, from the listing's term end, in `calendar`; when that
+    count ran through a year without published holidays, a warning says so.
     """
     ground = _enum(DelistGround, ground, "ground")
     repair = _enum(CreditRepair, credit_repair, "credit_repair")
@@ -458,17 +471,25 @@ def validate_delisting(
         raise ValidationError(
             "ground_arose_on", "date_order", "the ground cannot arise after the delisting"
         )
-    due_by = (
-        calendar.add_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
+    due = (
+        calendar.count_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
         if ground_arose_on is not None
         else None
     )
     if listing is not None:
         _check_against_listing(ground, repair, on, listing)
-        if ground is DelistGround.EXPIRED:
-            due_by = listing.delist_due_by
-    warnings = () if due_by is None or on <= due_by else (_late_warning(due_by),)
-    return ValidatedDelisting(ground, text, on, repair, due_by, warnings)
+        if ground is DelistGround.EXPIRED and listing.delist_due_by is not None:
+            due = WorkdayCount(
+                listing.delist_due_by, listing.delist_due_uncovered_years, calendar.version
+            )
+    if due is None:
+        return ValidatedDelisting(ground, text, on, repair, None, ())
+    warnings = [] if on <= due.day else [_late_warning(due.day)]
+    fallback = due.warning()
+    if fallback is not None:
+        # The deadline may move once this year's notice is in a release: say it is provisional.
+        warnings.append(f"due_by: {fallback}")
+    return ValidatedDelisting(ground, text, on, repair, due.day, tuple(warnings))
 
 
 def _check_against_listing(

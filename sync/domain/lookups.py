@@ -13,7 +13,6 @@ echoed, identifiers never are.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -23,6 +22,7 @@ from sync.domain.assets import known_categories, mask_owner_id, normalise_owner_
 from sync.domain.case_number import parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import mask_name, validate_credit_code, validate_resident_id
+from sync.ids import LOOKUP_SUBJECTS
 
 __all__ = [
     "PURPOSE_CHARS_MAX",
@@ -38,20 +38,16 @@ __all__ = [
 ]
 
 PURPOSE_CHARS_MAX: Final = 500
-_SUBJECT_RE = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/lookup/(0|[1-9][0-9]{0,18})", re.ASCII)
 
 
 def lookup_subject(requester: str, index: int) -> str:
     """The subject of the lookup whose request is entry ``index`` of ``requester``'s log."""
-    return f"{requester}/lookup/{index}"
+    return LOOKUP_SUBJECTS.of(requester, index)
 
 
 def parse_lookup_subject(subject: str) -> tuple[str, int] | None:
     """(requester, index of the request entry), or None if ``subject`` is not a lookup's."""
-    match = _SUBJECT_RE.fullmatch(subject)
-    if match is None:
-        return None
-    return match[1], int(match[2])
+    return LOOKUP_SUBJECTS.parse(subject)
 
 
 def request_entry_id(subject: str) -> str:

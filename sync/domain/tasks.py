@@ -11,7 +11,6 @@ Errors name the field and the rule, never a value (debtor IDs, names, account nu
 from __future__ import annotations
 
 import calendar as _stdlib_calendar
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +20,7 @@ from sync.domain.case_number import parse_court_code, require_enforcement_case
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import validate_credit_code, validate_resident_id
 from sync.domain.seizures import check_measure
+from sync.ids import NODE_ID_RE
 
 __all__ = [
     "ESCALATION_MONTHS",
@@ -55,7 +55,6 @@ MATERIALS_DAYS = 30
 TERMINAL_STATUSES = frozenset({"completed", "failed", "rejected", "cancelled"})
 OPEN_STATUSES = frozenset({"delegated", "accepted", "in_progress", "returned"})
 
-_NODE_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _TEXT_CHARS_MAX = 2000
 _DIGEST_BYTES = 32
 
@@ -215,7 +214,7 @@ def validate_delegation(
         )
     body.delegating_court = court
     body.judge = require_text(body.judge, "judge", "the delegating judge is required")
-    if not _NODE_ID_RE.fullmatch(body.receiving_node):
+    if not NODE_ID_RE.fullmatch(body.receiving_node):
         raise ValidationError("receiving_node", "format", "must be a node id")
     if body.receiving_node == node_id:
         raise ValidationError("receiving_node", "self", "a node cannot delegate to itself")

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
-from sync.domain.calendar import WorkCalendar
+from sync.domain.calendar import DEFAULT_CALENDAR
 from sync.entry import Header
+from sync.ids import LISTING_SUBJECTS
 from sync.payload import PayloadError, decode_payload
 
 TABLE = "blacklist"
@@ -33,10 +34,13 @@ KINDS = frozenset(
 # A listing creates the row of its own subject, which no earlier entry can have created.
 NEW_ROW_KINDS = frozenset({log_pb2.BLACKLIST_LISTED})
 # A fixed-term entry is delisted within 3 working days after its term ends (法释〔2017〕7号
-# art. 2). The fold uses the plain Monday–Friday calendar so that every node computes the
-# same date; the origin's scheduler may act earlier under its configured holiday calendar.
+# art. 2), counted in the statutory calendar of this release (holidays and adjusted working
+# weekends of the State Council notices). Every node computes the same date because the
+# calendar is fixed per release and nodes with another calendar version do not peer
+# (sync.domain.calendar.check_peer_calendar). A term ending in a year no notice covers yet is
+# counted Monday–Friday there; ``refresh_due_on`` re-derives such a date under a newer release.
 DELIST_WORKDAYS = 3
-_FOLD_CALENDAR = WorkCalendar()
+_FOLD_CALENDAR = DEFAULT_CALENDAR
 
 Row = dict[str, Any]
 
@@ -47,12 +51,12 @@ class Ignored:
 
 
 def subject_prefix(origin: str) -> str:
-    return f"{origin}/bl/"
+    return LISTING_SUBJECTS.prefix(origin)
 
 
 def listing_subject(origin: str, index: int) -> str:
     """The subject of the listing that is entry ``index`` of ``origin``'s log."""
-    return f"{origin}/bl/{index}"
+    return LISTING_SUBJECTS.of(origin, index)
 
 
 def id_key(debtor: payloads_pb2.Debtor) -> str:
@@ -67,6 +71,26 @@ def delist_due_on(term_end_on: str) -> str:
         return ""
     end = dt.date.fromisoformat(term_end_on)
     return _FOLD_CALENDAR.add_workdays(end, DELIST_WORKDAYS).isoformat()
+
+
+def refresh_due_on(row: Row) -> Row | None:
+    """``row`` with its delisting deadline counted again in this release's calendar; None when
+    the deadline is unchanged (or the row has none).
+
+    The release that folded a listing (or its latest correction) counted the deadline. When a
+    later release adds a year's notice, a deadline counted Monday–Friday through that year may
+    move, and a node folding the same log afresh would get the new date: a node that keeps its
+    rows across such an upgrade re-derives them with this to agree with it. Only listed rows
+    with a term carry a deadline; the row is otherwise the same.
+    """
+    if row["status"] != "listed" or not row["term_end_on"]:
+        return None
+    due_on = delist_due_on(row["term_end_on"])
+    if due_on == row["delist_due_on"]:
+        return None
+    item = item_of(row)
+    item.delist_due_on = due_on
+    return _row(item)
 
 
 def item_of(row: Row) -> admin_pb2.BlacklistItem:

@@ -40,6 +40,7 @@ from sync.domain.tasks import MATERIALS_DAYS, TERMINAL_STATUSES
 from sync.entry import Header
 from sync.folds.blacklist import Ignored, Row
 from sync.hlc import physical_ms
+from sync.ids import TASK_SUBJECTS
 from sync.payload import PayloadError, decode_payload
 
 TABLE = "tasks"
@@ -68,7 +69,6 @@ REPORT_KINDS = frozenset(
 # what the delegating court wants. Concurrent facts are ordered first (rule 2).
 FACT_KINDS = RECEIVING_KINDS | LEDGER_KINDS
 
-_SUBJECT_RE = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/task/(0|[1-9][0-9]{0,18})")
 _SEIZURE_SUFFIX_RE = re.compile(r"s[1-9][0-9]{0,5}")
 _CST_OFFSET_MS = 8 * 3600 * 1000
 _DAY_MS = 86_400_000
@@ -78,15 +78,12 @@ _STRUCTURAL_RULES = frozenset({"wrong_side", "duplicate", "not_delegated"})
 
 
 def subject_prefix(origin: str) -> str:
-    return f"{origin}/task/"
+    return TASK_SUBJECTS.prefix(origin)
 
 
 def parse_subject(subject: str) -> tuple[str, int] | None:
     """(delegating node, index of the delegation entry) of a task subject, or None."""
-    match = _SUBJECT_RE.fullmatch(subject)
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2))
+    return TASK_SUBJECTS.parse(subject)
 
 
 def seizure_task(seizure_id: str) -> str | None:

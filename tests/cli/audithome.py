@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.clock import CST
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity.ca import init_ca, issue_node
+from node.identity.keyfiles import load_certificate, load_log_signing_key
 from node.store import open_store
 from node.store.base import EvidenceRecord, OriginState, Refusal, Store, StoredEntry
 from sync.checkpoint import Checkpoint, CosignatureSigner, origin_line, sign_checkpoint
@@ -194,7 +195,7 @@ def witness(store: Store, origin: str, certs: Path, node_id: str, at: dt.datetim
     """``node_id`` cosigns ``origin``'s latest checkpoint, as a witnessing peer would."""
     state = store.origin_state(origin)
     assert state is not None
-    key = pki.load_log_signing_key(certs / "log.key")
+    key = load_log_signing_key(certs / "log.key")
     cosigner = CosignatureSigner(origin_line(TD, node_id), key)
     sig = cosigner.cosign(parse_note(state.checkpoint_note).text, int(at.timestamp()))
     store.add_cosignature(origin, state.size, node_id, sig.line())
@@ -203,14 +204,14 @@ def witness(store: Store, origin: str, certs: Path, node_id: str, at: dt.datetim
 
 def make_ca(root: Path) -> Path:
     ca = root / "ca"
-    pki.init_ca(ca, TD)
+    init_ca(ca, TD)
     for node_id in ("chengdu", "chongqing"):
-        pki.issue_node(ca, node_id, root / node_id)
+        issue_node(ca, node_id, root / node_id)
     return ca
 
 
 def signer_of(certs: Path, node_id: str) -> Ed25519Signer:
-    return Ed25519Signer(origin_line(TD, node_id), pki.load_log_signing_key(certs / "log.key"))
+    return Ed25519Signer(origin_line(TD, node_id), load_log_signing_key(certs / "log.key"))
 
 
 def audit_home(tmp_path: Path, ca: Path) -> NodeConfig:
@@ -225,7 +226,7 @@ def audit_home(tmp_path: Path, ca: Path) -> NodeConfig:
         chongqing = ca.parent / "chongqing"
         append_specs(store, signer_of(chongqing, "chongqing"), chongqing_specs())
         witness(store, "chengdu", chongqing, "chongqing", COSIGNED_AT)
-        der = pki.load_certificate(chongqing / "log.pem").public_bytes(Encoding.DER)
+        der = load_certificate(chongqing / "log.pem").public_bytes(Encoding.DER)
         store.put_origin_key("chongqing", der)
         for i, reason in enumerate(
             ["revoked", "role_not_allowed:auditor", "role_not_allowed:node"]

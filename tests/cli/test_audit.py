@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ccnode.v1 import admin_pb2
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity.ca import init_ca, issue_node
+from node.identity.keyfiles import load_certificate, load_log_signing_key
 from node.store import open_store
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Signer
@@ -62,14 +63,14 @@ def test_online_problems_exit_1(home: Path, fake: FakeAdmin) -> None:
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ca_dir = tmp_path_factory.mktemp("pki") / "ca"
-    pki.init_ca(ca_dir, TD)
+    init_ca(ca_dir, TD)
     for node_id in ("chengdu", "chongqing"):
-        pki.issue_node(ca_dir, node_id, ca_dir.parent / node_id)
+        issue_node(ca_dir, node_id, ca_dir.parent / node_id)
     return ca_dir
 
 
 def _signer(certs: Path, node_id: str) -> Ed25519Signer:
-    key = pki.load_log_signing_key(certs / "log.key")
+    key = load_log_signing_key(certs / "log.key")
     return Ed25519Signer(origin_line(TD, node_id), key)
 
 
@@ -112,9 +113,7 @@ def test_offline_uses_learned_origin_keys(node_home: NodeConfig, ca: Path) -> No
     try:
         append_log(store, _signer(chongqing_certs, "chongqing"), (2, 4))
         assert _offline(node_home, "--offline")["unsigned"] == ["chongqing"]
-        der = pki.load_certificate(chongqing_certs / "log.pem").public_bytes(
-            serialization.Encoding.DER
-        )
+        der = load_certificate(chongqing_certs / "log.pem").public_bytes(serialization.Encoding.DER)
         store.put_origin_key("chongqing", der)
     finally:
         store.close()
@@ -134,7 +133,7 @@ def test_offline_finds_a_forged_log(node_home: NodeConfig, ca: Path) -> None:
             (2,),
             tamper={1: lambda e: dataclasses.replace(e, salt=bytes(16))},
         )
-        der = pki.load_certificate(ca.parent / "chongqing" / "log.pem").public_bytes(
+        der = load_certificate(ca.parent / "chongqing" / "log.pem").public_bytes(
             serialization.Encoding.DER
         )
         store.put_origin_key("chongqing", der)

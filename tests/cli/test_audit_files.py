@@ -12,7 +12,7 @@ import pytest
 
 from cli.audit_crosscheck import Target, _home_targets, parse_target
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity.ca import init_ca, issue_auditor
 from node.store import open_store
 from node.store.base import PeerRecord
 from tests.cli.audithome import audit_home, make_ca
@@ -105,7 +105,7 @@ def test_source_options_are_checked(tmp_path: Path, args: tuple[str, ...], messa
 
 def test_an_unreachable_node_is_one_clear_line(ca: Path, tmp_path: Path) -> None:
     auditor = tmp_path / "auditor"
-    pki.issue_auditor(ca, "npc", auditor)
+    issue_auditor(ca, "npc", auditor)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -122,7 +122,7 @@ def test_verify_bundle_needs_a_ca_file(config: NodeConfig, ca: Path, tmp_path: P
     not_a_ca = ca.parent / "chengdu" / "log.pem"
     assert "not a CA" in fails(1, "audit", "verify-bundle", out, "--ca", not_a_ca).stderr
     other = tmp_path / "other"
-    pki.init_ca(other, "chengyu.court")
+    init_ca(other, "chengyu.court")
     doc = _json("audit", "verify-bundle", out, "--ca", other / "ca.pem", "--json", exit_code=1)
     assert doc["verified_size"] == 0
     assert any("not issued by the CA" in p["reason"] for p in doc["problems"])

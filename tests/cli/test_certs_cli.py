@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 from cryptography import x509
 
 from cli.certs import certs
-from node.identity import pki
+from node.identity.ca import fingerprint_sha256, is_revoked, load_ca
+from node.identity.keyfiles import load_certificate
 
 
 @click.group()
@@ -58,7 +59,7 @@ def test_init_ca_json(tmp_path: Path) -> None:
     assert doc["trust_domain"] == "test.court"
     assert Path(doc["files"]["key"]).exists()
     assert stat.S_IMODE(Path(doc["files"]["key"]).stat().st_mode) == 0o600
-    assert pki.load_ca(tmp_path / "ca").trust_domain == "test.court"
+    assert load_ca(tmp_path / "ca").trust_domain == "test.court"
 
 
 def test_init_ca_human_output_and_refusal_to_overwrite(tmp_path: Path) -> None:
@@ -88,7 +89,7 @@ def test_issue_node_json(ca: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "ca.pem", "log.key", "log.pem", "tls.key", "tls.pem",
     ]  # fmt: skip
-    tls = pki.load_certificate(out / "tls.pem")
+    tls = load_certificate(out / "tls.pem")
     assert (
         len(tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value) == 5
     )  # URI, <id>.node.<td>, --dns, two --ip
@@ -155,8 +156,8 @@ def test_show_human_and_json(node_dir: Path) -> None:
     assert doc["key_type"] == "ed25519"
     assert doc["extended_key_usage"] == ["documentSigning"]
     assert doc["revoked"] is None and doc["issued_by_ca"] is None
-    cert = pki.load_certificate(node_dir / "log.pem")
-    assert doc["fingerprint_sha256"] == pki.fingerprint_sha256(cert)
+    cert = load_certificate(node_dir / "log.pem")
+    assert doc["fingerprint_sha256"] == fingerprint_sha256(cert)
     assert int(doc["serial"], 16) == cert.serial_number
     assert doc["not_after"] == cert.not_valid_after_utc.isoformat()
 
@@ -179,7 +180,7 @@ def test_revoke_then_show_reports_revoked(ca: Path, node_dir: Path) -> None:
 def test_revoke_several_files_at_once(ca: Path, node_dir: Path) -> None:
     ok("revoke", "--ca", ca, node_dir / "tls.pem", node_dir / "log.pem")
     for name in ("tls.pem", "log.pem"):
-        assert pki.is_revoked(ca, pki.load_certificate(node_dir / name))
+        assert is_revoked(ca, load_certificate(node_dir / name))
 
 
 def test_revoke_refuses_a_certificate_of_another_ca(ca: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``ccnode init`` from a certificate directory issued by node.identity.pki, and
+"""``ccnode init`` from a certificate directory issued by node.identity.ca, and
 ``serve``'s refusals."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity.ca import init_ca, issue_auditor, issue_node
 from tests.cli.support import fails, ok
 
 TD = "test.court"
@@ -19,13 +19,13 @@ TD = "test.court"
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ca_dir = tmp_path_factory.mktemp("pki") / "ca"
-    pki.init_ca(ca_dir, TD)
+    init_ca(ca_dir, TD)
     return ca_dir
 
 
 @pytest.fixture(scope="module")
 def certs(ca: Path) -> Path:
-    return pki.issue_node(ca, "chengdu", ca.parent / "chengdu").dir
+    return issue_node(ca, "chengdu", ca.parent / "chengdu").dir
 
 
 def _init(home: Path, certs: Path, node_id: str = "chengdu", *extra: str) -> list[str | Path]:
@@ -64,13 +64,13 @@ def test_init_refuses_certificates_of_another_node(tmp_path: Path, certs: Path) 
 
 
 def test_init_refuses_a_non_node_certificate(tmp_path: Path, ca: Path) -> None:
-    auditor = pki.issue_auditor(ca, "audit-li", tmp_path / "auditor").dir
+    auditor = issue_auditor(ca, "audit-li", tmp_path / "auditor").dir
     result = fails(1, *_init(tmp_path / "home", auditor, "audit-li"))
     assert "role 'auditor', not a node" in result.stderr
 
 
 def test_init_refuses_mismatched_log_key(tmp_path: Path, ca: Path, certs: Path) -> None:
-    other = pki.issue_node(ca, "chengdu", tmp_path / "other").dir
+    other = issue_node(ca, "chengdu", tmp_path / "other").dir
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     for name in ("ca.pem", "tls.pem", "tls.key", "log.pem"):

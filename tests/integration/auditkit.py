@@ -13,7 +13,8 @@ from click.testing import Result
 
 from ccnode.v1 import admin_pb2, audit_pb2_grpc, log_pb2, payloads_pb2
 from node.config import NodeConfig
-from node.identity import pki
+from node.identity import ca
+from node.identity.spiffe import peer_dns_name
 from node.runtime.node import Node
 from tests.cli.support import run
 from tests.integration.harness import CERTS_FROM, TRUST_DOMAIN, Federation, admin, listing
@@ -25,7 +26,7 @@ AUDITOR_URI = f"spiffe://{TRUST_DOMAIN}/auditor/{AUDITOR}"
 def issue_auditor(federation: Federation, name: str = AUDITOR) -> Path:
     out = federation.root / "certs" / f"auditor-{name}"
     if not (out / "tls.pem").exists():
-        pki.issue_auditor(federation.ca, name, out, days=3650, now=CERTS_FROM)
+        ca.issue_auditor(federation.ca, name, out, days=3650, now=CERTS_FROM)
     return out
 
 
@@ -36,7 +37,7 @@ def channel(certs: Path, node: Node) -> grpc.aio.Channel:
         private_key=(certs / "tls.key").read_bytes(),
         certificate_chain=(certs / "tls.pem").read_bytes(),
     )
-    target = pki.peer_dns_name(TRUST_DOMAIN, node.config.node_id)
+    target = peer_dns_name(TRUST_DOMAIN, node.config.node_id)
     options = [("grpc.ssl_target_name_override", target)]
     return grpc.aio.secure_channel(f"127.0.0.1:{node.port}", creds, options=options)
 
@@ -68,9 +69,9 @@ async def submit_listings(node: Node, count: int, *, start: int = 0) -> list[str
 
 
 async def own_entries(node: Node) -> list[Any]:
-    state = await node.db.read(node.db.store.origin_state, node.config.node_id)
+    state = await node.parts.db.read(node.parts.db.store.origin_state, node.config.node_id)
     size = state.size if state else 0
-    return await node.db.read(node.db.store.entries, node.config.node_id, 0, size)
+    return await node.parts.db.read(node.parts.db.store.entries, node.config.node_id, 0, size)
 
 
 async def access_records(node: Node) -> list[tuple[str, payloads_pb2.AccessRecorded]]:

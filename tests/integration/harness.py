@@ -14,8 +14,9 @@ import grpc
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.clock import Clock
 from node.config import NodeConfig, init_home
-from node.identity import pki
+from node.identity.ca import init_ca, issue_node
 from node.runtime.node import Node
+from node.runtime.registry import DEFAULT, Registry
 from node.store.base import PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"
@@ -28,12 +29,12 @@ class Federation:
         self.root = root
         self.ca = root / "ca"
         # Valid from mid-2024 for ten years: tests may run nodes on a fake clock set in 2025.
-        pki.init_ca(self.ca, trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
+        init_ca(self.ca, trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
         self.nodes: dict[str, Node] = {}
 
     def issue(self, node_id: str) -> Path:
         out = self.root / "certs" / node_id
-        pki.issue_node(self.ca, node_id, out, days=3650, now=CERTS_FROM)
+        issue_node(self.ca, node_id, out, days=3650, now=CERTS_FROM)
         return out
 
     def home(self, node_id: str, db: str = "") -> NodeConfig:
@@ -50,8 +51,15 @@ class Federation:
             court_prefixes=PREFIXES.get(node_id, ["川01"]),
         )
 
-    async def start(self, node_id: str, *, clock: Clock | None = None, db: str = "") -> Node:
-        node = Node(self.home(node_id, db), clock=clock)
+    async def start(
+        self,
+        node_id: str,
+        *,
+        clock: Clock | None = None,
+        db: str = "",
+        registry: Registry = DEFAULT,
+    ) -> Node:
+        node = Node(self.home(node_id, db), clock=clock, registry=registry)
         await node.start()
         self.nodes[node_id] = node
         return node
@@ -59,7 +67,7 @@ class Federation:
     async def peer(self, a: str, b: str) -> None:
         """a subscribes to b (one direction)."""
         node_b = self.nodes[b]
-        await self.nodes[a].add_peer(PeerRecord(b, f"127.0.0.1:{node_b.port}"))
+        await self.nodes[a].parts.links.add_peer(PeerRecord(b, f"127.0.0.1:{node_b.port}"))
 
     async def link(self, a: str, b: str) -> None:
         await self.peer(a, b)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _refusals(node) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-    rows = await node.db.read(node.db.store.refusals, 100)
+    rows = await node.parts.db.read(node.parts.db.store.refusals, 100)
     return [(r.identity, r.method, r.reason) for r in rows]
 
 

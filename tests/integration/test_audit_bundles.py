@@ -32,8 +32,8 @@ async def _replicated(federation: Federation, count: int = 4) -> tuple[Node, Nod
     await submit_listings(a, count)
 
     async def copied() -> bool:
-        state = await b.db.read(b.db.store.origin_state, "chengdu")
-        cos = await a.db.read(a.db.store.cosignatures, "chengdu", count)
+        state = await b.parts.db.read(b.parts.db.store.origin_state, "chengdu")
+        cos = await a.parts.db.read(a.parts.db.store.cosignatures, "chengdu", count)
         return state is not None and state.size == count and bool(cos)
 
     await eventually(copied)
@@ -149,10 +149,10 @@ async def test_an_entry_proof_verifies_offline(federation: Federation, tmp_path:
     bad = json_of(await cli_fails(1, "audit", "verify-proof", proof, "--ca", ca, "--json"))
     assert bad["reason"] == "the header's index differs from the proof's index"
     # Another CA's certificate cannot vouch for the log key.
-    from node.identity import pki
+    from node.identity.ca import init_ca
 
     other = tmp_path / "other-ca"
-    pki.init_ca(other, trust_domain="chengyu.court")
+    init_ca(other, trust_domain="chengyu.court")
     proof.write_text(text)
     bad = json_of(await cli_fails(1, "audit", "verify-proof", proof,
                                   "--ca", other / "ca.pem", "--json"))  # fmt: skip

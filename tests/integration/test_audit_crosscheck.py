@@ -4,20 +4,22 @@ certificate alone verifies), and a relay that stops passing an origin on (laggin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-import node.services
 from ccnode.v1 import federation_pb2, log_pb2, payloads_pb2
-from node.identity import pki
+from node.identity.keyfiles import load_log_signing_key
+from node.replication.cutting import cut_batch
 from node.runtime.node import Node
-from node.services import ServiceSpec
+from node.runtime.registry import DEFAULT, Parts, ServiceSpec
 from node.services.federation import FederationService
 from node.store import open_store
-from node.store.base import OriginState, StoredEntry
+from node.store.base import LogReader, OriginState, StoredEntry
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.entry import make_entry
 from sync.merkle import Frontier
@@ -37,7 +39,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _size(node: Node, origin: str) -> int:
-    state = await node.db.read(node.db.store.origin_state, origin)
+    state = await node.parts.db.read(node.parts.db.store.origin_state, origin)
     return state.size if state else 0
 
 
@@ -75,7 +77,7 @@ def _forged_entry(index: int) -> StoredEntry:
 def _show_mianyang_another_history(federation: Federation, mianyang_db: str, size: int) -> None:
     """chengdu's own key signs a second history from entry 3 on, and mianyang holds it."""
     certs = federation.root / "homes" / "chengdu" / "certs"
-    key = pki.load_log_signing_key(certs / "log.key")
+    key = load_log_signing_key(certs / "log.key")
     signer = Ed25519Signer(origin_line(TRUST_DOMAIN, "chengdu"), key)
     store = open_store(mianyang_db)
     try:
@@ -112,7 +114,7 @@ async def test_two_histories_shown_to_two_peers_are_equivocation(
 
     await eventually(both_hold_three)
     # mianyang leaves the federation for a while; meanwhile chengdu shows it another history.
-    await c.remove_peer("chengdu")
+    await c.parts.links.remove_peer("chengdu")
     mianyang_db = c.config.db_url
     await federation.stop("mianyang")
     _show_mianyang_another_history(federation, mianyang_db, forged_size)
@@ -160,39 +162,48 @@ def _swap_notes(evidence: Path) -> None:
     evidence.write_text(json.dumps(doc))
 
 
-class WithholdingFederation(FederationService):
+WITHHELD_FROM = 2
+
+
+def withholding_cut(store: LogReader, origin: str, start: int, size: int, *rest: Any) -> Any:
     """A relay that stops passing chengdu's log on after its first two entries."""
-
-    WITHHELD_FROM = 2
-
-    def _cut_batch(  # type: ignore[override]
-        self, origin: str, start: int, size: int, *rest: object
-    ) -> federation_pb2.Batch | None:
-        if origin == "chengdu":
-            size = min(size, self.WITHHELD_FROM)
-            if start >= size:
-                return None
-        return super()._cut_batch(origin, start, size, *rest)  # type: ignore[arg-type]
+    if origin == "chengdu":
+        size = min(size, WITHHELD_FROM)
+        if start >= size:
+            return None
+    return cut_batch(store, origin, start, size, *rest)
 
 
-async def _start_withholding(federation: Federation, monkeypatch: pytest.MonkeyPatch) -> Node:
+def _withholding_federation(p: Parts) -> FederationService:
+    return FederationService(
+        db=p.db,
+        auth=p.auth,
+        keys=p.keys,
+        exchange=p.exchange,
+        witnessing=p.witnessing,
+        changes=p.watch,
+        limits=p.config.limits,
+        clock=p.clock,
+        cutter=withholding_cut,
+    )
+
+
+async def _start_withholding(federation: Federation) -> Node:
     name = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
-    specs = [
-        ServiceSpec(s.full_name, s.add_to_server, WithholdingFederation)
+    public = tuple(
+        ServiceSpec(s.full_name, s.add_to_server, _withholding_federation)
         if s.full_name == name
         else s
-        for s in node.services.PUBLIC
-    ]
-    with monkeypatch.context() as m:
-        m.setattr(node.services, "PUBLIC", specs)
-        return await federation.start("chongqing")
+        for s in DEFAULT.public
+    )
+    return await federation.start("chongqing", registry=dataclasses.replace(DEFAULT, public=public))
 
 
 async def test_a_relay_that_withholds_an_origin_shows_up_as_lag(
     federation: Federation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a = await federation.start("chengdu")
-    b = await _start_withholding(federation, monkeypatch)
+    b = await _start_withholding(federation)
     c = await federation.start("mianyang")
     await federation.link("chengdu", "chongqing")
     await federation.peer("mianyang", "chongqing")  # mianyang hears of chengdu only via chongqing
@@ -206,7 +217,7 @@ async def test_a_relay_that_withholds_an_origin_shows_up_as_lag(
     await submit_listings(a, 3, start=2)
 
     async def settled() -> bool:
-        link = c.links["chongqing"].status
+        link = c.parts.links.status("chongqing")
         return (
             await _size(b, "chengdu") == 5
             and await _size(c, "chengdu") == 2

@@ -13,10 +13,16 @@ from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
 from node.businesses.blacklist import expiry as scheduler
 from node.businesses.blacklist.expiry import BlacklistExpiry
 from node.clock import FakeClock
+from node.runtime.node import Node
 from node.store.base import RowQuery
 from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
 
 pytestmark = pytest.mark.integration
+
+
+def _expiry(node: Node) -> BlacklistExpiry:
+    p = node.parts
+    return BlacklistExpiry(db=p.db, appender=p.local_log, node_id=p.config.node_id, clock=p.clock)
 
 
 async def test_fixed_term_listing_is_delisted_when_the_term_ends(federation: Federation) -> None:
@@ -31,7 +37,7 @@ async def test_fixed_term_listing_is_delisted_when_the_term_ends(federation: Fed
     item = (await admin(a).BlacklistGet(admin_pb2.BlacklistGetRequest(subject=subject))).item
     assert item.record.term_end_on == "2027-01-01"
     assert item.delist_due_on == "2027-01-06"  # 3 working days after a Friday term end
-    expiry = BlacklistExpiry(a)
+    expiry = _expiry(a)
     assert await expiry.run_once() == []
     clock.advance(days=730)  # 2026-12-31: the term has not ended yet
     assert await expiry.run_once() == []
@@ -80,22 +86,22 @@ async def test_expiry_reads_only_due_listings_of_its_own_paged_by_key(
     ).subjects[0]
 
     async def replicated() -> bool:
-        rows = await a.db.read(a.db.store.get_rows, "blacklist", [other_subject])
+        rows = await a.parts.db.read(a.parts.db.store.get_rows, "blacklist", [other_subject])
         return other_subject in rows
 
     await eventually(replicated)
 
     monkeypatch.setattr(scheduler, "PAGE_ROWS", 1)  # a page per due listing
     read: list[dict[str, Any]] = []
-    query_rows = a.db.store.query_rows
+    query_rows = a.parts.db.store.query_rows
 
     def recording(query: RowQuery) -> tuple[list[dict[str, Any]], int]:
         rows, total = query_rows(query)
         read.extend(rows)
         return rows, total
 
-    monkeypatch.setattr(a.db.store, "query_rows", recording)
-    expiry = BlacklistExpiry(a)
+    monkeypatch.setattr(a.parts.db.store, "query_rows", recording)
+    expiry = _expiry(a)
     clock.advance(days=732)  # 2027-01-02: the 2-year terms have ended
     assert await expiry.run_once() == sorted([subjects[0], subjects[4]])
     assert sorted(row["key"] for row in read) == sorted([subjects[0], subjects[4]])
@@ -162,7 +168,7 @@ async def test_correct_and_delist_then_no_further_change(federation: Federation)
     # The reveal above was recorded in this node's own log, readable only here.
     access = [
         h
-        for h in (await a.db.read(a.db.store.entries, "chengdu", 0, 10))
+        for h in (await a.parts.db.read(a.parts.db.store.entries, "chengdu", 0, 10))
         if h.kind == log_pb2.ACCESS_RECORDED
     ]
     assert len(access) == 1 and access[0].actor == "王五"

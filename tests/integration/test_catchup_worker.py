@@ -71,7 +71,7 @@ async def _listed(node: Node) -> int:
 
 
 def _rows(node: Node) -> list[dict[str, Any]]:
-    rows, total = node.db.store.query_rows(RowQuery("blacklist", limit=ENTRIES + 1))
+    rows, total = node.parts.db.store.query_rows(RowQuery("blacklist", limit=ENTRIES + 1))
     assert total == len(rows)
     return rows
 
@@ -94,7 +94,8 @@ async def test_a_large_catch_up_runs_in_the_helper_process(federation: Federatio
     b = await _start_receiver(federation, BACKLOG_THRESHOLD)
     # Count the batches the stream hands to the helper process.
     handed: list[int] = []
-    catchup_worker = b.catchup_worker
+    workers = b.parts.workers
+    catchup_worker = workers.current
 
     def recording() -> PrepareWorker | None:
         worker = catchup_worker()
@@ -109,26 +110,26 @@ async def test_a_large_catch_up_runs_in_the_helper_process(federation: Federatio
             worker._counted = True  # type: ignore[attr-defined]
         return worker
 
-    b.catchup_worker = recording  # type: ignore[method-assign]
+    workers.current = recording  # type: ignore[method-assign]
     # The helper starts in the background on the first call; started before the session so
     # that the catch-up uses it whatever the speed of this machine.
-    assert b.catchup_worker() is None
+    assert workers.current() is None
 
     async def helper_running() -> bool:
-        return b._worker is not None and b._worker.alive
+        return workers._worker is not None and workers._worker.alive
 
     await eventually(helper_running, timeout_s=30.0)
     helpers = _helper_pids()
-    assert b._worker is not None and b._worker._proc is not None
-    assert helpers == [b._worker._proc.pid]
+    assert workers._worker is not None and workers._worker._proc is not None
+    assert helpers == [workers._worker._proc.pid]
 
     await federation.peer(B, A)
     await _caught_up(a, b)
 
     assert len(handed) >= ENTRIES // b.config.limits.batch_entries_max  # every catch-up batch
-    assert b.links[A].status.last_error == ""
+    assert b.parts.links.status(A).last_error == ""
     await federation.stop(B)
-    assert b._worker is None
+    assert workers._worker is None
     assert _helper_pids() == []
     assert not _running(helpers[0])
 
@@ -138,8 +139,9 @@ async def test_without_the_helper_the_catch_up_ends_the_same(federation: Federat
     b = await _start_receiver(federation, 0)
     await federation.peer(B, A)
     await _caught_up(a, b)
-    assert b.catchup_worker() is None
-    assert b._worker is None and b._worker_starting is None
+    workers = b.parts.workers
+    assert workers.current() is None
+    assert workers._worker is None and workers._starting is None
     assert _helper_pids() == []
     await federation.stop(B)
     assert _helper_pids() == []

@@ -32,7 +32,7 @@ async def test_health_serving_then_not_serving_on_shutdown(federation: Federatio
         stub = health_pb2_grpc.HealthStub(ch)
         reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        await a.health.enter_graceful_shutdown()
+        await a.servers.enter_graceful_shutdown()
         reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
         assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
 

@@ -95,7 +95,7 @@ async def _pair(federation: Federation, *, clock: FakeClock | None = None) -> tu
     a = await federation.start(A, clock=clock)
     b = await federation.start(B, clock=clock)
     await federation.peer(A, B)
-    await b.add_peer(PeerRecord(A, f"127.0.0.1:{a.port}", ("川01",)))
+    await b.parts.links.add_peer(PeerRecord(A, f"127.0.0.1:{a.port}", ("川01",)))
     await _import(b, REGISTRY)
     return a, b
 
@@ -225,7 +225,7 @@ async def test_a_third_node_relays_headers_only_and_still_verifies_both_logs(
     subject = result.item.subject
 
     async def c_holds_both_sides() -> bool:
-        rows = await c.db.read(c.db.store.get_rows, "lookups", [subject])
+        rows = await c.parts.db.read(c.parts.db.store.get_rows, "lookups", [subject])
         return subject in rows and rows[subject]["status"] == "answered"
 
     await eventually(c_holds_both_sides)
@@ -305,22 +305,24 @@ async def test_a_relay_outside_the_audience_never_sends_what_the_receiver_would_
     c = await federation.start(C)
     await _import(b, REGISTRY)
     await federation.peer(A, B)
-    await b.add_peer(PeerRecord(A, "127.0.0.1:9", ("川01",)))  # A unreachable from B for now
+    await b.parts.links.add_peer(
+        PeerRecord(A, "127.0.0.1:9", ("川01",))
+    )  # A unreachable from B for now
     await federation.link(A, C)
     await federation.link(B, C)
     sent = await lookups(a).Request(request(wait_s=0))
     subject = sent.item.subject
 
     async def c_holds_the_request_header() -> bool:
-        return (await c.db.read(c.db.store.vector)).get(A, 0) >= 1
+        return (await c.parts.db.read(c.parts.db.store.vector)).get(A, 0) >= 1
 
     await eventually(c_holds_the_request_header)
     await asyncio.sleep(0.5)  # C's stream to B has had every chance to send A's entries
-    assert (await b.db.read(b.db.store.vector)).get(A, 0) == 0
-    await b.add_peer(PeerRecord(A, f"127.0.0.1:{a.port}", ("川01",)))
+    assert (await b.parts.db.read(b.parts.db.store.vector)).get(A, 0) == 0
+    await b.parts.links.add_peer(PeerRecord(A, f"127.0.0.1:{a.port}", ("川01",)))
 
     async def answered() -> bool:
-        rows = await a.db.read(a.db.store.get_rows, "lookups", [subject])
+        rows = await a.parts.db.read(a.parts.db.store.get_rows, "lookups", [subject])
         return subject in rows and rows[subject]["status"] == "answered"
 
     await eventually(answered)

@@ -92,7 +92,9 @@ async def refused(node: Node, *drafts: admin_pb2.Draft) -> str:
 
 
 async def row(node: Node, subject: str) -> dict | None:
-    return (await node.db.read(node.db.store.get_rows, tf.TABLE, [subject])).get(subject)
+    return (await node.parts.db.read(node.parts.db.store.get_rows, tf.TABLE, [subject])).get(
+        subject
+    )
 
 
 async def same_row(nodes: Sequence[Node], subject: str, events: int) -> dict:
@@ -190,8 +192,8 @@ async def test_matter_delegation_freezes_and_completes_with_its_ledger(
         ]
         (total,) = ledger.cases
         assert (total.cap_fen, total.in_effect_fen, total.over_fen) == (1_000_000, 500_000, 0)
-    rows_a = await a.db.read(a.db.store.get_rows, tf.SEIZURE_TABLE, [f"{subject}/s1"])
-    rows_b = await b.db.read(b.db.store.get_rows, tf.SEIZURE_TABLE, [f"{subject}/s1"])
+    rows_a = await a.parts.db.read(a.parts.db.store.get_rows, tf.SEIZURE_TABLE, [f"{subject}/s1"])
+    rows_b = await b.parts.db.read(b.parts.db.store.get_rows, tf.SEIZURE_TABLE, [f"{subject}/s1"])
     assert rows_a == rows_b and rows_a
 
 
@@ -205,7 +207,9 @@ async def test_cancel_raced_against_complete_in_a_partition(federation: Federati
     await submit(b, step(log_pb2.TASK_ACCEPTED, subject, payloads_pb2.TaskAccepted(judge="李")))
     await same_row([a, b], subject, 2)
     # Partition: neither node hears the other.
-    assert await a.remove_peer("chongqing") and await b.remove_peer("chengdu")
+    assert await a.parts.links.remove_peer("chongqing") and await b.parts.links.remove_peer(
+        "chengdu"
+    )
     await submit(
         a, step(log_pb2.TASK_CANCELLED, subject, payloads_pb2.TaskCancelled(reason="已和解"))
     )

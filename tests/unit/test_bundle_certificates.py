@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from node.identity import pki
 from node.identity.audit_trust import CaBundleError, certificate_check, load_cas
+from node.identity.ca import init_ca, issue_node
+from node.identity.keyfiles import load_certificate, load_log_cert_public_key
 
 TD = "chengyu.court"
 
@@ -16,21 +17,21 @@ TD = "chengyu.court"
 @pytest.fixture(scope="module")
 def pkis(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pki")
-    pki.init_ca(root / "ca", TD)
-    pki.init_ca(root / "other", TD)
-    pki.issue_node(root / "ca", "chengdu", root / "chengdu")
-    pki.issue_node(root / "other", "chengdu", root / "stranger")
+    init_ca(root / "ca", TD)
+    init_ca(root / "other", TD)
+    issue_node(root / "ca", "chengdu", root / "chengdu")
+    issue_node(root / "other", "chengdu", root / "stranger")
     return root
 
 
 def _pem(path: Path) -> str:
-    return pki.load_certificate(path).public_bytes(Encoding.PEM).decode()
+    return load_certificate(path).public_bytes(Encoding.PEM).decode()
 
 
 def test_a_log_certificate_of_the_ca_certifies_its_key(pkis: Path) -> None:
     check = certificate_check(load_cas(pkis / "ca" / "ca.pem"), TD)
     raw = check("chengdu", _pem(pkis / "chengdu" / "log.pem"))
-    assert raw == pki.load_log_cert_public_key(pkis / "chengdu" / "log.pem")
+    assert raw == load_log_cert_public_key(pkis / "chengdu" / "log.pem")
 
 
 @pytest.mark.parametrize(

@@ -348,13 +348,40 @@ def test_delisting_deadline_from_when_the_ground_arose() -> None:
     result = validate_delisting(
         DelistGround.D7, reason="终结执行", on=date(2024, 6, 10), ground_arose_on=FRIDAY_JUNE
     )
-    assert result.due_by == date(2024, 6, 12)
+    assert result.due_by == date(2024, 6, 13)  # Monday 10 June is 端午节: Tue, Wed, Thu
     assert result.warnings == ()
     with pytest.raises(ValidationError) as info:
         validate_delisting(
             DelistGround.D7, reason="r", on=date(2024, 6, 6), ground_arose_on=FRIDAY_JUNE
         )
     assert info.value.rule == "date_order"
+
+
+def test_a_deadline_counted_through_a_year_without_a_notice_is_flagged() -> None:
+    # 2030 has no published holidays in this release: counted Monday–Friday, and said so.
+    result = validate_delisting(
+        DelistGround.D7, reason="终结执行", on=date(2030, 10, 2), ground_arose_on=date(2030, 9, 30)
+    )
+    assert result.due_by == date(2030, 10, 3)
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("due_by: ") and "2030" in result.warnings[0]
+    late = validate_delisting(
+        DelistGround.D7, reason="终结执行", on=date(2030, 10, 4), ground_arose_on=date(2030, 9, 30)
+    )
+    assert [w.split(":")[0] for w in late.warnings] == ["on", "due_by"]
+
+
+def test_a_term_ending_beyond_the_notices_is_provisional_but_not_a_listing_warning() -> None:
+    listing = listed(on=date(2026, 3, 2))  # term ends Thursday 2 March 2028
+    assert listing.delist_due_by == date(2028, 3, 7)
+    assert listing.delist_due_uncovered_years == (2028,)
+    assert listing.warnings == ()
+    expired = validate_delisting(
+        DelistGround.EXPIRED, reason="期限届满", on=date(2028, 3, 3), listing=listing
+    )
+    assert expired.due_by == date(2028, 3, 7)
+    assert len(expired.warnings) == 1 and "2028" in expired.warnings[0]
+    assert listed().delist_due_uncovered_years == ()  # term ends 2026: covered
 
 
 @pytest.mark.parametrize(

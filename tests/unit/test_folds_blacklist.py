@@ -9,9 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from sync.domain.calendar import MONDAY_TO_FRIDAY
 from sync.entry import Entry, Header, decode_header
 from sync.folds import FoldResult, fold_batch, state_keys, table_for
-from sync.folds.blacklist import TABLE, Ignored, Row, delist_due_on, fold, item_of
+from sync.folds import blacklist as blacklist_fold
+from sync.folds.blacklist import (
+    TABLE,
+    Ignored,
+    Row,
+    delist_due_on,
+    fold,
+    item_of,
+    refresh_due_on,
+)
 from tests.unit.corefixtures import (
     SAMPLE_CREDIT_CODE,
     SAMPLE_ID_NUMBER,
@@ -276,7 +286,9 @@ def test_a_malformed_term_end_date_does_not_raise() -> None:
         ("2024-03-10", "2024-03-13"),  # Sunday
         ("2024-03-07", "2024-03-12"),  # Thursday -> Fri, Mon, Tue
         ("2024-03-04", "2024-03-07"),  # Monday
-        ("2024-12-31", "2025-01-03"),  # across a year, no holiday calendar in the fold
+        ("2024-12-31", "2025-01-06"),  # across a year: 1 January off -> Thu 2, Fri 3, Mon 6
+        ("2025-01-24", "2025-02-05"),  # Spring Festival: Sun 26, Mon 27, 28 Jan–4 Feb off, Wed 5
+        ("2026-12-31", "2027-01-05"),  # no 2027 notice yet: Monday–Friday, so 1 January counts
         ("", ""),  # no fixed term
     ],
 )
@@ -285,6 +297,24 @@ def test_delist_due_on_is_three_working_days_after_the_term(term_end_on: str, du
     row = _listed_row(term_end_on=term_end_on)
     assert row["delist_due_on"] == due_on
     assert item_of(row).delist_due_on == due_on
+
+
+def test_refresh_re_derives_a_deadline_folded_under_another_calendar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A row folded by a release without the 2025 notice: 1 January counted as a Wednesday.
+    monkeypatch.setattr(blacklist_fold, "_FOLD_CALENDAR", MONDAY_TO_FRIDAY)
+    stale = _listed_row(term_end_on="2024-12-31")
+    assert stale["delist_due_on"] == "2025-01-03"
+    monkeypatch.undo()
+    fresh = _listed_row(term_end_on="2024-12-31")
+    assert fresh["delist_due_on"] == "2025-01-06"
+    assert refresh_due_on(stale) == fresh
+    assert refresh_due_on(fresh) is None  # already this release's date
+    assert refresh_due_on(_listed_row(term_end_on="")) is None  # no term, no deadline
+    delisted = fold(stale, *_item(2, DELISTED, delisted_payload()))
+    assert not isinstance(delisted, Ignored)
+    assert refresh_due_on(delisted) is None
 
 
 # ---------------------------------------------------------------- fold_batch

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
-from sync.entry import NODE_ID_RE, Header, decode_header, make_entry
+from sync.entry import Header, decode_header, make_entry
 from sync.folds.blacklist import (
     Ignored,
     Row,
@@ -23,6 +23,7 @@ from sync.folds.blacklist import (
     listed_item_bytes,
     listing_subject,
 )
+from sync.ids import NODE_ID_RE
 from tests.unit.corefixtures import BASE_MS, blacklist_record, listed_payload, salt_for
 
 INDEX_MAX = 2**63 - 1

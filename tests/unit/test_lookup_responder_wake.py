@@ -6,20 +6,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import types
 
 import pytest
 
 from node.businesses.lookups.responder import LookupResponder
 from node.clock import FakeClock
 from node.config import Limits
-from node.replication.apply import Applied
+from node.replication.apply import Applied, AppliedFeed
+from node.store.memory import MemoryStore
+from node.store.runner import Db
 from sync.folds import blacklist, lookups
 
 
+class _Unused:
+    """A port these tests never reach: only the responder's wake-ups are exercised."""
+
+    async def submit(self, drafts: object, actor: str) -> object:
+        raise AssertionError("not used")
+
+    async def find(self, owner_id: str, categories: object) -> list[object]:
+        raise AssertionError("not used")
+
+
 def _responder() -> LookupResponder:
-    node = types.SimpleNamespace(config=types.SimpleNamespace(limits=Limits()), clock=FakeClock())
-    return LookupResponder(node, source=None)  # type: ignore[arg-type]  # only wakes are used
+    unused = _Unused()
+    return LookupResponder(
+        db=Db(MemoryStore()),
+        appender=unused,  # type: ignore[arg-type]
+        applied=AppliedFeed(),
+        source=unused,  # type: ignore[arg-type]
+        node_id="chongqing",
+        limits=Limits(),
+        clock=FakeClock(),
+    )
 
 
 def _applied(*tables: str) -> Applied:

@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.clock import today
+from node.clock import Clock, today
 from node.ownlog.writer import Draft, DraftRejected
-from node.store.base import RowQuery
+from node.ports import Appender
+from node.store.base import RowQuery, RowStore
+from node.store.runner import Db
 from sync.folds import blacklist as bl_fold
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +26,19 @@ PAGE_ROWS = 1000
 
 
 class BlacklistExpiry:
-    def __init__(self, node: Node, *, interval_s: float = 3600.0) -> None:
-        self.node = node
+    def __init__(
+        self,
+        *,
+        db: Db[RowStore],
+        appender: Appender,
+        node_id: str,
+        clock: Clock,
+        interval_s: float = 3600.0,
+    ) -> None:
+        self._db = db
+        self._appender = appender
+        self._node_id = node_id
+        self._clock = clock
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
 
@@ -59,14 +68,14 @@ class BlacklistExpiry:
         (an index on status and term end serves it), so a run costs what is due, not the size
         of the blacklist.
         """
-        store = self.node.db.store
+        store = self._db.store
         due: list[str] = []
         after_key: str | None = None
         while True:
             rows, _ = store.query_rows(
                 RowQuery(
                     table=bl_fold.TABLE,
-                    equals={"origin": self.node.config.node_id, "status": "listed"},
+                    equals={"origin": self._node_id, "status": "listed"},
                     above={"term_end_on": ""},
                     below={"term_end_on": day},
                     after_key=after_key,
@@ -80,8 +89,8 @@ class BlacklistExpiry:
 
     async def run_once(self) -> list[str]:
         """Delist every expired listing now; return the subjects delisted."""
-        day = today(self.node.clock)
-        subjects = await self.node.db.read(self._expired, day.isoformat())
+        day = today(self._clock)
+        subjects = await self._db.read(self._expired, day.isoformat())
         done = []
         for subject in subjects:
             payload = payloads_pb2.Payload(
@@ -93,7 +102,7 @@ class BlacklistExpiry:
             )
             draft = Draft(kind=log_pb2.BLACKLIST_DELISTED, payload=payload, subject=subject)
             try:
-                await self.node.local_log.submit([draft], ACTOR)
+                await self._appender.submit([draft], ACTOR)
             except DraftRejected as exc:  # e.g. delisted by an officer meanwhile
                 log.info("expiry of %s skipped: %s", subject, exc.rule)
                 continue

@@ -29,8 +29,9 @@ from sync.domain.lookups import (
     parse_lookup_subject,
     request_entry_id,
 )
-from sync.entry import NODE_ID_RE, PAYLOAD_BYTES_MAX
+from sync.entry import PAYLOAD_BYTES_MAX
 from sync.folds import lookups as lookups_fold
+from sync.ids import NODE_ID_RE
 from sync.payload import body_name, encode_payload
 
 NAME_CHARS_MAX = 100

@@ -22,26 +22,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.businesses.lookups import sources as asset_sources
-from node.businesses.lookups.sources import AssetSource
 from node.clock import Clock, today
+from node.config import Limits
 from node.ownlog.writer import Draft, DraftRejected
+from node.ports import Appender, AppliedFeed, AssetSource
 from node.replication.apply import Applied
-from node.store.base import PeerRecord, RowQuery
+from node.store.base import LogReader, PeerRecord, PeerStore, RowQuery, RowStore
+from node.store.runner import Db
 from sync.domain.assets import normalise_owner_id
 from sync.domain.lookups import CheckedRequest, Denial, check_request, parse_lookup_subject
 from sync.entry import PAYLOAD_BYTES_MAX
 from sync.folds import lookups as lookups_fold
 from sync.folds.blacklist import Row
 from sync.payload import PayloadError, decode_payload
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +82,30 @@ class _Work:
     checked: CheckedRequest | None
 
 
+class ResponderStore(RowStore, PeerStore, LogReader, Protocol):
+    """Reads pending lookups, the peers' court prefixes and the requests' payloads."""
+
+
 class LookupResponder:
-    def __init__(self, node: Node, source: AssetSource) -> None:
-        self.node = node
+    def __init__(
+        self,
+        *,
+        db: Db[ResponderStore],
+        appender: Appender,
+        applied: AppliedFeed,
+        source: AssetSource,
+        node_id: str,
+        limits: Limits,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._appender = appender
+        self._applied = applied
         self.source = source
-        limits = node.config.limits
-        self.limiter = RateLimiter(node.clock, limits.lookup_rate_per_minute)
+        self._node_id = node_id
+        self._limits = limits
+        self._clock = clock
+        self.limiter = RateLimiter(clock, limits.lookup_rate_per_minute)
         self.daily_quota = limits.lookup_daily_quota
         self._answered_day = ""
         self._answered: dict[str, int] = {}  # requester -> answered on _answered_day
@@ -99,13 +115,13 @@ class LookupResponder:
         self.replied = 0  # replies appended since start (tests, metrics)
 
     async def start(self) -> None:
-        self.node.on_applied.append(self._on_applied)
+        self._applied.subscribe(self._on_applied)
         self._wake.set()  # requests that arrived while the node was down
         self._task = asyncio.create_task(self._loop(), name="ccnode-lookup-responder")
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
-            self.node.on_applied.remove(self._on_applied)
+            self._applied.unsubscribe(self._on_applied)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -138,12 +154,12 @@ class LookupResponder:
 
     async def run_once(self) -> int:
         """Reply to up to one page of pending lookups addressed here; return how many."""
-        db = self.node.db
+        db = self._db
         rows, _ = await db.read(
             db.store.query_rows,
             RowQuery(
                 table=lookups_fold.TABLE,
-                equals={"target": self.node.config.node_id, "status": lookups_fold.PENDING},
+                equals={"target": self._node_id, "status": lookups_fold.PENDING},
                 limit=PAGE_ROWS,
             ),
         )
@@ -153,7 +169,7 @@ class LookupResponder:
             db.read(db.store.peers), self._request_bodies([str(r["key"]) for r in rows])
         )
         peers = {p.node_id: p for p in peer_list}
-        day = today(self.node.clock).isoformat()
+        day = today(self._clock).isoformat()
         if day != self._answered_day:
             self._answered_day, self._answered = day, {}
         work = [await self._decide(row, requests.get(str(row["key"])), peers) for row in rows]
@@ -179,7 +195,7 @@ class LookupResponder:
         peer = peers.get(item.requester)
         outcome = check_request(
             request,
-            target=self.node.config.node_id,
+            target=self._node_id,
             requester_prefixes=None if peer is None else peer.court_prefixes,
         )
         if isinstance(outcome, Denial):
@@ -187,7 +203,7 @@ class LookupResponder:
         if not self.limiter.take(item.requester):
             denial = Denial(
                 payloads_pb2.RATE_LIMITED,
-                f"requester: more than {self.node.config.limits.lookup_rate_per_minute} "
+                f"requester: more than {self._limits.lookup_rate_per_minute} "
                 "lookups per minute; ask again later",
             )
             return _Work(subject, item.requester, item.request_entry, denial, None)
@@ -206,7 +222,7 @@ class LookupResponder:
 
     async def _request_bodies(self, subjects: list[str]) -> dict[str, payloads_pb2.LookupRequested]:
         """The request payloads of these lookups, in one read (by subject)."""
-        db = self.node.db
+        db = self._db
         entries = await db.read(db.store.entries_by_subject, subjects)
         out = {}
         for entry in entries:
@@ -225,14 +241,14 @@ class LookupResponder:
     async def _answered_on(self, requester: str, day: str) -> int:
         """Answered lookups of ``requester`` on ``day``, from the folded state: read once per
         requester and day, then counted here as this responder answers."""
-        db = self.node.db
+        db = self._db
         _, total = await db.read(
             db.store.query_rows,
             RowQuery(
                 table=lookups_fold.TABLE,
                 equals={
                     "origin": requester,
-                    "target": self.node.config.node_id,
+                    "target": self._node_id,
                     "status": lookups_fold.ANSWERED,
                     "answered_on": day,
                 },
@@ -255,7 +271,7 @@ class LookupResponder:
             assert work.checked is not None
             draft = await self._answer(work.subject, work.request_id, work.checked)
         try:
-            await self.node.local_log.submit([draft], ACTOR)
+            await self._appender.submit([draft], ACTOR)
         except DraftRejected as exc:  # e.g. replied meanwhile by an officer's Submit
             log.warning("lookup %s: reply refused (%s)", work.subject, exc.rule)
             if work.denial is None and work.requester in self._answered:
@@ -311,7 +327,3 @@ def fit(
 
 def _varint_bytes(value: int) -> int:
     return max(1, (value.bit_length() + 6) // 7)
-
-
-def responder(node: Node, factory: Callable[[Node], AssetSource] | None = None) -> LookupResponder:
-    return LookupResponder(node, (factory or asset_sources.SOURCE_FACTORY)(node))

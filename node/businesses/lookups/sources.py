@@ -11,29 +11,17 @@ a source cannot widen an answer beyond what was asked.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
 
 from ccnode.v1 import payloads_pb2
-from node.store.base import AssetRow
-
-if TYPE_CHECKING:
-    from node.runtime.node import Node
-    from node.store.runner import Db
-
-
-class AssetSource(Protocol):
-    async def find(
-        self, owner_id: str, categories: Sequence[int]
-    ) -> list[payloads_pb2.AssetRecord]:
-        """The owner's assets of these categories (owner_id normalised: trimmed, upper-case).
-        Must not log or raise with the owner id in the message."""
-        ...
+from node.ports import AssetSource
+from node.store.base import AssetRow, AssetStore
+from node.store.runner import Db
 
 
 class StoreAssetSource:
     """The registry table of this node's store (indexed by owner and category)."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db[AssetStore]) -> None:
         self._db = db
 
     async def find(
@@ -53,9 +41,11 @@ def asset_row(record: payloads_pb2.AssetRecord) -> AssetRow:
     )
 
 
-def _store_source(node: Node) -> AssetSource:
-    return StoreAssetSource(node.db)
+def store_source(db: Db[AssetStore]) -> AssetSource:
+    """The default source: the registry table of the node's own store."""
+    return StoreAssetSource(db)
 
 
-# The source the lookup responder of every node started in this process uses.
-SOURCE_FACTORY: Callable[[Node], AssetSource] = _store_source
+# A factory of asset sources, given the node's store runner. The runtime's registry
+# (node.runtime.registry) makes the responder's source with the factory it is given.
+SourceFactory = Callable[[Db[AssetStore]], AssetSource]

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x63node/v1/federation.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\"c\n\x06Vector\x12+\n\x05sizes\x18\x01 \x03(\x0b\x32\x1c.ccnode.v1.Vector.SizesEntry\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"4\n\tOriginKey\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\x02 \x01(\x0c\"\x80\x01\n\x0cHelloRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\"\xb3\x01\n\rHelloResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x30\n\x0b\x63heckpoints\x18\x05 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"y\n\x10SubscribeRequest\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x19\n\x11\x62\x61tch_entries_max\x18\x02 \x01(\r\x12\x17\n\x0f\x62\x61tch_bytes_max\x18\x03 \x01(\r\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\"\x80\x01\n\x05\x42\x61tch\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x66irst_index\x18\x02 \x01(\x04\x12!\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x10.ccnode.v1.Entry\x12/\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"J\n\x08\x43\x61ughtUp\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x04\"\xeb\x01\n\x0bSyncMessage\x12!\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.BatchH\x00\x12(\n\tcaught_up\x18\x02 \x01(\x0b\x32\x13.ccnode.v1.CaughtUpH\x00\x12#\n\x03key\x18\x03 \x01(\x0b\x32\x14.ccnode.v1.OriginKeyH\x00\x12-\n\x06gossip\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpointH\x00\x12\x33\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x1f.ccnode.v1.EquivocationEvidenceH\x00\x42\x06\n\x04\x62ody\":\n\x0c\x46\x65tchRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x04\"0\n\rFetchResponse\x12\x1f\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.Batch\"n\n\x0eWitnessRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"C\n\x0fWitnessResponse\x12\x18\n\x10\x63osignature_line\x18\x01 \x01(\t\x12\x16\n\x0ewitnessed_size\x18\x02 \x01(\x04\"%\n\x12\x43heckpointsRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"z\n\x13\x43heckpointsResponse\x12\x30\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x31\n\x08\x65vidence\x18\x02 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence\"M\n\x17ProveConsistencyRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x10\n\x08new_size\x18\x03 \x01(\x04\"M\n\x18ProveConsistencyResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\x10\n\x08old_root\x18\x02 \x01(\x0c\x12\x10\n\x08new_root\x18\x03 \x01(\x0c\x32\xb5\x03\n\nFederation\x12:\n\x05Hello\x12\x17.ccnode.v1.HelloRequest\x1a\x18.ccnode.v1.HelloResponse\x12\x42\n\tSubscribe\x12\x1b.ccnode.v1.SubscribeRequest\x1a\x16.ccnode.v1.SyncMessage0\x01\x12:\n\x05\x46\x65tch\x12\x17.ccnode.v1.FetchRequest\x1a\x18.ccnode.v1.FetchResponse\x12@\n\x07Witness\x12\x19.ccnode.v1.WitnessRequest\x1a\x1a.ccnode.v1.WitnessResponse\x12L\n\x0b\x43heckpoints\x12\x1d.ccnode.v1.CheckpointsRequest\x1a\x1e.ccnode.v1.CheckpointsResponse\x12[\n\x10ProveConsistency\x12\".ccnode.v1.ProveConsistencyRequest\x1a#.ccnode.v1.ProveConsistencyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x63node/v1/federation.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\"c\n\x06Vector\x12+\n\x05sizes\x18\x01 \x03(\x0b\x32\x1c.ccnode.v1.Vector.SizesEntry\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"4\n\tOriginKey\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\x02 \x01(\x0c\"\x9a\x01\n\x0cHelloRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x18\n\x10\x63\x61lendar_version\x18\x05 \x01(\t\"\xcd\x01\n\rHelloResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x30\n\x0b\x63heckpoints\x18\x05 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x18\n\x10\x63\x61lendar_version\x18\x06 \x01(\t\"y\n\x10SubscribeRequest\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x19\n\x11\x62\x61tch_entries_max\x18\x02 \x01(\r\x12\x17\n\x0f\x62\x61tch_bytes_max\x18\x03 \x01(\r\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\"\x80\x01\n\x05\x42\x61tch\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x66irst_index\x18\x02 \x01(\x04\x12!\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x10.ccnode.v1.Entry\x12/\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"J\n\x08\x43\x61ughtUp\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x04\"\xeb\x01\n\x0bSyncMessage\x12!\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.BatchH\x00\x12(\n\tcaught_up\x18\x02 \x01(\x0b\x32\x13.ccnode.v1.CaughtUpH\x00\x12#\n\x03key\x18\x03 \x01(\x0b\x32\x14.ccnode.v1.OriginKeyH\x00\x12-\n\x06gossip\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpointH\x00\x12\x33\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x1f.ccnode.v1.EquivocationEvidenceH\x00\x42\x06\n\x04\x62ody\":\n\x0c\x46\x65tchRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x04\"0\n\rFetchResponse\x12\x1f\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.Batch\"n\n\x0eWitnessRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"C\n\x0fWitnessResponse\x12\x18\n\x10\x63osignature_line\x18\x01 \x01(\t\x12\x16\n\x0ewitnessed_size\x18\x02 \x01(\x04\"%\n\x12\x43heckpointsRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"z\n\x13\x43heckpointsResponse\x12\x30\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x31\n\x08\x65vidence\x18\x02 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence\"M\n\x17ProveConsistencyRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x10\n\x08new_size\x18\x03 \x01(\x04\"M\n\x18ProveConsistencyResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\x10\n\x08old_root\x18\x02 \x01(\x0c\x12\x10\n\x08new_root\x18\x03 \x01(\x0c\x32\xb5\x03\n\nFederation\x12:\n\x05Hello\x12\x17.ccnode.v1.HelloRequest\x1a\x18.ccnode.v1.HelloResponse\x12\x42\n\tSubscribe\x12\x1b.ccnode.v1.SubscribeRequest\x1a\x16.ccnode.v1.SyncMessage0\x01\x12:\n\x05\x46\x65tch\x12\x17.ccnode.v1.FetchRequest\x1a\x18.ccnode.v1.FetchResponse\x12@\n\x07Witness\x12\x19.ccnode.v1.WitnessRequest\x1a\x1a.ccnode.v1.WitnessResponse\x12L\n\x0b\x43heckpoints\x12\x1d.ccnode.v1.CheckpointsRequest\x1a\x1e.ccnode.v1.CheckpointsResponse\x12[\n\x10ProveConsistency\x12\".ccnode.v1.ProveConsistencyRequest\x1a#.ccnode.v1.ProveConsistencyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,33 +41,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORIGINKEY']._serialized_start=163
   _globals['_ORIGINKEY']._serialized_end=215
   _globals['_HELLOREQUEST']._serialized_start=218
-  _globals['_HELLOREQUEST']._serialized_end=346
-  _globals['_HELLORESPONSE']._serialized_start=349
-  _globals['_HELLORESPONSE']._serialized_end=528
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=530
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=651
-  _globals['_BATCH']._serialized_start=654
-  _globals['_BATCH']._serialized_end=782
-  _globals['_CAUGHTUP']._serialized_start=784
-  _globals['_CAUGHTUP']._serialized_end=858
-  _globals['_SYNCMESSAGE']._serialized_start=861
-  _globals['_SYNCMESSAGE']._serialized_end=1096
-  _globals['_FETCHREQUEST']._serialized_start=1098
-  _globals['_FETCHREQUEST']._serialized_end=1156
-  _globals['_FETCHRESPONSE']._serialized_start=1158
-  _globals['_FETCHRESPONSE']._serialized_end=1206
-  _globals['_WITNESSREQUEST']._serialized_start=1208
-  _globals['_WITNESSREQUEST']._serialized_end=1318
-  _globals['_WITNESSRESPONSE']._serialized_start=1320
-  _globals['_WITNESSRESPONSE']._serialized_end=1387
-  _globals['_CHECKPOINTSREQUEST']._serialized_start=1389
-  _globals['_CHECKPOINTSREQUEST']._serialized_end=1426
-  _globals['_CHECKPOINTSRESPONSE']._serialized_start=1428
-  _globals['_CHECKPOINTSRESPONSE']._serialized_end=1550
-  _globals['_PROVECONSISTENCYREQUEST']._serialized_start=1552
-  _globals['_PROVECONSISTENCYREQUEST']._serialized_end=1629
-  _globals['_PROVECONSISTENCYRESPONSE']._serialized_start=1631
-  _globals['_PROVECONSISTENCYRESPONSE']._serialized_end=1708
-  _globals['_FEDERATION']._serialized_start=1711
-  _globals['_FEDERATION']._serialized_end=2148
+  _globals['_HELLOREQUEST']._serialized_end=372
+  _globals['_HELLORESPONSE']._serialized_start=375
+  _globals['_HELLORESPONSE']._serialized_end=580
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=582
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=703
+  _globals['_BATCH']._serialized_start=706
+  _globals['_BATCH']._serialized_end=834
+  _globals['_CAUGHTUP']._serialized_start=836
+  _globals['_CAUGHTUP']._serialized_end=910
+  _globals['_SYNCMESSAGE']._serialized_start=913
+  _globals['_SYNCMESSAGE']._serialized_end=1148
+  _globals['_FETCHREQUEST']._serialized_start=1150
+  _globals['_FETCHREQUEST']._serialized_end=1208
+  _globals['_FETCHRESPONSE']._serialized_start=1210
+  _globals['_FETCHRESPONSE']._serialized_end=1258
+  _globals['_WITNESSREQUEST']._serialized_start=1260
+  _globals['_WITNESSREQUEST']._serialized_end=1370
+  _globals['_WITNESSRESPONSE']._serialized_start=1372
+  _globals['_WITNESSRESPONSE']._serialized_end=1439
+  _globals['_CHECKPOINTSREQUEST']._serialized_start=1441
+  _globals['_CHECKPOINTSREQUEST']._serialized_end=1478
+  _globals['_CHECKPOINTSRESPONSE']._serialized_start=1480
+  _globals['_CHECKPOINTSRESPONSE']._serialized_end=1602
+  _globals['_PROVECONSISTENCYREQUEST']._serialized_start=1604
+  _globals['_PROVECONSISTENCYREQUEST']._serialized_end=1681
+  _globals['_PROVECONSISTENCYRESPONSE']._serialized_start=1683
+  _globals['_PROVECONSISTENCYRESPONSE']._serialized_end=1760
+  _globals['_FEDERATION']._serialized_start=1763
+  _globals['_FEDERATION']._serialized_end=2200
 # @@protoc_insertion_point(module_scope)

@@ -98,9 +98,15 @@ class HelloRequest(_message.Message):
     PROTOCOL_VERSION_FIELD_NUMBER: _builtins.int
     VECTOR_FIELD_NUMBER: _builtins.int
     KEYS_FIELD_NUMBER: _builtins.int
+    CALENDAR_VERSION_FIELD_NUMBER: _builtins.int
     node_id: _builtins.str
     protocol_version: _builtins.int
     """1"""
+    calendar_version: _builtins.str
+    """The statutory working-day calendar the caller folds with (sync.domain.calendar); peers
+    with different calendars would fold the same entries into different rows, so a mismatch
+    is refused.
+    """
     @_builtins.property
     def vector(self) -> Global___Vector: ...
     @_builtins.property
@@ -114,10 +120,11 @@ class HelloRequest(_message.Message):
         protocol_version: _builtins.int = ...,
         vector: Global___Vector | None = ...,
         keys: _abc.Iterable[Global___OriginKey] | None = ...,
+        calendar_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["vector", b"vector"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "node_id", b"node_id", "protocol_version", b"protocol_version", "vector", b"vector"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calendar_version", b"calendar_version", "keys", b"keys", "node_id", b"node_id", "protocol_version", b"protocol_version", "vector", b"vector"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,8 +139,11 @@ class HelloResponse(_message.Message):
     VECTOR_FIELD_NUMBER: _builtins.int
     KEYS_FIELD_NUMBER: _builtins.int
     CHECKPOINTS_FIELD_NUMBER: _builtins.int
+    CALENDAR_VERSION_FIELD_NUMBER: _builtins.int
     node_id: _builtins.str
     protocol_version: _builtins.int
+    calendar_version: _builtins.str
+    """as in HelloRequest"""
     @_builtins.property
     def vector(self) -> Global___Vector: ...
     @_builtins.property
@@ -150,10 +160,11 @@ class HelloResponse(_message.Message):
         vector: Global___Vector | None = ...,
         keys: _abc.Iterable[Global___OriginKey] | None = ...,
         checkpoints: _abc.Iterable[_log_pb2.SignedCheckpoint] | None = ...,
+        calendar_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["vector", b"vector"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoints", b"checkpoints", "keys", b"keys", "node_id", b"node_id", "protocol_version", b"protocol_version", "vector", b"vector"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calendar_version", b"calendar_version", "checkpoints", b"checkpoints", "keys", b"keys", "node_id", b"node_id", "protocol_version", b"protocol_version", "vector", b"vector"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

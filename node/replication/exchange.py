@@ -1,0 +1,99 @@
+"""What nodes tell each other about the logs they hold: vectors, origin keys, checkpoints.
+
+Both directions use it: a link's Hello and Subscribe (node.replication.links) and the
+Federation service's answers (node.services.federation). Keys a peer relays are learned only
+after the origin's log-signing certificate checks out (node.identity.origin_keys); a refused
+key is recorded as a refusal, with the origin name cut to a bounded length.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from ccnode.v1 import federation_pb2, log_pb2
+from node.identity.origin_keys import OriginKeyError, OriginKeys
+from node.ports import CallerAuth
+from node.replication.equivocation import evidence_pb
+from node.store.base import EvidenceStore, KeyStore, LogReader
+from node.store.runner import Db
+from sync.domain.calendar import CALENDAR_VERSION
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+
+
+class _ExchangeStore(LogReader, EvidenceStore, KeyStore, Protocol):
+    """Reads sizes, checkpoints and evidence; stores learned origin keys."""
+
+
+class Exchange:
+    def __init__(
+        self,
+        *,
+        db: Db[_ExchangeStore],
+        keys: OriginKeys,
+        auth: CallerAuth,
+        node_id: str,
+    ) -> None:
+        self._db = db
+        self._keys = keys
+        self._auth = auth
+        self.node_id = node_id
+
+    async def vector_pb(self) -> federation_pb2.Vector:
+        return federation_pb2.Vector(sizes=await self._db.read(self._db.store.vector))
+
+    def origin_keys_pb(self) -> list[federation_pb2.OriginKey]:
+        return [
+            federation_pb2.OriginKey(origin=o, certificate_der=der)
+            for o, der in sorted(self._keys.certificates().items())
+        ]
+
+    async def learn_keys(self, keys: Iterable[federation_pb2.OriginKey], source: str) -> None:
+        for k in keys:
+            try:
+                await self._db.write(self._keys.learn, k.origin, k.certificate_der)
+            except OriginKeyError as exc:
+                await self._auth.record("", source, "OriginKey", f"bad_origin_key:{k.origin}")
+                log.warning("refused origin key from %s: %s", source, exc)
+
+    async def latest_checkpoints(
+        self, origins: Sequence[str] = ()
+    ) -> list[log_pb2.SignedCheckpoint]:
+        states = await self._db.read(self._db.store.origin_states)
+        return [
+            log_pb2.SignedCheckpoint(note=s.checkpoint_note)
+            for s in sorted(states, key=lambda s: s.origin)
+            if s.checkpoint_note and (not origins or s.origin in origins)
+        ]
+
+    async def hello_request(self) -> federation_pb2.HelloRequest:
+        return federation_pb2.HelloRequest(
+            node_id=self.node_id,
+            protocol_version=PROTOCOL_VERSION,
+            vector=await self.vector_pb(),
+            keys=self.origin_keys_pb(),
+            calendar_version=CALENDAR_VERSION,
+        )
+
+    async def hello_response(self) -> federation_pb2.HelloResponse:
+        return federation_pb2.HelloResponse(
+            node_id=self.node_id,
+            protocol_version=PROTOCOL_VERSION,
+            vector=await self.vector_pb(),
+            keys=self.origin_keys_pb(),
+            checkpoints=await self.latest_checkpoints(),
+            calendar_version=CALENDAR_VERSION,
+        )
+
+    async def checkpoints_response(
+        self, origins: Sequence[str]
+    ) -> federation_pb2.CheckpointsResponse:
+        evidence = await self._db.read(self._db.store.evidence)
+        return federation_pb2.CheckpointsResponse(
+            checkpoints=await self.latest_checkpoints(origins),
+            evidence=[evidence_pb(e) for e in evidence if not origins or e.origin in origins],
+        )

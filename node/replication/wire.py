@@ -1,0 +1,47 @@
+"""gRPC settings shared by the node's servers and its outbound peer channels, and the mTLS
+channel to a peer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from node.config import Limits
+from node.identity.spiffe import peer_dns_name
+
+
+def grpc_options(limits: Limits) -> list[tuple[str, int]]:
+    """Message limits and keepalive, the same on both ends of every connection."""
+    return [
+        ("grpc.max_receive_message_length", limits.grpc_message_bytes_max),
+        ("grpc.max_send_message_length", limits.grpc_message_bytes_max),
+        ("grpc.keepalive_time_ms", limits.keepalive_time_s * 1000),
+        ("grpc.keepalive_timeout_ms", limits.keepalive_timeout_s * 1000),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+
+
+class PeerChannels:
+    """Opens mutual-TLS channels to peers with this node's TLS certificate."""
+
+    def __init__(self, *, certs_dir: Path, trust_domain: str, limits: Limits) -> None:
+        self._certs_dir = certs_dir
+        self._trust_domain = trust_domain
+        self._limits = limits
+
+    def open(self, address: str, peer_id: str) -> grpc.aio.Channel:
+        d = self._certs_dir
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=(d / "ca.pem").read_bytes(),
+            private_key=(d / "tls.key").read_bytes(),
+            certificate_chain=(d / "tls.pem").read_bytes(),
+        )
+        # The server must present a certificate for <peer>.node.<trust-domain>: a process at
+        # the peer's address holding another node's certificate fails the handshake.
+        options: list[tuple[str, int | str]] = [
+            *grpc_options(self._limits),
+            ("grpc.ssl_target_name_override", peer_dns_name(self._trust_domain, peer_id)),
+        ]
+        return grpc.aio.secure_channel(address, creds, options=options)

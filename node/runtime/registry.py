@@ -1,0 +1,188 @@
+"""What the node serves and runs: its gRPC services and its background parts.
+
+Each entry is a factory that takes the runtime's ``Parts`` and hands the part only the ports it
+uses (node.ports); no service or business ever sees the whole node. PUBLIC services listen on
+the node's mutual-TLS port (peers, auditors) and authenticate every call themselves
+(node.identity.auth); ADMIN services listen on the 0600 Unix socket in the node's home (the
+local CLI). Background parts start after the servers and the local log and stop before them.
+
+A business adds its servicer or background part with one entry here; a region that plugs in
+its own asset source passes a ``Registry`` with another ``asset_source`` to ``Node``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+
+from ccnode.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    federation_pb2,
+    federation_pb2_grpc,
+    lookups_pb2,
+    lookups_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+from node.businesses.blacklist.expiry import BlacklistExpiry
+from node.businesses.lookups.responder import LookupResponder
+from node.businesses.lookups.sources import SourceFactory, store_source
+from node.clock import Clock
+from node.config import NodeConfig
+from node.identity.auth import Authenticator
+from node.identity.origin_keys import OriginKeys
+from node.ownlog.writer import LocalLog
+from node.replication.apply import AppliedFeed, Replica
+from node.replication.equivocation import EquivocationWatch
+from node.replication.exchange import Exchange
+from node.replication.links import PeerLinkSet
+from node.replication.supervisor import CatchupWorkers
+from node.replication.witnessing import Witness
+from node.services.admin import AdminService
+from node.services.audit import AuditService
+from node.services.federation import FederationService
+from node.services.lookups import LookupsService
+from node.services.tasks import TasksService
+from node.store.base import Store
+from node.store.runner import Db
+from node.store.watch import Watch
+from sync.note import Ed25519Signer
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Everything the runtime built, for the factories below to take their ports from."""
+
+    config: NodeConfig
+    clock: Clock
+    db: Db[Store]
+    watch: Watch
+    applied: AppliedFeed
+    local_log: LocalLog
+    keys: OriginKeys
+    auth: Authenticator
+    signer: Ed25519Signer
+    exchange: Exchange
+    witnessing: Witness
+    equivocation: EquivocationWatch
+    links: PeerLinkSet
+    replica: Replica
+    workers: CatchupWorkers
+    asset_source: SourceFactory
+
+
+class Background(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    full_name: str  # for server reflection
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    factory: Callable[[Parts], object]  # the servicer, given the node's parts
+
+
+def _federation(p: Parts) -> FederationService:
+    return FederationService(
+        db=p.db,
+        auth=p.auth,
+        keys=p.keys,
+        exchange=p.exchange,
+        witnessing=p.witnessing,
+        changes=p.watch,
+        limits=p.config.limits,
+        clock=p.clock,
+    )
+
+
+def _audit(p: Parts) -> AuditService:
+    return AuditService(
+        db=p.db,
+        auth=p.auth,
+        appender=p.local_log,
+        keys=p.keys,
+        exchange=p.exchange,
+        links=p.links,
+        node_id=p.config.node_id,
+        trust_domain=p.config.trust_domain,
+        payload_auditors=p.config.payload_auditors,
+        clock=p.clock,
+    )
+
+
+def _admin(p: Parts) -> AdminService:
+    return AdminService(
+        db=p.db,
+        config=p.config,
+        appender=p.local_log,
+        links=p.links,
+        keys=p.keys,
+        signer=p.signer,
+    )
+
+
+def _lookups(p: Parts) -> LookupsService:
+    return LookupsService(db=p.db, appender=p.local_log, links=p.links, changes=p.watch)
+
+
+def _tasks(p: Parts) -> TasksService:
+    return TasksService(db=p.db, appender=p.local_log, node_id=p.config.node_id, clock=p.clock)
+
+
+def _blacklist_expiry(p: Parts) -> Background:
+    return BlacklistExpiry(db=p.db, appender=p.local_log, node_id=p.config.node_id, clock=p.clock)
+
+
+def _lookup_responder(p: Parts) -> Background:
+    return LookupResponder(
+        db=p.db,
+        appender=p.local_log,
+        applied=p.applied,
+        source=p.asset_source(p.db),
+        node_id=p.config.node_id,
+        limits=p.config.limits,
+        clock=p.clock,
+    )
+
+
+def _spec(
+    module: Any,
+    service: str,
+    add: Callable[[Any, grpc.aio.Server], None],
+    factory: Callable[[Parts], object],
+) -> ServiceSpec:
+    return ServiceSpec(module.DESCRIPTOR.services_by_name[service].full_name, add, factory)
+
+
+@dataclass(frozen=True)
+class Registry:
+    public: tuple[ServiceSpec, ...]
+    admin: tuple[ServiceSpec, ...]
+    background: tuple[Callable[[Parts], Background], ...]
+    asset_source: SourceFactory = store_source
+
+
+PUBLIC = (
+    _spec(
+        federation_pb2,
+        "Federation",
+        federation_pb2_grpc.add_FederationServicer_to_server,
+        _federation,
+    ),
+    _spec(audit_pb2, "Audit", audit_pb2_grpc.add_AuditServicer_to_server, _audit),
+)
+ADMIN = (
+    _spec(admin_pb2, "Admin", admin_pb2_grpc.add_AdminServicer_to_server, _admin),
+    _spec(lookups_pb2, "Lookups", lookups_pb2_grpc.add_LookupsServicer_to_server, _lookups),
+    _spec(tasks_pb2, "Tasks", tasks_pb2_grpc.add_TasksServicer_to_server, _tasks),
+)
+BACKGROUND = (_blacklist_expiry, _lookup_responder)
+
+DEFAULT = Registry(public=PUBLIC, admin=ADMIN, background=BACKGROUND)

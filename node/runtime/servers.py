@@ -1,0 +1,109 @@
+"""The node's listeners: the mutual-TLS port (peers, auditors), the 0600 admin Unix socket
+(the local CLI), and optional Prometheus metrics over plain HTTP.
+
+Health (grpc.health.v1) and server reflection are served on the mTLS port beside the public
+services. The admin socket is created with umask 0177, so only the node's user can administer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+import prometheus_client
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from node.config import NodeConfig
+from node.metrics import METRICS
+from node.replication.wire import grpc_options
+from node.runtime.registry import Parts, ServiceSpec
+
+
+class Servers:
+    def __init__(self, config: NodeConfig) -> None:
+        self._config = config
+        self.health = health.aio.HealthServicer()
+        self.port = 0
+        self.metrics_port = 0
+        self._public: grpc.aio.Server | None = None
+        self._admin: grpc.aio.Server | None = None
+        self._metrics: tuple[Any, Any] | None = None
+
+    async def start(
+        self, parts: Parts, public: Sequence[ServiceSpec], admin: Sequence[ServiceSpec]
+    ) -> None:
+        await self._start_public(parts, public)
+        await self._start_admin(parts, admin)
+        if self._config.metrics_listen:
+            self._start_metrics(self._config.metrics_listen)
+
+    async def _start_public(self, parts: Parts, specs: Sequence[ServiceSpec]) -> None:
+        c = self._config
+        key = (c.certs_dir / "tls.key").read_bytes()
+        cert = (c.certs_dir / "tls.pem").read_bytes()
+        ca = (c.certs_dir / "ca.pem").read_bytes()
+        creds = grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=ca, require_client_auth=True
+        )
+        server = grpc.aio.server(options=grpc_options(c.limits))
+        for spec in specs:
+            spec.add_to_server(spec.factory(parts), server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        names = (*(spec.full_name for spec in specs), health.SERVICE_NAME, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
+        self.port = server.add_secure_port(c.listen, creds)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {c.listen}")
+        await server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self._public = server
+
+    async def _start_admin(self, parts: Parts, specs: Sequence[ServiceSpec]) -> None:
+        admin = grpc.aio.server(options=grpc_options(self._config.limits))
+        for spec in specs:
+            spec.add_to_server(spec.factory(parts), admin)
+        sock = self._config.admin_socket
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()
+        old = os.umask(0o177)  # the socket is created 0600: only the node's user may administer
+        try:
+            admin.add_insecure_port(f"unix://{sock}")
+            await admin.start()
+        finally:
+            os.umask(old)
+        os.chmod(sock, 0o600)
+        self._admin = admin
+
+    def _start_metrics(self, listen: str) -> None:
+        """Serve Prometheus metrics over plain HTTP (labels never carry personal data)."""
+        host, _, port = listen.rpartition(":")
+        server, thread = prometheus_client.start_http_server(
+            int(port), addr=host or "127.0.0.1", registry=METRICS.registry
+        )
+        self.metrics_port = server.server_port
+        self._metrics = (server, thread)
+
+    async def enter_graceful_shutdown(self) -> None:
+        """Health says NOT_SERVING from now on, so balancers and peers move away first."""
+        await self.health.enter_graceful_shutdown()
+
+    async def stop(self) -> None:
+        grace = self._config.limits.shutdown_grace_s
+        if self._public is not None:
+            await self._public.stop(grace)
+            self._public = None
+        if self._admin is not None:
+            await self._admin.stop(grace)
+            self._admin = None
+            with contextlib.suppress(FileNotFoundError):
+                self._config.admin_socket.unlink()
+        if self._metrics is not None:
+            server, thread = self._metrics
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            self._metrics = None
