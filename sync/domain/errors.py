@@ -2,7 +2,7 @@
 
 A `ValidationError` names the field and the rule that failed, never the offending value:
 the values checked here are ID numbers, credit codes and names, and exception messages end
-up in logs, CLI output and peers' error replies (HELPERS.md, PIPL art. 28). Only values that
+up in logs, CLI output and peers' error replies (CONTRIBUTING.md, PIPL art. 28). Only values that
 are public by nature (case numbers, court codes) may be echoed, and only by the caller that
 knows the value is of that kind.
 """
