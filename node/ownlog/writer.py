@@ -22,6 +22,7 @@ from typing import Any
 
 from ccnode.v1 import payloads_pb2
 from node.clock import Clock, today
+from node.metrics import METRICS
 from node.store.base import (
     FoldedLogStore,
     OriginState,
@@ -206,6 +207,7 @@ class LocalLog:
                     break
                 group.append(self._queue.get_nowait())
                 entries += len(nxt.drafts)
+            started_s = self._clock.monotonic_s()
             try:
                 outcomes = await self._db.write(self._commit_group, group)
             except Exception as exc:  # storage failure: every caller in the group learns it
@@ -214,6 +216,7 @@ class LocalLog:
                     if not sub.future.done():
                         sub.future.set_exception(exc)
                 continue
+            self._count(outcomes, self._clock.monotonic_s() - started_s)
             for sub, outcome in zip(group, outcomes, strict=True):
                 if sub.future.done():
                     continue
@@ -224,6 +227,15 @@ class LocalLog:
             self._watch.notify()
             for callback in self.on_commit:
                 callback()
+
+    def _count(self, outcomes: Sequence[SubmitResult | DraftRejected], seconds: float) -> None:
+        """Metrics of one commit group: entries appended (not groups), its time, the log size."""
+        METRICS.commit_seconds.observe(seconds)
+        done = [o for o in outcomes if isinstance(o, SubmitResult)]
+        appended = sum(len(o.entry_ids) for o in done)
+        if appended:
+            METRICS.appended.inc(appended)
+            METRICS.log_size.labels(origin=self.node_id).set(max(o.size for o in done))
 
     # ---------------------------------------------------------------- in the writer thread
 

@@ -54,3 +54,29 @@ async def test_metrics_and_logs_hold_no_personal_data(
     everything = "\n".join(texts) + caplog.text
     for secret in (ID, BAD_ID, "张三", "5101041990"):
         assert secret not in everything
+
+
+def _sample(text: str, name: str) -> float:
+    """The value of an unlabelled sample in a scrape (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def test_appended_entries_count_entries_and_the_commit_is_timed(
+    federation: Federation,
+) -> None:
+    config = federation.home("chengdu")
+    config.metrics_listen = "127.0.0.1:0"
+    config.save()
+    a = await federation.start("chengdu")
+    before = await asyncio.to_thread(_scrape, a.metrics_port)
+    drafts = [listing(case=f"（2024）川0104执{n}号") for n in range(1, 4)]
+    reply = await admin(a).Submit(admin_pb2.SubmitRequest(drafts=drafts, actor="王五"))
+    after = await asyncio.to_thread(_scrape, a.metrics_port)
+    name = "ccnode_appended_entries_total"
+    assert _sample(after, name) - _sample(before, name) == 3  # entries, not commit groups
+    count = "ccnode_commit_seconds_count"
+    assert _sample(after, count) - _sample(before, count) >= 1
+    assert f'ccnode_log_size{{origin="chengdu"}} {float(reply.size)}' in after
