@@ -37,6 +37,7 @@ from node.replication.links import LinkParts, PeerLinkSet
 from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
 from node.replication.witnessing import Witness
+from node.runtime.home_lock import HomeLock
 from node.runtime.registry import DEFAULT, Background, Parts, Registry
 from node.runtime.servers import Servers
 from node.store import open_store
@@ -59,6 +60,7 @@ class Node:
         self.clock: Clock = clock or SystemClock()
         self.registry = registry
         self.servers = Servers(config)
+        self._lock = HomeLock(config.home)
         self._parts: Parts | None = None
         self._background: list[Background] = []
 
@@ -80,15 +82,24 @@ class Node:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        parts = await self._build()
+        self._lock.acquire()  # before anything touches the home's store or socket
+        try:
+            parts = await self._build()
+        except BaseException:
+            self._lock.release()
+            raise
         self._parts = parts
-        await parts.local_log.start()
-        await self.servers.start(parts, self.registry.public, self.registry.admin)
-        for factory in self.registry.background:
-            part = factory(parts)
-            await part.start()
-            self._background.append(part)
-        await parts.links.start()
+        try:
+            await parts.local_log.start()
+            await self.servers.start(parts, self.registry.public, self.registry.admin)
+            for factory in self.registry.background:
+                part = factory(parts)
+                await part.start()
+                self._background.append(part)
+            await parts.links.start()
+        except BaseException:
+            await self.stop()  # what started stops again; the home is unlocked
+            raise
         log.info("node %s serving on %s", self.config.node_id, self.config.listen)
         day = today(self.clock)
         if not DEFAULT_CALENDAR.covers(day, day):
@@ -215,3 +226,4 @@ class Node:
             await parts.local_log.stop()
             await asyncio.to_thread(parts.db.close)
             self._parts = None
+        self._lock.release()
