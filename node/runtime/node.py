@@ -185,7 +185,7 @@ class Node:
             trust_domain=c.trust_domain,
             signer=signer,
             clock=self.clock,
-            prepare=preparers.prepare,
+            prepare=preparers.dispatch(self.registry.preparers),
             watch=watch,
             court_prefixes=c.court_prefixes,
             checkpoint_entries_max=c.limits.checkpoint_entries_max,

@@ -7,13 +7,14 @@ the node's mutual-TLS port (peers, auditors) and authenticate every call themsel
 local CLI). Background parts start after the servers and the local log and stop before them.
 
 A business adds its servicer or background part with one entry here; a region that plugs in
-its own asset source passes a ``Registry`` with another ``asset_source`` to ``Node``.
+its own asset source passes a ``Registry`` with another ``asset_source`` to ``Node`` (and a
+test a broken preparer, with other ``preparers``): no module-level state is changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
@@ -37,7 +38,8 @@ from node.clock import Clock
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
 from node.identity.origin_keys import OriginKeys
-from node.ownlog.writer import LocalLog
+from node.ownlog.preparers import PREPARERS
+from node.ownlog.writer import LocalLog, Prepare
 from node.replication.apply import AppliedFeed, Replica
 from node.replication.equivocation import EquivocationWatch
 from node.replication.exchange import Exchange
@@ -167,6 +169,7 @@ class Registry:
     admin: tuple[ServiceSpec, ...]
     background: tuple[Callable[[Parts], Background], ...]
     asset_source: SourceFactory = store_source
+    preparers: Mapping[int, Prepare] = field(default_factory=lambda: PREPARERS)
 
 
 PUBLIC = (
