@@ -41,6 +41,7 @@ from node.identity.origin_keys import OriginKeys
 from node.ownlog.preparers import PREPARERS
 from node.ownlog.writer import LocalLog, Prepare
 from node.replication.apply import AppliedFeed, Replica
+from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EquivocationWatch
 from node.replication.exchange import Exchange
 from node.replication.links import PeerLinkSet
@@ -91,7 +92,8 @@ class ServiceSpec:
     factory: Callable[[Parts], object]  # the servicer, given the node's parts
 
 
-def _federation(p: Parts) -> FederationService:
+def federation_service(p: Parts, *, cutter: BatchCutter = cut_batch) -> FederationService:
+    """The Federation servicer (a test relay passes a cutter that withholds part of a log)."""
     return FederationService(
         db=p.db,
         auth=p.auth,
@@ -101,6 +103,7 @@ def _federation(p: Parts) -> FederationService:
         changes=p.watch,
         limits=p.config.limits,
         clock=p.clock,
+        cutter=cutter,
     )
 
 
@@ -177,7 +180,7 @@ PUBLIC = (
         federation_pb2,
         "Federation",
         federation_pb2_grpc.add_FederationServicer_to_server,
-        _federation,
+        federation_service,
     ),
     _spec(audit_pb2, "Audit", audit_pb2_grpc.add_AuditServicer_to_server, _audit),
 )
