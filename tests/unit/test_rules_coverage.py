@@ -132,7 +132,7 @@ def _delegation(matter: int) -> payloads_pb2.TaskDelegated:
         payloads_pb2.CONTROL_PERSON,
     ],
 )
-def test_every_matter_of_domain_md_may_be_delegated(matter: int) -> None:
+def test_every_matter_kind_may_be_delegated(matter: int) -> None:
     body = _delegation(matter)
     assert (
         validate_delegation(body, node_id="chengdu", court_prefixes=CHENGDU, today=date(2025, 1, 1))
