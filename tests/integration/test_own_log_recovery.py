@@ -10,11 +10,25 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ccnode.v1 import admin_pb2
+from ccnode.v1 import admin_pb2, log_pb2
 from node.runtime.node import Node
-from node.store.base import PeerRecord
-from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
+from node.store import Store
+from node.store.base import OriginState, PeerRecord, StoredEntry
+from sync import hlc
+from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from sync.entry import SALT_BYTES, decode_header, make_entry
+from sync.merkle import Frontier
+from sync.note import Ed25519Signer
+from tests.integration.harness import (
+    TRUST_DOMAIN,
+    Federation,
+    admin,
+    eventually,
+    listing,
+    valid_ids,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +61,10 @@ async def _size_of(node: Node, origin: str) -> int:
     return (await node.parts.db.read(node.parts.db.store.vector)).get(origin, 0)
 
 
+async def _holds(node: Node, origin: str, size: int) -> bool:
+    return await _size_of(node, origin) == size
+
+
 async def test_restored_node_recovers_its_log_from_a_peer_then_appends(
     federation: Federation, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -67,10 +85,7 @@ async def test_restored_node_recovers_its_log_from_a_peer_then_appends(
     for id_number in ids[2:5]:
         await _submit(a, id_number)
 
-    async def b_holds(size: int) -> bool:
-        return await _size_of(b, A) == size
-
-    await eventually(lambda: b_holds(5))
+    await eventually(lambda: _holds(b, A, 5))
     await federation.stop(A)
     _restore_store(backup, home)
 
@@ -88,7 +103,7 @@ async def test_restored_node_recovers_its_log_from_a_peer_then_appends(
     assert "own log recovered: 5 entries (3 fetched from peers)" in caplog.text
 
     await federation.peer(B, A)
-    await eventually(lambda: b_holds(6))
+    await eventually(lambda: _holds(b, A, 6))
     assert await b.parts.db.read(b.parts.db.store.evidence) == []
     state = await b.parts.db.read(b.parts.db.store.origin_state, A)
     assert state is not None and not state.frozen
@@ -127,3 +142,64 @@ async def test_no_peer_answering_lets_the_node_append_after_the_timeout(
         assert reply.entry_ids == [f"{A}/0"]
     finally:
         silent.close()
+
+
+def _forge(store: Store, origin: str, count: int) -> None:
+    """Extend ``origin``'s log in a peer's store by ``count`` entries under a checkpoint signed
+    with another key of the same name (written past verification: a lying or broken peer)."""
+    state = store.origin_state(origin)
+    assert state is not None
+    frontier = Frontier.from_bytes(state.frontier)
+    entries = []
+    for index in range(state.size, state.size + count):
+        entry = make_entry(
+            origin=origin,
+            index=index,
+            kind=log_pb2.BLACKLIST_LISTED,
+            subject=f"{origin}/bl/{index}",
+            actor="伪造者",
+            hlc=hlc.pack(1_800_000_000_000, 0),
+            payload=b"",
+            salt=bytes(SALT_BYTES),
+        )
+        frontier.append(entry.leaf_hash())
+        header = decode_header(entry.header)
+        entries.append(
+            StoredEntry(
+                origin, index, header.kind, header.subject, header.actor, header.hlc,
+                entry.leaf_hash(), entry.header, entry.salt, entry.payload,
+            )
+        )  # fmt: skip
+    line = origin_line(TRUST_DOMAIN, origin)
+    forger = Ed25519Signer(line, Ed25519PrivateKey.generate())
+    note = sign_checkpoint(Checkpoint(line, frontier.size, frontier.root()), forger)
+    store.append(
+        origin=origin,
+        expected_size=state.size,
+        entries=entries,
+        state=OriginState(origin, frontier.size, frontier.root(), frontier.to_bytes(), note),
+    )
+
+
+async def test_a_peer_claiming_a_longer_log_under_another_key_is_refused(
+    federation: Federation,
+) -> None:
+    ids = valid_ids(3)
+    a = await federation.start(A)
+    b = await federation.start(B)
+    await federation.link(A, B)
+    for id_number in ids[:2]:
+        await _submit(a, id_number)
+    await eventually(lambda: _holds(b, A, 2))
+    await federation.stop(A)
+    await b.parts.db.write(_forge, b.parts.db.store, A, 3)
+
+    a = await federation.start(A)
+    await asyncio.wait_for(a.recovered(), timeout=15)
+    assert await _size_of(a, A) == 2  # nothing of the forged log applied
+    refusals = await a.parts.db.read(a.parts.db.store.refusals)
+    assert [(r.identity, r.method, r.reason) for r in refusals] == [
+        (f"node/{B}", "Hello", "forged_own_checkpoint")
+    ]
+    reply = await _submit(a, ids[2])
+    assert reply.entry_ids == [f"{A}/2"]
