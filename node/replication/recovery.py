@@ -110,6 +110,8 @@ class Outcome:
 
 
 class OwnLogRecovery:
+    """Runs once at start, before the local log's gate opens (node.runtime.node)."""
+
     def __init__(
         self,
         *,
@@ -194,11 +196,15 @@ class OwnLogRecovery:
             except (grpc.aio.AioRpcError, OSError) as exc:
                 log.info("own log: peer %s did not answer: %s", peer.node_id, _why(exc))
                 return None
+            except Exception:  # one peer's defect must not keep the others from being asked
+                log.exception("own log: asking peer %s failed", peer.node_id)
+                return None
 
-        tasks = [asyncio.ensure_future(one(p)) for p in peers]
+        tasks = [asyncio.create_task(one(p)) for p in peers]
         done, pending = await asyncio.wait(tasks, timeout=self._timeout_s)
         for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)  # their channels are closed
         return [
             (peer, answer)
             for peer, task in zip(peers, tasks, strict=True)
@@ -268,6 +274,9 @@ class OwnLogRecovery:
                 await self._auth.record(
                     peer.address, f"node/{peer.node_id}", "Fetch", f"own_log_{exc.reason.value}"
                 )
+                return size
+            except Exception:  # e.g. a store conflict: the next peer or attempt reads again
+                log.exception("own log: applying entries from peer %s failed", peer.node_id)
                 return size
             log.info(
                 "own log: applied entries %d..%d from peer %s",
