@@ -464,7 +464,7 @@ def _expiring_table(docs: Sequence[Mapping[str, Any]], title: str) -> None:
     "--expiring",
     is_flag=True,
     help="Only fixed-term listings whose term ends within --within-days of today (or of "
-    "--as-of), or has ended and that await delisting (within 3 working days, art. 2).",
+    "--as-of), or has already ended: awaiting delisting (3 working days, art. 2).",
 )
 @click.option(
     "--within-days",
