@@ -269,7 +269,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         context: grpc.aio.ServicerContext,
         equals: dict[str, Any],
     ) -> tuple[dt.date | None, dict[str, str], dict[str, str]]:
-        """An expiring search's day and term-end range (None, {}, {} for any other search).
+        """An expiring search's day and term-end range (None, {}, {} for any other search); it
+        sets ``equals["status"]`` to "listed".
 
         Listed rows with a term end ("" > nothing) before the first day left out: what
         ``expiring_term_ends_before`` says, served by the index on status and term end."""

@@ -141,3 +141,9 @@ async def test_a_malformed_as_of_is_refused_naming_the_field_and_the_rule(
             await admin.BlacklistSearch(admin_pb2.BlacklistSearchRequest(as_of="2025-01-08"))
         info = _details(err.value)[2]
         assert (info.metadata["field"], info.reason) == ("as_of", "expiring")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await admin.BlacklistSearch(
+                admin_pb2.BlacklistSearchRequest(expiring_within_days=30, status="delisted")
+            )
+        info = _details(err.value)[2]
+        assert (info.metadata["field"], info.reason) == ("status", "expiring")
