@@ -130,6 +130,7 @@ def _admin(p: Parts) -> AdminService:
         links=p.links,
         keys=p.keys,
         signer=p.signer,
+        clock=p.clock,
     )
 
 
