@@ -21,7 +21,13 @@ from node.store.base import PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"
 CERTS_FROM = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
-PREFIXES = {"chengdu": ["川01"], "chongqing": ["渝01"], "mianyang": ["川07"]}
+PREFIXES = {
+    "chengdu": ["川01"],
+    "chongqing": ["渝01"],
+    "mianyang": ["川07"],
+    "deyang": ["川06"],
+    "zigong": ["川03"],
+}
 
 
 class Federation:
