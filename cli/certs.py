@@ -107,6 +107,13 @@ def init_ca(
 @click.option("--out", "out_dir", required=True, type=_DIR, help="Output directory.")
 @click.option("--ip", "ips", multiple=True, help="IP SAN (node only; default 127.0.0.1).")
 @click.option("--dns", "dns", multiple=True, help="DNS SAN (node only; default localhost).")
+@click.option(
+    "--court-prefix",
+    "court_prefixes",
+    multiple=True,
+    help="A court code prefix the node may state facts for, e.g. 川01 (node only; repeatable; "
+    "written into its log-signing certificate; none: the node serves no court).",
+)
 @click.option("--days", default=ca.LEAF_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
 @click.option("--force", is_flag=True, help="Replace existing files in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -118,6 +125,7 @@ def issue(
     out_dir: Path,
     ips: tuple[str, ...],
     dns: tuple[str, ...],
+    court_prefixes: tuple[str, ...],
     days: int,
     force: bool,
     as_json: bool,
@@ -128,6 +136,8 @@ def issue(
         raise click.UsageError("give exactly one of --node-id, --auditor, --admin")
     if node_id is None and (ips or dns):
         raise click.UsageError("--ip and --dns apply to --node-id only")
+    if node_id is None and court_prefixes:
+        raise click.UsageError("--court-prefix applies to --node-id only")
     with _clear_errors():
         if node_id is not None:
             issued = ca.issue_node(
@@ -136,6 +146,7 @@ def issue(
                 out_dir,
                 ips or ("127.0.0.1",),
                 dns or ("localhost",),
+                court_prefixes=court_prefixes,
                 days=days,
                 overwrite=force,
             )

@@ -32,9 +32,12 @@ class Federation:
         init_ca(self.ca, trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
         self.nodes: dict[str, Node] = {}
 
-    def issue(self, node_id: str) -> Path:
+    def issue(self, node_id: str, court_prefixes: list[str] | None = None) -> Path:
+        """A node's certificates; its log certificate names ``court_prefixes`` (default:
+        the node's PREFIXES), the courts every receiver lets it state facts for."""
         out = self.root / "certs" / node_id
-        issue_node(self.ca, node_id, out, days=3650, now=CERTS_FROM)
+        courts = PREFIXES.get(node_id, ["川01"]) if court_prefixes is None else court_prefixes
+        issue_node(self.ca, node_id, out, court_prefixes=courts, days=3650, now=CERTS_FROM)
         return out
 
     def home(self, node_id: str, db: str = "") -> NodeConfig:
