@@ -21,7 +21,14 @@ from node.store.base import PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"
 CERTS_FROM = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
-PREFIXES = {"chengdu": ["川01"], "chongqing": ["渝01"], "mianyang": ["川07"]}
+# The court prefixes each node's log certificate names (and its node.json repeats); "evil"
+# is a node with a valid certificate that names no court.
+PREFIXES: dict[str, list[str]] = {
+    "chengdu": ["川01"],
+    "chongqing": ["渝01"],
+    "mianyang": ["川07"],
+    "evil": [],
+}
 
 
 class Federation:
