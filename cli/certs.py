@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from node.identity import ca, keyfiles
+from node.identity.court_authority import court_prefixes_of
 from node.identity.errors import IdentityError, PkiError
 from node.identity.spiffe import (
     EKU_DOCUMENT_SIGNING,
@@ -228,6 +229,8 @@ class _CertInfo:
     identity_error: str | None = None
     issued_by_ca: bool | None = None  # None: no --ca given
     revoked: bool | None = None
+    # The courts a log-signing certificate entitles its node to (None: not a log certificate).
+    court_prefixes: list[str] | None = None
 
 
 def _key_type(cert: x509.Certificate) -> str:
@@ -256,6 +259,8 @@ def _describe(cert: x509.Certificate, ca_dir: Path | None) -> _CertInfo:
         fingerprint_sha256=ca.fingerprint_sha256(cert),
     )
     try:
+        if "documentSigning" in ekus:
+            info.court_prefixes = list(court_prefixes_of(cert))
         if ca_dir is None:
             if len(info.uris) != 1:
                 raise IdentityError("bad_identity", f"{len(info.uris)} URI SANs, need one")
@@ -295,6 +300,8 @@ def show(cert_file: Path, ca_dir: Path | None, as_json: bool) -> None:
         ("not after", info.not_after),
         ("sha256", info.fingerprint_sha256),
     ]
+    if info.court_prefixes is not None:
+        fields.append(("court prefixes", ", ".join(info.court_prefixes) or "(none: no court)"))
     if ca_dir is not None:
         fields += [("issued by CA", str(info.issued_by_ca)), ("revoked", str(info.revoked))]
     _print_fields(fields)
