@@ -70,7 +70,9 @@ class Pki:
     def certs(self, node_id: str) -> Path:
         out = self.root / "certs" / node_id
         if not (out / "log.key").exists():
-            issue_node(self.root / "ca", node_id, out, days=3650, now=CERTS_FROM)
+            issue_node(
+                self.root / "ca", node_id, out, court_prefixes=["川01"], days=3650, now=CERTS_FROM
+            )
         return out
 
     def home(self, home: Path, node_id: str, **limits: int) -> NodeConfig:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from node.identity import ca, keyfiles
+from node.identity.court_authority import court_prefixes_of
 from node.identity.errors import IdentityError, PkiError
 from node.identity.spiffe import (
     EKU_DOCUMENT_SIGNING,
@@ -107,6 +108,13 @@ def init_ca(
 @click.option("--out", "out_dir", required=True, type=_DIR, help="Output directory.")
 @click.option("--ip", "ips", multiple=True, help="IP SAN (node only; default 127.0.0.1).")
 @click.option("--dns", "dns", multiple=True, help="DNS SAN (node only; default localhost).")
+@click.option(
+    "--court-prefix",
+    "court_prefixes",
+    multiple=True,
+    help="A court code prefix the node may state facts for, e.g. 川01 (node only; repeatable; "
+    "written into its log-signing certificate; none: the node serves no court).",
+)
 @click.option("--days", default=ca.LEAF_DAYS_DEFAULT, show_default=True, type=click.IntRange(1))
 @click.option("--force", is_flag=True, help="Replace existing files in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -118,6 +126,7 @@ def issue(
     out_dir: Path,
     ips: tuple[str, ...],
     dns: tuple[str, ...],
+    court_prefixes: tuple[str, ...],
     days: int,
     force: bool,
     as_json: bool,
@@ -128,6 +137,8 @@ def issue(
         raise click.UsageError("give exactly one of --node-id, --auditor, --admin")
     if node_id is None and (ips or dns):
         raise click.UsageError("--ip and --dns apply to --node-id only")
+    if node_id is None and court_prefixes:
+        raise click.UsageError("--court-prefix applies to --node-id only")
     with _clear_errors():
         if node_id is not None:
             issued = ca.issue_node(
@@ -136,6 +147,7 @@ def issue(
                 out_dir,
                 ips or ("127.0.0.1",),
                 dns or ("localhost",),
+                court_prefixes=court_prefixes,
                 days=days,
                 overwrite=force,
             )
@@ -217,6 +229,8 @@ class _CertInfo:
     identity_error: str | None = None
     issued_by_ca: bool | None = None  # None: no --ca given
     revoked: bool | None = None
+    # The courts a log-signing certificate entitles its node to (None: not a log certificate).
+    court_prefixes: list[str] | None = None
 
 
 def _key_type(cert: x509.Certificate) -> str:
@@ -245,6 +259,8 @@ def _describe(cert: x509.Certificate, ca_dir: Path | None) -> _CertInfo:
         fingerprint_sha256=ca.fingerprint_sha256(cert),
     )
     try:
+        if "documentSigning" in ekus:
+            info.court_prefixes = list(court_prefixes_of(cert))
         if ca_dir is None:
             if len(info.uris) != 1:
                 raise IdentityError("bad_identity", f"{len(info.uris)} URI SANs, need one")
@@ -284,6 +300,8 @@ def show(cert_file: Path, ca_dir: Path | None, as_json: bool) -> None:
         ("not after", info.not_after),
         ("sha256", info.fingerprint_sha256),
     ]
+    if info.court_prefixes is not None:
+        fields.append(("court prefixes", ", ".join(info.court_prefixes) or "(none: no court)"))
     if ca_dir is not None:
         fields += [("issued by CA", str(info.issued_by_ca)), ("revoked", str(info.revoked))]
     _print_fields(fields)

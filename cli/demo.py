@@ -110,7 +110,7 @@ def _make_nodes(work: Path, narrator: _Narrator) -> list[_Node]:
         (("chengdu", "川01"), ("chongqing", "渝01")), ports, strict=True
     ):
         certs = work / "certs" / node_id
-        issue_node(ca_dir, node_id, certs)
+        issue_node(ca_dir, node_id, certs, court_prefixes=[prefix])
         home = work / node_id
         listen = f"127.0.0.1:{port}"
         init_home(

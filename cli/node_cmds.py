@@ -12,6 +12,7 @@ from cli.common.client import load_config
 from cli.common.options import home_option, json_option
 from cli.output import console, emit_json, table
 from node.config import ConfigError, init_home
+from node.identity.court_authority import court_prefixes_of
 from node.identity.errors import IdentityError, PkiError
 from node.identity.keyfiles import (
     install_crl,
@@ -35,6 +36,7 @@ from sync.note import Ed25519Verifier
 class _CertsCheck:
     trust_domain: str
     vkey: str  # the log verifier key peers and auditors pin
+    court_prefixes: tuple[str, ...]  # what the log certificate entitles the node to
 
 
 def _node_identity(cert: x509.Certificate, file: Path) -> Identity:
@@ -75,7 +77,7 @@ def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
     load_log_signing_key(certs / "log.key", certs / "log.pem")
     raw_key = load_log_cert_public_key(certs / "log.pem")
     vkey = Ed25519Verifier(origin_line(identity.trust_domain, node_id), raw_key).vkey()
-    return _CertsCheck(identity.trust_domain, vkey)
+    return _CertsCheck(identity.trust_domain, vkey, court_prefixes_of(log_cert))
 
 
 @click.command("init")
@@ -95,7 +97,8 @@ def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
     "court_prefixes",
     multiple=True,
     metavar="PREFIX",
-    help="Court codes this node serves, e.g. 川01 (repeatable).",
+    help="Court codes this node serves, e.g. 川01 (repeatable; default: those its log "
+    "certificate names, which are what peers accept from it).",
 )
 @click.option(
     "--crl",
@@ -118,6 +121,14 @@ def init(
     """Create a node home from its certificates (the trust domain comes from tls.pem)."""
     try:
         checked = check_node_certs(certs_dir, node_id)
+        court_prefixes = court_prefixes or checked.court_prefixes
+        if set(court_prefixes) != set(checked.court_prefixes):
+            click.echo(
+                "warning: --court-prefix differs from the courts log.pem names "
+                f"({', '.join(checked.court_prefixes) or 'none'}); the node and its peers "
+                "go by the certificate: reissue it with `ccnode certs issue --court-prefix`",
+                err=True,
+            )
         config = init_home(
             home,
             node_id=node_id,

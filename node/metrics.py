@@ -22,6 +22,12 @@ class Metrics:
         self.rejected = Counter(
             "ccnode_rejected_batches", "Batches rejected", ["reason"], registry=r
         )
+        self.ignored = Counter(
+            "ccnode_ignored_entries",
+            "Verified entries of a peer's batch the folds ignored",
+            ["origin", "reason"],
+            registry=r,
+        )
         self.refusals = Counter("ccnode_refusals", "Calls refused", ["reason"], registry=r)
         self.log_size = Gauge("ccnode_log_size", "Verified log size", ["origin"], registry=r)
         self.peer_connected = Gauge(

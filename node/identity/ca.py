@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from node.identity.court_authority import check_court_prefixes, court_prefixes_extension
 from node.identity.errors import PkiError
 from node.identity.keyfiles import cert_pem, key_pem, load_certificate, load_crl_bytes, write_file
 from node.identity.spiffe import (
@@ -363,6 +364,7 @@ def _sign_leaf(
     *,
     days: int,
     now: dt.datetime,
+    extra: Sequence[x509.ExtensionType] = (),
 ) -> x509.Certificate:
     not_before = now - BACKDATE
     # A leaf never outlives its CA: a verifier would refuse it then anyway.
@@ -374,7 +376,7 @@ def _sign_leaf(
             x509.NameAttribute(NameOID.COMMON_NAME, identity.name),
         ]
     )
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca.cert.subject)
@@ -391,8 +393,10 @@ def _sign_leaf(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
             critical=False,
         )
-        .sign(ca.key, hashes.SHA256())
     )
+    for extension in extra:
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def _prepare_issue(
@@ -457,14 +461,17 @@ def issue_node(
     ips: Sequence[str] = ("127.0.0.1",),
     dns: Sequence[str] = ("localhost",),
     *,
+    court_prefixes: Sequence[str] = (),
     days: int = LEAF_DAYS_DEFAULT,
     now: dt.datetime | None = None,
     overwrite: bool = False,
 ) -> IssuedPaths:
     """A node's TLS certificate (ECDSA P-256, serverAuth+clientAuth, URI+DNS+IP SANs) and
-    log-signing certificate (Ed25519, documentSigning, URI SAN only)."""
+    log-signing certificate (Ed25519, documentSigning, URI SAN only, and the court prefixes
+    the node may speak for: node/identity/court_authority.py; none given, none served)."""
     if isinstance(ips, str) or isinstance(dns, str):
         raise PkiError("ips, dns: must be sequences of strings, not a single string")
+    prefixes = check_court_prefixes(court_prefixes)
     ca, identity, t = _prepare_issue(ca_dir, "node", node_id, days, now)
     # Every node certificate also names <node-id>.node.<trust-domain>: peers connect with that
     # as the TLS target name, so the handshake itself proves the server is the peer they meant.
@@ -490,6 +497,7 @@ def issue_node(
         [EKU_DOCUMENT_SIGNING],
         days=days,
         now=t,
+        extra=[court_prefixes_extension(prefixes)] if prefixes else [],
     )
     files["log.pem"] = (cert_pem(log_cert), 0o644)
     files["log.key"] = (key_pem(log_key), 0o600)

@@ -4,6 +4,10 @@ A node learns an origin's key from its log-signing certificate (relayed by any p
 trusts it only if the certificate chains to the federation CA, is not revoked, names
 ``spiffe://<trust-domain>/node/<origin>`` and carries an Ed25519 key. A relay can therefore
 pass keys along but never substitute one.
+
+The same certificate says which court prefixes the origin may state facts for
+(node/identity/court_authority.py): ``courts(origin)`` is what the folds check the origin's
+listings against, on every node alike.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import threading
 
 from node.clock import Clock, utc_datetime
+from node.identity.court_authority import court_prefixes_of
 from node.identity.errors import IdentityError
+from node.identity.spiffe import parse_der
 from node.identity.truststore import TrustStore
 from node.store.base import Store
 from sync.checkpoint import origin_line
@@ -31,6 +37,7 @@ class OriginKeys:
         self._lock = threading.Lock()
         self._verifiers: dict[str, Ed25519Verifier] = {}
         self._certs: dict[str, bytes] = {}
+        self._courts: dict[str, tuple[str, ...]] = {}
 
     def load(self) -> None:
         """Load persisted keys (blocking: call from a worker thread at start-up)."""
@@ -43,6 +50,12 @@ class OriginKeys:
     def verifier(self, origin: str) -> Ed25519Verifier | None:
         with self._lock:
             return self._verifiers.get(origin)
+
+    def courts(self, origin: str) -> tuple[str, ...]:
+        """The court prefixes the origin's certificate entitles it to; () for an unknown
+        origin or a certificate without them."""
+        with self._lock:
+            return self._courts.get(origin, ())
 
     def certificates(self) -> dict[str, bytes]:
         with self._lock:
@@ -60,6 +73,7 @@ class OriginKeys:
     def _remember(self, origin: str, certificate_der: bytes) -> None:
         try:
             identity, raw = self._trust.check_log_cert(certificate_der, utc_datetime(self._clock))
+            courts = court_prefixes_of(parse_der(certificate_der))
         except IdentityError as exc:
             raise OriginKeyError(f"log certificate of {origin}: {exc}") from exc
         if identity.role != "node" or identity.name != origin:
@@ -68,3 +82,4 @@ class OriginKeys:
         with self._lock:
             self._verifiers[origin] = verifier
             self._certs[origin] = certificate_der
+            self._courts[origin] = courts

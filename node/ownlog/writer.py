@@ -369,6 +369,7 @@ class LocalLog:
             folded = fold_batch(
                 [(header, payload)],
                 {k: v for k in state_keys([header]) if (v := reader.get(*k)) is not None},
+                courts=self._court_prefixes,
             )
             if folded.ignored:
                 reason = folded.ignored[0][1]

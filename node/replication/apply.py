@@ -12,6 +12,12 @@ thread (``Replica.prepare``) or, during a large catch-up, in a helper process
 origin's committed state is still the one a batch was verified against, and verifies the
 batch again from the committed state if not, so the outcome is always that of batches
 applied one by one.
+
+The folds check each fact against the court prefixes of the origin's log-signing certificate
+(``OriginKeys.courts``; the helper process is handed them with the key): a listing for a court
+the origin does not serve is ignored (``court_not_served``) by every node alike, and the
+receiver records each such entry as a refusal naming the origin and the entry (never its
+content) and counts it in ``ccnode_ignored_entries_total``.
 """
 
 from __future__ import annotations
@@ -19,11 +25,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from node.store.base import FoldedLogStore, OriginState, PreparedAppend, RowChange, StoredEntry
+from node.clock import Clock, SystemClock
+from node.metrics import METRICS
+from node.store.base import (
+    FoldedLogStore,
+    OriginState,
+    PreparedAppend,
+    Refusal,
+    RefusalStore,
+    RowChange,
+    StoredEntry,
+)
 from sync.entry import Entry, Header
 from sync.folds import FoldResult, fold_batch, state_keys
+from sync.folds.blacklist import COURT_NOT_SERVED
 from sync.folds.types import StateKey
 from sync.merkle import Frontier
 from sync.note import Verifier
@@ -35,6 +52,11 @@ if TYPE_CHECKING:
 
 # Store.prepare_append, or the same layout as a plain function (in the helper process).
 LayOut = Callable[..., PreparedAppend]
+
+
+class ReplicaStore(FoldedLogStore, RefusalStore, Protocol):
+    """What the replica writes: entries with their folded rows, and the refusals of facts
+    their origin was not entitled to state."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,10 @@ class Prepared:
     append: PreparedAppend | None = None
     ignored: int = 0
     tables: frozenset[str] = frozenset()
+    # The court prefixes of the origin's certificate the batch is folded with.
+    courts: tuple[str, ...] = ()
+    # Entry ids the folds ignored as court_not_served (reported at commit).
+    not_served: tuple[str, ...] = ()
     items: list[tuple[Header, bytes | None]] | None = None
     stored: list[StoredEntry] | None = None
     # The batch's entries as received, built on demand for a verification again at commit
@@ -117,10 +143,12 @@ def prepare_batch(
     entries: Sequence[Entry],
     note: str,
     lay_out: LayOut,
+    courts: tuple[str, ...],
     own_log: bool = False,
 ) -> Prepared:
-    """Verify a batch of ``origin`` against ``state``; fold it if it only creates rows, and
-    lay out what its commit writes. Pure CPU (no store access): any thread or process.
+    """Verify a batch of ``origin`` against ``state``; fold it (with ``courts``, the court
+    prefixes of the origin's certificate) if it only creates rows, and lay out what its
+    commit writes. Pure CPU (no store access): any thread or process.
 
     ``own_log``: the batch is this node's own log, fetched back from a peer by own-log
     recovery (node.replication.recovery), the one path that may apply it; the same checks
@@ -164,12 +192,13 @@ def prepare_batch(
         state=accepted.state,
         start=accepted.first_index,
         keys=keys,
+        courts=courts,
     )
     if keys:
         prepared.items = items
         prepared.stored = stored
     else:  # nothing to read: fold and lay out the rows now
-        _lay_out(prepared, fold_batch(items, {}), stored, lay_out)
+        _lay_out(prepared, fold_batch(items, {}, courts=courts), stored, lay_out)
     return prepared
 
 
@@ -193,6 +222,9 @@ def _lay_out(
         trusted_rows=True,  # built by sync.folds
     )
     prepared.ignored = len(folded.ignored)
+    prepared.not_served = tuple(
+        entry_id for entry_id, reason in folded.ignored if reason == COURT_NOT_SERVED
+    )
     prepared.tables = frozenset(table for table, _ in folded.changes)
     prepared.items = None
     prepared.stored = None
@@ -202,15 +234,17 @@ class Replica:
     def __init__(
         self,
         *,
-        db: Db[FoldedLogStore],
+        db: Db[ReplicaStore],
         keys: OriginKeys,
         node_id: str,
         trust_domain: str,
         batch_entries_max: int,
         batch_bytes_max: int,
+        clock: Clock | None = None,
     ) -> None:
         self._db = db
         self._keys = keys
+        self._clock: Clock = clock or SystemClock()
         self.node_id = node_id
         self.rules = PrepareRules(node_id, trust_domain, batch_entries_max, batch_bytes_max)
         self._cache: dict[str, tuple[LogState, bool]] = {}
@@ -268,6 +302,7 @@ class Replica:
             entries=received,
             note=note,
             lay_out=self._db.store.prepare_append,
+            courts=self._keys.courts(origin),
         )
         prepared.received = lambda: received
         return prepared
@@ -299,7 +334,7 @@ class Replica:
             for table in {t for t, _ in keys}:
                 rows = store.get_rows(table, [k for t, k in keys if t == table])
                 current.update({(table, k): v for k, v in rows.items()})
-            folded = fold_batch(prepared.items, current)
+            folded = fold_batch(prepared.items, current, courts=prepared.courts)
             _lay_out(prepared, folded, prepared.stored, store.prepare_append)
         assert prepared.append is not None
         try:
@@ -309,6 +344,7 @@ class Replica:
             raise
         with self._lock:
             self._cache[origin] = (prepared.state, False)
+        self._report_not_served(prepared)
         return Applied(
             origin,
             prepared.start,
@@ -316,6 +352,20 @@ class Replica:
             prepared.state.size,
             prepared.ignored,
             prepared.tables,
+        )
+
+    def _report_not_served(self, prepared: Prepared) -> None:
+        """Record and count the facts the origin was not entitled to state (committed as
+        entries, ignored by the folds): an admin or auditor reads them in the refusals."""
+        if not prepared.not_served:
+            return
+        at_ms = self._clock.now_ms()
+        for entry_id in prepared.not_served:
+            self._db.store.record_refusal(
+                Refusal(at_ms, "", "", "fold", f"{COURT_NOT_SERVED}:{entry_id}")
+            )
+        METRICS.ignored.labels(origin=prepared.origin, reason=COURT_NOT_SERVED).inc(
+            len(prepared.not_served)
         )
 
     def commit_all(
@@ -352,6 +402,7 @@ class Replica:
                 entries=entries,
                 note=note,
                 lay_out=self._db.store.prepare_append,
+                courts=self._keys.courts(origin),
                 own_log=True,
             )
             return self.commit(prepared)

@@ -283,7 +283,8 @@ class PeerLink:
                 chain.in_worker.add(origin)
             verifier = p.keys.verifier(origin)
             key = None if verifier is None else (verifier.name, verifier.public_key_bytes)
-            future = await worker.prepare(chain.number, base, frozen, key, raw)
+            courts = p.keys.courts(origin)
+            future = await worker.prepare(chain.number, base, frozen, key, raw, courts)
         # Retrieved even if the session ends before its commit looks at it.
         future.add_done_callback(_collect)
         chain.last[origin] = future

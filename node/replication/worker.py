@@ -12,13 +12,14 @@ no signing key and no database connection.
 
 Protocol, private to the node and its own child: frames of an 8-byte big-endian length and a
 pickle, requests on the child's stdin, replies on its stdout, answered in order. Requests:
-``("rules", PrepareRules)``, then ``("prepare", chain, base, frozen, key, message)`` where
-``message`` is a received SyncMessage holding a batch, ``key`` the origin's (key name, Ed25519
-public key), and ``base`` the origin's state ``(size, frontier bytes, checkpoint note)`` to
-verify against, or None to continue from the state the chain's previous batch of that origin
-led to. Replies: ``("ok", Prepared)``, ``("rejected", reason, detail)`` or
-``("error", text)``. The child exits when its stdin closes, so it ends with the node even
-when the node is killed.
+``("rules", PrepareRules)``, then ``("prepare", chain, base, frozen, key, message, courts)``
+where ``message`` is a received SyncMessage holding a batch, ``key`` the origin's (key name,
+Ed25519 public key), ``courts`` the court prefixes of the origin's certificate (the folds
+check its facts against them), and ``base`` the origin's state ``(size, frontier bytes,
+checkpoint note)`` to verify against, or None to continue from the state the chain's
+previous batch of that origin led to. Replies: ``("ok", Prepared)``, ``("rejected", reason,
+detail)`` or ``("error", text)``. The child exits when its stdin closes, so it ends with the
+node even when the node is killed.
 """
 
 from __future__ import annotations
@@ -97,7 +98,13 @@ class PrepareWorker:
         self._replies = asyncio.create_task(self._read_replies(), name="ccnode-prepare-worker")
 
     async def prepare(
-        self, chain: Hashable, base: Base | None, frozen: bool, key: Key | None, message: bytes
+        self,
+        chain: Hashable,
+        base: Base | None,
+        frozen: bool,
+        key: Key | None,
+        message: bytes,
+        courts: tuple[str, ...],
     ) -> asyncio.Future[Prepared]:
         """Submit a batch; the returned future resolves to its Prepared, or raises
         BatchRejected, WorkerError or WorkerLost. Results come back in submission order."""
@@ -107,7 +114,7 @@ class PrepareWorker:
         self._waiting.append(future)
         # No drain: the child reads one request at a time, so waiting for the pipe to empty
         # would keep just one batch ahead of it. The caller bounds what is in flight.
-        self._send(("prepare", chain, base, frozen, key, message))
+        self._send(("prepare", chain, base, frozen, key, message, courts))
         return future
 
     async def close(self, timeout_s: float = 5.0) -> None:
@@ -195,12 +202,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         if request[0] == "rules":
             rules = request[1]
             continue
-        _, chain, base, frozen, key, message = request
+        _, chain, base, frozen, key, message, courts = request
         try:
             assert rules is not None, "rules must come first"
             reply: tuple[Any, ...] = (
                 "ok",
-                _prepare(rules, chains, verifiers, chain, base, frozen, key, message),
+                _prepare(rules, chains, verifiers, chain, base, frozen, key, message, courts),
             )
         except BatchRejected as exc:
             reply = ("rejected", exc.reason.value, exc.detail)
@@ -220,6 +227,7 @@ def _prepare(
     frozen: bool,
     key: Key | None,
     message: bytes,
+    courts: tuple[str, ...],
 ) -> Prepared:
     batch = federation_pb2.SyncMessage.FromString(message).batch
     origin = batch.origin
@@ -248,6 +256,7 @@ def _prepare(
         ],
         note=batch.checkpoint.note,
         lay_out=prepare_sql_append,
+        courts=courts,
     )
     chains[(chain, origin)] = prepared.state
     chains.move_to_end((chain, origin))
@@ -279,6 +288,8 @@ def _encode_reply(reply: tuple[Any, ...]) -> bytes:
                     tuple(prepared.keys),
                     prepared.ignored,
                     tuple(prepared.tables),
+                    prepared.courts,
+                    prepared.not_served,
                     append.expected_size,
                     append.state.root,
                     append.checkpoints,
@@ -307,6 +318,8 @@ def _decode_reply(frame: bytes) -> tuple[Any, ...]:
         keys,
         ignored,
         tables,
+        courts,
+        not_served,
         expected_size,
         root,
         checkpoints,
@@ -333,6 +346,8 @@ def _decode_reply(frame: bytes) -> tuple[Any, ...]:
         append=append,
         ignored=ignored,
         tables=frozenset(tables),
+        courts=tuple(courts),
+        not_served=tuple(not_served),
     )
     return ("ok", prepared)
 

@@ -177,6 +177,7 @@ class Node:
             # what it asks senders for.
             batch_entries_max=BATCH_ENTRIES_MAX,
             batch_bytes_max=BATCH_BYTES_MAX,
+            clock=self.clock,
         )
         equivocation = EquivocationWatch(
             db=db, keys=keys, freezer=replica, node_id=c.node_id, clock=self.clock
@@ -226,7 +227,7 @@ class Node:
             clock=self.clock,
             prepare=preparers.dispatch(self.registry.preparers),
             watch=watch,
-            court_prefixes=c.court_prefixes,
+            court_prefixes=_own_courts(keys.courts(c.node_id), c.court_prefixes),
             checkpoint_entries_max=c.limits.checkpoint_entries_max,
         )
         local_log.on_commit.append(links.wake_witnesses)
@@ -271,3 +272,17 @@ class Node:
             await asyncio.to_thread(parts.db.close)
             self._parts = None
         self._lock.release()
+
+
+def _own_courts(certified: tuple[str, ...], configured: list[str]) -> tuple[str, ...]:
+    """The courts this node appends facts for: those its log certificate names, which every
+    receiver checks (node/identity/court_authority.py); node.json's ``court_prefixes`` only
+    says what the operator expected, and a difference is logged."""
+    if set(certified) != set(configured):
+        log.warning(
+            "court_prefixes in node.json (%s) differ from the log certificate's (%s); the "
+            "certificate's apply: reissue it with `ccnode certs issue --court-prefix`",
+            ", ".join(configured) or "none",
+            ", ".join(certified) or "none",
+        )
+    return certified

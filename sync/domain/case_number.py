@@ -190,6 +190,26 @@ def _split_type(chars: str, field: str) -> tuple[str, str]:
     raise ValidationError(field, "case_type", "unknown case-type code")
 
 
+def court_served(court: str, prefixes: Sequence[str]) -> bool:
+    """Whether court code ``court`` starts with one of ``prefixes`` (empty ones never
+    match). The one rule of court entitlement: a node's preparers refuse a draft for a court
+    it does not serve, and every node's folds ignore such a fact from its origin, with the
+    prefixes of the origin's log-signing certificate (sync/folds/blacklist.py)."""
+    assert not isinstance(prefixes, str), "prefixes is a sequence of prefixes, not one string"
+    return any(prefix and court.startswith(prefix) for prefix in prefixes)
+
+
+def case_court(text: str) -> str:
+    """The court code of a case number as written (the province character and the digits
+    after the year), without checking the rest; "" if it does not start like a case number.
+    Cheap enough for a fold over every listing of a catch-up."""
+    match = _CASE_COURT_RE.match(text)
+    return match[1] if match else ""
+
+
+_CASE_COURT_RE = re.compile(r"\s*[（(]\s*\d{4}\s*[）)]\s*([\u4e00-\u9fff]\d{0,4})")
+
+
 def require_enforcement_case(
     text: str, prefixes: Sequence[str], field: str = "case_number"
 ) -> CaseNumber:
@@ -207,7 +227,7 @@ def require_enforcement_case(
             f"case type {case.case_type} is not an enforcement case that may be cited "
             "(must be 执, 执恢 or 执保)",
         )
-    if not any(prefix and case.court.startswith(prefix) for prefix in prefixes):
+    if not court_served(case.court, prefixes):
         allowed = ", ".join(p for p in prefixes if p) or "none configured"
         raise ValidationError(
             field,

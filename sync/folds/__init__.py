@@ -9,6 +9,9 @@ never on arrival order or wall clocks. Each business has a fold module exposing:
 * ``fold(row, header, payload) -> Row | Ignored``: the row after one entry,
 * optionally ``derive(row) -> {(table, key): row}``: rows of other tables that are a function
   of that row alone (the seizure ledger of a task), upserted in the same change set,
+* optionally ``COURT_BOUND = True``: the fold takes ``courts=``, the court prefixes the
+  batch's origin may state facts for (from its CA-issued log-signing certificate), and ignores
+  a fact for another court as ``court_not_served``,
 * optionally ``NEW_ROW_KINDS``: kinds whose entry only ever creates its subject's row, which
   no earlier entry can have created (or is ignored whatever the row): ``state_keys`` leaves
   their subjects out, so a receiver never looks up a row that cannot exist.
@@ -36,6 +39,12 @@ MODULES: tuple[ModuleType, ...] = (blacklist, lookups, access, tasks)
 
 _BY_KIND: dict[int, tuple[str, FoldFn]] = {
     kind: (module.TABLE, module.fold) for module in MODULES for kind in module.KINDS
+}
+_COURT_FOLDS: dict[int, Callable[..., Row | Ignored]] = {
+    kind: module.fold
+    for module in MODULES
+    if getattr(module, "COURT_BOUND", False)
+    for kind in module.KINDS
 }
 _DERIVE: dict[str, Callable[[Row], dict[StateKey, Row]]] = {
     module.TABLE: module.derive for module in MODULES if hasattr(module, "derive")
@@ -67,9 +76,17 @@ def state_keys(headers: Sequence[Header]) -> set[StateKey]:
 
 
 def fold_batch(
-    items: Sequence[tuple[Header, bytes | None]], current: Mapping[StateKey, Row]
+    items: Sequence[tuple[Header, bytes | None]],
+    current: Mapping[StateKey, Row],
+    *,
+    courts: Sequence[str] | None = None,
 ) -> FoldResult:
+    """Fold one origin's entries in order. ``courts``: the court prefixes that origin's
+    log-signing certificate names, checked by the court-bound folds; every node passes the
+    same for the same origin, so every node ignores the same entries. None skips the check
+    (for tests and benchmarks of the other rules: a node always passes the certificate's)."""
     result = FoldResult()
+    checked = tuple(courts) if courts is not None else None
     for header, payload in items:
         hit = _BY_KIND.get(header.kind)
         if hit is None:
@@ -77,8 +94,12 @@ def fold_batch(
         table, fold = hit
         key = (table, header.subject)
         row = result.changes.get(key, current.get(key))
+        court_fold = _COURT_FOLDS.get(header.kind) if checked is not None else None
         try:
-            outcome = fold(row, header, payload)
+            if court_fold is not None:
+                outcome = court_fold(row, header, payload, courts=checked)
+            else:
+                outcome = fold(row, header, payload)
         except (ValueError, OverflowError) as exc:
             # A fold must not raise on a validly signed entry (replication would stall on it
             # for ever); should date arithmetic on its content still overflow or a value not

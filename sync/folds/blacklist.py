@@ -9,6 +9,13 @@ A listing's subject is ``<origin>/bl/<index of the listing entry>``: the origin 
 row of a subject can only ever be created by that one entry, and folding a listing never needs
 the current row (``NEW_ROW_KINDS``): a receiver does not look it up.
 
+Court authority: an origin states listings only for the courts its log-signing certificate
+names (its court prefixes, issued by the federation CA; node/identity/court_authority.py). A
+listing, correction or delisting whose court (the record's court and the court of its case
+number) is outside them is ignored as ``court_not_served`` on every node alike: every node
+holds the same certificate for the origin, so the same entries give the same rows. ``courts``
+is None only where no certificate is at hand (pure tests of other rules).
+
 The fold never raises on a validly signed entry whose content is unusable (unknown subject,
 correction after delisting, ...): it returns an ``Ignored`` decision so that every node
 ignores the same entries and replication never stalls on one bad fact. The origin validates
@@ -18,9 +25,11 @@ drafts against the domain rules before it appends them (node/), so such entries 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.calendar import DEFAULT_CALENDAR
+from sync.domain.case_number import case_court, court_served
 from sync.entry import Header
 from sync.folds.types import BLACKLIST_TABLE, Ignored, Row
 from sync.ids import LISTING_SUBJECTS
@@ -32,6 +41,10 @@ KINDS = frozenset(
 )
 # A listing creates the row of its own subject, which no earlier entry can have created.
 NEW_ROW_KINDS = frozenset({log_pb2.BLACKLIST_LISTED})
+# The fold takes the origin's court prefixes (sync/folds/__init__.py fold_batch passes them).
+COURT_BOUND = True
+# The reason of an entry about a court its origin's certificate does not name.
+COURT_NOT_SERVED = "court_not_served"
 # A fixed-term entry is delisted within 3 working days after its term ends (法释〔2017〕7号
 # art. 2), counted in the statutory calendar of this release (holidays and adjusted working
 # weekends of the State Council notices). Every node computes the same date because the
@@ -89,8 +102,15 @@ def state_of(row: Row) -> state_pb2.ListingState:
     return state_pb2.ListingState.FromString(row["record"])
 
 
-def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignored:
-    """The row after applying one entry to the current row (None = no row yet)."""
+def fold(
+    row: Row | None,
+    header: Header,
+    payload: bytes | None,
+    *,
+    courts: Sequence[str] | None = None,
+) -> Row | Ignored:
+    """The row after applying one entry to the current row (None = no row yet); ``courts``:
+    the court prefixes the origin may speak for (None: not checked)."""
     if header.kind not in KINDS:
         return Ignored("not a blacklist entry")
     if not header.subject.startswith(subject_prefix(header.origin)):
@@ -105,12 +125,32 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         body = decode_payload(header.kind, payload)
     except PayloadError as exc:
         return Ignored(str(exc))
+    if courts is not None and not _served(row, header, body, courts):
+        return Ignored(COURT_NOT_SERVED)
     try:
         return _apply(row, header, body)
     # An unknown enum value, a malformed date, a date whose term runs past year 9999: the same
     # outcome everywhere.
     except (ValueError, OverflowError) as exc:
         return Ignored(f"unusable content: {type(exc).__name__}")
+
+
+def _served(
+    row: Row | None, header: Header, body: payloads_pb2.Payload, courts: Sequence[str]
+) -> bool:
+    """Whether the origin may state this entry: its record's court and its case's court (a
+    delisting: the listing's) start with one of the origin's court prefixes."""
+    if header.kind == log_pb2.BLACKLIST_DELISTED:
+        if row is None:
+            return True  # ignored anyway: no such listing
+        record = state_of(row).record
+    elif header.kind == log_pb2.BLACKLIST_LISTED:
+        record = body.blacklist_listed.record
+    else:
+        record = body.blacklist_corrected.record
+    return court_served(record.court, courts) and court_served(
+        case_court(record.case_number), courts
+    )
 
 
 def _apply(row: Row | None, header: Header, body: payloads_pb2.Payload) -> Row | Ignored:

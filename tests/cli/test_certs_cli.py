@@ -212,3 +212,47 @@ def test_refresh_crl(ca: Path) -> None:
     before = (ca / "crl.pem").read_bytes()
     assert "re-signed" in ok("refresh-crl", "--ca", ca, "--days", "7").stdout
     assert (ca / "crl.pem").read_bytes() != before
+
+
+def test_court_prefixes_are_written_into_the_log_certificate_and_shown(
+    ca: Path, tmp_path: Path, node_dir: Path
+) -> None:
+    out = tmp_path / "cq"
+    ok("issue", "--ca", ca, "--node-id", "chongqing", "--out", out, "--court-prefix", "渝01")
+    ok(
+        "issue",
+        "--ca",
+        ca,
+        "--node-id",
+        "wanzhou",
+        "--out",
+        tmp_path / "wz",
+        "--court-prefix",
+        "渝",
+    )
+    assert json.loads(ok("show", out / "log.pem", "--json").stdout)["court_prefixes"] == ["渝01"]
+    assert "court prefixes  渝01" in ok("show", out / "log.pem").stdout
+    # Without --court-prefix the node serves no court; a TLS certificate names none at all.
+    assert json.loads(ok("show", node_dir / "log.pem", "--json").stdout)["court_prefixes"] == []
+    assert json.loads(ok("show", out / "tls.pem", "--json").stdout)["court_prefixes"] is None
+
+
+def test_court_prefixes_are_checked_and_for_nodes_only(ca: Path, tmp_path: Path) -> None:
+    err = fails(
+        1,
+        "issue",
+        "--ca",
+        ca,
+        "--node-id",
+        "c",
+        "--out",
+        tmp_path / "x",
+        "--court-prefix",
+        "Sichuan",
+    )
+    assert "court_prefixes[0]: must be a court code prefix" in err
+    assert "Sichuan" not in err
+    err = fails(
+        2, "issue", "--ca", ca, "--auditor", "a", "--out", tmp_path / "y", "--court-prefix", "川01"
+    )
+    assert "--court-prefix applies to --node-id only" in err

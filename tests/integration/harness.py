@@ -21,12 +21,15 @@ from node.store.base import PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"
 CERTS_FROM = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
-PREFIXES = {
+# The court prefixes each node's log certificate names (and its node.json repeats); "evil"
+# is a node with a valid certificate that names no court.
+PREFIXES: dict[str, list[str]] = {
     "chengdu": ["川01"],
     "chongqing": ["渝01"],
     "mianyang": ["川07"],
     "deyang": ["川06"],
     "zigong": ["川03"],
+    "evil": [],
 }
 
 
@@ -38,9 +41,12 @@ class Federation:
         init_ca(self.ca, trust_domain=TRUST_DOMAIN, now=CERTS_FROM)
         self.nodes: dict[str, Node] = {}
 
-    def issue(self, node_id: str) -> Path:
+    def issue(self, node_id: str, court_prefixes: list[str] | None = None) -> Path:
+        """A node's certificates; its log certificate names ``court_prefixes`` (default:
+        the node's PREFIXES), the courts every receiver lets it state facts for."""
         out = self.root / "certs" / node_id
-        issue_node(self.ca, node_id, out, days=3650, now=CERTS_FROM)
+        courts = PREFIXES.get(node_id, ["川01"]) if court_prefixes is None else court_prefixes
+        issue_node(self.ca, node_id, out, court_prefixes=courts, days=3650, now=CERTS_FROM)
         return out
 
     def home(self, node_id: str, db: str = "") -> NodeConfig:

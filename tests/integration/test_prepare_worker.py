@@ -55,6 +55,8 @@ RECEIVER = "chongqing"
 RULES = PrepareRules(RECEIVER, TRUST_DOMAIN, BATCH_ENTRIES_MAX, BATCH_BYTES_MAX)
 RESULT_TIMEOUT_S = 30.0
 EMPTY_BASE = (0, Frontier().to_bytes(), None)
+# The court prefixes of chengdu's certificate: the fixtures list for 川0104.
+COURTS = ("川01",)
 
 Batch = tuple[int, list[Entry], str]
 
@@ -126,6 +128,7 @@ def _in_process(log: Log, state: LogState, batch: Batch) -> Prepared:
         entries=entries,
         note=note,
         lay_out=prepare_sql_append,
+        courts=COURTS,
     )
 
 
@@ -164,6 +167,11 @@ def _fields(p: Prepared) -> dict[str, Any]:
     return fields
 
 
+async def _submit(worker: PrepareWorker, *request: Any) -> asyncio.Future[Prepared]:
+    """``worker.prepare(*request)`` for an origin whose certificate names COURTS."""
+    return await worker.prepare(*request, COURTS)
+
+
 async def _result(future: asyncio.Future[Prepared]) -> Prepared:
     return await asyncio.wait_for(future, RESULT_TIMEOUT_S)
 
@@ -191,11 +199,11 @@ async def test_every_batch_equals_prepare_batch_in_process(worker: PrepareWorker
     expected = _expected_chain(log, batches)
 
     futures = [
-        await worker.prepare("chain", EMPTY_BASE, False, _key(log), _message(ORIGIN, batches[0]))
+        await _submit(worker, "chain", EMPTY_BASE, False, _key(log), _message(ORIGIN, batches[0]))
     ]
     for batch in batches[1:]:  # continuing the chain's state in the child
         futures.append(
-            await worker.prepare("chain", None, False, _key(log), _message(ORIGIN, batch))
+            await _submit(worker, "chain", None, False, _key(log), _message(ORIGIN, batch))
         )
     results = [await _result(f) for f in futures]
 
@@ -214,14 +222,15 @@ async def test_a_base_given_midway_restarts_the_chain_there(worker: PrepareWorke
     log = build_log(12)
     batches = _cut(log, 5, 9, 12)
     base = log.state(5)
-    future = await worker.prepare(
+    future = await _submit(
+        worker,
         "late",
         (base.size, base.frontier.to_bytes(), base.checkpoint_note),
         False,
         _key(log),
         _message(ORIGIN, batches[1]),
     )
-    following = await worker.prepare("late", None, False, _key(log), _message(ORIGIN, batches[2]))
+    following = await _submit(worker, "late", None, False, _key(log), _message(ORIGIN, batches[2]))
     assert _fields(await _result(future)) == _fields(_in_process(log, base, batches[1]))
     assert await _result(following) == _expected_chain(log, batches)[2]
 
@@ -235,7 +244,7 @@ async def test_two_chains_and_two_origins_interleaved(worker: PrepareWorker) -> 
     async def submit(chain: str, log: Log, batches: list[Batch], position: int) -> None:
         base = EMPTY_BASE if position == 0 else None
         message = _message(log.origin, batches[position])
-        future = await worker.prepare(chain, base, False, _key(log), message)
+        future = await _submit(worker, chain, base, False, _key(log), message)
         submitted.append((future, _expected_chain(log, batches)[position]))
 
     # Chain "a" carries both origins, chain "b" chengdu again from scratch.
@@ -258,8 +267,8 @@ async def test_a_flipped_payload_byte_is_a_payload_mismatch(worker: PrepareWorke
     payload = bytearray(entries[2].payload or b"")
     payload[-1] ^= 0x01
     tampered = [*entries[:2], Entry(entries[2].header, entries[2].salt, bytes(payload)), entries[3]]
-    future = await worker.prepare(
-        "c", EMPTY_BASE, False, _key(log), _message(ORIGIN, (first, tampered, note))
+    future = await _submit(
+        worker, "c", EMPTY_BASE, False, _key(log), _message(ORIGIN, (first, tampered, note))
     )
     with pytest.raises(BatchRejected) as err:
         await _result(future)
@@ -267,14 +276,14 @@ async def test_a_flipped_payload_byte_is_a_payload_mismatch(worker: PrepareWorke
     assert "entry 2" in err.value.detail
 
     # The child goes on; the refused batch left no state in the chain.
-    retry = await worker.prepare("c", None, False, _key(log), _message(ORIGIN, _cut(log, 4)[0]))
+    retry = await _submit(worker, "c", None, False, _key(log), _message(ORIGIN, _cut(log, 4)[0]))
     with pytest.raises(WorkerError, match="no state of chengdu in this chain"):
         await _result(retry)
 
 
 async def test_an_origin_without_a_key_is_unknown(worker: PrepareWorker) -> None:
     log = build_log(3)
-    future = await worker.prepare("c", EMPTY_BASE, False, None, _message(ORIGIN, _cut(log, 3)[0]))
+    future = await _submit(worker, "c", EMPTY_BASE, False, None, _message(ORIGIN, _cut(log, 3)[0]))
     with pytest.raises(BatchRejected) as err:
         await _result(future)
     assert err.value.reason == RejectReason.UNKNOWN_ORIGIN
@@ -282,8 +291,8 @@ async def test_an_origin_without_a_key_is_unknown(worker: PrepareWorker) -> None
 
 async def test_a_frozen_origin_is_refused(worker: PrepareWorker) -> None:
     log = build_log(3)
-    future = await worker.prepare(
-        "c", EMPTY_BASE, True, _key(log), _message(ORIGIN, _cut(log, 3)[0])
+    future = await _submit(
+        worker, "c", EMPTY_BASE, True, _key(log), _message(ORIGIN, _cut(log, 3)[0])
     )
     with pytest.raises(BatchRejected) as err:
         await _result(future)
@@ -292,19 +301,19 @@ async def test_a_frozen_origin_is_refused(worker: PrepareWorker) -> None:
 
 async def test_continuing_an_unknown_chain_is_a_worker_error(worker: PrepareWorker) -> None:
     log = build_log(3)
-    future = await worker.prepare("new", None, False, _key(log), _message(ORIGIN, _cut(log, 3)[0]))
+    future = await _submit(worker, "new", None, False, _key(log), _message(ORIGIN, _cut(log, 3)[0]))
     with pytest.raises(WorkerError, match="no state of chengdu in this chain"):
         await _result(future)
     # A failed request ends nothing: the next one is answered.
-    ok = await worker.prepare(
-        "new", EMPTY_BASE, False, _key(log), _message(ORIGIN, _cut(log, 3)[0])
+    ok = await _submit(
+        worker, "new", EMPTY_BASE, False, _key(log), _message(ORIGIN, _cut(log, 3)[0])
     )
     assert (await _result(ok)).state.size == 3
     assert worker.alive
 
 
 async def test_an_unreadable_message_is_a_worker_error(worker: PrepareWorker) -> None:
-    future = await worker.prepare("c", EMPTY_BASE, False, None, b"\xff\xff not a message")
+    future = await _submit(worker, "c", EMPTY_BASE, False, None, b"\xff\xff not a message")
     with pytest.raises(WorkerError, match="DecodeError"):
         await _result(future)
 
@@ -318,7 +327,7 @@ async def test_a_killed_child_fails_the_pending_batches(worker: PrepareWorker) -
     assert proc is not None and worker.alive
     os.kill(proc.pid, signal.SIGSTOP)  # it answers nothing from here on: all stay pending
     futures = [
-        await worker.prepare("k", EMPTY_BASE, False, _key(log), _message(ORIGIN, b))
+        await _submit(worker, "k", EMPTY_BASE, False, _key(log), _message(ORIGIN, b))
         for b in _cut(log, 4, 8, 12)
     ]
     proc.kill()
@@ -328,7 +337,7 @@ async def test_a_killed_child_fails_the_pending_batches(worker: PrepareWorker) -
             await _result(future)
     assert not worker.alive
     with pytest.raises(WorkerLost):
-        await worker.prepare("k", EMPTY_BASE, False, _key(log), _message(ORIGIN, _cut(log, 4)[0]))
+        await _submit(worker, "k", EMPTY_BASE, False, _key(log), _message(ORIGIN, _cut(log, 4)[0]))
     await worker.close()
     assert _pid_gone(proc.pid)
 
@@ -343,8 +352,8 @@ async def test_close_answers_what_was_submitted_and_leaves_no_process() -> None:
     try:
         assert not _pid_gone(pid)
         futures = [
-            await worker.prepare(
-                "c", EMPTY_BASE if i == 0 else None, False, _key(log), _message(ORIGIN, b)
+            await _submit(
+                worker, "c", EMPTY_BASE if i == 0 else None, False, _key(log), _message(ORIGIN, b)
             )
             for i, b in enumerate(_cut(log, 4, 8, 12))
         ]
@@ -414,11 +423,19 @@ def test_serve_answers_in_order_until_its_input_ends() -> None:
     log = build_log(8)
     batches = _cut(log, 4, 8)
     stdin = _frames(
-        ("prepare", "c", EMPTY_BASE, False, _key(log), _message(ORIGIN, batches[0])),  # no rules
+        (
+            "prepare",
+            "c",
+            EMPTY_BASE,
+            False,
+            _key(log),
+            _message(ORIGIN, batches[0]),
+            COURTS,
+        ),  # no rules
         ("rules", RULES),
-        ("prepare", "c", EMPTY_BASE, False, _key(log), _message(ORIGIN, batches[0])),
-        ("prepare", "c", None, False, None, _message(ORIGIN, batches[1])),
-        ("prepare", "c", None, False, _key(log), _message(ORIGIN, batches[1])),
+        ("prepare", "c", EMPTY_BASE, False, _key(log), _message(ORIGIN, batches[0]), COURTS),
+        ("prepare", "c", None, False, None, _message(ORIGIN, batches[1]), COURTS),
+        ("prepare", "c", None, False, _key(log), _message(ORIGIN, batches[1]), COURTS),
     )
     stdout = io.BytesIO()
     serve(stdin, stdout)
@@ -429,3 +446,31 @@ def test_serve_answers_in_order_until_its_input_ends() -> None:
     assert replies[1][1] == expected[0]
     assert replies[2][1] == RejectReason.UNKNOWN_ORIGIN.value
     assert replies[3][1] == expected[1]
+
+
+async def test_the_helper_folds_with_the_courts_of_the_origins_certificate(
+    worker: PrepareWorker,
+) -> None:
+    # chengdu's certificate names 渝 only: none of its 川0104 listings is folded, in the
+    # helper as in process, and the refused entries come back to be reported.
+    log = build_log(4)
+    batch = _cut(log, 4)[0]
+    future = await worker.prepare(
+        "x", EMPTY_BASE, False, _key(log), _message(ORIGIN, batch), ("渝",)
+    )
+    prepared = await _result(future)
+    first, entries, note = batch
+    in_process = prepare_batch(
+        RULES,
+        LogState.empty(ORIGIN),
+        frozen=False,
+        verifier=log.verifier,
+        origin=ORIGIN,
+        first_index=first,
+        entries=entries,
+        note=note,
+        lay_out=prepare_sql_append,
+        courts=("渝",),
+    )
+    assert prepared.not_served == in_process.not_served == tuple(f"{ORIGIN}/{i}" for i in range(4))
+    assert (prepared.ignored, prepared.tables) == (4, frozenset())

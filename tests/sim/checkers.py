@@ -340,7 +340,7 @@ def refold(node: SimNode) -> dict[StateKey, Row]:
     for origin in sorted(node.store.logs):
         entries = node.store.logs[origin].entries
         items = [(decode_header(e.header), e.payload) for e in entries]
-        rows.update(fold_batch(items, rows).changes)
+        rows.update(fold_batch(items, rows, courts=node.params.courts.get(origin, ())).changes)
     return rows
 
 

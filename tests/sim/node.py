@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sync import hlc
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
@@ -79,6 +79,9 @@ class Publisher:
 @dataclass(frozen=True)
 class NodeParams:
     trust_domain: str
+    # The court prefixes each origin's certificate names: every node folds an origin's
+    # entries with the same ones, so listings outside them are ignored on every node alike.
+    courts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     batches_per_tick: int = 2  # per subscriber stream
     resubscribe_ticks: int = 8
     resubscribe_backoff_max_ticks: int = 32
@@ -207,7 +210,8 @@ class SimNode:
 
     def _fold(self, entries: Sequence[Entry]) -> None:
         items = [(decode_header(e.header), e.payload) for e in entries]
-        self.store.rows.update(fold_batch(items, self.store.rows).changes)
+        courts = self.params.courts.get(self.id, ())
+        self.store.rows.update(fold_batch(items, self.store.rows, courts=courts).changes)
 
     # ------------------------------------------------------------------ steps
 
@@ -318,7 +322,7 @@ class SimNode:
         origin = accepted.origin
         log = self.store.logs[origin]
         items = list(zip(accepted.headers, (e.payload for e in accepted.entries), strict=True))
-        folded = fold_batch(items, self.store.rows)
+        folded = fold_batch(items, self.store.rows, courts=self.params.courts.get(origin, ()))
         # --- one transaction: entries, checkpoint, log state and folded rows together.
         log.append(
             accepted.entries,

@@ -40,6 +40,12 @@ from tests.sim.truth import GroundTruth, TruthError
 
 TRUST_DOMAIN = "chengyu.court"
 NODE_NAMES = ("chengdu", "chongqing", "deyang", "mianyang", "wanzhou", "yibin", "zigong")
+# What each node's log certificate entitles it to: the workload lists courts of both
+# provinces, so about half of every origin's listings are ignored as court_not_served, by
+# every node alike (the state checks then also check that rule's determinism).
+COURTS: dict[str, tuple[str, ...]] = {
+    name: ("渝",) if name in ("chongqing", "wanzhou") else ("川",) for name in NODE_NAMES
+}
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ class World:
         self.scenario = self._draw_scenario(honest)
         self.net.faults = self.scenario.faults
         publisher = _TruthPublisher(self.truth)
-        params = NodeParams(trust_domain=TRUST_DOMAIN)
+        params = NodeParams(trust_domain=TRUST_DOMAIN, courts=COURTS)
         self.nodes: dict[str, SimNode] = {}
         for name in self.names:
             common: dict[str, Any] = dict(

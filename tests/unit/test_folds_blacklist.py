@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.calendar import MONDAY_TO_FRIDAY
+from sync.domain.case_number import court_served, require_enforcement_case
+from sync.domain.errors import ValidationError
 from sync.entry import Entry, Header, decode_header
 from sync.folds import FoldResult, fold_batch, state_keys, table_for
 from sync.folds import blacklist as blacklist_fold
@@ -472,3 +474,56 @@ def test_fold_batch_ignores_an_entry_whose_fold_raises_on_its_content(
     folded = fold_batch([_item(1, LISTED, listed_payload(blacklist_record()))], {})
     assert folded.changes == {}
     assert folded.ignored == [("chengdu/1", "unusable content: OverflowError")]
+
+
+# ---------------------------------------------------------------- court authority
+
+
+def test_a_listing_for_a_court_the_origin_serves_folds() -> None:
+    header, payload = _item(1, LISTED, listed_payload(blacklist_record()))  # 川0104
+    for courts in (["川01"], ["川"], ["渝", "川0104"]):
+        assert not isinstance(fold(None, header, payload, courts=courts), Ignored)
+
+
+@pytest.mark.parametrize("courts", [[], [""], ["渝"], ["川02"], ["川01041"]])
+def test_a_listing_for_a_court_the_origin_does_not_serve_is_ignored(courts: list[str]) -> None:
+    header, payload = _item(1, LISTED, listed_payload(blacklist_record()))
+    assert fold(None, header, payload, courts=courts) == Ignored("court_not_served")
+
+
+def test_a_listing_whose_case_belongs_to_another_court_is_ignored() -> None:
+    # The record names a served court, but its case is of a court the origin does not serve.
+    record = blacklist_record(case_number="（2024）渝0103执1号")
+    header, payload = _item(1, LISTED, listed_payload(record))
+    assert fold(None, header, payload, courts=["川01"]) == Ignored("court_not_served")
+    assert not isinstance(fold(None, header, payload, courts=["川01", "渝"]), Ignored)
+
+
+def test_a_correction_or_delisting_for_a_court_not_served_is_ignored() -> None:
+    row = _listed_row()  # listed while the origin served 川01
+    corrected = _item(2, CORRECTED, corrected_payload(blacklist_record(name="张三丰")))
+    delisted = _item(3, DELISTED, delisted_payload())
+    for header, payload in (corrected, delisted):
+        assert fold(row, header, payload, courts=["渝"]) == Ignored("court_not_served")
+        assert not isinstance(fold(row, header, payload, courts=["川01"]), Ignored)
+
+
+def test_fold_batch_checks_the_courts_it_is_given_and_only_then() -> None:
+    items = [_item(1, LISTED, listed_payload(blacklist_record()))]
+    unchecked = fold_batch(items, {})
+    served = fold_batch(items, {}, courts=("川01",))
+    refused = fold_batch(items, {}, courts=("渝",))
+    assert unchecked.changes == served.changes != {}
+    assert (refused.changes, refused.ignored) == ({}, [("chengdu/1", "court_not_served")])
+
+
+def test_the_court_rule_is_the_preparers_rule() -> None:
+    # One rule in sync/domain: the preparers refuse what the folds would ignore.
+    for courts in (["川01"], ["渝"], [""], []):
+        served = court_served("川0104", courts)
+        try:
+            require_enforcement_case("（2024）川0104执1号", courts)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert accepted == served

@@ -41,6 +41,9 @@ class _Keys:
     def certificates(self) -> dict[str, bytes]:
         return {}
 
+    def courts(self, origin: str) -> tuple[str, ...]:
+        return ("川01",)
+
 
 @dataclass
 class _Auth:

@@ -17,6 +17,7 @@ import pytest
 
 from ccnode.v1 import log_pb2
 from node.identity.origin_keys import OriginKeys
+from node.metrics import METRICS
 from node.replication.apply import Applied, Prepared, Replica, prepare_batch
 from node.store import MEMORY_URL, MemoryStore, Store, open_store
 from node.store.base import (
@@ -62,12 +63,17 @@ Batch = tuple[int, list[Entry], str]  # (first index, entries, checkpoint note)
 
 @dataclass
 class _Keys:
-    """The one method of OriginKeys a Replica uses."""
+    """The methods of OriginKeys a Replica uses: each origin's key and court prefixes."""
 
     verifiers: dict[str, Ed25519Verifier] = field(default_factory=dict)
+    court_prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def verifier(self, origin: str) -> Ed25519Verifier | None:
         return self.verifiers.get(origin)
+
+    def courts(self, origin: str) -> tuple[str, ...]:
+        # The fixtures list for 川0104: every origin serves it unless a test says otherwise.
+        return self.court_prefixes.get(origin, ("川01",))
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -455,6 +461,7 @@ def test_commit_all_reports_a_store_error_at_its_position(
         entries=entries,
         note=note,
         lay_out=other_layout,
+        courts=("川01",),
     )
 
     applied, failure = replica.commit_all([first, foreign])
@@ -590,3 +597,43 @@ def test_a_prepared_append_whose_log_moved_is_a_conflict(
     with pytest.raises(ConflictError):
         store.commit_append(prepared)
     assert snapshot(store) == before
+
+
+# ---------------------------------------------------------------- court authority
+
+
+@pytest.mark.parametrize("path", ["creates_rows", "reads_rows"])
+def test_listings_for_a_court_the_origin_does_not_serve_are_ignored_recorded_and_counted(
+    open_db: Callable[[], Db], listings: Log, changes_log: Log, path: str
+) -> None:
+    # chengdu's certificate names 渝 only: every listing of 川0104 is a fact it may not state.
+    log = listings if path == "creates_rows" else changes_log
+    keys = _Keys({ORIGIN: log_signer(ORIGIN).verifier()}, {ORIGIN: ("渝",)})
+    replica = Replica(
+        db=open_db(),
+        keys=cast(OriginKeys, keys),
+        node_id=RECEIVER,
+        trust_domain=TRUST_DOMAIN,
+        batch_entries_max=BATCH_ENTRIES_MAX,
+        batch_bytes_max=BATCH_BYTES_MAX,
+    )
+    counter = METRICS.ignored.labels(origin=ORIGIN, reason="court_not_served")
+    before = counter._value.get()
+    size = len(log.entries)
+
+    applied = replica.apply(ORIGIN, 0, log.entries, log.checkpoint(size))
+
+    assert (applied.count, applied.ignored) == (size, size)  # committed, none folded
+    assert replica._db.store.vector() == {ORIGIN: size}
+    assert _rows(replica) == {}
+    # Listings and corrections name their court; a delisting of a listing never folded is
+    # ignored as "no such listing".
+    listed = [
+        i for i, e in enumerate(log.entries) if decode_header(e.header).kind in (LISTED, CORRECTED)
+    ]
+    refusals = replica._db.store.refusals(limit=1_000)
+    assert sorted(r.reason for r in refusals) == sorted(
+        f"court_not_served:{ORIGIN}/{i}" for i in listed
+    )
+    assert all(r.method == "fold" and r.identity == "" for r in refusals)
+    assert counter._value.get() - before == len(listed)
