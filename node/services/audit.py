@@ -28,6 +28,7 @@ from node.ports import Appender, CallerAuth, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
 from node.replication.exchange import Exchange
 from node.services.errors import refuse
+from node.services.refusals import refusals_page
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -376,8 +377,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.AuditRefusalsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AuditRefusalsResponse:
         await self._auth.require(context, AUDITOR, "Audit.Refusals")
-        store = self._db.store
-        rows = await self._db.read(store.refusals, min(request.limit or 100, 10_000))
+        rows, next_offset = await refusals_page(self._db, request.limit, request.offset)
         return audit_pb2.AuditRefusalsResponse(
             refusals=[
                 audit_pb2.AuditRefusal(
@@ -386,8 +386,10 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                     identity=r.identity,
                     method=r.method,
                     reason=r.reason,
+                    count=r.count,
                 )
                 for r in rows
             ],
-            total=await self._db.read(store.refusal_count),
+            total=await self._db.read(self._db.store.refusal_count),
+            next_offset=next_offset,
         )
