@@ -34,7 +34,9 @@ class RateLimitedLog:
         self._interval_s = interval_s
         self._seen: dict[str, _Seen] = {}
 
-    def log(self, level: int, kind: str, message: str, *args: object) -> bool:
+    def log(
+        self, level: int, kind: str, message: str, *args: object, exc_info: bool = False
+    ) -> bool:
         """Log ``message % args`` unless ``kind`` was logged within the interval; True if it
         was written."""
         now_s = self._clock.monotonic_s()
@@ -49,11 +51,11 @@ class RateLimitedLog:
         if suppressed:
             message += " (%d more of this kind since the last line)"
             args = (*args, suppressed)
-        self._log.log(level, message, *args)
+        self._log.log(level, message, *args, exc_info=exc_info)
         return True
 
     def warning(self, kind: str, message: str, *args: object) -> bool:
         return self.log(logging.WARNING, kind, message, *args)
 
-    def error(self, kind: str, message: str, *args: object) -> bool:
-        return self.log(logging.ERROR, kind, message, *args)
+    def error(self, kind: str, message: str, *args: object, exc_info: bool = False) -> bool:
+        return self.log(logging.ERROR, kind, message, *args, exc_info=exc_info)
