@@ -259,3 +259,29 @@ async def test_a_full_database_is_resource_exhausted_and_loses_nothing(
     assert await own_entries(a) == held
     await submit_listings(a, 1, start=3)  # room again: the node carries on
     assert len(await own_entries(a)) == len(held) + 1
+
+
+async def test_a_vector_past_every_log_is_served_nothing_not_an_error(
+    federation: Federation,
+) -> None:
+    a = await federation.start("chengdu")
+    await submit_listings(a, 2)
+    huge = federation_pb2.Vector(sizes={"chengdu": 2**64 - 1, "mianyang": 2**63})
+    async with channel(federation.issue(HOSTILE), a) as ch:
+        stub = federation_pb2_grpc.FederationStub(ch)
+        call = stub.Subscribe(federation_pb2.SubscribeRequest(vector=huge), timeout=2)
+        kinds = []
+        try:
+            async for message in call:
+                kinds.append(message.WhichOneof("body"))
+        except grpc.aio.AioRpcError:
+            pass
+        assert kinds[:1] == ["caught_up"] and "batch" not in kinds
+        assert await call.code() in (grpc.StatusCode.OK, grpc.StatusCode.DEADLINE_EXCEEDED)
+        for start in (2**63, 2**64 - 1):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.Fetch(
+                    federation_pb2.FetchRequest(origin="chengdu", start=start, end=2**64 - 1),
+                    timeout=10,
+                )
+            assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
