@@ -285,3 +285,26 @@ async def test_a_vector_past_every_log_is_served_nothing_not_an_error(
                     timeout=10,
                 )
             assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
+
+
+async def test_an_unexpected_failure_is_internal_logged_once_per_kind(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = await federation.start("chengdu")
+
+    def broken() -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(a.parts.db.store, "evidence", broken)
+    for _ in range(5):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await admin(a).Evidence(admin_pb2.EvidenceRequest(), timeout=10)
+        assert (err.value.code(), err.value.details()) == (
+            grpc.StatusCode.INTERNAL,
+            "internal error (logged on the node)",
+        )
+    logged = [r for r in caplog.records if r.name == "node.runtime.guard"]
+    assert [r.getMessage() for r in logged] == [
+        "/ccnode.v1.Admin/Evidence failed: ZeroDivisionError"
+    ]
+    assert logged[0].exc_info is not None

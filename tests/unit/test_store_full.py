@@ -48,3 +48,14 @@ def test_a_full_database_raises_store_full_and_keeps_what_it_committed(tmp_path:
         append(reopened, ORIGIN, 3, 1)  # room again once the cap is gone
     finally:
         reopened.close()
+
+
+def test_postgresql_disk_full_is_store_full_too() -> None:
+    import psycopg
+    import sqlalchemy.exc
+
+    from node.store.sql import _is_disk_full
+
+    wrapped = sqlalchemy.exc.OperationalError("INSERT", {}, psycopg.errors.DiskFull())
+    assert _is_disk_full(wrapped) and _is_disk_full(psycopg.errors.DiskFull())
+    assert not _is_disk_full(sqlalchemy.exc.OperationalError("x", {}, psycopg.OperationalError()))
