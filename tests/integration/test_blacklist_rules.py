@@ -201,17 +201,20 @@ async def test_a_minor_is_never_listed(federation: Federation) -> None:
 
 
 async def test_a_failing_preparer_rejects_only_its_own_submission(
-    federation: Federation, monkeypatch: pytest.MonkeyPatch
+    federation: Federation,
 ) -> None:
-    from node.ownlog import preparers
+    import dataclasses
 
-    a = await federation.start("chengdu")
-    original = preparers.PREPARERS[log_pb2.BLACKLIST_DELISTED]
+    from node.ownlog.preparers import PREPARERS
+    from node.runtime.registry import DEFAULT
 
     def broken(*args: object) -> object:
         raise RuntimeError("defect")
 
-    monkeypatch.setitem(preparers.PREPARERS, log_pb2.BLACKLIST_DELISTED, broken)
+    registry = dataclasses.replace(
+        DEFAULT, preparers={**PREPARERS, log_pb2.BLACKLIST_DELISTED: broken}
+    )
+    a = await federation.start("chengdu", registry=registry)
     delist = admin_pb2.Draft(
         kind=log_pb2.BLACKLIST_DELISTED,
         subject="chengdu/bl/0",
@@ -228,7 +231,7 @@ async def test_a_failing_preparer_rejects_only_its_own_submission(
     assert isinstance(results[0], admin_pb2.SubmitResponse)
     assert isinstance(results[1], grpc.aio.AioRpcError)
     assert "internal" in results[1].details()
-    assert original is not broken
+    assert PREPARERS[log_pb2.BLACKLIST_DELISTED] is not broken  # no module state was changed
 
 
 async def test_a_revealed_blacklist_read_is_found_by_audit_access(federation: Federation) -> None:
