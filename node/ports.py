@@ -136,7 +136,11 @@ class CallerAuth(Protocol):
         """Record the refusal, then abort the call (never returns)."""
         ...
 
-    async def record(self, peer: str, identity: str, method: str, reason: str) -> None: ...
+    async def record(
+        self, peer: str, identity: str, method: str, reason: str, *, count: int = 1
+    ) -> None:
+        """Record ``count`` refusals of one kind as one row (folded per day by the store)."""
+        ...
 
 
 class Witnessing(Protocol):

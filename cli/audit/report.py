@@ -40,6 +40,7 @@ from sync.note import NoteError, parse_note
 
 TIMELINE_POINTS_MAX = 200  # checkpoints drawn per origin (evenly sampled, the latest always)
 REFUSALS_READ_MAX = 10_000
+REFUSALS_PAGE = 1_000  # the node's page bound (node/store/base.py, REFUSALS_PAGE_MAX)
 REFUSALS_SHOWN = 50
 ROWS_PAGE = 1000
 # DESIGN.md section 3: 7 days to register a delegated task; escalation after 6 months.
@@ -272,29 +273,54 @@ def _tasks(src: LocalSource | RemoteSource, scan: Scan, now_ms: int) -> dict[str
     }
 
 
+def _refusal_row(r: Any) -> dict[str, Any]:
+    return {"at_ms": r.at_unix_ms, "peer": r.peer, "identity": r.identity, "method": r.method,
+            "reason": r.reason, "count": r.count}  # fmt: skip
+
+
+def _local_refusals(store: Any) -> list[dict[str, Any]]:
+    """Up to REFUSALS_READ_MAX rows, newest first, a bounded page at a time."""
+    rows: list[dict[str, Any]] = []
+    while len(rows) < REFUSALS_READ_MAX:
+        page = store.refusals(min(REFUSALS_PAGE, REFUSALS_READ_MAX - len(rows)), len(rows))
+        rows += [_refusal_row(r) for r in page]
+        if not page:
+            break
+    return rows
+
+
+def _remote_refusals(src: RemoteSource) -> tuple[list[dict[str, Any]], int]:
+    """Up to REFUSALS_READ_MAX rows, newest first, page by page (each page within the message
+    limit however many the node holds), and the node's total."""
+    rows: list[dict[str, Any]] = []
+    offset, total = 0, 0
+    while len(rows) < REFUSALS_READ_MAX:
+        request = audit_pb2.AuditRefusalsRequest(
+            limit=min(REFUSALS_PAGE, REFUSALS_READ_MAX - len(rows)), offset=offset
+        )
+        reply = src.client.call("Refusals", request)
+        rows += [_refusal_row(r) for r in reply.refusals]
+        total = reply.total
+        if not reply.next_offset:
+            break
+        offset = reply.next_offset
+    return rows, total
+
+
 def _refusals(src: LocalSource | RemoteSource) -> dict[str, Any] | None:
     if isinstance(src, LocalSource):
-        rows = [
-            {"at_ms": r.at_unix_ms, "peer": r.peer, "identity": r.identity, "method": r.method,
-             "reason": r.reason}
-            for r in src.store.refusals(REFUSALS_READ_MAX)
-        ]  # fmt: skip
+        rows = _local_refusals(src.store)
         total = src.store.refusal_count()
     else:
         try:
-            reply = src.client.call(
-                "Refusals", audit_pb2.AuditRefusalsRequest(limit=REFUSALS_READ_MAX)
-            )
+            rows, total = _remote_refusals(src)
         except click.ClickException:
             return None  # auditor only: a node certificate does not get them
-        rows = [
-            {"at_ms": r.at_unix_ms, "peer": r.peer, "identity": r.identity, "method": r.method,
-             "reason": r.reason}
-            for r in reply.refusals
-        ]  # fmt: skip
-        total = reply.total
-    reasons = Counter(str(r["reason"]).split(":")[0] for r in rows)
-    note = "" if total <= len(rows) else f"最近 {len(rows)} 条 of {total} (latest shown)"
+    reasons: Counter[str] = Counter()
+    for r in rows:
+        reasons[str(r["reason"]).split(":")[0]] += int(r["count"])
+    shown = sum(int(r["count"]) for r in rows)
+    note = "" if total <= shown else f"最近 {len(rows)} 条 of {total} (latest shown)"
     return {
         "total": total,
         "by_reason": dict(sorted(reasons.items())),

@@ -21,7 +21,13 @@ from node.identity.errors import IdentityError
 from node.identity.spiffe import Identity
 from node.identity.truststore import TrustStore
 from node.metrics import METRICS
-from node.store.base import Refusal, RefusalStore
+from node.ratelog import RateLimitedLog
+from node.store.base import (
+    REFUSAL_IDENTITY_CHARS_MAX,
+    REFUSAL_REASON_CHARS_MAX,
+    Refusal,
+    RefusalStore,
+)
 from node.store.runner import Db
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,7 @@ class Authenticator:
         self._trust = trust
         self._db = db
         self._clock = clock
+        self._log = RateLimitedLog(log, clock)
 
     async def require(
         self, context: grpc.aio.ServicerContext, roles: Collection[str], method: str
@@ -77,10 +84,20 @@ class Authenticator:
             code = grpc.StatusCode.UNAUTHENTICATED
         await context.abort(code, f"refused: {reason}")
 
-    async def record(self, peer: str, identity: str, method: str, reason: str) -> None:
-        METRICS.refusals.labels(reason=reason.split(":")[0]).inc()
-        log.warning("refused %s on %s: %s", identity or peer, method, reason)
-        refusal = Refusal(self._clock.now_ms(), peer, identity, method, reason)
+    async def record(
+        self, peer: str, identity: str, method: str, reason: str, *, count: int = 1
+    ) -> None:
+        """Count, log (one line per method and reason a minute) and store ``count`` refusals
+        as one row; the store clips the text and folds the day's refusals of one caller,
+        method and reason into one row, so a caller cannot grow the store or the log at will.
+        """
+        kind = reason.split(":")[0][:REFUSAL_REASON_CHARS_MAX]
+        METRICS.refusals.labels(reason=kind).inc(count)
+        who = (identity or peer)[:REFUSAL_IDENTITY_CHARS_MAX]
+        self._log.warning(
+            f"{method}:{kind}", "refused %s on %s: %s (x%d)", who, method, reason[:200], count
+        )
+        refusal = Refusal(self._clock.now_ms(), peer, identity, method, reason, count)
         await self._db.write(self._db.store.record_refusal, refusal)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from ccnode.v1 import payloads_pb2
 from node.clock import Clock, today
 from node.metrics import METRICS
+from node.ratelog import RateLimitedLog
 from node.store.base import (
     FoldedLogStore,
     OriginState,
@@ -36,6 +37,7 @@ from node.store.base import (
     RowQuery,
     RowStore,
     StoredEntry,
+    StoreFull,
 )
 from node.store.runner import Db
 from node.store.watch import Watch
@@ -164,6 +166,7 @@ class LocalLog:
         self.origin_line = origin_line(trust_domain, node_id)
         self._signer = signer
         self._clock = clock
+        self._failures = RateLimitedLog(log, clock)
         self._prepare = prepare
         self._watch = watch
         self._court_prefixes = tuple(court_prefixes)
@@ -235,7 +238,14 @@ class LocalLog:
             try:
                 outcomes = await self._db.write(self._commit_group, group)
             except Exception as exc:  # storage failure: every caller in the group learns it
-                log.exception("commit of %d submissions failed", len(group))
+                # One line per kind a minute; a full store is no bug, so no traceback.
+                self._failures.error(
+                    type(exc).__name__,
+                    "commit of %d submissions failed: %s",
+                    len(group),
+                    exc if isinstance(exc, StoreFull) else type(exc).__name__,
+                    exc_info=not isinstance(exc, StoreFull),
+                )
                 for sub in group:
                     if not sub.future.done():
                         sub.future.set_exception(exc)

@@ -3,7 +3,7 @@
 Both directions use it: a link's Hello and Subscribe (node.replication.links) and the
 Federation service's answers (node.services.federation). Keys a peer relays are learned only
 after the origin's log-signing certificate checks out (node.identity.origin_keys); a refused
-key is recorded as a refusal, with the origin name cut to a bounded length.
+key is recorded as a refusal: one row per call, with the count of the keys it refused.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ from node.replication.equivocation import evidence_pb
 from node.store.base import EvidenceStore, KeyStore, LogReader
 from node.store.runner import Db
 from sync.domain.calendar import CALENDAR_VERSION
+from sync.ids import NODE_ID_RE
 
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
+# Origin keys one Hello may carry: far more origins than a federation of regions has.
+ORIGIN_KEYS_MAX = 256
 
 
 class _ExchangeStore(LogReader, EvidenceStore, KeyStore, Protocol):
@@ -53,12 +56,22 @@ class Exchange:
         ]
 
     async def learn_keys(self, keys: Iterable[federation_pb2.OriginKey], source: str) -> None:
-        for k in keys:
+        """Learn the keys that check out; the refused ones of this call are one refusal row
+        with their count. A key whose origin breaks the node-id rule, or past the first
+        ``ORIGIN_KEYS_MAX`` of a call, is refused unchecked (no certificate parsed)."""
+        refused: list[str] = []
+        for i, k in enumerate(keys):
+            if i >= ORIGIN_KEYS_MAX or not NODE_ID_RE.fullmatch(k.origin):
+                refused.append("")
+                continue
             try:
                 await self._db.write(self._keys.learn, k.origin, k.certificate_der)
-            except OriginKeyError as exc:
-                await self._auth.record("", source, "OriginKey", f"bad_origin_key:{k.origin}")
-                log.warning("refused origin key from %s: %s", source, exc)
+            except OriginKeyError:
+                refused.append(k.origin)
+        if refused:
+            # The refusal's own log line is rate-limited; this one is for debugging only.
+            log.debug("origin keys refused from %s: %s", source, sorted(set(refused))[:3])
+            await self._auth.record("", source, "OriginKey", "bad_origin_key", count=len(refused))
 
     async def latest_checkpoints(
         self, origins: Sequence[str] = ()

@@ -30,7 +30,7 @@ from node.replication.exchange import Exchange
 from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
 from node.replication.worker import PrepareWorker
-from node.store.base import LogReader, PeerRecord, PeerStore
+from node.store.base import LogReader, PeerRecord, PeerStore, StoreFull
 from node.store.runner import Db
 from node.store.watch import Watch
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
@@ -38,6 +38,7 @@ from sync.entry import Entry
 from sync.verify import BatchRejected, RejectReason
 
 log = logging.getLogger(__name__)
+STORE_FULL = "store full"
 
 
 class PeerRefused(Exception):
@@ -118,6 +119,10 @@ class PeerLink:
                 self.status.last_error = f"rejected batch: {exc}"
             except PeerRefused as exc:
                 self.status.last_error = f"refused peer: {exc}"
+            except StoreFull as exc:  # one line, no traceback, until a session succeeds again
+                if not self.status.last_error.startswith(STORE_FULL):
+                    log.error("peer %s: %s; retrying with backoff", self.peer.node_id, exc)
+                self.status.last_error = f"{STORE_FULL}: {exc}"
             except Exception as exc:  # keep the link alive whatever happens; say why
                 log.exception("peer %s: session failed", self.peer.node_id)
                 self.status.last_error = f"{type(exc).__name__}: {exc}"

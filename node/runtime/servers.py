@@ -3,6 +3,8 @@
 
 Health (grpc.health.v1) and server reflection are served on the mTLS port beside the public
 services. The admin socket is created with umask 0177, so only the node's user can administer.
+Both listeners run every call through ``ErrorGuard`` (node/runtime/guard.py): undecodable
+requests, a full database and unexpected failures answer proper statuses, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from node.config import NodeConfig
 from node.metrics import METRICS
 from node.replication.wire import grpc_options
+from node.runtime.guard import ErrorGuard
 from node.runtime.registry import Parts, ServiceSpec
 
 
@@ -60,7 +63,7 @@ class Servers:
         creds = grpc.ssl_server_credentials(
             [(key, cert)], root_certificates=ca, require_client_auth=True
         )
-        server = grpc.aio.server(options=_server_options(c))
+        server = grpc.aio.server(options=_server_options(c), interceptors=[ErrorGuard(parts.clock)])
         for spec in specs:
             spec.add_to_server(spec.factory(parts), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -79,7 +82,9 @@ class Servers:
         self._public = server
 
     async def _start_admin(self, parts: Parts, specs: Sequence[ServiceSpec]) -> None:
-        admin = grpc.aio.server(options=_server_options(self._config))
+        admin = grpc.aio.server(
+            options=_server_options(self._config), interceptors=[ErrorGuard(parts.clock)]
+        )
         for spec in specs:
             spec.add_to_server(spec.factory(parts), admin)
         sock = self._config.admin_socket

@@ -19,6 +19,7 @@ from node.replication.equivocation import evidence_pb
 from node.services.dates import as_of_day
 from node.services.errors import refuse, refuse_draft
 from node.services.projections import listing_item
+from node.services.refusals import refusals_page
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -377,7 +378,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Refusals(
         self, request: admin_pb2.RefusalsRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.RefusalsResponse:
-        rows = await self._db.read(self._db.store.refusals, request.limit or 100)
+        rows, next_offset = await refusals_page(self._db, request.limit, request.offset)
         return admin_pb2.RefusalsResponse(
             refusals=[
                 admin_pb2.Refusal(
@@ -386,9 +387,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                     identity=r.identity,
                     method=r.method,
                     reason=r.reason,
+                    count=r.count,
                 )
                 for r in rows
-            ]
+            ],
+            next_offset=next_offset,
         )
 
     async def Evidence(

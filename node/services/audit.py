@@ -23,11 +23,12 @@ import grpc
 from ccnode.v1 import audit_pb2, audit_pb2_grpc, federation_pb2, log_pb2, payloads_pb2
 from node.clock import Clock
 from node.identity.auth import Caller
-from node.ownlog.writer import Draft
+from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, CallerAuth, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
 from node.replication.exchange import Exchange
-from node.services.errors import refuse
+from node.services.errors import refuse, refuse_draft
+from node.services.refusals import refusals_page
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -35,6 +36,7 @@ from node.store.base import (
     PeerStore,
     RefusalStore,
     StoredEntry,
+    StoreFull,
 )
 from node.store.runner import Db
 from sync import merkle
@@ -47,6 +49,8 @@ PAYLOADS_MAX = 500
 # Entry ids per access record: keeps each ACCESS_RECORDED payload far below the entry limit.
 ACCESS_IDS_MAX = 500
 ACCESS_WHAT = "audit: entry payloads"
+# A read's purpose is recorded in the access entry: bounded like a lookup's purpose.
+PURPOSE_CHARS_MAX = 500
 
 
 def _entry(e: StoredEntry, with_payload: bool) -> log_pb2.Entry:
@@ -119,6 +123,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             await refuse(
                 context, "purpose", "required", "required to read payloads (every read is recorded)"
             )
+        if len(purpose) > PURPOSE_CHARS_MAX:
+            await refuse(context, "purpose", "length", f"at most {PURPOSE_CHARS_MAX} characters")
 
     async def _record(
         self,
@@ -145,6 +151,14 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         ]
         try:
             await self._appender.submit(drafts, caller.identity.uri)
+        except DraftRejected as exc:  # no record, no payload
+            await refuse_draft(context, exc, numbered=False)
+        except StoreFull:
+            await self._abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "the read could not be recorded: this node's database is full",
+            )
         except Exception:  # no record, no payload
             await self._abort(
                 context, grpc.StatusCode.UNAVAILABLE, "the read could not be recorded: retry later"
@@ -178,7 +192,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     ) -> AsyncIterator[audit_pb2.CheckpointHistoryChunk]:
         await self._auth.require(context, READERS, "Audit.CheckpointHistory")
         state = await self._state(context, request.origin)
-        to_size = request.to_size or state.size
+        to_size = min(request.to_size or state.size, state.size)
         store = self._db.store
         sizes = [
             s
@@ -283,11 +297,14 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         await self._require_purpose(context, caller, True, request.purpose)
         if len(request.indexes) > PAYLOADS_MAX:
             await refuse(context, "indexes", "too_many", f"at most {PAYLOADS_MAX}")
-        await self._state(context, request.origin)
+        state = await self._state(context, request.origin)
         granted = self._granted(caller)
         shown: list[StoredEntry] = []
         withheld: list[int] = []
         for index in sorted(set(request.indexes)):
+            if index >= state.size:  # not held (and past what a SQL integer takes)
+                withheld.append(index)
+                continue
             rows = await self._db.read(self._db.store.entries, request.origin, index, index + 1)
             entry = rows[0] if rows else None
             if (
@@ -316,12 +333,16 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         await self._require_purpose(context, caller, request.with_payload, request.purpose)
         state = await self._state(context, request.origin)
         size = request.size or state.size
-        note = await self._db.read(self._db.store.checkpoint_at, request.origin, size)
-        if note is None or request.index >= size:
+        if size > state.size or request.index >= size:
             await self._abort(
                 context,
                 grpc.StatusCode.OUT_OF_RANGE,
-                "no checkpoint at that size, or index >= size",
+                "size: at most the size held; index: below size",
+            )
+        note = await self._db.read(self._db.store.checkpoint_at, request.origin, size)
+        if note is None:
+            await self._abort(
+                context, grpc.StatusCode.OUT_OF_RANGE, "size: no checkpoint at that size"
             )
         rows = await self._db.read(
             self._db.store.entries, request.origin, request.index, request.index + 1
@@ -376,8 +397,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.AuditRefusalsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AuditRefusalsResponse:
         await self._auth.require(context, AUDITOR, "Audit.Refusals")
-        store = self._db.store
-        rows = await self._db.read(store.refusals, min(request.limit or 100, 10_000))
+        rows, next_offset = await refusals_page(self._db, request.limit, request.offset)
         return audit_pb2.AuditRefusalsResponse(
             refusals=[
                 audit_pb2.AuditRefusal(
@@ -386,8 +406,10 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                     identity=r.identity,
                     method=r.method,
                     reason=r.reason,
+                    count=r.count,
                 )
                 for r in rows
             ],
-            total=await self._db.read(store.refusal_count),
+            total=await self._db.read(self._db.store.refusal_count),
+            next_offset=next_offset,
         )

@@ -103,6 +103,11 @@ class IntegrityError(StoreError):
     """A write would break an invariant (duplicate index, unknown table or column, ...)."""
 
 
+class StoreFull(StoreError):
+    """The database or its disk is full: the write was rolled back, nothing committed is lost.
+    Callers answer RESOURCE_EXHAUSTED; the operator frees space or grows the volume."""
+
+
 @dataclass(slots=True)
 class StoredEntry:
     """An entry as the store keeps it; never changed once built (not frozen for speed: one
@@ -171,11 +176,50 @@ class EvidenceRecord:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
+    """Refused calls of one caller, method and reason within one UTC day: ``at_unix_ms`` and
+    ``peer`` are the first call's, ``count`` how many calls (or refused items) it stands for."""
+
     at_unix_ms: int
     peer: str  # network address
     identity: str  # SAN URI or "" when none
     method: str
     reason: str
+    count: int = 1
+
+
+# A stored refusal's text fields are cut to these lengths (a caller chooses what it sends, so
+# what it sends must not choose the size of the store); reasons come from a fixed vocabulary.
+REFUSAL_PEER_CHARS_MAX = 100
+REFUSAL_IDENTITY_CHARS_MAX = 200
+REFUSAL_METHOD_CHARS_MAX = 100
+REFUSAL_REASON_CHARS_MAX = 200
+# Refusals of one (identity, method, reason) fold into one row per UTC day, so one caller adds
+# at most one row per method and reason a day, whatever it sends; a row is kept at least this
+# long (the operation-log rule: six months) and pruned once older.
+REFUSAL_FOLD_MS = 86_400_000
+REFUSAL_RETENTION_DAYS = 183
+REFUSAL_RETENTION_MS = REFUSAL_RETENTION_DAYS * REFUSAL_FOLD_MS
+# One read of refusals returns at most this many rows: ~600 bytes each at the lengths above,
+# far within the gRPC message limit; readers page with ``offset``.
+REFUSALS_PAGE_MAX = 1000
+
+
+def clip_refusal(refusal: Refusal) -> Refusal:
+    """The refusal as stored: text fields cut to their bounds, count at least 1."""
+    return Refusal(
+        refusal.at_unix_ms,
+        refusal.peer[:REFUSAL_PEER_CHARS_MAX],
+        refusal.identity[:REFUSAL_IDENTITY_CHARS_MAX],
+        refusal.method[:REFUSAL_METHOD_CHARS_MAX],
+        refusal.reason[:REFUSAL_REASON_CHARS_MAX],
+        max(refusal.count, 1),
+    )
+
+
+def refusal_day(at_unix_ms: int) -> int:
+    """The start of the UTC day of ``at_unix_ms``: refusals fold per (identity, method,
+    reason, day)."""
+    return at_unix_ms - at_unix_ms % REFUSAL_FOLD_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,11 +369,17 @@ class PeerStore(Protocol):
 
 
 class RefusalStore(Protocol):
-    """Refused calls and batches, kept for admins and auditors."""
+    """Refused calls and batches, kept for admins and auditors.
+
+    ``record_refusal`` clips the text fields (``clip_refusal``), adds the count to the row of
+    the same identity, method and reason of the same UTC day if there is one, else adds a row
+    (and prunes rows older than ``REFUSAL_RETENTION_MS`` before the new one). ``refusals``
+    reads rows newest first, at most ``REFUSALS_PAGE_MAX``, skipping ``offset``;
+    ``refusal_count`` is the sum of the rows' counts."""
 
     def record_refusal(self, refusal: Refusal) -> None: ...
 
-    def refusals(self, limit: int = 100) -> list[Refusal]: ...
+    def refusals(self, limit: int = 100, offset: int = 0) -> list[Refusal]: ...
 
     def refusal_count(self) -> int: ...
 

@@ -14,6 +14,9 @@ from typing import Any
 
 from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
+    REFUSAL_FOLD_MS,
+    REFUSAL_RETENTION_MS,
+    REFUSALS_PAGE_MAX,
     STATE_TABLES,
     AppendInTwoSteps,
     AssetRow,
@@ -27,6 +30,8 @@ from node.store.base import (
     RowChange,
     RowQuery,
     StoredEntry,
+    clip_refusal,
+    refusal_day,
 )
 from node.store.checks import (
     KEY_COLUMN,
@@ -244,19 +249,33 @@ class MemoryStore(AppendInTwoSteps):
             return [self._peers[node_id] for node_id in sorted(self._peers)]
 
     def record_refusal(self, refusal: Refusal) -> None:
+        refusal = clip_refusal(refusal)
+        day = refusal_day(refusal.at_unix_ms)
         with self._lock:
+            for i in range(len(self._refusals) - 1, -1, -1):
+                row = self._refusals[i]
+                if (row.identity, row.method, row.reason) == (
+                    refusal.identity,
+                    refusal.method,
+                    refusal.reason,
+                ) and day <= row.at_unix_ms < day + REFUSAL_FOLD_MS:
+                    self._refusals[i] = dataclasses.replace(row, count=row.count + refusal.count)
+                    return
+            cutoff = refusal.at_unix_ms - REFUSAL_RETENTION_MS
+            self._refusals = [r for r in self._refusals if r.at_unix_ms >= cutoff]
             self._refusals.append(refusal)
 
-    def refusals(self, limit: int = 100) -> list[Refusal]:
+    def refusals(self, limit: int = 100, offset: int = 0) -> list[Refusal]:
         """Newest first."""
-        if limit < 0:
-            raise ValueError("limit must be >= 0")
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must be >= 0")
+        limit = min(limit, REFUSALS_PAGE_MAX)
         with self._lock:
-            return self._refusals[::-1][:limit]
+            return self._refusals[::-1][offset : offset + limit]
 
     def refusal_count(self) -> int:
         with self._lock:
-            return len(self._refusals)
+            return sum(r.count for r in self._refusals)
 
     # ---- folded state
 

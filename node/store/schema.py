@@ -160,6 +160,11 @@ refusals = Table(
     Column("identity", TEXT, nullable=False),
     Column("method", TEXT, nullable=False),
     Column("reason", TEXT, nullable=False),
+    # How many refused calls (or items) the row stands for: one row per identity, method,
+    # reason and UTC day (node/store/base.py, RefusalStore).
+    Column("count", BigInteger, nullable=False, server_default="1"),
+    Index(None, "identity", "method", "reason", "at_unix_ms"),  # the day's row to fold into
+    Index(None, "at_unix_ms"),  # retention: rows older than six months
 )
 
 

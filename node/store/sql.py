@@ -61,6 +61,9 @@ from sqlalchemy.engine import URL, make_url
 from node.store import schema
 from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
+    REFUSAL_FOLD_MS,
+    REFUSAL_RETENTION_MS,
+    REFUSALS_PAGE_MAX,
     AppendInTwoSteps,
     AssetRow,
     ConflictError,
@@ -74,6 +77,9 @@ from node.store.base import (
     RowQuery,
     StoredEntry,
     StoreError,
+    StoreFull,
+    clip_refusal,
+    refusal_day,
 )
 from node.store.checks import (
     KEY_COLUMN,
@@ -218,6 +224,11 @@ class SqlStore(AppendInTwoSteps):
                 conn.execution_options(preserve_rowcount=True, **{_WRITE_OPTION: True})
                 with conn.begin():
                     yield conn
+        except (sqlalchemy.exc.OperationalError, sqlite3.OperationalError, psycopg.Error) as exc:
+            # The transaction rolled back: what earlier commits wrote stays whole.
+            if _is_disk_full(exc):
+                raise StoreFull("the database or its disk is full: free space, then retry") from exc
+            raise
         finally:
             if lock is not None:
                 lock.release()
@@ -644,34 +655,66 @@ class SqlStore(AppendInTwoSteps):
             ]
 
     def record_refusal(self, refusal: Refusal) -> None:
-        statement = insert(schema.refusals).values(
-            at_unix_ms=refusal.at_unix_ms,
-            peer=refusal.peer,
-            identity=refusal.identity,
-            method=refusal.method,
-            reason=refusal.reason,
+        refusal = clip_refusal(refusal)
+        table = schema.refusals
+        day = refusal_day(refusal.at_unix_ms)
+        same_day = (
+            (table.c.identity == refusal.identity)
+            & (table.c.method == refusal.method)
+            & (table.c.reason == refusal.reason)
+            & (table.c.at_unix_ms >= day)
+            & (table.c.at_unix_ms < day + REFUSAL_FOLD_MS)
         )
         with self._write() as conn:
-            conn.execute(statement)
+            row_id = conn.execute(
+                select(table.c.id).where(same_day).order_by(table.c.id.desc()).limit(1)
+            ).scalar()
+            if row_id is not None:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == row_id)
+                    .values(count=table.c.count + refusal.count)
+                )
+                return
+            cutoff = refusal.at_unix_ms - REFUSAL_RETENTION_MS
+            conn.execute(delete(table).where(table.c.at_unix_ms < cutoff))
+            conn.execute(
+                insert(table).values(
+                    at_unix_ms=refusal.at_unix_ms,
+                    peer=refusal.peer,
+                    identity=refusal.identity,
+                    method=refusal.method,
+                    reason=refusal.reason,
+                    count=refusal.count,
+                )
+            )
 
-    def refusals(self, limit: int = 100) -> list[Refusal]:
+    def refusals(self, limit: int = 100, offset: int = 0) -> list[Refusal]:
         """Newest first."""
-        if limit < 0:
-            raise ValueError("limit must be >= 0")
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must be >= 0")
         table = schema.refusals
         statement = (
             select(
-                table.c.at_unix_ms, table.c.peer, table.c.identity, table.c.method, table.c.reason
+                table.c.at_unix_ms,
+                table.c.peer,
+                table.c.identity,
+                table.c.method,
+                table.c.reason,
+                table.c.count,
             )
             .order_by(table.c.id.desc())
-            .limit(limit)
+            .limit(min(limit, REFUSALS_PAGE_MAX))
+            .offset(offset)
         )
         with self._read() as conn:
             return [Refusal(*row) for row in conn.execute(statement)]
 
     def refusal_count(self) -> int:
+        table = schema.refusals
         with self._read() as conn:
-            return conn.execute(select(func.count()).select_from(schema.refusals)).scalar_one()
+            total = conn.execute(select(func.sum(table.c.count))).scalar()
+            return int(total or 0)
 
     # ---- folded state
 
@@ -751,6 +794,15 @@ class SqlStore(AppendInTwoSteps):
 
 
 # ---------------------------------------------------------------- engine
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL ("database or disk is full") or PostgreSQL's disk_full, raised by
+    the driver itself or wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, sqlite3.OperationalError):
+        return "database or disk is full" in str(orig)
+    return isinstance(orig, psycopg.errors.DiskFull)
 
 
 def _normalise_url(url: str | URL | Path) -> URL:

@@ -22,6 +22,10 @@ from alembic.migration import MigrationContext
 
 from node.store import MemoryStore, SqlStore, Store, open_store
 from node.store.base import (
+    REFUSAL_FOLD_MS,
+    REFUSAL_REASON_CHARS_MAX,
+    REFUSAL_RETENTION_MS,
+    REFUSALS_PAGE_MAX,
     STATE_TABLES,
     ConflictError,
     EvidenceRecord,
@@ -534,6 +538,51 @@ def test_refusals_newest_first_with_count(store: Store) -> None:
     assert store.refusals(limit=3) == recorded[::-1][:3]
     assert store.refusals() == recorded[::-1]
     assert store.refusals(limit=0) == []
+
+
+def test_refusals_of_one_caller_method_and_reason_fold_per_day(store: Store) -> None:
+    day = 20_000 * REFUSAL_FOLD_MS
+    caller = "spiffe://ccnode/node/x"
+    store.record_refusal(Refusal(day + 5, "10.0.0.1:1", caller, "Hello", "revoked"))
+    store.record_refusal(Refusal(day + 9, "10.0.0.1:2", caller, "Hello", "revoked", count=4))
+    store.record_refusal(Refusal(day + 9, "10.0.0.1:2", caller, "Hello", "expired"))
+    store.record_refusal(Refusal(day + REFUSAL_FOLD_MS, "10.0.0.1:3", caller, "Hello", "revoked"))
+
+    assert store.refusals() == [
+        Refusal(day + REFUSAL_FOLD_MS, "10.0.0.1:3", caller, "Hello", "revoked", 1),
+        Refusal(day + 9, "10.0.0.1:2", caller, "Hello", "expired", 1),
+        Refusal(day + 5, "10.0.0.1:1", caller, "Hello", "revoked", 5),
+    ]
+    assert store.refusal_count() == 7
+
+
+def test_a_refusal_is_stored_clipped(store: Store) -> None:
+    store.record_refusal(Refusal(1, "p" * 10_000, "i" * 10_000, "m" * 10_000, "r" * 10_000))
+    (row,) = store.refusals()
+    assert len(row.reason) == REFUSAL_REASON_CHARS_MAX
+    assert max(len(row.peer), len(row.identity), len(row.method)) <= REFUSAL_REASON_CHARS_MAX
+
+
+def test_refusals_are_kept_six_months_then_pruned(store: Store) -> None:
+    start = 20_000 * REFUSAL_FOLD_MS
+    store.record_refusal(Refusal(start, "p", "old", "Hello", "revoked"))
+    store.record_refusal(Refusal(start + REFUSAL_RETENTION_MS, "p", "kept", "Hello", "revoked"))
+    assert [r.identity for r in store.refusals()] == ["kept", "old"]
+
+    store.record_refusal(Refusal(start + REFUSAL_RETENTION_MS + 1, "p", "new", "Hello", "x"))
+    assert [r.identity for r in store.refusals()] == ["new", "kept"]
+
+
+def test_refusals_page_by_offset_within_the_page_bound(store: Store) -> None:
+    for i in range(REFUSALS_PAGE_MAX + 5):
+        store.record_refusal(Refusal(i, "p", "caller", "Hello", f"reason {i}"))
+    first = store.refusals(REFUSALS_PAGE_MAX + 100)
+    assert len(first) == REFUSALS_PAGE_MAX
+    rest = store.refusals(REFUSALS_PAGE_MAX, offset=REFUSALS_PAGE_MAX)
+    assert [r.reason for r in rest] == [f"reason {i}" for i in range(4, -1, -1)]
+    assert store.refusals(10, offset=REFUSALS_PAGE_MAX + 5) == []
+    with pytest.raises(ValueError):
+        store.refusals(10, offset=-1)
 
 
 # ---------------------------------------------------------------- folded state

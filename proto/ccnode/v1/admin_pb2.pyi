@@ -826,6 +826,7 @@ class Refusal(_message.Message):
     IDENTITY_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
     at_unix_ms: _builtins.int
     peer: _builtins.str
     """network address"""
@@ -833,6 +834,8 @@ class Refusal(_message.Message):
     """SAN URI if any"""
     method: _builtins.str
     reason: _builtins.str
+    count: _builtins.int
+    """Refusals this row stands for: one row per identity, method, reason and UTC day."""
     def __init__(
         self,
         *,
@@ -841,10 +844,11 @@ class Refusal(_message.Message):
         identity: _builtins.str = ...,
         method: _builtins.str = ...,
         reason: _builtins.str = ...,
+        count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_unix_ms", b"at_unix_ms", "identity", b"identity", "method", b"method", "peer", b"peer", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_unix_ms", b"at_unix_ms", "count", b"count", "identity", b"identity", "method", b"method", "peer", b"peer", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -852,18 +856,23 @@ Global___Refusal: _TypeAlias = Refusal  # noqa: Y015
 
 @_typing.final
 class RefusalsRequest(_message.Message):
+    """Newest first; at most 1,000 rows a page (limit 0 = 100), skipping `offset` rows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LIMIT_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
+    offset: _builtins.int
     def __init__(
         self,
         *,
         limit: _builtins.int = ...,
+        offset: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "offset", b"offset"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -874,16 +883,20 @@ class RefusalsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REFUSALS_FIELD_NUMBER: _builtins.int
+    NEXT_OFFSET_FIELD_NUMBER: _builtins.int
+    next_offset: _builtins.int
+    """The offset of the next page, 0 when this page is the last."""
     @_builtins.property
     def refusals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refusal]: ...
     def __init__(
         self,
         *,
         refusals: _abc.Iterable[Global___Refusal] | None = ...,
+        next_offset: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["refusals", b"refusals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_offset", b"next_offset", "refusals", b"refusals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

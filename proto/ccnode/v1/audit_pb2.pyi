@@ -621,18 +621,23 @@ Global___PayloadsResponse: _TypeAlias = PayloadsResponse  # noqa: Y015
 
 @_typing.final
 class AuditRefusalsRequest(_message.Message):
+    """Newest first; at most 1,000 rows a page (limit 0 = 100), skipping `offset` rows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LIMIT_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
+    offset: _builtins.int
     def __init__(
         self,
         *,
         limit: _builtins.int = ...,
+        offset: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "offset", b"offset"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -647,11 +652,14 @@ class AuditRefusal(_message.Message):
     IDENTITY_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
     at_unix_ms: _builtins.int
     peer: _builtins.str
     identity: _builtins.str
     method: _builtins.str
     reason: _builtins.str
+    count: _builtins.int
+    """Refusals this row stands for: one row per identity, method, reason and UTC day."""
     def __init__(
         self,
         *,
@@ -660,10 +668,11 @@ class AuditRefusal(_message.Message):
         identity: _builtins.str = ...,
         method: _builtins.str = ...,
         reason: _builtins.str = ...,
+        count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_unix_ms", b"at_unix_ms", "identity", b"identity", "method", b"method", "peer", b"peer", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_unix_ms", b"at_unix_ms", "count", b"count", "identity", b"identity", "method", b"method", "peer", b"peer", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -675,7 +684,11 @@ class AuditRefusalsResponse(_message.Message):
 
     REFUSALS_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
+    NEXT_OFFSET_FIELD_NUMBER: _builtins.int
     total: _builtins.int
+    """refusals recorded (the sum of every row's count)"""
+    next_offset: _builtins.int
+    """The offset of the next page, 0 when this page is the last."""
     @_builtins.property
     def refusals(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditRefusal]: ...
     def __init__(
@@ -683,10 +696,11 @@ class AuditRefusalsResponse(_message.Message):
         *,
         refusals: _abc.Iterable[Global___AuditRefusal] | None = ...,
         total: _builtins.int = ...,
+        next_offset: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["refusals", b"refusals", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_offset", b"next_offset", "refusals", b"refusals", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

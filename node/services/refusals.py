@@ -1,0 +1,21 @@
+"""Pages of refusals for Admin.Refusals and Audit.Refusals: within the message limit however
+many refusals the node holds, so a flood of refused calls never blinds the node's readers."""
+
+from __future__ import annotations
+
+from node.store.base import REFUSALS_PAGE_MAX, Refusal, RefusalStore
+from node.store.runner import Db
+
+PAGE_DEFAULT = 100
+# Offsets past this are past any store's rows (and past what SQL takes as an OFFSET).
+OFFSET_MAX = 2**62
+
+
+async def refusals_page(db: Db[RefusalStore], limit: int, offset: int) -> tuple[list[Refusal], int]:
+    """Rows newest first, at most ``REFUSALS_PAGE_MAX`` (``limit`` 0 asks for the default),
+    and the offset of the next page (0 when there is none)."""
+    size = min(limit or PAGE_DEFAULT, REFUSALS_PAGE_MAX)
+    offset = min(offset, OFFSET_MAX)
+    rows = await db.read(db.store.refusals, size, offset)
+    more = len(rows) == size and bool(await db.read(db.store.refusals, 1, offset + size))
+    return rows, offset + size if more else 0
