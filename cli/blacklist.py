@@ -19,9 +19,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
 from cli.common.client import load_config, node_client, warnings_of
 from cli.common.errors import InvalidInput
-from cli.common.options import actor_option, confirm_option, home_option, json_option
+from cli.common.options import (
+    actor_option,
+    as_of_option,
+    as_of_text,
+    confirm_option,
+    home_option,
+    json_option,
+)
 from cli.output import console, emit_json, err_console, print_table, table
-from sync.domain.blacklist import ListingRecord, parse_listing_json
+from sync.domain.blacklist import TERM_WARNING_DAYS, ListingRecord, parse_listing_json
 from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
@@ -421,32 +428,92 @@ def delist(
     _report_written("delisted 已删除", response, warnings)
 
 
+_TERM_STATE_ZH = {
+    "expiring": "expiring 即将届满",
+    "awaiting_delisting": "awaiting delisting 待删除",
+    "delisting_overdue": "delisting overdue 逾期未删除",
+}
+
+
+def _expiring_table(docs: Sequence[Mapping[str, Any]], title: str) -> None:
+    t = table(
+        "subject 编号", "案号 case", "被执行人 debtor", "证件号 ID", "term ends 期限届满",
+        "delist by 删除期限", "days left 剩余天数", "state 状态", "origin 来源",
+        title=title,
+    )  # fmt: skip
+    for doc in docs:
+        t.add_row(
+            doc["subject"],
+            doc["case_number"],
+            doc["name"],
+            doc["id"],
+            doc["term_end_on"],
+            doc["delist_due_on"],
+            str(doc["term_days_left"]),
+            _TERM_STATE_ZH.get(doc["term_state"], doc["term_state"]),
+            doc["origin"],
+        )
+    print_table(t)
+
+
 @blacklist.command("list")
 @home_option
 @click.option("--origin", default="", help="Only listings of this origin (node id).")
 @click.option("--status", type=click.Choice(["listed", "delisted"]), default=None)
+@click.option(
+    "--expiring",
+    is_flag=True,
+    help="Only fixed-term listings whose term ends within --within-days of today (or of "
+    "--as-of), or has already ended: awaiting delisting (3 working days, art. 2).",
+)
+@click.option(
+    "--within-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help=f"With --expiring: how far ahead to look (default {TERM_WARNING_DAYS}).",
+)
+@as_of_option("the expiring listings (with --expiring)")
 @click.option("--limit", type=click.IntRange(1, SEARCH_LIMIT_MAX), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
 @json_option
-def list_(
-    home: Path, origin: str, status: str | None, limit: int, offset: int, as_json: bool
-) -> None:
-    """Listings held by this node (every region's), IDs masked."""
+def list_(home: Path, origin: str, status: str | None, expiring: bool, within_days: int | None,
+          as_of: Any, limit: int, offset: int, as_json: bool) -> None:  # fmt: skip
+    """Listings held by this node (every region's), IDs masked; with --expiring, the fixed
+    terms that end soon or have ended, as of today or --as-of."""
+    if not expiring and (within_days is not None or as_of is not None):
+        raise click.UsageError("--within-days and --as-of go with --expiring")
+    if expiring and status == "delisted":
+        raise click.UsageError("--expiring finds listed entries only")
     request = admin_pb2.BlacklistSearchRequest(
-        origin=origin, status=status or "", limit=limit, offset=offset
+        origin=origin,
+        status=status or "",
+        limit=limit,
+        offset=offset,
+        expiring_within_days=(within_days or TERM_WARNING_DAYS) if expiring else 0,
+        as_of=as_of_text(as_of),
     )
     with node_client(home) as client:
         response = client.call(
             client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
         )
     docs = [item_doc(item) for item in response.items]
+    if expiring:
+        for doc, item in zip(docs, response.items, strict=True):
+            doc.update(term_state=item.term_state, term_days_left=item.term_days_left)
     if as_json:
-        emit_json({"items": docs, "total": response.total})
+        extra = {"as_of": response.as_of} if expiring else {}
+        emit_json({"items": docs, "total": response.total, **extra})
         return
+    days = within_days or TERM_WARNING_DAYS
     if not docs:
-        console().print(f"no listings 无记录 (total {response.total})")
+        none = f"no terms end within {days} days of {response.as_of} 无即将届满" if expiring else (
+            "no listings 无记录")  # fmt: skip
+        console().print(f"{none} (total {response.total})")
         return
-    _items_table(docs)
+    if expiring:
+        _expiring_table(docs, f"terms ending within {days} days of {response.as_of} 期限将届满")
+    else:
+        _items_table(docs)
     console().print(f"{offset + 1}–{offset + len(docs)} of {response.total}")
 
 

@@ -159,9 +159,10 @@ def init(
 def serve(home: Path) -> None:
     """Run the node until SIGINT or SIGTERM."""
     load_config(home)  # a clear error before anything starts
-    from node.runtime.serve import run_node  # imported here: the CLI's other commands stay light
+    # imported here: the CLI's other commands stay light
+    from node.runtime.serve import StartRefused, run_node
 
     try:
         run_node(home)
-    except ConfigError as e:
+    except (ConfigError, StartRefused, ValueError) as e:
         raise click.ClickException(str(e)) from e

@@ -9,14 +9,16 @@ amount, and release needed. Renewals and releases are drafts on the seizure's ta
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ccnode.v1 import log_pb2, payloads_pb2, tasks_pb2
 from cli.common.client import node_client
-from cli.common.options import actor_option, home_option, json_option
+from cli.common.options import actor_option, as_of_option, as_of_text, home_option, json_option
 from cli.output import console, emit_json, print_table, table
 from cli.tasks import (
+    as_of_of,
     doc_of,
     report_written,
     seizures_table,
@@ -82,21 +84,25 @@ def list_(home: Path, case_number: str, task: str, state: str | None, limit: int
 @seizures.command("expiring")
 @home_option
 @click.option("--within-days", type=click.IntRange(1, 3650), default=30, show_default=True)
+@as_of_option("the seizures in effect then that end within the days")
 @json_option
-def expiring(home: Path, within_days: int, as_json: bool) -> None:
-    """Seizures in effect that end within the given days: renew them before they lapse."""
-    request = tasks_pb2.SeizuresExpiringRequest(within_days=within_days)
+def expiring(home: Path, within_days: int, as_of: Any, as_json: bool) -> None:
+    """Seizures in effect that end within the given days (of today, or of --as-of): renew
+    them before they lapse."""
+    request = tasks_pb2.SeizuresExpiringRequest(within_days=within_days, as_of=as_of_text(as_of))
     with node_client(home) as client:
         response = client.call(
             client.tasks.SeizuresExpiring, request, tasks_pb2.SeizuresExpiringResponse
         )
+    day = as_of_of(response)
     if as_json:
-        emit_json({"items": [doc_of(s) for s in response.items], "today": response.today})
+        emit_json({"items": [doc_of(s) for s in response.items], "today": response.today,
+                   "as_of": day})  # fmt: skip
         return
     if not response.items:
-        console().print(f"nothing expires within {within_days} days 无即将到期 ({response.today})")
+        console().print(f"nothing expires within {within_days} days 无即将到期 ({day})")
         return
-    seizures_table(response.items, title=f"expiring 即将到期 within {within_days} days")
+    seizures_table(response.items, title=f"expiring 即将到期 within {within_days} days of {day}")
 
 
 @seizures.command("renew")

@@ -19,7 +19,14 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2
 from cli.common.client import node_client, warnings_of
-from cli.common.options import actor_option, confirm_option, home_option, json_option
+from cli.common.options import (
+    actor_option,
+    as_of_option,
+    as_of_text,
+    confirm_option,
+    home_option,
+    json_option,
+)
 from cli.lookup import assets_from_lookup
 from cli.output import console, emit_json, err_console, print_table, table
 from sync.payload import body_name
@@ -575,34 +582,43 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
     _show(response.item)
 
 
+def as_of_of(response: Any) -> str:
+    """The day a read's rules were evaluated on (a node that does not say evaluated today)."""
+    return str(response.as_of or response.today)
+
+
 @tasks.command("overdue")
 @home_option
+@as_of_option("the tasks past a limit")
 @json_option
-def overdue(home: Path, as_json: bool) -> None:
+def overdue(home: Path, as_of: Any, as_json: bool) -> None:
     """Tasks past a time limit (7 days to register, 15 to start, a report every 30 days,
-    escalation after 6 months, materials within 30 days) as of the node's today."""
+    escalation after 6 months, materials within 30 days) as of the node's today, or as of
+    --as-of."""
+    request = tasks_pb2.TaskOverdueRequest(as_of=as_of_text(as_of))
     with node_client(home) as client:
-        response = client.call(
-            client.tasks.Overdue, tasks_pb2.TaskOverdueRequest(), tasks_pb2.TaskOverdueResponse
-        )
+        response = client.call(client.tasks.Overdue, request, tasks_pb2.TaskOverdueResponse)
+    day = as_of_of(response)
     if as_json:
-        emit_json({"items": [doc_of(i) for i in response.items], "today": response.today})
+        emit_json({"items": [doc_of(i) for i in response.items], "today": response.today,
+                   "as_of": day})  # fmt: skip
         return
     if not response.items:
-        console().print(f"no overdue tasks 无超期任务 ({response.today})")
+        console().print(f"no overdue tasks 无超期任务 ({day})")
         return
-    items_table(response.items, title=f"overdue 超期 as of {response.today}")
+    items_table(response.items, title=f"overdue 超期 as of {day}")
 
 
 @tasks.command("board")
 @home_option
+@as_of_option("the overdue counts")
 @json_option
-def board(home: Path, as_json: bool) -> None:
-    """Command-centre view 指挥中心: tasks by state, by region and overdue."""
+def board(home: Path, as_of: Any, as_json: bool) -> None:
+    """Command-centre view 指挥中心: tasks by state, by region and overdue (as of --as-of)."""
+    request = tasks_pb2.TaskBoardRequest(as_of=as_of_text(as_of))
     with node_client(home) as client:
-        response = client.call(
-            client.tasks.Board, tasks_pb2.TaskBoardRequest(), tasks_pb2.TaskBoardResponse
-        )
+        response = client.call(client.tasks.Board, request, tasks_pb2.TaskBoardResponse)
+    day = as_of_of(response)
     if as_json:
         emit_json(
             {
@@ -621,12 +637,13 @@ def board(home: Path, as_json: bool) -> None:
                 "overdue": response.overdue,
                 "total": response.total,
                 "today": response.today,
+                "as_of": day,
             }
         )
         return
     statuses = [s for s in STATUS_ZH if response.by_status.get(s)]
     t = table("region 地区", "role 方向", *(STATUS_ZH[s] for s in statuses), "overdue 超期",
-              "total 合计", title=f"tasks board 任务看板 {response.today}")  # fmt: skip
+              "total 合计", title=f"tasks board 任务看板 {day}")  # fmt: skip
     for row in response.rows:
         role = "→ delegated 委托" if row.role == "delegated" else (
             "← received 受托" if row.role == "received" else "observed 旁观")  # fmt: skip

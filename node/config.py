@@ -48,6 +48,11 @@ class Limits:
     # A stream that starts this many entries behind is verified and folded in a helper
     # process (node.replication.worker); 0 = never (SQL stores only; the memory store never does).
     catchup_worker_backlog: int = 5_000
+    # Own-log recovery at start (node.replication.recovery): how long to wait for the peers to
+    # say how much of this node's log they hold (no answer: appends start anyway, with a
+    # warning), and the pause between attempts to fetch what a peer holds and the store lacks.
+    own_log_recovery_timeout_s: float = 10.0
+    own_log_recovery_retry_s: float = 5.0
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,3 +40,22 @@ def actor_option(
     return click.option(
         "--actor", envvar="CCNODE_ACTOR", required=required, help=help_text, **defaults
     )
+
+
+def as_of_option(what: str) -> Callable[[F], F]:
+    """``--as-of YYYY-MM-DD``: the day the node evaluates the rules on, for a command that
+    shows ``what``; absent, the node's today. Dates are court-local (China Standard Time)."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        metavar="YYYY-MM-DD",
+        help=f"Show {what} as of this day, by the same rules (e.g. next Monday); "
+        "default: today on the node, China Standard Time.",
+    )
+
+
+def as_of_text(value: dt.datetime | None) -> str:
+    """The ``as_of`` of a request: the day given, or "" (the node's today)."""
+    return value.date().isoformat() if value is not None else ""

@@ -8,6 +8,12 @@ validation is rejected whole and changes nothing; the others in its group still 
 
 Ordering: entries, checkpoints and folded state are committed BEFORE any caller is answered
 and BEFORE the live tails are woken, so nothing is ever announced that could be lost.
+
+The gate: started with ``recovering=True``, the writer takes no submission (they wait in the
+queue) until ``recovered`` is called, i.e. until own-log recovery
+(node.replication.recovery) has learned how much of this log the peers hold and fetched what
+the store lacks. Signing before that could sign a second, inconsistent checkpoint at a size
+the peers already hold (a store restored from an older copy).
 """
 
 from __future__ import annotations
@@ -165,11 +171,28 @@ class LocalLog:
         self._queue: asyncio.Queue[_Submission] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._last_hlc = 0
+        self._gate = asyncio.Event()
         self.on_commit: list[Callable[[], None]] = []
 
-    async def start(self) -> None:
+    async def start(self, *, recovering: bool = False) -> None:
+        """Load the last clock reading and start the writer; with ``recovering``, appends wait
+        until ``recovered`` is called."""
         self._last_hlc = await self._db.read(self._load_last_hlc)
+        if not recovering:
+            self._gate.set()
         self._task = asyncio.create_task(self._writer(), name="ccnode-local-log")
+
+    @property
+    def recovering(self) -> bool:
+        """True while appends wait for own-log recovery."""
+        return not self._gate.is_set()
+
+    async def recovered(self) -> None:
+        """Own-log recovery is over: reload the clock from the (possibly longer) stored log,
+        then let the waiting submissions through. The next commit reads the stored size
+        itself, so only the clock needs reloading."""
+        self._last_hlc = await self._db.read(self._load_last_hlc)
+        self._gate.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -198,6 +221,7 @@ class LocalLog:
         return await future
 
     async def _writer(self) -> None:
+        await self._gate.wait()
         while True:
             group = [await self._queue.get()]
             entries = len(group[0].drafts)

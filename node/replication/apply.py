@@ -117,10 +117,16 @@ def prepare_batch(
     entries: Sequence[Entry],
     note: str,
     lay_out: LayOut,
+    own_log: bool = False,
 ) -> Prepared:
     """Verify a batch of ``origin`` against ``state``; fold it if it only creates rows, and
-    lay out what its commit writes. Pure CPU (no store access): any thread or process."""
-    if origin == rules.node_id:
+    lay out what its commit writes. Pure CPU (no store access): any thread or process.
+
+    ``own_log``: the batch is this node's own log, fetched back from a peer by own-log
+    recovery (node.replication.recovery), the one path that may apply it; the same checks
+    hold (this node's key, its stored frontier), except that a payload may be missing (no
+    peer may hold the payload of a restricted entry: the entry is then stored without it)."""
+    if origin == rules.node_id and not own_log:
         raise BatchRejected(RejectReason.WRONG_ORIGIN, "a peer sent entries of this node's log")
     node_id = rules.node_id
     accepted = verify_batch(
@@ -133,7 +139,7 @@ def prepare_batch(
         entries_max=rules.entries_max,
         bytes_max=rules.bytes_max,
         frozen=frozen,
-        receiver=node_id,
+        receiver=None if own_log else node_id,
     )
     headers = accepted.headers
     # Defence in depth: never keep a payload outside its audience, even if a relay sent it.
@@ -325,6 +331,32 @@ class Replica:
             except Exception as exc:
                 return applied, (position, exc)
         return applied, None
+
+    def recover_own(self, first_index: int, entries: Sequence[Entry], note: str) -> Applied:
+        """Verify and commit a batch of this node's own log fetched back from a peer
+        (blocking; run in the writer thread while the local log's gate is closed).
+
+        The cached state of the own origin is dropped before and after: the local log
+        commits without the replica, so the cache never describes the own log."""
+        origin = self.node_id
+        self.forget(origin)
+        try:
+            state, frozen = self.log_state(origin)
+            prepared = prepare_batch(
+                self.rules,
+                state,
+                frozen=frozen,
+                verifier=self._keys.verifier(origin),
+                origin=origin,
+                first_index=first_index,
+                entries=entries,
+                note=note,
+                lay_out=self._db.store.prepare_append,
+                own_log=True,
+            )
+            return self.commit(prepared)
+        finally:
+            self.forget(origin)
 
     def freeze(self, origin: str, reason: str) -> None:
         self._db.store.freeze(origin, reason)

@@ -26,10 +26,15 @@ def cut_batch(
     bytes_max: int,
     reader: str,
     sizes_cache: dict[str, list[int]],
+    *,
+    headers_suffice: bool = False,
 ) -> federation_pb2.Batch | None:
     """Entries [start, end) of ``origin`` for ``reader``, ending at a checkpoint this node holds
     (blocking: run it in a reader thread). None if no held checkpoint can end such a batch or
-    the reader needs a payload this node does not hold."""
+    the reader needs a payload this node does not hold.
+
+    ``headers_suffice``: the reader is the origin recovering its own log, which takes an entry
+    without its payload when no peer holds it; a missing payload then does not stop the batch."""
     sizes = sizes_cache.get(origin)
     if sizes is None or sizes[-1] < min(size, start + entries_max):
         sizes = sizes_cache[origin] = store.checkpoint_sizes(origin)
@@ -48,7 +53,11 @@ def cut_batch(
     # the batch stops before it and the reader gets that part of the log from the origin
     # or another member of the audience.
     for i, row in enumerate(rows):
-        if row.payload is None and decode_header(row.header).visible_to(reader):
+        if (
+            not headers_suffice
+            and row.payload is None
+            and decode_header(row.header).visible_to(reader)
+        ):
             candidates = [c for c in candidates if c <= start + i]
             if not candidates:
                 return None

@@ -7,16 +7,22 @@ ports it uses (node.ports), and which services and background parts run is the r
 Start order, and why:
 1. the store and its runner; the trust store and origin keys (own log key learned first);
 2. authentication, the replica (receiving side), equivocation watch, witnessing, exchange;
-3. the local log, so its last index and clock are loaded before anyone can submit;
+3. the local log, so its last index and clock are loaded before anyone can submit; it
+   starts gated: submissions wait until step 6;
 4. the servers (peers, auditors, the CLI can now call);
-5. background parts (expiry, lookup responder), then the peer links last, so nothing is
-   applied before the parts that react to applied batches are listening.
+5. background parts (expiry, lookup responder), then the peer links, so nothing is
+   applied before the parts that react to applied batches are listening;
+6. own-log recovery (node.replication.recovery), in a task: it asks the peers how much of
+   this node's log they hold, fetches what the store lacks, then opens the local log's gate.
+   Never signing before it ends is what keeps a node restored from an older copy from
+   equivocating; serving and replicating other logs need not wait for it.
 Stop runs the same list backwards, after telling live streams to end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from cryptography import x509
@@ -34,9 +40,11 @@ from node.replication.apply import AppliedFeed, Replica
 from node.replication.equivocation import EquivocationWatch
 from node.replication.exchange import Exchange
 from node.replication.links import LinkParts, PeerLinkSet
+from node.replication.recovery import GrpcPeerCalls, OwnLogRecovery
 from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
 from node.replication.witnessing import Witness
+from node.runtime.home_lock import HomeLock
 from node.runtime.registry import DEFAULT, Background, Parts, Registry
 from node.runtime.servers import Servers
 from node.store import open_store
@@ -59,8 +67,10 @@ class Node:
         self.clock: Clock = clock or SystemClock()
         self.registry = registry
         self.servers = Servers(config)
+        self._lock = HomeLock(config.home)
         self._parts: Parts | None = None
         self._background: list[Background] = []
+        self._recovery: asyncio.Task[None] | None = None
 
     @property
     def parts(self) -> Parts:
@@ -80,16 +90,26 @@ class Node:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        parts = await self._build()
+        self._lock.acquire()  # before anything touches the home's store or socket
+        try:
+            parts = await self._build()
+        except BaseException:
+            self._lock.release()
+            raise
         self._parts = parts
-        await parts.local_log.start()
-        await self.servers.start(parts, self.registry.public, self.registry.admin)
-        for factory in self.registry.background:
-            part = factory(parts)
-            await part.start()
-            self._background.append(part)
-        await parts.links.start()
+        try:
+            await parts.local_log.start(recovering=True)
+            await self.servers.start(parts, self.registry.public, self.registry.admin)
+            for factory in self.registry.background:
+                part = factory(parts)
+                await part.start()
+                self._background.append(part)
+            await parts.links.start()
+        except BaseException:
+            await self.stop()  # what started stops again; the home is unlocked
+            raise
         log.info("node %s serving on %s", self.config.node_id, self.config.listen)
+        self._recovery = asyncio.create_task(self._recover(parts), name="ccnode-own-log-recovery")
         day = today(self.clock)
         if not DEFAULT_CALENDAR.covers(day, day):
             log.warning(
@@ -98,6 +118,36 @@ class Node:
                 day.year,
                 CALENDAR_VERSION,
             )
+
+    async def _recover(self, parts: Parts) -> None:
+        """Own-log recovery, then the local log's gate opens (start step 6)."""
+        c = self.config
+        recovery = OwnLogRecovery(
+            db=parts.db,
+            replica=parts.replica,
+            keys=parts.keys,
+            auth=parts.auth,
+            calls=GrpcPeerCalls(
+                PeerChannels(certs_dir=c.certs_dir, trust_domain=c.trust_domain, limits=c.limits),
+                parts.exchange,
+            ),
+            node_id=c.node_id,
+            trust_domain=c.trust_domain,
+            timeout_s=c.limits.own_log_recovery_timeout_s,
+            retry_s=c.limits.own_log_recovery_retry_s,
+        )
+        try:
+            await recovery.run()
+        except Exception:  # the gate stays closed: appending now could equivocate
+            log.exception("own-log recovery failed; this node does not append until restarted")
+            return
+        parts.watch.notify()  # recovered entries: live Subscribe streams may relay them now
+        await parts.local_log.recovered()
+
+    async def recovered(self) -> None:
+        """Wait until own-log recovery has ended and appends are taken (tests, tools)."""
+        if self._recovery is not None:
+            await asyncio.shield(self._recovery)
 
     async def _build(self) -> Parts:
         c = self.config
@@ -179,7 +229,7 @@ class Node:
             trust_domain=c.trust_domain,
             signer=signer,
             clock=self.clock,
-            prepare=preparers.prepare,
+            prepare=preparers.dispatch(self.registry.preparers),
             watch=watch,
             court_prefixes=c.court_prefixes,
             checkpoint_entries_max=c.limits.checkpoint_entries_max,
@@ -208,6 +258,11 @@ class Node:
         parts = self._parts
         if parts is not None:
             parts.watch.close()  # live Subscribe streams see it and end cleanly
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+            self._recovery = None
         await self.servers.enter_graceful_shutdown()
         if parts is not None:
             await parts.links.stop()
@@ -220,3 +275,4 @@ class Node:
             await parts.local_log.stop()
             await asyncio.to_thread(parts.db.close)
             self._parts = None
+        self._lock.release()

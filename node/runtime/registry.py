@@ -7,13 +7,14 @@ the node's mutual-TLS port (peers, auditors) and authenticate every call themsel
 local CLI). Background parts start after the servers and the local log and stop before them.
 
 A business adds its servicer or background part with one entry here; a region that plugs in
-its own asset source passes a ``Registry`` with another ``asset_source`` to ``Node``.
+its own asset source passes a ``Registry`` with another ``asset_source`` to ``Node`` (and a
+test a broken preparer, with other ``preparers``): no module-level state is changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
@@ -37,8 +38,10 @@ from node.clock import Clock
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
 from node.identity.origin_keys import OriginKeys
-from node.ownlog.writer import LocalLog
+from node.ownlog.preparers import PREPARERS
+from node.ownlog.writer import LocalLog, Prepare
 from node.replication.apply import AppliedFeed, Replica
+from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EquivocationWatch
 from node.replication.exchange import Exchange
 from node.replication.links import PeerLinkSet
@@ -89,7 +92,8 @@ class ServiceSpec:
     factory: Callable[[Parts], object]  # the servicer, given the node's parts
 
 
-def _federation(p: Parts) -> FederationService:
+def federation_service(p: Parts, *, cutter: BatchCutter = cut_batch) -> FederationService:
+    """The Federation servicer (a test relay passes a cutter that withholds part of a log)."""
     return FederationService(
         db=p.db,
         auth=p.auth,
@@ -99,6 +103,7 @@ def _federation(p: Parts) -> FederationService:
         changes=p.watch,
         limits=p.config.limits,
         clock=p.clock,
+        cutter=cutter,
     )
 
 
@@ -125,6 +130,7 @@ def _admin(p: Parts) -> AdminService:
         links=p.links,
         keys=p.keys,
         signer=p.signer,
+        clock=p.clock,
     )
 
 
@@ -167,6 +173,7 @@ class Registry:
     admin: tuple[ServiceSpec, ...]
     background: tuple[Callable[[Parts], Background], ...]
     asset_source: SourceFactory = store_source
+    preparers: Mapping[int, Prepare] = field(default_factory=lambda: PREPARERS)
 
 
 PUBLIC = (
@@ -174,7 +181,7 @@ PUBLIC = (
         federation_pb2,
         "Federation",
         federation_pb2_grpc.add_FederationServicer_to_server,
-        _federation,
+        federation_service,
     ),
     _spec(audit_pb2, "Audit", audit_pb2_grpc.add_AuditServicer_to_server, _audit),
 )

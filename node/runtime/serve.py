@@ -9,8 +9,15 @@ import signal
 from pathlib import Path
 
 from node.config import NodeConfig
+from node.runtime.home_lock import HomeBusy
 from node.runtime.node import Node
 from node.runtime.registry import DEFAULT, Registry
+from node.runtime.servers import ListenError
+
+
+class StartRefused(Exception):
+    """The node cannot start here (home served by another process, address in use): said in
+    one line by `ccnode serve`, not as a traceback."""
 
 
 async def _serve(home: Path, registry: Registry) -> None:
@@ -26,10 +33,22 @@ async def _serve(home: Path, registry: Registry) -> None:
     await node.stop()
 
 
+def log_level(text: str) -> int:
+    """CCNODE_LOG: debug, info, warning or error, in any case (default info)."""
+    name = (text.strip() or "info").upper()
+    level = logging.getLevelName(name)
+    if name not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} or not isinstance(level, int):
+        raise ValueError(f"CCNODE_LOG: {text!r} is not one of debug, info, warning, error")
+    return level
+
+
 def run_node(home: Path, registry: Registry = DEFAULT) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
     logging.basicConfig(
-        level=os.environ.get("CCNODE_LOG", "INFO"),
+        level=log_level(os.environ.get("CCNODE_LOG", "")),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    asyncio.run(_serve(home, registry))
+    try:
+        asyncio.run(_serve(home, registry))
+    except (HomeBusy, ListenError) as exc:
+        raise StartRefused(str(exc)) from exc

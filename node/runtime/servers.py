@@ -23,6 +23,16 @@ from node.replication.wire import grpc_options
 from node.runtime.registry import Parts, ServiceSpec
 
 
+class ListenError(OSError):
+    """The node cannot listen on its configured address."""
+
+
+def _server_options(config: NodeConfig) -> list[tuple[str, int]]:
+    # gRPC sets SO_REUSEPORT by default: a second process could then listen on the same port
+    # and take half the connections. A port in use must be an error instead.
+    return [*grpc_options(config.limits), ("grpc.so_reuseport", 0)]
+
+
 class Servers:
     def __init__(self, config: NodeConfig) -> None:
         self._config = config
@@ -32,6 +42,7 @@ class Servers:
         self._public: grpc.aio.Server | None = None
         self._admin: grpc.aio.Server | None = None
         self._metrics: tuple[Any, Any] | None = None
+        self._socket_inode: int | None = None
 
     async def start(
         self, parts: Parts, public: Sequence[ServiceSpec], admin: Sequence[ServiceSpec]
@@ -49,21 +60,26 @@ class Servers:
         creds = grpc.ssl_server_credentials(
             [(key, cert)], root_certificates=ca, require_client_auth=True
         )
-        server = grpc.aio.server(options=grpc_options(c.limits))
+        server = grpc.aio.server(options=_server_options(c))
         for spec in specs:
             spec.add_to_server(spec.factory(parts), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (*(spec.full_name for spec in specs), health.SERVICE_NAME, reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
-        self.port = server.add_secure_port(c.listen, creds)
+        try:
+            self.port = server.add_secure_port(c.listen, creds)
+        except RuntimeError:  # grpc: "Failed to bind to address"
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {c.listen}")
+            raise ListenError(
+                f"{c.listen} is in use, or not an address of this host (listen in node.json)"
+            )
         await server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._public = server
 
     async def _start_admin(self, parts: Parts, specs: Sequence[ServiceSpec]) -> None:
-        admin = grpc.aio.server(options=grpc_options(self._config.limits))
+        admin = grpc.aio.server(options=_server_options(self._config))
         for spec in specs:
             spec.add_to_server(spec.factory(parts), admin)
         sock = self._config.admin_socket
@@ -77,6 +93,7 @@ class Servers:
             os.umask(old)
         os.chmod(sock, 0o600)
         self._admin = admin
+        self._socket_inode = os.stat(sock).st_ino
 
     def _start_metrics(self, listen: str) -> None:
         """Serve Prometheus metrics over plain HTTP (labels never carry personal data)."""
@@ -86,6 +103,14 @@ class Servers:
         )
         self.metrics_port = server.server_port
         self._metrics = (server, thread)
+
+    def _remove_own_socket(self) -> None:
+        """Delete the admin socket only if it is still the one this process created."""
+        sock = self._config.admin_socket
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(sock).st_ino == self._socket_inode:
+                sock.unlink()
+        self._socket_inode = None
 
     async def enter_graceful_shutdown(self) -> None:
         """Health says NOT_SERVING from now on, so balancers and peers move away first."""
@@ -99,8 +124,7 @@ class Servers:
         if self._admin is not None:
             await self._admin.stop(grace)
             self._admin = None
-            with contextlib.suppress(FileNotFoundError):
-                self._config.admin_socket.unlink()
+            self._remove_own_socket()
         if self._metrics is not None:
             server, thread = self._metrics
             server.shutdown()

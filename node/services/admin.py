@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -10,10 +11,12 @@ import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.businesses.access import record_access
+from node.clock import Clock
 from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
+from node.services.dates import as_of_day
 from node.services.errors import refuse, refuse_draft
 from node.services.projections import listing_item
 from node.store.base import (
@@ -28,6 +31,7 @@ from node.store.base import (
 )
 from node.store.runner import Db
 from node.store.verify import verify_store
+from sync.domain import blacklist as bl_rules
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
 from sync.folds import blacklist as bl_fold
 from sync.note import Ed25519Signer
@@ -44,6 +48,19 @@ def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
     if d.credit_code and d.type == payloads_pb2.PERSON:
         d.credit_code = mask_id(d.credit_code, CREDIT_CODE_MASK)
     return out
+
+
+def with_term_view(item: admin_pb2.BlacklistItem, as_of: dt.date) -> admin_pb2.BlacklistItem:
+    """``item`` with where its fixed term stands on ``as_of`` (the fold stores its term end
+    and delisting deadline)."""
+    view = bl_rules.term_view(
+        dt.date.fromisoformat(item.record.term_end_on),
+        dt.date.fromisoformat(item.delist_due_on),
+        as_of,
+    )
+    item.term_state = view.state
+    item.term_days_left = view.days_left
+    return item
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         links: PeerLinks,
         keys: Keys,
         signer: Ed25519Signer,
+        clock: Clock,
     ) -> None:
         self._db = db
         self._config = config
@@ -77,6 +95,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self._links = links
         self._keys = keys
         self._signer = signer
+        self._clock = clock
 
     async def Status(
         self, request: admin_pb2.StatusRequest, context: grpc.aio.ServicerContext
@@ -212,6 +231,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             prefix["key"] = bl_fold.subject_prefix(request.origin)
         if request.status:
             equals["status"] = request.status
+        as_of, above, below = await self._expiring_filter(request, context, equals)
         limit = min(request.limit or 100, LIMIT_MAX)
         rows, total = await self._db.read(
             self._db.store.query_rows,
@@ -219,11 +239,16 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 table=bl_fold.TABLE,
                 equals=equals,
                 prefix=prefix,
+                above=above,
+                below=below,
                 limit=limit,
                 offset=request.offset,
             ),
         )
         items = [listing_item(bl_fold.state_of(r)) for r in rows]
+        if as_of is not None:
+            for i in items:
+                with_term_view(i, as_of)
         if request.reveal and items:
             await self._record_access(
                 [i.entry_id for i in items],
@@ -234,7 +259,32 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
         else:
             items = [masked_item(i) for i in items]
-        return admin_pb2.BlacklistSearchResponse(items=items, total=total)
+        return admin_pb2.BlacklistSearchResponse(
+            items=items, total=total, as_of=as_of.isoformat() if as_of else ""
+        )
+
+    async def _expiring_filter(
+        self,
+        request: admin_pb2.BlacklistSearchRequest,
+        context: grpc.aio.ServicerContext,
+        equals: dict[str, Any],
+    ) -> tuple[dt.date | None, dict[str, str], dict[str, str]]:
+        """An expiring search's day and term-end range (None, {}, {} for any other search); it
+        sets ``equals["status"]`` to "listed".
+
+        Listed rows with a term end ("" > nothing) before the first day left out: what
+        ``expiring_term_ends_before`` says, served by the index on status and term end."""
+        if not request.expiring_within_days:
+            if request.as_of:
+                await refuse(context, "as_of", "expiring", "applies to an expiring search only")
+            return None, {}, {}
+        if request.status not in ("", "listed"):
+            await refuse(context, "status", "expiring", "an expiring search finds listed entries")
+        as_of = await as_of_day(context, request.as_of, self._clock)
+        equals["status"] = "listed"
+        ends_before = bl_rules.expiring_term_ends_before(as_of, request.expiring_within_days)
+        below = {"term_end_on": ends_before.isoformat()} if ends_before else {}
+        return as_of, {"term_end_on": ""}, below
 
     async def BlacklistGet(
         self, request: admin_pb2.BlacklistGetRequest, context: grpc.aio.ServicerContext

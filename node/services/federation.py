@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -164,8 +165,13 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, "no entries in that range")
             raise AssertionError("unreachable")
         limits = self._limits
+        # A node recovering its own log (node.replication.recovery) fetches it back from its
+        # peers, and takes headers whose payloads this node does not hold.
+        cut = self._cut
+        if request.origin == caller.identity.name:
+            cut = functools.partial(cut_batch, headers_suffice=True)
         batch = await self._db.read(
-            self._cut,
+            cut,
             self._db.store,
             request.origin,
             request.start,

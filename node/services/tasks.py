@@ -3,8 +3,10 @@
 Writes are drafts of the TASK_* / SEIZURE_* kinds through Admin.Submit. Time-limit flags and
 the ledger's effective state (queue, expiry, over-amount) are computed here, at read time, from
 the folded rows and the node's injected clock: two nodes holding the same rows flag the same
-tasks on the same day. Personal identifiers (debtor IDs, asset owners, account and certificate
-numbers, locations) are masked unless a Get asks to reveal them, which is recorded.
+tasks on the same day. Overdue, Board and SeizuresExpiring take the day as ``as_of`` too (what
+the rules say on that day, node/services/dates.py). Personal identifiers (debtor IDs, asset
+owners, account and certificate numbers, locations) are masked unless a Get asks to reveal
+them, which is recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from node.businesses.access import record_access
 from node.businesses.tasks.prepare import ledger_seizure
 from node.clock import Clock, today
 from node.ports import Appender
+from node.services.dates import as_of_day
 from node.services.errors import refuse
 from node.services.projections import seizure_item, task_item
 from node.store.base import LogReader, RowQuery, RowStore
@@ -234,7 +237,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def Overdue(
         self, request: tasks_pb2.TaskOverdueRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskOverdueResponse:
-        day = today(self._clock)
+        day = await as_of_day(context, request.as_of, self._clock)
         items = []
         for _, item in await self._open_tasks():
             with_flags(item, day)
@@ -242,12 +245,14 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
                 out = masked(item)
                 del out.events[:]
                 items.append(out)
-        return tasks_pb2.TaskOverdueResponse(items=items, today=day.isoformat())
+        return tasks_pb2.TaskOverdueResponse(
+            items=items, today=today(self._clock).isoformat(), as_of=day.isoformat()
+        )
 
     async def Board(
         self, request: tasks_pb2.TaskBoardRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.TaskBoardResponse:
-        day = today(self._clock)
+        day = await as_of_day(context, request.as_of, self._clock)
         rows = await self._db.read(self._all_rows, tf.TABLE)
         overdue_keys: set[str] = set()
         by_flag: Counter[str] = Counter()
@@ -272,7 +277,8 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
             rows=[groups[k] for k in sorted(groups)],
             overdue=len(overdue_keys),
             total=len(rows),
-            today=day.isoformat(),
+            today=today(self._clock).isoformat(),
+            as_of=day.isoformat(),
         )
 
     # ---------------------------------------------------------------- the ledger
@@ -325,7 +331,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
     async def SeizuresExpiring(
         self, request: tasks_pb2.SeizuresExpiringRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.SeizuresExpiringResponse:
-        day = today(self._clock)
+        day = await as_of_day(context, request.as_of, self._clock)
         within_days = request.within_days or sz.EXPIRY_WARNING_DAYS
         views = [
             v
@@ -334,5 +340,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         ]
         views.sort(key=lambda v: (v.days_left, v.seizure.key))
         return tasks_pb2.SeizuresExpiringResponse(
-            items=await self._seizure_items(views), today=day.isoformat()
+            items=await self._seizure_items(views),
+            today=today(self._clock).isoformat(),
+            as_of=day.isoformat(),
         )

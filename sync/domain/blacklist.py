@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final, TypeVar
 
@@ -32,14 +32,18 @@ __all__ = [
     "ACT_WITHIN_WORKDAYS",
     "DEFAULT_TERM_YEARS",
     "MAX_EXTENSION_YEARS",
+    "TERM_WARNING_DAYS",
     "CreditRepair",
     "DebtorType",
     "DelistGround",
     "ListingGround",
     "ListingRecord",
+    "TermView",
     "ValidatedDelisting",
     "ValidatedListing",
+    "expiring_term_ends_before",
     "parse_listing_json",
+    "term_view",
     "validate_correction",
     "validate_delisting",
     "validate_listing",
@@ -51,6 +55,9 @@ _T = TypeVar("_T")
 DEFAULT_TERM_YEARS: Final = 2  # art. 2: grounds G2–G6
 MAX_EXTENSION_YEARS: Final = 3  # art. 2: extendable by 1–3 years
 ACT_WITHIN_WORKDAYS: Final = 3  # arts. 2, 9, 10: delist / revoke / correct within 3 working days
+# How far ahead `blacklist list --expiring` looks by default. No source sets a warning for a
+# listing's term: a configurable default, the same 30 days as the seizure warning.
+TERM_WARNING_DAYS: Final = 30
 
 
 # ----------------------------------------------------------------------------- enums
@@ -516,6 +523,39 @@ def _check_against_listing(
 
 def _late_warning(due_by: date) -> str:
     return f"on: later than the 3-working-day limit ({due_by.isoformat()})"
+
+
+# ------------------------------------------------------------------ term (read time)
+
+
+@dataclass(frozen=True)
+class TermView:
+    """Where a fixed-term listing stands on a day, as an expiring search reports it."""
+
+    state: str  # "expiring" | "awaiting_delisting" | "delisting_overdue"
+    days_left: int  # from the day to the term's last day; negative once the term has ended
+
+
+def expiring_term_ends_before(on: date, within_days: int) -> date | None:
+    """The first term end an expiring search as of ``on`` leaves out: the day after the one
+    ``within_days`` after ``on`` (None: beyond the calendar, so no bound). Terms that ended
+    before ``on`` are included: they await their delisting."""
+    try:
+        return on + timedelta(days=within_days + 1)
+    except OverflowError:
+        return None
+
+
+def term_view(term_end: date, delist_due_by: date, on: date) -> TermView:
+    """A fixed-term listing on day ``on``: its term runs through ``term_end`` ("expiring" while
+    it has not ended), then it awaits delisting, within 3 working days (art. 2), through
+    ``delist_due_by``; a listing still listed after that is "delisting_overdue"."""
+    days_left = (term_end - on).days
+    if days_left >= 0:
+        return TermView("expiring", days_left)
+    if on <= delist_due_by:
+        return TermView("awaiting_delisting", days_left)
+    return TermView("delisting_overdue", days_left)
 
 
 # ------------------------------------------------------------------------- correction

@@ -388,6 +388,44 @@ def test_list_table(home: Path, fake: FakeAdmin) -> None:
     assert "1–1 of 1" in out
 
 
+def test_list_expiring_sends_the_day_and_the_window(home: Path, fake: FakeAdmin) -> None:
+    item = _item(id_number=ID)
+    item.record.term_end_on, item.delist_due_on = "2027-01-01", "2027-01-06"
+    item.term_state, item.term_days_left = "expiring", 10
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(
+        items=[item], total=1, as_of="2026-12-22"
+    )
+    result = ok("blacklist", "list", "--home", home, "--expiring", "--as-of", "2026-12-22",
+                "--json")  # fmt: skip
+    (request,) = fake.received("BlacklistSearch")
+    assert (request.expiring_within_days, request.as_of, request.status) == (30, "2026-12-22", "")
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"items", "total", "as_of"}
+    assert doc["as_of"] == "2026-12-22"
+    (shown,) = doc["items"]
+    assert (shown["term_state"], shown["term_days_left"], shown["term_end_on"]) == (
+        "expiring", 10, "2027-01-01",
+    )  # fmt: skip
+    assert shown["id"] == MASKED and ID not in result.stdout
+    out = ok("blacklist", "list", "--home", home, "--expiring", "--within-days", "90").stdout
+    request = fake.received("BlacklistSearch")[-1]
+    assert (request.expiring_within_days, request.as_of) == (90, "")  # "" = the node's today
+    for text in ("terms ending within 90 days of 2026-12-22", "expiring 即将届满", "2027-01-06"):
+        assert text in out, text
+
+
+def test_list_expiring_usage_errors(home: Path, fake: FakeAdmin) -> None:
+    assert "go with --expiring" in fails(2, "blacklist", "list", "--home", home, "--as-of",
+                                         "2026-12-22").stderr  # fmt: skip
+    assert "go with --expiring" in fails(2, "blacklist", "list", "--home", home,
+                                         "--within-days", "9").stderr  # fmt: skip
+    assert "listed entries only" in fails(2, "blacklist", "list", "--home", home, "--expiring",
+                                          "--status", "delisted").stderr  # fmt: skip
+    bad = fails(2, "blacklist", "list", "--home", home, "--expiring", "--as-of", "22.12.2026")
+    assert "--as-of" in bad.stderr
+    assert fake.received("BlacklistSearch") == []
+
+
 def test_show_reveal_needs_a_purpose(home: Path, fake: FakeAdmin) -> None:
     result = fails(2, "blacklist", "show", "--home", home, "chengdu/bl/5", "--reveal", env=ACTOR)
     assert "--purpose" in result.stderr

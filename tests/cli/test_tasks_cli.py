@@ -359,6 +359,55 @@ def test_overdue_and_board(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> No
     assert (doc["overdue"], doc["total"], doc["today"]) == (1, 3, "2025-01-20")
 
 
+def test_as_of_is_sent_and_shown(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> None:
+    _, tasks = fakes
+    tasks.responses["Overdue"] = tasks_pb2.TaskOverdueResponse(
+        items=[_item()], today="2025-01-01", as_of="2025-01-09"
+    )
+    tasks.responses["Board"] = tasks_pb2.TaskBoardResponse(today="2025-01-01", as_of="2025-01-09")
+    tasks.responses["SeizuresExpiring"] = tasks_pb2.SeizuresExpiringResponse(
+        today="2025-01-01", as_of="2025-12-11"
+    )
+    out = ok("tasks", "overdue", "--home", home, "--as-of", "2025-01-09").stdout
+    assert "overdue 超期 as of 2025-01-09" in out
+    doc = json.loads(ok("tasks", "overdue", "--home", home, "--as-of", "2025-01-09",
+                        "--json").stdout)  # fmt: skip
+    assert (doc["as_of"], doc["today"]) == ("2025-01-09", "2025-01-01")
+    doc = json.loads(ok("tasks", "board", "--home", home, "--as-of", "2025-01-09",
+                        "--json").stdout)  # fmt: skip
+    assert (doc["as_of"], doc["today"]) == ("2025-01-09", "2025-01-01")
+    assert "任务看板 2025-01-09" in ok("tasks", "board", "--home", home).stdout
+    out = ok("seizures", "expiring", "--home", home, "--as-of", "2025-12-11").stdout
+    assert "nothing expires within 30 days 无即将到期 (2025-12-11)" in out
+    doc = json.loads(ok("seizures", "expiring", "--home", home, "--json").stdout)
+    assert (doc["items"], doc["as_of"], doc["today"]) == ([], "2025-12-11", "2025-01-01")
+    sent = [(name, r.as_of) for name, r in tasks.requests]
+    assert sent == [
+        ("Overdue", "2025-01-09"), ("Overdue", "2025-01-09"), ("Board", "2025-01-09"),
+        ("Board", ""), ("SeizuresExpiring", "2025-12-11"), ("SeizuresExpiring", ""),
+    ]  # fmt: skip
+
+
+def test_as_of_of_a_node_that_does_not_say_is_its_today(
+    home: Path, fakes: tuple[FakeAdmin, FakeTasks]
+) -> None:
+    _, tasks = fakes
+    tasks.responses["Overdue"] = tasks_pb2.TaskOverdueResponse(today="2025-01-20")
+    doc = json.loads(ok("tasks", "overdue", "--home", home, "--json").stdout)
+    assert doc == {"items": [], "today": "2025-01-20", "as_of": "2025-01-20"}
+
+
+@pytest.mark.parametrize("bad", ["2025-02-30", "next-monday", "09.01.2025"])
+def test_a_malformed_as_of_is_refused_before_the_node_is_asked(
+    home: Path, fakes: tuple[FakeAdmin, FakeTasks], bad: str
+) -> None:
+    _, tasks = fakes
+    for command in (("tasks", "overdue"), ("tasks", "board"), ("seizures", "expiring")):
+        result = fails(2, *command, "--home", home, "--as-of", bad)
+        assert "--as-of" in result.stderr
+    assert tasks.requests == []
+
+
 def test_seizure_commands(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> None:
     admin, tasks = fakes
     s = tasks_pb2.SeizureItem(

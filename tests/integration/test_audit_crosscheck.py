@@ -5,6 +5,7 @@ certificate alone verifies), and a relay that stops passing an origin on (laggin
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -16,8 +17,7 @@ from ccnode.v1 import federation_pb2, log_pb2, payloads_pb2
 from node.identity.keyfiles import load_log_signing_key
 from node.replication.cutting import cut_batch
 from node.runtime.node import Node
-from node.runtime.registry import DEFAULT, Parts, ServiceSpec
-from node.services.federation import FederationService
+from node.runtime.registry import DEFAULT, ServiceSpec, federation_service
 from node.store import open_store
 from node.store.base import LogReader, OriginState, StoredEntry
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
@@ -174,24 +174,14 @@ def withholding_cut(store: LogReader, origin: str, start: int, size: int, *rest:
     return cut_batch(store, origin, start, size, *rest)
 
 
-def _withholding_federation(p: Parts) -> FederationService:
-    return FederationService(
-        db=p.db,
-        auth=p.auth,
-        keys=p.keys,
-        exchange=p.exchange,
-        witnessing=p.witnessing,
-        changes=p.watch,
-        limits=p.config.limits,
-        clock=p.clock,
-        cutter=withholding_cut,
-    )
-
-
 async def _start_withholding(federation: Federation) -> Node:
     name = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
     public = tuple(
-        ServiceSpec(s.full_name, s.add_to_server, _withholding_federation)
+        ServiceSpec(
+            s.full_name,
+            s.add_to_server,
+            functools.partial(federation_service, cutter=withholding_cut),
+        )
         if s.full_name == name
         else s
         for s in DEFAULT.public

@@ -1,15 +1,19 @@
 """Blacklist rules on a real node: automatic delisting after the term, single writer,
-corrections and delistings through the admin API, minors refused."""
+corrections and delistings through the admin API, minors refused; ``blacklist list
+--expiring --as-of`` on both nodes."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from cli.main import main
 from node.businesses.blacklist import expiry as scheduler
 from node.businesses.blacklist.expiry import BlacklistExpiry
 from node.clock import FakeClock
@@ -47,6 +51,68 @@ async def test_fixed_term_listing_is_delisted_when_the_term_ends(federation: Fed
     assert item.status == "delisted"
     assert item.delist_ground == payloads_pb2.EXPIRED
     assert await expiry.run_once() == []  # idempotent
+
+
+async def _expiring(node: Node, *args: str) -> Any:
+    """``ccnode blacklist list --expiring ARGS --json`` against a real node (in a worker
+    thread: the nodes keep serving on this event loop)."""
+    argv = ["blacklist", "list", "--home", str(node.config.home), "--expiring", *args, "--json"]
+    result = await asyncio.to_thread(CliRunner().invoke, main, argv)
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return json.loads(result.stdout)
+
+
+async def test_expiring_listings_as_of_a_day_on_both_nodes(federation: Federation) -> None:
+    clock = FakeClock()  # 2025-01-01 on both nodes; it does not move in this test
+    a = await federation.start("chengdu", clock=clock)
+    b = await federation.start("chongqing", clock=clock)
+    await federation.link("chengdu", "chongqing")
+    first, second = valid_ids(2)
+    reply = await admin(a).Submit(
+        admin_pb2.SubmitRequest(
+            drafts=[
+                listing(id_number=first, ground=payloads_pb2.G3, term_years=2),  # to 2027-01-01
+                listing(id_number=second),  # G1: no fixed term, never expiring
+            ],
+            actor="法官王五",
+        )
+    )
+    fixed = reply.subjects[0]
+
+    async def held(node: Node) -> bool:
+        found = await admin(node).BlacklistSearch(admin_pb2.BlacklistSearchRequest())
+        return found.total == 2
+
+    await eventually(lambda: held(b))
+
+    async def on_both(*args: str) -> list[tuple[str, str, int]]:
+        seen = []
+        for node in (a, b):
+            doc = await _expiring(node, *args)
+            seen.append(
+                [(i["subject"], i["term_state"], i["term_days_left"]) for i in doc["items"]]
+            )
+            assert doc["total"] == len(doc["items"])
+        assert seen[0] == seen[1], seen
+        return seen[0]
+
+    # 31 days before the term's last day (2027-01-01): beyond the default 30 days.
+    assert await on_both("--as-of", "2026-12-01") == []
+    assert await on_both("--as-of", "2026-12-01", "--within-days", "31") == [
+        (fixed, "expiring", 31)
+    ]
+    assert await on_both("--as-of", "2026-12-22") == [(fixed, "expiring", 10)]
+    # Ended, and within the 3 working days to delist (through 2027-01-06).
+    assert await on_both("--as-of", "2027-01-04") == [(fixed, "awaiting_delisting", -3)]
+    assert await on_both("--as-of", "2027-01-07") == [(fixed, "delisting_overdue", -6)]
+    doc = await _expiring(a, "--as-of", "2026-12-22")
+    assert doc["as_of"] == "2026-12-22"
+    assert (doc["items"][0]["term_end_on"], doc["items"][0]["delist_due_on"]) == (
+        "2027-01-01",
+        "2027-01-06",
+    )
+    assert first not in json.dumps(doc, ensure_ascii=False)  # masked
+    assert (await _expiring(a))["items"] == []  # today, 2025-01-01: nothing ends soon
 
 
 async def test_expiry_reads_only_due_listings_of_its_own_paged_by_key(
@@ -201,17 +267,20 @@ async def test_a_minor_is_never_listed(federation: Federation) -> None:
 
 
 async def test_a_failing_preparer_rejects_only_its_own_submission(
-    federation: Federation, monkeypatch: pytest.MonkeyPatch
+    federation: Federation,
 ) -> None:
-    from node.ownlog import preparers
+    import dataclasses
 
-    a = await federation.start("chengdu")
-    original = preparers.PREPARERS[log_pb2.BLACKLIST_DELISTED]
+    from node.ownlog.preparers import PREPARERS
+    from node.runtime.registry import DEFAULT
 
     def broken(*args: object) -> object:
         raise RuntimeError("defect")
 
-    monkeypatch.setitem(preparers.PREPARERS, log_pb2.BLACKLIST_DELISTED, broken)
+    registry = dataclasses.replace(
+        DEFAULT, preparers={**PREPARERS, log_pb2.BLACKLIST_DELISTED: broken}
+    )
+    a = await federation.start("chengdu", registry=registry)
     delist = admin_pb2.Draft(
         kind=log_pb2.BLACKLIST_DELISTED,
         subject="chengdu/bl/0",
@@ -228,7 +297,7 @@ async def test_a_failing_preparer_rejects_only_its_own_submission(
     assert isinstance(results[0], admin_pb2.SubmitResponse)
     assert isinstance(results[1], grpc.aio.AioRpcError)
     assert "internal" in results[1].details()
-    assert original is not broken
+    assert PREPARERS[log_pb2.BLACKLIST_DELISTED] is not broken  # no module state was changed
 
 
 async def test_a_revealed_blacklist_read_is_found_by_audit_access(federation: Federation) -> None:

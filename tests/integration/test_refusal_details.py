@@ -107,3 +107,43 @@ async def test_a_refused_import_names_the_line(federation: Federation) -> None:
     assert dict(info.metadata) == {"field": "owner_id", "line": "42"}
     assert status.message.startswith("line 42: owner_id: ")
     assert BAD_ID not in status.SerializeToString().decode("utf-8", "replace")
+
+
+async def test_a_malformed_as_of_is_refused_naming_the_field_and_the_rule(
+    federation: Federation,
+) -> None:
+    a = await federation.start("chengdu")
+    async with _channel(a) as channel:
+        calls = [
+            (tasks_pb2_grpc.TasksStub(channel).Overdue, tasks_pb2.TaskOverdueRequest),
+            (tasks_pb2_grpc.TasksStub(channel).Board, tasks_pb2.TaskBoardRequest),
+            (
+                tasks_pb2_grpc.TasksStub(channel).SeizuresExpiring,
+                tasks_pb2.SeizuresExpiringRequest,
+            ),
+        ]
+        for call, request in calls:
+            # Not a day; a basic-format date; a day no calendar has.
+            for bad in ("next monday", "20250108", "2025-02-30"):
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await call(request(as_of=bad))
+                status, bad_request, info = _details(err.value)
+                assert (bad_request.field_violations[0].field, info.reason) == ("as_of", "date")
+                assert status.message.startswith("as_of: must be a date YYYY-MM-DD")
+        admin = admin_pb2_grpc.AdminStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await admin.BlacklistSearch(
+                admin_pb2.BlacklistSearchRequest(expiring_within_days=30, as_of="2025-1-8")
+            )
+        assert _details(err.value)[2].reason == "date"
+        # A day given to a search that evaluates no term is refused, not ignored.
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await admin.BlacklistSearch(admin_pb2.BlacklistSearchRequest(as_of="2025-01-08"))
+        info = _details(err.value)[2]
+        assert (info.metadata["field"], info.reason) == ("as_of", "expiring")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await admin.BlacklistSearch(
+                admin_pb2.BlacklistSearchRequest(expiring_within_days=30, status="delisted")
+            )
+        info = _details(err.value)[2]
+        assert (info.metadata["field"], info.reason) == ("status", "expiring")

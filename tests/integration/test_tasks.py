@@ -2,16 +2,22 @@
 run to completion and fold identically on both nodes; cancel races complete across a
 partition; wrong sides and over-amount seizures are refused; every time limit flags on the day
 it passes on a fake clock; the ledger warns 30 days before a seizure expires and queues later
-seizures of one asset."""
+seizures of one asset; ``--as-of`` asks both nodes what the limits and the ledger say on a
+given day, from the command line, without moving a clock."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2, tasks_pb2_grpc
+from cli.main import main
 from node.clock import FakeClock
 from node.runtime.node import Node
 from sync.folds import tasks as tf
@@ -359,6 +365,78 @@ async def test_each_time_limit_flags_on_time_on_both_nodes(federation: Federatio
         "delegated",
         1,
     )
+
+
+async def ccnode_json(node: Node, *args: str) -> Any:
+    """``ccnode ARGS --home HOME --json`` against a real node, in a worker thread (the nodes
+    keep serving on this event loop)."""
+    argv = [*args, "--home", str(node.config.home), "--json"]
+    result = await asyncio.to_thread(CliRunner().invoke, main, argv)
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return json.loads(result.stdout)
+
+
+async def _overdue_as_of(nodes: Sequence[Node], subject: str, day: str) -> set[str]:
+    """The flags of ``subject`` in ``tasks overdue --as-of DAY``, the same on every node."""
+    seen = []
+    for node in nodes:
+        doc = await ccnode_json(node, "tasks", "overdue", "--as-of", day)
+        assert (doc["as_of"], doc["today"]) == (day, "2025-01-01")
+        seen.append({f["code"] for i in doc["items"] if i["subject"] == subject
+                     for f in i["flags"]})  # fmt: skip
+    assert all(s == seen[0] for s in seen), seen
+    return seen[0]
+
+
+async def test_as_of_shows_the_time_limits_of_a_day_on_both_nodes(
+    federation: Federation,
+) -> None:
+    clock = FakeClock()  # 2025-01-01 on both nodes; it does not move in this test
+    a, b = await pair(federation, clock)
+    subject = (await submit(a, delegation())).subjects[0]
+    await same_row([a, b], subject, 1)
+    # Registration within 7 days (DOMAIN.md): still in time as of the 7th day after the
+    # delegation, overdue as of the 8th, whichever node is asked.
+    assert await _overdue_as_of([a, b], subject, "2025-01-08") == set()
+    assert await _overdue_as_of([a, b], subject, "2025-01-09") == {"register_overdue"}
+    assert await _overdue_as_of([a, b], subject, "2025-01-17") == {
+        "register_overdue",
+        "start_overdue",
+    }
+    # Today itself is what it was: nothing is overdue yet.
+    assert (await ccnode_json(a, "tasks", "overdue"))["items"] == []
+    for node in (a, b):
+        board = await ccnode_json(node, "tasks", "board", "--as-of", "2025-01-09")
+        assert (board["as_of"], board["overdue"], board["by_flag"]) == (
+            "2025-01-09",
+            1,
+            {"register_overdue": 1},
+        )
+        assert (await ccnode_json(node, "tasks", "board"))["overdue"] == 0
+
+
+async def test_as_of_shows_the_seizures_expiring_on_a_day_on_both_nodes(
+    federation: Federation,
+) -> None:
+    clock = FakeClock()  # 2025-01-01
+    a, b = await pair(federation, clock)
+    subject = (await submit(a, delegation())).subjects[0]
+    await same_row([a, b], subject, 1)
+    await submit(b, step(log_pb2.TASK_ACCEPTED, subject, payloads_pb2.TaskAccepted(judge="李")))
+    done = payloads_pb2.TaskCompleted(result="已冻结", measures=[measure()])  # last day 12-31
+    await submit(b, step(log_pb2.TASK_COMPLETED, subject, done))
+    await same_row([a, b], subject, 3)
+    for node in (a, b):
+        # 31 days left as of 2025-11-30: not yet within the 30-day warning.
+        early = await ccnode_json(node, "seizures", "expiring", "--as-of", "2025-11-30")
+        assert (early["as_of"], early["items"]) == ("2025-11-30", [])
+        # The term ends in 20 days as of 2025-12-11: expiring.
+        doc = await ccnode_json(node, "seizures", "expiring", "--as-of", "2025-12-11")
+        assert doc["as_of"] == "2025-12-11"
+        assert [(s["seizure_id"], s["days_left"], s["flags"]) for s in doc["items"]] == [
+            (f"{subject}/s1", 20, ["expiring"])
+        ]
+        assert (await ccnode_json(node, "seizures", "expiring"))["items"] == []
 
 
 async def _today(node: Node) -> str:

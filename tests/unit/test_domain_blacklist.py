@@ -17,8 +17,11 @@ from sync.domain.blacklist import (
     DelistGround,
     ListingGround,
     ListingRecord,
+    TermView,
     ValidatedListing,
+    expiring_term_ends_before,
     parse_listing_json,
+    term_view,
     validate_correction,
     validate_delisting,
     validate_listing,
@@ -579,3 +582,30 @@ def test_no_listing_error_contains_the_identifier(
         parse_listing_json(person_json(**{field: bad, "name": bad, bad: bad}), line_no=3)
     except ValidationError as err:
         assert bad not in str(err) and bad not in repr(err)
+
+
+# ---------------------------------------------------------------- term (read time)
+
+
+@pytest.mark.parametrize(
+    ("on", "view"),
+    [
+        (date(2026, 12, 1), TermView("expiring", 31)),
+        (date(2027, 1, 1), TermView("expiring", 0)),  # the term's last day
+        (date(2027, 1, 2), TermView("awaiting_delisting", -1)),
+        (date(2027, 1, 6), TermView("awaiting_delisting", -5)),  # the last day to delist
+        (date(2027, 1, 7), TermView("delisting_overdue", -6)),
+    ],
+)
+def test_term_view_counts_to_the_term_end_then_to_the_delisting_deadline(
+    on: date, view: TermView
+) -> None:
+    assert term_view(date(2027, 1, 1), date(2027, 1, 6), on) == view
+
+
+def test_an_expiring_search_includes_the_last_day_of_its_window() -> None:
+    assert expiring_term_ends_before(date(2026, 12, 22), 10) == date(2027, 1, 2)
+    assert expiring_term_ends_before(date(2026, 12, 22), 0) == date(2026, 12, 23)
+    # Beyond the calendar: no bound rather than an error.
+    assert expiring_term_ends_before(date(9999, 12, 1), 30) is None
+    assert expiring_term_ends_before(date(2026, 12, 22), 4_000_000_000) is None

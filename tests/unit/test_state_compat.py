@@ -55,6 +55,7 @@ _NEW_OF = {old.DESCRIPTOR.full_name: new.DESCRIPTOR.full_name for old, new in PA
 _OLD_OF = {new: old for old, new in _NEW_OF.items()}
 # Filled by the services at read time, never stored: not in the state messages.
 READ_TIME: dict[str, frozenset[str]] = {
+    "ccnode.v1.BlacklistItem": frozenset({"term_state", "term_days_left"}),
     "ccnode.v1.SeizureItem": frozenset(
         {"state", "effective_on", "effective_end_on", "queue_ahead", "days_left", "flags"}
     ),

@@ -416,6 +416,8 @@ class BlacklistItem(_message.Message):
     LAST_INDEX_FIELD_NUMBER: _builtins.int
     DELIST_DUE_ON_FIELD_NUMBER: _builtins.int
     CREDIT_REPAIR_FIELD_NUMBER: _builtins.int
+    TERM_STATE_FIELD_NUMBER: _builtins.int
+    TERM_DAYS_LEFT_FIELD_NUMBER: _builtins.int
     subject: _builtins.str
     """e.g. "chengdu/bl/42" """
     origin: _builtins.str
@@ -430,6 +432,12 @@ class BlacklistItem(_message.Message):
     delist_due_on: _builtins.str
     """fixed term: latest date for automatic delisting"""
     credit_repair: _payloads_pb2.CreditRepair.ValueType
+    term_state: _builtins.str
+    """Filled at read time by an expiring search (expiring_within_days), never stored:
+    "expiring" | "awaiting_delisting" | "delisting_overdue"
+    """
+    term_days_left: _builtins.int
+    """to the term's last day from as_of; negative once ended"""
     @_builtins.property
     def record(self) -> _payloads_pb2.BlacklistRecord:
         """ID numbers masked unless reveal was granted"""
@@ -448,10 +456,12 @@ class BlacklistItem(_message.Message):
         last_index: _builtins.int = ...,
         delist_due_on: _builtins.str = ...,
         credit_repair: _payloads_pb2.CreditRepair.ValueType = ...,
+        term_state: _builtins.str = ...,
+        term_days_left: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject", "term_days_left", b"term_days_left", "term_state", b"term_state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -470,6 +480,8 @@ class BlacklistSearchRequest(_message.Message):
     REVEAL_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
+    EXPIRING_WITHIN_DAYS_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
     id_number: _builtins.str
     """resident ID or credit code"""
     name: _builtins.str
@@ -482,6 +494,12 @@ class BlacklistSearchRequest(_message.Message):
     """unmasked IDs (recorded as an access)"""
     actor: _builtins.str
     purpose: _builtins.str
+    expiring_within_days: _builtins.int
+    """> 0: only listed fixed-term entries whose term ends within these days of as_of, or ended
+    before it and are awaiting delisting (docs/operations.md, blacklist list --expiring).
+    """
+    as_of: _builtins.str
+    """The day the expiring search counts from, YYYY-MM-DD court-local (CST); "" = the node's today."""
     def __init__(
         self,
         *,
@@ -494,10 +512,12 @@ class BlacklistSearchRequest(_message.Message):
         reveal: _builtins.bool = ...,
         actor: _builtins.str = ...,
         purpose: _builtins.str = ...,
+        expiring_within_days: _builtins.int = ...,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "id_number", b"id_number", "limit", b"limit", "name", b"name", "offset", b"offset", "origin", b"origin", "purpose", b"purpose", "reveal", b"reveal", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "as_of", b"as_of", "expiring_within_days", b"expiring_within_days", "id_number", b"id_number", "limit", b"limit", "name", b"name", "offset", b"offset", "origin", b"origin", "purpose", b"purpose", "reveal", b"reveal", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -509,7 +529,10 @@ class BlacklistSearchResponse(_message.Message):
 
     ITEMS_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
     total: _builtins.int
+    as_of: _builtins.str
+    """the day an expiring search counted from ("" otherwise)"""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___BlacklistItem]: ...
     def __init__(
@@ -517,10 +540,11 @@ class BlacklistSearchResponse(_message.Message):
         *,
         items: _abc.Iterable[Global___BlacklistItem] | None = ...,
         total: _builtins.int = ...,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

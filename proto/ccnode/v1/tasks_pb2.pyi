@@ -503,12 +503,17 @@ Global___TaskGetResponse: _TypeAlias = TaskGetResponse  # noqa: Y015
 class TaskOverdueRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    AS_OF_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    """The day the rules are evaluated on, YYYY-MM-DD court-local (CST); "" = the node's today."""
     def __init__(
         self,
+        *,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -520,7 +525,11 @@ class TaskOverdueResponse(_message.Message):
 
     ITEMS_FIELD_NUMBER: _builtins.int
     TODAY_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
     today: _builtins.str
+    """the node's today"""
+    as_of: _builtins.str
+    """the day the rules were evaluated on (= today unless asked)"""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskItem]:
         """tasks with at least one flag"""
@@ -530,10 +539,11 @@ class TaskOverdueResponse(_message.Message):
         *,
         items: _abc.Iterable[Global___TaskItem] | None = ...,
         today: _builtins.str = ...,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "today", b"today"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "today", b"today"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -543,12 +553,17 @@ Global___TaskOverdueResponse: _TypeAlias = TaskOverdueResponse  # noqa: Y015
 class TaskBoardRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    AS_OF_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    """The day the rules are evaluated on, YYYY-MM-DD court-local (CST); "" = the node's today."""
     def __init__(
         self,
+        *,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -658,9 +673,13 @@ class TaskBoardResponse(_message.Message):
     OVERDUE_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
     TODAY_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
     overdue: _builtins.int
     total: _builtins.int
     today: _builtins.str
+    """the node's today"""
+    as_of: _builtins.str
+    """the day the rules were evaluated on (= today unless asked)"""
     @_builtins.property
     def by_status(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
     @_builtins.property
@@ -676,10 +695,11 @@ class TaskBoardResponse(_message.Message):
         overdue: _builtins.int = ...,
         total: _builtins.int = ...,
         today: _builtins.str = ...,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_flag", b"by_flag", "by_status", b"by_status", "overdue", b"overdue", "rows", b"rows", "today", b"today", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "by_flag", b"by_flag", "by_status", b"by_status", "overdue", b"overdue", "rows", b"rows", "today", b"today", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -782,16 +802,20 @@ class SeizuresExpiringRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WITHIN_DAYS_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
     within_days: _builtins.int
     """0 = 30 (DOMAIN.md: warn at 30 days left)"""
+    as_of: _builtins.str
+    """The day the rules are evaluated on, YYYY-MM-DD court-local (CST); "" = the node's today."""
     def __init__(
         self,
         *,
         within_days: _builtins.int = ...,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["within_days", b"within_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "within_days", b"within_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -803,7 +827,11 @@ class SeizuresExpiringResponse(_message.Message):
 
     ITEMS_FIELD_NUMBER: _builtins.int
     TODAY_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
     today: _builtins.str
+    """the node's today"""
+    as_of: _builtins.str
+    """the day the rules were evaluated on (= today unless asked)"""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SeizureItem]: ...
     def __init__(
@@ -811,10 +839,11 @@ class SeizuresExpiringResponse(_message.Message):
         *,
         items: _abc.Iterable[Global___SeizureItem] | None = ...,
         today: _builtins.str = ...,
+        as_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "today", b"today"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "today", b"today"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
