@@ -1,6 +1,7 @@
 """Equivocation evidence: proof that an origin signed two inconsistent views of its log.
 
-Evidence is self-contained: anyone holding the origin's log verifier key can check it.
+Evidence is self-contained: anyone holding the origin's log verifier key can check it
+(``verify_evidence``); a node adopts evidence a peer sends only after checking it so.
 
 * Both notes must be validly signed checkpoints of the same origin.
 * Equal sizes: the roots differ.
@@ -57,6 +58,9 @@ def _open_pair(
 def verify_evidence(evidence: Evidence, verifier: Verifier) -> None:
     """Return None if the evidence proves equivocation; raise EvidenceError otherwise."""
     (small, _), (large, _) = _open_pair(evidence.smaller_note, evidence.larger_note, verifier)
+    if small.origin.rsplit("/", 1)[-1] != evidence.origin:
+        # A receiver freezes the origin the evidence names: it must be the one that signed.
+        raise EvidenceError("the evidence names another origin than its checkpoints")
     if small.size == large.size:
         if small.root == large.root:
             raise EvidenceError("same size and same root: consistent")

@@ -26,6 +26,7 @@ from node.config import Limits
 from node.metrics import METRICS
 from node.ports import CallerAuth, EquivocationWatch, Keys, LinkStatus, Witnessing
 from node.replication.apply import AppliedFeed, Prepared, Replica
+from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
 from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
@@ -201,6 +202,7 @@ class PeerLink:
         async def receive() -> None:
             nonlocal streamed, catching_up
             chain = _Chain(next(_CHAINS))
+            offered: set[str] = set()  # origins the peer sent evidence against, this stream
             try:
                 async for raw, msg in call:
                     streamed = True
@@ -208,6 +210,8 @@ class PeerLink:
                     body = msg.WhichOneof("body")
                     if body == "key":
                         await p.exchange.learn_keys([msg.key], f"peer:{self.peer.node_id}")
+                    elif body == "evidence":
+                        await self._evidence(msg.evidence, offered)
                     elif body == "caught_up":
                         self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
                         catching_up = False  # the live tail: small batches, in threads
@@ -251,6 +255,19 @@ class PeerLink:
             # Its outcome was taken above, or the session ends on an error of its own.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await receiver
+
+    async def _evidence(self, evidence: log_pb2.EquivocationEvidence, offered: set[str]) -> None:
+        """Evidence the peer holds, checked here before it freezes anything: one record per
+        origin and EVIDENCE_PER_STREAM_MAX per stream are taken, the rest ignored."""
+        if evidence.origin in offered or len(offered) >= EVIDENCE_PER_STREAM_MAX:
+            return
+        offered.add(evidence.origin)
+        p = self._parts
+        refusal = await p.equivocation.adopt(evidence)
+        if refusal is not None:
+            await p.auth.record(
+                self.peer.address, f"node/{self.peer.node_id}", "Subscribe", refusal
+            )
 
     async def _submit(
         self,
@@ -304,7 +321,7 @@ class PeerLink:
             except BatchRejected as exc:
                 await self._commit_ready(ready, stub)
                 ready = []
-                await self._rejected(exc, item.batch, stub)  # returns only for a stale batch
+                await self._rejected(exc, item.batch, stub)  # returns for a stale or frozen batch
                 continue
             if prepared.received is None:  # from the helper process
                 prepared.received = functools.partial(_entries, item.batch)
@@ -330,7 +347,7 @@ class PeerLink:
             position, exc = failure
             if not isinstance(exc, BatchRejected):
                 raise exc
-            await self._rejected(exc, ready[position][1], stub)  # returns only for a stale batch
+            await self._rejected(exc, ready[position][1], stub)  # returns: stale or frozen batch
             ready = ready[position + 1 :]
 
     async def _rejected(
@@ -339,10 +356,16 @@ class PeerLink:
         batch: federation_pb2.Batch,
         stub: federation_pb2_grpc.FederationStub,
     ) -> None:
-        """A stale batch is skipped; any other rejection is recorded and ends the session."""
+        """A stale batch is skipped (unless its checkpoint disagrees with the log held at its
+        size: evidence), and so is a batch of a frozen origin (the sender has not learnt the
+        evidence yet; its other origins keep flowing); any other rejection is recorded and
+        ends the session."""
         p = self._parts
         METRICS.rejected.labels(reason=exc.reason.value).inc()
         if exc.reason == RejectReason.STALE:
+            await p.equivocation.check_held(batch.origin, batch.checkpoint.note)
+            return
+        if exc.reason == RejectReason.FROZEN:
             return
         if exc.reason == RejectReason.ROOT_MISMATCH:
             await p.equivocation.investigate(batch.origin, batch.checkpoint.note, stub)

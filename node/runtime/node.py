@@ -179,8 +179,14 @@ class Node:
             batch_bytes_max=BATCH_BYTES_MAX,
             clock=self.clock,
         )
+        watch = Watch()
         equivocation = EquivocationWatch(
-            db=db, keys=keys, freezer=replica, node_id=c.node_id, clock=self.clock
+            db=db,
+            keys=keys,
+            freezer=replica,
+            node_id=c.node_id,
+            clock=self.clock,
+            notify=watch.notify,  # Subscribe streams pass new evidence on
         )
         witnessing = Witness(
             db=db,
@@ -191,7 +197,6 @@ class Node:
             clock=self.clock,
         )
         exchange = Exchange(db=db, keys=keys, auth=auth, node_id=c.node_id)
-        watch = Watch()
         applied = AppliedFeed()
         workers = CatchupWorkers(
             rules=replica.rules,

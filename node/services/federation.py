@@ -13,6 +13,7 @@ from node.clock import Clock
 from node.config import Limits
 from node.ports import CallerAuth, ChangeFeed, Keys, Witnessing
 from node.replication.cutting import BatchCutter, cut_batch
+from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
 from node.store.base import LogReader
 from node.store.runner import Db
@@ -89,13 +90,21 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         keys_sent: set[str] = set()
         blocked: dict[str, int] = {}  # origin -> position this node cannot serve past
         sizes_cache: dict[str, list[int]] = {}
+        evidence_sent: set[str] = set()
         seen = self._changes.version
         while True:
             seen = self._changes.version
+            # Evidence first, so the subscriber freezes an origin before any batch of it.
+            for origin, evidence in sorted((await self._exchange.evidence_by_origin()).items()):
+                if origin not in evidence_sent and len(evidence_sent) < EVIDENCE_PER_STREAM_MAX:
+                    evidence_sent.add(origin)
+                    yield federation_pb2.SyncMessage(evidence=evidence)
             states = await self._db.read(self._db.store.origin_states)
             for st in sorted(states, key=lambda s: s.origin):
                 if st.origin == peer_id:
                     continue  # a node never learns its own log from others
+                if st.frozen:
+                    continue  # equivocated: never relayed, not even what was held before
                 have = sent.get(st.origin, 0)
                 if have >= st.size or blocked.get(st.origin) == have:
                     continue

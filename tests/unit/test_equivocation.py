@@ -179,6 +179,19 @@ def test_notes_of_different_origins_fail() -> None:
         verify_evidence(evidence, VERIFIER)
 
 
+def test_evidence_naming_another_origin_fails(same_size: Evidence) -> None:
+    # A receiver freezes the origin the record names: it must be the one whose key signed.
+    mislabelled = dataclasses.replace(same_size, origin="chongqing")
+    with pytest.raises(EvidenceError, match="another origin"):
+        verify_evidence(mislabelled, VERIFIER)
+
+
+def test_who_found_it_and_when_is_not_part_of_the_proof(different_sizes: Evidence) -> None:
+    # A relay passes evidence on with the original detector; that claim is unsigned context.
+    relayed = dataclasses.replace(different_sizes, detected_by="kunming", detected_at_unix_ms=1)
+    verify_evidence(relayed, VERIFIER)
+
+
 def test_same_size_same_root_fails() -> None:
     note = _note(MAIN, 9)
     with pytest.raises(EvidenceError, match="consistent"):
