@@ -158,7 +158,7 @@ def test_add_refused_by_the_node_shows_field_and_rule(home: Path, fake: FakeAdmi
     fake.refuse(
         "Submit", "id_number", "minor", "the debtor is under 18 on the listing date", position=0
     )
-    result = fails(2, *_add_args(home), env=ACTOR)
+    result = fails(3, *_add_args(home), env=ACTOR)
     assert "id_number: the debtor is under 18 on the listing date [rule: minor]" in result.stderr
     assert "draft 0" not in result.stderr
     assert ID not in result.stderr
@@ -265,7 +265,7 @@ def test_import_node_refusal_is_reported_as_a_file_line(
         "Submit", "court", "court_prefix", "is outside this node's court prefixes", position=1
     )
     file = _write_lines(tmp_path / "list.jsonl", ["", _listing_line(), "", _listing_line()])
-    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # draft 1 is the second listing, on line 4 of the file.
     assert "line 4: court: is outside this node's court prefixes [rule: court_prefix]" in (
         result.stderr

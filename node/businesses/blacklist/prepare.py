@@ -3,12 +3,23 @@
 Each draft is validated against the domain rules (sync/domain) and the current folded state,
 normalised, and given its subject. Errors name the field and the rule and never echo
 personal data.
+
+One listing per debtor and case: while a listing of this node for a court, case number and
+debtor identifier is listed, a second one is refused — "already_listed" when the first was
+committed (or submitted before this submission), naming its subject (a new ground for the same
+case is a correction of that entry); "duplicate_listing" when it repeats an earlier draft of
+the same submission. After a delisting the debtor may be listed again for the case. The rule
+is the origin's to enforce here, not the fold's: a peer folds every listing of a validly
+signed log alike (sync/folds/blacklist.py), so a log written before the rule replicates as it
+is. The lookup reads the rows of the debtor's identifier (``id_key``, indexed) and keeps those
+of this node's court and case: a debtor has a handful of listings, so no index on the case is
+needed.
 """
 
 from __future__ import annotations
 
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.ownlog.writer import Draft, PrepareContext, RowReader
+from node.ownlog.writer import AlreadyDone, Draft, DraftRejected, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain import blacklist_codec as codec
 from sync.domain.errors import ValidationError
@@ -27,6 +38,39 @@ def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str
     if row["status"] != "listed":
         raise ValidationError("subject", "delisted", "the listing is already delisted")
     return row
+
+
+def _check_one_listing(payload: payloads_pb2.Payload, rows: RowReader, ctx: PrepareContext) -> None:
+    """Refuse a listing of a court, case and debtor that this node lists already."""
+    record = payload.blacklist_listed.record
+    key = bl_fold.id_key(record.debtor)
+    if not key:
+        return
+    own = bl_fold.subject_prefix(ctx.node_id)
+    for row in rows.find_by(bl_fold.TABLE, "id_key", key):
+        if not (
+            row["status"] == "listed"
+            and row["key"].startswith(own)
+            and row["court"] == record.court
+            and row["case_number"] == record.case_number
+        ):
+            continue
+        if int(row["key"].removeprefix(own)) >= ctx.submission_start:
+            raise DraftRejected(
+                0,
+                "debtor",
+                "duplicate_listing",
+                "debtor: repeats an earlier listing of this submission (the same court, case "
+                "number and debtor)",
+            )
+        raise AlreadyDone(
+            0,
+            "debtor",
+            "already_listed",
+            f"debtor: already listed for this court and case as {row['key']}; a new ground "
+            "for the same case is a correction of that entry",
+            row["key"],
+        )
 
 
 def prepare_blacklist(
@@ -48,6 +92,7 @@ def prepare_blacklist(
             confirm_bad_credit_code=draft.confirm_bad_credit_code,
         )
         payload.blacklist_listed.record.CopyFrom(codec.listing_to_pb(v.record, term_end=v.term_end))
+        _check_one_listing(payload, rows, ctx)
         subject = f"{bl_fold.subject_prefix(ctx.node_id)}{ctx.index}"
         return Draft(draft.kind, payload, subject=subject), list(v.warnings)
     row = _own_listing(draft.subject, rows, ctx)
