@@ -399,3 +399,11 @@ def test_seizure_commands(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> Non
 def test_node_not_running(home: Path) -> None:
     result = fails(4, "tasks", "list", "--home", home)
     assert "is not running" in result.stderr
+
+
+def test_delegate_help_says_a_document_is_required() -> None:
+    # click cannot mark "one of --document / --document-digest" required: the help says so.
+    out = " ".join(ok("tasks", "delegate", "--help").stdout.split())
+    assert out.count("Required: at least one --document or --document-digest") == 2
+    supplement = " ".join(ok("tasks", "supplement", "--help").stdout.split())
+    assert "Required" not in supplement
