@@ -546,8 +546,13 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
 
 @blacklist.command("check")
 @home_option
-@click.option("--id", "id_number", default=None, help="Resident ID number or credit code.")
-@click.option("--name", default=None, help="Debtor name.")
+@click.option(
+    "--id",
+    "id_number",
+    default=None,
+    help="Resident ID number or credit code (this or --name is required).",
+)
+@click.option("--name", default=None, help="Debtor name (this or --id is required).")
 @actor_option(required=False)
 @json_option
 def check(home: Path, id_number: str | None, name: str | None, actor: str, as_json: bool) -> None:

@@ -388,7 +388,7 @@ def tasks() -> None:
 @click.option("--scope", type=click.Choice(sorted(_SCOPES)), required=True,
               help="whole: 委托执行 (a new case there); matter: 事项委托.")  # fmt: skip
 @click.option("--matter", type=click.Choice(sorted(_MATTERS)), default=None,
-              help="The matter of a matter delegation.")  # fmt: skip
+              help="The matter of a matter delegation (required with --scope matter).")  # fmt: skip
 @click.option("--case-number", required=True, help="Enforcement case 案号 (执/执恢/执保).")
 @click.option("--court", default="", help="Delegating court (default: the case's court).")
 @click.option("--judge", required=True, help="Delegating judge 承办法官.")
