@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from node.store.base import (
     RowStore,
     StoredEntry,
 )
+from node.store.checks import ROW_QUERY_AMONG_MAX
 from node.store.runner import Db
 from node.store.watch import Watch
 from sync import hlc
@@ -95,6 +96,9 @@ class PrepareContext:
     # The index of the submission's first entry (None: this draft's own): a preparer tells a
     # repeat within one submission from a fact committed or submitted before it.
     first_index: int | None = None
+    # Every draft of the submission, for a preparer that looks rows up for all of them at once
+    # (RowReader.prefetch_by).
+    submission: Sequence[Draft] = ()
 
     @property
     def submission_start(self) -> int:
@@ -110,6 +114,8 @@ class RowReader:
         # Per (table, column): value -> keys of pending rows that had it, so that find_by does
         # not scan every pending row (an import of 100,000 listings is one submission).
         self._pending_by: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        # Per (table, column): value -> the committed rows with it, read by prefetch_by.
+        self._committed_by: dict[tuple[str, str], dict[Any, dict[str, Row]]] = {}
 
     def record(self, changes: Mapping[StateKey, Row]) -> None:
         """Add the rows an accepted draft changed to the pending ones."""
@@ -146,20 +152,48 @@ class RowReader:
                 rows.pop(key, None)
         return [rows[key] for key in sorted(rows)]
 
-    def find_by(self, table: str, column: str, value: Any) -> list[Row]:
-        """Every row of ``table`` whose ``column`` equals ``value``, pending changes included,
-        by key: ``find`` on one (indexed) column, without a scan of the pending rows."""
-        rows: dict[str, Row] = {}
+    def prefetch_by(self, table: str, column: str, values: Callable[[], Iterable[Any]]) -> None:
+        """Read the committed rows of ``table`` whose ``column`` is any of ``values()`` (called
+        once per reader: the first call wins), a thousand values a query, for ``find_by``: a
+        submission of many drafts then costs a query per thousand drafts, not one per draft."""
+        if (table, column) in self._committed_by:
+            return
+        committed: dict[Any, dict[str, Row]] = {}
+        wanted = sorted({value for value in values() if value is not None})
+        for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
+            chunk = wanted[start : start + ROW_QUERY_AMONG_MAX]
+            for value in chunk:
+                committed[value] = {}
+            for row in self._committed_rows(table, {}, {column: chunk}):
+                committed.setdefault(row[column], {})[row["key"]] = row
+        self._committed_by[(table, column)] = committed
+
+    def _committed_rows(
+        self, table: str, equals: Mapping[str, Any], among: Mapping[str, Sequence[Any]]
+    ) -> Iterator[Row]:
         after: str | None = None
         while True:
             page, _ = self._store.query_rows(
-                RowQuery(table=table, equals={column: value}, after_key=after, limit=FIND_PAGE_ROWS)
+                RowQuery(
+                    table=table, equals=equals, among=among, after_key=after, limit=FIND_PAGE_ROWS
+                )
             )
-            # A pending row is the current one: it decides whether the row still matches.
-            rows.update((r["key"], r) for r in page if (table, r["key"]) not in self.pending)
+            yield from page
             if len(page) < FIND_PAGE_ROWS:
-                break
+                return
             after = page[-1]["key"]
+
+    def find_by(self, table: str, column: str, value: Any) -> list[Row]:
+        """Every row of ``table`` whose ``column`` equals ``value``, pending changes included,
+        by key: ``find`` on one (indexed) column, without a scan of the pending rows."""
+        prefetched = self._committed_by.get((table, column), {}).get(value)
+        committed = (
+            prefetched.values()
+            if prefetched is not None
+            else self._committed_rows(table, {column: value}, {})
+        )
+        # A pending row is the current one: it decides whether the row still matches.
+        rows = {r["key"]: r for r in committed if (table, r["key"]) not in self.pending}
         index = self._pending_by.get((table, column))
         if index is None:
             index = {}
@@ -389,7 +423,7 @@ class LocalLog:
         for position, draft in enumerate(sub.drafts):
             # A draft left out takes no index: the entries stay gapless.
             index = index0 + len(made)
-            ctx = PrepareContext(self.node_id, self._court_prefixes, day, index, index0)
+            ctx = PrepareContext(self.node_id, self._court_prefixes, day, index, index0, sub.drafts)
             try:
                 ready, notes = self._prepare(draft, reader, ctx)
             except AlreadyDone as exc:

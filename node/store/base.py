@@ -212,6 +212,9 @@ class RowQuery:
     prefix: Mapping[str, str] = field(default_factory=dict)  # column LIKE 'value%'
     above: Mapping[str, str] = field(default_factory=dict)  # column > value (text)
     below: Mapping[str, str] = field(default_factory=dict)  # column < value (text)
+    # column IN values (at most ROW_QUERY_AMONG_MAX; none matches no row): many lookups of an
+    # indexed column in one query (e.g. the listings of every debtor of an import).
+    among: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     after_key: str | None = None  # key > after_key
     limit: int = 100
     offset: int = 0

@@ -306,6 +306,9 @@ def _matches(row: dict[str, Any], query: RowQuery) -> bool:
     for column, value in query.equals.items():
         if row[column] != value:
             return False
+    for column, values in query.among.items():
+        if row[column] not in values:
+            return False
     for column, prefix in query.prefix.items():
         cell = row[column]
         if cell is None or not cell.startswith(prefix):

@@ -76,3 +76,43 @@ def test_many_committed_rows_are_read_page_by_page(monkeypatch: pytest.MonkeyPat
     assert found == sorted(str(r["key"]) for r in committed)
     assert [q.after_key for q in store.queries] == [None, "a/bl/1", "a/bl/3"]
     assert all(q.equals == {"id_key": "X"} and q.offset == 0 for q in store.queries)
+
+
+class _Among(_Committed):
+    def query_rows(self, query: RowQuery) -> tuple[list[Row], int]:
+        self.queries.append(query)
+        hits = [
+            row
+            for row in self.rows
+            if all(row.get(c) in vs for c, vs in query.among.items())
+            and all(row.get(c) == v for c, v in query.equals.items())
+            and (query.after_key is None or str(row["key"]) > query.after_key)
+        ]
+        return hits[: query.limit], len(hits)
+
+
+def test_prefetch_reads_many_values_in_few_queries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "ROW_QUERY_AMONG_MAX", 3)
+    store = _Among([_row("a/bl/0", "V1"), _row("a/bl/1", "V4"), _row("a/bl/2", "V4")])
+    reader = RowReader(store, {})  # type: ignore[arg-type]
+    calls: list[int] = []
+
+    def values() -> list[str]:
+        calls.append(1)
+        return [f"V{i}" for i in range(7)]
+
+    reader.prefetch_by("blacklist", "id_key", values)
+    reader.prefetch_by("blacklist", "id_key", values)  # once per reader
+    assert len(calls) == 1
+    assert [len(q.among["id_key"]) for q in store.queries] == [3, 3, 1]
+    store.queries.clear()
+    assert [r["key"] for r in reader.find_by("blacklist", "id_key", "V4")] == ["a/bl/1", "a/bl/2"]
+    assert reader.find_by("blacklist", "id_key", "V2") == []
+    assert store.queries == []  # answered from the prefetched rows
+    assert reader.find_by("blacklist", "id_key", "other") == []
+    assert len(store.queries) == 1  # a value not prefetched is looked up on its own
+    reader.record({("blacklist", "a/bl/1"): _row("a/bl/1", "V4", "delisted")})
+    assert [r["status"] for r in reader.find_by("blacklist", "id_key", "V4")] == [
+        "delisted",
+        "listed",
+    ]

@@ -18,6 +18,8 @@ needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.ownlog.writer import AlreadyDone, Draft, DraftRejected, PrepareContext, RowReader
 from sync.domain import blacklist as bl
@@ -40,6 +42,14 @@ def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str
     return row
 
 
+def _listed_keys(drafts: Sequence[Draft]) -> Iterator[str]:
+    """The debtor keys of a submission's listings, as submitted (a key that validation
+    normalises otherwise is looked up on its own)."""
+    for draft in drafts:
+        if draft.kind == log_pb2.BLACKLIST_LISTED:
+            yield bl_fold.id_key(draft.payload.blacklist_listed.record.debtor)
+
+
 def _check_one_listing(payload: payloads_pb2.Payload, rows: RowReader, ctx: PrepareContext) -> None:
     """Refuse a listing of a court, case and debtor that this node lists already."""
     record = payload.blacklist_listed.record
@@ -47,6 +57,7 @@ def _check_one_listing(payload: payloads_pb2.Payload, rows: RowReader, ctx: Prep
     if not key:
         return
     own = bl_fold.subject_prefix(ctx.node_id)
+    rows.prefetch_by(bl_fold.TABLE, "id_key", lambda: _listed_keys(ctx.submission))
     for row in rows.find_by(bl_fold.TABLE, "id_key", key):
         if not (
             row["status"] == "listed"
