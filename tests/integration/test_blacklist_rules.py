@@ -389,3 +389,29 @@ async def test_a_peer_folds_a_second_listing_of_a_signed_log(
         return len(await _listed_rows(b)) == 2
 
     await eventually(both_folded)
+
+
+async def test_a_correction_may_not_move_a_listing_onto_another(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    await admin(a).Submit(
+        admin_pb2.SubmitRequest(
+            drafts=[listing(), listing(case="（2024）川0104执999号")], actor="王五"
+        )
+    )
+
+    def correction(case: str) -> admin_pb2.Draft:
+        record = listing(case=case).payload.blacklist_listed.record
+        return admin_pb2.Draft(
+            kind=log_pb2.BLACKLIST_CORRECTED,
+            subject="chengdu/bl/1",
+            payload=payloads_pb2.Payload(
+                blacklist_corrected=payloads_pb2.BlacklistCorrected(record=record, reason="更正")
+            ),
+        )
+
+    err = await _refused(a, correction("（2024）川0104执1234号"))  # the case of chengdu/bl/0
+    assert _rule_of(err) == "already_listed" and "chengdu/bl/0" in err.details()
+    # To a case where the debtor is not listed: allowed.
+    await admin(a).Submit(
+        admin_pb2.SubmitRequest(drafts=[correction("（2024）川0104执555号")], actor="王五")
+    )

@@ -13,7 +13,9 @@ is the origin's to enforce here, not the fold's: a peer folds every listing of a
 signed log alike (sync/folds/blacklist.py), so a log written before the rule replicates as it
 is. The lookup reads the rows of the debtor's identifier (``id_key``, indexed) and keeps those
 of this node's court and case: a debtor has a handful of listings, so no index on the case is
-needed.
+needed; the listings of every debtor of a submission are read at once
+(``RowReader.prefetch_by``), so an import of many listings costs a query per thousand of them.
+A correction may not move a listing onto the court, case and debtor of another listed entry.
 """
 
 from __future__ import annotations
@@ -50,9 +52,15 @@ def _listed_keys(drafts: Sequence[Draft]) -> Iterator[str]:
             yield bl_fold.id_key(draft.payload.blacklist_listed.record.debtor)
 
 
-def _check_one_listing(payload: payloads_pb2.Payload, rows: RowReader, ctx: PrepareContext) -> None:
-    """Refuse a listing of a court, case and debtor that this node lists already."""
-    record = payload.blacklist_listed.record
+def _check_one_listing(
+    record: payloads_pb2.BlacklistRecord,
+    rows: RowReader,
+    ctx: PrepareContext,
+    *,
+    corrected: str | None = None,
+) -> None:
+    """Refuse a listing of a court, case and debtor that this node lists already; or, for the
+    ``corrected`` subject, a correction onto another listing's court, case and debtor."""
     key = bl_fold.id_key(record.debtor)
     if not key:
         return
@@ -64,8 +72,17 @@ def _check_one_listing(payload: payloads_pb2.Payload, rows: RowReader, ctx: Prep
             and row["key"].startswith(own)
             and row["court"] == record.court
             and row["case_number"] == record.case_number
+            and row["key"] != corrected
         ):
             continue
+        if corrected is not None:
+            raise DraftRejected(
+                0,
+                "case_number",
+                "already_listed",
+                f"case_number: the debtor is listed for this court and case as {row['key']}; "
+                "delist one of the two instead",
+            )
         if int(row["key"].removeprefix(own)) >= ctx.submission_start:
             raise DraftRejected(
                 0,
@@ -103,7 +120,7 @@ def prepare_blacklist(
             confirm_bad_credit_code=draft.confirm_bad_credit_code,
         )
         payload.blacklist_listed.record.CopyFrom(codec.listing_to_pb(v.record, term_end=v.term_end))
-        _check_one_listing(payload, rows, ctx)
+        _check_one_listing(payload.blacklist_listed.record, rows, ctx)
         subject = f"{bl_fold.subject_prefix(ctx.node_id)}{ctx.index}"
         return Draft(draft.kind, payload, subject=subject), list(v.warnings)
     row = _own_listing(draft.subject, rows, ctx)
@@ -130,6 +147,7 @@ def prepare_blacklist(
         payload.blacklist_corrected.record.CopyFrom(
             codec.listing_to_pb(v.record, term_end=v.term_end)
         )
+        _check_one_listing(payload.blacklist_corrected.record, rows, ctx, corrected=draft.subject)
         payload.blacklist_corrected.reason = src.reason.strip()
         payload.blacklist_corrected.corrected_on = ctx.today.isoformat()
         return Draft(draft.kind, payload, subject=draft.subject), list(v.warnings)
