@@ -24,12 +24,6 @@ RECORDS = 3_000
 KILL_WAIT_S = 120.0
 
 
-def _distinct_ids(n: int) -> list[str]:
-    # valid_ids repeats itself after 4,000 (area 510104 comes round again): two birth dates.
-    half = n // 2
-    return valid_ids(half) + valid_ids(n - half, birth="19850101")
-
-
 def _write_file(path: Path) -> Path:
     lines = [
         json.dumps(
@@ -48,7 +42,7 @@ def _write_file(path: Path) -> Path:
             },
             ensure_ascii=False,
         )
-        for n, id_number in enumerate(_distinct_ids(RECORDS))
+        for n, id_number in enumerate(valid_ids(RECORDS))
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
