@@ -210,6 +210,11 @@ def _report_written(verb: str, response: admin_pb2.SubmitResponse, warnings: Seq
     out.print(f"log size 日志条数 {response.size}")
 
 
+def _show_hint(home: Path, subject: str) -> str:
+    """How to check a change of ``subject`` whose answer was lost."""
+    return f"check with `ccnode blacklist show --home {home} {subject}` before repeating it"
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -231,7 +236,14 @@ def add(
     rec = _parse_options(_given(fields))
     with node_client(home) as client:
         draft = listing_draft(rec, confirm_bad_credit_code=confirm_bad_credit_code)
-        response = client.submit([draft], actor)
+        response = client.submit(
+            [draft],
+            actor,
+            unknown_hint=(
+                f"check with `ccnode blacklist check --home {home} --id …`; adding it again "
+                "is refused if it was listed (rule already_listed)"
+            ),
+        )
     warnings = warnings_of(response)
     if as_json:
         emit_json(_written_doc(response, warnings))
@@ -244,15 +256,33 @@ def add(
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @actor_option()
 @confirm_option
+@click.option(
+    "--skip-listed/--no-skip-listed",
+    default=True,
+    show_default=True,
+    help="Leave out (and count) the lines whose court, case number and debtor this node "
+    "lists already, instead of refusing the import (rule already_listed).",
+)
 @json_option
 def import_(
-    home: Path, file: Path, actor: str, confirm_bad_credit_code: bool, as_json: bool
+    home: Path,
+    file: Path,
+    actor: str,
+    confirm_bad_credit_code: bool,
+    skip_listed: bool,
+    as_json: bool,
 ) -> None:
     """List every debtor of a JSON-lines FILE in one all-or-nothing submission.
 
     Every line is checked before anything is sent: the first bad line (bad JSON, an unknown
     or missing key, a value of the wrong type) stops the import, naming its line number and
-    field, and nothing is listed.
+    field, and nothing is listed (exit 2). A line the node refuses (exit 3) refuses the whole
+    file, also a line that repeats an earlier line's court, case number and debtor (rule
+    duplicate_listing).
+
+    Re-running an import is safe: the lines already listed are left out and counted
+    ("already listed: N"), so after a lost connection (exit 5) the same command lists only
+    what is missing, each debtor once.
     """
     try:
         lines = file.read_text(encoding="utf-8-sig").splitlines()
@@ -290,18 +320,42 @@ def import_(
             )
         submitting = progress.add_task(f"submitting {len(drafts)} listings 提交", total=None)
         with node_client(home) as client:
-            response = client.submit(drafts, actor, draft_label=line_of)
+            response = client.submit(
+                drafts,
+                actor,
+                draft_label=line_of,
+                skip_listed=skip_listed,
+                unknown_hint=(
+                    "the import is safe to re-run: "
+                    f"`ccnode blacklist import --home {home} {file}` lists only the lines "
+                    "not listed yet"
+                ),
+            )
         progress.update(submitting, total=1, completed=1)
     warnings = warnings_of(response, line_of)
+    skipped = [{"line": line_of_draft[s.position], "subject": s.subject} for s in response.skipped]
     if as_json:
-        emit_json({"listed": len(response.entry_ids), **_written_doc(response, warnings)})
+        emit_json(
+            {
+                "listed": len(response.entry_ids),
+                "already_listed": len(skipped),
+                "skipped": skipped,
+                **_written_doc(response, warnings),
+            }
+        )
         return
     _print_warnings(warnings)
-    first, last = response.subjects[0], response.subjects[-1]
-    console().print(
-        f"listed 已列入 {len(response.entry_ids)} debtors from {file} ({first} … {last}); "
-        f"log size 日志条数 {response.size}"
-    )
+    out = console()
+    if response.subjects:
+        first, last = response.subjects[0], response.subjects[-1]
+        out.print(
+            f"listed 已列入 {len(response.entry_ids)} debtors from {file} ({first} … {last}); "
+            f"log size 日志条数 {response.size}"
+        )
+    else:
+        out.print(f"listed 已列入 0 debtors from {file}; log size 日志条数 {response.size}")
+    if skipped:
+        out.print(f"already listed 已在列: {len(skipped)} (left out)")
 
 
 def _parse_line(line: str, line_no: int) -> ListingRecord:
@@ -361,7 +415,7 @@ def correct(
             ),
             confirm_bad_credit_code=confirm_bad_credit_code,
         )
-        response = client.submit([draft], actor)
+        response = client.submit([draft], actor, unknown_hint=_show_hint(home, subject))
     warnings = warnings_of(response)
     if as_json:
         emit_json({**_written_doc(response, warnings), "changed": sorted(changes)})
@@ -420,7 +474,7 @@ def delist(
         payload=payloads_pb2.Payload(blacklist_delisted=body),
     )
     with node_client(home) as client:
-        response = client.submit([draft], actor)
+        response = client.submit([draft], actor, unknown_hint=_show_hint(home, subject))
     warnings = warnings_of(response)
     if as_json:
         emit_json(_written_doc(response, warnings))
@@ -559,8 +613,13 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
 
 @blacklist.command("check")
 @home_option
-@click.option("--id", "id_number", default=None, help="Resident ID number or credit code.")
-@click.option("--name", default=None, help="Debtor name.")
+@click.option(
+    "--id",
+    "id_number",
+    default=None,
+    help="Resident ID number or credit code (this or --name is required).",
+)
+@click.option("--name", default=None, help="Debtor name (this or --id is required).")
 @actor_option(required=False)
 @json_option
 def check(home: Path, id_number: str | None, name: str | None, actor: str, as_json: bool) -> None:

@@ -8,6 +8,7 @@ from cli.assets import assets
 from cli.audit import audit
 from cli.blacklist import blacklist
 from cli.certs import certs
+from cli.common.errors import OUTCOME_UNKNOWN, REFUSED, UNREACHABLE, USAGE
 from cli.demo import demo
 from cli.lookup import lookup
 from cli.node_cmds import init, serve
@@ -16,8 +17,19 @@ from cli.seizures import seizures
 from cli.sync_cmds import sync_group
 from cli.tasks import tasks
 
+# The exit codes are cli/common/errors.py's; the epilog is \b-marked so click keeps its lines.
+EXIT_CODES_EPILOG = f"""\b
+Exit codes 退出码:
+  0  done
+  1  other errors (e.g. no such listing, permission denied)
+  {USAGE}  usage error: a bad option, argument or input file; nothing was sent
+  {REFUSED}  refused by the node's rules (the rule is named); nothing was changed
+  {UNREACHABLE}  the node is not running or unreachable; nothing was sent
+  {OUTCOME_UNKNOWN}  the connection dropped after the request was sent: the outcome is unknown
+     (the message says how to check; `blacklist import` is safe to re-run)"""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_EPILOG)
 @click.version_option(package_name="ccnode", prog_name="ccnode")
 def main() -> None:
     """ccnode: cross-region court enforcement sync node (成渝执行协作节点)."""

@@ -226,21 +226,38 @@ def documents(files: Sequence[Path], digests: Sequence[str]) -> list[payloads_pb
     return out
 
 
-def document_options(fn: F) -> F:
-    fn = click.option(
-        "--document-digest",
-        "document_digests",
-        multiple=True,
-        metavar="NAME=SHA256",
-        help="A document already hashed. Repeatable.",
-    )(fn)
-    return click.option(
-        "--document",
-        "document_files",
-        multiple=True,
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        help="A file to attach by its SHA-256 (the file itself stays here). Repeatable.",
-    )(fn)
+def documents_options(*, required: bool) -> Callable[[F], F]:
+    """``--document`` and ``--document-digest``; ``required``: the node refuses the step
+    without at least one of them (a delegation names its letter and files), and the help of
+    both says so, since click cannot mark "one of two" as required."""
+    needed = (
+        " Required: at least one --document or --document-digest (the delegation letter "
+        "委托函 and files)."
+        if required
+        else ""
+    )
+
+    def decorate(fn: F) -> F:
+        fn = click.option(
+            "--document-digest",
+            "document_digests",
+            multiple=True,
+            metavar="NAME=SHA256",
+            help="A document already hashed. Repeatable." + needed,
+        )(fn)
+        return click.option(
+            "--document",
+            "document_files",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="A file to attach by its SHA-256 (the file itself stays here). Repeatable."
+            + needed,
+        )(fn)
+
+    return decorate
+
+
+document_options = documents_options(required=False)
 
 
 # ---------------------------------------------------------------- display
@@ -378,7 +395,7 @@ def tasks() -> None:
 @click.option("--scope", type=click.Choice(sorted(_SCOPES)), required=True,
               help="whole: 委托执行 (a new case there); matter: 事项委托.")  # fmt: skip
 @click.option("--matter", type=click.Choice(sorted(_MATTERS)), default=None,
-              help="The matter of a matter delegation.")  # fmt: skip
+              help="The matter of a matter delegation (required with --scope matter).")  # fmt: skip
 @click.option("--case-number", required=True, help="Enforcement case 案号 (执/执恢/执保).")
 @click.option("--court", default="", help="Delegating court (default: the case's court).")
 @click.option("--judge", required=True, help="Delegating judge 承办法官.")
@@ -395,7 +412,7 @@ def tasks() -> None:
               help="The lookup whose answer found them, e.g. chengdu/lookup/17.")  # fmt: skip
 @click.option("--assets", "lookup_assets_csv", default="", metavar="ASSET_ID,...",
               help="With --from-lookup: the answer's assets concerned.")  # fmt: skip
-@document_options
+@documents_options(required=True)
 @click.option("--note", default="", help="Free text.")
 @confirm_option
 @actor_option()

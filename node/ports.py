@@ -58,7 +58,9 @@ __all__ = [
 class Appender(Protocol):
     """Append to this node's own log: validated, signed and committed before it returns."""
 
-    async def submit(self, drafts: Sequence[Draft], actor: str) -> SubmitResult: ...
+    async def submit(
+        self, drafts: Sequence[Draft], actor: str, *, skip_done: bool = False
+    ) -> SubmitResult: ...
 
 
 class ChangeFeed(Protocol):

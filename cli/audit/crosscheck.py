@@ -29,6 +29,7 @@ import click
 
 from ccnode.v1 import audit_pb2
 from cli.audit.sources import AuditClient, audit_client, split_address
+from cli.common.errors import Unreachable
 from cli.common.offline import offline_store
 from cli.common.options import json_option
 from cli.output import console, emit_json, err_console, print_table, table
@@ -429,7 +430,7 @@ def crosscheck(
     views = _gather(targets, cert_dir)
     reachable = [v for v in views if v.status is not None]
     if not reachable:
-        raise click.ClickException("no node could be reached")
+        raise Unreachable("no node could be reached")
     trust_domain = reachable[0].status.trust_domain if reachable[0].status else ""
     try:
         cas = load_cas(cert_dir / "ca.pem")

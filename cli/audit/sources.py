@@ -30,7 +30,7 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, audit_pb2, audit_pb2_grpc, log_pb2, payloads_pb2
 from cli.common.client import node_client
-from cli.common.errors import rpc_error
+from cli.common.errors import Unreachable, rpc_error
 from cli.common.offline import offline_store
 from node.config import NodeConfig
 from node.identity.errors import IdentityError, PkiError
@@ -134,7 +134,7 @@ def learn_node_id(address: str, cert_dir: Path, trust_domain: str) -> str:
         ):
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as e:
-        raise click.ClickException(f"{address}: TLS handshake failed ({e})") from e
+        raise Unreachable(f"{address}: TLS handshake failed ({e})") from e
     if der is None:
         raise click.ClickException(f"{address}: the server presented no certificate")
     try:

@@ -76,14 +76,18 @@ class NodeClient:
         *,
         timeout_s: float | None = None,
         draft_label: DraftLabel | None = None,
+        unknown_hint: str | None = None,
     ) -> R:
         """``method`` (a stub's RPC, e.g. ``client.admin.ListPeers``) with a deadline. A
-        client-streaming RPC takes an iterator of messages as its request."""
+        client-streaming RPC takes an iterator of messages as its request. ``unknown_hint``
+        tells the officer how to check a call whose answer was lost (exit 5)."""
         deadline_s = timeout_s if timeout_s is not None else self.timeout_s
         try:
             response = method(request, timeout=deadline_s)
         except grpc.RpcError as e:
-            raise rpc_error(e, self.home, deadline_s, draft_label=draft_label) from None
+            raise rpc_error(
+                e, self.home, deadline_s, draft_label=draft_label, unknown_hint=unknown_hint
+            ) from None
         assert isinstance(response, response_type), type(response)
         return response
 
@@ -93,16 +97,21 @@ class NodeClient:
         actor: str,
         *,
         draft_label: DraftLabel | None = None,
+        unknown_hint: str | None = None,
+        skip_listed: bool = False,
     ) -> admin_pb2.SubmitResponse:
         """Submit drafts in one request (all or nothing). A refused draft is named by
-        ``draft_label`` (e.g. a file's line number), or not at all: one draft needs no name."""
-        request = admin_pb2.SubmitRequest(drafts=drafts, actor=actor)
+        ``draft_label`` (e.g. a file's line number), or not at all: one draft needs no name.
+        ``skip_listed``: listings of a debtor already listed for the case are left out
+        (``SubmitResponse.skipped``) instead of refusing the submission."""
+        request = admin_pb2.SubmitRequest(drafts=drafts, actor=actor, skip_listed=skip_listed)
         return self.call(
             self.admin.Submit,
             request,
             admin_pb2.SubmitResponse,
             timeout_s=SUBMIT_TIMEOUT_S + SUBMIT_TIMEOUT_PER_DRAFT_S * len(request.drafts),
             draft_label=draft_label,
+            unknown_hint=unknown_hint,
         )
 
 

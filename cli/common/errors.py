@@ -1,16 +1,25 @@
 """How a failed call reaches the officer: one line, and an exit code that says whose it is.
 
 One mapping for every client, the local node's (cli/common/client.py) and a remote node's
-Audit service (cli/audit/sources.py):
+Audit service (cli/audit/sources.py). The exit codes, for scripts (also in ``ccnode --help``
+and docs/operations.md):
 
-* INVALID_ARGUMENT is a refusal of the input: exit 2, like a usage error. The node sends the
-  field, the rule and the refused draft's position structured (node/services/errors.py); the
-  line reads ``<field>: <explanation> [rule: <rule>]``, built from those details, never parsed
-  from the message. A command names the refused draft its own way (``draft_label``: "line 4"
-  for an import) or not at all (one draft). A server without the details is shown as it words
-  its message.
-* Anything else exits 1: a local node that does not answer is "not running" with how to start
-  it, a remote one "unreachable"; a missed deadline says how long was waited.
+* 2 (``USAGE``): the command line or its input file is wrong (click's usage errors, and
+  ``InvalidInput``: a line of an import file that cannot be read as a listing); nothing was
+  sent.
+* 3 (``REFUSED``): the node refused the request by a business rule (INVALID_ARGUMENT). The
+  node sends the field, the rule and the refused draft's position structured
+  (node/services/errors.py); the line reads ``<field>: <explanation> [rule: <rule>]``, built
+  from those details, never parsed from the message. A command names the refused draft its
+  own way (``draft_label``: "line 4" for an import) or not at all (one draft). A server without
+  the details is shown as it words its message. Nothing was changed.
+* 4 (``UNREACHABLE``): the request never reached the node: a local node is "not running" (no
+  socket, or nobody accepts on it) with how to start it; a remote one is "unreachable".
+* 5 (``OUTCOME_UNKNOWN``): the request was sent but the answer never came (the connection
+  dropped, the call was cancelled, the deadline passed): the node may or may not have done it.
+  The message says how to check (each command gives its own hint); every write a command
+  offers is safe to repeat once checked, and ``blacklist import`` is safe to re-run as it is.
+* 1: anything else (e.g. NOT_FOUND, PERMISSION_DENIED), with the code and the server's message.
 """
 
 from __future__ import annotations
@@ -27,21 +36,50 @@ from grpc_status import rpc_status
 # The domain of the node's ErrorInfo (node/services/errors.py).
 DOMAIN = "ccnode"
 
+# Exit codes (the module docstring says what each means).
+USAGE = 2
+REFUSED = 3
+UNREACHABLE = 4
+OUTCOME_UNKNOWN = 5
+
+# What grpc says when it could not connect at all: the request was never sent. Any other
+# UNAVAILABLE (a socket closed or reset mid-call) may come after the node received it.
+_NOT_CONNECTED = ("failed to connect", "connect failed", "connection refused", "no such file")
+DEFAULT_UNKNOWN_HINT = "check the node's state (e.g. `ccnode sync status`) before repeating it"
+
 # A refused draft's name in a command's words, from its position in the submission.
 DraftLabel = Callable[[int], str]
 
 
 class InvalidInput(click.ClickException):
-    """The node (or the CLI) refused the input: exit code 2, like a usage error."""
+    """The CLI refused its input before sending anything: exit code 2, like a usage error."""
 
-    exit_code = 2
+    exit_code = USAGE
 
 
-class NodeNotRunning(click.ClickException):
+class Refused(click.ClickException):
+    """The node refused the request by a business rule; nothing was changed."""
+
+    exit_code = REFUSED
+
+
+class Unreachable(click.ClickException):
+    """The request never reached the node."""
+
+    exit_code = UNREACHABLE
+
+
+class NodeNotRunning(Unreachable):
     def __init__(self, home: Path) -> None:
         super().__init__(
             f"node at {home} is not running; start it with `ccnode serve --home {home}`"
         )
+
+
+class OutcomeUnknown(click.ClickException):
+    """The request was sent and no answer came: it may or may not have taken effect."""
+
+    exit_code = OUTCOME_UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +141,37 @@ def rpc_error(
     timeout_s: float,
     *,
     draft_label: DraftLabel | None = None,
+    unknown_hint: str | None = None,
 ) -> click.ClickException:
     """The ClickException for a failed call to ``node``: the local node's home (a Path), or a
-    remote node's name as reports show it (``"node chongqing (10.0.0.2:7001)"``)."""
+    remote node's name as reports show it (``"node chongqing (10.0.0.2:7001)"``).
+    ``unknown_hint`` says how to check a local call whose outcome is unknown."""
     code = err.code() if isinstance(err, grpc.Call) else None
     code = code if code is not None else grpc.StatusCode.UNKNOWN
     details = (err.details() if isinstance(err, grpc.Call) else "") or ""
     local = isinstance(node, Path)
     name = f"node at {node}" if local else str(node)
     prefix = "" if local else f"{node}: "
-    if code == grpc.StatusCode.UNAVAILABLE:
+    not_connected = any(words in details.lower() for words in _NOT_CONNECTED)
+    if code == grpc.StatusCode.UNAVAILABLE and (not_connected or not local):
         if isinstance(node, Path):
             return NodeNotRunning(node)
-        return click.ClickException(f"{node}: unreachable ({details or code.name})")
+        return Unreachable(f"{node}: unreachable ({details or code.name})")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         refusal = refusal_of(err)
         text = refusal.text(draft_label) if refusal else details or "the node refused the input"
-        return InvalidInput(prefix + text)
+        return Refused(prefix + text)
+    lost = {
+        grpc.StatusCode.UNAVAILABLE: "the connection was lost during the call",
+        grpc.StatusCode.CANCELLED: "the call was cancelled before the node answered",
+        grpc.StatusCode.DEADLINE_EXCEEDED: f"it did not answer within {timeout_s:g} s",
+    }
+    if local and code in lost:
+        return OutcomeUnknown(
+            f"{name}: {lost[code]}; the outcome is unknown: {unknown_hint or DEFAULT_UNKNOWN_HINT}"
+        )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return click.ClickException(f"{name} did not answer within {timeout_s:g} s")
+        return Unreachable(f"{name} did not answer within {timeout_s:g} s")
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return click.ClickException(
             f"{name} does not implement this call (is it an older version?)"

@@ -22,7 +22,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,6 +39,7 @@ from node.store.base import (
     StoredEntry,
     StoreFull,
 )
+from node.store.checks import ROW_QUERY_AMONG_MAX
 from node.store.runner import Db
 from node.store.watch import Watch
 from sync import hlc
@@ -74,6 +75,16 @@ class DraftRejected(Exception):
         self.message = message
 
 
+class AlreadyDone(DraftRejected):
+    """The draft asks for a fact the log already holds (e.g. a listing of a debtor already
+    listed for the same case): refused, or left out of a submission that asks for that
+    (``skip_done``), naming the ``existing`` subject that covers it."""
+
+    def __init__(self, position: int, field: str, rule: str, message: str, existing: str) -> None:
+        super().__init__(position, field, rule, message)
+        self.existing = existing
+
+
 @dataclass
 class Draft:
     kind: int
@@ -90,6 +101,16 @@ class PrepareContext:
     court_prefixes: tuple[str, ...]
     today: dt.date
     index: int  # the index this draft's entry will get
+    # The index of the submission's first entry (None: this draft's own): a preparer tells a
+    # repeat within one submission from a fact committed or submitted before it.
+    first_index: int | None = None
+    # Every draft of the submission, for a preparer that looks rows up for all of them at once
+    # (RowReader.prefetch_by).
+    submission: Sequence[Draft] = ()
+
+    @property
+    def submission_start(self) -> int:
+        return self.index if self.first_index is None else self.first_index
 
 
 class RowReader:
@@ -98,6 +119,19 @@ class RowReader:
     def __init__(self, store: RowStore, pending: dict[StateKey, Row]) -> None:
         self._store = store
         self.pending = pending
+        # Per (table, column): value -> keys of pending rows that had it, so that find_by does
+        # not scan every pending row (an import of 100,000 listings is one submission).
+        self._pending_by: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        # Per (table, column): value -> the committed rows with it, read by prefetch_by.
+        self._committed_by: dict[tuple[str, str], dict[Any, dict[str, Row]]] = {}
+
+    def record(self, changes: Mapping[StateKey, Row]) -> None:
+        """Add the rows an accepted draft changed to the pending ones."""
+        self.pending.update(changes)
+        for (table, column), index in self._pending_by.items():
+            for (t, key), row in changes.items():
+                if t == table:
+                    index.setdefault(row.get(column), set()).add(key)
 
     def get(self, table: str, key: str) -> Row | None:
         if (table, key) in self.pending:
@@ -126,6 +160,61 @@ class RowReader:
                 rows.pop(key, None)
         return [rows[key] for key in sorted(rows)]
 
+    def prefetch_by(self, table: str, column: str, values: Callable[[], Iterable[Any]]) -> None:
+        """Read the committed rows of ``table`` whose ``column`` is any of ``values()`` (called
+        once per reader: the first call wins), a thousand values a query, for ``find_by``: a
+        submission of many drafts then costs a query per thousand drafts, not one per draft."""
+        if (table, column) in self._committed_by:
+            return
+        committed: dict[Any, dict[str, Row]] = {}
+        wanted = sorted({value for value in values() if value is not None})
+        for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
+            chunk = wanted[start : start + ROW_QUERY_AMONG_MAX]
+            for value in chunk:
+                committed[value] = {}
+            for row in self._committed_rows(table, {}, {column: chunk}):
+                committed.setdefault(row[column], {})[row["key"]] = row
+        self._committed_by[(table, column)] = committed
+
+    def _committed_rows(
+        self, table: str, equals: Mapping[str, Any], among: Mapping[str, Sequence[Any]]
+    ) -> Iterator[Row]:
+        after: str | None = None
+        while True:
+            page, _ = self._store.query_rows(
+                RowQuery(
+                    table=table, equals=equals, among=among, after_key=after, limit=FIND_PAGE_ROWS
+                )
+            )
+            yield from page
+            if len(page) < FIND_PAGE_ROWS:
+                return
+            after = page[-1]["key"]
+
+    def find_by(self, table: str, column: str, value: Any) -> list[Row]:
+        """Every row of ``table`` whose ``column`` equals ``value``, pending changes included,
+        by key: ``find`` on one (indexed) column, without a scan of the pending rows."""
+        prefetched = self._committed_by.get((table, column), {}).get(value)
+        committed = (
+            prefetched.values()
+            if prefetched is not None
+            else self._committed_rows(table, {column: value}, {})
+        )
+        # A pending row is the current one: it decides whether the row still matches.
+        rows = {r["key"]: r for r in committed if (table, r["key"]) not in self.pending}
+        index = self._pending_by.get((table, column))
+        if index is None:
+            index = {}
+            for (t, key), row in self.pending.items():
+                if t == table:
+                    index.setdefault(row.get(column), set()).add(key)
+            self._pending_by[(table, column)] = index
+        for key in index.get(value, ()):
+            row = self.pending[(table, key)]
+            if row.get(column) == value:  # not changed since
+                rows[key] = row
+        return [rows[key] for key in sorted(rows)]
+
 
 # Validates and normalises one draft; raises DraftRejected(position=0, ...) on a broken rule.
 Prepare = Callable[[Draft, RowReader, PrepareContext], tuple[Draft, list[str]]]
@@ -138,6 +227,9 @@ class SubmitResult:
     size: int
     checkpoint: str
     warnings: list[str] = field(default_factory=list)
+    # skip_done: (position, existing subject) of every draft left out; entry_ids and subjects
+    # are those of the drafts appended.
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -145,6 +237,7 @@ class _Submission:
     drafts: list[Draft]
     actor: str
     future: asyncio.Future[SubmitResult]
+    skip_done: bool = False
 
 
 class LocalLog:
@@ -212,7 +305,12 @@ class LocalLog:
             return 0
         return self._db.store.entries(self.node_id, state.size - 1, state.size)[0].hlc
 
-    async def submit(self, drafts: Sequence[Draft], actor: str) -> SubmitResult:
+    async def submit(
+        self, drafts: Sequence[Draft], actor: str, *, skip_done: bool = False
+    ) -> SubmitResult:
+        """Append ``drafts`` (all or nothing). ``skip_done``: a draft refused as
+        ``AlreadyDone`` is left out (reported in ``SubmitResult.skipped``) instead of refusing
+        the submission, so that re-running a submission whose outcome was unknown is safe."""
         if not drafts:
             raise DraftRejected(0, "drafts", "empty", "nothing to append")
         if not actor.strip():
@@ -220,7 +318,7 @@ class LocalLog:
                 0, "actor", "required", "actor: the responsible officer is required"
             )
         future: asyncio.Future[SubmitResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Submission(list(drafts), actor.strip(), future))
+        await self._queue.put(_Submission(list(drafts), actor.strip(), future, skip_done))
         return await future
 
     async def _writer(self) -> None:
@@ -286,7 +384,7 @@ class LocalLog:
         last_hlc = self._last_hlc
         for sub in group:
             try:
-                made, rows, last_hlc_sub, warnings = self._build(
+                made, rows, last_hlc_sub, warnings, skipped = self._build(
                     sub, size0 + len(stored), pending, now_ms, day, last_hlc
                 )
             except DraftRejected as exc:
@@ -309,11 +407,17 @@ class LocalLog:
                     size=0,
                     checkpoint="",
                     warnings=warnings,
+                    skipped=skipped,
                 )
             )
-            assert len(stored) - first == len(sub.drafts)
-        if not stored:
-            return outcomes
+            assert len(stored) - first + len(skipped) == len(sub.drafts)
+        if not stored:  # every draft refused or left out: the log is as it was
+            return [
+                replace(o, size=size0, checkpoint=state.checkpoint_note if state else "")
+                if isinstance(o, SubmitResult)
+                else o
+                for o in outcomes
+            ]
         checkpoints = self._sign_intervals(frontier, stored)
         final_size, final_note = checkpoints[-1]
         store.append(
@@ -344,16 +448,23 @@ class LocalLog:
         now_ms: int,
         day: dt.date,
         last_hlc: int,
-    ) -> tuple[list[StoredEntry], dict[StateKey, Row], int, list[str]]:
+    ) -> tuple[list[StoredEntry], dict[StateKey, Row], int, list[str], list[tuple[int, str]]]:
         rows = dict(pending)
         reader = RowReader(self._db.store, rows)
         made: list[StoredEntry] = []
         warnings: list[str] = []
+        skipped: list[tuple[int, str]] = []
         for position, draft in enumerate(sub.drafts):
-            index = index0 + position
-            ctx = PrepareContext(self.node_id, self._court_prefixes, day, index)
+            # A draft left out takes no index: the entries stay gapless.
+            index = index0 + len(made)
+            ctx = PrepareContext(self.node_id, self._court_prefixes, day, index, index0, sub.drafts)
             try:
                 ready, notes = self._prepare(draft, reader, ctx)
+            except AlreadyDone as exc:
+                if not sub.skip_done:
+                    raise DraftRejected(position, exc.field, exc.rule, exc.message) from None
+                skipped.append((position, exc.existing))
+                continue
             except DraftRejected as exc:
                 raise DraftRejected(position, exc.field, exc.rule, exc.message) from None
             warnings.extend(f"draft {position}: {w}" for w in notes)
@@ -384,7 +495,7 @@ class LocalLog:
             if folded.ignored:
                 reason = folded.ignored[0][1]
                 raise DraftRejected(position, "subject", "state", reason)
-            rows.update(folded.changes)
+            reader.record(folded.changes)
             made.append(
                 StoredEntry(
                     origin=self.node_id,
@@ -399,7 +510,7 @@ class LocalLog:
                     payload=payload,
                 )
             )
-        return made, rows, last_hlc, warnings
+        return made, rows, last_hlc, warnings, skipped
 
     def _sign_intervals(
         self, frontier: Frontier, stored: list[StoredEntry]

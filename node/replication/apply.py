@@ -22,6 +22,7 @@ content) and counts it in ``ccnode_ignored_entries_total``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from sync.verify import BatchRejected, LogState, RejectReason, verify_batch
 if TYPE_CHECKING:
     from node.identity.origin_keys import OriginKeys
     from node.store.runner import Db
+
+log = logging.getLogger(__name__)
 
 # Store.prepare_append, or the same layout as a plain function (in the helper process).
 LayOut = Callable[..., PreparedAppend]
@@ -359,11 +362,27 @@ class Replica:
         entries, ignored by the folds): an admin or auditor reads them in the refusals."""
         if not prepared.not_served:
             return
-        at_ms = self._clock.now_ms()
-        for entry_id in prepared.not_served:
-            self._db.store.record_refusal(
-                Refusal(at_ms, "", "", "fold", f"{COURT_NOT_SERVED}:{entry_id}")
+        # One row per batch with a count (folded per origin and day by the store): an origin
+        # publishing a million such entries costs a counter, not a million rows. The entries
+        # themselves stay in its log, where an auditor finds them.
+        first, last = prepared.not_served[0], prepared.not_served[-1]
+        self._db.store.record_refusal(
+            Refusal(
+                self._clock.now_ms(),
+                "",
+                f"node/{prepared.origin}",
+                "fold",
+                COURT_NOT_SERVED,
+                count=len(prepared.not_served),
             )
+        )
+        log.warning(
+            "ignored %d entries of %s for courts it does not serve (%s .. %s)",
+            len(prepared.not_served),
+            prepared.origin,
+            first,
+            last,
+        )
         METRICS.ignored.labels(origin=prepared.origin, reason=COURT_NOT_SERVED).inc(
             len(prepared.not_served)
         )

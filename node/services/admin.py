@@ -127,7 +127,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             for d in request.drafts
         ]
         try:
-            result = await self._appender.submit(drafts, request.actor)
+            result = await self._appender.submit(
+                drafts, request.actor, skip_done=request.skip_listed
+            )
         except DraftRejected as exc:
             await refuse_draft(context, exc)
         return admin_pb2.SubmitResponse(
@@ -136,6 +138,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             size=result.size,
             checkpoint=result.checkpoint,
             warnings=result.warnings,
+            skipped=[
+                admin_pb2.SkippedDraft(position=position, subject=subject)
+                for position, subject in result.skipped
+            ],
         )
 
     # ---------------------------------------------------------------- peers

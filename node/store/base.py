@@ -11,7 +11,7 @@ CLI) only after ``append`` returned. After a crash the node resumes from what th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -256,6 +256,9 @@ class RowQuery:
     prefix: Mapping[str, str] = field(default_factory=dict)  # column LIKE 'value%'
     above: Mapping[str, str] = field(default_factory=dict)  # column > value (text)
     below: Mapping[str, str] = field(default_factory=dict)  # column < value (text)
+    # column IN values (at most ROW_QUERY_AMONG_MAX; none matches no row): many lookups of an
+    # indexed column in one query (e.g. the listings of every debtor of an import).
+    among: Mapping[str, Collection[Any]] = field(default_factory=dict)
     after_key: str | None = None  # key > after_key
     limit: int = 100
     offset: int = 0

@@ -32,6 +32,8 @@ INT32_LIMIT = 2**31
 BYTES_COLUMNS = frozenset({"record"})
 INT_COLUMNS = frozenset({"last_index"})
 KEY_COLUMN = "key"
+# Values of one RowQuery.among filter: well within every backend's bound parameters.
+ROW_QUERY_AMONG_MAX = 1000
 
 
 def column_kind(column: str) -> type:
@@ -208,6 +210,17 @@ def check_query(query: RowQuery) -> None:
             if not isinstance(value, str):
                 raise IntegrityError(f"query.{name}[{column!r}] must be str")
             check_value(f"query.{name}[{column!r}]", column, value)
+    for column, values in query.among.items():
+        if column not in columns:
+            raise IntegrityError(f"query.among: {column!r} is not a column of {query.table!r}")
+        if isinstance(values, (str, bytes)) or len(values) > ROW_QUERY_AMONG_MAX:
+            raise IntegrityError(
+                f"query.among[{column!r}] must be a sequence of at most {ROW_QUERY_AMONG_MAX}"
+            )
+        for value in values:
+            if value is None:  # SQL's IN never matches NULL: refused, not answered differently
+                raise IntegrityError(f"query.among[{column!r}] must not hold None")
+            check_value(f"query.among[{column!r}]", column, value)
     if query.after_key is not None:
         if not isinstance(query.after_key, str):
             raise IntegrityError("query.after_key must be str or None")

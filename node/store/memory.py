@@ -287,6 +287,9 @@ class MemoryStore(AppendInTwoSteps):
 
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
         check_query(query)
+        if query.among:  # a set per filter: each row is tested against up to 1,000 values
+            among = {column: frozenset(values) for column, values in query.among.items()}
+            query = dataclasses.replace(query, among=among)
         with self._lock:
             matches = [
                 row for _, row in sorted(self._rows[query.table].items()) if _matches(row, query)
@@ -324,6 +327,9 @@ class MemoryStore(AppendInTwoSteps):
 def _matches(row: dict[str, Any], query: RowQuery) -> bool:
     for column, value in query.equals.items():
         if row[column] != value:
+            return False
+    for column, values in query.among.items():
+        if row[column] not in values:
             return False
     for column, prefix in query.prefix.items():
         cell = row[column]

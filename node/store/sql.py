@@ -734,6 +734,7 @@ class SqlStore(AppendInTwoSteps):
         condition = and_(
             true(),
             *(table.c[column] == value for column, value in query.equals.items()),
+            *(table.c[column].in_(list(values)) for column, values in query.among.items()),
             *(_prefix_clause(table, column, prefix) for column, prefix in query.prefix.items()),
             *(table.c[column] > bound for column, bound in query.above.items()),
             *(table.c[column] < bound for column, bound in query.below.items()),

@@ -109,9 +109,9 @@ def test_an_unreachable_node_is_one_clear_line(ca: Path, tmp_path: Path) -> None
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = fails(1, "audit", "log", "--node", f"127.0.0.1:{port}", "--cert", auditor)
+    result = fails(4, "audit", "log", "--node", f"127.0.0.1:{port}", "--cert", auditor)
     assert "TLS handshake failed" in result.stderr
-    result = fails(1, "audit", "crosscheck", "--node", f"chengdu@127.0.0.1:{port}",
+    result = fails(4, "audit", "crosscheck", "--node", f"chengdu@127.0.0.1:{port}",
                    "--cert", auditor)  # fmt: skip
     assert "no node could be reached" in result.stderr
 

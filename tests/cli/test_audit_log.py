@@ -111,7 +111,7 @@ def test_bad_input_is_a_usage_error(
 
 
 def test_payloads_need_the_node_to_record_the_read(config: NodeConfig) -> None:
-    result = fails(1, "audit", "log", "--home", config.home, "--payloads", "--purpose", "x",
+    result = fails(4, "audit", "log", "--home", config.home, "--payloads", "--purpose", "x",
                    "--reader", "王五")  # fmt: skip
     assert "not running" in result.stderr
     assert ID_NUMBER not in result.stdout
@@ -143,7 +143,7 @@ def test_reveal_shows_personal_data_to_the_local_operator(
 
 def test_an_admin_refusal_stops_the_read(config: NodeConfig, running: FakeAdmin) -> None:
     running.refuse("Submit", "purpose", "required", "required", position=0)
-    result = fails(2, "audit", "log", "--home", config.home, "--payloads", "--purpose", "x",
+    result = fails(3, "audit", "log", "--home", config.home, "--payloads", "--purpose", "x",
                    "--reader", "王五")  # fmt: skip
     assert ID_NUMBER not in result.stdout
 

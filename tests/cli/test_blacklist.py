@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
@@ -158,7 +159,7 @@ def test_add_refused_by_the_node_shows_field_and_rule(home: Path, fake: FakeAdmi
     fake.refuse(
         "Submit", "id_number", "minor", "the debtor is under 18 on the listing date", position=0
     )
-    result = fails(2, *_add_args(home), env=ACTOR)
+    result = fails(3, *_add_args(home), env=ACTOR)
     assert "id_number: the debtor is under 18 on the listing date [rule: minor]" in result.stderr
     assert "draft 0" not in result.stderr
     assert ID not in result.stderr
@@ -265,7 +266,7 @@ def test_import_node_refusal_is_reported_as_a_file_line(
         "Submit", "court", "court_prefix", "is outside this node's court prefixes", position=1
     )
     file = _write_lines(tmp_path / "list.jsonl", ["", _listing_line(), "", _listing_line()])
-    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # draft 1 is the second listing, on line 4 of the file.
     assert "line 4: court: is outside this node's court prefixes [rule: court_prefix]" in (
         result.stderr
@@ -504,3 +505,67 @@ def test_org_credit_code_is_published_in_full(home: Path, fake: FakeAdmin) -> No
     doc = json.loads(ok("blacklist", "check", "--home", home, "--name", "某某", "--json").stdout)
     assert doc["hits"][0]["id"] == "91350100M000100Y43"
     assert doc["hits"][0]["debtor_type"] == "org"
+
+
+# ---------------------------------------------------------------- re-runs and lost answers
+
+
+def test_import_skips_what_is_listed_and_counts_it(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    fake.responses["Submit"] = admin_pb2.SubmitResponse(
+        entry_ids=["chengdu/5"],
+        subjects=["chengdu/bl/5"],
+        size=6,
+        skipped=[admin_pb2.SkippedDraft(position=1, subject="chengdu/bl/2")],
+    )
+    lines = [_listing_line(name="李四"), "", _listing_line()]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
+    result = ok("blacklist", "import", "--home", home, file, env=ACTOR)
+    assert _submitted(fake).skip_listed  # the default: a re-run is safe
+    assert "listed 已列入 1 debtors" in result.stdout
+    assert "already listed 已在列: 1" in result.stdout
+    doc = json.loads(ok("blacklist", "import", "--home", home, file, "--json", env=ACTOR).stdout)
+    assert doc["listed"] == 1 and doc["already_listed"] == 1
+    assert doc["skipped"] == [{"line": 3, "subject": "chengdu/bl/2"}]  # draft 1 is line 3
+
+
+def test_import_of_what_is_all_listed_lists_nothing(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    fake.responses["Submit"] = admin_pb2.SubmitResponse(
+        size=6, skipped=[admin_pb2.SkippedDraft(position=0, subject="chengdu/bl/2")]
+    )
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()])
+    result = ok("blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "listed 已列入 0 debtors" in result.stdout
+    assert "already listed 已在列: 1" in result.stdout
+
+
+def test_import_no_skip_listed_is_refused_by_a_listed_line(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    fake.refuse("Submit", "debtor", "already_listed", "already listed as chengdu/bl/2", position=0)
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()])
+    result = fails(3, "blacklist", "import", "--home", home, file, "--no-skip-listed", env=ACTOR)
+    assert not _submitted(fake).skip_listed
+    assert "line 1: debtor: already listed as chengdu/bl/2 [rule: already_listed]" in (
+        result.stderr
+    )
+
+
+def test_a_lost_answer_to_an_import_says_it_is_safe_to_re_run(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    fake.fail("Submit", grpc.StatusCode.UNAVAILABLE, "Socket closed")
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()])
+    result = fails(5, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "the outcome is unknown: the import is safe to re-run" in result.stderr
+    assert "not running" not in result.stderr
+
+
+def test_a_lost_answer_to_an_add_says_how_to_check(home: Path, fake: FakeAdmin) -> None:
+    fake.fail("Submit", grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+    result = fails(5, *_add_args(home), env=ACTOR)
+    assert "the outcome is unknown: check with `ccnode blacklist check" in result.stderr
+    assert ID not in result.stderr

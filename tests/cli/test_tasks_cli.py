@@ -219,11 +219,11 @@ def test_a_refusal_shows_the_rule_without_the_draft_prefix(
         "TASK_ACCEPTED: only the receiving node chongqing may",
         position=0,
     )
-    result = fails(2, "tasks", "accept", "--home", home, SUBJECT, "--judge", "王", env=ACTOR)
+    result = fails(3, "tasks", "accept", "--home", home, SUBJECT, "--judge", "王", env=ACTOR)
     assert "Error: task: TASK_ACCEPTED: only the receiving node chongqing may" in result.stderr
     assert "[rule: wrong_side]" in result.stderr and "draft 0" not in result.stderr
     fakes[0].refuse("Submit", "reason", "required", "is required", position=0)
-    result = fails(2, "tasks", "fail", "--home", home, SUBJECT, "--reason", " ", env=ACTOR)
+    result = fails(3, "tasks", "fail", "--home", home, SUBJECT, "--reason", " ", env=ACTOR)
     assert "Error: reason: is required" in result.stderr
 
 
@@ -446,5 +446,13 @@ def test_seizure_commands(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> Non
 
 
 def test_node_not_running(home: Path) -> None:
-    result = fails(1, "tasks", "list", "--home", home)
+    result = fails(4, "tasks", "list", "--home", home)
     assert "is not running" in result.stderr
+
+
+def test_delegate_help_says_a_document_is_required() -> None:
+    # click cannot mark "one of --document / --document-digest" required: the help says so.
+    out = " ".join(ok("tasks", "delegate", "--help").stdout.split())
+    assert out.count("Required: at least one --document or --document-digest") == 2
+    supplement = " ".join(ok("tasks", "supplement", "--help").stdout.split())
+    assert "Required" not in supplement

@@ -145,8 +145,8 @@ def valid_ids(n: int, *, birth: str = "19900307") -> list[str]:
     out = []
     for seq in range(n):
         body = f"510104{birth}{seq % 1000:03d}"
-        if seq >= 1000:
-            body = f"5101{(seq // 1000) % 100:02d}{birth}{seq % 1000:03d}"
+        if seq >= 1000:  # another area per thousand, never 510104 again (Guizhou's 52xxxx)
+            body = f"52{(seq // 1000) % 10_000:04d}{birth}{seq % 1000:03d}"
         s = sum(int(c) * w for c, w in zip(body, weights, strict=True))
         out.append(body + "10X98765432"[s % 11])
     return out

@@ -219,7 +219,7 @@ async def test_remote_log_and_report_with_cli_issued_certificates(
     # Insisting on another node id than the server's certificate fails the handshake.
     wrong = ["--node", address(a), "--cert", certs["npc"], "--node-id", "chongqing"]
     assert (
-        "Hostname Verification Check failed" in (await cli_fails(1, "audit", "log", *wrong)).stderr
+        "Hostname Verification Check failed" in (await cli_fails(4, "audit", "log", *wrong)).stderr
     )
     out = tmp_path / "report.html"
     await cli_ok("audit", "report", *remote, "--out", out)

@@ -171,6 +171,6 @@ async def test_local_home_export_needs_no_running_node(
     assert (doc["ok"], doc["verified_size"]) == (True, 2)
     # Payloads from a local store are a recorded read: refused while the node is down.
     reading = ["--payloads", "--purpose", "x", "--actor", "王五"]
-    result = await cli_fails(1, "audit", "export", "--origin", "chengdu", "--out", out,
+    result = await cli_fails(4, "audit", "export", "--origin", "chengdu", "--out", out,
                              "--home", home, *reading)  # fmt: skip
     assert "not running" in result.stderr

@@ -318,3 +318,169 @@ async def test_a_revealed_blacklist_read_is_found_by_audit_access(federation: Fe
     assert [(r.actor, r.purpose, r.what) for r in reply.reads] == [
         ("李四", "核查", "blacklist record")
     ]
+
+
+# ---------------------------------------------------------------- one listing per debtor and case
+
+
+def _rule_of(err: grpc.aio.AioRpcError) -> str:
+    return str(err.details()).rpartition("[rule: ")[2].rstrip("]")
+
+
+async def _refused(node: Node, *drafts: admin_pb2.Draft) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin(node).Submit(admin_pb2.SubmitRequest(drafts=list(drafts), actor="王五"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    return err.value
+
+
+async def _listed_rows(node: Node) -> list[dict[str, Any]]:
+    rows, _ = await node.parts.db.read(
+        node.parts.db.store.query_rows,
+        RowQuery(table="blacklist", equals={"status": "listed"}, limit=1000),
+    )
+    return rows
+
+
+async def test_the_same_debtor_and_case_is_listed_once(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    first = await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五"))
+    size = first.size
+    # The same draft again, and the same debtor and case on a new ground (a correction).
+    for again in (listing(), listing(ground=payloads_pb2.G3, term_years=2, name="张三丰")):
+        err = await _refused(a, again)
+        assert _rule_of(err) == "already_listed"
+        assert "chengdu/bl/0" in err.details()  # names the entry to correct
+        assert "510104199003071237" not in str(err.details())
+    ids = valid_ids(2)
+    # Another debtor of the case, or the same debtor in another case, is a new listing.
+    other = await admin(a).Submit(
+        admin_pb2.SubmitRequest(
+            drafts=[listing(id_number=ids[0]), listing(case="（2024）川0104执999号")],
+            actor="王五",
+        )
+    )
+    assert other.subjects == ["chengdu/bl/1", "chengdu/bl/2"]
+    assert len(await _listed_rows(a)) == 3
+    state = await a.parts.db.read(a.parts.db.store.origin_state, "chengdu")
+    assert state is not None and state.size == size + 2  # the refusals appended nothing
+
+
+async def test_a_repeat_within_one_submission_is_refused_naming_its_draft(
+    federation: Federation,
+) -> None:
+    a = await federation.start("chengdu")
+    ids = valid_ids(3)
+    drafts = [listing(id_number=ids[0]), listing(id_number=ids[1]), listing(id_number=ids[0])]
+    err = await _refused(a, *drafts)
+    assert _rule_of(err) == "duplicate_listing"
+    assert str(err.details()).startswith("draft 2: ")
+    assert ids[0] not in str(err.details())
+    # Even when the submission asks to skip what is listed: a repeat is a defect of the batch.
+    with pytest.raises(grpc.aio.AioRpcError) as skipping:
+        await admin(a).Submit(
+            admin_pb2.SubmitRequest(drafts=drafts, actor="王五", skip_listed=True)
+        )
+    assert _rule_of(skipping.value) == "duplicate_listing"
+    assert await _listed_rows(a) == []
+
+
+async def test_concurrent_submissions_of_one_listing_list_it_once(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    stub = admin(a)
+    results = await asyncio.gather(
+        *(stub.Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五")) for _ in range(4)),
+        return_exceptions=True,
+    )
+    done = [r for r in results if isinstance(r, admin_pb2.SubmitResponse)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(done) == 1 and len(refused) == 3
+    assert {_rule_of(r) for r in refused} == {"already_listed"}
+    assert len(await _listed_rows(a)) == 1
+
+
+async def test_after_delisting_the_debtor_may_be_listed_again(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五"))
+    delist = admin_pb2.Draft(
+        kind=log_pb2.BLACKLIST_DELISTED,
+        subject="chengdu/bl/0",
+        payload=payloads_pb2.Payload(
+            blacklist_delisted=payloads_pb2.BlacklistDelisted(ground=payloads_pb2.D1, reason="x")
+        ),
+    )
+    # Delisted and listed again in one submission, and then once more: refused.
+    again = await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[delist, listing()], actor="王五"))
+    assert again.subjects == ["chengdu/bl/0", "chengdu/bl/2"]
+    assert _rule_of(await _refused(a, listing())) == "already_listed"
+    assert [row["key"] for row in await _listed_rows(a)] == ["chengdu/bl/2"]
+
+
+async def test_skip_listed_leaves_out_what_is_listed_and_lists_the_rest(
+    federation: Federation,
+) -> None:
+    a = await federation.start("chengdu")
+    ids = valid_ids(3)
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing(id_number=ids[1])], actor="王五"))
+    drafts = [listing(id_number=i) for i in ids]
+    reply = await admin(a).Submit(
+        admin_pb2.SubmitRequest(drafts=drafts, actor="王五", skip_listed=True)
+    )
+    assert [(s.position, s.subject) for s in reply.skipped] == [(1, "chengdu/bl/0")]
+    assert reply.subjects == ["chengdu/bl/1", "chengdu/bl/2"]  # gapless indexes
+    assert reply.size == 3
+    # Everything listed: nothing appended, the log's size and checkpoint as they were.
+    again = await admin(a).Submit(
+        admin_pb2.SubmitRequest(drafts=drafts, actor="王五", skip_listed=True)
+    )
+    assert [s.position for s in again.skipped] == [0, 1, 2]
+    assert list(again.subjects) == [] and again.size == 3 and again.checkpoint
+    assert len(await _listed_rows(a)) == 3
+
+
+async def test_a_peer_folds_a_second_listing_of_a_signed_log(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rule is the origin's: a log with two listings of one debtor and case (written before
+    # the rule, or by a node without it) replicates and folds as it is on every peer.
+    from node.businesses.blacklist import prepare
+
+    a = await federation.start("chengdu")
+    b = await federation.start("chongqing")
+    await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五"))
+    with monkeypatch.context() as patched:  # a node without the rule
+        patched.setattr(prepare, "_check_one_listing", lambda *args: None)
+        await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[listing()], actor="王五"))
+    assert len(await _listed_rows(a)) == 2
+    await federation.link("chengdu", "chongqing")
+
+    async def both_folded() -> bool:
+        return len(await _listed_rows(b)) == 2
+
+    await eventually(both_folded)
+
+
+async def test_a_correction_may_not_move_a_listing_onto_another(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    await admin(a).Submit(
+        admin_pb2.SubmitRequest(
+            drafts=[listing(), listing(case="（2024）川0104执999号")], actor="王五"
+        )
+    )
+
+    def correction(case: str) -> admin_pb2.Draft:
+        record = listing(case=case).payload.blacklist_listed.record
+        return admin_pb2.Draft(
+            kind=log_pb2.BLACKLIST_CORRECTED,
+            subject="chengdu/bl/1",
+            payload=payloads_pb2.Payload(
+                blacklist_corrected=payloads_pb2.BlacklistCorrected(record=record, reason="更正")
+            ),
+        )
+
+    err = await _refused(a, correction("（2024）川0104执1234号"))  # the case of chengdu/bl/0
+    assert _rule_of(err) == "already_listed" and "chengdu/bl/0" in err.details()
+    # To a case where the debtor is not listed: allowed.
+    await admin(a).Submit(
+        admin_pb2.SubmitRequest(drafts=[correction("（2024）川0104执555号")], actor="王五")
+    )

@@ -38,6 +38,7 @@ from node.store.base import (
     StoredEntry,
     StoreError,
 )
+from node.store.checks import ROW_QUERY_AMONG_MAX
 from node.store.schema import metadata
 
 ORIGIN = "chengdu"
@@ -678,6 +679,41 @@ def test_query_rows_prefix_is_literal_and_case_sensitive(store: Store) -> None:
     assert _keys(
         store.query_rows(replace(query, equals={"status": "listed"}, prefix={"key": "cheng"}))
     ) == (["chengdu/bl/1", "chengdu/bl/10"], 2)
+
+
+def test_query_rows_among_matches_any_of_the_values(store: Store) -> None:
+    _fill_rows(store)
+    query = RowQuery("blacklist")
+
+    def among(**columns: list[object]) -> tuple[list[str], int]:
+        return _keys(store.query_rows(replace(query, among=columns)))
+
+    assert among(id_key=["A1", "B2", "missing"]) == (["chengdu/bl/1", "chongqing/bl/%_"], 2)
+    assert among(id_key=["a1"]) == ([], 0)  # exact, case-sensitive
+    assert among(id_key=[]) == ([], 0)  # no value matches no row
+    assert among(last_index=[1, 2]) == (["chengdu/bl/10", "chengdu/bl/2"], 2)
+    assert _keys(
+        store.query_rows(
+            replace(query, among={"id_key": ["A1", "A2", "B1"]}, equals={"status": "listed"})
+        )
+    ) == (["chengdu/bl/1", "chongqing/bl/1"], 2)
+    values = [f"V{i}" for i in range(ROW_QUERY_AMONG_MAX)]
+    assert among(id_key=values) == ([], 0)  # the most one query takes
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        RowQuery("blacklist", among={"no_such_column": ["x"]}),
+        RowQuery("blacklist", among={"id_key": "A1"}),  # a string is not a list of values
+        RowQuery("blacklist", among={"id_key": [None]}),  # SQL's IN never matches NULL
+        RowQuery("blacklist", among={"last_index": ["2"]}),
+        RowQuery("blacklist", among={"id_key": ["x"] * (ROW_QUERY_AMONG_MAX + 1)}),
+    ],
+)
+def test_query_rows_refuses_bad_among_filters(store: Store, query: RowQuery) -> None:
+    with pytest.raises(IntegrityError):
+        store.query_rows(query)
 
 
 @pytest.mark.parametrize(

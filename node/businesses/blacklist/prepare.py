@@ -3,12 +3,27 @@
 Each draft is validated against the domain rules (sync/domain) and the current folded state,
 normalised, and given its subject. Errors name the field and the rule and never echo
 personal data.
+
+One listing per debtor and case: while a listing of this node for a court, case number and
+debtor identifier is listed, a second one is refused — "already_listed" when the first was
+committed (or submitted before this submission), naming its subject (a new ground for the same
+case is a correction of that entry); "duplicate_listing" when it repeats an earlier draft of
+the same submission. After a delisting the debtor may be listed again for the case. The rule
+is the origin's to enforce here, not the fold's: a peer folds every listing of a validly
+signed log alike (sync/folds/blacklist.py), so a log written before the rule replicates as it
+is. The lookup reads the rows of the debtor's identifier (``id_key``, indexed) and keeps those
+of this node's court and case: a debtor has a handful of listings, so no index on the case is
+needed; the listings of every debtor of a submission are read at once
+(``RowReader.prefetch_by``), so an import of many listings costs a query per thousand of them.
+A correction may not move a listing onto the court, case and debtor of another listed entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from ccnode.v1 import log_pb2, payloads_pb2
-from node.ownlog.writer import Draft, PrepareContext, RowReader
+from node.ownlog.writer import AlreadyDone, Draft, DraftRejected, PrepareContext, RowReader
 from sync.domain import blacklist as bl
 from sync.domain import blacklist_codec as codec
 from sync.domain.errors import ValidationError
@@ -27,6 +42,63 @@ def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str
     if row["status"] != "listed":
         raise ValidationError("subject", "delisted", "the listing is already delisted")
     return row
+
+
+def _listed_keys(drafts: Sequence[Draft]) -> Iterator[str]:
+    """The debtor keys of a submission's listings, as submitted (a key that validation
+    normalises otherwise is looked up on its own)."""
+    for draft in drafts:
+        if draft.kind == log_pb2.BLACKLIST_LISTED:
+            yield bl_fold.id_key(draft.payload.blacklist_listed.record.debtor)
+
+
+def _check_one_listing(
+    record: payloads_pb2.BlacklistRecord,
+    rows: RowReader,
+    ctx: PrepareContext,
+    *,
+    corrected: str | None = None,
+) -> None:
+    """Refuse a listing of a court, case and debtor that this node lists already; or, for the
+    ``corrected`` subject, a correction onto another listing's court, case and debtor."""
+    key = bl_fold.id_key(record.debtor)
+    if not key:
+        return
+    own = bl_fold.subject_prefix(ctx.node_id)
+    rows.prefetch_by(bl_fold.TABLE, "id_key", lambda: _listed_keys(ctx.submission))
+    for row in rows.find_by(bl_fold.TABLE, "id_key", key):
+        if not (
+            row["status"] == "listed"
+            and row["key"].startswith(own)
+            and row["court"] == record.court
+            and row["case_number"] == record.case_number
+            and row["key"] != corrected
+        ):
+            continue
+        if corrected is not None:
+            raise DraftRejected(
+                0,
+                "case_number",
+                "already_listed",
+                f"case_number: the debtor is listed for this court and case as {row['key']}; "
+                "delist one of the two instead",
+            )
+        if int(row["key"].removeprefix(own)) >= ctx.submission_start:
+            raise DraftRejected(
+                0,
+                "debtor",
+                "duplicate_listing",
+                "debtor: repeats an earlier listing of this submission (the same court, case "
+                "number and debtor)",
+            )
+        raise AlreadyDone(
+            0,
+            "debtor",
+            "already_listed",
+            f"debtor: already listed for this court and case as {row['key']}; a new ground "
+            "for the same case is a correction of that entry",
+            row["key"],
+        )
 
 
 def prepare_blacklist(
@@ -48,6 +120,7 @@ def prepare_blacklist(
             confirm_bad_credit_code=draft.confirm_bad_credit_code,
         )
         payload.blacklist_listed.record.CopyFrom(codec.listing_to_pb(v.record, term_end=v.term_end))
+        _check_one_listing(payload.blacklist_listed.record, rows, ctx)
         subject = f"{bl_fold.subject_prefix(ctx.node_id)}{ctx.index}"
         return Draft(draft.kind, payload, subject=subject), list(v.warnings)
     row = _own_listing(draft.subject, rows, ctx)
@@ -74,6 +147,7 @@ def prepare_blacklist(
         payload.blacklist_corrected.record.CopyFrom(
             codec.listing_to_pb(v.record, term_end=v.term_end)
         )
+        _check_one_listing(payload.blacklist_corrected.record, rows, ctx, corrected=draft.subject)
         payload.blacklist_corrected.reason = src.reason.strip()
         payload.blacklist_corrected.corrected_on = ctx.today.isoformat()
         return Draft(draft.kind, payload, subject=draft.subject), list(v.warnings)

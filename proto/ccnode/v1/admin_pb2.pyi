@@ -345,8 +345,15 @@ class SubmitRequest(_message.Message):
 
     DRAFTS_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
+    SKIP_LISTED_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     """the officer or process responsible"""
+    skip_listed: _builtins.bool
+    """Leave out, instead of refusing the submission, every listing draft whose court, case
+    number and debtor are already listed by this node (rule "already_listed"): a re-run of an
+    import whose outcome was unknown then lists only what is missing. Repeats within the
+    submission are still refused (rule "duplicate_listing").
+    """
     @_builtins.property
     def drafts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Draft]: ...
     def __init__(
@@ -354,14 +361,39 @@ class SubmitRequest(_message.Message):
         *,
         drafts: _abc.Iterable[Global___Draft] | None = ...,
         actor: _builtins.str = ...,
+        skip_listed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "drafts", b"drafts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "drafts", b"drafts", "skip_listed", b"skip_listed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubmitRequest: _TypeAlias = SubmitRequest  # noqa: Y015
+
+@_typing.final
+class SkippedDraft(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """the draft's position in the submission"""
+    subject: _builtins.str
+    """the listing that already covers it"""
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        subject: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["position", b"position", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SkippedDraft: _TypeAlias = SkippedDraft  # noqa: Y015
 
 @_typing.final
 class SubmitResponse(_message.Message):
@@ -372,6 +404,7 @@ class SubmitResponse(_message.Message):
     SIZE_FIELD_NUMBER: _builtins.int
     CHECKPOINT_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
     size: _builtins.int
     checkpoint: _builtins.str
     @_builtins.property
@@ -382,6 +415,10 @@ class SubmitResponse(_message.Message):
     def subjects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def skipped(self) -> _containers.RepeatedCompositeFieldContainer[Global___SkippedDraft]:
+        """skip_listed: the drafts left out, by position"""
+
     def __init__(
         self,
         *,
@@ -390,10 +427,11 @@ class SubmitResponse(_message.Message):
         size: _builtins.int = ...,
         checkpoint: _builtins.str = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        skipped: _abc.Iterable[Global___SkippedDraft] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "entry_ids", b"entry_ids", "size", b"size", "subjects", b"subjects", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "entry_ids", b"entry_ids", "size", b"size", "skipped", b"skipped", "subjects", b"subjects", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
