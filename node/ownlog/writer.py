@@ -107,6 +107,9 @@ class PrepareContext:
     # Every draft of the submission, for a preparer that looks rows up for all of them at once
     # (RowReader.prefetch_by).
     submission: Sequence[Draft] = ()
+    # The courts another origin's log certificate names (node.identity.origin_keys): a
+    # preparer answering a peer's fact checks the peer was entitled to state it.
+    courts_of: Callable[[str], tuple[str, ...]] = lambda _origin: ()
 
     @property
     def submission_start(self) -> int:
@@ -253,6 +256,7 @@ class LocalLog:
         watch: Watch,
         court_prefixes: Sequence[str] = (),
         checkpoint_entries_max: int = 1000,
+        courts_of: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self._db = db
         self.node_id = node_id
@@ -263,6 +267,7 @@ class LocalLog:
         self._prepare = prepare
         self._watch = watch
         self._court_prefixes = tuple(court_prefixes)
+        self._courts_of = courts_of or (lambda _origin: ())
         self._group_entries_max = checkpoint_entries_max
         self._queue: asyncio.Queue[_Submission] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -457,7 +462,15 @@ class LocalLog:
         for position, draft in enumerate(sub.drafts):
             # A draft left out takes no index: the entries stay gapless.
             index = index0 + len(made)
-            ctx = PrepareContext(self.node_id, self._court_prefixes, day, index, index0, sub.drafts)
+            ctx = PrepareContext(
+                self.node_id,
+                self._court_prefixes,
+                day,
+                index,
+                index0,
+                sub.drafts,
+                courts_of=self._courts_of,
+            )
             try:
                 ready, notes = self._prepare(draft, reader, ctx)
             except AlreadyDone as exc:

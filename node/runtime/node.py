@@ -234,6 +234,7 @@ class Node:
             watch=watch,
             court_prefixes=_own_courts(keys.courts(c.node_id), c.court_prefixes),
             checkpoint_entries_max=c.limits.checkpoint_entries_max,
+            courts_of=keys.courts,
         )
         local_log.on_commit.append(links.wake_witnesses)
         return Parts(

@@ -43,6 +43,7 @@ def delegation(
     amount_fen: int = 1_000_000,
     costs_fen: int = 0,
     receiving: str = "chongqing",
+    receiving_court: str = "渝0103",
 ) -> admin_pb2.Draft:
     body = payloads_pb2.TaskDelegated(
         scope=scope,  # type: ignore[arg-type]
@@ -50,7 +51,7 @@ def delegation(
         case_number=case,
         judge="王法官",
         receiving_node=receiving,
-        receiving_court="渝0103",
+        receiving_court=receiving_court,
         debtor=payloads_pb2.Debtor(type=payloads_pb2.PERSON, name="张三", id_number=ID),
         assets=[payloads_pb2.AssetRecord(asset_id="acct-1", category=payloads_pb2.DEPOSIT)],
         amount_fen=amount_fen,
@@ -243,6 +244,46 @@ async def test_cancel_raced_against_complete_in_a_partition(federation: Federati
 
 
 # ---------------------------------------------------------------- refusals
+
+
+async def test_a_task_for_a_court_the_receiving_node_does_not_serve_cannot_be_accepted(
+    federation: Federation,
+) -> None:
+    """chongqing serves 渝01: a task naming a 川 receiving court is refused at acceptance, on
+    the one node besides the sender that holds the delegation's payload."""
+    a, b = await pair(federation)
+    subject = (await submit(a, delegation(receiving_court="川0703"))).subjects[0]
+    await same_row([a, b], subject, 1)
+    accept = payloads_pb2.TaskAccepted(judge="李法官")
+    details = await refused(b, step(log_pb2.TASK_ACCEPTED, subject, accept))
+    assert "receiving_court" in details and "court_not_served" in details
+    assert tf.state_of(await same_row([a, b], subject, 1)).status == "delegated"
+
+
+async def test_a_task_from_a_node_not_entitled_to_the_delegating_court_cannot_be_accepted(
+    federation: Federation,
+) -> None:
+    """A node whose log certificate names no court (its software changed so that its own
+    preparer lets the delegation through) delegates a 川0104 case: the receiving node holds
+    the delegation's payload and refuses to accept it."""
+    import dataclasses
+
+    from node.businesses.tasks.prepare import prepare_task
+    from node.ownlog.preparers import PREPARERS
+    from node.runtime.registry import DEFAULT
+
+    def lax(draft: Any, rows: Any, ctx: Any) -> Any:
+        return prepare_task(draft, rows, dataclasses.replace(ctx, court_prefixes=("川01",)))
+
+    registry = dataclasses.replace(DEFAULT, preparers={**PREPARERS, log_pb2.TASK_DELEGATED: lax})
+    evil = await federation.start("evil", registry=registry)
+    b = await federation.start("chongqing")
+    await federation.link("evil", "chongqing")
+    subject = (await submit(evil, delegation())).subjects[0]
+    await same_row([evil, b], subject, 1)
+    accept = payloads_pb2.TaskAccepted(judge="李法官")
+    details = await refused(b, step(log_pb2.TASK_ACCEPTED, subject, accept))
+    assert "delegating_court" in details and "court_not_served" in details
 
 
 async def test_a_step_by_the_wrong_side_is_refused(federation: Federation) -> None:

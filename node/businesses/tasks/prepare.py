@@ -17,6 +17,7 @@ from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from node.ownlog.writer import Draft, PrepareContext, RowReader
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
+from sync.domain.case_number import court_served
 from sync.domain.errors import ValidationError
 from sync.entry import PARENTS_MAX
 from sync.folds import tasks as tf
@@ -216,9 +217,23 @@ _Check = Callable[[payloads_pb2.Payload, state_pb2.TaskState, RowReader, Prepare
 def _accepted(
     p: payloads_pb2.Payload, item: state_pb2.TaskState, rows: RowReader, ctx: PrepareContext
 ) -> list[str]:
+    delegation = item.delegation
+    # The delegating node must be entitled (by its log certificate) to speak for the court it
+    # delegates from, and the task must name a court this node serves: the receiving party is
+    # the one node besides the sender that holds the delegation's payload, so it checks.
+    if not court_served(delegation.delegating_court, ctx.courts_of(item.delegating_node)):
+        raise ValidationError(
+            "delegating_court",
+            "court_not_served",
+            "the delegating node's certificate does not name the delegating court",
+        )
+    if not court_served(delegation.receiving_court, ctx.court_prefixes):
+        raise ValidationError(
+            "receiving_court", "court_not_served", "this node does not serve the receiving court"
+        )
     dom.validate_acceptance(
         p.task_accepted,
-        whole_case=item.delegation.scope == payloads_pb2.WHOLE_CASE,
+        whole_case=delegation.scope == payloads_pb2.WHOLE_CASE,
         court_prefixes=ctx.court_prefixes,
         today=ctx.today,
     )
