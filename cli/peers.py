@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ccnode.v1 import admin_pb2
-from cli.common.client import node_client
+from cli.common.client import load_config, node_client
+from cli.common.errors import Refused, Unreachable
+from cli.common.offline import stopped_node_store
 from cli.common.options import home_option, json_option
 from cli.output import console, emit_json, print_table, table, unix_ms_iso, yes_no
 from node.config import COURT_PREFIX_RE
+from node.store.base import PeerRecord, Store
 from sync.ids import NODE_ID, NODE_ID_RE
 
 
@@ -57,6 +62,36 @@ def lag_text(lag: dict[str, int]) -> str:
     return ", ".join(f"{origin} {n}" for origin, n in behind.items())
 
 
+STOPPED_NOTE = "node is not running: peer saved; it is used when the node starts"
+
+
+def _node_runs(home: Path) -> bool:
+    """The node answers on its admin socket (a stale socket fails the call, as before)."""
+    return load_config(home).admin_socket.absolute().is_socket()
+
+
+@contextmanager
+def _offline(home: Path) -> Iterator[Store]:
+    """The store of the stopped node at ``home``: peers are configured before a first start
+    or while the node is down, in the store the node reads them from when it starts."""
+    with stopped_node_store(home) as opened:
+        if opened is None:  # started since the socket was looked at, or still starting
+            raise Unreachable(
+                f"node at {home} holds its home lock but does not answer yet (starting?); try again"
+            )
+        yield opened[1]
+
+
+def _offline_doc(peer: PeerRecord) -> dict[str, Any]:
+    return peer_doc(
+        admin_pb2.PeerStatus(
+            peer=admin_pb2.Peer(
+                node_id=peer.node_id, address=peer.address, court_prefixes=peer.court_prefixes
+            )
+        )
+    )
+
+
 @click.group("peers")
 def peers() -> None:
     """Peers this node replicates with (over mutual TLS)."""
@@ -74,37 +109,69 @@ def peers() -> None:
     help="A court code prefix the peer serves, e.g. 川01 (repeatable): asset lookups from "
     "the peer may cite cases of these courts only. Re-adding a peer replaces them.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Add the peer even if its address does not answer now (it may be down). An address "
+    "that serves another node is refused all the same.",
+)
 @json_option
 def add(
-    home: Path, peer_id: str, address: str, court_prefixes: tuple[str, ...], as_json: bool
+    home: Path,
+    peer_id: str,
+    address: str,
+    court_prefixes: tuple[str, ...],
+    force: bool,
+    as_json: bool,
 ) -> None:
-    """Add (or re-address) peer PEER_ID at HOST:PORT."""
-    peer = admin_pb2.Peer(node_id=peer_id, address=address, court_prefixes=court_prefixes)
-    with node_client(home) as client:
-        client.call(
-            client.admin.AddPeer, admin_pb2.AddPeerRequest(peer=peer), admin_pb2.AddPeerResponse
-        )
+    """Add (or re-address) peer PEER_ID at HOST:PORT. A running node first checks that
+    PEER_ID answers there. With the node stopped (or never started) the peer is saved in its
+    store, unchecked, and used when the node starts."""
+    running = _node_runs(home)
+    if running:
+        peer = admin_pb2.Peer(node_id=peer_id, address=address, court_prefixes=court_prefixes)
+        with node_client(home) as client:
+            client.call(
+                client.admin.AddPeer,
+                admin_pb2.AddPeerRequest(peer=peer, allow_unreachable=force),
+                admin_pb2.AddPeerResponse,
+            )
+    else:
+        if peer_id == load_config(home).node_id:
+            raise Refused("peer_id: a node cannot peer with itself [rule: self]")
+        with _offline(home) as store:
+            store.put_peer(PeerRecord(peer_id, address, court_prefixes))
     if as_json:
         doc = {"node_id": peer_id, "address": address, "court_prefixes": list(court_prefixes)}
-        emit_json({"added": doc})
+        emit_json({"added": doc, "node_running": running})
         return
     courts = f" serving {', '.join(court_prefixes)}" if court_prefixes else ""
     console().print(f"added peer {peer_id} at {address}{courts}")
+    if not running:
+        console().print(STOPPED_NOTE)
 
 
 @peers.command("list")
 @home_option
 @json_option
 def list_(home: Path, as_json: bool) -> None:
-    """Peers, whether they are connected, and how far behind them this node is."""
-    with node_client(home) as client:
-        response = client.call(
-            client.admin.ListPeers, admin_pb2.ListPeersRequest(), admin_pb2.ListPeersResponse
-        )
-    docs = [peer_doc(p) for p in response.peers]
+    """Peers, whether they are connected, and how far behind them this node is. With the
+    node stopped: the peers it will use when it starts (none connected)."""
+    running = _node_runs(home)
+    if running:
+        with node_client(home) as client:
+            response = client.call(
+                client.admin.ListPeers, admin_pb2.ListPeersRequest(), admin_pb2.ListPeersResponse
+            )
+        docs = [peer_doc(p) for p in response.peers]
+    else:
+        with _offline(home) as store:
+            docs = [_offline_doc(p) for p in store.peers()]
     if as_json:
         emit_json({"peers": docs})
         return
+    if not running:
+        console().print("node is not running: the peers it uses when it starts")
     if not docs:
         console().print("no peers; add one with `ccnode peers add`")
         return
@@ -130,16 +197,21 @@ def list_(home: Path, as_json: bool) -> None:
 @click.argument("peer_id")
 @json_option
 def remove(home: Path, peer_id: str, as_json: bool) -> None:
-    """Stop replicating with PEER_ID and forget it."""
-    with node_client(home) as client:
-        response = client.call(
-            client.admin.RemovePeer,
-            admin_pb2.RemovePeerRequest(node_id=peer_id),
-            admin_pb2.RemovePeerResponse,
-        )
+    """Stop replicating with PEER_ID and forget it (with the node stopped: forget it)."""
+    if _node_runs(home):
+        with node_client(home) as client:
+            response = client.call(
+                client.admin.RemovePeer,
+                admin_pb2.RemovePeerRequest(node_id=peer_id),
+                admin_pb2.RemovePeerResponse,
+            )
+        removed = response.removed
+    else:
+        with _offline(home) as store:
+            removed = store.remove_peer(peer_id)
     if as_json:
-        emit_json({"removed": response.removed, "node_id": peer_id})
-    if not response.removed:
+        emit_json({"removed": removed, "node_id": peer_id})
+    if not removed:
         raise click.ClickException(f"no peer {peer_id}")
     if not as_json:
         console().print(f"removed peer {peer_id}")

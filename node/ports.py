@@ -95,8 +95,22 @@ class LinkStatus:
     peer_sizes: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class PeerCheck:
+    """What dialling a peer's address showed before the peer is stored: the peer itself (both
+    fields empty), another node (``served_by``: the node its certificate names), or no
+    handshake at all (``unreachable``: why)."""
+
+    served_by: str = ""
+    unreachable: str = ""
+
+
 class PeerLinks(Protocol):
     """The outbound replication links, one per configured peer."""
+
+    async def check_peer(self, peer: PeerRecord, timeout_s: float) -> PeerCheck:
+        """Whether ``peer.node_id`` serves ``peer.address``, asked within ``timeout_s``."""
+        ...
 
     async def add_peer(self, peer: PeerRecord) -> None:
         """Store the peer and (re)start its link."""

@@ -1,8 +1,10 @@
 """The store of a node home, opened directly: for the audit commands that read it whether or
-not the node runs."""
+not the node runs, and for the peer commands while the node is stopped."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,3 +32,38 @@ def offline_store(home: Path) -> Iterator[tuple[NodeConfig, Store]]:
         yield config, store
     finally:
         store.close()
+
+
+# The lock a serving node holds for as long as it runs (node/runtime/home_lock.py, which cli
+# does not import: it belongs to the running node). The same name, by agreement.
+SERVE_LOCK_FILE = "serve.lock"
+
+
+@contextmanager
+def stopped_node_store(home: Path) -> Iterator[tuple[NodeConfig, Store] | None]:
+    """The configuration and store of the node at ``home`` if the node is not running, else
+    None. The node's home lock is held meanwhile, so the node cannot start while this writes
+    its store (it would refuse to start, as for a second node on one home). A home whose node
+    never ran gets its store created here: what is written now is what the node reads at its
+    first start, the store staying the only place peers are kept."""
+    config = load_config(home)
+    try:
+        fd = os.open(home / SERVE_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise click.ClickException(f"cannot open the lock of {home}: {e}") from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None  # the node runs
+            return
+        try:
+            store = open_store(config.db_url)
+        except (StoreError, OSError) as e:
+            raise click.ClickException(f"cannot open the store of {home}: {e}") from e
+        try:
+            yield config, store
+        finally:
+            store.close()
+    finally:
+        os.close(fd)  # closing drops the flock

@@ -23,8 +23,9 @@ import grpc
 from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.clock import Clock
 from node.config import Limits
+from node.identity.errors import IdentityError
 from node.metrics import METRICS
-from node.ports import CallerAuth, EquivocationWatch, Keys, LinkStatus, Witnessing
+from node.ports import CallerAuth, EquivocationWatch, Keys, LinkStatus, PeerCheck, Witnessing
 from node.replication.apply import AppliedFeed, Prepared, Replica
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
@@ -155,6 +156,9 @@ class PeerLink:
         await p.exchange.learn_keys(hello.keys, f"peer:{self.peer.node_id}")
         await p.equivocation.check_gossip(hello.checkpoints)
         self.status.connected = True
+        # A failure before this session stays shown only until the peer answers again: a
+        # link that reconnected and streams is not in error, however long the stream lasts.
+        self.status.last_error = ""
         self.status.peer_sizes = dict(hello.vector.sizes)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(1)
         self.wake_witness()
@@ -487,6 +491,35 @@ class PeerLinkSet:
         link = PeerLink(self._parts, peer)
         self._links[peer.node_id] = link
         link.start()
+
+    async def check_peer(self, peer: PeerRecord, timeout_s: float) -> PeerCheck:
+        """Dial ``peer`` as its link would and say Hello. The channel expects the peer's name
+        in the server's certificate, so any answer (even a refusal) shows the right node is
+        there. A failed handshake is told apart from no server by a second, plain TLS
+        handshake that reads whose certificate the address presents."""
+        channel = self._parts.channels.open(peer.address, peer.node_id)
+        try:
+            stub = federation_pb2_grpc.FederationStub(channel)
+            hello = await stub.Hello(await self._parts.exchange.hello_request(), timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                return PeerCheck()  # the handshake passed: the peer answered, and refused
+            failed = f"{exc.code().name}: {exc.details()}"
+        else:
+            return PeerCheck() if hello.node_id == peer.node_id else PeerCheck(hello.node_id)
+        finally:
+            await channel.close()
+        try:
+            served = await asyncio.to_thread(
+                self._parts.channels.served_node, peer.address, timeout_s
+            )
+        except OSError as exc:  # refused, timed out, not TLS: nobody (or nothing) to ask
+            return PeerCheck(unreachable=exc.strerror or str(exc) or type(exc).__name__)
+        except IdentityError as exc:
+            return PeerCheck(unreachable=f"{exc.reason}: {exc.detail}")
+        if served != peer.node_id:
+            return PeerCheck(served_by=served)
+        return PeerCheck(unreachable=failed)
 
     async def add_peer(self, peer: PeerRecord) -> None:
         await self._db.write(self._db.store.put_peer, peer)

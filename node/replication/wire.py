@@ -3,12 +3,15 @@ channel to a peer."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 from pathlib import Path
 
 import grpc
 
 from node.config import Limits
-from node.identity.spiffe import peer_dns_name
+from node.identity.errors import IdentityError
+from node.identity.spiffe import identity_from_der, peer_dns_name
 
 
 def grpc_options(limits: Limits) -> list[tuple[str, int]]:
@@ -45,3 +48,28 @@ class PeerChannels:
             ("grpc.ssl_target_name_override", peer_dns_name(self._trust_domain, peer_id)),
         ]
         return grpc.aio.secure_channel(address, creds, options=options)
+
+    def served_node(self, address: str, timeout_s: float) -> str:
+        """The node whose certificate the server at ``address`` presents, from a TLS handshake
+        made with this node's certificate and CA but no expected name (blocking). grpc does
+        not show the certificate of a handshake it failed, so this learns who is there when a
+        channel to the wrong node fails. OSError (ssl.SSLError included) if no handshake
+        completes; IdentityError if the certificate names no node of this trust domain."""
+        host, _, port = address.rpartition(":")
+        d = self._certs_dir
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False  # the name is what is asked; the CA is still checked
+        context.load_verify_locations(cafile=d / "ca.pem")
+        context.load_cert_chain(d / "tls.pem", d / "tls.key")
+        context.set_alpn_protocols(["h2"])  # what a gRPC server expects of its clients
+        with (
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as raw,
+            context.wrap_socket(raw) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+        if der is None:
+            raise IdentityError("bad_identity", "the server presented no certificate")
+        identity = identity_from_der(der, self._trust_domain)
+        if identity.role != "node":
+            raise IdentityError("bad_identity", f"the server is {identity.role} {identity.name}")
+        return identity.name

@@ -38,6 +38,9 @@ from sync.folds import blacklist as bl_fold
 from sync.note import Ed25519Signer
 
 LIMIT_MAX = 1000
+# How long adding a peer waits for its address to answer (twice: a Hello, then a plain TLS
+# handshake to learn who is there); within the CLI's call deadline.
+PEER_CHECK_TIMEOUT_S = 3.0
 
 
 def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
@@ -161,8 +164,40 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             await refuse(
                 context, "court_prefixes", "format", "each must be a court code prefix like 川01"
             )
-        await self._links.add_peer(PeerRecord(p.node_id, p.address, tuple(p.court_prefixes)))
+        peer = PeerRecord(p.node_id, p.address, tuple(p.court_prefixes))
+        await self._check_peer(context, peer, allow_unreachable=request.allow_unreachable)
+        await self._links.add_peer(peer)
         return admin_pb2.AddPeerResponse()
+
+    async def _check_peer(
+        self, context: grpc.aio.ServicerContext, peer: PeerRecord, *, allow_unreachable: bool
+    ) -> None:
+        """Refuse a peer whose address serves another node now, when the admin is there to
+        read why, rather than store it and fail every reconnect with a handshake error."""
+        check = await self._links.check_peer(peer, PEER_CHECK_TIMEOUT_S)
+        if check.served_by:
+            explanation = f"{peer.address} serves node {check.served_by}, not {peer.node_id}"
+            await refuse(
+                context,
+                "address",
+                "identity",
+                explanation,
+                message=explanation,
+                code=grpc.StatusCode.FAILED_PRECONDITION,
+            )
+        if check.unreachable and not allow_unreachable:
+            explanation = (
+                f"cannot reach {peer.node_id} at {peer.address} ({check.unreachable}); "
+                "add it anyway if it is down"
+            )
+            await refuse(
+                context,
+                "address",
+                "reachable",
+                explanation,
+                message=explanation,
+                code=grpc.StatusCode.FAILED_PRECONDITION,
+            )
 
     async def RemovePeer(
         self, request: admin_pb2.RemovePeerRequest, context: grpc.aio.ServicerContext

@@ -39,6 +39,7 @@ def refusal_status(
     message: str | None = None,
     position: int | None = None,
     line: int | None = None,
+    code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
 ) -> grpc.Status:
     """The status of a call refused because ``field`` broke ``rule``; ``message`` defaults to
     ``"<field>: <explanation>"``. Usable by any servicer, aio or not (and by test fakes)."""
@@ -49,7 +50,7 @@ def refusal_status(
         metadata["line"] = str(line)
     violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=explanation)
     status = status_pb2.Status(
-        code=grpc.StatusCode.INVALID_ARGUMENT.value[0],
+        code=code.value[0],
         message=message if message is not None else f"{field}: {explanation}",
     )
     status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
@@ -77,10 +78,17 @@ async def abort(context: grpc.aio.ServicerContext, status: grpc.Status) -> NoRet
 
 
 async def refuse(
-    context: grpc.aio.ServicerContext, field: str, rule: str, explanation: str
+    context: grpc.aio.ServicerContext,
+    field: str,
+    rule: str,
+    explanation: str,
+    *,
+    message: str | None = None,
+    code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
 ) -> NoReturn:
-    """End the call: ``field`` broke ``rule`` (explained without the value)."""
-    await abort(context, refusal_status(field, rule, explanation))
+    """End the call: ``field`` broke ``rule`` (explained without the value). ``code``
+    FAILED_PRECONDITION: the request is well formed but the world disagrees with it."""
+    await abort(context, refusal_status(field, rule, explanation, message=message, code=code))
 
 
 async def refuse_invalid(context: grpc.aio.ServicerContext, exc: ValidationError) -> NoReturn:

@@ -28,7 +28,7 @@ def test_help_lists_every_command_group() -> None:
 
 
 def test_no_socket_means_node_not_running(home: Path) -> None:
-    result = fails(4, "peers", "list", "--home", home)
+    result = fails(4, "sync", "status", "--home", home)
     assert f"node at {home} is not running" in result.stderr
     assert f"ccnode serve --home {home}" in result.stderr
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 
 from ccnode.v1 import admin_pb2
+from cli.common.offline import offline_store
+from node.store.base import PeerRecord
 from tests.cli.support import FakeAdmin, fails, ok
 
 
@@ -24,6 +28,13 @@ def test_add_sends_the_peer(home: Path, fake: FakeAdmin) -> None:
     assert request.peer.node_id == "chongqing"
     assert request.peer.address == "127.0.0.1:7002"
     assert "added peer chongqing at 127.0.0.1:7002" in result.stdout
+
+
+def test_add_force_allows_a_peer_that_does_not_answer(home: Path, fake: FakeAdmin) -> None:
+    ok("peers", "add", "--home", home, "chongqing", "127.0.0.1:7002")
+    ok("peers", "add", "--home", home, "chongqing", "127.0.0.1:7002", "--force")
+    checked, forced = fake.received("AddPeer")
+    assert (checked.allow_unreachable, forced.allow_unreachable) == (False, True)
 
 
 def test_add_sends_the_court_prefixes_the_peer_serves(home: Path, fake: FakeAdmin) -> None:
@@ -100,3 +111,51 @@ def test_remove_unknown_peer_fails(home: Path, fake: FakeAdmin) -> None:
     result = fails(1, "peers", "remove", "--home", home, "xian", "--json")
     assert json.loads(result.stdout) == {"removed": False, "node_id": "xian"}
     assert "no peer xian" in result.stderr
+
+
+# ---------------------------------------------------------------- the node stopped
+
+
+def test_add_list_remove_with_the_node_stopped_use_its_store(home: Path) -> None:
+    # No socket: the node is not running (an admin configures it before its first start).
+    result = ok(
+        "peers", "add", "--home", home, "chongqing", "127.0.0.1:7002", "--court-prefix", "渝01"
+    )
+    assert "added peer chongqing at 127.0.0.1:7002 serving 渝01" in result.stdout
+    assert "node is not running: peer saved; it is used when the node starts" in result.stdout
+    with offline_store(home) as (_config, store):
+        assert store.peers() == [PeerRecord("chongqing", "127.0.0.1:7002", ("渝01",))]
+
+    doc = json.loads(ok("peers", "list", "--home", home, "--json").stdout)
+    (peer,) = doc["peers"]
+    assert (peer["node_id"], peer["address"], peer["court_prefixes"]) == (
+        "chongqing",
+        "127.0.0.1:7002",
+        ["渝01"],
+    )
+    assert peer["connected"] is False
+    assert "node is not running" in ok("peers", "list", "--home", home).stdout
+
+    doc = json.loads(ok("peers", "remove", "--home", home, "chongqing", "--json").stdout)
+    assert doc == {"removed": True, "node_id": "chongqing"}
+    with offline_store(home) as (_config, store):
+        assert store.peers() == []
+    assert "no peer chongqing" in fails(1, "peers", "remove", "--home", home, "chongqing").stderr
+
+
+def test_add_with_the_node_stopped_refuses_the_node_itself(home: Path) -> None:
+    result = fails(3, "peers", "add", "--home", home, "chengdu", "127.0.0.1:7002")
+    assert "a node cannot peer with itself" in result.stderr
+    assert not (home / "ccnode.db").exists()
+
+
+def test_a_node_holding_its_home_lock_is_not_written_offline(home: Path) -> None:
+    # The lock held without a socket: a node starting up. Its store is left alone.
+    fd = os.open(home / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = fails(4, "peers", "add", "--home", home, "chongqing", "127.0.0.1:7002")
+    finally:
+        os.close(fd)
+    assert "does not answer yet" in result.stderr
+    assert not (home / "ccnode.db").exists()

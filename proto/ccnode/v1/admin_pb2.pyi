@@ -193,16 +193,22 @@ class AddPeerRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PEER_FIELD_NUMBER: _builtins.int
+    ALLOW_UNREACHABLE_FIELD_NUMBER: _builtins.int
+    allow_unreachable: _builtins.bool
+    """A running node first dials the address and refuses a peer that another node serves, or
+    that does not answer; true stores a peer that does not answer (it may be down) anyway.
+    """
     @_builtins.property
     def peer(self) -> Global___Peer: ...
     def __init__(
         self,
         *,
         peer: Global___Peer | None = ...,
+        allow_unreachable: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["peer", b"peer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["peer", b"peer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_unreachable", b"allow_unreachable", "peer", b"peer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
