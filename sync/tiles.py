@@ -1,0 +1,164 @@
+"""Merkle proofs in O(log n) reads, from stored hashes of complete subtrees.
+
+``sync.merkle`` builds every proof from the leaf hashes, so a proof over a log of n entries
+reads all n of them. But every node an RFC 6962 proof is made of is the root of a range of
+leaves that the RFC's recursion produces, and each such range is either a *complete* subtree
+``[k * 2**h, (k + 1) * 2**h)`` or the right edge ``[start, size)`` of the tree, which is the
+fold (``sync.merkle._fold_right``) of at most log2(n) complete subtrees, largest first. So if
+the hash of every complete subtree is kept, a proof needs O(log n) stored hashes and O(log n)
+hashing, whatever the size of the log.
+
+A complete subtree is named by ``NodeId = (level, index)``: the ``2**level`` leaves from
+``index * 2**level``. Level 0 are the leaf hashes themselves (the store already has them);
+the store keeps levels >= 1 beside them, written with the entries (``completed_nodes``):
+every level is stored, n - 1 extra hashes for n leaves, because that keeps both the write
+(one row per node the frontier merges anyway) and the read (one row per proof piece) simple;
+storing only every 8th level (C2SP tlog-tiles) would save space at the cost of hashing up to
+256 stored hashes per piece.
+
+Pure functions: a ``NodeReader`` (e.g. ``Store.subtree_hashes``) brings the hashes, one call
+per proof, so the store can fetch them in one query. Results equal ``sync.merkle``'s
+(tests/unit/test_tiles.py checks this with hypothesis).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+
+from sync.merkle import EMPTY_ROOT, Frontier
+
+__all__ = [
+    "NodeId",
+    "NodeReader",
+    "completed_nodes",
+    "consistency_proof",
+    "inclusion_proof",
+    "range_nodes",
+    "root",
+]
+
+NodeId = tuple[int, int]
+"""(level, index): the complete subtree over leaves [index * 2**level, (index + 1) * 2**level)."""
+
+NodeReader = Callable[[Sequence[NodeId]], list[bytes]]
+"""Returns the hashes of the given complete subtrees, in the order asked."""
+
+_NODE_PREFIX = b"\x01"
+
+
+def _split_point(n: int) -> int:
+    """The largest power of two strictly smaller than ``n`` (requires n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def range_nodes(start: int, end: int) -> list[NodeId]:
+    """The complete subtrees whose right fold is MTH(D[start:end]), largest first.
+
+    Valid for the ranges RFC 6962's recursion produces: ``start`` is a multiple of every
+    power of two up to ``end - start`` (a complete subtree, or a right edge of the tree).
+    """
+    if not 0 <= start < end:
+        raise ValueError(f"range must satisfy 0 <= start < end, got start={start} end={end}")
+    nodes: list[NodeId] = []
+    position = start
+    for level in range((end - start).bit_length() - 1, -1, -1):
+        if (end - start) >> level & 1:
+            if position % (1 << level):
+                raise ValueError(f"range start {start} is not aligned for length {end - start}")
+            nodes.append((level, position >> level))
+            position += 1 << level
+    return nodes
+
+
+def _fold(hashes: Sequence[bytes]) -> bytes:
+    sha256 = hashlib.sha256
+    result = hashes[-1]
+    for i in range(len(hashes) - 2, -1, -1):
+        result = sha256(_NODE_PREFIX + hashes[i] + result).digest()
+    return result
+
+
+def _range_roots(ranges: Sequence[tuple[int, int]], read: NodeReader) -> list[bytes]:
+    """MTH of each range, with one call to ``read`` for all the pieces of all the ranges."""
+    pieces = [range_nodes(lo, hi) for lo, hi in ranges]
+    hashes = read([node for nodes in pieces for node in nodes]) if pieces else []
+    roots: list[bytes] = []
+    offset = 0
+    for nodes in pieces:
+        roots.append(_fold(hashes[offset : offset + len(nodes)]))
+        offset += len(nodes)
+    return roots
+
+
+def root(size: int, read: NodeReader) -> bytes:
+    """MTH(D[size]) from at most log2(size) + 1 stored hashes."""
+    if size < 0:
+        raise ValueError(f"tree size must be >= 0, got {size}")
+    return _range_roots([(0, size)], read)[0] if size else EMPTY_ROOT
+
+
+def inclusion_proof(size: int, index: int, read: NodeReader) -> list[bytes]:
+    """PATH(index, D[size]), equal to ``sync.merkle.inclusion_proof``; O(log size) reads."""
+    if not 0 <= index < size:
+        raise ValueError(f"inclusion proof index must satisfy 0 <= index < {size}, got {index}")
+    siblings: list[tuple[int, int]] = []  # root-down order, as sync.merkle walks it
+    start, end = 0, size
+    while end - start > 1:
+        mid = start + _split_point(end - start)
+        if index < mid:
+            siblings.append((mid, end))
+            end = mid
+        else:
+            siblings.append((start, mid))
+            start = mid
+    return _range_roots(siblings[::-1], read)
+
+
+def consistency_proof(old_size: int, size: int, read: NodeReader) -> list[bytes]:
+    """PROOF(old_size, D[size]), equal to ``sync.merkle.consistency_proof``; O(log) reads."""
+    if not 0 < old_size <= size:
+        raise ValueError(
+            f"consistency proof old_size must satisfy 0 < old_size <= {size}, got {old_size}"
+        )
+    siblings: list[tuple[int, int]] = []  # root-down order
+    start, end = 0, size
+    from_leaf_zero = True  # SUBPROOF's b (see sync.merkle.consistency_proof)
+    while end != old_size:
+        mid = start + _split_point(end - start)
+        if old_size <= mid:
+            siblings.append((mid, end))
+            end = mid
+        else:
+            siblings.append((start, mid))
+            start = mid
+            from_leaf_zero = False
+    ranges = ([] if from_leaf_zero else [(start, end)]) + siblings[::-1]
+    return _range_roots(ranges, read)
+
+
+def completed_nodes(
+    frontier: Frontier, leaf_hashes: Iterable[bytes]
+) -> list[tuple[int, int, bytes]]:
+    """Append ``leaf_hashes`` to ``frontier`` (in place) and return the (level, index, hash)
+    of every complete subtree of level >= 1 that the batch completes.
+
+    These are exactly the merges the frontier makes anyway, so storing them costs no hashing
+    beyond the append and reads no earlier leaf.
+    """
+    nodes: list[tuple[int, int, bytes]] = []
+    hashes = frontier.hashes
+    size = frontier.size
+    sha256 = hashlib.sha256
+    for subtree in leaf_hashes:
+        carry = size
+        level = 0
+        while carry & 1:
+            subtree = sha256(_NODE_PREFIX + hashes.pop() + subtree).digest()
+            carry >>= 1
+            level += 1
+            nodes.append((level, size >> level, subtree))
+        hashes.append(subtree)
+        size += 1
+    frontier.size = size
+    return nodes
