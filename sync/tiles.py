@@ -33,6 +33,7 @@ __all__ = [
     "NodeReader",
     "completed_nodes",
     "consistency_proof",
+    "frontier_nodes",
     "inclusion_proof",
     "range_nodes",
     "root",
@@ -135,6 +136,12 @@ def consistency_proof(old_size: int, size: int, read: NodeReader) -> list[bytes]
             from_leaf_zero = False
     ranges = ([] if from_leaf_zero else [(start, end)]) + siblings[::-1]
     return _range_roots(ranges, read)
+
+
+def frontier_nodes(size: int) -> list[NodeId]:
+    """The complete subtrees a ``Frontier`` of ``size`` holds, largest first: a store can
+    rebuild the frontier of its log from its own nodes (O(log size) reads) to extend it."""
+    return range_nodes(0, size) if size else []
 
 
 def completed_nodes(
