@@ -1004,6 +1004,38 @@ def test_reopening_does_not_migrate_twice(
     assert open_test_store(sql_store_location).vector() == {ORIGIN: 1}
 
 
+def test_migration_fills_the_merkle_nodes_of_stored_logs(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """A database from before merkle_nodes (revision 0007, leaves only): upgrading computes
+    every complete subtree from the stored leaf hashes, so proofs work on old logs."""
+    store = open_test_store(sql_store_location)
+    append(store, ORIGIN, 0, 11)
+    append(store, ORIGIN, 11, 22)
+    append(store, OTHER, 0, 1)
+    leaves = store.leaf_hashes(ORIGIN, 0, 33)
+    store.close()
+    url = sql_store_location if "://" in sql_store_location else f"sqlite:///{sql_store_location}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("DROP TABLE merkle_nodes"))
+            conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0007'"))
+    finally:
+        engine.dispose()
+    reopened = open_test_store(sql_store_location)  # upgrades to head: 0008 fills the table
+
+    def read(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        return reopened.subtree_hashes(ORIGIN, nodes)
+
+    assert tiles.root(33, read) == merkle.root(leaves)
+    for index in range(33):
+        assert tiles.inclusion_proof(33, index, read) == merkle.inclusion_proof(leaves, index)
+    append(reopened, ORIGIN, 33, 31)  # appends go on from the filled nodes
+    leaves = reopened.leaf_hashes(ORIGIN, 0, 64)
+    assert reopened.subtree_hashes(ORIGIN, [(6, 0)]) == [merkle.root(leaves)]
+
+
 # ---------------------------------------------------------------- open_store
 
 

@@ -1,0 +1,45 @@
+"""Merkle proofs and roots of a stored log from its stored subtree hashes (sync.tiles).
+
+Each function reads O(log size) rows through ``LogReader.subtree_hashes`` instead of the
+log's leaf hashes, and is meant to run on the store's thread (``Db.read``), so one call does
+all its reads and hashing there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from node.store.base import LogReader
+from sync import tiles
+
+
+@dataclass(frozen=True, slots=True)
+class Consistency:
+    """PROOF(old_size, D[new_size]) with both roots."""
+
+    proof: list[bytes]
+    old_root: bytes
+    new_root: bytes
+
+
+def _reader(store: LogReader, origin: str) -> tiles.NodeReader:
+    def read(nodes: Sequence[tiles.NodeId]) -> list[bytes]:
+        return store.subtree_hashes(origin, nodes)
+
+    return read
+
+
+def inclusion_proof(store: LogReader, origin: str, size: int, index: int) -> list[bytes]:
+    """PATH(index, D[size]) of the stored log of ``origin``."""
+    return tiles.inclusion_proof(size, index, _reader(store, origin))
+
+
+def consistency(store: LogReader, origin: str, old_size: int, new_size: int) -> Consistency:
+    """PROOF(old_size, D[new_size]) and the roots at both sizes, of the stored log."""
+    read = _reader(store, origin)
+    return Consistency(
+        proof=tiles.consistency_proof(old_size, new_size, read),
+        old_root=tiles.root(old_size, read),
+        new_root=tiles.root(new_size, read),
+    )
