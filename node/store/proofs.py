@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from node.store.base import LogReader
 from sync import tiles
+
+
+class SubtreeReader(Protocol):
+    """The one store method the proofs need (LogReader.subtree_hashes)."""
+
+    def subtree_hashes(self, origin: str, nodes: Sequence[tuple[int, int]]) -> list[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,19 +29,19 @@ class Consistency:
     new_root: bytes
 
 
-def _reader(store: LogReader, origin: str) -> tiles.NodeReader:
+def _reader(store: SubtreeReader, origin: str) -> tiles.NodeReader:
     def read(nodes: Sequence[tiles.NodeId]) -> list[bytes]:
         return store.subtree_hashes(origin, nodes)
 
     return read
 
 
-def inclusion_proof(store: LogReader, origin: str, size: int, index: int) -> list[bytes]:
+def inclusion_proof(store: SubtreeReader, origin: str, size: int, index: int) -> list[bytes]:
     """PATH(index, D[size]) of the stored log of ``origin``."""
     return tiles.inclusion_proof(size, index, _reader(store, origin))
 
 
-def consistency(store: LogReader, origin: str, old_size: int, new_size: int) -> Consistency:
+def consistency(store: SubtreeReader, origin: str, old_size: int, new_size: int) -> Consistency:
     """PROOF(old_size, D[new_size]) and the roots at both sizes, of the stored log."""
     read = _reader(store, origin)
     return Consistency(
