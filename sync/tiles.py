@@ -33,6 +33,7 @@ __all__ = [
     "NodeReader",
     "completed_nodes",
     "consistency_proof",
+    "consistency_proof_and_roots",
     "frontier_nodes",
     "inclusion_proof",
     "range_nodes",
@@ -118,6 +119,20 @@ def inclusion_proof(size: int, index: int, read: NodeReader) -> list[bytes]:
 
 def consistency_proof(old_size: int, size: int, read: NodeReader) -> list[bytes]:
     """PROOF(old_size, D[size]), equal to ``sync.merkle.consistency_proof``; O(log) reads."""
+    return _range_roots(_consistency_ranges(old_size, size), read)
+
+
+def consistency_proof_and_roots(
+    old_size: int, size: int, read: NodeReader
+) -> tuple[list[bytes], bytes, bytes]:
+    """The consistency proof, MTH(D[old_size]) and MTH(D[size]), with one call to ``read``."""
+    ranges = [*_consistency_ranges(old_size, size), (0, old_size), (0, size)]
+    roots = _range_roots(ranges, read)
+    return roots[:-2], roots[-2], roots[-1]
+
+
+def _consistency_ranges(old_size: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose roots make PROOF(old_size, D[size]), in proof order."""
     if not 0 < old_size <= size:
         raise ValueError(
             f"consistency proof old_size must satisfy 0 < old_size <= {size}, got {old_size}"
@@ -134,8 +149,7 @@ def consistency_proof(old_size: int, size: int, read: NodeReader) -> list[bytes]
             siblings.append((start, mid))
             start = mid
             from_leaf_zero = False
-    ranges = ([] if from_leaf_zero else [(start, end)]) + siblings[::-1]
-    return _range_roots(ranges, read)
+    return ([] if from_leaf_zero else [(start, end)]) + siblings[::-1]
 
 
 def frontier_nodes(size: int) -> list[NodeId]:

@@ -43,9 +43,7 @@ def inclusion_proof(store: SubtreeReader, origin: str, size: int, index: int) ->
 
 def consistency(store: SubtreeReader, origin: str, old_size: int, new_size: int) -> Consistency:
     """PROOF(old_size, D[new_size]) and the roots at both sizes, of the stored log."""
-    read = _reader(store, origin)
-    return Consistency(
-        proof=tiles.consistency_proof(old_size, new_size, read),
-        old_root=tiles.root(old_size, read),
-        new_root=tiles.root(new_size, read),
+    proof, old_root, new_root = tiles.consistency_proof_and_roots(
+        old_size, new_size, _reader(store, origin)
     )
+    return Consistency(proof=proof, old_root=old_root, new_root=new_root)

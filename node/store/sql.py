@@ -53,7 +53,7 @@ from sqlalchemy import (
     insert,
     select,
     true,
-    tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -1040,11 +1040,20 @@ def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]
         )
         found.update(((0, index), bytes(h)) for index, h in conn.execute(statement))
     for node_chunk in _chunks(inner):
-        node_statement = select(
-            merkle_nodes.c.level, merkle_nodes.c.idx, merkle_nodes.c.hash
-        ).where(
-            merkle_nodes.c.origin == origin,
-            tuple_(merkle_nodes.c.level, merkle_nodes.c.idx).in_(node_chunk),
+        by_level: dict[int, list[int]] = {}
+        for level, index in node_chunk:
+            by_level.setdefault(level, []).append(index)
+        # A UNION ALL of one primary-key lookup per level: an OR of the levels or a row-value
+        # IN over (level, idx) makes SQLite scan all of the origin's nodes.
+        node_statement = union_all(
+            *(
+                select(merkle_nodes.c.level, merkle_nodes.c.idx, merkle_nodes.c.hash).where(
+                    merkle_nodes.c.origin == origin,
+                    merkle_nodes.c.level == level,
+                    merkle_nodes.c.idx.in_(indexes),
+                )
+                for level, indexes in by_level.items()
+            )
         )
         for level, index, node in conn.execute(node_statement):
             found[(level, index)] = bytes(node)

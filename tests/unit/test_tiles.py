@@ -67,8 +67,13 @@ def test_proofs_equal_the_naive_ones(size: int, data: st.DataObject, batches: li
     consistency = tiles.consistency_proof(old_size, size, read)
     assert consistency == merkle.consistency_proof(leaves, old_size)
     merkle.verify_consistency(old_size, size, consistency, merkle.root(leaves[:old_size]), root)
+    assert tiles.consistency_proof_and_roots(old_size, size, read) == (
+        consistency,
+        merkle.root(leaves[:old_size]),
+        root,
+    )
     # One read per call, each of O(log size) hashes: a piece per set bit per proof node.
-    assert len(reads) <= 3  # an empty proof reads nothing
+    assert len(reads) <= 4  # one per call; an empty proof reads nothing
     assert max(reads) <= (size.bit_length() + 1) ** 2
 
 
