@@ -10,11 +10,13 @@ hashing, whatever the size of the log.
 
 A complete subtree is named by ``NodeId = (level, index)``: the ``2**level`` leaves from
 ``index * 2**level``. Level 0 are the leaf hashes themselves (the store already has them);
-the store keeps levels >= 1 beside them, written with the entries (``completed_nodes``):
-every level is stored, n - 1 extra hashes for n leaves, because that keeps both the write
-(one row per node the frontier merges anyway) and the read (one row per proof piece) simple;
-storing only every 8th level (C2SP tlog-tiles) would save space at the cost of hashing up to
-256 stored hashes per piece.
+the store keeps levels >= ``STORED_LEVEL_MIN`` beside them, written with the entries
+(``completed_nodes``), and a node of a level in between is hashed from its at most
+``2**(STORED_LEVEL_MIN - 1)`` leaves when asked for (``stored_nodes``, ``assemble``). That
+is n / 8 extra rows for n leaves rather than n - 1 for every level (the append path writes
+them, so their number is its cost), for at most 14 extra leaf reads per proof node; storing
+only every 8th level (C2SP tlog-tiles) would save more rows but hash up to 256 hashes per
+piece.
 
 Pure functions: a ``NodeReader`` (e.g. ``Store.subtree_hashes``) brings the hashes, one call
 per proof, so the store can fetch them in one query. Results equal ``sync.merkle``'s
@@ -24,13 +26,15 @@ per proof, so the store can fetch them in one query. Results equal ``sync.merkle
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sync.merkle import EMPTY_ROOT, Frontier
 
 __all__ = [
+    "STORED_LEVEL_MIN",
     "NodeId",
     "NodeReader",
+    "assemble",
     "completed_nodes",
     "consistency_proof",
     "consistency_proof_and_roots",
@@ -38,6 +42,7 @@ __all__ = [
     "inclusion_proof",
     "range_nodes",
     "root",
+    "stored_nodes",
 ]
 
 NodeId = tuple[int, int]
@@ -47,6 +52,9 @@ NodeReader = Callable[[Sequence[NodeId]], list[bytes]]
 """Returns the hashes of the given complete subtrees, in the order asked."""
 
 _NODE_PREFIX = b"\x01"
+
+STORED_LEVEL_MIN = 4
+"""Lowest level of interior node kept by the store; levels 1..3 are hashed from the leaves."""
 
 
 def _split_point(n: int) -> int:
@@ -162,7 +170,7 @@ def completed_nodes(
     frontier: Frontier, leaf_hashes: Iterable[bytes]
 ) -> list[tuple[int, int, bytes]]:
     """Append ``leaf_hashes`` to ``frontier`` (in place) and return the (level, index, hash)
-    of every complete subtree of level >= 1 that the batch completes.
+    of every complete subtree of level >= STORED_LEVEL_MIN that the batch completes.
 
     These are exactly the merges the frontier makes anyway, so storing them costs no hashing
     beyond the append and reads no earlier leaf.
@@ -178,8 +186,50 @@ def completed_nodes(
             subtree = sha256(_NODE_PREFIX + hashes.pop() + subtree).digest()
             carry >>= 1
             level += 1
-            nodes.append((level, size >> level, subtree))
+            if level >= STORED_LEVEL_MIN:
+                nodes.append((level, size >> level, subtree))
         hashes.append(subtree)
         size += 1
     frontier.size = size
     return nodes
+
+
+def _is_stored(level: int) -> bool:
+    return level == 0 or level >= STORED_LEVEL_MIN
+
+
+def stored_nodes(nodes: Iterable[NodeId]) -> list[NodeId]:
+    """The stored nodes (leaves and levels >= STORED_LEVEL_MIN) that ``assemble`` needs to
+    answer ``nodes``, each once, sorted."""
+    needed: set[NodeId] = set()
+    for level, index in nodes:
+        if level < 0 or index < 0:
+            raise ValueError("a subtree's level and index must be >= 0")
+        if _is_stored(level):
+            needed.add((level, index))
+        else:
+            first_leaf = index << level
+            needed.update((0, leaf) for leaf in range(first_leaf, first_leaf + (1 << level)))
+    return sorted(needed)
+
+
+def assemble(nodes: Sequence[NodeId], found: Mapping[NodeId, bytes]) -> list[bytes]:
+    """The hashes of ``nodes`` in order, from the stored ones ``found`` (``stored_nodes``);
+    raises ValueError if one is missing (not stored, or not below the log's size)."""
+    wanted = stored_nodes(nodes)
+    missing = sum(1 for node in wanted if node not in found)
+    if missing:
+        raise ValueError(f"{missing} of {len(wanted)} stored subtrees needed are not stored")
+    hashes: list[bytes] = []
+    for level, index in nodes:
+        if _is_stored(level):
+            hashes.append(found[(level, index)])
+            continue
+        layer = [found[(0, leaf)] for leaf in range(index << level, (index + 1) << level)]
+        while len(layer) > 1:
+            layer = [
+                hashlib.sha256(_NODE_PREFIX + layer[i] + layer[i + 1]).digest()
+                for i in range(0, len(layer), 2)
+            ]
+        hashes.append(layer[0])
+    return hashes

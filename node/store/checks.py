@@ -231,16 +231,6 @@ def check_table(table: str) -> None:
     _table_columns(table, "table")
 
 
-def subtree_hashes_in_order(
-    wanted: Sequence[tuple[int, int]], found: Mapping[tuple[int, int], bytes]
-) -> list[bytes]:
-    """Store.subtree_hashes' answer from what the store found, the same for every store."""
-    missing = sum(1 for node in wanted if node not in found)
-    if missing:
-        raise ValueError(f"{missing} of {len(wanted)} subtrees are not stored")
-    return [found[node] for node in wanted]
-
-
 def check_range(start: int, end: int) -> None:
     if start < 0:
         raise ValueError("start must be >= 0")

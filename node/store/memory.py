@@ -42,7 +42,6 @@ from node.store.checks import (
     collapse_changes,
     empty_state,
     full_row,
-    subtree_hashes_in_order,
 )
 from sync import tiles
 from sync.merkle import Frontier
@@ -54,7 +53,7 @@ class MemoryStore(AppendInTwoSteps):
         self._origins: dict[str, OriginState] = {}
         # Per origin, entries by index: the list position IS the index (logs are gapless).
         self._entries: dict[str, list[StoredEntry]] = {}
-        # Per origin, the hashes of complete subtrees of level >= 1 (sync.tiles).
+        # Per origin, the hashes of complete subtrees of level >= 4 (sync.tiles).
         self._nodes: dict[str, dict[tuple[int, int], bytes]] = {}
         self._by_subject: dict[str, list[tuple[str, int]]] = {}
         self._checkpoints: dict[str, dict[int, str]] = {}
@@ -173,14 +172,14 @@ class MemoryStore(AppendInTwoSteps):
     def _subtree_hashes(self, origin: str, wanted: list[tuple[int, int]]) -> list[bytes]:
         """subtree_hashes with the lock held."""
         log = self._entries.get(origin, [])
-        found = {
-            (level, index): log[index].leaf_hash
-            for level, index in wanted
-            if level == 0 and 0 <= index < len(log)
-        }
         stored_nodes = self._nodes.get(origin, {})
-        found.update((node, stored_nodes[node]) for node in wanted if node in stored_nodes)
-        return subtree_hashes_in_order(wanted, found)
+        found: dict[tuple[int, int], bytes] = {}
+        for level, index in tiles.stored_nodes(wanted):
+            if level == 0 and index < len(log):
+                found[(level, index)] = log[index].leaf_hash
+            elif (level, index) in stored_nodes:
+                found[(level, index)] = stored_nodes[(level, index)]
+        return tiles.assemble(wanted, found)
 
     def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]:
         with self._lock:

@@ -89,7 +89,7 @@ entries = Table(
     Index(None, "subject"),  # entries_by_subject (a listing's or a lookup's history)
 )
 
-# Hashes of the log's complete Merkle subtrees of level >= 1 (sync.tiles; level 0 are the
+# Hashes of the log's complete Merkle subtrees of level >= 4 (sync.tiles; level 0 are the
 # entries' leaf hashes), written with the entries, so a proof reads O(log n) rows.
 merkle_nodes = Table(
     "merkle_nodes",

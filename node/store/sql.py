@@ -89,7 +89,6 @@ from node.store.checks import (
     check_table,
     column_kind,
     empty_state,
-    subtree_hashes_in_order,
 )
 from node.store.layout import (
     STATE_VALUE_COLUMNS,
@@ -1032,8 +1031,9 @@ def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]
     """Two indexed queries at most (leaves, then interior nodes) for a proof's O(log n)."""
     found: dict[tuple[int, int], bytes] = {}
     entries, merkle_nodes = schema.entries, schema.merkle_nodes
-    leaves = sorted({index for level, index in wanted if level == 0})
-    inner = sorted({(level, index) for level, index in wanted if level > 0})
+    fetch = tiles.stored_nodes(wanted)
+    leaves = [index for level, index in fetch if level == 0]
+    inner = [(level, index) for level, index in fetch if level > 0]
     for chunk in _chunks(leaves):
         statement = select(entries.c.idx, entries.c.leaf_hash).where(
             entries.c.origin == origin, entries.c.idx.in_(chunk)
@@ -1057,7 +1057,7 @@ def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]
         )
         for level, index, node in conn.execute(node_statement):
             found[(level, index)] = bytes(node)
-    return subtree_hashes_in_order(wanted, found)
+    return tiles.assemble(wanted, found)
 
 
 def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:

@@ -37,8 +37,9 @@ def _stored_nodes(leaves: Sequence[bytes], batch_sizes: Sequence[int]) -> dict[t
 
 def _reader(stored: dict[tiles.NodeId, bytes], reads: list[int]) -> tiles.NodeReader:
     def read(nodes: Sequence[tiles.NodeId]) -> list[bytes]:
-        reads.append(len(nodes))
-        return [stored[node] for node in nodes]
+        fetch = tiles.stored_nodes(nodes)
+        reads.append(len(fetch))
+        return tiles.assemble(nodes, {node: stored[node] for node in fetch if node in stored})
 
     return read
 
@@ -52,7 +53,12 @@ def _reader(stored: dict[tiles.NodeId, bytes], reads: list[int]) -> tiles.NodeRe
 def test_proofs_equal_the_naive_ones(size: int, data: st.DataObject, batches: list[int]) -> None:
     leaves = _LEAVES[:size]
     stored = _stored_nodes(leaves, batches)
-    assert len(stored) == 2 * size - size.bit_count()  # every complete subtree, levels >= 0
+    # Exactly the complete subtrees of the stored levels: the leaves and levels >= 4.
+    assert set(stored) == {
+        (level, index)
+        for level in (0, *range(tiles.STORED_LEVEL_MIN, size.bit_length()))
+        for index in range(size >> level)
+    }
     index = data.draw(st.integers(0, size - 1))
     old_size = data.draw(st.integers(1, size))
     reads: list[int] = []
@@ -72,9 +78,10 @@ def test_proofs_equal_the_naive_ones(size: int, data: st.DataObject, batches: li
         merkle.root(leaves[:old_size]),
         root,
     )
-    # One read per call, each of O(log size) hashes: a piece per set bit per proof node.
+    # One read per call, each of O(log size) stored hashes (a piece of level 1..3 is up to 8
+    # leaves).
     assert len(reads) <= 4  # one per call; an empty proof reads nothing
-    assert max(reads) <= (size.bit_length() + 1) ** 2
+    assert max(reads, default=0) <= 8 * 3 * size.bit_length()
 
 
 def test_reads_grow_with_log_size_only() -> None:
@@ -85,11 +92,22 @@ def test_reads_grow_with_log_size_only() -> None:
 
         def read(nodes: Sequence[tiles.NodeId], reads: list[int] = reads) -> list[bytes]:
             reads.append(len(nodes))
-            return [bytes(32)] * len(nodes)
+            fetch = tiles.stored_nodes(nodes)
+            reads.append(len(fetch))
+            return tiles.assemble(nodes, dict.fromkeys(fetch, bytes(32)))
 
         tiles.inclusion_proof(size, size // 3, read)
         tiles.consistency_proof(size // 3 + 1, size, read)
-        assert max(reads) <= 2 * size.bit_length()
+        assert max(reads[0::2]) <= 2 * size.bit_length()  # subtrees asked for
+        assert max(reads[1::2]) <= 2 * size.bit_length() + 3 * 14  # stored hashes read
+
+
+def test_assemble_refuses_what_is_not_stored() -> None:
+    stored = _stored_nodes(_LEAVES[:20], [])
+    with pytest.raises(ValueError, match="not stored"):
+        tiles.assemble([(2, 5)], stored)  # leaves 20..23: beyond the log
+    with pytest.raises(ValueError, match="not stored"):
+        tiles.assemble([(4, 1)], stored)  # leaves 16..31: not complete
 
 
 def test_empty_and_bad_arguments() -> None:

@@ -5,9 +5,9 @@ Revises: 0007
 Create Date: 2026-12-02
 
 A proof used to read every leaf hash of the log. The store now keeps the hash of every
-complete subtree of level >= 1 (sync.tiles), written with the entries; this revision creates
-the table and fills it for the logs already stored, one origin at a time, reading its leaf
-hashes in order once (the only time they are read in full).
+complete subtree of level >= 4 (sync.tiles.STORED_LEVEL_MIN), written with the entries;
+this revision creates the table and fills it for the logs already stored, one origin at a
+time, reading its leaf hashes in order once (the only time they are read in full).
 """
 
 from __future__ import annotations
