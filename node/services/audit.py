@@ -29,6 +29,7 @@ from node.replication.equivocation import evidence_pb
 from node.replication.exchange import Exchange
 from node.services.errors import refuse, refuse_draft
 from node.services.refusals import refusals_page
+from node.store import proofs
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -39,7 +40,6 @@ from node.store.base import (
     StoreFull,
 )
 from node.store.runner import Db
-from sync import merkle
 from sync.entry import Header, decode_header, entry_id
 
 READERS = ("auditor", "node")
@@ -354,7 +354,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         # Nodes keep what they always got (the audience's payload); auditors ask for it.
         wants = request.with_payload or caller.identity.role == "node"
         show = wants and entry.payload is not None and self._may_read(caller, header)
-        leaves = await self._db.read(self._db.store.leaf_hashes, request.origin, 0, size)
+        proof = await self._db.read(
+            proofs.inclusion_proof, self._db.store, request.origin, size, request.index
+        )
         if show:
             await self._record(
                 context, caller, [entry_id(entry.origin, entry.index)], request.purpose
@@ -362,7 +364,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         return audit_pb2.InclusionProofResponse(
             index=request.index,
             size=size,
-            proof=merkle.inclusion_proof(leaves, request.index),
+            proof=proof,
             checkpoint=log_pb2.SignedCheckpoint(note=note),
             entry=_entry(entry, show),
         )
@@ -382,13 +384,15 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         if new_note is None:
             await self._abort(context, grpc.StatusCode.OUT_OF_RANGE, "no checkpoint at new_size")
         old_note = await self._db.read(store.checkpoint_at, request.origin, request.old_size)
-        leaves = await self._db.read(store.leaf_hashes, request.origin, 0, new_size)
+        found = await self._db.read(
+            proofs.consistency, store, request.origin, request.old_size, new_size
+        )
         return audit_pb2.ConsistencyProofResponse(
-            proof=merkle.consistency_proof(leaves, request.old_size),
+            proof=found.proof,
             old_checkpoint=log_pb2.SignedCheckpoint(note=old_note or ""),
             new_checkpoint=log_pb2.SignedCheckpoint(note=new_note),
-            old_root=merkle.subtree_root(leaves, 0, request.old_size),
-            new_root=merkle.root(leaves),
+            old_root=found.old_root,
+            new_root=found.new_root,
         )
 
     # ---------------------------------------------------------------- refusals

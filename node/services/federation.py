@@ -15,9 +15,9 @@ from node.ports import CallerAuth, ChangeFeed, Keys, Witnessing
 from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
+from node.store import proofs
 from node.store.base import LogReader
 from node.store.runner import Db
-from sync import merkle
 from sync.checkpoint import open_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
 from sync.note import NoteError
@@ -237,11 +237,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         if st is None or not 0 < request.old_size <= request.new_size <= st.size:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, "sizes outside the held log")
             raise AssertionError("unreachable")
-        leaves = await self._db.read(
-            self._db.store.leaf_hashes, request.origin, 0, request.new_size
+        found = await self._db.read(
+            proofs.consistency, self._db.store, request.origin, request.old_size, request.new_size
         )
         return federation_pb2.ProveConsistencyResponse(
-            proof=merkle.consistency_proof(leaves, request.old_size),
-            old_root=merkle.subtree_root(leaves, 0, request.old_size),
-            new_root=merkle.root(leaves),
+            proof=found.proof, old_root=found.old_root, new_root=found.new_root
         )

@@ -43,6 +43,8 @@ from node.store.checks import (
     empty_state,
     full_row,
 )
+from sync import tiles
+from sync.merkle import Frontier
 
 
 class MemoryStore(AppendInTwoSteps):
@@ -51,6 +53,8 @@ class MemoryStore(AppendInTwoSteps):
         self._origins: dict[str, OriginState] = {}
         # Per origin, entries by index: the list position IS the index (logs are gapless).
         self._entries: dict[str, list[StoredEntry]] = {}
+        # Per origin, the hashes of complete subtrees of level >= 4 (sync.tiles).
+        self._nodes: dict[str, dict[tuple[int, int], bytes]] = {}
         self._by_subject: dict[str, list[tuple[str, int]]] = {}
         self._checkpoints: dict[str, dict[int, str]] = {}
         self._cosignatures: dict[tuple[str, int], dict[str, str]] = {}
@@ -124,7 +128,14 @@ class MemoryStore(AppendInTwoSteps):
                     "a different checkpoint note is stored at this size "
                     "(use update_checkpoint_note to add cosignatures)"
                 )
+            # The log's frontier from its own nodes (the state's is opaque to the store).
+            frontier_nodes = tiles.frontier_nodes(expected_size)
+            frontier = Frontier(expected_size, self._subtree_hashes(origin, frontier_nodes))
+            nodes = tiles.completed_nodes(frontier, [entry.leaf_hash for entry in entries])
             # Nothing below can fail: the write is all or nothing.
+            stored_nodes = self._nodes.setdefault(origin, {})
+            for level, index, node in nodes:
+                stored_nodes[(level, index)] = node
             log = self._entries.setdefault(origin, [])
             for entry in entries:
                 log.append(entry)
@@ -153,6 +164,22 @@ class MemoryStore(AppendInTwoSteps):
         check_range(start, end)
         with self._lock:
             return [entry.leaf_hash for entry in self._entries.get(origin, [])[start:end]]
+
+    def subtree_hashes(self, origin: str, nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        with self._lock:
+            return self._subtree_hashes(origin, list(nodes))
+
+    def _subtree_hashes(self, origin: str, wanted: list[tuple[int, int]]) -> list[bytes]:
+        """subtree_hashes with the lock held."""
+        log = self._entries.get(origin, [])
+        stored_nodes = self._nodes.get(origin, {})
+        found: dict[tuple[int, int], bytes] = {}
+        for level, index in tiles.stored_nodes(wanted):
+            if level == 0 and index < len(log):
+                found[(level, index)] = log[index].leaf_hash
+            elif (level, index) in stored_nodes:
+                found[(level, index)] = stored_nodes[(level, index)]
+        return tiles.assemble(wanted, found)
 
     def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]:
         with self._lock:

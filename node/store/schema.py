@@ -89,6 +89,18 @@ entries = Table(
     Index(None, "subject"),  # entries_by_subject (a listing's or a lookup's history)
 )
 
+# Hashes of the log's complete Merkle subtrees of level >= 4 (sync.tiles; level 0 are the
+# entries' leaf hashes), written with the entries, so a proof reads O(log n) rows.
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("origin", TEXT, ForeignKey("origins.origin"), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("origin", "level", "idx"),
+)
+
 checkpoints = Table(
     "checkpoints",
     metadata,

@@ -95,6 +95,8 @@ from node.store.layout import (
     SqlAppendLayout,
     prepare_sql_append,
 )
+from sync import tiles
+from sync.merkle import Frontier
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -156,6 +158,11 @@ _SQLITE_CREATE_ORIGIN = (
     f"VALUES ({', '.join('?' * (len(_ORIGIN_COLUMNS) + 1))}) ON CONFLICT (origin) DO NOTHING"
 )
 _SQLITE_LOCKED_ORIGIN = "SELECT size, root, frozen FROM origins WHERE origin = ?"
+_SQLITE_INSERT_NODES = _MultiRow(
+    "INSERT INTO merkle_nodes (origin, level, idx, hash) VALUES ", "(?, ?, ?, ?)"
+)
+_PG_COPY_NODES = "COPY merkle_nodes (origin, level, idx, hash) FROM STDIN"
+_LEAF_HASH_COLUMN = 6  # position of leaf_hash in an entry row (node.store.layout)
 _SQLITE_UPDATE_ORIGIN = (
     f"UPDATE origins SET {', '.join(f'{name} = ?' for name in _ORIGIN_COLUMNS)} "  # noqa: S608
     "WHERE origin = ?"
@@ -292,6 +299,7 @@ class SqlStore(AppendInTwoSteps):
                     conn, origin, prepared.expected_size, state, bool(entry_rows)
                 )
                 if entry_rows:
+                    self._insert_nodes(conn, origin, prepared.expected_size, entry_rows)
                     self._insert_entries(conn, entry_rows)
                 if checkpoints:  # intermediate checkpoints signed in this commit
                     self._insert_checkpoints(
@@ -328,6 +336,28 @@ class SqlStore(AppendInTwoSteps):
         assert isinstance(driver_connection, psycopg.Connection)
         with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_ENTRIES) as copy:
             for row in rows:
+                copy.write_row(row)
+
+    def _insert_nodes(
+        self, conn: Connection, origin: str, size: int, rows: list[tuple[Any, ...]]
+    ) -> None:
+        """The complete subtrees the batch completes (sync.tiles): the log's frontier comes
+        from its own stored nodes (O(log n) rows; the state's frontier is the caller's and
+        opaque to the store), then about one hash and one small row per entry."""
+        frontier_nodes = tiles.frontier_nodes(size)
+        frontier = Frontier(size, _subtree_hashes(conn, origin, frontier_nodes))
+        leaves = (row[_LEAF_HASH_COLUMN] for row in rows)
+        nodes = tiles.completed_nodes(frontier, leaves)
+        node_rows = [(origin, level, index, node) for level, index, node in nodes]
+        if not node_rows:
+            return
+        if self._dialect != "postgresql":
+            _sqlite_insert(_raw(conn), _SQLITE_INSERT_NODES, node_rows)
+            return
+        driver_connection = conn.connection.driver_connection
+        assert isinstance(driver_connection, psycopg.Connection)
+        with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_NODES) as copy:
+            for row in node_rows:
                 copy.write_row(row)
 
     def _lock_origin(
@@ -458,6 +488,11 @@ class SqlStore(AppendInTwoSteps):
         )
         with self._read() as conn:
             return list(conn.execute(statement).scalars())
+
+    def subtree_hashes(self, origin: str, nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        wanted = list(nodes)
+        with self._read() as conn:
+            return _subtree_hashes(conn, origin, wanted)
 
     def entries_by_subject(self, subjects: Iterable[str]) -> list[StoredEntry]:
         found: list[StoredEntry] = []
@@ -989,6 +1024,41 @@ def _origin_values(state: OriginState) -> dict[str, Any]:
         "frozen": state.frozen,
         "frozen_reason": state.frozen_reason,
     }
+
+
+def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]) -> list[bytes]:
+    """Two indexed queries at most (leaves, then interior nodes) for a proof's O(log n).
+
+    Raw SQL on the driver: the append path runs this once per batch, and building the
+    statement with SQLAlchemy cost more than the whole lookup. Interior nodes are a UNION
+    ALL of one primary-key lookup per level, because an OR of the levels or a row-value IN
+    over (level, idx) makes SQLite scan all of the origin's nodes."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    found: dict[tuple[int, int], bytes] = {}
+    fetch = tiles.stored_nodes(wanted)
+    leaves = [index for level, index in fetch if level == 0]
+    inner = [(level, index) for level, index in fetch if level > 0]
+    for chunk in _chunks(leaves):
+        marks = ", ".join([mark] * len(chunk))
+        sql = f"SELECT idx, leaf_hash FROM entries WHERE origin = {mark} AND idx IN ({marks})"  # noqa: S608 (placeholders only)
+        for index, leaf in conn.exec_driver_sql(sql, (origin, *chunk)):
+            found[(0, index)] = bytes(leaf)
+    for node_chunk in _chunks(inner):
+        by_level: dict[int, list[int]] = {}
+        for level, index in node_chunk:
+            by_level.setdefault(level, []).append(index)
+        branches: list[str] = []
+        params: list[Any] = []
+        for level, indexes in by_level.items():
+            marks = ", ".join([mark] * len(indexes))
+            branches.append(
+                "SELECT level, idx, hash FROM merkle_nodes "  # noqa: S608 (placeholders only)
+                f"WHERE origin = {mark} AND level = {mark} AND idx IN ({marks})"
+            )
+            params.extend((origin, level, *indexes))
+        for level, index, node in conn.exec_driver_sql(" UNION ALL ".join(branches), tuple(params)):
+            found[(level, index)] = bytes(node)
+    return tiles.assemble(wanted, found)
 
 
 def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:

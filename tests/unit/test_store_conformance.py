@@ -40,6 +40,7 @@ from node.store.base import (
 )
 from node.store.checks import ROW_QUERY_AMONG_MAX
 from node.store.schema import metadata
+from sync import merkle, tiles
 
 ORIGIN = "chengdu"
 OTHER = "chongqing"
@@ -1003,6 +1004,38 @@ def test_reopening_does_not_migrate_twice(
     assert open_test_store(sql_store_location).vector() == {ORIGIN: 1}
 
 
+def test_migration_fills_the_merkle_nodes_of_stored_logs(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """A database from before merkle_nodes (revision 0007, leaves only): upgrading computes
+    every complete subtree from the stored leaf hashes, so proofs work on old logs."""
+    store = open_test_store(sql_store_location)
+    append(store, ORIGIN, 0, 11)
+    append(store, ORIGIN, 11, 22)
+    append(store, OTHER, 0, 1)
+    leaves = store.leaf_hashes(ORIGIN, 0, 33)
+    store.close()
+    url = sql_store_location if "://" in sql_store_location else f"sqlite:///{sql_store_location}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("DROP TABLE merkle_nodes"))
+            conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0007'"))
+    finally:
+        engine.dispose()
+    reopened = open_test_store(sql_store_location)  # upgrades to head: 0008 fills the table
+
+    def read(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        return reopened.subtree_hashes(ORIGIN, nodes)
+
+    assert tiles.root(33, read) == merkle.root(leaves)
+    for index in range(33):
+        assert tiles.inclusion_proof(33, index, read) == merkle.inclusion_proof(leaves, index)
+    append(reopened, ORIGIN, 33, 31)  # appends go on from the filled nodes
+    leaves = reopened.leaf_hashes(ORIGIN, 0, 64)
+    assert reopened.subtree_hashes(ORIGIN, [(6, 0)]) == [merkle.root(leaves)]
+
+
 # ---------------------------------------------------------------- open_store
 
 
@@ -1022,3 +1055,39 @@ def test_open_store_picks_the_backend(tmp_path: Any) -> None:
 def test_open_store_refuses_unusable_urls(location: str) -> None:
     with pytest.raises(StoreError):
         open_store(location)
+
+
+# ---------------------------------------------------------------- merkle nodes (sync.tiles)
+
+
+def test_subtree_hashes_answer_proofs_like_the_leaves(store: Store) -> None:
+    # Batches of uneven sizes, so nodes complete across batch boundaries.
+    position = 0
+    for count in (1, 2, 5, 13, 3, 40):
+        append(store, ORIGIN, position, count)
+        position += count
+    append(store, OTHER, 0, 3)
+    leaves = store.leaf_hashes(ORIGIN, 0, position)
+
+    def read(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        return store.subtree_hashes(ORIGIN, nodes)
+
+    for size in (1, 2, 7, 21, 64, position):
+        assert tiles.root(size, read) == merkle.root(leaves[:size])
+        for index in (0, size // 2, size - 1):
+            assert tiles.inclusion_proof(size, index, read) == merkle.inclusion_proof(
+                leaves[:size], index
+            )
+        for old_size in (1, size // 3 + 1, size):
+            assert tiles.consistency_proof(old_size, size, read) == merkle.consistency_proof(
+                leaves[:size], old_size
+            )
+    assert store.subtree_hashes(ORIGIN, []) == []
+    assert store.subtree_hashes(ORIGIN, [(6, 0), (0, 63)]) == [
+        merkle.root(leaves[:64]),
+        leaves[63],
+    ]
+    with pytest.raises(ValueError, match="not stored"):
+        store.subtree_hashes(ORIGIN, [(0, position)])  # beyond the log
+    with pytest.raises(ValueError, match="not stored"):
+        store.subtree_hashes(OTHER, [(2, 0)])  # OTHER has 3 leaves: no complete 4-subtree
