@@ -33,21 +33,23 @@ class PeerChannels:
         self._certs_dir = certs_dir
         self._trust_domain = trust_domain
         self._limits = limits
+        # Read once, like the server's credentials: a channel opens on every reconnect and for
+        # every own-log recovery call, on the event loop. New certificates take a restart
+        # (docs/operations.md, certificates).
+        self._creds = grpc.ssl_channel_credentials(
+            root_certificates=(certs_dir / "ca.pem").read_bytes(),
+            private_key=(certs_dir / "tls.key").read_bytes(),
+            certificate_chain=(certs_dir / "tls.pem").read_bytes(),
+        )
 
     def open(self, address: str, peer_id: str) -> grpc.aio.Channel:
-        d = self._certs_dir
-        creds = grpc.ssl_channel_credentials(
-            root_certificates=(d / "ca.pem").read_bytes(),
-            private_key=(d / "tls.key").read_bytes(),
-            certificate_chain=(d / "tls.pem").read_bytes(),
-        )
         # The server must present a certificate for <peer>.node.<trust-domain>: a process at
         # the peer's address holding another node's certificate fails the handshake.
         options: list[tuple[str, int | str]] = [
             *grpc_options(self._limits),
             ("grpc.ssl_target_name_override", peer_dns_name(self._trust_domain, peer_id)),
         ]
-        return grpc.aio.secure_channel(address, creds, options=options)
+        return grpc.aio.secure_channel(address, self._creds, options=options)
 
     def served_node(self, address: str, timeout_s: float) -> str:
         """The node whose certificate the server at ``address`` presents, from a TLS handshake

@@ -127,10 +127,7 @@ class Node:
             replica=parts.replica,
             keys=parts.keys,
             auth=parts.auth,
-            calls=GrpcPeerCalls(
-                PeerChannels(certs_dir=c.certs_dir, trust_domain=c.trust_domain, limits=c.limits),
-                parts.exchange,
-            ),
+            calls=GrpcPeerCalls(parts.channels, parts.exchange),
             node_id=c.node_id,
             trust_domain=c.trust_domain,
             timeout_s=c.limits.own_log_recovery_timeout_s,
@@ -203,6 +200,7 @@ class Node:
             enabled=c.limits.catchup_worker_backlog > 0 and isinstance(store, SqlStore),
             clock=self.clock,
         )
+        channels = PeerChannels(certs_dir=c.certs_dir, trust_domain=c.trust_domain, limits=c.limits)
         links = PeerLinkSet(
             LinkParts(
                 node_id=c.node_id,
@@ -214,9 +212,7 @@ class Node:
                 equivocation=equivocation,
                 witnessing=witnessing,
                 workers=workers,
-                channels=PeerChannels(
-                    certs_dir=c.certs_dir, trust_domain=c.trust_domain, limits=c.limits
-                ),
+                channels=channels,
                 auth=auth,
                 clock=self.clock,
                 watch=watch,
@@ -251,6 +247,7 @@ class Node:
             witnessing=witnessing,
             equivocation=equivocation,
             links=links,
+            channels=channels,
             replica=replica,
             workers=workers,
             asset_source=self.registry.asset_source,

@@ -46,6 +46,7 @@ from node.replication.equivocation import EquivocationWatch
 from node.replication.exchange import Exchange
 from node.replication.links import PeerLinkSet
 from node.replication.supervisor import CatchupWorkers
+from node.replication.wire import PeerChannels
 from node.replication.witnessing import Witness
 from node.services.admin import AdminService
 from node.services.audit import AuditService
@@ -75,6 +76,7 @@ class Parts:
     witnessing: Witness
     equivocation: EquivocationWatch
     links: PeerLinkSet
+    channels: PeerChannels  # mutual-TLS channels to peers (links, own-log recovery)
     replica: Replica
     workers: CatchupWorkers
     asset_source: SourceFactory
