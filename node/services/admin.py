@@ -19,7 +19,7 @@ from node.replication.equivocation import evidence_pb
 from node.services.dates import as_of_day
 from node.services.errors import refuse, refuse_draft
 from node.services.projections import listing_item
-from node.services.refusals import refusals_page
+from node.services.refusals import refusal_fields, refusals_page
 from node.store.base import (
     EvidenceStore,
     LogReader,
@@ -421,17 +421,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.RefusalsResponse:
         rows, next_offset = await refusals_page(self._db, request.limit, request.offset)
         return admin_pb2.RefusalsResponse(
-            refusals=[
-                admin_pb2.Refusal(
-                    at_unix_ms=r.at_unix_ms,
-                    peer=r.peer,
-                    identity=r.identity,
-                    method=r.method,
-                    reason=r.reason,
-                    count=r.count,
-                )
-                for r in rows
-            ],
+            refusals=[admin_pb2.Refusal(**refusal_fields(r)) for r in rows],
             next_offset=next_offset,
         )
 

@@ -28,7 +28,7 @@ from node.ports import Appender, CallerAuth, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
 from node.replication.exchange import Exchange
 from node.services.errors import refuse, refuse_draft
-from node.services.refusals import refusals_page
+from node.services.refusals import refusal_fields, refusals_page
 from node.store import proofs
 from node.store.base import (
     EvidenceStore,
@@ -403,17 +403,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         await self._auth.require(context, AUDITOR, "Audit.Refusals")
         rows, next_offset = await refusals_page(self._db, request.limit, request.offset)
         return audit_pb2.AuditRefusalsResponse(
-            refusals=[
-                audit_pb2.AuditRefusal(
-                    at_unix_ms=r.at_unix_ms,
-                    peer=r.peer,
-                    identity=r.identity,
-                    method=r.method,
-                    reason=r.reason,
-                    count=r.count,
-                )
-                for r in rows
-            ],
+            refusals=[audit_pb2.AuditRefusal(**refusal_fields(r)) for r in rows],
             total=await self._db.read(self._db.store.refusal_count),
             next_offset=next_offset,
         )

@@ -3,6 +3,8 @@ many refusals the node holds, so a flood of refused calls never blinds the node'
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from node.store.base import REFUSALS_PAGE_MAX, Refusal, RefusalStore
 from node.store.runner import Db
 
@@ -16,6 +18,32 @@ async def refusals_page(db: Db[RefusalStore], limit: int, offset: int) -> tuple[
     and the offset of the next page (0 when there is none)."""
     size = min(limit or PAGE_DEFAULT, REFUSALS_PAGE_MAX)
     offset = min(offset, OFFSET_MAX)
-    rows = await db.read(db.store.refusals, size, offset)
-    more = len(rows) == size and bool(await db.read(db.store.refusals, 1, offset + size))
+    store = db.store
+
+    def page() -> tuple[list[Refusal], bool]:  # one trip to a reader thread for both reads
+        rows = store.refusals(size, offset)
+        return rows, len(rows) == size and bool(store.refusals(1, offset + size))
+
+    rows, more = await db.read(page)
     return rows, offset + size if more else 0
+
+
+class RefusalFields(TypedDict):
+    at_unix_ms: int
+    peer: str
+    identity: str
+    method: str
+    reason: str
+    count: int
+
+
+def refusal_fields(r: Refusal) -> RefusalFields:
+    """The fields of a refusal row as both Admin.Refusal and Audit.AuditRefusal name them."""
+    return {
+        "at_unix_ms": r.at_unix_ms,
+        "peer": r.peer,
+        "identity": r.identity,
+        "method": r.method,
+        "reason": r.reason,
+        "count": r.count,
+    }
