@@ -24,9 +24,9 @@ from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.clock import Clock
 from node.metrics import METRICS
 from node.ports import Keys
+from node.store import proofs
 from node.store.base import EvidenceRecord, EvidenceStore, LogReader
 from node.store.runner import Db
-from sync import merkle
 from sync.checkpoint import Checkpoint, open_checkpoint
 from sync.equivocation import Evidence, EvidenceError, find_equivocation, verify_evidence
 from sync.note import NoteError, Verifier, parse_note
@@ -95,10 +95,9 @@ class EquivocationWatch:
         if held is not None and parse_note(held).text == parse_note(note).text:
             return
         # Stale batches are common in a mesh: read past the checkpoint's size only on conflict.
-        leaves = await db.read(db.store.leaf_hashes, origin, 0, cp.size)
-        if merkle.root(leaves) == cp.root:
-            return
-        leaves += await db.read(db.store.leaf_hashes, origin, cp.size, state.size)
+        if await db.read(proofs.root, db.store, origin, cp.size) == cp.root:
+            return  # O(log n) stored hashes; the whole log is read only to prove a conflict
+        leaves = await db.read(db.store.leaf_hashes, origin, 0, state.size)
         await self._evidence_from_leaves(state.checkpoint_note, note, verifier, leaves)
 
     async def investigate(

@@ -14,9 +14,9 @@ import logging
 
 from node.clock import Clock
 from node.ports import EquivocationWatch, Keys
+from node.store import proofs
 from node.store.base import LogWriter
 from node.store.runner import Db
-from sync import merkle
 from sync.checkpoint import Checkpoint, CosignatureSigner, CosignatureVerifier
 from sync.note import NoteError, add_signatures, parse_note
 
@@ -50,8 +50,7 @@ class Witness:
         if checkpoint.size == state.size:
             root = state.root
         else:
-            leaves = await db.read(db.store.leaf_hashes, origin, 0, checkpoint.size)
-            root = merkle.root(leaves)
+            root = await db.read(proofs.root, db.store, origin, checkpoint.size)
         if root != checkpoint.root:
             await self._equivocation.record_conflict(origin, note)
             return None

@@ -36,6 +36,11 @@ def _reader(store: SubtreeReader, origin: str) -> tiles.NodeReader:
     return read
 
 
+def root(store: SubtreeReader, origin: str, size: int) -> bytes:
+    """MTH(D[size]) of the stored log of ``origin``."""
+    return tiles.root(size, _reader(store, origin))
+
+
 def inclusion_proof(store: SubtreeReader, origin: str, size: int, index: int) -> list[bytes]:
     """PATH(index, D[size]) of the stored log of ``origin``."""
     return tiles.inclusion_proof(size, index, _reader(store, origin))
