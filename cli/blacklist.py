@@ -32,6 +32,7 @@ from sync.domain.blacklist import TERM_WARNING_DAYS, ListingRecord, parse_listin
 from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
+from sync.folds import blacklist as bl_fold
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -251,7 +252,30 @@ def add(
     _report_written("listed 已列入", response, warnings)
 
 
-@blacklist.command("import")
+IMPORT_FORMAT_HELP = """\b
+File format (JSON lines, UTF-8): one listing per line as a JSON object; blank lines are
+skipped. Keys (docs/operations.md "Importing listings"; an example: examples/listings.jsonl):
+  court            court code 法院代码, e.g. 川01 (a court this node serves)   [required]
+  case_number      case number 案号, e.g. （2026）川01执123号                   [required]
+  debtor_type      person 自然人 | org 法人或其他组织                          [required]
+  name             debtor's name 姓名/名称                                     [required]
+  id_number        resident ID 身份证号码 (person)
+  credit_code      unified social credit code 统一社会信用代码 (org)
+  sex              M | F | 男 | 女 (person)
+  legal_representative   name of the org's legal representative 法定代表人
+  obligation       the obligation 生效法律文书确定的义务                       [required]
+  performance      how far it was performed 履行情况                           [required]
+  ground           listing ground G1–G6 失信情形 (`blacklist add --help`)      [required]
+  term_years       1–5 (G2–G6; default 2; over 2 needs the rule's grounds)
+  basis_issuer     issuer of the basis document 执行依据制作单位               [required]
+  basis_number     its number 执行依据文号                                     [required]
+  filed_on         filing date 立案时间, YYYY-MM-DD                            [required]
+  conduct          the specific dishonest conduct 失信行为具体情形
+  listed_on        YYYY-MM-DD, default today
+"""
+
+
+@blacklist.command("import", epilog=IMPORT_FORMAT_HELP)
 @home_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @actor_option()
@@ -272,17 +296,20 @@ def import_(
     skip_listed: bool,
     as_json: bool,
 ) -> None:
-    """List every debtor of a JSON-lines FILE in one all-or-nothing submission.
+    """List every debtor of a JSON-lines FILE; nothing is listed unless every line passes.
 
     Every line is checked before anything is sent: the first bad line (bad JSON, an unknown
-    or missing key, a value of the wrong type) stops the import, naming its line number and
-    field, and nothing is listed (exit 2). A line the node refuses (exit 3) refuses the whole
-    file, also a line that repeats an earlier line's court, case number and debtor (rule
-    duplicate_listing).
+    or missing key, a value of the wrong type, a repeat of an earlier line's court, case
+    number and debtor) stops the import, naming its line number and field, and nothing is
+    listed (exit 2). A file too large for one request (the node's message limit) is sent in
+    parts: the node first checks every part as it would list it, so a line it refuses (exit
+    3) refuses the whole file before anything is listed; then the parts are listed in order,
+    each part all or nothing.
 
     Re-running an import is safe: the lines already listed are left out and counted
-    ("already listed: N"), so after a lost connection (exit 5) the same command lists only
-    what is missing, each debtor once.
+    ("already listed: N"), so after a lost connection (exit 5), or a part refused because the
+    node's state changed between the check and the listing, the same command lists only what
+    is missing, each debtor once.
     """
     try:
         lines = file.read_text(encoding="utf-8-sig").splitlines()
@@ -292,11 +319,7 @@ def import_(
         ) from None
     drafts: list[admin_pb2.Draft] = []
     line_of_draft: list[int] = []
-
-    def line_of(position: int) -> str:
-        """The node names a draft by its position; the officer knows the file's lines."""
-        return f"line {line_of_draft[position]}"
-
+    first_line_of_key: dict[tuple[str, str, str], int] = {}
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         console=err_console(), disable=as_json, transient=False,
@@ -307,53 +330,140 @@ def import_(
             if not line.strip():
                 continue
             rec = _parse_line(line, line_no)
-            drafts.append(listing_draft(rec, confirm_bad_credit_code=confirm_bad_credit_code))
+            draft = listing_draft(rec, confirm_bad_credit_code=confirm_bad_credit_code)
+            record = draft.payload.blacklist_listed.record
+            key = (record.court, record.case_number, bl_fold.id_key(record.debtor))
+            if key[2] and (earlier := first_line_of_key.setdefault(key, line_no)) != line_no:
+                raise InvalidInput(
+                    f"line {line_no}: debtor: repeats line {earlier} (the same court, case "
+                    "number and debtor) [rule: duplicate_listing]"
+                )
+            drafts.append(draft)
             line_of_draft.append(line_no)
         if not drafts:
             raise InvalidInput(f"{file}: no listings to import")
-        request_bytes = admin_pb2.SubmitRequest(drafts=drafts, actor=actor).ByteSize()
         limit_bytes = load_config(home).limits.grpc_message_bytes_max
-        if request_bytes > limit_bytes:
-            raise InvalidInput(
-                f"{file}: {len(drafts)} listings make a {request_bytes}-byte submission, over "
-                f"the node's {limit_bytes}-byte message limit; split the file"
-            )
-        submitting = progress.add_task(f"submitting {len(drafts)} listings 提交", total=None)
+        parts = split_submission(drafts, actor, limit_bytes)
+        responses: list[admin_pb2.SubmitResponse] = []
+        unknown_hint = (
+            f"the import is safe to re-run: `ccnode blacklist import --home {home} {file}` "
+            "lists only the lines not listed yet"
+        )
         with node_client(home) as client:
-            response = client.submit(
-                drafts,
-                actor,
-                draft_label=line_of,
-                skip_listed=skip_listed,
-                unknown_hint=(
-                    "the import is safe to re-run: "
-                    f"`ccnode blacklist import --home {home} {file}` lists only the lines "
-                    "not listed yet"
-                ),
+            if len(parts) > 1:
+                checked = progress.add_task("checked by the node 节点校验", total=len(drafts))
+                for start, stop in parts:
+                    client.submit(
+                        drafts[start:stop],
+                        actor,
+                        draft_label=_line_label(line_of_draft, start),
+                        skip_listed=skip_listed,
+                        check_only=True,
+                    )
+                    progress.advance(checked, stop - start)
+            submitting = progress.add_task("listing 列入", total=len(drafts))
+            for start, stop in parts:
+                try:
+                    responses.append(
+                        client.submit(
+                            drafts[start:stop],
+                            actor,
+                            draft_label=_line_label(line_of_draft, start),
+                            skip_listed=skip_listed,
+                            unknown_hint=unknown_hint,
+                        )
+                    )
+                except click.ClickException:
+                    if responses:  # the earlier parts stay listed: say so, and how to go on
+                        err_console().print(
+                            f"lines {line_of_draft[0]}–{line_of_draft[start - 1]} were listed "
+                            f"in {len(responses)} earlier submissions; {unknown_hint}",
+                            markup=False,
+                        )
+                    raise
+                progress.advance(submitting, stop - start)
+    _report_import(file, responses, parts, line_of_draft, as_json)
+
+
+def split_submission(
+    drafts: Sequence[admin_pb2.Draft], actor: str, limit_bytes: int
+) -> list[tuple[int, int]]:
+    """``drafts`` cut into consecutive parts ``[start, stop)`` whose SubmitRequest fits in
+    ``limit_bytes`` with a margin (1/16 and 4 KiB, for the request's other fields and the
+    gRPC frame). A draft too large on its own is refused: no split would send it."""
+    budget = limit_bytes - max(limit_bytes // 16, 4096) - len(actor.encode()) - 16
+    parts: list[tuple[int, int]] = []
+    start, used = 0, 0
+    for i, draft in enumerate(drafts):
+        size = draft.ByteSize()
+        size += 1 + _varint_len(size)  # the repeated field's tag and length
+        if size > budget:
+            raise InvalidInput(
+                f"draft {i}: a {size}-byte listing, over the node's {limit_bytes}-byte message "
+                "limit"
             )
-        progress.update(submitting, total=1, completed=1)
-    warnings = warnings_of(response, line_of)
-    skipped = [{"line": line_of_draft[s.position], "subject": s.subject} for s in response.skipped]
+        if used + size > budget:
+            parts.append((start, i))
+            start, used = i, 0
+        used += size
+    parts.append((start, len(drafts)))
+    return parts
+
+
+def _varint_len(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _line_label(line_of_draft: Sequence[int], start: int) -> Callable[[int], str]:
+    """The node names a draft by its position in its part; the officer knows the file's
+    lines."""
+    return lambda position: f"line {line_of_draft[start + position]}"
+
+
+def _report_import(
+    file: Path,
+    responses: Sequence[admin_pb2.SubmitResponse],
+    parts: Sequence[tuple[int, int]],
+    line_of_draft: Sequence[int],
+    as_json: bool,
+) -> None:
+    warnings: list[str] = []
+    skipped: list[dict[str, Any]] = []
+    subjects: list[str] = []
+    entry_ids: list[str] = []
+    for (start, _stop), response in zip(parts, responses, strict=True):
+        warnings += warnings_of(response, _line_label(line_of_draft, start))
+        skipped += [
+            {"line": line_of_draft[start + s.position], "subject": s.subject}
+            for s in response.skipped
+        ]
+        subjects += response.subjects
+        entry_ids += response.entry_ids
+    size = responses[-1].size
     if as_json:
         emit_json(
             {
-                "listed": len(response.entry_ids),
+                "listed": len(entry_ids),
                 "already_listed": len(skipped),
                 "skipped": skipped,
-                **_written_doc(response, warnings),
+                "submissions": len(responses),
+                "subjects": subjects,
+                "entry_ids": entry_ids,
+                "size": size,
+                "warnings": warnings,
             }
         )
         return
     _print_warnings(warnings)
     out = console()
-    if response.subjects:
-        first, last = response.subjects[0], response.subjects[-1]
+    in_parts = f" in {len(responses)} submissions" if len(responses) > 1 else ""
+    if subjects:
         out.print(
-            f"listed 已列入 {len(response.entry_ids)} debtors from {file} ({first} … {last}); "
-            f"log size 日志条数 {response.size}"
+            f"listed 已列入 {len(entry_ids)} debtors from {file}{in_parts} "
+            f"({subjects[0]} … {subjects[-1]}); log size 日志条数 {size}"
         )
     else:
-        out.print(f"listed 已列入 0 debtors from {file}; log size 日志条数 {response.size}")
+        out.print(f"listed 已列入 0 debtors from {file}; log size 日志条数 {size}")
     if skipped:
         out.print(f"already listed 已在列: {len(skipped)} (left out)")
 

@@ -59,7 +59,12 @@ class Appender(Protocol):
     """Append to this node's own log: validated, signed and committed before it returns."""
 
     async def submit(
-        self, drafts: Sequence[Draft], actor: str, *, skip_done: bool = False
+        self,
+        drafts: Sequence[Draft],
+        actor: str,
+        *,
+        skip_done: bool = False,
+        check_only: bool = False,
     ) -> SubmitResult: ...
 
 

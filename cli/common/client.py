@@ -99,12 +99,16 @@ class NodeClient:
         draft_label: DraftLabel | None = None,
         unknown_hint: str | None = None,
         skip_listed: bool = False,
+        check_only: bool = False,
     ) -> admin_pb2.SubmitResponse:
         """Submit drafts in one request (all or nothing). A refused draft is named by
         ``draft_label`` (e.g. a file's line number), or not at all: one draft needs no name.
         ``skip_listed``: listings of a debtor already listed for the case are left out
-        (``SubmitResponse.skipped``) instead of refusing the submission."""
-        request = admin_pb2.SubmitRequest(drafts=drafts, actor=actor, skip_listed=skip_listed)
+        (``SubmitResponse.skipped``) instead of refusing the submission. ``check_only``: the
+        node checks the drafts as it would append them and appends nothing."""
+        request = admin_pb2.SubmitRequest(
+            drafts=drafts, actor=actor, skip_listed=skip_listed, check_only=check_only
+        )
         return self.call(
             self.admin.Submit,
             request,

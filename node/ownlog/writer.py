@@ -241,6 +241,7 @@ class _Submission:
     actor: str
     future: asyncio.Future[SubmitResult]
     skip_done: bool = False
+    check_only: bool = False
 
 
 class LocalLog:
@@ -311,11 +312,18 @@ class LocalLog:
         return self._db.store.entries(self.node_id, state.size - 1, state.size)[0].hlc
 
     async def submit(
-        self, drafts: Sequence[Draft], actor: str, *, skip_done: bool = False
+        self,
+        drafts: Sequence[Draft],
+        actor: str,
+        *,
+        skip_done: bool = False,
+        check_only: bool = False,
     ) -> SubmitResult:
         """Append ``drafts`` (all or nothing). ``skip_done``: a draft refused as
         ``AlreadyDone`` is left out (reported in ``SubmitResult.skipped``) instead of refusing
-        the submission, so that re-running a submission whose outcome was unknown is safe."""
+        the submission, so that re-running a submission whose outcome was unknown is safe.
+        ``check_only``: every check of an append against the current state, the same refusal
+        or warnings, and nothing appended (``SubmitResult`` without entry ids)."""
         if not drafts:
             raise DraftRejected(0, "drafts", "empty", "nothing to append")
         if not actor.strip():
@@ -323,7 +331,9 @@ class LocalLog:
                 0, "actor", "required", "actor: the responsible officer is required"
             )
         future: asyncio.Future[SubmitResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Submission(list(drafts), actor.strip(), future, skip_done))
+        await self._queue.put(
+            _Submission(list(drafts), actor.strip(), future, skip_done, check_only)
+        )
         return await future
 
     async def _writer(self) -> None:
@@ -399,6 +409,18 @@ class LocalLog:
                 log.exception("preparing a submission of %d drafts failed", len(sub.drafts))
                 outcomes.append(
                     DraftRejected(0, "drafts", "internal", "the node could not prepare this entry")
+                )
+                continue
+            if sub.check_only:  # checked like an append; its rows and entries are dropped
+                outcomes.append(
+                    SubmitResult(
+                        entry_ids=[],
+                        subjects=[],
+                        size=0,
+                        checkpoint="",
+                        warnings=warnings,
+                        skipped=skipped,
+                    )
                 )
                 continue
             pending = rows

@@ -131,7 +131,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         ]
         try:
             result = await self._appender.submit(
-                drafts, request.actor, skip_done=request.skip_listed
+                drafts,
+                request.actor,
+                skip_done=request.skip_listed,
+                check_only=request.check_only,
             )
         except DraftRejected as exc:
             await refuse_draft(context, exc)

@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from node.config import NodeConfig
 from sync.domain.identifiers import resident_id_check_char
 from tests.cli.support import FakeAdmin, fails, ok
 
@@ -184,6 +185,10 @@ def _write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def _case(n: int) -> str:
+    return f"（2024）川0104执{1000 + n}号"
+
+
 def _listing_line(**overrides: object) -> str:
     return json.dumps({**LISTING, **overrides}, ensure_ascii=False)
 
@@ -198,7 +203,12 @@ def test_import_sends_one_request_with_every_line(
     )
     file = _write_lines(
         tmp_path / "list.jsonl",
-        [_listing_line(), "", _listing_line(ground="G2", term_years=3), _listing_line(name="李四")],
+        [
+            _listing_line(),
+            "",
+            _listing_line(ground="G2", term_years=3, case_number="（2024）川0104执1235号"),
+            _listing_line(name="李四", case_number="（2024）川0104执1236号"),
+        ],
     )
     result = ok("blacklist", "import", "--home", home, file, env=ACTOR)
     request = _submitted(fake)
@@ -215,7 +225,8 @@ def test_import_json_prints_one_document(home: Path, fake: FakeAdmin, tmp_path: 
     fake.responses["Submit"] = admin_pb2.SubmitResponse(
         entry_ids=["chengdu/0", "chengdu/1"], subjects=["chengdu/bl/0", "chengdu/bl/1"], size=2
     )
-    file = _write_lines(tmp_path / "list.jsonl", [_listing_line(), _listing_line()])
+    lines = [_listing_line(), _listing_line(case_number="（2024）川0104执1235号")]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
     result = ok("blacklist", "import", "--home", home, file, "--json", env=ACTOR)
     doc = json.loads(result.stdout)
     assert doc["listed"] == 2
@@ -226,7 +237,12 @@ def test_import_json_prints_one_document(home: Path, fake: FakeAdmin, tmp_path: 
 def test_import_bad_line_names_line_and_field_and_sends_nothing(
     home: Path, fake: FakeAdmin, tmp_path: Path
 ) -> None:
-    lines = [_listing_line(), _listing_line(), _listing_line(debtor_type="robot"), "{"]
+    lines = [
+        _listing_line(),
+        _listing_line(case_number=_case(1)),
+        _listing_line(debtor_type="robot"),
+    ]
+    lines.append("{")
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
     assert "line 3: debtor_type: must be one of person, org" in result.stderr
@@ -265,7 +281,8 @@ def test_import_node_refusal_is_reported_as_a_file_line(
     fake.refuse(
         "Submit", "court", "court_prefix", "is outside this node's court prefixes", position=1
     )
-    file = _write_lines(tmp_path / "list.jsonl", ["", _listing_line(), "", _listing_line()])
+    lines = ["", _listing_line(), "", _listing_line(case_number=_case(1))]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # draft 1 is the second listing, on line 4 of the file.
     assert "line 4: court: is outside this node's court prefixes [rule: court_prefix]" in (
@@ -274,14 +291,71 @@ def test_import_node_refusal_is_reported_as_a_file_line(
     assert len(fake.received("Submit")) == 1
 
 
-def test_import_too_big_for_one_message(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
-    config = json.loads((home / "node.json").read_text(encoding="utf-8"))
-    config["limits"]["grpc_message_bytes_max"] = 1000
-    (home / "node.json").write_text(json.dumps(config), encoding="utf-8")
-    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()] * 10)
+def test_import_repeated_case_and_debtor_is_refused_before_sending(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    lines = [_listing_line(), _listing_line(case_number=_case(1)), "", _listing_line(name="张")]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
-    assert "split the file" in result.stderr
+    assert "line 4: debtor: repeats line 1" in result.stderr
+    assert "[rule: duplicate_listing]" in result.stderr
     assert fake.requests == []
+
+
+def _small_message_limit(home: Path, limit: int) -> None:
+    config = NodeConfig.load(home)
+    config.limits.grpc_message_bytes_max = limit
+    config.save()
+
+
+def test_import_too_big_for_one_message_is_checked_then_sent_in_parts(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    _small_message_limit(home, 8192)
+    lines = [_listing_line(case_number=_case(n)) for n in range(60)]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
+    result = ok("blacklist", "import", "--home", home, file, "--json", env=ACTOR)
+    requests = fake.received("Submit")
+    checks = [r for r in requests if r.check_only]
+    sends = [r for r in requests if not r.check_only]
+    assert len(sends) > 1 and len(checks) == len(sends)
+    assert requests[: len(checks)] == checks  # every part checked before the first is sent
+    assert all(r.ByteSize() <= 8192 for r in requests)
+    sent = [d.payload.blacklist_listed.record.case_number for r in sends for d in r.drafts]
+    assert sent == [_case(n) for n in range(60)]  # each line once, in the file's order
+    assert all(r.skip_listed and r.actor == "officer-wang" for r in requests)
+    assert json.loads(result.stdout)["submissions"] == len(sends)
+
+
+def test_import_refusal_in_a_later_part_names_the_file_line_and_lists_nothing(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    _small_message_limit(home, 8192)
+    fake.refuse("Submit", "court", "court_prefix", "is outside this node's courts", position=2)
+    lines = [_listing_line(case_number=_case(n)) for n in range(60)]
+    file = _write_lines(tmp_path / "list.jsonl", lines)
+    result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
+    # The first part is refused while it is checked: its draft 2 is line 3; nothing was sent
+    # for listing.
+    assert "line 3: court: is outside this node's courts [rule: court_prefix]" in result.stderr
+    assert all(r.check_only for r in fake.received("Submit"))
+
+
+def test_import_listing_over_the_message_limit_alone_is_refused(
+    home: Path, fake: FakeAdmin, tmp_path: Path
+) -> None:
+    _small_message_limit(home, 300)
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()])
+    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
+    assert "over the node's 300-byte message limit" in result.stderr
+    assert fake.requests == []
+
+
+def test_import_help_documents_the_format() -> None:
+    text = ok("blacklist", "import", "--help").stdout
+    for key in ("court", "case_number", "debtor_type", "id_number", "credit_code", "ground"):
+        assert key in text
+    assert "examples/listings.jsonl" in text
 
 
 # ---------------------------------------------------------------- correct, delist
@@ -519,7 +593,7 @@ def test_import_skips_what_is_listed_and_counts_it(
         size=6,
         skipped=[admin_pb2.SkippedDraft(position=1, subject="chengdu/bl/2")],
     )
-    lines = [_listing_line(name="李四"), "", _listing_line()]
+    lines = [_listing_line(name="李四", case_number=_case(1)), "", _listing_line()]
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = ok("blacklist", "import", "--home", home, file, env=ACTOR)
     assert _submitted(fake).skip_listed  # the default: a re-run is safe

@@ -26,7 +26,7 @@ from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 from ccnode.v1 import payloads_pb2 as ccnode_dot_v1_dot_payloads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/admin.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\x0f\n\rStatusRequest\"\x90\x01\n\x0eStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0ctrust_domain\x18\x02 \x01(\t\x12\x0e\n\x06listen\x18\x03 \x01(\t\x12\x0c\n\x04vkey\x18\x04 \x01(\t\x12\x10\n\x08log_size\x18\x05 \x01(\x04\x12\x16\n\x0e\x63ourt_prefixes\x18\x06 \x03(\t\x12\x0f\n\x07version\x18\x07 \x01(\t\"@\n\x04Peer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x16\n\x0e\x63ourt_prefixes\x18\x03 \x03(\t\"\xb5\x02\n\nPeerStatus\x12\x1d\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.ccnode.v1.Peer\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x12\n\nlast_error\x18\x03 \x01(\t\x12\x1c\n\x14last_contact_unix_ms\x18\x04 \x01(\x04\x12\x38\n\npeer_sizes\x18\x05 \x03(\x0b\x32$.ccnode.v1.PeerStatus.PeerSizesEntry\x12+\n\x03lag\x18\x06 \x03(\x0b\x32\x1e.ccnode.v1.PeerStatus.LagEntry\x1a\x30\n\x0ePeerSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a*\n\x08LagEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"J\n\x0e\x41\x64\x64PeerRequest\x12\x1d\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.ccnode.v1.Peer\x12\x19\n\x11\x61llow_unreachable\x18\x02 \x01(\x08\"\x11\n\x0f\x41\x64\x64PeerResponse\"$\n\x11RemovePeerRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"%\n\x12RemovePeerResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\"\x12\n\x10ListPeersRequest\"9\n\x11ListPeersResponse\x12$\n\x05peers\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.PeerStatus\"\x94\x01\n\x05\x44raft\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x03(\t\x12#\n\x07payload\x18\x04 \x01(\x0b\x32\x12.ccnode.v1.Payload\x12\x1f\n\x17\x63onfirm_bad_credit_code\x18\x05 \x01(\x08\"U\n\rSubmitRequest\x12 \n\x06\x64rafts\x18\x01 \x03(\x0b\x32\x10.ccnode.v1.Draft\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x13\n\x0bskip_listed\x18\x03 \x01(\x08\"1\n\x0cSkippedDraft\x12\x10\n\x08position\x18\x01 \x01(\r\x12\x0f\n\x07subject\x18\x02 \x01(\t\"\x93\x01\n\x0eSubmitResponse\x12\x11\n\tentry_ids\x18\x01 \x03(\t\x12\x10\n\x08subjects\x18\x02 \x03(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x10\n\x08warnings\x18\x05 \x03(\t\x12(\n\x07skipped\x18\x06 \x03(\x0b\x32\x17.ccnode.v1.SkippedDraft\"\xe1\x02\n\rBlacklistItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x10\n\x08\x65ntry_id\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12*\n\x06record\x18\x05 \x01(\x0b\x32\x1a.ccnode.v1.BlacklistRecord\x12\x13\n\x0b\x64\x65listed_on\x18\x06 \x01(\t\x12.\n\rdelist_ground\x18\x07 \x01(\x0e\x32\x17.ccnode.v1.DelistGround\x12\x15\n\rdelist_reason\x18\x08 \x01(\t\x12\x12\n\nlast_index\x18\t \x01(\x04\x12\x15\n\rdelist_due_on\x18\n \x01(\t\x12.\n\rcredit_repair\x18\x0b \x01(\x0e\x32\x17.ccnode.v1.CreditRepair\x12\x12\n\nterm_state\x18\x0c \x01(\t\x12\x16\n\x0eterm_days_left\x18\r \x01(\x05\"\xd5\x01\n\x16\x42lacklistSearchRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\r\x12\x0e\n\x06offset\x18\x06 \x01(\r\x12\x0e\n\x06reveal\x18\x07 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x0f\n\x07purpose\x18\t \x01(\t\x12\x1c\n\x14\x65xpiring_within_days\x18\n \x01(\r\x12\r\n\x05\x61s_of\x18\x0b \x01(\t\"`\n\x17\x42lacklistSearchResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.BlacklistItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"V\n\x13\x42lacklistGetRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06reveal\x18\x02 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"`\n\x0cHistoryEvent\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0b\n\x03hlc\x18\x04 \x01(\x04\"h\n\x14\x42lacklistGetResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.ccnode.v1.BlacklistItem\x12(\n\x07history\x18\x02 \x03(\x0b\x32\x17.ccnode.v1.HistoryEvent\"\x8a\x01\n\x0cOriginStatus\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0c\n\x04root\x18\x03 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x0e\n\x06\x66rozen\x18\x05 \x01(\x08\x12\x15\n\rfrozen_reason\x18\x06 \x01(\t\x12\x13\n\x0b\x63osigned_by\x18\x07 \x03(\t\"\x13\n\x11SyncStatusRequest\"\xb2\x01\n\x12SyncStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04vkey\x18\x02 \x01(\t\x12(\n\x07origins\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.OriginStatus\x12$\n\x05peers\x18\x04 \x03(\x0b\x32\x15.ccnode.v1.PeerStatus\x12\x16\n\x0e\x65vidence_count\x18\x05 \x01(\x04\x12\x15\n\rrefusal_count\x18\x06 \x01(\x04\" \n\rVerifyRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\">\n\rVerifyProblem\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc4\x01\n\x0eVerifyResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x44\n\x0everified_sizes\x18\x02 \x03(\x0b\x32,.ccnode.v1.VerifyResponse.VerifiedSizesEntry\x12*\n\x08problems\x18\x03 \x03(\x0b\x32\x18.ccnode.v1.VerifyProblem\x1a\x34\n\x12VerifiedSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"l\n\x07Refusal\x12\x12\n\nat_unix_ms\x18\x01 \x01(\x04\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\r\n\x05\x63ount\x18\x06 \x01(\x04\"0\n\x0fRefusalsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\x04\"M\n\x10RefusalsResponse\x12$\n\x08refusals\x18\x01 \x03(\x0b\x32\x12.ccnode.v1.Refusal\x12\x13\n\x0bnext_offset\x18\x02 \x01(\x04\"\x11\n\x0f\x45videnceRequest\"E\n\x10\x45videnceResponse\x12\x31\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence2\x99\x06\n\x05\x41\x64min\x12=\n\x06Status\x12\x18.ccnode.v1.StatusRequest\x1a\x19.ccnode.v1.StatusResponse\x12=\n\x06Submit\x12\x18.ccnode.v1.SubmitRequest\x1a\x19.ccnode.v1.SubmitResponse\x12@\n\x07\x41\x64\x64Peer\x12\x19.ccnode.v1.AddPeerRequest\x1a\x1a.ccnode.v1.AddPeerResponse\x12I\n\nRemovePeer\x12\x1c.ccnode.v1.RemovePeerRequest\x1a\x1d.ccnode.v1.RemovePeerResponse\x12\x46\n\tListPeers\x12\x1b.ccnode.v1.ListPeersRequest\x1a\x1c.ccnode.v1.ListPeersResponse\x12X\n\x0f\x42lacklistSearch\x12!.ccnode.v1.BlacklistSearchRequest\x1a\".ccnode.v1.BlacklistSearchResponse\x12O\n\x0c\x42lacklistGet\x12\x1e.ccnode.v1.BlacklistGetRequest\x1a\x1f.ccnode.v1.BlacklistGetResponse\x12I\n\nSyncStatus\x12\x1c.ccnode.v1.SyncStatusRequest\x1a\x1d.ccnode.v1.SyncStatusResponse\x12=\n\x06Verify\x12\x18.ccnode.v1.VerifyRequest\x1a\x19.ccnode.v1.VerifyResponse\x12\x43\n\x08Refusals\x12\x1a.ccnode.v1.RefusalsRequest\x1a\x1b.ccnode.v1.RefusalsResponse\x12\x43\n\x08\x45vidence\x12\x1a.ccnode.v1.EvidenceRequest\x1a\x1b.ccnode.v1.EvidenceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/admin.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\x0f\n\rStatusRequest\"\x90\x01\n\x0eStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0ctrust_domain\x18\x02 \x01(\t\x12\x0e\n\x06listen\x18\x03 \x01(\t\x12\x0c\n\x04vkey\x18\x04 \x01(\t\x12\x10\n\x08log_size\x18\x05 \x01(\x04\x12\x16\n\x0e\x63ourt_prefixes\x18\x06 \x03(\t\x12\x0f\n\x07version\x18\x07 \x01(\t\"@\n\x04Peer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x16\n\x0e\x63ourt_prefixes\x18\x03 \x03(\t\"\xb5\x02\n\nPeerStatus\x12\x1d\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.ccnode.v1.Peer\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x12\n\nlast_error\x18\x03 \x01(\t\x12\x1c\n\x14last_contact_unix_ms\x18\x04 \x01(\x04\x12\x38\n\npeer_sizes\x18\x05 \x03(\x0b\x32$.ccnode.v1.PeerStatus.PeerSizesEntry\x12+\n\x03lag\x18\x06 \x03(\x0b\x32\x1e.ccnode.v1.PeerStatus.LagEntry\x1a\x30\n\x0ePeerSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a*\n\x08LagEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"J\n\x0e\x41\x64\x64PeerRequest\x12\x1d\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.ccnode.v1.Peer\x12\x19\n\x11\x61llow_unreachable\x18\x02 \x01(\x08\"\x11\n\x0f\x41\x64\x64PeerResponse\"$\n\x11RemovePeerRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"%\n\x12RemovePeerResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\"\x12\n\x10ListPeersRequest\"9\n\x11ListPeersResponse\x12$\n\x05peers\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.PeerStatus\"\x94\x01\n\x05\x44raft\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x03(\t\x12#\n\x07payload\x18\x04 \x01(\x0b\x32\x12.ccnode.v1.Payload\x12\x1f\n\x17\x63onfirm_bad_credit_code\x18\x05 \x01(\x08\"i\n\rSubmitRequest\x12 \n\x06\x64rafts\x18\x01 \x03(\x0b\x32\x10.ccnode.v1.Draft\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x13\n\x0bskip_listed\x18\x03 \x01(\x08\x12\x12\n\ncheck_only\x18\x04 \x01(\x08\"1\n\x0cSkippedDraft\x12\x10\n\x08position\x18\x01 \x01(\r\x12\x0f\n\x07subject\x18\x02 \x01(\t\"\x93\x01\n\x0eSubmitResponse\x12\x11\n\tentry_ids\x18\x01 \x03(\t\x12\x10\n\x08subjects\x18\x02 \x03(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x10\n\x08warnings\x18\x05 \x03(\t\x12(\n\x07skipped\x18\x06 \x03(\x0b\x32\x17.ccnode.v1.SkippedDraft\"\xe1\x02\n\rBlacklistItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x10\n\x08\x65ntry_id\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12*\n\x06record\x18\x05 \x01(\x0b\x32\x1a.ccnode.v1.BlacklistRecord\x12\x13\n\x0b\x64\x65listed_on\x18\x06 \x01(\t\x12.\n\rdelist_ground\x18\x07 \x01(\x0e\x32\x17.ccnode.v1.DelistGround\x12\x15\n\rdelist_reason\x18\x08 \x01(\t\x12\x12\n\nlast_index\x18\t \x01(\x04\x12\x15\n\rdelist_due_on\x18\n \x01(\t\x12.\n\rcredit_repair\x18\x0b \x01(\x0e\x32\x17.ccnode.v1.CreditRepair\x12\x12\n\nterm_state\x18\x0c \x01(\t\x12\x16\n\x0eterm_days_left\x18\r \x01(\x05\"\xd5\x01\n\x16\x42lacklistSearchRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\r\x12\x0e\n\x06offset\x18\x06 \x01(\r\x12\x0e\n\x06reveal\x18\x07 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x0f\n\x07purpose\x18\t \x01(\t\x12\x1c\n\x14\x65xpiring_within_days\x18\n \x01(\r\x12\r\n\x05\x61s_of\x18\x0b \x01(\t\"`\n\x17\x42lacklistSearchResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.BlacklistItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"V\n\x13\x42lacklistGetRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06reveal\x18\x02 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"`\n\x0cHistoryEvent\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0b\n\x03hlc\x18\x04 \x01(\x04\"h\n\x14\x42lacklistGetResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.ccnode.v1.BlacklistItem\x12(\n\x07history\x18\x02 \x03(\x0b\x32\x17.ccnode.v1.HistoryEvent\"\x8a\x01\n\x0cOriginStatus\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0c\n\x04root\x18\x03 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\x12\x0e\n\x06\x66rozen\x18\x05 \x01(\x08\x12\x15\n\rfrozen_reason\x18\x06 \x01(\t\x12\x13\n\x0b\x63osigned_by\x18\x07 \x03(\t\"\x13\n\x11SyncStatusRequest\"\xb2\x01\n\x12SyncStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04vkey\x18\x02 \x01(\t\x12(\n\x07origins\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.OriginStatus\x12$\n\x05peers\x18\x04 \x03(\x0b\x32\x15.ccnode.v1.PeerStatus\x12\x16\n\x0e\x65vidence_count\x18\x05 \x01(\x04\x12\x15\n\rrefusal_count\x18\x06 \x01(\x04\" \n\rVerifyRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\">\n\rVerifyProblem\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc4\x01\n\x0eVerifyResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x44\n\x0everified_sizes\x18\x02 \x03(\x0b\x32,.ccnode.v1.VerifyResponse.VerifiedSizesEntry\x12*\n\x08problems\x18\x03 \x03(\x0b\x32\x18.ccnode.v1.VerifyProblem\x1a\x34\n\x12VerifiedSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"l\n\x07Refusal\x12\x12\n\nat_unix_ms\x18\x01 \x01(\x04\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\r\n\x05\x63ount\x18\x06 \x01(\x04\"0\n\x0fRefusalsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\x04\"M\n\x10RefusalsResponse\x12$\n\x08refusals\x18\x01 \x03(\x0b\x32\x12.ccnode.v1.Refusal\x12\x13\n\x0bnext_offset\x18\x02 \x01(\x04\"\x11\n\x0f\x45videnceRequest\"E\n\x10\x45videnceResponse\x12\x31\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence2\x99\x06\n\x05\x41\x64min\x12=\n\x06Status\x12\x18.ccnode.v1.StatusRequest\x1a\x19.ccnode.v1.StatusResponse\x12=\n\x06Submit\x12\x18.ccnode.v1.SubmitRequest\x1a\x19.ccnode.v1.SubmitResponse\x12@\n\x07\x41\x64\x64Peer\x12\x19.ccnode.v1.AddPeerRequest\x1a\x1a.ccnode.v1.AddPeerResponse\x12I\n\nRemovePeer\x12\x1c.ccnode.v1.RemovePeerRequest\x1a\x1d.ccnode.v1.RemovePeerResponse\x12\x46\n\tListPeers\x12\x1b.ccnode.v1.ListPeersRequest\x1a\x1c.ccnode.v1.ListPeersResponse\x12X\n\x0f\x42lacklistSearch\x12!.ccnode.v1.BlacklistSearchRequest\x1a\".ccnode.v1.BlacklistSearchResponse\x12O\n\x0c\x42lacklistGet\x12\x1e.ccnode.v1.BlacklistGetRequest\x1a\x1f.ccnode.v1.BlacklistGetResponse\x12I\n\nSyncStatus\x12\x1c.ccnode.v1.SyncStatusRequest\x1a\x1d.ccnode.v1.SyncStatusResponse\x12=\n\x06Verify\x12\x18.ccnode.v1.VerifyRequest\x1a\x19.ccnode.v1.VerifyResponse\x12\x43\n\x08Refusals\x12\x1a.ccnode.v1.RefusalsRequest\x1a\x1b.ccnode.v1.RefusalsResponse\x12\x43\n\x08\x45vidence\x12\x1a.ccnode.v1.EvidenceRequest\x1a\x1b.ccnode.v1.EvidenceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -66,47 +66,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRAFT']._serialized_start=877
   _globals['_DRAFT']._serialized_end=1025
   _globals['_SUBMITREQUEST']._serialized_start=1027
-  _globals['_SUBMITREQUEST']._serialized_end=1112
-  _globals['_SKIPPEDDRAFT']._serialized_start=1114
-  _globals['_SKIPPEDDRAFT']._serialized_end=1163
-  _globals['_SUBMITRESPONSE']._serialized_start=1166
-  _globals['_SUBMITRESPONSE']._serialized_end=1313
-  _globals['_BLACKLISTITEM']._serialized_start=1316
-  _globals['_BLACKLISTITEM']._serialized_end=1669
-  _globals['_BLACKLISTSEARCHREQUEST']._serialized_start=1672
-  _globals['_BLACKLISTSEARCHREQUEST']._serialized_end=1885
-  _globals['_BLACKLISTSEARCHRESPONSE']._serialized_start=1887
-  _globals['_BLACKLISTSEARCHRESPONSE']._serialized_end=1983
-  _globals['_BLACKLISTGETREQUEST']._serialized_start=1985
-  _globals['_BLACKLISTGETREQUEST']._serialized_end=2071
-  _globals['_HISTORYEVENT']._serialized_start=2073
-  _globals['_HISTORYEVENT']._serialized_end=2169
-  _globals['_BLACKLISTGETRESPONSE']._serialized_start=2171
-  _globals['_BLACKLISTGETRESPONSE']._serialized_end=2275
-  _globals['_ORIGINSTATUS']._serialized_start=2278
-  _globals['_ORIGINSTATUS']._serialized_end=2416
-  _globals['_SYNCSTATUSREQUEST']._serialized_start=2418
-  _globals['_SYNCSTATUSREQUEST']._serialized_end=2437
-  _globals['_SYNCSTATUSRESPONSE']._serialized_start=2440
-  _globals['_SYNCSTATUSRESPONSE']._serialized_end=2618
-  _globals['_VERIFYREQUEST']._serialized_start=2620
-  _globals['_VERIFYREQUEST']._serialized_end=2652
-  _globals['_VERIFYPROBLEM']._serialized_start=2654
-  _globals['_VERIFYPROBLEM']._serialized_end=2716
-  _globals['_VERIFYRESPONSE']._serialized_start=2719
-  _globals['_VERIFYRESPONSE']._serialized_end=2915
-  _globals['_VERIFYRESPONSE_VERIFIEDSIZESENTRY']._serialized_start=2863
-  _globals['_VERIFYRESPONSE_VERIFIEDSIZESENTRY']._serialized_end=2915
-  _globals['_REFUSAL']._serialized_start=2917
-  _globals['_REFUSAL']._serialized_end=3025
-  _globals['_REFUSALSREQUEST']._serialized_start=3027
-  _globals['_REFUSALSREQUEST']._serialized_end=3075
-  _globals['_REFUSALSRESPONSE']._serialized_start=3077
-  _globals['_REFUSALSRESPONSE']._serialized_end=3154
-  _globals['_EVIDENCEREQUEST']._serialized_start=3156
-  _globals['_EVIDENCEREQUEST']._serialized_end=3173
-  _globals['_EVIDENCERESPONSE']._serialized_start=3175
-  _globals['_EVIDENCERESPONSE']._serialized_end=3244
-  _globals['_ADMIN']._serialized_start=3247
-  _globals['_ADMIN']._serialized_end=4040
+  _globals['_SUBMITREQUEST']._serialized_end=1132
+  _globals['_SKIPPEDDRAFT']._serialized_start=1134
+  _globals['_SKIPPEDDRAFT']._serialized_end=1183
+  _globals['_SUBMITRESPONSE']._serialized_start=1186
+  _globals['_SUBMITRESPONSE']._serialized_end=1333
+  _globals['_BLACKLISTITEM']._serialized_start=1336
+  _globals['_BLACKLISTITEM']._serialized_end=1689
+  _globals['_BLACKLISTSEARCHREQUEST']._serialized_start=1692
+  _globals['_BLACKLISTSEARCHREQUEST']._serialized_end=1905
+  _globals['_BLACKLISTSEARCHRESPONSE']._serialized_start=1907
+  _globals['_BLACKLISTSEARCHRESPONSE']._serialized_end=2003
+  _globals['_BLACKLISTGETREQUEST']._serialized_start=2005
+  _globals['_BLACKLISTGETREQUEST']._serialized_end=2091
+  _globals['_HISTORYEVENT']._serialized_start=2093
+  _globals['_HISTORYEVENT']._serialized_end=2189
+  _globals['_BLACKLISTGETRESPONSE']._serialized_start=2191
+  _globals['_BLACKLISTGETRESPONSE']._serialized_end=2295
+  _globals['_ORIGINSTATUS']._serialized_start=2298
+  _globals['_ORIGINSTATUS']._serialized_end=2436
+  _globals['_SYNCSTATUSREQUEST']._serialized_start=2438
+  _globals['_SYNCSTATUSREQUEST']._serialized_end=2457
+  _globals['_SYNCSTATUSRESPONSE']._serialized_start=2460
+  _globals['_SYNCSTATUSRESPONSE']._serialized_end=2638
+  _globals['_VERIFYREQUEST']._serialized_start=2640
+  _globals['_VERIFYREQUEST']._serialized_end=2672
+  _globals['_VERIFYPROBLEM']._serialized_start=2674
+  _globals['_VERIFYPROBLEM']._serialized_end=2736
+  _globals['_VERIFYRESPONSE']._serialized_start=2739
+  _globals['_VERIFYRESPONSE']._serialized_end=2935
+  _globals['_VERIFYRESPONSE_VERIFIEDSIZESENTRY']._serialized_start=2883
+  _globals['_VERIFYRESPONSE_VERIFIEDSIZESENTRY']._serialized_end=2935
+  _globals['_REFUSAL']._serialized_start=2937
+  _globals['_REFUSAL']._serialized_end=3045
+  _globals['_REFUSALSREQUEST']._serialized_start=3047
+  _globals['_REFUSALSREQUEST']._serialized_end=3095
+  _globals['_REFUSALSRESPONSE']._serialized_start=3097
+  _globals['_REFUSALSRESPONSE']._serialized_end=3174
+  _globals['_EVIDENCEREQUEST']._serialized_start=3176
+  _globals['_EVIDENCEREQUEST']._serialized_end=3193
+  _globals['_EVIDENCERESPONSE']._serialized_start=3195
+  _globals['_EVIDENCERESPONSE']._serialized_end=3264
+  _globals['_ADMIN']._serialized_start=3267
+  _globals['_ADMIN']._serialized_end=4060
 # @@protoc_insertion_point(module_scope)

@@ -352,6 +352,7 @@ class SubmitRequest(_message.Message):
     DRAFTS_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     SKIP_LISTED_FIELD_NUMBER: _builtins.int
+    CHECK_ONLY_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     """the officer or process responsible"""
     skip_listed: _builtins.bool
@@ -359,6 +360,11 @@ class SubmitRequest(_message.Message):
     number and debtor are already listed by this node (rule "already_listed"): a re-run of an
     import whose outcome was unknown then lists only what is missing. Repeats within the
     submission are still refused (rule "duplicate_listing").
+    """
+    check_only: _builtins.bool
+    """Check every draft against the node's current state as an append would (the same refusal
+    or warnings) and append nothing: `blacklist import` checks each part of a file this way
+    before it submits the first.
     """
     @_builtins.property
     def drafts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Draft]: ...
@@ -368,10 +374,11 @@ class SubmitRequest(_message.Message):
         drafts: _abc.Iterable[Global___Draft] | None = ...,
         actor: _builtins.str = ...,
         skip_listed: _builtins.bool = ...,
+        check_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "drafts", b"drafts", "skip_listed", b"skip_listed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "check_only", b"check_only", "drafts", b"drafts", "skip_listed", b"skip_listed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
