@@ -78,7 +78,7 @@ def parse_target(text: str) -> Target:
 def _gather(targets: Sequence[Target], cert_dir: Path) -> list[NodeView]:
     views: list[NodeView] = []
     for target in targets:
-        view = NodeView(target.address)
+        view = NodeView(target.address, target.node_id or "")
         try:
             with audit_client(target.address, cert_dir, target.node_id) as client:
                 view.node_id = client.node_id
@@ -430,7 +430,12 @@ def crosscheck(
     views = _gather(targets, cert_dir)
     reachable = [v for v in views if v.status is not None]
     if not reachable:
-        raise Unreachable("no node could be reached")
+        raise Unreachable(
+            "no node could be reached: "
+            + "; ".join(
+                v.error if v.address in v.error else f"{v.address}: {v.error}" for v in views
+            )
+        )
     trust_domain = reachable[0].status.trust_domain if reachable[0].status else ""
     try:
         cas = load_cas(cert_dir / "ca.pem")

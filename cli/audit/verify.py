@@ -1,8 +1,17 @@
 """``ccnode audit verify``: does every stored log verify against its checkpoints?
 
-With the node running, the node does the work (Verify RPC). With the node down, this command
-opens the store itself and runs the same check (node.store.verify); the origins' log keys
-come from the certificates the node learned (store) and, for its own log, HOME/certs/log.pem.
+With ``--home`` and the node running, the node does the work (Verify RPC). With the node
+down, this command opens the store itself and runs the same check (node.store.verify); the
+origins' log keys come from the certificates the node learned (store) and, for its own log,
+HOME/certs/log.pem.
+
+With ``--node HOST:PORT --cert DIR`` (an auditor's certificate), the auditor's machine does
+the work and trusts the node for nothing: it reads every origin's entries (headers, no
+payloads: nothing is recorded as read) and checkpoint history from the node's Audit service,
+recomputes each leaf hash and the root at every checkpointed size, and checks each checkpoint
+against the log key of a certificate that chains to DIR/ca.pem and names that origin. The
+node's stored leaf hashes must agree with the recomputed ones.
+
 Exit 0 only if everything verified.
 """
 
@@ -16,19 +25,22 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ccnode.v1 import admin_pb2
+from cli.audit.sources import RemoteSource, SourceSpec, audit_client, source_options
 from cli.common.client import CALL_TIMEOUT_S, node_client
 from cli.common.errors import NodeNotRunning
 from cli.common.offline import offline_store
-from cli.common.options import home_option, json_option
+from cli.common.options import json_option
 from cli.output import console, emit_json, err_console, print_table, table
 from node.config import NodeConfig
+from node.identity.audit_trust import CaBundleError, certificate_check, load_cas
 from node.identity.errors import IdentityError, PkiError
 from node.identity.keyfiles import load_certificate
 from node.identity.spiffe import log_cert_identity
 from node.identity.truststore import issued_by
-from node.store.base import Store
+from node.store.base import OriginState, Store, StoredEntry
 from node.store.verify import VerifyReport, verify_store
 from sync.checkpoint import origin_line
+from sync.entry import EntryError, decode_header
 from sync.note import Ed25519Verifier, Verifier
 
 VERIFY_TIMEOUT_S = max(CALL_TIMEOUT_S, 300.0)  # the node re-reads every log
@@ -129,23 +141,135 @@ def _verify_online(home: Path, origins: tuple[str, ...]) -> dict[str, Any]:
     return _from_rpc(response)
 
 
+class RemoteLogs:
+    """A remote node's logs as verify_store reads a store: Audit.Status for the sizes and
+    latest checkpoints, Audit.CheckpointHistory, Audit.Entries (headers and the node's leaf
+    hashes, no payloads). It has no root or frontier columns: verify with
+    ``state_rows=False``."""
+
+    def __init__(self, src: RemoteSource) -> None:
+        self.src = src
+        self._history: dict[str, dict[int, str]] = {}
+
+    def origin_states(self) -> list[OriginState]:
+        return [
+            OriginState(v.origin, v.size, b"", b"", v.checkpoint, v.frozen, v.frozen_reason)
+            for v in self.src.origins()
+        ]
+
+    def origin_state(self, origin: str) -> OriginState | None:
+        return next((s for s in self.origin_states() if s.origin == origin), None)
+
+    def _checkpoints(self, origin: str) -> dict[int, str]:
+        if origin not in self._history:
+            size = max((s.size for s in self.origin_states() if s.origin == origin), default=0)
+            self._history[origin] = dict(self.src.checkpoints(origin, size)) if size else {}
+        return self._history[origin]
+
+    def checkpoint_sizes(self, origin: str) -> list[int]:
+        return sorted(self._checkpoints(origin))
+
+    def checkpoint_at(self, origin: str, size: int) -> str | None:
+        return self._checkpoints(origin).get(size)
+
+    def entries(
+        self, origin: str, start: int, end: int, *, with_payload: bool = True
+    ) -> list[StoredEntry]:
+        out = []
+        for read in self.src.entries(origin, start, end):
+            header = read.entry.header
+            try:
+                h = decode_header(header)
+                columns = (h.kind, h.subject, h.actor, h.hlc)
+            except EntryError:
+                columns = (0, "", "", 0)  # verify_store reports the header itself
+            kind, subject, actor, hlc = columns
+            out.append(
+                StoredEntry(
+                    origin,
+                    read.index,
+                    kind,
+                    subject,
+                    actor,
+                    hlc,
+                    read.stored_leaf_hash,
+                    header,
+                    read.entry.salt,
+                    None,
+                )
+            )
+        return out
+
+
+def _verify_remote(spec: SourceSpec, origins: tuple[str, ...]) -> dict[str, Any]:
+    assert spec.node is not None and spec.cert_dir is not None
+    try:
+        cas = load_cas(spec.cert_dir / "ca.pem")
+    except CaBundleError as e:
+        raise click.ClickException(str(e)) from e
+    with audit_client(spec.node, spec.cert_dir, spec.node_id) as client:
+        src = RemoteSource(client)
+        check = certificate_check(cas, src.trust_domain)
+        verifiers: dict[str, Verifier] = {}
+        notes: list[str] = []
+        for origin, pem in sorted(src.certificates().items()):
+            try:
+                raw = check(origin, pem)
+            except ValueError as e:
+                notes.append(f"{origin}: log certificate refused ({e})")
+                continue
+            verifiers[origin] = Ed25519Verifier(origin_line(src.trust_domain, origin), raw)
+        report = verify_store(
+            RemoteLogs(src),  # type: ignore[arg-type]  # the part of LogReader verify reads
+            trust_domain=src.trust_domain,
+            verifiers=verifiers,
+            origins=origins,
+            state_rows=False,
+        )
+        doc = _from_report(report, notes)
+        doc["source"] = f"node {client.node_id} ({spec.node})"
+    return doc
+
+
 @click.command("verify")
-@home_option
+@source_options
 @click.option("--origin", "origins", multiple=True, help="Only this origin (repeatable).")
-@click.option("--offline", is_flag=True, help="Read the store directly even if the node runs.")
+@click.option(
+    "--offline", is_flag=True, help="With --home: read the store directly even if the node runs."
+)
 @json_option
 @click.pass_context
 def verify(
-    ctx: click.Context, home: Path, origins: tuple[str, ...], offline: bool, as_json: bool
+    ctx: click.Context,
+    home: Path | None,
+    node: str | None,
+    cert_dir: Path | None,
+    node_id: str | None,
+    origins: tuple[str, ...],
+    offline: bool,
+    as_json: bool,
 ) -> None:
-    """Verify every stored log against its checkpoints; exit 0 only if all of it verifies."""
+    """Verify every stored log against its checkpoints; exit 0 only if all of it verifies.
+
+    --home: the node at HOME verifies its store (or, with the node down or --offline, this
+    command reads the store). --node HOST:PORT --cert DIR: this command verifies a remote
+    node's logs itself, over its Audit service, with an auditor's certificate.
+    """
+    spec = SourceSpec(home, node, cert_dir, node_id)
+    spec.check()
     doc: dict[str, Any] | None = None
-    if not offline:
+    if node is not None:
+        if offline:
+            raise click.UsageError("--offline reads a local store: use it with --home")
+        doc = _verify_remote(spec, origins)
+    elif not offline:
+        assert home is not None
         try:
             doc = _verify_online(home, origins)
         except NodeNotRunning:
             doc = None
     if doc is None:
+        assert home is not None
         if not as_json:
             err_console().print("node not running: verifying the store directly")
         doc = _verify_offline(home, origins)
@@ -159,7 +283,9 @@ def verify(
 
 def _print(doc: dict[str, Any]) -> None:
     out = console()
-    src = "the node (Verify)" if doc["source"] == "node" else "the store (node not running)"
+    src = {"node": "the node (Verify)", "store": "the store (node not running)"}.get(
+        doc["source"], f"this auditor, reading {doc['source']}"
+    )
     t = table(
         "origin 来源", "verified size 已验证条数", "signature 签名", title=f"verified by {src}"
     )

@@ -112,8 +112,11 @@ def test_an_unreachable_node_is_one_clear_line(ca: Path, tmp_path: Path) -> None
     result = fails(4, "audit", "log", "--node", f"127.0.0.1:{port}", "--cert", auditor)
     assert "TLS handshake failed" in result.stderr
     result = fails(4, "audit", "crosscheck", "--node", f"chengdu@127.0.0.1:{port}",
-                   "--cert", auditor)  # fmt: skip
+                   "--node", f"127.0.0.1:{port}", "--cert", auditor)  # fmt: skip
+    # Each node that could not be reached is named, with why.
     assert "no node could be reached" in result.stderr
+    assert f"node chengdu (127.0.0.1:{port}): unreachable" in result.stderr
+    assert f"127.0.0.1:{port}: TLS handshake failed" in result.stderr
 
 
 def test_verify_bundle_needs_a_ca_file(config: NodeConfig, ca: Path, tmp_path: Path) -> None:
