@@ -1,6 +1,7 @@
 """Catch-up benchmark: a fresh node B copies, verifies, stores and folds node A's log.
 
     .venv/bin/python -m bench.bench_catchup [--entries N] [--quick] [--runs R] [--no-postgres]
+                                            [--store sqlite|postgresql]
 
 A holds N blacklist listings (its own log, built once with the node's code path and cached
 under bench/results/catchup-N). A and B run as separate processes (``python -m node``) on
@@ -22,6 +23,12 @@ subscription on the other; timed from CREATE SUBSCRIPTION until the subscriber's
 matches (initial table sync; nothing verified, nothing folded).
 
 Targets: >= 50,000 entries/s and B's peak RSS <= 300 MB.
+
+``--store postgresql``: B stores into PostgreSQL 15 (a throwaway cluster the benchmark starts,
+tests/pgserver.py; a fresh database per run), as a region that outgrows SQLite runs it. The
+insert floor is then executemany into a same-shaped PostgreSQL table of the same cluster, one
+transaction per batch (psycopg, like the node's store); the stream floor and the PostgreSQL
+logical-replication peer are the same.
 
 A and B run the node exactly as shipped (the blacklist expiry scheduler reads only due
 listings, by key, so it no longer competes with the catch-up). B starts its catch-up helper
@@ -95,12 +102,20 @@ class CatchUp:
 
 
 def catch_up_once(
-    root: Path, a_pid: int, a_port: int, a_tree: bytes, n: int, work: Path, run: int
+    root: Path,
+    a_pid: int,
+    a_port: int,
+    a_tree: bytes,
+    n: int,
+    work: Path,
+    run: int,
+    pg: PgServer | None = None,
 ) -> CatchUp:
     """A fresh B subscribes to A; seconds until B holds all n entries, B's peak RSS (and its
-    helper's) and the CPU time each process used meanwhile."""
+    helper's) and the CPU time each process used meanwhile. ``pg``: B's store is a fresh
+    database of that server."""
     home = work / f"b{run}"
-    Pki(root).home(home, READER)
+    Pki(root).home(home, READER, db=pg.create_database(f"b{run}") if pg is not None else "")
     b = NodeProcess(home)
     client = None
     try:
@@ -312,6 +327,32 @@ def insert_floor(db_path: Path, n: int, work: Path) -> float:
             Path(f"{target_path}{suffix}").unlink(missing_ok=True)
 
 
+def insert_floor_pg(db_path: Path, n: int, server: PgServer) -> float:
+    """Seconds to executemany A's entry rows, batch by batch, into a same-shaped PostgreSQL
+    table (one transaction per batch), on ``server``."""
+    server.create_database("floor")
+    with psycopg.connect(
+        host="127.0.0.1", port=server.port, user="postgres", dbname="floor"
+    ) as conn:
+        for statement in PG_TABLE.split(";"):
+            conn.execute(statement)
+        conn.commit()
+        insert = f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join(['%s'] * 10)})"
+        seconds = 0.0
+        have = 0
+        rows_iter = entry_rows(db_path, ORIGIN)
+        for end in batch_ends(db_path, n):
+            rows = rows_iter.fetchmany(end - have)
+            have = end
+            started_s = time.perf_counter()
+            with conn.cursor() as cursor:
+                cursor.executemany(insert, rows)
+            conn.commit()
+            seconds += time.perf_counter() - started_s
+        assert have == n
+    return seconds
+
+
 # ---------------------------------------------------------------- PostgreSQL logical replication
 
 
@@ -400,6 +441,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="node catch-ups (median)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="cache directory")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL peer")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="B's store (postgresql: a cluster the benchmark starts)",
+    )
     parser.add_argument("--serve-floor", nargs=2, metavar=("ROOT", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_floor:
@@ -409,21 +456,34 @@ def main(argv: list[str] | None = None) -> None:
     root = cached_origin(n, args.results, ORIGIN)
     db_path = root / "homes" / ORIGIN / "ccnode.db"
     runs: list[CatchUp] = []
-    with tempfile.TemporaryDirectory(prefix="ccnode-bench-") as tmp:
-        work = Path(tmp)
-        a = NodeProcess(root / "homes" / ORIGIN)
-        try:
-            a_port = a.start()
-            a_tree = a_root(root)
-            for run in range(args.runs):
-                runs.append(catch_up_once(root, a.pid, a_port, a_tree, n, work, run))
-                print(f"  run {run + 1}: {runs[-1].seconds:.2f} s", flush=True)
-        finally:
-            a.stop()
-        stream_s, stream_bytes = stream_floor(root, n)
-        insert_s = insert_floor(db_path, n, work)
-        pg_s = None if args.no_postgres else pg_logical_replication(db_path, n)
-    report(n, runs, stream_s, stream_bytes, insert_s, pg_s, args.no_postgres)
+    pg: PgServer | None = None
+    if args.store == "postgresql":
+        bindir = find_bindir()
+        if bindir is None:
+            parser.error("--store postgresql needs PostgreSQL server binaries (make postgres)")
+        pg = PgServer(bindir)
+        pg.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="ccnode-bench-") as tmp:
+            work = Path(tmp)
+            a = NodeProcess(root / "homes" / ORIGIN)
+            try:
+                a_port = a.start()
+                a_tree = a_root(root)
+                for run in range(args.runs):
+                    runs.append(catch_up_once(root, a.pid, a_port, a_tree, n, work, run, pg))
+                    print(f"  run {run + 1}: {runs[-1].seconds:.2f} s", flush=True)
+            finally:
+                a.stop()
+            stream_s, stream_bytes = stream_floor(root, n)
+            insert_s = (
+                insert_floor(db_path, n, work) if pg is None else insert_floor_pg(db_path, n, pg)
+            )
+            pg_s = None if args.no_postgres else pg_logical_replication(db_path, n)
+    finally:
+        if pg is not None:
+            pg.stop()
+    report(n, runs, stream_s, stream_bytes, insert_s, pg_s, args.no_postgres, args.store)
 
 
 def report(
@@ -434,6 +494,7 @@ def report(
     insert_s: float,
     pg_s: float | None,
     pg_skipped: bool,
+    store: str = "sqlite",
 ) -> None:
     node_s = median([r.seconds for r in runs])
     rss = max(r.peak_rss_bytes + r.helper_rss_bytes for r in runs)
@@ -442,13 +503,20 @@ def report(
     rate = n / node_s
     print(
         f"ccnode catch-up: {n:,} blacklist entries (~{stream_bytes // n} bytes each on the "
-        f"wire), A -> fresh B over mTLS on 127.0.0.1, SQLite; median of {len(runs)} run(s)"
+        f"wire), A -> fresh B over mTLS on 127.0.0.1, B on "
+        f"{'PostgreSQL 15' if store == 'postgresql' else 'SQLite'}; median of {len(runs)} run(s)"
     )
     print("  runs (s): " + ", ".join(f"{r.seconds:.2f}" for r in runs))
     print(f"{'workload':56} {'seconds':>8} {'per second':>12} {'x floor':>8}")
     rows = [
         ("floor: gRPC stream of A's batches, mTLS, count only", stream_s, None),
-        ("floor: executemany into same-shaped SQLite table, WAL", insert_s, None),
+        (
+            "floor: executemany into same-shaped PostgreSQL table"
+            if store == "postgresql"
+            else "floor: executemany into same-shaped SQLite table, WAL",
+            insert_s,
+            None,
+        ),
         ("floor: stream + insert", floor_s, 1.0),
         ("node: catch-up, verified, stored and folded (median)", node_s, node_s / floor_s),
     ]

@@ -75,8 +75,9 @@ class Pki:
             )
         return out
 
-    def home(self, home: Path, node_id: str, **limits: int) -> NodeConfig:
-        """A node home listening on a free loopback port, with optional limit overrides."""
+    def home(self, home: Path, node_id: str, *, db: str = "", **limits: int) -> NodeConfig:
+        """A node home listening on a free loopback port, on ``db`` (default: SQLite in the
+        home), with optional limit overrides."""
         config = init_home(
             home,
             node_id=node_id,
@@ -84,6 +85,7 @@ class Pki:
             certs=self.certs(node_id),
             trust_domain=TRUST_DOMAIN,
             court_prefixes=["川01"],
+            db=db,
         )
         if limits:
             data = json.loads((home / "node.json").read_text())
