@@ -41,3 +41,23 @@ def test_propagation_benchmark_runs() -> None:
     out = run_bench("bench.bench_propagation", "--appends", "20", "--warmup", "2")
     assert "propagation: Submit on A -> visible on B" in out
     assert "baseline: no-op admin Status round trip on B" in out
+
+
+def test_catch_up_benchmark_runs_on_postgresql(tmp_path: Path, pg_server: object) -> None:
+    # pg_server (tests/conftest.py): skips without server binaries, fails instead under CI.
+    out = run_bench(
+        "bench.bench_catchup", "--entries", "2000", "--runs", "1", "--results", str(tmp_path),
+        "--store", "postgresql", "--no-postgres",
+    )  # fmt: skip
+    assert "B on PostgreSQL 15" in out
+    assert "floor: executemany into same-shaped PostgreSQL table" in out
+    assert "catch-up rate:" in out
+
+
+def test_growth_benchmark_runs(tmp_path: Path) -> None:
+    out = run_bench(
+        "bench.bench_growth", "--sizes", "500,1000", "--runs", "1", "--results", str(tmp_path)
+    )
+    for label in ("catch-up entries/s", "store bytes/entry", "check p50 ms", "proof p50 ms"):
+        assert label in out
+    assert "from 500 to 1,000 entries" in out
