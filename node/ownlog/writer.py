@@ -397,47 +397,52 @@ class LocalLog:
         stored: list[StoredEntry] = []
         outcomes: list[SubmitResult | DraftRejected] = []
         last_hlc = self._last_hlc
-        for sub in group:
-            try:
-                made, rows, last_hlc_sub, warnings, skipped = self._build(
-                    sub, size0 + len(stored), pending, now_ms, day, last_hlc
-                )
-            except DraftRejected as exc:
-                outcomes.append(exc)
-                continue
-            except Exception:  # a defect in one preparer must not fail the others' commits
-                log.exception("preparing a submission of %d drafts failed", len(sub.drafts))
-                outcomes.append(
-                    DraftRejected(0, "drafts", "internal", "the node could not prepare this entry")
-                )
-                continue
-            if sub.check_only:  # checked like an append; its rows and entries are dropped
+        # One read snapshot for the group's checks: no connection checkout or BEGIN per row
+        # read (the commit below writes on its own connection).
+        with store.snapshot():
+            for sub in group:
+                try:
+                    made, rows, last_hlc_sub, warnings, skipped = self._build(
+                        sub, size0 + len(stored), pending, now_ms, day, last_hlc
+                    )
+                except DraftRejected as exc:
+                    outcomes.append(exc)
+                    continue
+                except Exception:  # a defect in one preparer must not fail the others' commits
+                    log.exception("preparing a submission of %d drafts failed", len(sub.drafts))
+                    outcomes.append(
+                        DraftRejected(
+                            0, "drafts", "internal", "the node could not prepare this entry"
+                        )
+                    )
+                    continue
+                if sub.check_only:  # checked like an append; its rows and entries are dropped
+                    outcomes.append(
+                        SubmitResult(
+                            entry_ids=[],
+                            subjects=[],
+                            size=0,
+                            checkpoint="",
+                            warnings=warnings,
+                            skipped=skipped,
+                        )
+                    )
+                    continue
+                pending = rows
+                last_hlc = last_hlc_sub
+                first = len(stored)
+                stored.extend(made)
                 outcomes.append(
                     SubmitResult(
-                        entry_ids=[],
-                        subjects=[],
+                        entry_ids=[entry_id(self.node_id, e.index) for e in made],
+                        subjects=[e.subject for e in made],
                         size=0,
                         checkpoint="",
                         warnings=warnings,
                         skipped=skipped,
                     )
                 )
-                continue
-            pending = rows
-            last_hlc = last_hlc_sub
-            first = len(stored)
-            stored.extend(made)
-            outcomes.append(
-                SubmitResult(
-                    entry_ids=[entry_id(self.node_id, e.index) for e in made],
-                    subjects=[e.subject for e in made],
-                    size=0,
-                    checkpoint="",
-                    warnings=warnings,
-                    skipped=skipped,
-                )
-            )
-            assert len(stored) - first + len(skipped) == len(sub.drafts)
+                assert len(stored) - first + len(skipped) == len(sub.drafts)
         if not stored:  # every draft refused or left out: the log is as it was
             return [
                 replace(o, size=size0, checkpoint=state.checkpoint_note if state else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -397,6 +398,12 @@ class RowStore(Protocol):
     """Folded state: rows by key, and queries over them."""
 
     def get_rows(self, table: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Within the block, this thread's reads share one connection and one read
+        transaction (one consistent snapshot, and no connection checkout or BEGIN per read):
+        the writer prepares a commit group under it. Writes are not affected."""
+        ...
 
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
         """Matching rows (paged) and the total count of matches."""

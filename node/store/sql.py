@@ -188,6 +188,7 @@ class SqlStore(AppendInTwoSteps):
         self._write_lock: threading.Lock | None = (
             threading.Lock() if self._dialect == "sqlite" else None
         )
+        self._pinned = threading.local()  # snapshot(): the connection reads share
         dialect_module = sqlite if self._dialect == "sqlite" else postgresql
         self._upsert_insert = dialect_module.insert
         try:
@@ -242,8 +243,24 @@ class SqlStore(AppendInTwoSteps):
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        pinned: Connection | None = getattr(self._pinned, "conn", None)
+        if pinned is not None:  # inside snapshot(): the block's one connection
+            yield pinned
+            return
         with self._engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        if getattr(self._pinned, "conn", None) is not None:
+            yield  # nested: the outer block's snapshot
+            return
+        with self._engine.connect() as conn:
+            self._pinned.conn = conn
+            try:
+                yield
+            finally:
+                self._pinned.conn = None
 
     # ---- logs
 
