@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+import grpc
 import pytest
 from click.testing import CliRunner
 
@@ -15,7 +16,7 @@ from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
 from cli.main import main
 from node.businesses.blacklist.check import check_subject
 from node.runtime.node import Node
-from tests.integration.harness import Federation, admin, eventually, valid_ids
+from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
 
 pytestmark = pytest.mark.integration
 
@@ -158,3 +159,34 @@ async def test_a_representative_is_found_through_the_listing_on_every_node(
             check_subject, node.parts.db.store, LEGAL, statuses={"listed"}
         )
         assert listed_only.hits == ()
+
+
+async def test_the_node_refuses_a_bad_representative_naming_it(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    bad_id = LEGAL[:-1] + ("1" if LEGAL[-1] != "1" else "2")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin(a).Submit(
+            admin_pb2.SubmitRequest(
+                drafts=[
+                    org_listing(
+                        (payloads_pb2.PRINCIPAL_MANAGER, "王五", MANAGER),
+                        (payloads_pb2.LEGAL_REPRESENTATIVE, "李四", bad_id),
+                    )
+                ],
+                actor="法官王五",
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details().startswith("draft 0: representatives[1].id_number: ")
+    assert err.value.details().endswith("[rule: checksum]")
+    assert bad_id not in err.value.details()
+    person = listing()
+    person.payload.blacklist_listed.record.representatives.add(
+        role=payloads_pb2.LEGAL_REPRESENTATIVE, name="李四", id_number=LEGAL
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[person], actor="法官王五"))
+    assert "representatives: only an organisation has representatives [rule: not_allowed]" in (
+        err.value.details()
+    )
+    assert (await admin(a).BlacklistSearch(admin_pb2.BlacklistSearchRequest())).total == 0
