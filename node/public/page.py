@@ -70,6 +70,11 @@ _HTML = "text/html"
 _JSON = "application/json"
 
 
+class PublicPageError(Exception):
+    """The page cannot start: its certificate or key is unreadable, or its address is in use
+    (said in one line by `ccnode serve`, naming the configuration key)."""
+
+
 def public_page_tls(config: PublicPage, home: Path) -> ssl.SSLContext:
     """The server's TLS context: TLS 1.2 or later, no client certificate."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -106,7 +111,13 @@ class DisclosurePage:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        tls = public_page_tls(self._config, self._home)
+        try:
+            tls = public_page_tls(self._config, self._home)
+        except OSError as exc:  # missing file, not PEM, key not matching (ssl.SSLError)
+            raise PublicPageError(
+                "public.cert_file, public.key_file: cannot be loaded as a PEM certificate "
+                f"chain and its key ({type(exc).__name__})"
+            ) from None
         app = web.Application(client_max_size=BODY_BYTES_MAX, middlewares=[_headers])
         app.router.add_get("/", self._form)
         app.router.add_get("/style.css", self._style)
@@ -122,7 +133,7 @@ class DisclosurePage:
             await site.start()
         except OSError:
             await runner.cleanup()
-            raise OSError(
+            raise PublicPageError(
                 f"public.listen {self._config.listen} is in use, or not an address of this host"
             ) from None
         self._runner = runner

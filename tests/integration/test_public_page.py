@@ -21,7 +21,7 @@ from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
 from node.clock import FakeClock
 from node.config import PublicPage
 from node.metrics import METRICS
-from node.public.page import DisclosurePage
+from node.public.page import DisclosurePage, PublicPageError
 from node.runtime.node import Node
 from tests.integration.browser import headless_tab
 from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
@@ -352,3 +352,13 @@ async def test_a_person_queries_the_page_in_a_browser(
     refused = [line for line in tab.console if "Content Security Policy" in line]
     assert refused == [], refused
     await asyncio.sleep(0)
+
+
+async def test_an_unreadable_certificate_refuses_the_start_naming_the_key(
+    federation: Federation,
+) -> None:
+    clock = FakeClock()
+    with pytest.raises(PublicPageError, match=r"public\.cert_file, public\.key_file: "):
+        await _start(federation, "chengdu", _public(cert_file="certs/missing.pem"), clock)
+    node = await _start(federation, "chengdu", _public(), clock)  # the home was released
+    assert _page(node).port
