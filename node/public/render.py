@@ -97,11 +97,21 @@ def answer_page(doc: Mapping[str, Any]) -> str:
     asked = f"{escape(q['name'])}（{escape(q['id'])}）"
     listings: Sequence[Mapping[str, Any]] = doc["listings"]
     current = [item for item in listings if item["status"] == "listed"]
-    if doc["listed"]:
+    as_debtor = [item for item in current if "representative" not in item]
+    if doc["listed"] and as_debtor:
         head = (
             f'<div class="listed" role="status" id="answer" data-listed="true"><p><strong>'
             f"{asked} 在失信被执行人名单中（{len(current)}条）。</strong><br>"
             f'<span lang="en" class="en">{asked} is on the list of dishonest debtors '
+            f"({len(current)} listing{'s' if len(current) != 1 else ''}).</span></p></div>"
+        )
+    elif doc["listed"]:
+        head = (
+            f'<div class="listed" role="status" id="answer" data-listed="true"><p><strong>'
+            f"{asked} 是被纳入失信被执行人名单单位的法定代表人、主要负责人、"
+            f"直接责任人员或实际控制人，被限制消费（{len(current)}条）。</strong><br>"
+            f'<span lang="en" class="en">{asked} is restricted in consumption as a '
+            "representative of a listed organisation "
             f"({len(current)} listing{'s' if len(current) != 1 else ''}).</span></p></div>"
         )
     else:

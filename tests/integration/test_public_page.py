@@ -340,6 +340,7 @@ async def test_a_person_queries_the_page_in_a_browser(
         await tab.click_and_wait("button[type=submit]")
         page = await tab.html()
         assert 'data-listed="true"' in page and "的法定代表人" in page and ORG_NAME in page
+        assert "被限制消费" in page and "restricted in consumption" in page
 
         await tab.goto(site.url + "/")
         await tab.fill("name", PERSON)
