@@ -28,7 +28,12 @@ from cli.common.options import (
     json_option,
 )
 from cli.output import console, emit_json, err_console, print_table, table
-from sync.domain.blacklist import TERM_WARNING_DAYS, ListingRecord, parse_listing_json
+from sync.domain.blacklist import (
+    TERM_WARNING_DAYS,
+    ListingRecord,
+    RepresentativeRole,
+    parse_listing_json,
+)
 from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
@@ -86,8 +91,52 @@ def record_options(fn: F) -> F:
     return fn
 
 
+_ROLES = ("legal_representative", "principal_manager", "directly_responsible",
+          "actual_controller")  # fmt: skip
+_ROLE_ZH = {
+    "LEGAL_REPRESENTATIVE": "法定代表人",
+    "PRINCIPAL_MANAGER": "主要负责人",
+    "DIRECTLY_RESPONSIBLE": "直接责任人员",
+    "ACTUAL_CONTROLLER": "实际控制人",
+}
+
+
+def representative_option(fn: F) -> F:
+    """``--representative ROLE:NAME:ID``, repeatable: the persons an organisation's consumption
+    restriction binds with it."""
+    return click.option(
+        "--representative",
+        "representatives",
+        multiple=True,
+        metavar="ROLE:NAME:ID",
+        help="A person the organisation's consumption restriction 限制消费 binds (repeatable): "
+        "ROLE one of " + ", ".join(_ROLES) + " (法定代表人, 主要负责人, 直接责任人员, 实际控制人), "
+        "NAME, resident ID number, e.g. legal_representative:张三:11010519491231002X. "
+        "The legal representative's name is also the published legal representative.",
+    )(fn)
+
+
+def _representatives(values: Sequence[str]) -> list[dict[str, str]]:
+    """``ROLE:NAME:ID`` options as the import format's objects; errors name the option and
+    its position, never the value."""
+    out = []
+    for position, value in enumerate(values, start=1):
+        role, _, rest = value.partition(":")
+        name, _, id_number = rest.rpartition(":")
+        if not role.strip() or not name.strip() or not id_number.strip():
+            raise InvalidInput(
+                f"--representative #{position}: must be ROLE:NAME:ID, ROLE one of "
+                + ", ".join(_ROLES)
+            )
+        out.append({"role": role.strip(), "name": name.strip(), "id_number": id_number.strip()})
+    return out
+
+
 def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: fields[key] for key, _, _ in _FIELDS if fields.get(key) is not None}
+    given = {key: fields[key] for key, _, _ in _FIELDS if fields.get(key) is not None}
+    if fields.get("representatives"):
+        given["representatives"] = _representatives(fields["representatives"])
+    return given
 
 
 def _parse_options(obj: Mapping[str, Any]) -> ListingRecord:
@@ -95,7 +144,17 @@ def _parse_options(obj: Mapping[str, Any]) -> ListingRecord:
     try:
         return parse_listing_json(obj)
     except ValidationError as e:
-        raise InvalidInput(f"{_option_name(e.field)}: {e.explanation}") from None
+        raise InvalidInput(f"{_error_option(e.field)}: {e.explanation}") from None
+
+
+def _error_option(field: str) -> str:
+    """The option a field error is about: ``representatives[1].id_number`` is the second
+    --representative's ID."""
+    if field.startswith("representatives["):
+        position, _, part = field.removeprefix("representatives[").partition("]")
+        if position.isdigit():
+            return f"--representative #{int(position) + 1} {part.lstrip('.') or 'value'}"
+    return _option_name(field)
 
 
 def _enum_name(enum: Any, value: int) -> str:
@@ -133,6 +192,14 @@ def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[s
         "id": shown_id(rec.debtor, revealed=revealed),
         "sex": rec.debtor.sex,
         "legal_representative": rec.debtor.legal_representative,
+        "representatives": [
+            {
+                "role": _enum_name(payloads_pb2.RepresentativeRole, r.role),
+                "name": r.name,
+                "id": r.id_number if revealed else mask_id(r.id_number),
+            }
+            for r in rec.representatives
+        ],
         "obligation": rec.obligation,
         "performance": rec.performance,
         "ground": _enum_name(payloads_pb2.ListingGround, rec.ground),
@@ -227,6 +294,7 @@ def blacklist() -> None:
 @blacklist.command("add")
 @home_option
 @record_options
+@representative_option
 @actor_option()
 @confirm_option
 @json_option
@@ -263,6 +331,8 @@ skipped. Keys (docs/operations.md "Importing listings"; an example: examples/lis
   credit_code      unified social credit code 统一社会信用代码 (org)
   sex              M | F | 男 | 女 (person)
   legal_representative   name of the org's legal representative 法定代表人
+  representatives  org: [{"role", "name", "id_number"}], role legal_representative |
+                   principal_manager | directly_responsible | actual_controller
   obligation       the obligation 生效法律文书确定的义务                       [required]
   performance      how far it was performed 履行情况                           [required]
   ground           listing ground G1–G6 失信情形 (`blacklist add --help`)      [required]
@@ -297,6 +367,12 @@ def import_(
     as_json: bool,
 ) -> None:
     """List every debtor of a JSON-lines FILE; nothing is listed unless every line passes.
+
+    One JSON object per line with the keys of `blacklist add`'s options (case_number, court,
+    debtor_type, name, id_number or credit_code, ...). An organisation's line may carry
+    "representatives": a list of {"role", "name", "id_number"}, role one of
+    legal_representative, principal_manager, directly_responsible, actual_controller (法定代表人,
+    主要负责人, 直接责任人员, 实际控制人): the persons its consumption restriction binds.
 
     Every line is checked before anything is sent: the first bad line (bad JSON, an unknown
     or missing key, a value of the wrong type, a repeat of an earlier line's court, case
@@ -488,6 +564,7 @@ def _parse_line(line: str, line_no: int) -> ListingRecord:
 @home_option
 @click.argument("subject")
 @record_options
+@representative_option
 @click.option("--reason", required=True, help="Why the record is corrected 更正理由.")
 @actor_option()
 @confirm_option
@@ -501,7 +578,8 @@ def correct(
     as_json: bool,
     **fields: Any,
 ) -> None:
-    """Correct wrong data of listing SUBJECT (更正): only the given fields change."""
+    """Correct wrong data of listing SUBJECT (更正): only the given fields change;
+    --representative options replace the listing's representatives."""
     changes = _given(fields)
     if not changes:
         raise click.UsageError("give at least one field to correct (e.g. --name)")
@@ -712,6 +790,11 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
         return
     t = table("field 项目", "value 值", title=f"listing {doc['subject']}")
     for key, value in doc.items():
+        if key == "representatives":
+            value = "; ".join(
+                f"{_ROLE_ZH.get(r['role'], r['role'])} {r['role'].lower()}: {r['name']} {r['id']}"
+                for r in value
+            )
         if value not in ("", 0) or key == "term_years":
             t.add_row(key, str(value))
     print_table(t)
@@ -746,14 +829,45 @@ def check(home: Path, id_number: str | None, name: str | None, actor: str, as_js
         response = client.call(
             client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
         )
-    hits = [item_doc(item) for item in response.items]
+    hits = [{**item_doc(item), "reason": "listed debtor 失信被执行人"} for item in response.items]
+    via = [_representative_doc(hit) for hit in response.representative_hits]
     if as_json:
-        emit_json({"hits": hits})
+        emit_json({"hits": hits, "as_representative": via})
         return
     # The queried ID is personal data too: echo it masked.
     asked = f"ID {mask_id(id_number)}" if id_number is not None else f"name {name}"
-    if not hits:
+    if not hits and not via:
         console().print(f"no listing found 未查到失信记录 for {asked}")
         return
-    listed = sum(1 for h in hits if h["status"] == "listed")
-    _items_table(hits, title=f"{len(hits)} hits for {asked}; {listed} currently listed 在列")
+    if hits:
+        listed = sum(1 for h in hits if h["status"] == "listed")
+        _items_table(hits, title=f"{len(hits)} hits for {asked}; {listed} currently listed 在列")
+    if via:
+        bound = sum(1 for h in via if h["status"] == "listed")
+        t = table(
+            "reason 原因", "subject 编号", "案号 case", "court 法院", "status 状态", "origin 来源",
+            title=f"{len(via)} listed organisations name {asked}; {bound} restrict consumption "
+            "now 限制消费",
+        )  # fmt: skip
+        for doc in via:
+            t.add_row(
+                doc["reason"],
+                doc["subject"],
+                doc["case_number"],
+                doc["court"],
+                _STATUS_ZH.get(doc["status"], doc["status"]),
+                doc["origin"],
+            )
+        print_table(t)
+
+
+def _representative_doc(hit: admin_pb2.RepresentativeHit) -> dict[str, Any]:
+    """A listing found through one of its representatives, with the reason, e.g. "legal
+    representative of 某某有限公司 (listing chengdu/bl/3) 法定代表人"."""
+    doc = item_doc(hit.item)
+    role = _enum_name(payloads_pb2.RepresentativeRole, hit.representative.role)
+    org = hit.item.record.debtor.name
+    doc["role"] = role
+    label = RepresentativeRole(role.lower()).label_en if role.lower() in _ROLES else role
+    doc["reason"] = f"{label} of {org} (listing {hit.item.subject}) {_ROLE_ZH.get(role, role)}"
+    return doc

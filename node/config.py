@@ -55,6 +55,42 @@ class Limits:
     own_log_recovery_retry_s: float = 5.0
 
 
+# How the public disclosure page masks resident IDs (sync.domain.identifiers mask policies).
+PUBLIC_ID_MASKS = ("birth_date", "keep_ends")
+
+
+@dataclass
+class PublicPage:
+    """The public disclosure page (失信被执行人公示, node/public/): HTTPS without a client
+    certificate, off while ``listen`` is empty (docs/operations.md)."""
+
+    listen: str = ""  # host:port
+    cert_file: str = ""  # PEM certificate chain; a relative path is taken from the home
+    key_file: str = ""  # its PEM private key
+    rate_per_minute: int = 10  # queries per client IP: a token bucket with this burst
+    # "birth_date": 5101041990****1237 (the default mask); "keep_ends": 510104********1237.
+    id_mask: str = "birth_date"
+    # An organisation's credit code is a published field (法释〔2017〕7号 art. 6): shown in full
+    # when true, masked like a resident ID's ends otherwise.
+    show_credit_codes: bool = True
+    # Ended listings (delisted, with their credit repair 信用修复) shown beside the current
+    # ones; off by default: a delisting withdraws the entry from publication (art. 10).
+    show_ended: bool = False
+
+    def validate(self) -> None:
+        if not self.listen:
+            return
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ConfigError("public.listen: must be HOST:PORT")
+        if not self.cert_file or not self.key_file:
+            raise ConfigError("public.cert_file, public.key_file: required with public.listen")
+        if not 1 <= self.rate_per_minute <= 10_000:
+            raise ConfigError("public.rate_per_minute: must be in 1..10000")
+        if self.id_mask not in PUBLIC_ID_MASKS:
+            raise ConfigError(f"public.id_mask: must be one of {', '.join(PUBLIC_ID_MASKS)}")
+
+
 @dataclass
 class NodeConfig:
     home: Path
@@ -68,6 +104,7 @@ class NodeConfig:
     # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
     payload_auditors: list[str] = field(default_factory=list)
+    public: PublicPage = field(default_factory=PublicPage)
 
     @property
     def certs_dir(self) -> Path:
@@ -102,7 +139,8 @@ class NodeConfig:
             raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
         data = json.loads(path.read_text(encoding="utf-8"))
         limits = Limits(**data.pop("limits", {}))
-        config = cls(home=home, limits=limits, **data)
+        public = PublicPage(**data.pop("public", {}))
+        config = cls(home=home, limits=limits, public=public, **data)
         config.validate()
         return config
 
@@ -118,6 +156,7 @@ class NodeConfig:
         for name in self.payload_auditors:
             if not NODE_ID_RE.fullmatch(name):
                 raise ConfigError(f"payload_auditors: each must match {NODE_ID}")
+        self.public.validate()
 
 
 def init_home(

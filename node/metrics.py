@@ -36,6 +36,14 @@ class Metrics:
         self.equivocations = Counter(
             "ccnode_equivocation_evidence", "Equivocation evidence stored", registry=r
         )
+        # The public disclosure page (node/public/): every query, by outcome only ("listed",
+        # "not_listed", "refused", "rate_limited"); what was asked is never recorded.
+        self.public_queries = Counter(
+            "ccnode_public_queries",
+            "Queries of the public disclosure page",
+            ["outcome"],
+            registry=r,
+        )
         self.commit_seconds = Histogram(
             "ccnode_commit_seconds", "Time to commit a group", registry=r
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -57,6 +58,7 @@ from sync.note import Ed25519Signer
 from sync.verify import BATCH_BYTES_MAX, BATCH_ENTRIES_MAX
 
 log = logging.getLogger(__name__)
+_P = TypeVar("_P")
 
 
 class Node:
@@ -86,6 +88,10 @@ class Node:
     @property
     def metrics_port(self) -> int:
         return self.servers.metrics_port
+
+    def background_part(self, kind: type[_P]) -> _P | None:
+        """The running background part of type ``kind`` (e.g. the public page), if any."""
+        return next((part for part in self._background if isinstance(part, kind)), None)
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -40,6 +40,7 @@ from node.identity.auth import Authenticator
 from node.identity.origin_keys import OriginKeys
 from node.ownlog.preparers import PREPARERS
 from node.ownlog.writer import LocalLog, Prepare
+from node.public.page import DisclosurePage
 from node.replication.apply import AppliedFeed, Replica
 from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EquivocationWatch
@@ -160,6 +161,24 @@ def _lookup_responder(p: Parts) -> Background:
     )
 
 
+class _Off:
+    """A background part that is not configured: nothing to start or stop."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def _public_page(p: Parts) -> Background:
+    """The public disclosure page, when ``public.listen`` is set (node/public/)."""
+    c = p.config
+    if not c.public.listen:
+        return _Off()
+    return DisclosurePage(db=p.db, config=c.public, home=c.home, clock=p.clock)
+
+
 def _spec(
     module: Any,
     service: str,
@@ -192,6 +211,6 @@ ADMIN = (
     _spec(lookups_pb2, "Lookups", lookups_pb2_grpc.add_LookupsServicer_to_server, _lookups),
     _spec(tasks_pb2, "Tasks", tasks_pb2_grpc.add_TasksServicer_to_server, _tasks),
 )
-BACKGROUND = (_blacklist_expiry, _lookup_responder)
+BACKGROUND = (_blacklist_expiry, _lookup_responder, _public_page)
 
 DEFAULT = Registry(public=PUBLIC, admin=ADMIN, background=BACKGROUND)

@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from node.config import NodeConfig
+from node.public.page import PublicPageError
 from node.runtime.home_lock import HomeBusy
 from node.runtime.node import Node
 from node.runtime.registry import DEFAULT, Registry
@@ -16,8 +17,8 @@ from node.runtime.servers import ListenError
 
 
 class StartRefused(Exception):
-    """The node cannot start here (home served by another process, address in use): said in
-    one line by `ccnode serve`, not as a traceback."""
+    """The node cannot start here (home served by another process, address in use, the public
+    page's certificate unreadable): said in one line by `ccnode serve`, not as a traceback."""
 
 
 async def _serve(home: Path, registry: Registry) -> None:
@@ -50,5 +51,5 @@ def run_node(home: Path, registry: Registry = DEFAULT) -> None:
     )
     try:
         asyncio.run(_serve(home, registry))
-    except (HomeBusy, ListenError) as exc:
+    except (HomeBusy, ListenError, PublicPageError) as exc:
         raise StartRefused(str(exc)) from exc

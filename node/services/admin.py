@@ -11,6 +11,7 @@ import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.businesses.access import record_access
+from node.businesses.blacklist.check import STATUSES, check_subject
 from node.clock import Clock
 from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
 from node.ownlog.writer import Draft, DraftRejected
@@ -51,6 +52,8 @@ def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
         d.id_number = mask_id(d.id_number, DEFAULT_MASK)
     if d.credit_code and d.type == payloads_pb2.PERSON:
         d.credit_code = mask_id(d.credit_code, CREDIT_CODE_MASK)
+    for rep in (*out.record.representatives, *out.former_representatives):
+        rep.id_number = mask_id(rep.id_number, DEFAULT_MASK)
     return out
 
 
@@ -294,9 +297,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if as_of is not None:
             for i in items:
                 with_term_view(i, as_of)
-        if request.reveal and items:
+        rep_hits = await self._representative_hits(request)
+        if request.reveal and (items or rep_hits):
             await self._record_access(
-                [i.entry_id for i in items],
+                [i.entry_id for i in items] + [h.item.entry_id for h in rep_hits],
                 request.actor,
                 request.purpose,
                 "blacklist record",
@@ -304,9 +308,38 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
         else:
             items = [masked_item(i) for i in items]
+            for hit in rep_hits:
+                hit.item.CopyFrom(masked_item(hit.item))
+                hit.representative.id_number = mask_id(hit.representative.id_number)
         return admin_pb2.BlacklistSearchResponse(
-            items=items, total=total, as_of=as_of.isoformat() if as_of else ""
+            items=items,
+            total=total,
+            as_of=as_of.isoformat() if as_of else "",
+            representative_hits=rep_hits,
         )
+
+    async def _representative_hits(
+        self, request: admin_pb2.BlacklistSearchRequest
+    ) -> list[admin_pb2.RepresentativeHit]:
+        """A search by ID alone (no name, origin or expiring filter) also finds the listed
+        organisations whose consumption restriction binds that person (check_subject)."""
+        if (
+            not request.id_number.strip()
+            or request.name
+            or request.origin
+            or request.expiring_within_days
+        ):
+            return []
+        statuses = {request.status} if request.status else STATUSES
+        check = await self._db.read(
+            check_subject, self._db.store, request.id_number, statuses=statuses, debtors=False
+        )
+        return [
+            admin_pb2.RepresentativeHit(
+                item=listing_item(hit.listing), representative=hit.representative
+            )
+            for hit in check.as_representative
+        ]
 
     async def _expiring_filter(
         self,

@@ -29,6 +29,7 @@ def listing_item(s: state_pb2.ListingState) -> admin_pb2.BlacklistItem:
         last_index=s.last_index,
         delist_due_on=s.delist_due_on,
         credit_repair=s.credit_repair,
+        former_representatives=s.former_representatives,
     )
 
 

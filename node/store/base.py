@@ -38,6 +38,16 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "last_index",
         "record",  # bytes: serialised ccnode.v1.ListingState
     ),
+    # The persons a listed organisation's consumption restriction binds (限制消费令), derived
+    # from its listing's row (sync/folds/blacklist.py derive): one row per listing, role and
+    # person, found by the person's resident ID.
+    "blacklist_representatives": (
+        "key",  # "<listing subject>/<role number>/<ID>"
+        "listing",  # the organisation's listing subject
+        "id_key",  # the representative's resident ID, normalised
+        "role",  # RepresentativeRole name, e.g. "LEGAL_REPRESENTATIVE"
+        "status",  # the listing's "listed" | "delisted"; "removed" once a correction drops it
+    ),
     # 跨区域财产联查: one row per lookup subject "<requester>/lookup/<index>", folded from the
     # request (requester's log) and the reply (target's log). Payload columns are filled only
     # on the two nodes of the audience.

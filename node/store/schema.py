@@ -55,6 +55,9 @@ STATE_COMPOSITE_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
 # every listing an insert.
 STATE_UNINDEXED_COLUMNS: dict[str, frozenset[str]] = {
     "blacklist": frozenset({"origin"}),
+    # Read by the representative's ID only (node/businesses/blacklist/check.py); the status
+    # is filtered among the few rows of one person.
+    "blacklist_representatives": frozenset({"status"}),
 }
 STATE_TABLE_PREFIX = "state_"
 

@@ -32,12 +32,15 @@ __all__ = [
     "ACT_WITHIN_WORKDAYS",
     "DEFAULT_TERM_YEARS",
     "MAX_EXTENSION_YEARS",
+    "REPRESENTATIVES_MAX",
     "TERM_WARNING_DAYS",
     "CreditRepair",
     "DebtorType",
     "DelistGround",
     "ListingGround",
     "ListingRecord",
+    "Representative",
+    "RepresentativeRole",
     "TermView",
     "ValidatedDelisting",
     "ValidatedListing",
@@ -169,6 +172,44 @@ class CreditRepair(StrEnum):
         }[self]
 
 
+class RepresentativeRole(StrEnum):
+    """Whom a listed organisation's consumption restriction (限制消费令) binds with it (DOMAIN.md;
+    最高人民法院关于限制被执行人高消费及有关消费的若干规定 art. 3 ¶2). Same members as
+    ``ccnode.v1.RepresentativeRole`` on the wire, lower-cased in the import format."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    PRINCIPAL_MANAGER = "principal_manager"
+    DIRECTLY_RESPONSIBLE = "directly_responsible"
+    ACTUAL_CONTROLLER = "actual_controller"
+
+    @property
+    def label_zh(self) -> str:
+        return _ROLE_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _ROLE_LABELS[self][1]
+
+
+_ROLE_LABELS: Final[dict[RepresentativeRole, tuple[str, str]]] = {
+    RepresentativeRole.LEGAL_REPRESENTATIVE: ("法定代表人", "legal representative"),
+    RepresentativeRole.PRINCIPAL_MANAGER: ("主要负责人", "principal manager"),
+    RepresentativeRole.DIRECTLY_RESPONSIBLE: ("直接责任人员", "directly responsible person"),
+    RepresentativeRole.ACTUAL_CONTROLLER: ("实际控制人", "actual controller"),
+}
+# How many representatives one listing may record: a bound against garbage, not a legal rule.
+REPRESENTATIVES_MAX: Final = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class Representative:
+    """A person an organisation's listing binds (限制消费); name and ID kept out of repr."""
+
+    role: RepresentativeRole
+    name: str = dataclass_field(repr=False)
+    id_number: str = dataclass_field(repr=False)
+
+
 class DebtorType(StrEnum):
     PERSON = "person"
     ORG = "org"
@@ -213,6 +254,8 @@ class ListingRecord:
     filed_on: date
     conduct: str | None = dataclass_field(default=None, repr=False)
     listed_on: date | None = None
+    # Organisations: whom the consumption restriction binds with it (legal representative, ...).
+    representatives: tuple[Representative, ...] = dataclass_field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -370,6 +413,10 @@ def _validate_debtor(
     if debtor_type is DebtorType.PERSON:
         _absent(rec.credit_code, "credit_code", "a person is identified by id_number")
         _absent(rec.legal_representative, "legal_representative", "only for organisations")
+        if rec.representatives:
+            raise ValidationError(
+                "representatives", "not_allowed", "only an organisation has representatives"
+            )
         if rec.id_number is None:
             raise ValidationError("id_number", "required", "is required for a person")
         rid = validate_resident_id(rec.id_number, "id_number")
@@ -398,12 +445,68 @@ def _validate_debtor(
     )
     if credit.warning is not None:
         warnings.append(credit.warning)
-    legal_rep = _text(rec.legal_representative, "legal_representative")
+    representatives = _validate_representatives(rec.representatives)
+    legal_rep = _legal_representative(rec.legal_representative, representatives)
     normalised = replace(
         rec, name=name, credit_code=credit.code, legal_representative=legal_rep,
-        id_number=None, sex=None,
+        id_number=None, sex=None, representatives=representatives,
     )  # fmt: skip
     return _Debtor(normalised, None)
+
+
+def _validate_representatives(
+    reps: Sequence[Representative],
+) -> tuple[Representative, ...]:
+    """Each representative's role from the closed set, a name, a valid resident ID (checked
+    like a person debtor's); one legal representative at most; no person twice in one role.
+    Fields are named by position: ``representatives[2].id_number``."""
+    if not isinstance(reps, Sequence) or isinstance(reps, str):
+        raise ValidationError("representatives", "type", "must be a list")
+    if len(reps) > REPRESENTATIVES_MAX:
+        raise ValidationError(
+            "representatives", "too_many", f"at most {REPRESENTATIVES_MAX} per listing"
+        )
+    out: list[Representative] = []
+    seen: set[tuple[RepresentativeRole, str]] = set()
+    for position, r in enumerate(reps):
+        where = f"representatives[{position}]"
+        if not isinstance(r, Representative):
+            raise ValidationError(where, "type", "must be a representative")
+        role = _enum(RepresentativeRole, r.role, f"{where}.role")
+        try:  # the limits of the legal representative's name, named by position
+            name = _required_text(r.name, "legal_representative")
+        except ValidationError as err:
+            raise ValidationError(f"{where}.name", err.rule, err.explanation) from None
+        rid = validate_resident_id(r.id_number, f"{where}.id_number")
+        if (role, rid.number) in seen:
+            raise ValidationError(
+                f"{where}.id_number", "duplicate", "the same person is given twice in this role"
+            )
+        if role is RepresentativeRole.LEGAL_REPRESENTATIVE and any(
+            o.role is RepresentativeRole.LEGAL_REPRESENTATIVE for o in out
+        ):
+            raise ValidationError(
+                f"{where}.role", "duplicate", "an organisation has one legal representative"
+            )
+        seen.add((role, rid.number))
+        out.append(Representative(role=role, name=name, id_number=rid.number))
+    return tuple(out)
+
+
+def _legal_representative(given: str | None, reps: Sequence[Representative]) -> str | None:
+    """The published name of the legal representative / person in charge (art. 6): as given,
+    or that of the representative recorded in that role; both must agree."""
+    legal = next((r for r in reps if r.role is RepresentativeRole.LEGAL_REPRESENTATIVE), None)
+    text = _text(given, "legal_representative", required=legal is None)
+    if legal is None:
+        return text
+    if text is not None and text != legal.name:
+        raise ValidationError(
+            "legal_representative",
+            "mismatch",
+            "differs from the name of the representative in role legal_representative",
+        )
+    return legal.name
 
 
 def _required_text(value: object, field: str) -> str:
@@ -631,7 +734,10 @@ _REQUIRED_KEYS: Final = (
 _OPTIONAL_TEXT_KEYS: Final = (
     "id_number", "credit_code", "sex", "legal_representative", "conduct",
 )  # fmt: skip
-_KNOWN_KEYS: Final = frozenset((*_REQUIRED_KEYS, *_OPTIONAL_TEXT_KEYS, "term_years", "listed_on"))
+_KNOWN_KEYS: Final = frozenset(
+    (*_REQUIRED_KEYS, *_OPTIONAL_TEXT_KEYS, "term_years", "listed_on", "representatives")
+)
+_REPRESENTATIVE_KEYS: Final = frozenset({"role", "name", "id_number"})
 _SAFE_KEY_RE: Final = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _ISO_DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SEX_CODES: Final[dict[str, Sex]] = {"M": "M", "F": "F", "男": "M", "女": "F"}
@@ -680,7 +786,45 @@ def _parse_listing(obj: Mapping[str, object]) -> ListingRecord:
         filed_on=_present(_json_date(obj, "filed_on")),
         conduct=strings["conduct"],
         listed_on=_json_date(obj, "listed_on"),
+        representatives=_json_representatives(obj.get("representatives")),
     )
+
+
+def _json_representatives(value: object) -> tuple[Representative, ...]:
+    """The import format's ``representatives``: a list of objects {role, name, id_number},
+    role one of legal_representative, principal_manager, directly_responsible,
+    actual_controller (the rules, e.g. the ID's checksum, are validate_listing's)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValidationError("representatives", "type", "must be a list of objects")
+    out = []
+    for position, item in enumerate(value):
+        where = f"representatives[{position}]"
+        if not isinstance(item, Mapping):
+            raise ValidationError(where, "type", "must be an object {role, name, id_number}")
+        unknown = sorted(str(key) for key in item if key not in _REPRESENTATIVE_KEYS)
+        if unknown:
+            key = unknown[0] if _SAFE_KEY_RE.fullmatch(unknown[0]) else "<unnamed>"
+            raise ValidationError(
+                f"{where}.{key}", "unknown_field", "is not a field of a representative"
+            )
+        fields: dict[str, str] = {}
+        for key in ("role", "name", "id_number"):
+            text = item.get(key)
+            if text is None:
+                raise ValidationError(f"{where}.{key}", "required", "is required")
+            if not isinstance(text, str):
+                raise ValidationError(f"{where}.{key}", "type", "must be a string")
+            fields[key] = text
+        out.append(
+            Representative(
+                role=_enum(RepresentativeRole, fields["role"].strip().lower(), f"{where}.role"),
+                name=fields["name"],
+                id_number=fields["id_number"],
+            )
+        )
+    return tuple(out)
 
 
 def _present(value: _T | None) -> _T:

@@ -9,6 +9,7 @@ term" (G1); a record without a term gets its ground's default on the way out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,8 @@ from sync.domain.blacklist import (
     DebtorType,
     ListingGround,
     ListingRecord,
+    Representative,
+    RepresentativeRole,
 )
 from sync.domain.errors import ValidationError
 
@@ -27,12 +30,62 @@ __all__ = [
     "listing_from_pb",
     "listing_json_from_pb",
     "listing_to_pb",
+    "representative_role",
+    "representative_role_pb",
+    "representatives_from_pb",
+    "representatives_to_pb",
 ]
 
 _DEBTOR_TYPE = {payloads_pb2.PERSON: DebtorType.PERSON, payloads_pb2.ORG: DebtorType.ORG}
 _DEBTOR_TYPE_PB = {v: k for k, v in _DEBTOR_TYPE.items()}
 # The import format's names of the wire's debtor types.
 DEBTOR_TYPE_NAMES = {payloads_pb2.PERSON: "person", payloads_pb2.ORG: "org"}
+_ROLE = {
+    payloads_pb2.LEGAL_REPRESENTATIVE: RepresentativeRole.LEGAL_REPRESENTATIVE,
+    payloads_pb2.PRINCIPAL_MANAGER: RepresentativeRole.PRINCIPAL_MANAGER,
+    payloads_pb2.DIRECTLY_RESPONSIBLE: RepresentativeRole.DIRECTLY_RESPONSIBLE,
+    payloads_pb2.ACTUAL_CONTROLLER: RepresentativeRole.ACTUAL_CONTROLLER,
+}
+_ROLE_PB = {v: k for k, v in _ROLE.items()}
+
+
+def representative_role(value: int) -> RepresentativeRole | None:
+    """The domain role of a wire role (None: unspecified or unknown to this release)."""
+    for wire, role in _ROLE.items():
+        if wire == value:
+            return role
+    return None
+
+
+def representative_role_pb(role: RepresentativeRole) -> payloads_pb2.RepresentativeRole.ValueType:
+    return _ROLE_PB[RepresentativeRole(role)]
+
+
+def representatives_from_pb(
+    reps: Sequence[payloads_pb2.Representative],
+) -> tuple[Representative, ...]:
+    out = []
+    for position, r in enumerate(reps):
+        role = representative_role(r.role)
+        if role is None:
+            raise ValidationError(
+                f"representatives[{position}].role",
+                "enum",
+                "must be one of " + ", ".join(member.value for member in RepresentativeRole),
+            )
+        out.append(Representative(role=role, name=r.name, id_number=r.id_number))
+    return tuple(out)
+
+
+def representatives_to_pb(
+    reps: Sequence[Representative],
+) -> list[payloads_pb2.Representative]:
+    return [
+        payloads_pb2.Representative(
+            role=representative_role_pb(r.role), name=r.name, id_number=r.id_number
+        )
+        for r in reps
+    ]
 
 
 def date_from_pb(text: str, field: str) -> date:
@@ -75,6 +128,7 @@ def listing_from_pb(rec: payloads_pb2.BlacklistRecord, *, listed_on: date | None
         filed_on=date_from_pb(rec.filed_on, "filed_on") if rec.filed_on else _missing("filed_on"),
         conduct=rec.conduct or None,
         listed_on=listed_on,
+        representatives=representatives_from_pb(rec.representatives),
     )
 
 
@@ -106,6 +160,7 @@ def listing_to_pb(
         filed_on=rec.filed_on.isoformat(),
         listed_on=rec.listed_on.isoformat() if rec.listed_on else "",
         term_end_on=term_end.isoformat() if term_end else "",
+        representatives=representatives_to_pb(rec.representatives),
     )
 
 
@@ -132,6 +187,15 @@ def listing_json_from_pb(rec: payloads_pb2.BlacklistRecord) -> dict[str, Any]:
         "basis_number": rec.basis_number,
         "filed_on": rec.filed_on,
         "listed_on": rec.listed_on,
+        "representatives": [
+            {
+                "role": role.value if (role := representative_role(r.role)) else "",
+                "name": r.name,
+                "id_number": r.id_number,
+            }
+            for r in rec.representatives
+        ]
+        or None,
     }
     return {key: value for key, value in obj.items() if value not in ("", None)}
 

@@ -31,11 +31,15 @@ from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.calendar import DEFAULT_CALENDAR
 from sync.domain.case_number import case_court, court_served
 from sync.entry import Header
-from sync.folds.types import BLACKLIST_TABLE, Ignored, Row
+from sync.folds.types import BLACKLIST_TABLE, REPRESENTATIVES_TABLE, Ignored, Row
 from sync.ids import LISTING_SUBJECTS
 from sync.payload import PayloadError, decode_payload
 
 TABLE = BLACKLIST_TABLE
+# The index of representatives (derive): who a listed organisation's consumption restriction
+# binds with it (限制消费令: legal representative, principal managers, directly responsible
+# persons, actual controller), by their resident ID.
+REP_TABLE = REPRESENTATIVES_TABLE
 KINDS = frozenset(
     {log_pb2.BLACKLIST_LISTED, log_pb2.BLACKLIST_CORRECTED, log_pb2.BLACKLIST_DELISTED}
 )
@@ -96,6 +100,45 @@ def refresh_due_on(row: Row) -> Row | None:
     item = state_of(row)
     item.delist_due_on = due_on
     return _row(item)
+
+
+def derive(row: Row) -> dict[tuple[str, str], Row]:
+    """The index rows of a listing's representatives: a function of the listing's row alone.
+    Each (role, person) the record names has a row whose status is the listing's; those a
+    correction removed keep theirs, marked "removed" (the listing's state remembers them), so
+    the set of keys only grows and no row is left stale. Persons have none."""
+    if row["debtor_type"] != "org":
+        return {}
+    item = state_of(row)
+    out: dict[tuple[str, str], Row] = {}
+    for rep in item.former_representatives:
+        _rep_row(out, item.subject, rep, "removed")
+    for rep in item.record.representatives:
+        _rep_row(out, item.subject, rep, item.status)
+    return out
+
+
+def _rep_row(
+    out: dict[tuple[str, str], Row], subject: str, rep: payloads_pb2.Representative, status: str
+) -> None:
+    key = representative_key(subject, rep)
+    out[(REP_TABLE, key)] = {
+        "key": key,
+        "listing": subject,
+        "id_key": rep.id_number.strip().upper(),
+        "role": payloads_pb2.RepresentativeRole.Name(rep.role)
+        if rep.role in _ROLE_NAMES
+        else str(rep.role),
+        "status": status,
+    }
+
+
+_ROLE_NAMES = frozenset(v.number for v in payloads_pb2.RepresentativeRole.DESCRIPTOR.values)
+
+
+def representative_key(subject: str, rep: payloads_pb2.Representative) -> str:
+    """The index row of one representative of listing ``subject``: one per role and person."""
+    return f"{subject}/{rep.role}/{rep.id_number.strip().upper()}"
 
 
 def state_of(row: Row) -> state_pb2.ListingState:
@@ -272,10 +315,25 @@ def _corrected(row: Row, header: Header, body: payloads_pb2.BlacklistCorrected) 
     new = body.record
     if id_key(new.debtor) != row["id_key"] or new.court != item.record.court:
         return Ignored("a correction may not change the debtor's ID or the court")
+    _remember_removed(item, new)
     item.record.CopyFrom(new)
     item.last_index = header.index
     item.delist_due_on = delist_due_on(new.term_end_on)
     return _row(item)
+
+
+def _remember_removed(item: state_pb2.ListingState, new: payloads_pb2.BlacklistRecord) -> None:
+    """Keep in ``former_representatives`` each (role, person) the correction drops, once; one
+    the correction names again is current again."""
+    current = {representative_key("", r) for r in new.representatives}
+    former = {representative_key("", r): r for r in item.former_representatives}
+    for rep in item.record.representatives:
+        key = representative_key("", rep)
+        if key not in current and key not in former:
+            former[key] = rep
+    kept = [r for key, r in sorted(former.items()) if key not in current]
+    del item.former_representatives[:]
+    item.former_representatives.extend(kept)
 
 
 def _delisted(row: Row, header: Header, body: payloads_pb2.BlacklistDelisted) -> Row:

@@ -15,6 +15,9 @@ StateKey = tuple[str, str]  # (table, key)
 
 # The folded-state tables, each written by one fold (sync/folds/__init__.py MODULES).
 BLACKLIST_TABLE = "blacklist"  # ListingState, one row per listing
+# Derived from a listing's row: one row per representative of a listed organisation (and role),
+# so a person's ID finds the organisations whose consumption restriction binds them.
+REPRESENTATIVES_TABLE = "blacklist_representatives"
 LOOKUPS_TABLE = "lookups"  # LookupState, one row per lookup
 ACCESS_TABLE = "access"  # AccessState, one row per recorded read
 TASKS_TABLE = "tasks"  # TaskState, one row per task

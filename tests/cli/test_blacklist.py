@@ -542,7 +542,8 @@ def test_check_json_hits(home: Path, fake: FakeAdmin) -> None:
     assert request.id_number == ID.lower()
     assert not request.reveal
     doc = json.loads(result.stdout)
-    assert list(doc) == ["hits"]
+    assert sorted(doc) == ["as_representative", "hits"]
+    assert doc["as_representative"] == []
     assert [(h["origin"], h["entry_id"], h["status"]) for h in doc["hits"]] == [
         ("chengdu", "chengdu/5", "listed"),
         ("chengdu", "chengdu/2", "delisted"),
@@ -643,3 +644,97 @@ def test_a_lost_answer_to_an_add_says_how_to_check(home: Path, fake: FakeAdmin) 
     result = fails(5, *_add_args(home), env=ACTOR)
     assert "the outcome is unknown: check with `ccnode blacklist check" in result.stderr
     assert ID not in result.stderr
+
+
+# ---------------------------------------------------------------- representatives (限制消费)
+
+ORG = {
+    **{k: v for k, v in LISTING.items() if k != "id_number"},
+    "debtor_type": "org",
+    "name": "成都某某贸易有限公司",
+    "credit_code": "91350100M000100Y43",
+}
+
+
+def _org_args(home: Path, *extra: str) -> list[str]:
+    args = ["blacklist", "add", "--home", str(home)]
+    for key, value in ORG.items():
+        args += ["--" + key.replace("_", "-"), value]
+    return [*args, *extra]
+
+
+def test_add_takes_representatives(home: Path, submit_ok: FakeAdmin) -> None:
+    ok(
+        *_org_args(
+            home,
+            "--representative", f"legal_representative:李四:{ID}",
+            "--representative", f"ACTUAL_CONTROLLER:Smith: John:{ID}",
+        ),
+        env=ACTOR,
+    )  # fmt: skip
+    rec = _submitted(submit_ok).drafts[0].payload.blacklist_listed.record
+    assert [(r.role, r.name, r.id_number) for r in rec.representatives] == [
+        (payloads_pb2.LEGAL_REPRESENTATIVE, "李四", ID),
+        (payloads_pb2.ACTUAL_CONTROLLER, "Smith: John", ID),  # a colon in a name is kept
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("李四", "--representative #1: must be ROLE:NAME:ID"),
+        ("boss:李四:" + ID, "--representative #1 role: must be one of legal_representative"),
+    ],
+)
+def test_a_bad_representative_names_the_option(
+    home: Path, fake: FakeAdmin, value: str, message: str
+) -> None:
+    result = fails(2, *_org_args(home, "--representative", value), env=ACTOR)
+    assert message in result.stderr
+    assert ID not in result.stderr
+    assert fake.received("Submit") == []
+
+
+def test_check_reports_the_organisation_a_representative_binds(home: Path, fake: FakeAdmin) -> None:
+    org = _item(subject="chengdu/bl/9")
+    org.record.debtor.CopyFrom(
+        payloads_pb2.Debtor(
+            type=payloads_pb2.ORG, name="成都某某贸易有限公司", credit_code="91350100M000100Y43"
+        )
+    )
+    rep = payloads_pb2.Representative(
+        role=payloads_pb2.LEGAL_REPRESENTATIVE, name="李四", id_number=ID
+    )
+    org.record.representatives.append(rep)
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse(
+        representative_hits=[admin_pb2.RepresentativeHit(item=org, representative=rep)]
+    )
+    result = ok("blacklist", "check", "--home", home, "--id", ID)
+    assert "legal representative of 成都某某贸易有限公司 (listing chengdu/bl/9)" in result.stdout
+    assert "法定代表人" in result.stdout
+    assert ID not in result.stdout
+    doc = json.loads(ok("blacklist", "check", "--home", home, "--id", ID, "--json").stdout)
+    (hit,) = doc["as_representative"]
+    assert (hit["subject"], hit["role"], hit["status"]) == (
+        "chengdu/bl/9", "LEGAL_REPRESENTATIVE", "listed",
+    )  # fmt: skip
+    assert hit["representatives"][0]["id"] == MASKED  # masked by the CLI too
+
+
+def test_import_takes_representatives(home: Path, submit_ok: FakeAdmin, tmp_path: Path) -> None:
+    line = {
+        **ORG,
+        "representatives": [{"role": "principal_manager", "name": "王五", "id_number": ID}],
+        "legal_representative": "李四",
+    }
+    path = tmp_path / "orgs.jsonl"
+    path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    ok("blacklist", "import", "--home", home, str(path), env=ACTOR)
+    rec = _submitted(submit_ok).drafts[0].payload.blacklist_listed.record
+    assert [(r.role, r.name) for r in rec.representatives] == [
+        (payloads_pb2.PRINCIPAL_MANAGER, "王五")
+    ]
+    bad = {**line, "representatives": [{"role": "principal_manager", "name": "王五"}]}
+    path.write_text(json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = fails(2, "blacklist", "import", "--home", home, str(path), env=ACTOR)
+    assert "line 1: representatives[0].id_number: is required" in result.stderr

@@ -469,6 +469,7 @@ class BlacklistItem(_message.Message):
     CREDIT_REPAIR_FIELD_NUMBER: _builtins.int
     TERM_STATE_FIELD_NUMBER: _builtins.int
     TERM_DAYS_LEFT_FIELD_NUMBER: _builtins.int
+    FORMER_REPRESENTATIVES_FIELD_NUMBER: _builtins.int
     subject: _builtins.str
     """e.g. "chengdu/bl/42" """
     origin: _builtins.str
@@ -493,6 +494,10 @@ class BlacklistItem(_message.Message):
     def record(self) -> _payloads_pb2.BlacklistRecord:
         """ID numbers masked unless reveal was granted"""
 
+    @_builtins.property
+    def former_representatives(self) -> _containers.RepeatedCompositeFieldContainer[_payloads_pb2.Representative]:
+        """removed by a correction"""
+
     def __init__(
         self,
         *,
@@ -509,14 +514,47 @@ class BlacklistItem(_message.Message):
         credit_repair: _payloads_pb2.CreditRepair.ValueType = ...,
         term_state: _builtins.str = ...,
         term_days_left: _builtins.int = ...,
+        former_representatives: _abc.Iterable[_payloads_pb2.Representative] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject", "term_days_left", b"term_days_left", "term_state", b"term_state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "former_representatives", b"former_representatives", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject", "term_days_left", b"term_days_left", "term_state", b"term_state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BlacklistItem: _TypeAlias = BlacklistItem  # noqa: Y015
+
+@_typing.final
+class RepresentativeHit(_message.Message):
+    """A listing found because the ID searched for is one of the listed organisation's
+    representatives: its consumption restriction binds that person too.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_FIELD_NUMBER: _builtins.int
+    REPRESENTATIVE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def item(self) -> Global___BlacklistItem:
+        """the organisation's listing"""
+
+    @_builtins.property
+    def representative(self) -> _payloads_pb2.Representative:
+        """the person as the listing records them (ID masked)"""
+
+    def __init__(
+        self,
+        *,
+        item: Global___BlacklistItem | None = ...,
+        representative: _payloads_pb2.Representative | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "representative", b"representative"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "representative", b"representative"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RepresentativeHit: _TypeAlias = RepresentativeHit  # noqa: Y015
 
 @_typing.final
 class BlacklistSearchRequest(_message.Message):
@@ -581,21 +619,29 @@ class BlacklistSearchResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    REPRESENTATIVE_HITS_FIELD_NUMBER: _builtins.int
     total: _builtins.int
     as_of: _builtins.str
     """the day an expiring search counted from ("" otherwise)"""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___BlacklistItem]: ...
+    @_builtins.property
+    def representative_hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___RepresentativeHit]:
+        """A search by id_number: the organisations' listings that name that person as a
+        representative (legal representative, principal manager, ...).
+        """
+
     def __init__(
         self,
         *,
         items: _abc.Iterable[Global___BlacklistItem] | None = ...,
         total: _builtins.int = ...,
         as_of: _builtins.str = ...,
+        representative_hits: _abc.Iterable[Global___RepresentativeHit] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "representative_hits", b"representative_hits", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

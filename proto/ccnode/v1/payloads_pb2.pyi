@@ -155,6 +155,36 @@ CREDITOR_REQUEST: CreditRepair.ValueType  # 2
 """on the creditor's request (D3)"""
 Global___CreditRepair: _TypeAlias = CreditRepair  # noqa: Y015
 
+class _RepresentativeRole:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RepresentativeRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RepresentativeRole.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPRESENTATIVE_ROLE_UNSPECIFIED: _RepresentativeRole.ValueType  # 0
+    LEGAL_REPRESENTATIVE: _RepresentativeRole.ValueType  # 1
+    """法定代表人"""
+    PRINCIPAL_MANAGER: _RepresentativeRole.ValueType  # 2
+    """主要负责人"""
+    DIRECTLY_RESPONSIBLE: _RepresentativeRole.ValueType  # 3
+    """直接责任人员"""
+    ACTUAL_CONTROLLER: _RepresentativeRole.ValueType  # 4
+    """实际控制人"""
+
+class RepresentativeRole(_RepresentativeRole, metaclass=_RepresentativeRoleEnumTypeWrapper):
+    """The role of a person a listed organisation's consumption restriction binds."""
+
+REPRESENTATIVE_ROLE_UNSPECIFIED: RepresentativeRole.ValueType  # 0
+LEGAL_REPRESENTATIVE: RepresentativeRole.ValueType  # 1
+"""法定代表人"""
+PRINCIPAL_MANAGER: RepresentativeRole.ValueType  # 2
+"""主要负责人"""
+DIRECTLY_RESPONSIBLE: RepresentativeRole.ValueType  # 3
+"""直接责任人员"""
+ACTUAL_CONTROLLER: RepresentativeRole.ValueType  # 4
+"""实际控制人"""
+Global___RepresentativeRole: _TypeAlias = RepresentativeRole  # noqa: Y015
+
 class _AssetCategory:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -356,6 +386,7 @@ class BlacklistRecord(_message.Message):
     FILED_ON_FIELD_NUMBER: _builtins.int
     LISTED_ON_FIELD_NUMBER: _builtins.int
     TERM_END_ON_FIELD_NUMBER: _builtins.int
+    REPRESENTATIVES_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     """enforcement case (执 / 执恢 / 执保), normalised"""
     court: _builtins.str
@@ -381,6 +412,12 @@ class BlacklistRecord(_message.Message):
     """listed_on + term; empty when no fixed term"""
     @_builtins.property
     def debtor(self) -> Global___Debtor: ...
+    @_builtins.property
+    def representatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___Representative]:
+        """Organisations: the persons a consumption restriction (限制消费令) binds with it — its legal
+        representative, principal managers, directly responsible persons, actual controller.
+        """
+
     def __init__(
         self,
         *,
@@ -397,14 +434,41 @@ class BlacklistRecord(_message.Message):
         filed_on: _builtins.str = ...,
         listed_on: _builtins.str = ...,
         term_end_on: _builtins.str = ...,
+        representatives: _abc.Iterable[Global___Representative] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_issuer", b"basis_issuer", "basis_number", b"basis_number", "case_number", b"case_number", "conduct", b"conduct", "court", b"court", "debtor", b"debtor", "filed_on", b"filed_on", "ground", b"ground", "listed_on", b"listed_on", "obligation", b"obligation", "performance", b"performance", "term_end_on", b"term_end_on", "term_years", b"term_years"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_issuer", b"basis_issuer", "basis_number", b"basis_number", "case_number", b"case_number", "conduct", b"conduct", "court", b"court", "debtor", b"debtor", "filed_on", b"filed_on", "ground", b"ground", "listed_on", b"listed_on", "obligation", b"obligation", "performance", b"performance", "representatives", b"representatives", "term_end_on", b"term_end_on", "term_years", b"term_years"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BlacklistRecord: _TypeAlias = BlacklistRecord  # noqa: Y015
+
+@_typing.final
+class Representative(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ID_NUMBER_FIELD_NUMBER: _builtins.int
+    role: Global___RepresentativeRole.ValueType
+    name: _builtins.str
+    id_number: _builtins.str
+    """resident ID (GB 11643)"""
+    def __init__(
+        self,
+        *,
+        role: Global___RepresentativeRole.ValueType = ...,
+        name: _builtins.str = ...,
+        id_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id_number", b"id_number", "name", b"name", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Representative: _TypeAlias = Representative  # noqa: Y015
 
 @_typing.final
 class BlacklistListed(_message.Message):

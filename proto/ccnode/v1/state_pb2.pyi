@@ -52,6 +52,7 @@ class ListingState(_message.Message):
     LAST_INDEX_FIELD_NUMBER: _builtins.int
     DELIST_DUE_ON_FIELD_NUMBER: _builtins.int
     CREDIT_REPAIR_FIELD_NUMBER: _builtins.int
+    FORMER_REPRESENTATIVES_FIELD_NUMBER: _builtins.int
     subject: _builtins.str
     """e.g. "chengdu/bl/42" """
     origin: _builtins.str
@@ -70,6 +71,12 @@ class ListingState(_message.Message):
     def record(self) -> _payloads_pb2.BlacklistRecord:
         """as listed or last corrected, unmasked"""
 
+    @_builtins.property
+    def former_representatives(self) -> _containers.RepeatedCompositeFieldContainer[_payloads_pb2.Representative]:
+        """Representatives a correction removed from the record (each once), so the fold's index of
+        representatives (table `blacklist_representatives`) marks them removed.
+        """
+
     def __init__(
         self,
         *,
@@ -84,10 +91,11 @@ class ListingState(_message.Message):
         last_index: _builtins.int = ...,
         delist_due_on: _builtins.str = ...,
         credit_repair: _payloads_pb2.CreditRepair.ValueType = ...,
+        former_representatives: _abc.Iterable[_payloads_pb2.Representative] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "former_representatives", b"former_representatives", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,91 @@
+"""The public page's pure parts: query checks, masks, HTML escaping, the per-IP limiter and
+the configuration section."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from node.clock import FakeClock
+from node.config import ConfigError, PublicPage
+from node.public import render
+from node.public.answer import Masks, QueryError, parse_query
+from node.public.limiter import IpRateLimiter
+from tests.unit.test_domain_blacklist import make_id
+
+ID = make_id(date(1990, 3, 7))
+CODE = "91350100M000100Y43"
+
+
+def _refused(fields: dict[str, object]) -> QueryError:
+    with pytest.raises(QueryError) as info:
+        parse_query(fields)
+    return info.value
+
+
+def test_a_query_needs_a_name_and_a_valid_id() -> None:
+    q = parse_query({"name": " 张三 ", "id": ID.lower()})
+    assert (q.name, q.id_number, q.person) == ("张三", ID, True)
+    q = parse_query({"name": "某公司", "id": CODE.lower()})
+    assert (q.id_number, q.person) == (CODE, False)
+    # An early credit code failing its check character is still looked up ...
+    assert parse_query({"name": "某公司", "id": CODE[:-1] + "4"}).person is False
+    # ... but a mistyped resident ID is refused, not taken for a credit code.
+    wrong = ID[:-1] + ("1" if ID[-1] != "1" else "2")
+    for fields, field, rule in (
+        ({"id": ID}, "name", "required"),
+        ({"name": None, "id": ID}, "name", "required"),
+        ({"name": "张" * 201, "id": ID}, "name", "too_long"),
+        ({"name": "张三"}, "id", "required"),
+        ({"name": "张三", "id": 5}, "id", "required"),
+        ({"name": "张三", "id": wrong}, "id", "format"),
+        ({"name": "张三", "id": "12345"}, "id", "format"),
+    ):
+        err = _refused(fields)
+        assert (err.field, err.rule) == (field, rule), fields
+        assert ID not in str(err) and wrong not in err.zh + err.en
+
+
+def test_masks() -> None:
+    masks = Masks()
+    assert masks.person_id(ID) == ID[:10] + "****" + ID[14:]
+    assert masks.credit_code(CODE) == CODE
+    assert Masks(show_credit_codes=False).credit_code(CODE) == CODE[:6] + "********" + CODE[-4:]
+
+
+def test_the_page_escapes_what_it_shows() -> None:
+    page = render.refusal_page("id", "请输入", "enter it", '<script>alert("x")</script>', "")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert 'aria-invalid="true"' in page and 'data-field="id"' in page
+
+
+def test_the_limiter_refills_and_stays_bounded() -> None:
+    clock = FakeClock()
+    limiter = IpRateLimiter(clock, 2, addresses_max=3)
+    assert [limiter.take("a") for _ in range(3)] == [True, True, False]
+    assert limiter.retry_after_s("a") == 30
+    clock.advance(ms=30_000)
+    assert limiter.take("a") and not limiter.take("a")
+    for address in ("b", "c", "d"):
+        assert limiter.take(address)
+    assert len(limiter._buckets) == 3  # "a", the least recently seen, was forgotten
+    assert limiter.take("a") and limiter.take("a")  # a full bucket again
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"listen": "8443"}, "public.listen"),
+        ({"listen": "127.0.0.1:8443"}, "public.cert_file"),
+        ({"listen": "127.0.0.1:8443", "cert_file": "a", "key_file": "b", "rate_per_minute": 0},
+         "public.rate_per_minute"),
+        ({"listen": "127.0.0.1:8443", "cert_file": "a", "key_file": "b", "id_mask": "none"},
+         "public.id_mask"),
+    ],
+)  # fmt: skip
+def test_public_configuration_is_checked(changes: dict[str, object], message: str) -> None:
+    page = PublicPage(**changes)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=message):
+        page.validate()
+    PublicPage().validate()  # off: nothing to check
