@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from node.config import NodeConfig
 from sync.domain.identifiers import resident_id_check_char
 from tests.cli.support import FakeAdmin, fails, ok
 
@@ -275,10 +276,11 @@ def test_import_node_refusal_is_reported_as_a_file_line(
 
 
 def test_import_too_big_for_one_message(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
-    config = json.loads((home / "node.json").read_text(encoding="utf-8"))
-    config["limits"]["grpc_message_bytes_max"] = 1000
-    (home / "node.json").write_text(json.dumps(config), encoding="utf-8")
-    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()] * 10)
+    config = NodeConfig.load(home)
+    config.limits.batch_bytes_max = 16 * 1024  # the smallest message limit is above it
+    config.limits.grpc_message_bytes_max = 64 * 1024
+    config.save()
+    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()] * 400)
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
     assert "split the file" in result.stderr
     assert fake.requests == []

@@ -3,11 +3,13 @@ configuration key and every metric is documented, and every relative link resolv
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from node.config import Limits, NodeConfig
 from node.metrics import Metrics
@@ -25,13 +27,57 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def _config_keys() -> list[str]:
-    keys = [f.name for f in dataclasses.fields(NodeConfig) if f.name not in {"home", "limits"}]
-    return keys + [f.name for f in dataclasses.fields(Limits)]
+    """Every key of node.toml: the top-level fields, and each section's as ``section.key``."""
+    keys: list[str] = []
+    for name, field in NodeConfig.model_fields.items():
+        section = field.annotation
+        if name == "home":
+            continue
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            keys += [f"{name}.{key}" for key in section.model_fields]
+        else:
+            keys.append(name)
+    return keys
+
+
+def _row(key: str) -> list[str]:
+    """The cells of ``key``'s row in its table of operations.md (``limits.x`` is the row
+    ``| `x` |`` under the heading ``[limits]``)."""
+    text = OPERATIONS.read_text(encoding="utf-8")
+    section, _, name = key.rpartition(".")
+    if section:
+        start = text.find(f"`[{section}]`")
+        assert start >= 0, f"[{section}]: no table in {OPERATIONS}"
+        text = text[start:]
+    for line in text.splitlines():
+        if line.startswith(f"| `{name}` |"):
+            return [cell.strip() for cell in line.strip("|").split("|")]
+    raise AssertionError(f"{key}: not in {OPERATIONS}")
+
+
+def _default(key: str) -> object:
+    section, _, name = key.rpartition(".")
+    model: type[BaseModel] = Limits if section == "limits" else NodeConfig
+    field = model.model_fields[name]
+    return field.get_default(call_default_factory=True)
 
 
 @pytest.mark.parametrize("key", _config_keys())
 def test_every_configuration_key_is_documented(key: str) -> None:
-    assert f"| `{key}` |" in OPERATIONS.read_text(encoding="utf-8"), f"{key}: not in {OPERATIONS}"
+    cells = _row(key)
+    default = _default(key)
+    if default is not PydanticUndefined:
+        shown = json.dumps(default, ensure_ascii=False)
+        assert cells[1] == f"`{shown}`", f"{key}: default documented as {cells[1]}, not {shown}"
+
+
+@pytest.mark.parametrize("key", [k for k in _config_keys() if k.startswith("limits.")])
+def test_every_limit_has_its_range_documented(key: str) -> None:
+    field = Limits.model_fields[key.partition(".")[2]]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    low = f"[{bounds['Ge'].ge}" if "Ge" in bounds else f"({bounds['Gt'].gt}"
+    high = f"{bounds['Le'].le}]"
+    assert _row(key)[2] == f"{low}, {high}", f"{key}: range is {low}, {high}"
 
 
 def test_every_metric_is_documented() -> None:
