@@ -62,11 +62,11 @@ class JsonLogFormatter(logging.Formatter):
 def run_node(home: Path, registry: Registry = DEFAULT) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
     handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=log_level(os.environ.get("CCNODE_LOG", "")), handlers=[handler])
+    # Loaded once logging is set up: converting a node.json home is logged.
     if NodeConfig.load(home).log_format == "json":
         handler.setFormatter(JsonLogFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=log_level(os.environ.get("CCNODE_LOG", "")), handlers=[handler])
     try:
         asyncio.run(_serve(home, registry))
     except (HomeBusy, ListenError) as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from node.config import (
     CONFIG_FILE,
@@ -236,3 +237,17 @@ def test_an_invalid_node_json_is_left_as_it_is(tmp_path: Path) -> None:
         NodeConfig.load(tmp_path, environ={})
     assert (tmp_path / "node.json").exists()
     assert not (tmp_path / CONFIG_FILE).exists()
+
+
+def test_every_number_has_a_range() -> None:
+    sections = [NodeConfig] + [
+        f.annotation
+        for f in NodeConfig.model_fields.values()
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+    ]
+    for section in sections:
+        for name, field in section.model_fields.items():
+            if field.annotation not in (int, float):
+                continue
+            kinds = {type(m).__name__ for m in field.metadata}
+            assert kinds & {"Ge", "Gt"} and kinds & {"Le", "Lt"}, f"{name}: no range"

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from node.config import Limits, NodeConfig
+from node.config import NodeConfig
 from node.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,10 +56,17 @@ def _row(key: str) -> list[str]:
     raise AssertionError(f"{key}: not in {OPERATIONS}")
 
 
+def _model(section: str) -> type[BaseModel]:
+    if not section:
+        return NodeConfig
+    model = NodeConfig.model_fields[section].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    return model
+
+
 def _default(key: str) -> object:
     section, _, name = key.rpartition(".")
-    model: type[BaseModel] = Limits if section == "limits" else NodeConfig
-    field = model.model_fields[name]
+    field = _model(section).model_fields[name]
     return field.get_default(call_default_factory=True)
 
 
@@ -71,10 +79,19 @@ def test_every_configuration_key_is_documented(key: str) -> None:
         assert cells[1] == f"`{shown}`", f"{key}: default documented as {cells[1]}, not {shown}"
 
 
-@pytest.mark.parametrize("key", [k for k in _config_keys() if k.startswith("limits.")])
-def test_every_limit_has_its_range_documented(key: str) -> None:
-    field = Limits.model_fields[key.partition(".")[2]]
-    bounds = {type(m).__name__: m for m in field.metadata}
+def _bounds(key: str) -> dict[str, Any]:
+    section, _, name = key.rpartition(".")
+    field = _model(section).model_fields[name]
+    return {type(m).__name__: m for m in field.metadata if type(m).__name__ in _BOUND_TYPES}
+
+
+_BOUND_TYPES = {"Ge", "Gt", "Le", "Lt"}
+
+
+@pytest.mark.parametrize("key", [k for k in _config_keys() if _bounds(k)])
+def test_every_ranged_key_has_its_range_documented(key: str) -> None:
+    """A key with a range (every number) has a range column: ``[a, b]`` or ``(a, b]``."""
+    bounds = _bounds(key)
     low = f"[{bounds['Ge'].ge}" if "Ge" in bounds else f"({bounds['Gt'].gt}"
     high = f"{bounds['Le'].le}]"
     assert _row(key)[2] == f"{low}, {high}", f"{key}: range is {low}, {high}"
