@@ -253,9 +253,13 @@ class NodeConfig(_Section):
         return data
 
     def save(self) -> None:
+        """Write node.toml (mode 0600: ``db`` may hold a password), replacing it whole."""
         path = self.home / CONFIG_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(tomli_w.dumps(self.file_data()), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(tomli_w.dumps(self.file_data()))
+        os.chmod(tmp, 0o600)  # an older .tmp keeps its mode through O_CREAT
         os.replace(tmp, path)
 
     @classmethod

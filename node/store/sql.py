@@ -193,6 +193,9 @@ class SqlStore(AppendInTwoSteps):
         try:
             self._check_server()
             self._upgrade()
+        except _CONNECT_ERRORS as exc:
+            self._engine.dispose()
+            raise _failed(self._url, exc, "cannot open the store at") from exc
         except BaseException:
             self._engine.dispose()
             raise
@@ -862,12 +865,21 @@ def schema_status(url: str | URL | Path) -> migrate.SchemaStatus:
     try:
         with engine.connect() as conn:
             return migrate.schema_status(conn)
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc) else ""
-        where = parsed.render_as_string(hide_password=True)
-        raise StoreError(f"cannot connect to {where}: {reason}") from exc
+    except _CONNECT_ERRORS as exc:
+        raise _failed(parsed, exc, "cannot connect to") from exc
     finally:
         engine.dispose()
+
+
+# What a store that cannot be reached (or opened) raises while it opens.
+_CONNECT_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+def _failed(url: URL, exc: sqlalchemy.exc.DBAPIError, what: str) -> StoreError:
+    """One line: what failed, where (the password hidden) and the driver's first line of why."""
+    text = str(exc.orig or exc).strip()
+    reason = text.splitlines()[0] if text else type(exc.orig).__name__
+    return StoreError(f"{what} {url.render_as_string(hide_password=True)}: {reason}")
 
 
 def _create_engine(url: URL) -> Engine:

@@ -194,3 +194,12 @@ def test_backup_of_a_postgresql_home_points_to_pg_dump(home: Path) -> None:
 def test_backup_of_a_home_without_a_store(home: Path, tmp_path: Path) -> None:
     result = fails(1, "backup", "--home", home, "--out", tmp_path / "b.db")
     assert "no such store" in result.stderr
+
+
+def test_serve_on_an_unreachable_database_says_so_in_one_line(home: Path) -> None:
+    env = {"CCNODE_DB_URL": "postgresql://ccnode:s3cret@127.0.0.1:1/ccnode"}
+    result = fails(1, "serve", "--home", home, env=env)
+    assert result.stderr.startswith(
+        "Error: cannot open the store at postgresql+psycopg://ccnode:***@127.0.0.1:1/ccnode: "
+    )
+    assert len(result.stderr.splitlines()) == 1 and "s3cret" not in result.stderr

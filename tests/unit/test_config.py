@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     )
     config.save()
     on_disk = tomllib.loads((tmp_path / CONFIG_FILE).read_text(encoding="utf-8"))
+    assert stat.S_IMODE((tmp_path / CONFIG_FILE).stat().st_mode) == 0o600  # db may hold a password
     assert "home" not in on_disk
     assert on_disk["limits"]["lookup_daily_quota"] == 7
     assert on_disk["court_prefixes"] == ["川01"]
