@@ -9,7 +9,6 @@ client work never shares a GIL with the node it measures.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import secrets
@@ -88,9 +87,9 @@ class Pki:
             db=db,
         )
         if limits:
-            data = json.loads((home / "node.json").read_text())
-            data["limits"].update(limits)
-            (home / "node.json").write_text(json.dumps(data))
+            for key, value in limits.items():
+                setattr(config.limits, key, value)
+            config.save()
         return config
 
 

@@ -9,6 +9,8 @@ from cli.audit import audit
 from cli.blacklist import blacklist
 from cli.certs import certs
 from cli.common.errors import OUTCOME_UNKNOWN, REFUSED, UNREACHABLE, USAGE
+from cli.config_cmds import config_group
+from cli.db_cmds import backup, db_group
 from cli.demo import demo
 from cli.lookup import lookup
 from cli.node_cmds import init, serve
@@ -42,6 +44,8 @@ main.add_command(assets)
 
 main.add_command(tasks)
 main.add_command(seizures)
+for command in (config_group, db_group, backup):
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from cryptography import x509
 from cli.common.client import load_config
 from cli.common.options import home_option, json_option
 from cli.output import console, emit_json, table
-from node.config import ConfigError, init_home
+from node.config import ConfigError, NodeConfig, init_home, masked_url
 from node.identity.court_authority import court_prefixes_of
 from node.identity.errors import IdentityError, PkiError
 from node.identity.keyfiles import (
@@ -28,6 +28,8 @@ from node.identity.spiffe import (
     parse_spiffe_id,
 )
 from node.identity.truststore import issued_by
+from node.store import MEMORY_URL
+from node.store.base import StoreError
 from sync.checkpoint import origin_line
 from sync.note import Ed25519Verifier
 
@@ -80,6 +82,30 @@ def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
     return _CertsCheck(identity.trust_domain, vkey, court_prefixes_of(log_cert))
 
 
+def check_db(config: NodeConfig) -> None:
+    """That the store ``config`` names can be used by this ccnode: a PostgreSQL server is
+    reachable and its schema, if any, is not newer than this ccnode knows; a SQLite file's
+    directory exists. Nothing is created."""
+    url = config.db_url
+    if url == MEMORY_URL:
+        return
+    from sqlalchemy.engine import make_url
+
+    from node.store.sql import schema_status  # SQLAlchemy only where a store is read
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if config.embedded_db or not path.exists():
+            if not config.embedded_db and not path.parent.is_dir():
+                raise ConfigError(f"db: {path.parent} is not a directory")
+            return
+    try:
+        schema_status(url).check_not_newer()
+    except StoreError as e:
+        raise ConfigError(f"db: {e}") from e
+
+
 @click.command("init")
 @home_option
 @click.option("--node-id", required=True, help="This node's id, e.g. chengdu.")
@@ -91,7 +117,12 @@ def check_node_certs(certs: Path, node_id: str) -> _CertsCheck:
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Directory from `ccnode certs issue --node-id`: ca.pem, tls.*, log.*.",
 )
-@click.option("--db", default="", help="Database URL (default: SQLite in the home).")
+@click.option(
+    "--db",
+    default="",
+    help="Database URL (default: SQLite in the home), e.g. postgresql://ccnode@db1/ccnode; "
+    "checked before the home is made. Keep a password out of it: give it in CCNODE_DB_URL.",
+)
 @click.option(
     "--court-prefix",
     "court_prefixes",
@@ -137,6 +168,7 @@ def init(
             trust_domain=checked.trust_domain,
             db=db,
             court_prefixes=list(court_prefixes),
+            check=check_db,
         )
         if crl_file is not None:
             install_crl(config.crl_dir, "federation", crl_file)
@@ -151,7 +183,7 @@ def init(
         "node_id": config.node_id,
         "trust_domain": config.trust_domain,
         "listen": config.listen,
-        "db_url": config.db_url,
+        "db_url": masked_url(config.db_url),
         "court_prefixes": config.court_prefixes,
         "vkey": checked.vkey,
     }
@@ -175,5 +207,5 @@ def serve(home: Path) -> None:
 
     try:
         run_node(home)
-    except (ConfigError, StartRefused, ValueError) as e:
+    except (ConfigError, StartRefused, StoreError, ValueError) as e:
         raise click.ClickException(str(e)) from e

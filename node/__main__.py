@@ -1,10 +1,18 @@
-"""`python -m node HOME`: serve the node whose home is HOME (same as `ccnode serve`)."""
+"""`python -m node HOME`: serve the node whose home is HOME (same as `ccnode serve`).
+
+A refusal to start (invalid node.toml, a store newer than this ccnode, the home served by
+another process) is one line on stderr and exit 1, as `ccnode serve` says it."""
 
 import sys
 from pathlib import Path
 
-from node.runtime.serve import run_node
+from node.config import ConfigError
+from node.runtime.serve import StartRefused, run_node
+from node.store.base import StoreError
 
 if len(sys.argv) != 2:
     sys.exit("usage: python -m node HOME")
-run_node(Path(sys.argv[1]))
+try:
+    run_node(Path(sys.argv[1]))
+except (ConfigError, StartRefused, StoreError) as exc:
+    sys.exit(f"error: {exc}")

@@ -1,75 +1,155 @@
 """A node's home directory and configuration.
 
 HOME/
-  node.json        configuration (this module)
+  node.toml        configuration (this module; docs/operations.md "Configuration")
   certs/           ca.pem, tls.pem, tls.key, log.pem, log.key (keys mode 0600)
   crl/             CRL files (*.pem); reloaded when they change
   ccnode.db        embedded SQLite store (default)
   admin.sock       admin API, Unix socket mode 0600 (while the node runs)
+
+The configuration is validated at the edge, by pydantic models in strict mode: a value of the
+wrong type (``batch_entries_max = "500"``), out of its range or of an unknown key is refused,
+every problem on a line of its own naming the key and the rule (``ConfigError``). Each section
+of the file is a nested model (``Limits`` is ``[limits]``); a new section is one more nested
+``_Section`` subclass and one field of ``NodeConfig``.
+
+A home from before node.toml has a ``node.json``: ``load`` converts it once (the old file is
+kept as ``node.json.bak``) and logs that it did.
+
+Secrets stay out of the file if the operator wants: ``CCNODE_DB_URL`` overrides ``db`` (so a
+PostgreSQL password can live in the service's environment); ``masked_url`` hides the
+password of a database URL wherever one is shown.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass, field
+import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, Literal, Self
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # NODE_ID_RE is also imported from here (the admin service checks peer ids with it).
 from sync.ids import NODE_ID
 from sync.ids import NODE_ID_RE as NODE_ID_RE
 
-CONFIG_FILE = "node.json"
+CONFIG_FILE = "node.toml"
+LEGACY_CONFIG_FILE = "node.json"  # homes made before node.toml; converted at load
+LEGACY_BACKUP_SUFFIX = ".bak"
+DB_URL_ENV = "CCNODE_DB_URL"
+DB_FILE = "ccnode.db"
 COURT_PREFIX_RE = re.compile(r"[\u4e00-\u9fff]\d{0,4}")
+_TRUST_DOMAIN_RE = re.compile(r"[a-z0-9._-]{1,255}")  # as node.identity.spiffe checks it
+_DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+# Keys older versions wrote that mean nothing now: dropped when a node.json is converted,
+# refused with this reason in a node.toml.
+REMOVED_KEYS = {
+    "limits.resync_interval_s": "never used: peer links reconnect on the backoff schedule "
+    "(limits.backoff_initial_s, limits.backoff_max_s)",
+}
+_PASSWORD_RE = re.compile(r"(?P<head>://[^/@:]*:)(?P<password>[^@/]*)(?P<at>@)")
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
-    """The node's home or configuration is missing or invalid."""
+    """The node's home or configuration is missing or invalid: one line per problem."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems) or ["invalid configuration"]
+        super().__init__("\n".join(self.problems))
 
 
-@dataclass
-class Limits:
-    grpc_message_bytes_max: int = 4 * 1024 * 1024
-    batch_entries_max: int = 500
-    batch_bytes_max: int = 256 * 1024
-    checkpoint_entries_max: int = 1000  # <= 1,024 (DESIGN.md); 4 x the checkpoint interval
-    keepalive_time_s: int = 30
-    keepalive_timeout_s: int = 10
-    backoff_initial_s: float = 0.2
-    backoff_max_s: float = 180.0
-    resync_interval_s: float = 30.0
-    shutdown_grace_s: float = 5.0
+def masked_url(url: str) -> str:
+    """``url`` with the password, if it has one, replaced by ``***``."""
+    return _PASSWORD_RE.sub(r"\g<head>***\g<at>", url)
+
+
+def _host_port(value: str, *, empty_ok: bool) -> str:
+    if empty_ok and value == "":
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or (not host and not empty_ok):
+        raise ValueError("must be HOST:PORT")
+    return value
+
+
+class _Section(BaseModel):
+    """One table of node.toml: strict types, unknown keys refused, checked on assignment."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", validate_assignment=True)
+
+
+class Limits(_Section):
+    """``[limits]``: sizes, timeouts and rates. The ranges keep a node within the protocol's
+    limits (DESIGN.md) and away from values that cannot work (a zero timeout)."""
+
+    grpc_message_bytes_max: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=1 << 30)
+    batch_entries_max: int = Field(default=500, ge=1, le=500)
+    batch_bytes_max: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
+    # <= 1,024 (DESIGN.md); 4 x the checkpoint interval
+    checkpoint_entries_max: int = Field(default=1000, ge=1, le=1024)
+    keepalive_time_s: int = Field(default=30, ge=1, le=3600)
+    keepalive_timeout_s: int = Field(default=10, ge=1, le=600)
+    backoff_initial_s: float = Field(default=0.2, gt=0, le=60)
+    backoff_max_s: float = Field(default=180.0, gt=0, le=3600)
+    shutdown_grace_s: float = Field(default=5.0, ge=0, le=600)
     # Asset lookups answered per requesting node: a token bucket refilled at this many per
     # minute (also its burst), and a daily quota of answered lookups (court-local day).
-    lookup_rate_per_minute: int = 600
-    lookup_daily_quota: int = 20_000
+    lookup_rate_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    lookup_daily_quota: int = Field(default=20_000, ge=1, le=100_000_000)
     # A stream that starts this many entries behind is verified and folded in a helper
     # process (node.replication.worker); 0 = never (SQL stores only; the memory store never does).
-    catchup_worker_backlog: int = 5_000
+    catchup_worker_backlog: int = Field(default=5_000, ge=0, le=1_000_000_000)
     # Own-log recovery at start (node.replication.recovery): how long to wait for the peers to
     # say how much of this node's log they hold (no answer: appends start anyway, with a
     # warning), and the pause between attempts to fetch what a peer holds and the store lacks.
-    own_log_recovery_timeout_s: float = 10.0
-    own_log_recovery_retry_s: float = 5.0
+    own_log_recovery_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    own_log_recovery_retry_s: float = Field(default=5.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("backoff_max_s: must be >= backoff_initial_s")
+        if self.keepalive_timeout_s > self.keepalive_time_s:
+            raise ValueError("keepalive_timeout_s: must be <= keepalive_time_s")
+        if self.batch_bytes_max >= self.grpc_message_bytes_max:
+            raise ValueError(
+                "grpc_message_bytes_max: must be > batch_bytes_max (a batch is one message)"
+            )
+        return self
 
 
 # How the public disclosure page masks resident IDs (sync.domain.identifiers mask policies).
 PUBLIC_ID_MASKS = ("birth_date", "keep_ends")
 
 
-@dataclass
-class PublicPage:
-    """The public disclosure page (失信被执行人公示, node/public/): HTTPS without a client
-    certificate, off while ``listen`` is empty (docs/operations.md)."""
+class PublicPage(_Section):
+    """``[public]``: the public disclosure page (失信被执行人公示, node/public/): HTTPS without
+    a client certificate, off while ``listen`` is empty (docs/operations.md)."""
 
     listen: str = ""  # host:port
     cert_file: str = ""  # PEM certificate chain; a relative path is taken from the home
     key_file: str = ""  # its PEM private key
-    rate_per_minute: int = 10  # queries per client IP: a token bucket with this burst
+    rate_per_minute: int = Field(default=10, ge=1, le=10_000)  # queries per client IP
     # "birth_date": 5101041990****1237 (the default mask); "keep_ends": 510104********1237.
-    id_mask: str = "birth_date"
+    id_mask: Literal["birth_date", "keep_ends"] = "birth_date"
     # An organisation's credit code is a published field (法释〔2017〕7号 art. 6): shown in full
     # when true, masked like a resident ID's ends otherwise.
     show_credit_codes: bool = True
@@ -77,34 +157,85 @@ class PublicPage:
     # ones; off by default: a delisting withdraws the entry from publication (art. 10).
     show_ended: bool = False
 
-    def validate(self) -> None:
-        if not self.listen:
-            return
-        host, sep, port = self.listen.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ConfigError("public.listen: must be HOST:PORT")
-        if not self.cert_file or not self.key_file:
-            raise ConfigError("public.cert_file, public.key_file: required with public.listen")
-        if not 1 <= self.rate_per_minute <= 10_000:
-            raise ConfigError("public.rate_per_minute: must be in 1..10000")
-        if self.id_mask not in PUBLIC_ID_MASKS:
-            raise ConfigError(f"public.id_mask: must be one of {', '.join(PUBLIC_ID_MASKS)}")
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return _host_port(value, empty_ok=True)
+
+    @model_validator(mode="after")
+    def _files_with_listen(self) -> Self:
+        if self.listen and (not self.cert_file or not self.key_file):
+            raise ValueError("cert_file, key_file: required with listen")
+        return self
 
 
-@dataclass
-class NodeConfig:
-    home: Path
+class NodeConfig(_Section):
+    """The whole node.toml, plus the home it was read from (not a key of the file)."""
+
+    home: Path = Field(exclude=True)
     node_id: str
     trust_domain: str
     listen: str
-    court_prefixes: list[str] = field(default_factory=list)
-    db: str = ""  # empty = SQLite in the home
+    court_prefixes: list[str] = Field(default_factory=list)
+    db: str = ""  # empty = SQLite in the home; CCNODE_DB_URL overrides it
     metrics_listen: str = ""  # host:port for Prometheus, empty = off
-    limits: Limits = field(default_factory=Limits)
+    log_format: Literal["text", "json"] = "text"
+    limits: Limits = Field(default_factory=lambda: Limits())
     # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
-    payload_auditors: list[str] = field(default_factory=list)
-    public: PublicPage = field(default_factory=PublicPage)
+    payload_auditors: list[str] = Field(default_factory=list)
+    public: PublicPage = Field(default_factory=lambda: PublicPage())
+
+    _db_env: str = PrivateAttr(default="")  # CCNODE_DB_URL as it was at load
+    _conversion_notice: str = PrivateAttr(default="")  # set by the load that converted node.json
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str) -> str:
+        if not NODE_ID_RE.fullmatch(value):
+            raise ValueError(f"must match {NODE_ID}")
+        return value
+
+    @field_validator("trust_domain")
+    @classmethod
+    def _trust_domain(cls, value: str) -> str:
+        if not _TRUST_DOMAIN_RE.fullmatch(value):
+            raise ValueError("must be a SPIFFE trust domain (a-z 0-9 . _ -), e.g. chengyu.court")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return _host_port(value, empty_ok=False)
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _metrics_listen(cls, value: str) -> str:
+        return _host_port(value, empty_ok=True)
+
+    @field_validator("court_prefixes")
+    @classmethod
+    def _court_prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not COURT_PREFIX_RE.fullmatch(prefix):
+                raise ValueError("each must be a court code prefix like 川01")
+        return value
+
+    @field_validator("payload_auditors")
+    @classmethod
+    def _payload_auditors(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not NODE_ID_RE.fullmatch(name):
+                raise ValueError(f"each must match {NODE_ID}")
+        return value
+
+    @field_validator("db")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        check_db_url(value)
+        return value
+
+    # ---- derived paths
 
     @property
     def certs_dir(self) -> Path:
@@ -119,44 +250,270 @@ class NodeConfig:
         return self.home / "admin.sock"
 
     @property
+    def effective_db(self) -> str:
+        """``db`` after the environment: CCNODE_DB_URL (as at load) if set, else the file's."""
+        return self._db_env or self.db
+
+    @property
+    def conversion_notice(self) -> str:
+        """What the load that converted this home's node.json did ("" for any other load);
+        also logged at INFO. The CLI prints it."""
+        return self._conversion_notice
+
+    @property
+    def db_from_env(self) -> bool:
+        return bool(self._db_env)
+
+    @property
+    def embedded_db(self) -> bool:
+        """True if the store is the home's own SQLite file (HOME/ccnode.db)."""
+        return not self.effective_db
+
+    @property
     def db_url(self) -> str:
-        return self.db or f"sqlite:///{self.home / 'ccnode.db'}"
+        return self.effective_db or f"sqlite:///{self.home / DB_FILE}"
+
+    # ---- file
+
+    def file_data(self) -> dict[str, Any]:
+        """The keys of node.toml as this configuration writes them (``db`` as in the file,
+        not the environment's)."""
+        return self.model_dump(mode="json")
+
+    def effective_data(self) -> dict[str, Any]:
+        """The values the node runs with, after the environment; passwords masked."""
+        data = self.model_dump(mode="json")
+        data["db"] = masked_url(self.effective_db)
+        return data
 
     def save(self) -> None:
-        data = asdict(self)
-        data["home"] = None
-        data.pop("home")
+        """Write node.toml (mode 0600: ``db`` may hold a password), replacing it whole."""
         path = self.home / CONFIG_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(tomli_w.dumps(self.file_data()))
+        os.chmod(tmp, 0o600)  # an older .tmp keeps its mode through O_CREAT
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, home: Path) -> NodeConfig:
-        home = Path(home).resolve()  # socket URIs and stored paths must be absolute
-        path = home / CONFIG_FILE
-        if not path.exists():
-            raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        limits = Limits(**data.pop("limits", {}))
-        public = PublicPage(**data.pop("public", {}))
-        config = cls(home=home, limits=limits, public=public, **data)
-        config.validate()
+    def from_data(
+        cls, data: Mapping[str, Any], home: Path, *, environ: Mapping[str, str] | None = None
+    ) -> NodeConfig:
+        """Validate ``data`` (the keys of node.toml) for ``home``; every problem at once."""
+        problems = _removed_keys(data)
+        if "home" in data:
+            problems.append("home: unknown key; the home is the directory that holds node.toml")
+        env = os.environ if environ is None else environ
+        db_env = env.get(DB_URL_ENV, "")
+        if db_env:
+            try:
+                check_db_url(db_env)
+            except ValueError as e:
+                problems.append(f"{DB_URL_ENV} (environment): {e}")
+        config: NodeConfig | None = None
+        try:
+            config = cls.model_validate({**data, "home": Path(home)})
+        except ValidationError as e:
+            problems.extend(_problems(e, cls))
+        if problems or config is None:
+            raise ConfigError(*problems)
+        config._db_env = db_env
         return config
 
-    def validate(self) -> None:
-        if not NODE_ID_RE.fullmatch(self.node_id):
-            raise ConfigError(f"node_id: must match {NODE_ID}")
-        host, sep, port = self.listen.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ConfigError("listen: must be HOST:PORT")
-        for prefix in self.court_prefixes:
-            if not COURT_PREFIX_RE.fullmatch(prefix):
-                raise ConfigError("court_prefixes: each must be a court code prefix like 川01")
-        for name in self.payload_auditors:
-            if not NODE_ID_RE.fullmatch(name):
-                raise ConfigError(f"payload_auditors: each must match {NODE_ID}")
-        self.public.validate()
+    @classmethod
+    def load(cls, home: Path, *, environ: Mapping[str, str] | None = None) -> NodeConfig:
+        home = Path(home).resolve()  # socket URIs and stored paths must be absolute
+        path = home / CONFIG_FILE
+        if not path.exists() and (home / LEGACY_CONFIG_FILE).exists():
+            return convert_legacy(home, environ=environ)
+        if not path.exists():
+            raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
+        return cls.from_file(path, home, environ=environ)
+
+    @classmethod
+    def from_file(
+        cls, path: Path, home: Path | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> NodeConfig:
+        """Read and validate one configuration file (node.toml, or a legacy node.json)."""
+        data = read_file(path)
+        try:
+            return cls.from_data(data, (home or path.parent).resolve(), environ=environ)
+        except ConfigError as e:
+            raise ConfigError(*(f"{path.name}: {p}" for p in e.problems)) from None
+
+
+def check_db_url(value: str) -> None:
+    """``db``'s rule: empty, ``memory:``, or a sqlite:// or postgresql:// URL."""
+    if value in ("", "memory:"):
+        return
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in _DB_SCHEMES or not rest:
+        raise ValueError(
+            "must be empty (SQLite in the home), sqlite:///PATH or "
+            "postgresql://USER@HOST[:PORT]/DATABASE"
+        )
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The keys of a configuration file: TOML, or JSON for a legacy ``*.json``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    try:
+        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ConfigError(f"{path.name}: not valid {kind} ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: must be a table of keys")
+    return data
+
+
+def convert_legacy(home: Path, *, environ: Mapping[str, str] | None = None) -> NodeConfig:
+    """Convert HOME/node.json to node.toml: validated first (keys of REMOVED_KEYS dropped),
+    written, then the old file renamed node.json.bak. Logged once: afterwards node.toml
+    exists and is what every load reads."""
+    legacy = home / LEGACY_CONFIG_FILE
+    data = read_file(legacy)
+    dropped = [key for key in REMOVED_KEYS if _pop_key(data, key)]
+    try:
+        config = NodeConfig.from_data(data, home, environ=environ)
+    except ConfigError as e:
+        raise ConfigError(*(f"{legacy.name}: {p}" for p in e.problems)) from None
+    config.save()
+    backup = legacy.with_name(legacy.name + LEGACY_BACKUP_SUFFIX)
+    try:
+        os.replace(legacy, backup)
+    except FileNotFoundError:
+        pass  # converted by another process meanwhile: its node.toml is the same
+    notice = f"converted {legacy} to {CONFIG_FILE} (the old file is kept as {backup.name})"
+    if dropped:
+        notice += f"; dropped unused keys {', '.join(dropped)}"
+    log.info("%s", notice)
+    config._conversion_notice = notice
+    return config
+
+
+def _pop_key(data: dict[str, Any], dotted: str) -> bool:
+    *sections, key = dotted.split(".")
+    table: Any = data
+    for section in sections:
+        table = table.get(section) if isinstance(table, dict) else None
+    if isinstance(table, dict) and key in table:
+        del table[key]
+        return True
+    return False
+
+
+def _removed_keys(data: Mapping[str, Any]) -> list[str]:
+    out = []
+    for dotted, reason in REMOVED_KEYS.items():
+        *sections, key = dotted.split(".")
+        table: Any = data
+        for section in sections:
+            table = table.get(section) if isinstance(table, dict) else None
+        if isinstance(table, dict) and key in table:
+            out.append(f"{dotted}: removed key ({reason}); delete it")
+    return out
+
+
+# ---------------------------------------------------------------- error lines
+
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "string": "a string", "bool": "a boolean"}
+_TOML_TYPES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _section_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model of the table at ``loc`` (a path of keys), if it is one."""
+    for key in loc:
+        field = model.model_fields.get(str(key))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _got(value: Any) -> str:
+    for kind, name in _TOML_TYPES.items():
+        if type(value) is kind:
+            return name
+    return type(value).__name__
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_BOUNDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "greater_than": lambda c: f"must be > {_num(c['gt'])}",
+    "greater_than_equal": lambda c: f"must be >= {_num(c['ge'])}",
+    "less_than": lambda c: f"must be < {_num(c['lt'])}",
+    "less_than_equal": lambda c: f"must be <= {_num(c['le'])}",
+}
+
+
+def _problems(error: ValidationError, model: type[BaseModel]) -> list[str]:
+    """One line per problem of ``error``: ``<key path>: <rule>``; values are shown only for
+    numbers out of range (a string could be a password)."""
+    lines: list[str] = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        kind = item["type"]
+        ctx = item.get("ctx") or {}
+        value = item.get("input")
+        if kind == "extra_forbidden" and _path(loc) in REMOVED_KEYS:
+            continue  # said by _removed_keys, with the reason
+        if kind == "extra_forbidden":
+            section = _section_at(model, loc[:-1])
+            names = [n for n in section.model_fields if n != "home"] if section else []
+            close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            lines.append(f"{_path(loc)}: unknown key{hint}")
+        elif kind == "missing":
+            lines.append(f"{_path(loc)}: required key missing")
+        elif kind.endswith("_type") and kind[: -len("_type")] in _TYPE_NAMES:
+            want = _TYPE_NAMES[kind[: -len("_type")]]
+            lines.append(f"{_path(loc)}: must be {want}, not {_got(value)}")
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            lines.append(f"{_path(loc)}: must be a table, not {_got(value)}")
+        elif kind == "list_type":
+            lines.append(f"{_path(loc)}: must be an array, not {_got(value)}")
+        elif kind in _BOUNDS:
+            lines.append(f"{_path(loc)}: {_BOUNDS[kind](ctx)} (got {_num(value)})")
+        elif kind == "literal_error":
+            lines.append(f"{_path(loc)}: must be one of {ctx.get('expected', '')}")
+        elif kind == "value_error":
+            message = str(ctx.get("error", item["msg"]))
+            field, sep, rule = message.partition(": ")
+            if sep and not loc and " " not in field:  # a model validator naming its field
+                lines.append(f"{field}: {rule}")
+            elif sep and " " not in field:
+                lines.append(f"{_path(loc)}.{field}: {rule}")
+            else:
+                lines.append(f"{_path(loc)}: {message}")
+        else:
+            msg = item["msg"]
+            lines.append(f"{_path(loc)}: {msg[:1].lower()}{msg[1:]}")
+    return lines
 
 
 def init_home(
@@ -168,20 +525,23 @@ def init_home(
     trust_domain: str,
     db: str = "",
     court_prefixes: list[str] | None = None,
+    check: Callable[[NodeConfig], None] | None = None,
 ) -> NodeConfig:
-    """Create a node home: copy the node's certificates in and write the configuration."""
+    """Create a node home: copy the node's certificates in and write the configuration.
+    ``check`` (e.g. that the database is reachable) runs before anything is created."""
     home = Path(home).resolve()
-    if (home / CONFIG_FILE).exists():
+    if (home / CONFIG_FILE).exists() or (home / LEGACY_CONFIG_FILE).exists():
         raise ConfigError(f"{home} is already a node home")
-    config = NodeConfig(
-        home=home,
-        node_id=node_id,
-        trust_domain=trust_domain,
-        listen=listen,
-        court_prefixes=list(court_prefixes or []),
-        db=db,
+    config = NodeConfig.from_data(
+        {
+            "node_id": node_id,
+            "trust_domain": trust_domain,
+            "listen": listen,
+            "court_prefixes": list(court_prefixes or []),
+            "db": db,
+        },
+        home,
     )
-    config.validate()
     missing = [
         n
         for n in ("ca.pem", "tls.pem", "tls.key", "log.pem", "log.key")
@@ -189,6 +549,8 @@ def init_home(
     ]
     if missing:
         raise ConfigError(f"certs: {certs} lacks {', '.join(missing)} (see `ccnode certs issue`)")
+    if check is not None:
+        check(config)
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     config.certs_dir.mkdir(exist_ok=True)

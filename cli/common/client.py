@@ -36,11 +36,14 @@ _WARNING_RE = re.compile(r"draft (\d+): (.*)", re.DOTALL)
 
 def load_config(home: Path) -> NodeConfig:
     try:
-        return NodeConfig.load(home)
+        config = NodeConfig.load(home)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
-    except (OSError, ValueError, TypeError) as e:  # unreadable or hand-broken node.json
+    except OSError as e:  # e.g. node.toml cannot be written while converting a node.json
         raise click.ClickException(f"{home}: cannot read the node configuration ({e})") from e
+    if config.conversion_notice:
+        click.echo(f"notice: {config.conversion_notice}", err=True)
+    return config
 
 
 class NodeClient:

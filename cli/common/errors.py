@@ -5,8 +5,8 @@ Audit service (cli/audit/sources.py). The exit codes, for scripts (also in ``ccn
 and docs/operations.md):
 
 * 2 (``USAGE``): the command line or its input file is wrong (click's usage errors, and
-  ``InvalidInput``: a line of an import file that cannot be read as a listing); nothing was
-  sent.
+  ``InvalidInput``: a line of an import file that cannot be read as a listing, or the
+  configuration ``config validate`` was given); nothing was sent.
 * 3 (``REFUSED``): the node refused the request by a business rule (INVALID_ARGUMENT). The
   node sends the field, the rule and the refused draft's position structured
   (node/services/errors.py); the line reads ``<field>: <explanation> [rule: <rule>]``, built

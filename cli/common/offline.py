@@ -22,7 +22,7 @@ def offline_store(home: Path) -> Iterator[tuple[NodeConfig, Store]]:
     """The configuration and the open store of the node at ``home``, closed afterwards. A
     home whose node never ran has no store: say so rather than create an empty one."""
     config = load_config(home)
-    if not config.db and not (home / "ccnode.db").exists():
+    if config.embedded_db and not (home / "ccnode.db").exists():
         raise click.ClickException(f"{home} holds no store yet (the node has never run)")
     try:
         store = open_store(config.db_url)
@@ -40,13 +40,9 @@ SERVE_LOCK_FILE = "serve.lock"
 
 
 @contextmanager
-def stopped_node_store(home: Path) -> Iterator[tuple[NodeConfig, Store] | None]:
-    """The configuration and store of the node at ``home`` if the node is not running, else
-    None. The node's home lock is held meanwhile, so the node cannot start while this writes
-    its store (it would refuse to start, as for a second node on one home). A home whose node
-    never ran gets its store created here: what is written now is what the node reads at its
-    first start, the store staying the only place peers are kept."""
-    config = load_config(home)
+def serve_lock(home: Path) -> Iterator[bool]:
+    """Hold the home's serve lock meanwhile if the node is not running: yields True if held
+    (the node cannot start until the block ends), False if the node runs."""
     try:
         fd = os.open(home / SERVE_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
@@ -55,6 +51,23 @@ def stopped_node_store(home: Path) -> Iterator[tuple[NodeConfig, Store] | None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            yield False  # the node runs
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing drops the flock
+
+
+@contextmanager
+def stopped_node_store(home: Path) -> Iterator[tuple[NodeConfig, Store] | None]:
+    """The configuration and store of the node at ``home`` if the node is not running, else
+    None. The node's home lock is held meanwhile, so the node cannot start while this writes
+    its store (it would refuse to start, as for a second node on one home). A home whose node
+    never ran gets its store created here: what is written now is what the node reads at its
+    first start, the store staying the only place peers are kept."""
+    config = load_config(home)
+    with serve_lock(home) as held:
+        if not held:
             yield None  # the node runs
             return
         try:
@@ -65,5 +78,3 @@ def stopped_node_store(home: Path) -> Iterator[tuple[NodeConfig, Store] | None]:
             yield config, store
         finally:
             store.close()
-    finally:
-        os.close(fd)  # closing drops the flock

@@ -285,11 +285,11 @@ class Node:
 
 def _own_courts(certified: tuple[str, ...], configured: list[str]) -> tuple[str, ...]:
     """The courts this node appends facts for: those its log certificate names, which every
-    receiver checks (node/identity/court_authority.py); node.json's ``court_prefixes`` only
+    receiver checks (node/identity/court_authority.py); node.toml's ``court_prefixes`` only
     says what the operator expected, and a difference is logged."""
     if set(certified) != set(configured):
         log.warning(
-            "court_prefixes in node.json (%s) differ from the log certificate's (%s); the "
+            "court_prefixes in node.toml (%s) differ from the log certificate's (%s); the "
             "certificate's apply: reissue it with `ccnode certs issue --court-prefix`",
             ", ".join(configured) or "none",
             ", ".join(certified) or "none",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -43,12 +44,30 @@ def log_level(text: str) -> int:
     return level
 
 
+class JsonLogFormatter(logging.Formatter):
+    """``log_format = "json"``: one JSON object per line (time, level, logger, message, and
+    the traceback if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
 def run_node(home: Path, registry: Registry = DEFAULT) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully."""
-    logging.basicConfig(
-        level=log_level(os.environ.get("CCNODE_LOG", "")),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=log_level(os.environ.get("CCNODE_LOG", "")), handlers=[handler])
+    # Loaded once logging is set up: converting a node.json home is logged.
+    if NodeConfig.load(home).log_format == "json":
+        handler.setFormatter(JsonLogFormatter())
     try:
         asyncio.run(_serve(home, registry))
     except (HomeBusy, ListenError, PublicPageError) as exc:

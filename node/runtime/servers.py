@@ -75,7 +75,7 @@ class Servers:
             self.port = 0
         if self.port == 0:
             raise ListenError(
-                f"{c.listen} is in use, or not an address of this host (listen in node.json)"
+                f"{c.listen} is in use, or not an address of this host (listen in node.toml)"
             )
         await server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)

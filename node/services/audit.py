@@ -5,7 +5,7 @@ on the caller's behalf. Rights (docs/audit.md):
 
 * a node reads the payloads of entries whose audience names it (or is empty);
 * an auditor reads the payloads of public entries through Entries and InclusionProof, and of
-  restricted entries through Payloads only if ``payload_auditors`` in node.json names it;
+  restricted entries through Payloads only if ``payload_auditors`` in node.toml names it;
 * Payloads and Refusals are auditor only: a node certificate is refused (and recorded).
 
 Ordering rule: every payload an auditor receives is recorded as an ACCESS_RECORDED entry in

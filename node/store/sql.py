@@ -38,8 +38,6 @@ from typing import Any, TypeVar
 
 import psycopg
 import sqlalchemy.exc
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -58,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 
-from node.store import schema
+from node.store import migrate, schema
 from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
     REFUSAL_FOLD_MS,
@@ -98,7 +96,6 @@ from node.store.layout import (
 from sync import tiles
 from sync.merkle import Frontier
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_WAL_RETRY_S = 0.01
 # Copy the WAL back into the database once it holds this many bytes (SQLite's default is
@@ -179,7 +176,10 @@ _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES
 class SqlStore(AppendInTwoSteps):
     """A Store on a SQLAlchemy URL; runs ``alembic upgrade head`` when it opens."""
 
-    def __init__(self, url: str | URL | Path) -> None:
+    def __init__(
+        self, url: str | URL | Path, *, on_migrated: migrate.OnApplied | None = None
+    ) -> None:
+        self._on_migrated = on_migrated
         self._url = _normalise_url(url)
         self._dialect = self._url.get_backend_name()
         self._engine = _create_engine(self._url)
@@ -194,6 +194,9 @@ class SqlStore(AppendInTwoSteps):
         try:
             self._check_server()
             self._upgrade()
+        except _CONNECT_ERRORS as exc:
+            self._engine.dispose()
+            raise _failed(self._url, exc, "cannot open the store at") from exc
         except BaseException:
             self._engine.dispose()
             raise
@@ -210,14 +213,11 @@ class SqlStore(AppendInTwoSteps):
             raise StoreError("the PostgreSQL database must use UTF8 encoding")
 
     def _upgrade(self) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
         # Alembic's `context` and `op` are process-wide proxies, so two stores opening in two
         # threads must migrate one at a time; between processes the database serialises them
         # (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock taken in env.py).
         with _MIGRATION_LOCK, self._write() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            migrate.upgrade(conn, self._on_migrated)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -871,6 +871,32 @@ def _normalise_url(url: str | URL | Path) -> URL:
             raise StoreError("an in-memory SQLite database is per connection; use 'memory:'")
         return parsed
     raise StoreError(f"unsupported database backend {backend!r} (sqlite or postgresql)")
+
+
+def schema_status(url: str | URL | Path) -> migrate.SchemaStatus:
+    """The schema revision of the store at ``url`` against the ones this ccnode knows, read
+    without upgrading anything (``ccnode db status``, ``ccnode init --db``). Connection
+    failures raise ``StoreError`` in one line, without the password."""
+    parsed = _normalise_url(url)
+    engine = _create_engine(parsed)
+    try:
+        with engine.connect() as conn:
+            return migrate.schema_status(conn)
+    except _CONNECT_ERRORS as exc:
+        raise _failed(parsed, exc, "cannot connect to") from exc
+    finally:
+        engine.dispose()
+
+
+# What a store that cannot be reached (or opened) raises while it opens.
+_CONNECT_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+def _failed(url: URL, exc: sqlalchemy.exc.DBAPIError, what: str) -> StoreError:
+    """One line: what failed, where (the password hidden) and the driver's first line of why."""
+    text = str(exc.orig or exc).strip()
+    reason = text.splitlines()[0] if text else type(exc.orig).__name__
+    return StoreError(f"{what} {url.render_as_string(hide_password=True)}: {reason}")
 
 
 def _create_engine(url: URL) -> Engine:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import click
 import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2
+from cli.blacklist import split_submission
 from node.config import NodeConfig
 from sync.domain.identifiers import resident_id_check_char
 from tests.cli.support import FakeAdmin, fails, ok
@@ -302,17 +305,20 @@ def test_import_repeated_case_and_debtor_is_refused_before_sending(
     assert fake.requests == []
 
 
-def _small_message_limit(home: Path, limit: int) -> None:
+def _small_message_limit(home: Path) -> int:
+    """The smallest message limit a node takes (64 KiB, above its batch limit)."""
     config = NodeConfig.load(home)
-    config.limits.grpc_message_bytes_max = limit
+    config.limits.batch_bytes_max = 16 * 1024
+    config.limits.grpc_message_bytes_max = 64 * 1024
     config.save()
+    return 64 * 1024
 
 
 def test_import_too_big_for_one_message_is_checked_then_sent_in_parts(
     home: Path, fake: FakeAdmin, tmp_path: Path
 ) -> None:
-    _small_message_limit(home, 8192)
-    lines = [_listing_line(case_number=_case(n)) for n in range(60)]
+    limit = _small_message_limit(home)
+    lines = [_listing_line(case_number=_case(n)) for n in range(400)]
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = ok("blacklist", "import", "--home", home, file, "--json", env=ACTOR)
     requests = fake.received("Submit")
@@ -320,9 +326,9 @@ def test_import_too_big_for_one_message_is_checked_then_sent_in_parts(
     sends = [r for r in requests if not r.check_only]
     assert len(sends) > 1 and len(checks) == len(sends)
     assert requests[: len(checks)] == checks  # every part checked before the first is sent
-    assert all(r.ByteSize() <= 8192 for r in requests)
+    assert all(r.ByteSize() <= limit for r in requests)
     sent = [d.payload.blacklist_listed.record.case_number for r in sends for d in r.drafts]
-    assert sent == [_case(n) for n in range(60)]  # each line once, in the file's order
+    assert sent == [_case(n) for n in range(400)]  # each line once, in the file's order
     assert all(r.skip_listed and r.actor == "officer-wang" for r in requests)
     assert json.loads(result.stdout)["submissions"] == len(sends)
 
@@ -330,9 +336,9 @@ def test_import_too_big_for_one_message_is_checked_then_sent_in_parts(
 def test_import_refusal_in_a_later_part_names_the_file_line_and_lists_nothing(
     home: Path, fake: FakeAdmin, tmp_path: Path
 ) -> None:
-    _small_message_limit(home, 8192)
+    _small_message_limit(home)
     fake.refuse("Submit", "court", "court_prefix", "is outside this node's courts", position=2)
-    lines = [_listing_line(case_number=_case(n)) for n in range(60)]
+    lines = [_listing_line(case_number=_case(n)) for n in range(400)]
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # The first part is refused while it is checked: its draft 2 is line 3; nothing was sent
@@ -341,14 +347,18 @@ def test_import_refusal_in_a_later_part_names_the_file_line_and_lists_nothing(
     assert all(r.check_only for r in fake.received("Submit"))
 
 
-def test_import_listing_over_the_message_limit_alone_is_refused(
-    home: Path, fake: FakeAdmin, tmp_path: Path
-) -> None:
-    _small_message_limit(home, 300)
-    file = _write_lines(tmp_path / "list.jsonl", [_listing_line()])
-    result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
-    assert "over the node's 300-byte message limit" in result.stderr
-    assert fake.requests == []
+def test_split_submission_fits_each_part_and_refuses_an_oversized_draft() -> None:
+    drafts = [
+        admin_pb2.Draft(kind=log_pb2.BLACKLIST_LISTED, subject="x" * (100 + n)) for n in range(50)
+    ]
+    parts = split_submission(drafts, "officer-wang", 6000)
+    assert parts[0][0] == 0 and parts[-1][1] == 50
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))  # consecutive
+    for start, stop in parts:
+        request = admin_pb2.SubmitRequest(drafts=drafts[start:stop], actor="officer-wang")
+        assert request.ByteSize() <= 6000
+    with pytest.raises(click.ClickException, match="over the node's 300-byte message limit"):
+        split_submission(drafts, "officer-wang", 300)
 
 
 def test_import_help_documents_the_format() -> None:

@@ -51,7 +51,7 @@ class Federation:
 
     def home(self, node_id: str, db: str = "") -> NodeConfig:
         home = self.root / "homes" / node_id
-        if (home / "node.json").exists():
+        if (home / "node.toml").exists():
             return NodeConfig.load(home)
         return init_home(
             home,

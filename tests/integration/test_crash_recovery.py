@@ -3,7 +3,6 @@ with no entry lost or duplicated (the store is the resume point)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import grpc
 import pytest
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc
+from node.config import NodeConfig
 from tests.integration.harness import Federation, listing, valid_ids
 from tests.integration.procs import NodeProcess
 
@@ -46,9 +46,9 @@ def test_kill9_during_catch_up_then_restart_converges(tmp_path: Path) -> None:
     fed = Federation(tmp_path)
     homes = {n: fed.home(n).home for n in ("chengdu", "chongqing", "mianyang")}
     # Small batches make chongqing's catch-up long enough to be interrupted mid-way.
-    cfg = json.loads((homes["chongqing"] / "node.json").read_text())
-    cfg["limits"]["batch_entries_max"] = 50
-    (homes["chongqing"] / "node.json").write_text(json.dumps(cfg))
+    cfg = NodeConfig.load(homes["chongqing"])
+    cfg.limits.batch_entries_max = 50
+    cfg.save()
     procs = {n: NodeProcess(h) for n, h in homes.items()}
     try:
         procs["chengdu"].start()

@@ -4,7 +4,6 @@ it signs again, so its peers never see two inconsistent checkpoints of its log."
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -116,9 +115,8 @@ async def test_no_peer_answering_lets_the_node_append_after_the_timeout(
 ) -> None:
     timeout_s = 0.5
     config = federation.home(A)
-    data = json.loads((config.home / "node.json").read_text())
-    data["limits"]["own_log_recovery_timeout_s"] = timeout_s
-    (config.home / "node.json").write_text(json.dumps(data))
+    config.limits.own_log_recovery_timeout_s = timeout_s
+    config.save()
 
     # A peer that accepts connections and never answers: Hello can only time out.
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

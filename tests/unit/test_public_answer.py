@@ -4,11 +4,12 @@ the configuration section."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from node.clock import FakeClock
-from node.config import ConfigError, PublicPage
+from node.config import ConfigError, NodeConfig
 from node.public import render
 from node.public.answer import Masks, QueryError, parse_query
 from node.public.limiter import IpRateLimiter
@@ -77,15 +78,17 @@ def test_the_limiter_refills_and_stays_bounded() -> None:
     ("changes", "message"),
     [
         ({"listen": "8443"}, "public.listen"),
-        ({"listen": "127.0.0.1:8443"}, "public.cert_file"),
+        ({"listen": "127.0.0.1:8443"}, "cert_file, key_file: required with listen"),
         ({"listen": "127.0.0.1:8443", "cert_file": "a", "key_file": "b", "rate_per_minute": 0},
          "public.rate_per_minute"),
         ({"listen": "127.0.0.1:8443", "cert_file": "a", "key_file": "b", "id_mask": "none"},
          "public.id_mask"),
     ],
 )  # fmt: skip
-def test_public_configuration_is_checked(changes: dict[str, object], message: str) -> None:
-    page = PublicPage(**changes)  # type: ignore[arg-type]
+def test_public_configuration_is_checked(
+    changes: dict[str, object], message: str, tmp_path: Path
+) -> None:
+    data = {"node_id": "chengdu", "trust_domain": "chengyu.court", "listen": "127.0.0.1:7401"}
     with pytest.raises(ConfigError, match=message):
-        page.validate()
-    PublicPage().validate()  # off: nothing to check
+        NodeConfig.from_data({**data, "public": changes}, tmp_path)
+    assert not NodeConfig.from_data(data, tmp_path).public.listen  # off: nothing to check

@@ -25,6 +25,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
         # SQLite can only ALTER a table by copying it; batch mode lets later migrations do so.
         render_as_batch=connection.dialect.name == "sqlite",
+        # node.store.migrate logs (and reports) each applied revision.
+        on_version_apply=context.config.attributes.get("on_version_apply", ()),
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
