@@ -64,6 +64,7 @@ class NodeConfig:
     court_prefixes: list[str] = field(default_factory=list)
     db: str = ""  # empty = SQLite in the home
     metrics_listen: str = ""  # host:port for Prometheus, empty = off
+    log_format: str = "text"  # "text" or "json" (docs/operations.md, "Logs")
     limits: Limits = field(default_factory=Limits)
     # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
