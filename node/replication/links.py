@@ -81,6 +81,7 @@ class PeerLink:
         self._channel: grpc.aio.Channel | None = None
         self._rng = random.Random()  # jitter only; never affects state  # noqa: S311
         self._progress: CatchupProgress | None = None  # the current session's catch-up
+        self._uncommitted = 0  # batches the stream received that are not committed yet
         self._said = ""  # the last connection failure logged (each change is logged once)
 
     def start(self) -> None:
@@ -186,6 +187,7 @@ class PeerLink:
         log.info("peer %s connected at %s", self.peer.node_id, self.peer.address)
         self._said = ""
         self._progress = CatchupProgress(self.peer.node_id, backlog, p.clock.monotonic_s)
+        self._uncommitted = 0
         threshold = p.limits.catchup_worker_backlog
         catching_up = threshold > 0 and backlog >= threshold
         call = self._ensure_channel().unary_stream(
@@ -243,12 +245,13 @@ class PeerLink:
                         catching_up = False  # the live tail: small batches, in threads
                         METRICS.lag.peer_holds(self.peer.node_id, self.status.peer_sizes)
                         if self._progress is not None:
-                            self._progress.on_caught_up()
+                            self._progress.on_caught_up(self._uncommitted)
                     elif body == "batch":
                         end = msg.batch.first_index + len(msg.batch.entries)
                         METRICS.lag.peer_holds(self.peer.node_id, {msg.batch.origin: end})
                         worker = p.workers.current() if catching_up else None
                         future = await self._submit(msg.batch, raw, worker, chain)
+                        self._uncommitted += 1
                         await queue.put(_Queued(future, msg.batch))
             finally:
                 with contextlib.suppress(asyncio.QueueFull):
@@ -277,6 +280,9 @@ class PeerLink:
                         break
                     group.append(queued)
                 await self._commit(group, stub)
+                self._uncommitted -= len(group)
+                if self._progress is not None:
+                    self._progress.settled(self._uncommitted)
                 if receiver.done() and queue.empty() and carry is None:
                     ended = True
             receiver.result()  # the stream's error, if any, ends the session

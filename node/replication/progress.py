@@ -2,9 +2,9 @@
 when it is done, with rates; and the catch-up backlog gauge.
 
 A stream catches up when the peer's Hello shows it holds entries this node lacks. It is
-done once the peer said it caught up (the stream's live tail begins) and this node holds
-everything the peer said it held then (ReplicationLag: another link may have brought part
-of it); or when the session ends first. Only node ids, counts and rates are logged.
+done once the peer said it caught up (the stream's live tail begins) and every batch the
+stream received before that is committed (or skipped); or when the session ends first.
+Only node ids, counts and rates are logged.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class CatchupProgress:
         return entries / seconds if seconds > 0 else 0.0
 
     def on_commit(self, entries: int) -> None:
-        """The stream committed ``entries`` new entries."""
+        """The stream committed ``entries`` new entries (progress lines, the backlog)."""
         self.committed += entries
         if self.done:
             return
@@ -59,15 +59,16 @@ class CatchupProgress:
                 self._rate(since, since_s),
             )
             self._line_s, self._line_entries = now, self.committed
-        self._check()
 
-    def on_caught_up(self) -> None:
-        """The peer said the stream's live tail begins."""
+    def on_caught_up(self, uncommitted: int) -> None:
+        """The peer said the stream's live tail begins; ``uncommitted`` batches received
+        before that wait for their commit."""
         self._caught_up = True
-        self._check()
+        self.settled(uncommitted)
 
-    def _check(self) -> None:
-        if self._caught_up and METRICS.lag.entries_behind(self.peer) == 0:
+    def settled(self, uncommitted: int) -> None:
+        """The stream committed (or skipped) batches; ``uncommitted`` are left."""
+        if self._caught_up and uncommitted == 0 and not self.done:
             self._finish("done")
 
     def end(self, why: str) -> None:
