@@ -116,7 +116,8 @@ class Servers:
                 f"metrics_listen {listen}: {exc.strerror or exc} (node.json; empty = off)"
             ) from exc
         self.metrics_port = server.server_port
-        self.metrics_address = f"http://{host}:{self.metrics_port}/metrics"
+        shown = f"[{host}]" if ":" in host else host
+        self.metrics_address = f"http://{shown}:{self.metrics_port}/metrics"
         self._metrics = (server, thread)
 
     def _remove_own_socket(self) -> None:
