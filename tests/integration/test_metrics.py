@@ -239,3 +239,11 @@ async def test_certificate_expiry_and_the_crls_next_update(federation: Federatio
     assert got == crl.next_update_utc.timestamp()
     for name in ("process_cpu_seconds_total", "process_start_time_seconds"):
         assert _value(text, name) is not None, name
+
+
+async def test_counters_have_no_created_series(federation: Federation) -> None:
+    _metrics_on(federation, "chengdu")
+    a = await federation.start("chengdu")
+    text = await asyncio.to_thread(_scrape, a.metrics_port)
+    assert "ccnode_appended_entries_total" in text
+    assert "_created" not in text
