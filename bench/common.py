@@ -85,6 +85,8 @@ class Pki:
             trust_domain=TRUST_DOMAIN,
             court_prefixes=["川01"],
         )
+        config.metrics_listen = ""  # off: several nodes on one host
+        config.save()
         if limits:
             data = json.loads((home / "node.json").read_text())
             data["limits"].update(limits)
