@@ -70,9 +70,10 @@ class ReplicationLag(Collector):
     def held(self, origin: str, size: int) -> None:
         """This node committed ``origin``'s log up to ``size``."""
         with self._lock:
-            if size > self._held.get(origin, 0):
-                self._held[origin] = size
-            self._refresh()
+            if size <= self._held.get(origin, 0):
+                return
+            self._held[origin] = size
+            self._refresh([peer for peer, sizes in self._peers.items() if origin in sizes])
 
     def peer_holds(self, peer: str, sizes: dict[str, int]) -> None:
         """``peer`` said (Hello, caught-up) or showed (a batch) it holds these sizes."""
@@ -81,7 +82,7 @@ class ReplicationLag(Collector):
             for origin, size in sizes.items():
                 if size > known.get(origin, 0):
                     known[origin] = size
-            self._refresh()
+            self._refresh([peer])
 
     def forget(self, peer: str) -> None:
         """The peer was removed from this node's peers."""
@@ -97,9 +98,9 @@ class ReplicationLag(Collector):
         sizes = self._peers.get(peer, {})
         return sum(max(0, size - self._held.get(o, 0)) for o, size in sizes.items())
 
-    def _refresh(self) -> None:
+    def _refresh(self, peers: list[str]) -> None:
         now = self._monotonic()
-        for peer in self._peers:
+        for peer in peers:
             if self._entries_behind(peer) == 0:
                 self._behind_since.pop(peer, None)
             else:
