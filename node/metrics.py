@@ -75,8 +75,15 @@ class ReplicationLag(Collector):
             self._held[origin] = size
             self._refresh([peer for peer, sizes in self._peers.items() if origin in sizes])
 
+    def peer_says(self, peer: str, sizes: dict[str, int]) -> None:
+        """``peer`` said (Hello, caught-up) it holds these sizes: they replace what it said
+        before (a size it showed by a batch that was then rejected does not stay)."""
+        with self._lock:
+            self._peers[peer] = dict(sizes)
+            self._refresh([peer])
+
     def peer_holds(self, peer: str, sizes: dict[str, int]) -> None:
-        """``peer`` said (Hello, caught-up) or showed (a batch) it holds these sizes."""
+        """``peer`` showed (a batch) it holds at least these sizes."""
         with self._lock:
             known = self._peers.setdefault(peer, {})
             for origin, size in sizes.items():

@@ -180,7 +180,7 @@ class PeerLink:
         self.status.last_error = ""
         self.status.peer_sizes = dict(hello.vector.sizes)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(1)
-        METRICS.lag.peer_holds(self.peer.node_id, dict(hello.vector.sizes))
+        METRICS.lag.peer_says(self.peer.node_id, dict(hello.vector.sizes))
         self.wake_witness()
         held = dict(request.vector.sizes)
         backlog = sum(max(0, size - held.get(o, 0)) for o, size in hello.vector.sizes.items())
@@ -243,7 +243,7 @@ class PeerLink:
                     elif body == "caught_up":
                         self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
                         catching_up = False  # the live tail: small batches, in threads
-                        METRICS.lag.peer_holds(self.peer.node_id, self.status.peer_sizes)
+                        METRICS.lag.peer_says(self.peer.node_id, self.status.peer_sizes)
                         if self._progress is not None:
                             self._progress.on_caught_up(self._uncommitted)
                     elif body == "batch":

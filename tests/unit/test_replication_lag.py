@@ -54,13 +54,17 @@ def test_lag_counts_entries_a_peer_holds_that_are_not_committed_here() -> None:
     assert _samples(lag)[("ccnode_replication_lag_seconds", "chongqing")] == 5.0
 
 
-def test_sizes_never_go_back_and_a_removed_peer_is_forgotten() -> None:
+def test_batches_only_raise_sizes_and_what_a_peer_says_replaces_them() -> None:
     lag = ReplicationLag(Tick())
-    lag.peer_holds("chongqing", {"chengdu": 8})
-    lag.peer_holds("chongqing", {"chengdu": 3})  # an older announcement
+    lag.peer_says("chongqing", {"chengdu": 4})
+    lag.peer_holds("chongqing", {"chengdu": 8})  # a batch up to 8
+    lag.peer_holds("chongqing", {"chengdu": 3})  # an older batch
     lag.held("chengdu", 5)
-    lag.held("chengdu", 2)
+    lag.held("chengdu", 2)  # commits never lower what is held
     assert lag.entries_behind("chongqing") == 3
+    # Its next Hello says what it holds: the batch that showed 8 was rejected, say.
+    lag.peer_says("chongqing", {"chengdu": 5, "mianyang": 2})
+    assert lag.entries_behind("chongqing") == 2
     lag.forget("chongqing")
     assert _samples(lag) == {}
 
