@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from ccnode.v1 import admin_pb2
 from node.identity.keyfiles import install_crl
 from node.metrics import METRICS
+from node.store import open_store
+from node.store.base import PeerRecord
 from tests.integration.harness import Federation, admin, eventually, listing
+from tests.integration.procs import NodeProcess
 from tests.integration.test_lookups import A, B, _pair, lookups, request
 
 pytestmark = pytest.mark.integration
@@ -247,3 +251,49 @@ async def test_counters_have_no_created_series(federation: Federation) -> None:
     text = await asyncio.to_thread(_scrape, a.metrics_port)
     assert "ccnode_appended_entries_total" in text
     assert "_created" not in text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_node_behind_its_peer_says_by_how_much_and_for_how_long(
+    federation: Federation,
+) -> None:
+    """B, a real `python -m node` process of its own (its own registry), cannot take A's
+    log (A's origin is frozen in B's store), so it stays behind A by all of A's log."""
+    a = await federation.start("chengdu")
+    drafts = [listing(case=f"（2024）川0104执{n}号") for n in range(1, 4)]
+    reply = await admin(a).Submit(admin_pb2.SubmitRequest(drafts=drafts, actor="王五"))
+    config = federation.home("chongqing")
+    config.metrics_listen = f"127.0.0.1:{_free_port()}"
+    config.save()
+    store = open_store(config.db_url)
+    try:
+        store.freeze("chengdu", "equivocation")
+        store.put_peer(PeerRecord("chengdu", f"127.0.0.1:{a.port}"))
+    finally:
+        store.close()
+    b = NodeProcess(config.home)
+    await asyncio.to_thread(b.start)  # A answers B's Hello on this loop meanwhile
+    try:
+        port = int(config.metrics_listen.rsplit(":", 1)[1])
+
+        async def behind_for_a_while() -> bool:
+            text = await asyncio.to_thread(_scrape, port)
+            seconds = _value(text, "ccnode_replication_lag_seconds", {"peer": "chengdu"})
+            return seconds is not None and seconds >= 0.5
+
+        await eventually(behind_for_a_while)
+        text = await asyncio.to_thread(_scrape, port)
+        assert _value(text, "ccnode_peer_connected", {"peer": "chengdu"}) == 1
+        assert _value(text, "ccnode_replication_lag_entries", {"peer": "chengdu"}) == reply.size
+        assert _value(text, "ccnode_log_size", {"origin": "chengdu"}) == 0
+        later = await asyncio.to_thread(_scrape, port)
+        first = _value(text, "ccnode_replication_lag_seconds", {"peer": "chengdu"})
+        second = _value(later, "ccnode_replication_lag_seconds", {"peer": "chengdu"})
+        assert first is not None and second is not None and second >= first
+    finally:
+        await asyncio.to_thread(b.stop)
