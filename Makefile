@@ -1,14 +1,15 @@
 # ccnode — the two commands of the README, and the pieces they are built from.
 # `make demo`: set up .venv and run a local two-node federation on embedded SQLite.
-# `make test`: set up .venv (and PostgreSQL server binaries, Chromium), lint, type-check, run every
-# test.
+# `make test`: set up .venv (and PostgreSQL server binaries, Chromium, promtool), lint, type-check,
+# run every test.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv lint typecheck pytest protos check-protos postgres chromium bench clean
+.PHONY: demo test venv lint typecheck pytest protos check-protos postgres chromium promtool bench \
+        clean
 
 venv: $(STAMP)
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/ccnode demo
 
-test: venv postgres chromium lint typecheck pytest
+test: venv postgres chromium promtool lint typecheck pytest
 
 lint: venv
 	$(BIN)/ruff check .
@@ -49,6 +50,11 @@ postgres:
 # Headless Chromium (Debian's package) for the audit report's browser test.
 chromium:
 	@scripts/ensure_chromium.sh
+
+# promtool (from Debian's prometheus package, into .venv/bin) for the test that checks a running
+# node's /metrics with `promtool check metrics`.
+promtool: venv
+	@scripts/ensure_promtool.sh $(BIN)
 
 protos: venv
 	$(BIN)/python scripts/gen_protos.py

@@ -86,6 +86,8 @@ class Pki:
             court_prefixes=["川01"],
             db=db,
         )
+        config.metrics_listen = ""  # off: several nodes on one host
+        config.save()
         if limits:
             for key, value in limits.items():
                 setattr(config.limits, key, value)

@@ -138,6 +138,13 @@ def check_db(config: NodeConfig) -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="The federation CA's CRL (crl.pem), installed as HOME/crl/federation.pem.",
 )
+@click.option(
+    "--metrics-listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Prometheus endpoint (plain HTTP); empty = off (default: 127.0.0.1 on the listen "
+    "port + 1000, e.g. 127.0.0.1:8401 for 7401; any free port when the listen port is 0).",
+)
 @json_option
 def init(
     home: Path,
@@ -147,9 +154,16 @@ def init(
     db: str,
     court_prefixes: tuple[str, ...],
     crl_file: Path | None,
+    metrics_listen: str | None,
     as_json: bool,
 ) -> None:
     """Create a node home from its certificates (the trust domain comes from tls.pem)."""
+    if metrics_listen is None:
+        metrics_listen = default_metrics_listen(listen)
+    elif metrics_listen and not _is_host_port(metrics_listen):
+        raise click.BadParameter(
+            "must be HOST:PORT, or empty for off", param_hint="--metrics-listen"
+        )
     try:
         checked = check_node_certs(certs_dir, node_id)
         court_prefixes = court_prefixes or checked.court_prefixes
@@ -170,6 +184,8 @@ def init(
             court_prefixes=list(court_prefixes),
             check=check_db,
         )
+        config.metrics_listen = metrics_listen
+        config.save()
         if crl_file is not None:
             install_crl(config.crl_dir, "federation", crl_file)
     except ConfigError as e:
@@ -184,6 +200,7 @@ def init(
         "trust_domain": config.trust_domain,
         "listen": config.listen,
         "db_url": masked_url(config.db_url),
+        "metrics_listen": config.metrics_listen or "off",
         "court_prefixes": config.court_prefixes,
         "vkey": checked.vkey,
     }
@@ -197,15 +214,34 @@ def init(
     console().print(f"start it with: ccnode serve --home {config.home}")
 
 
+def default_metrics_listen(listen: str) -> str:
+    """127.0.0.1 on the federation port + 1000 (so nodes on one host differ as their
+    listen ports do); any free port when that is 0 or the sum is past 65535."""
+    _, _, port = listen.rpartition(":")
+    number = int(port) + 1000 if port.isdigit() and int(port) > 0 else 0
+    return f"127.0.0.1:{number if number <= 65535 else 0}"
+
+
+def _is_host_port(text: str) -> bool:
+    _, sep, port = text.rpartition(":")
+    return bool(sep) and port.isdigit() and int(port) < 65536
+
+
 @click.command("serve")
 @home_option
-def serve(home: Path) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default=None,
+    help="Process log lines as text or JSON lines (default: log_format in node.toml, text).",
+)
+def serve(home: Path, log_format: str | None) -> None:
     """Run the node until SIGINT or SIGTERM."""
     load_config(home)  # a clear error before anything starts
     # imported here: the CLI's other commands stay light
     from node.runtime.serve import StartRefused, run_node
 
     try:
-        run_node(home)
+        run_node(home, log_format=log_format or "")
     except (ConfigError, StartRefused, StoreError, ValueError) as e:
         raise click.ClickException(str(e)) from e

@@ -233,6 +233,11 @@ class TrustStore:
             self._revoked = self._index_revoked()
         return changed
 
+    def next_update(self) -> dt.datetime | None:
+        """The earliest nextUpdate of the CRLs held (metrics); None without CRLs."""
+        dates = [crl.next_update for crl in list(self._crls.values()) if crl.next_update]
+        return min(dates, default=None)
+
     def stale_crls(self, now: dt.datetime | None = None) -> list[Path]:
         """CRL files past their nextUpdate: the CA admin must re-sign them."""
         t = utc_now(now)

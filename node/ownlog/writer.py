@@ -382,7 +382,9 @@ class LocalLog:
         appended = sum(len(o.entry_ids) for o in done)
         if appended:
             METRICS.appended.inc(appended)
-            METRICS.log_size.labels(origin=self.node_id).set(max(o.size for o in done))
+            METRICS.log_held(self.node_id, max(o.size for o in done))
+            when_s = hlc.physical_ms(self._last_hlc) / 1000  # the newest checkpoint's last entry
+            METRICS.checkpoint_time.labels(origin=self.node_id).set(when_s)
 
     # ---------------------------------------------------------------- in the writer thread
 

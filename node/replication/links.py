@@ -29,14 +29,16 @@ from node.ports import CallerAuth, EquivocationWatch, Keys, LinkStatus, PeerChec
 from node.replication.apply import AppliedFeed, Prepared, Replica
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
+from node.replication.progress import CatchupProgress
 from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
 from node.replication.worker import PrepareWorker
 from node.store.base import LogReader, PeerRecord, PeerStore, StoreFull
 from node.store.runner import Db
 from node.store.watch import Watch
+from sync import hlc
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
-from sync.entry import Entry
+from sync.entry import Entry, decode_header
 from sync.verify import BatchRejected, RejectReason
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,9 @@ class PeerLink:
         self._witness_wake = asyncio.Event()
         self._channel: grpc.aio.Channel | None = None
         self._rng = random.Random()  # jitter only; never affects state  # noqa: S311
+        self._progress: CatchupProgress | None = None  # the current session's catch-up
+        self._uncommitted = 0  # batches the stream received that are not committed yet
+        self._said = ""  # the last connection failure logged (each change is logged once)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"ccnode-peer-{self.peer.node_id}")
@@ -98,6 +103,7 @@ class PeerLink:
         if self._channel is not None:
             await self._channel.close(grace=None)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(0)
+        self._session_ended("link stopped")
 
     def wake_witness(self) -> None:
         self._witness_wake.set()
@@ -128,12 +134,25 @@ class PeerLink:
             except Exception as exc:  # keep the link alive whatever happens; say why
                 log.exception("peer %s: session failed", self.peer.node_id)
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
-            self.status.connected = False
+            self._session_ended(self.status.last_error or "stream ended")
             METRICS.peer_connected.labels(peer=self.peer.node_id).set(0)
             # Exponential backoff with full jitter, capped; a periodic wake-up is implied by
             # the cap, so a link never sleeps longer than backoff_max_s.
             await asyncio.sleep(self._rng.uniform(0, delay_s))
             delay_s = min(limits.backoff_max_s, delay_s * 2)
+
+    def _session_ended(self, why: str) -> None:
+        """Say why a session ended: a disconnection once, a failure to connect once for
+        each change of its reason (a peer down for a day is not a line per retry)."""
+        if self._progress is not None:
+            self._progress.end(why)
+            self._progress = None
+        if self.status.connected:
+            log.info("peer %s disconnected: %s", self.peer.node_id, why)
+        elif why != self._said:
+            log.info("peer %s: not connected: %s; retrying with backoff", self.peer.node_id, why)
+        self._said = why
+        self.status.connected = False
 
     def _ensure_channel(self) -> grpc.aio.Channel:
         if self._channel is None:
@@ -161,9 +180,14 @@ class PeerLink:
         self.status.last_error = ""
         self.status.peer_sizes = dict(hello.vector.sizes)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(1)
+        METRICS.lag.peer_says(self.peer.node_id, dict(hello.vector.sizes))
         self.wake_witness()
         held = dict(request.vector.sizes)
         backlog = sum(max(0, size - held.get(o, 0)) for o, size in hello.vector.sizes.items())
+        log.info("peer %s connected at %s", self.peer.node_id, self.peer.address)
+        self._said = ""
+        self._progress = CatchupProgress(self.peer.node_id, backlog, p.clock.monotonic_s)
+        self._uncommitted = 0
         threshold = p.limits.catchup_worker_backlog
         catching_up = threshold > 0 and backlog >= threshold
         call = self._ensure_channel().unary_stream(
@@ -219,9 +243,15 @@ class PeerLink:
                     elif body == "caught_up":
                         self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
                         catching_up = False  # the live tail: small batches, in threads
+                        METRICS.lag.peer_says(self.peer.node_id, self.status.peer_sizes)
+                        if self._progress is not None:
+                            self._progress.on_caught_up(self._uncommitted)
                     elif body == "batch":
+                        end = msg.batch.first_index + len(msg.batch.entries)
+                        METRICS.lag.peer_holds(self.peer.node_id, {msg.batch.origin: end})
                         worker = p.workers.current() if catching_up else None
                         future = await self._submit(msg.batch, raw, worker, chain)
+                        self._uncommitted += 1
                         await queue.put(_Queued(future, msg.batch))
             finally:
                 with contextlib.suppress(asyncio.QueueFull):
@@ -250,6 +280,9 @@ class PeerLink:
                         break
                     group.append(queued)
                 await self._commit(group, stub)
+                self._uncommitted -= len(group)
+                if self._progress is not None:
+                    self._progress.settled(self._uncommitted)
                 if receiver.done() and queue.empty() and carry is None:
                     ended = True
             receiver.result()  # the stream's error, if any, ends the session
@@ -340,12 +373,17 @@ class PeerLink:
         p = self._parts
         while ready:
             applied, failure = await p.db.write(p.replica.commit_all, [p for p, _ in ready])
-            for one in applied:
+            for one, (_, batch) in zip(applied, ready, strict=False):
                 p.applied.publish(one)
                 METRICS.applied.labels(origin=one.origin).inc(one.count)
-                METRICS.log_size.labels(origin=one.origin).set(one.size)
+                METRICS.log_held(one.origin, one.size)
+                if batch.entries and one.size == batch.first_index + len(batch.entries):
+                    when_ms = hlc.physical_ms(decode_header(batch.entries[-1].header).hlc)
+                    METRICS.checkpoint_time.labels(origin=one.origin).set(when_ms / 1000)
             if applied:
                 p.watch.notify()
+                if self._progress is not None:
+                    self._progress.on_commit(sum(one.count for one in applied))
             if failure is None:
                 return
             position, exc = failure
@@ -533,6 +571,7 @@ class PeerLinkSet:
         link = self._links.pop(node_id, None)
         if link is not None:
             await link.stop()
+        METRICS.lag.forget(node_id)
         return removed
 
     def status(self, node_id: str) -> LinkStatus | None:

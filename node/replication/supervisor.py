@@ -65,6 +65,7 @@ class CatchupWorkers:
                 self._failed_at_s = self._clock.monotonic_s()
                 return
             self._worker = worker
+            log.info("prepare worker started: catch-ups are verified in a helper process")
         finally:
             self._starting = None
 

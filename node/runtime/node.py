@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import TypeVar
 
 from cryptography import x509
@@ -35,6 +36,7 @@ from node.identity.auth import Authenticator
 from node.identity.keyfiles import load_log_signing_key
 from node.identity.origin_keys import OriginKeys
 from node.identity.truststore import TrustStore
+from node.metrics import METRICS
 from node.ownlog import preparers
 from node.ownlog.writer import LocalLog
 from node.replication.apply import AppliedFeed, Replica
@@ -49,9 +51,11 @@ from node.runtime.home_lock import HomeLock
 from node.runtime.registry import DEFAULT, Background, Parts, Registry
 from node.runtime.servers import Servers
 from node.store import open_store
+from node.store.base import LogReader
 from node.store.runner import Db
 from node.store.sql import SqlStore
 from node.store.watch import Watch
+from sync import hlc
 from sync.checkpoint import CosignatureSigner, origin_line
 from sync.domain.calendar import CALENDAR_VERSION, DEFAULT_CALENDAR
 from sync.note import Ed25519Signer
@@ -114,7 +118,17 @@ class Node:
         except BaseException:
             await self.stop()  # what started stops again; the home is unlocked
             raise
-        log.info("node %s serving on %s", self.config.node_id, self.config.listen)
+        await self._initial_metrics(parts)
+        c = self.config
+        log.info(
+            "node %s started: federation %s (port %d), admin socket %s, metrics %s, store %s",
+            c.node_id,
+            c.listen,
+            self.port,
+            c.admin_socket,
+            self.servers.metrics_address or "off",
+            "sqlite" if not c.db else c.db.split(":", 1)[0],
+        )
         self._recovery = asyncio.create_task(self._recover(parts), name="ccnode-own-log-recovery")
         day = today(self.clock)
         if not DEFAULT_CALENDAR.covers(day, day):
@@ -124,6 +138,17 @@ class Node:
                 day.year,
                 CALENDAR_VERSION,
             )
+
+    async def _initial_metrics(self, parts: Parts) -> None:
+        """What the metrics say before anything happens: every log's size and checkpoint
+        time as stored (the own log's too, after a restart)."""
+        states = await parts.db.read(parts.db.store.origin_states)
+        for state in states:
+            METRICS.log_held(state.origin, state.size)
+        sizes = [(state.origin, state.size) for state in states]
+        last = await parts.db.read(_last_entries, parts.db.store, sizes)
+        for origin, entry_hlc in last.items():
+            METRICS.checkpoint_time.labels(origin=origin).set(hlc.physical_ms(entry_hlc) / 1000)
 
     async def _recover(self, parts: Parts) -> None:
         """Own-log recovery, then the local log's gate opens (start step 6)."""
@@ -145,6 +170,7 @@ class Node:
             log.exception("own-log recovery failed; this node does not append until restarted")
             return
         parts.watch.notify()  # recovered entries: live Subscribe streams may relay them now
+        await self._initial_metrics(parts)  # the own log's size and time, as recovered
         await parts.local_log.recovered()
 
     async def recovered(self) -> None:
@@ -163,6 +189,7 @@ class Node:
             trust_domain=c.trust_domain,
             monotonic=self.clock.monotonic_s,
         )
+        _certificate_metrics(c.certs_dir, trust)
         keys = OriginKeys(trust=trust, trust_domain=c.trust_domain, store=store, clock=self.clock)
         await db.read(keys.load)
         own_cert = x509.load_pem_x509_certificate((c.certs_dir / "log.pem").read_bytes())
@@ -281,6 +308,32 @@ class Node:
             await asyncio.to_thread(parts.db.close)
             self._parts = None
         self._lock.release()
+
+
+def _certificate_metrics(certs: Path, trust: TrustStore) -> None:
+    """The certificates' expiry (read at start, as the certificates are) and the CRLs' next
+    update (read when scraped: CRLs are reloaded while the node runs)."""
+    for name, path in (("tls", "tls.pem"), ("log", "log.pem"), ("ca", "ca.pem")):
+        bundle = x509.load_pem_x509_certificates((certs / path).read_bytes())
+        expiry = min(cert.not_valid_after_utc for cert in bundle)  # a CA bundle: the earliest
+        METRICS.cert_expiry.labels(cert=name).set(expiry.timestamp())
+
+    def next_update() -> float | None:
+        when = trust.next_update()
+        return None if when is None else when.timestamp()
+
+    METRICS.crl_next_update.set_function(next_update)
+
+
+def _last_entries(store: LogReader, sizes: list[tuple[str, int]]) -> dict[str, int]:
+    """The HLC of each log's last entry (in the reader thread)."""
+    out: dict[str, int] = {}
+    for origin, size in sizes:
+        if size > 0:
+            entries = store.entries(origin, size - 1, size, with_payload=False)
+            if entries:
+                out[origin] = entries[0].hlc
+    return out
 
 
 def _own_courts(certified: tuple[str, ...], configured: list[str]) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ class Servers:
         self.health = health.aio.HealthServicer()
         self.port = 0
         self.metrics_port = 0
+        self.metrics_address = ""  # while served: http://HOST:PORT/metrics
         self._public: grpc.aio.Server | None = None
         self._admin: grpc.aio.Server | None = None
         self._metrics: tuple[Any, Any] | None = None
@@ -102,11 +103,21 @@ class Servers:
 
     def _start_metrics(self, listen: str) -> None:
         """Serve Prometheus metrics over plain HTTP (labels never carry personal data)."""
-        host, _, port = listen.rpartition(":")
-        server, thread = prometheus_client.start_http_server(
-            int(port), addr=host or "127.0.0.1", registry=METRICS.registry
-        )
+        host, sep, port = listen.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ListenError(f"metrics_listen: {listen!r} must be HOST:PORT, or empty for off")
+        try:
+            server, thread = prometheus_client.start_http_server(
+                int(port), addr=host, registry=METRICS.registry
+            )
+        except OSError as exc:  # in use, or not an address of this host
+            raise ListenError(
+                f"metrics_listen {listen}: {exc.strerror or exc} (node.toml; empty = off)"
+            ) from exc
         self.metrics_port = server.server_port
+        shown = f"[{host}]" if ":" in host else host
+        self.metrics_address = f"http://{shown}:{self.metrics_port}/metrics"
         self._metrics = (server, thread)
 
     def _remove_own_socket(self) -> None:

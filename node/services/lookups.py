@@ -9,6 +9,7 @@ are masked unless the caller asked to reveal them; the node masks, so no client 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any, NoReturn, Protocol
 
@@ -16,6 +17,7 @@ import grpc
 
 from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
 from node.businesses.lookups.sources import asset_row
+from node.metrics import METRICS, REQUESTER
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, ChangeFeed, PeerLinks
 from node.services.errors import refuse, refuse_draft, refuse_invalid
@@ -143,6 +145,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             credit_code_confirmed=request.credit_code_confirmed,
         )
         draft = Draft(log_pb2.LOOKUP_REQUESTED, payloads_pb2.Payload(lookup_requested=body))
+        started_s = time.monotonic()
         try:
             submitted = await self._appender.submit([draft], request.actor)
         except DraftRejected as exc:
@@ -158,6 +161,10 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         if row is None:
             row = await self._row(subject)
             assert row is not None
+        outcome = "timed_out" if row["status"] == lookups_fold.PENDING else str(row["status"])
+        METRICS.lookup_seconds.labels(role=REQUESTER, outcome=outcome).observe(
+            time.monotonic() - started_s
+        )
         if row["status"] == lookups_fold.PENDING:
             return lookups_pb2.LookupResult(
                 item=public_item(lookup_item(lookups_fold.state_of(row))), timed_out=True

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.node_cmds import default_metrics_listen
 from node.config import NodeConfig
 from node.identity.ca import init_ca, issue_auditor, issue_node
 from tests.cli.support import fails, ok
@@ -98,3 +99,32 @@ def test_init_refuses_bad_config_and_existing_home(tmp_path: Path, certs: Path) 
 
 def test_serve_refuses_a_directory_that_is_not_a_home(tmp_path: Path) -> None:
     assert "is not a node home" in fails(1, "serve", "--home", tmp_path).stderr
+
+
+def test_init_puts_metrics_on_loopback_at_the_listen_port_plus_1000(
+    tmp_path: Path, certs: Path
+) -> None:
+    doc = json.loads(ok(*_init(tmp_path / "a", certs, "chengdu", "--json")).stdout)
+    assert doc["metrics_listen"] == "127.0.0.1:8001"
+    assert NodeConfig.load(tmp_path / "a").metrics_listen == "127.0.0.1:8001"
+    off = tmp_path / "off"
+    ok(*_init(off, certs, "chengdu", "--metrics-listen", ""))
+    assert NodeConfig.load(off).metrics_listen == ""
+    other = tmp_path / "other"
+    ok(*_init(other, certs, "chengdu", "--metrics-listen", "10.1.2.3:9403"))
+    assert NodeConfig.load(other).metrics_listen == "10.1.2.3:9403"
+
+
+@pytest.mark.parametrize(
+    ("listen", "metrics"),
+    [("127.0.0.1:7401", "127.0.0.1:8401"), ("0.0.0.0:0", "127.0.0.1:0"),
+     ("[::]:65000", "127.0.0.1:0")],
+)  # fmt: skip
+def test_the_default_metrics_address(listen: str, metrics: str) -> None:
+    assert default_metrics_listen(listen) == metrics
+
+
+def test_init_refuses_a_bad_metrics_address(tmp_path: Path, certs: Path) -> None:
+    bad = fails(2, *_init(tmp_path / "home", certs, "chengdu", "--metrics-listen", "9403"))
+    assert "--metrics-listen" in bad.stderr and "HOST:PORT" in bad.stderr
+    assert not (tmp_path / "home").exists()

@@ -1,6 +1,7 @@
 """The README walkthrough works as written: every command of its code block runs, in order,
 with the two `serve` lines as background processes (the "two terminals"). Only the ports are
-replaced by free ones so the test never collides with anything listening on the machine."""
+replaced by free ones (and the metrics port `ccnode init` derives from them by any free one) so
+the test never collides with anything listening on the machine."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from cli.node_cmds import default_metrics_listen
+from node.config import NodeConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CCNODE = Path(sys.executable).parent / "ccnode"
@@ -89,6 +93,12 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
                 )
             assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
             outputs.append(done.stdout)
+            if argv[1] == "init":  # metrics on the listen port + 1000: any free port here
+                config = NodeConfig.load(tmp_path / argv[argv.index("--home") + 1])
+                listen = argv[argv.index("--listen") + 1]
+                assert config.metrics_listen == default_metrics_listen(listen)
+                config.metrics_listen = "127.0.0.1:0"
+                config.save()
     finally:
         for proc in servers:
             proc.send_signal(signal.SIGTERM)

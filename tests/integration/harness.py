@@ -53,7 +53,7 @@ class Federation:
         home = self.root / "homes" / node_id
         if (home / "node.toml").exists():
             return NodeConfig.load(home)
-        return init_home(
+        config = init_home(
             home,
             node_id=node_id,
             listen="127.0.0.1:0",
@@ -62,6 +62,9 @@ class Federation:
             db=db,
             court_prefixes=PREFIXES.get(node_id, ["川01"]),
         )
+        config.metrics_listen = ""  # off: many nodes on one host; metrics tests set port 0
+        config.save()
+        return config
 
     async def start(
         self,

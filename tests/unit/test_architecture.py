@@ -25,6 +25,7 @@ PACKAGES = ("sync", "node", "cli")
 CLI_MAY_IMPORT = (
     "node.runtime.serve",  # ccnode serve
     "node.config",  # a home's configuration
+    "node.logs",  # gRPC's log environment, set before grpc is imported
     "node.clock",  # court-local dates
     "node.identity",  # ccnode certs, offline trust of log certificates
     "node.store",  # offline audit of a store

@@ -29,11 +29,13 @@ from typing import Protocol
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.clock import Clock, today
 from node.config import Limits
+from node.metrics import METRICS, TARGET
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, AppliedFeed, AssetSource
 from node.replication.apply import Applied
 from node.store.base import LogReader, PeerRecord, PeerStore, RowQuery, RowStore
 from node.store.runner import Db
+from sync import hlc
 from sync.domain.assets import normalise_owner_id
 from sync.domain.lookups import CheckedRequest, Denial, check_request, parse_lookup_subject
 from sync.entry import PAYLOAD_BYTES_MAX
@@ -80,6 +82,7 @@ class _Work:
     request_id: str
     denial: Denial | None
     checked: CheckedRequest | None
+    requested_hlc: int  # the request entry's (the requester's clock): for the latency metric
 
 
 class ResponderStore(RowStore, PeerStore, LogReader, Protocol):
@@ -191,7 +194,9 @@ class LookupResponder:
         item = lookups_fold.state_of(row)
         if request is None:  # purged, or not a request: the requester's log cannot change
             denial = Denial(payloads_pb2.MALFORMED, "request: payload not held or unreadable")
-            return _Work(subject, item.requester, item.request_entry, denial, None)
+            return _Work(
+                subject, item.requester, item.request_entry, denial, None, item.requested_hlc
+            )
         peer = peers.get(item.requester)
         outcome = check_request(
             request,
@@ -199,14 +204,18 @@ class LookupResponder:
             requester_prefixes=None if peer is None else peer.court_prefixes,
         )
         if isinstance(outcome, Denial):
-            return _Work(subject, item.requester, item.request_entry, outcome, None)
+            return _Work(
+                subject, item.requester, item.request_entry, outcome, None, item.requested_hlc
+            )
         if not self.limiter.take(item.requester):
             denial = Denial(
                 payloads_pb2.RATE_LIMITED,
                 f"requester: more than {self._limits.lookup_rate_per_minute} "
                 "lookups per minute; ask again later",
             )
-            return _Work(subject, item.requester, item.request_entry, denial, None)
+            return _Work(
+                subject, item.requester, item.request_entry, denial, None, item.requested_hlc
+            )
         answered = self._answered
         if item.requester not in answered:
             answered[item.requester] = await self._answered_on(item.requester, self._answered_day)
@@ -216,9 +225,11 @@ class LookupResponder:
                 f"requester: daily quota of {self.daily_quota} answered lookups reached "
                 "(resets at 00:00 China Standard Time)",
             )
-            return _Work(subject, item.requester, item.request_entry, denial, None)
+            return _Work(
+                subject, item.requester, item.request_entry, denial, None, item.requested_hlc
+            )
         answered[item.requester] += 1
-        return _Work(subject, item.requester, item.request_entry, None, outcome)
+        return _Work(subject, item.requester, item.request_entry, None, outcome, item.requested_hlc)
 
     async def _request_bodies(self, subjects: list[str]) -> dict[str, payloads_pb2.LookupRequested]:
         """The request payloads of these lookups, in one read (by subject)."""
@@ -278,6 +289,11 @@ class LookupResponder:
                 self._answered[work.requester] -= 1  # counted when decided, not answered
             return 0
         self.replied += 1
+        # From the request's time on the requester's clock to the reply committed here: the
+        # replication both ways and the checks; clocks apart by more than that read as 0.
+        seconds = (self._clock.now_ms() - hlc.physical_ms(work.requested_hlc)) / 1000
+        outcome = lookups_fold.DENIED if work.denial is not None else lookups_fold.ANSWERED
+        METRICS.lookup_seconds.labels(role=TARGET, outcome=outcome).observe(max(0.0, seconds))
         return 1
 
     async def _answer(self, subject: str, request_id: str, checked: CheckedRequest) -> Draft:
