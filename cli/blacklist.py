@@ -28,6 +28,7 @@ from cli.common.options import (
     json_option,
 )
 from cli.output import console, emit_json, err_console, print_table, table
+from cli.retention import print_purged, purged_docs
 from sync.domain.blacklist import TERM_WARNING_DAYS, ListingRecord, parse_listing_json
 from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
 from sync.domain.errors import ValidationError
@@ -598,7 +599,7 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
         for event in response.history
     ]
     if as_json:
-        emit_json({"item": doc, "history": history})
+        emit_json({"item": doc, "history": history, "purged": purged_docs(response.purged)})
         return
     t = table("field 项目", "value 值", title=f"listing {doc['subject']}")
     for key, value in doc.items():
@@ -609,6 +610,7 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
     for event in history:
         h.add_row(event["entry_id"], event["kind"], event["actor"])
     print_table(h)
+    print_purged(response.purged)
 
 
 @blacklist.command("check")

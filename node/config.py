@@ -20,6 +20,8 @@ from pathlib import Path
 # NODE_ID_RE is also imported from here (the admin service checks peer ids with it).
 from sync.ids import NODE_ID
 from sync.ids import NODE_ID_RE as NODE_ID_RE
+from sync.retention import RULES as RETENTION_RULES
+from sync.retention import RetentionError, check_period
 
 CONFIG_FILE = "node.json"
 COURT_PREFIX_RE = re.compile(r"[\u4e00-\u9fff]\d{0,4}")
@@ -56,6 +58,37 @@ class Limits:
 
 
 @dataclass
+class Retention:
+    """Payload retention (PIPL arts. 6 and 34; sync/retention.py, docs/operations.md): how many
+    days after its matter closed a payload is purged, per rule; each at least the six-month
+    operation-log minimum (sync.retention.OPERATION_LOG_DAYS_MIN)."""
+
+    lookup_requests_days: int = 365  # after the reply
+    lookup_answers_days: int = 365  # after the reply
+    tasks_days: int = 1095  # after the task closed (terminal, no seizure left in effect)
+    blacklist_days: int = 1825  # after delisting (any ground)
+    access_days: int = 1095  # after the read was recorded
+    interval_s: float = 3600.0  # between purge runs
+    batch_entries_max: int = 500  # payloads purged per transaction
+    enabled: bool = True  # False: nothing is purged (status still shows what is due)
+
+    def days(self, rule: str) -> int:
+        value: int = getattr(self, f"{rule}_days")
+        return value
+
+    def validate(self) -> None:
+        for rule in RETENTION_RULES:
+            try:
+                check_period(f"retention.{rule.name}_days", self.days(rule.name))
+            except RetentionError as exc:
+                raise ConfigError(str(exc)) from None
+        if not self.interval_s > 0:
+            raise ConfigError("retention.interval_s: must be above 0")
+        if not 0 < self.batch_entries_max <= 10_000:
+            raise ConfigError("retention.batch_entries_max: must be 1 to 10000")
+
+
+@dataclass
 class NodeConfig:
     home: Path
     node_id: str
@@ -68,6 +101,7 @@ class NodeConfig:
     # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
     payload_auditors: list[str] = field(default_factory=list)
+    retention: Retention = field(default_factory=Retention)
 
     @property
     def certs_dir(self) -> Path:
@@ -102,7 +136,11 @@ class NodeConfig:
             raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
         data = json.loads(path.read_text(encoding="utf-8"))
         limits = Limits(**data.pop("limits", {}))
-        config = cls(home=home, limits=limits, **data)
+        try:
+            retention = Retention(**data.pop("retention", {}))
+        except TypeError as exc:  # an unknown key
+            raise ConfigError(f"retention: {exc}") from None
+        config = cls(home=home, limits=limits, retention=retention, **data)
         config.validate()
         return config
 
@@ -118,6 +156,7 @@ class NodeConfig:
         for name in self.payload_auditors:
             if not NODE_ID_RE.fullmatch(name):
                 raise ConfigError(f"payload_auditors: each must match {NODE_ID}")
+        self.retention.validate()
 
 
 def init_home(

@@ -36,6 +36,12 @@ class Metrics:
         self.equivocations = Counter(
             "ccnode_equivocation_evidence", "Equivocation evidence stored", registry=r
         )
+        self.purged_payloads = Counter(
+            "ccnode_purged_payloads",
+            "Payloads of closed matters purged by a retention rule",
+            ["rule"],
+            registry=r,
+        )
         self.commit_seconds = Histogram(
             "ccnode_commit_seconds", "Time to commit a group", registry=r
         )

@@ -28,6 +28,7 @@ import logging
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from node.businesses.blacklist.calendar_upgrade import refresh_on_start
 from node.clock import Clock, SystemClock, today
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
@@ -80,6 +81,11 @@ class Node:
         return self._parts
 
     @property
+    def background(self) -> tuple[Background, ...]:
+        """The running background parts (tests and tools drive a run of one directly)."""
+        return tuple(self._background)
+
+    @property
     def port(self) -> int:
         return self.servers.port
 
@@ -98,6 +104,8 @@ class Node:
             raise
         self._parts = parts
         try:
+            # Before anything folds or serves: stored deadlines in this release's calendar.
+            await refresh_on_start(parts.db, CALENDAR_VERSION)
             await parts.local_log.start(recovering=True)
             await self.servers.start(parts, self.registry.public, self.registry.admin)
             for factory in self.registry.background:
