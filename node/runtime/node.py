@@ -7,10 +7,12 @@ ports it uses (node.ports), and which services and background parts run is the r
 Start order, and why:
 1. the store and its runner; the trust store and origin keys (own log key learned first);
 2. authentication, the replica (receiving side), equivocation watch, witnessing, exchange;
-3. the local log, so its last index and clock are loaded before anyone can submit; it
-   starts gated: submissions wait until step 6;
+3. stored delisting deadlines counted again if the holiday calendar changed since the store
+   last saw it (node.businesses.blacklist.calendar_upgrade), before anything folds; then the
+   local log, so its last index and clock are loaded before anyone can submit; it starts
+   gated: submissions wait until step 6;
 4. the servers (peers, auditors, the CLI can now call);
-5. background parts (expiry, lookup responder), then the peer links, so nothing is
+5. background parts (expiry, lookup responder, payload retention), then the peer links, so nothing is
    applied before the parts that react to applied batches are listening;
 6. own-log recovery (node.replication.recovery), in a task: it asks the peers how much of
    this node's log they hold, fetches what the store lacks, then opens the local log's gate.

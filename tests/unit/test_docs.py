@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.config import Limits, NodeConfig
+from node.config import Limits, NodeConfig, Retention
 from node.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +26,11 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 def _config_keys() -> list[str]:
     keys = [f.name for f in dataclasses.fields(NodeConfig) if f.name not in {"home", "limits"}]
-    return keys + [f.name for f in dataclasses.fields(Limits)]
+    return (
+        keys
+        + [f.name for f in dataclasses.fields(Limits)]
+        + [f.name for f in dataclasses.fields(Retention)]
+    )
 
 
 @pytest.mark.parametrize("key", _config_keys())
