@@ -125,9 +125,14 @@ def check_period(key: str, days: int) -> None:
         )
 
 
+def unix_ms_date(at_unix_ms: int) -> dt.date:
+    """The court-local (CST) date of a Unix time in milliseconds."""
+    return _EPOCH + dt.timedelta(days=(at_unix_ms + _CST_OFFSET_MS) // _DAY_MS)
+
+
 def hlc_date(hlc: int) -> dt.date:
     """The court-local (CST) date of an HLC timestamp."""
-    return _EPOCH + dt.timedelta(days=(physical_ms(hlc) + _CST_OFFSET_MS) // _DAY_MS)
+    return unix_ms_date(physical_ms(hlc))
 
 
 def _day(text: str) -> dt.date | None:

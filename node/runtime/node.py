@@ -12,8 +12,8 @@ Start order, and why:
    local log, so its last index and clock are loaded before anyone can submit; it starts
    gated: submissions wait until step 6;
 4. the servers (peers, auditors, the CLI can now call);
-5. background parts (expiry, lookup responder, payload retention), then the peer links, so nothing is
-   applied before the parts that react to applied batches are listening;
+5. background parts (expiry, lookup responder, payload retention), then the peer links, so
+   nothing is applied before the parts that react to applied batches are listening;
 6. own-log recovery (node.replication.recovery), in a task: it asks the peers how much of
    this node's log they hold, fetches what the store lacks, then opens the local log's gate.
    Never signing before it ends is what keeps a node restored from an older copy from

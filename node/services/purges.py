@@ -7,19 +7,18 @@ purged entries with the day (court-local) and the rule, instead of silently show
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 from ccnode.v1 import log_pb2
-from node.clock import CST
 from node.store.base import PayloadPurge, RetentionStore
 from node.store.runner import Db
 from sync.entry import entry_id
-from sync.retention import purge_note
+from sync.retention import purge_note, unix_ms_date
 
 
 def purged_on(purge: PayloadPurge) -> str:
-    return dt.datetime.fromtimestamp(purge.purged_at_unix_ms / 1000, CST).date().isoformat()
+    """The court-local day of a purge, YYYY-MM-DD."""
+    return unix_ms_date(purge.purged_at_unix_ms).isoformat()
 
 
 def purge_pb(purge: PayloadPurge) -> log_pb2.PayloadPurge:

@@ -25,6 +25,7 @@ from node.clock import FakeClock, today
 from node.runtime.node import Node
 from node.store.base import STATE_TABLES, PeerRecord, RowQuery
 from tests.integration.auditkit import (
+    address,
     audit_stub,
     channel,
     cli_ok,
@@ -219,6 +220,15 @@ async def test_closed_matters_are_purged_on_each_node_and_reads_say_so(
         (f"{A}/0", f"{note} blacklist"),
         (f"{A}/1", f"{note} blacklist"),
     ]
+
+    # `ccnode audit log --payloads` says why a payload is not shown, remotely and locally.
+    remote = ["--node", address(a), "--cert", issue_auditor(federation)]
+    for source in (remote, ["--home", a.config.home, "--reader", "审计员"]):
+        doc = json_of(await cli_ok("audit", "log", *source, "--origin", A, "--payloads",
+                                   "--purpose", "复核", "--json"))  # fmt: skip
+        status_of = {e["entry_id"]: e["payload_status"] for e in doc["entries"]}
+        assert status_of[f"{A}/0"] == f"{note} blacklist", source
+        assert status_of[f"{A}/2"] == "read"
 
     # Headers, digests and proofs stay valid: Admin.Verify passes on both nodes.
     for node in (a, b):

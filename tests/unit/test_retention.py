@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from node.businesses.retention import RetentionPurge, peers_hold_check, retention_status
 from node.clock import CST, FakeClock
 from node.config import ConfigError, NodeConfig, Retention
+from node.metrics import METRICS
 from node.ports import LinkStatus
 from node.store import MemoryStore, Store
 from node.store.base import HeldPayload, OriginState, PeerRecord, RowChange, StoredEntry
@@ -316,7 +318,9 @@ def test_status_counts_due_payloads_and_the_next_due_day() -> None:
 
 
 def test_the_job_purges_due_payloads_only_and_leaves_rows_and_headers(
-    store_location: str, open_test_store: Callable[[str], Store]
+    store_location: str,
+    open_test_store: Callable[[str], Store],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = _store(open_test_store(store_location))  # memory, SQLite and PostgreSQL
     settings = _settings(lookup_requests_days=300)
@@ -326,8 +330,16 @@ def test_the_job_purges_due_payloads_only_and_leaves_rows_and_headers(
     nothing = asyncio.run(_run(store, settings, _at(dt.date(2025, 7, 24))))
     assert nothing.purged == {} and all(_payloads(store).values())
 
-    result = asyncio.run(_run(store, settings, _at(dt.date(2025, 7, 29))))
+    counted = METRICS.purged_payloads.labels(rule="blacklist")._value.get()
+    with caplog.at_level(logging.INFO, logger="node.businesses.retention"):
+        result = asyncio.run(_run(store, settings, _at(dt.date(2025, 7, 29))))
     assert result.purged == {"lookup_answers": 1, "blacklist": 2, "access": 1}
+    assert METRICS.purged_payloads.labels(rule="blacklist")._value.get() == counted + 2
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "node.businesses.retention"]
+    assert line == (
+        "retention: purged 4 payloads (access 1, blacklist 2, lookup_answers 1); "
+        "0 due wait for peers to hold them"
+    )
     assert _payloads(store) == {
         f"{A}/0": False, f"{A}/1": False,  # the delisted listing
         f"{A}/2": True,  # a current listing: never
