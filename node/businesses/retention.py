@@ -10,6 +10,8 @@ Two guards keep a purge from stalling replication:
   that lags, or whose link has not reported since this node started, defers the purge;
 * a reader that still asks for a purged payload is told so (node/services/federation.py).
 
+Entries of an origin frozen after equivocation are never purged.
+
 A run reads closed rows page by page (at most ``HELD_SUBJECTS_MAX`` subjects a read) and
 purges in transactions of at most ``batch_entries_max`` payloads, each recorded with its time
 and rule (``RetentionStore.purge_payloads``), so a run's cost is bounded per step and an
@@ -33,6 +35,7 @@ from node.ports import LinkStatus
 from node.store.base import (
     HELD_SUBJECTS_MAX,
     HeldPayload,
+    LogReader,
     PeerStore,
     RetentionStore,
     RowQuery,
@@ -47,8 +50,9 @@ from sync.retention import RULES, Rule, closed_on, due_on, latest_closing_day
 log = logging.getLogger(__name__)
 
 
-class RetentionRows(RowStore, RetentionStore, PeerStore, Protocol):
-    """What retention reads and writes: folded rows, held payloads and purges, the peers."""
+class RetentionRows(RowStore, RetentionStore, PeerStore, LogReader, Protocol):
+    """What retention reads and writes: folded rows, held payloads and purges, the peers, and
+    which origins are frozen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,10 @@ class RetentionPurge:
         as_of = today(self._clock)
         peers = [p.node_id for p in await self._db.read(store.peers)]
         hold = peers_hold_check(self._node_id, peers, self._links)
+        # An origin frozen after equivocation is under investigation: its entries keep their
+        # payloads whatever their matters (the evidence names its checkpoints, an
+        # investigation may need what they say).
+        frozen = {s.origin for s in await self._db.read(store.origin_states) if s.frozen}
         result = RunResult(purged={}, deferred=0)
         for rule in RULES:
             days = self._settings.days(rule.name)
@@ -258,7 +266,7 @@ class RetentionPurge:
             count = 0
             while True:
                 page, after = await self._db.read(held_page, store, rule, days, last_closed, after)
-                ready = [d.held for d in page if d.due_on <= as_of]
+                ready = [d.held for d in page if d.due_on <= as_of and d.held.origin not in frozen]
                 allowed = [h for h in ready if hold(h)]
                 result.deferred += len(ready) - len(allowed)
                 for batch in _batches(allowed, self._settings.batch_entries_max):

@@ -365,6 +365,15 @@ def test_the_job_purges_due_payloads_only_and_leaves_rows_and_headers(
     assert (status["blacklist"].due, status["blacklist"].purged) == (0, 2)
 
 
+def test_entries_of_a_frozen_origin_keep_their_payloads() -> None:
+    store = _store()
+    store.freeze(B, "equivocation")
+    result = asyncio.run(_run(store, _settings(), _at(dt.date(2026, 1, 1))))
+    assert "lookup_answers" not in result.purged  # chongqing's answer: frozen origin
+    assert _payloads(store)[f"{B}/0"]
+    assert result.purged == {"lookup_requests": 1, "blacklist": 2, "access": 1}
+
+
 class _Links:
     def __init__(self, statuses: dict[str, LinkStatus]) -> None:
         self.statuses = statuses
