@@ -41,3 +41,10 @@ def test_propagation_benchmark_runs() -> None:
     out = run_bench("bench.bench_propagation", "--appends", "20", "--warmup", "2")
     assert "propagation: Submit on A -> visible on B" in out
     assert "baseline: no-op admin Status round trip on B" in out
+
+
+def test_retention_benchmark_runs() -> None:
+    out = run_bench("bench.bench_retention", "--listings", "200", "--runs", "1")
+    assert "RetentionPurge.run_once" in out
+    assert "baseline one UPDATE" in out
+    assert "ratio run_once / baseline" in out
