@@ -146,12 +146,23 @@ def _pages(
             return
 
 
-def rule_status(store: RetentionRows, rule: Rule, days: int, as_of: dt.date) -> RuleStatus:
-    """What ``rule`` finds due on ``as_of`` (blocking: reads every closed row of its table)."""
+def frozen_origins(store: LogReader) -> set[str]:
+    """Origins frozen after equivocation: their entries are never purged (blocking)."""
+    return {s.origin for s in store.origin_states() if s.frozen}
+
+
+def rule_status(
+    store: RetentionRows, rule: Rule, days: int, as_of: dt.date, frozen: set[str] | None = None
+) -> RuleStatus:
+    """What ``rule`` finds due on ``as_of`` (blocking: reads every closed row of its table);
+    entries of ``frozen`` origins are not counted (never purged)."""
     due = 0
     upcoming: dt.date | None = None
+    skip = frozen or set()
     for page in _pages(store, rule, days, None):
         for item in page:
+            if item.held.origin in skip:
+                continue
             if item.due_on <= as_of:
                 due += 1
             elif upcoming is None or item.due_on < upcoming:
@@ -168,7 +179,8 @@ def rule_status(store: RetentionRows, rule: Rule, days: int, as_of: dt.date) -> 
 
 def retention_status(store: RetentionRows, settings: Retention, as_of: dt.date) -> list[RuleStatus]:
     """Every rule's status on ``as_of`` (blocking)."""
-    return [rule_status(store, rule, settings.days(rule.name), as_of) for rule in RULES]
+    frozen = frozen_origins(store)
+    return [rule_status(store, rule, settings.days(rule.name), as_of, frozen) for rule in RULES]
 
 
 # Whether every configured peer entitled to an entry's payload holds the entry.
@@ -257,7 +269,7 @@ class RetentionPurge:
         # An origin frozen after equivocation is under investigation: its entries keep their
         # payloads whatever their matters (the evidence names its checkpoints, an
         # investigation may need what they say).
-        frozen = {s.origin for s in await self._db.read(store.origin_states) if s.frozen}
+        frozen = await self._db.read(frozen_origins, store)
         result = RunResult(purged={}, deferred=0)
         for rule in RULES:
             days = self._settings.days(rule.name)

@@ -156,6 +156,10 @@ async def test_closed_matters_are_purged_on_each_node_and_reads_say_so(
             "retention", "status", "--home", a.config.home, "--as-of", "2030-01-01", "--json"
         )
     )
+    with pytest.raises(grpc.aio.AioRpcError) as bad_day:
+        await admin(a).RetentionStatus(admin_pb2.RetentionStatusRequest(as_of="2030-02-30"))
+    assert bad_day.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "as_of" in (bad_day.value.details() or "")
     due_later = {r["rule"]: r["due"] for r in later["rules"]}
     assert due_later["blacklist"] == 2  # the delisted listing's two entries, not the current
     assert due_later["lookup_requests"] == 1 and due_later["lookup_answers"] == 1

@@ -368,10 +368,35 @@ def test_the_job_purges_due_payloads_only_and_leaves_rows_and_headers(
 def test_entries_of_a_frozen_origin_keep_their_payloads() -> None:
     store = _store()
     store.freeze(B, "equivocation")
+    status = {s.rule: s for s in retention_status(store, _settings(), dt.date(2026, 1, 1))}
+    assert status["lookup_answers"].due == 0 and status["lookup_requests"].due == 1
     result = asyncio.run(_run(store, _settings(), _at(dt.date(2026, 1, 1))))
     assert "lookup_answers" not in result.purged  # chongqing's answer: frozen origin
     assert _payloads(store)[f"{B}/0"]
     assert result.purged == {"lookup_requests": 1, "blacklist": 2, "access": 1}
+
+
+def test_a_disabled_job_never_runs() -> None:
+    store = _store()
+
+    async def start_and_stop() -> None:
+        db = Db(store)
+        job = RetentionPurge(
+            db=db,
+            settings=dataclasses.replace(_settings(), enabled=False),
+            node_id=A,
+            clock=_at(dt.date(2030, 1, 1)),
+            links=None,
+        )
+        await job.start()
+        await asyncio.sleep(0.05)
+        await job.stop()
+        db._writer.shutdown(wait=True)
+        db._readers.shutdown(wait=True)
+
+    asyncio.run(start_and_stop())
+    assert all(_payloads(store).values())
+    assert store.purge_counts() == {}
 
 
 class _Links:
