@@ -224,9 +224,11 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         result.purged.extend(
             await purges_of(self._db, [k for k in map(parse_entry_id, read) if k is not None])
         )
-        if item.subject_key:
+        if item.subject_key and len(result.purged) < len(read):
             # The row has payload details: this node is in the audience. The read is recorded
-            # while the payloads are read (both done before anything is returned).
+            # while the payloads are read (both done before anything is returned). Once every
+            # payload of the lookup was purged there is nothing personal left to read (the row
+            # holds no identifier, only its digest), so nothing is recorded.
             bodies, result.access_entry = await asyncio.gather(
                 self._bodies(item),
                 self.record_access(read, actor, purpose, WHAT_RESULT, item.subject_key),

@@ -208,6 +208,7 @@ async def test_closed_matters_are_purged_on_each_node_and_reads_say_so(
     )
     assert {p.rule for p in lookup_read.purged} == {"lookup_requests", "lookup_answers"}
     assert list(lookup_read.assets) == []  # the answer's assets are gone with its payload
+    assert not lookup_read.debtor.id_number and not lookup_read.access_entry  # nothing read
     text = (await cli_ok("tasks", "show", "--home", b.config.home, m["done_task"])).stdout
     assert f"{note} tasks" in text
     shown = json_of(await cli_ok("blacklist", "show", "--home", a.config.home, m["delisted"],
