@@ -7,6 +7,7 @@ from bench import (
     bench_merkle,
     bench_propagation,
     bench_representatives,
+    bench_retention,
 )
 
 bench_merkle.main([])
@@ -15,3 +16,4 @@ bench_catchup.main([])
 bench_propagation.main([])
 bench_lookups.main([])
 bench_representatives.main([])
+bench_retention.main([])

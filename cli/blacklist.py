@@ -28,6 +28,7 @@ from cli.common.options import (
     json_option,
 )
 from cli.output import console, emit_json, err_console, print_table, table
+from cli.retention import print_purged, purged_docs
 from sync.domain.blacklist import (
     TERM_WARNING_DAYS,
     ListingRecord,
@@ -786,7 +787,7 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
         for event in response.history
     ]
     if as_json:
-        emit_json({"item": doc, "history": history})
+        emit_json({"item": doc, "history": history, "purged": purged_docs(response.purged)})
         return
     t = table("field 项目", "value 值", title=f"listing {doc['subject']}")
     for key, value in doc.items():
@@ -802,6 +803,7 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
     for event in history:
         h.add_row(event["entry_id"], event["kind"], event["actor"])
     print_table(h)
+    print_purged(response.purged)
 
 
 @blacklist.command("check")

@@ -22,6 +22,7 @@ from cli.common.client import CALL_TIMEOUT_S, node_client
 from cli.common.errors import InvalidInput
 from cli.common.options import actor_option, confirm_option, home_option, json_option
 from cli.output import console, emit_json, err_console, print_table, table, unix_ms_iso
+from cli.retention import purged_docs
 from sync.domain.assets import category_name, mask_asset, owner_is_person, parse_categories
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import debtor_identifier, masked_debtor
@@ -105,6 +106,7 @@ def result_doc(result: lookups_pb2.LookupResult) -> dict[str, Any]:
         "revealed": revealed,
         "timed_out": result.timed_out,
         "access_entry": result.access_entry,
+        "purged": purged_docs(result.purged),
     }
 
 
@@ -117,6 +119,8 @@ def _print_result(doc: dict[str, Any]) -> None:
     lk = doc["lookup"]
     status = _STATUS_ZH.get(lk["status"], lk["status"])
     out.print(f"lookup 联查 {lk['subject']} → {lk['target']}: {status}", markup=False)
+    for purged in doc["purged"]:
+        out.print(f"payload of entry {purged['entry_id']} {purged['note']}", markup=False)
     if lk["case_number"]:
         out.print(f"case 案号 {lk['case_number']}  purpose 事由 {lk['purpose']}", markup=False)
     if doc["debtor"]["id"]:

@@ -15,6 +15,7 @@ from cli.demo import demo
 from cli.lookup import lookup
 from cli.node_cmds import init, serve
 from cli.peers import peers
+from cli.retention import retention
 from cli.seizures import seizures
 from cli.sync_cmds import sync_group
 from cli.tasks import tasks
@@ -46,6 +47,7 @@ main.add_command(tasks)
 main.add_command(seizures)
 for command in (config_group, db_group, backup):
     main.add_command(command)
+main.add_command(retention)
 
 if __name__ == "__main__":
     main()

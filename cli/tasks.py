@@ -29,6 +29,7 @@ from cli.common.options import (
 )
 from cli.lookup import assets_from_lookup
 from cli.output import console, emit_json, err_console, print_table, table
+from cli.retention import print_purged, purged_docs
 from sync.payload import body_name
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -594,9 +595,16 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
     with node_client(home) as client:
         response = client.call(client.tasks.Get, request, tasks_pb2.TaskGetResponse)
     if as_json:
-        emit_json({"item": doc_of(response.item), "today": response.today})
+        emit_json(
+            {
+                "item": doc_of(response.item),
+                "today": response.today,
+                "purged": purged_docs(response.purged),
+            }
+        )
         return
     _show(response.item)
+    print_purged(response.purged)
 
 
 def as_of_of(response: Any) -> str:

@@ -41,6 +41,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -48,6 +49,8 @@ from pydantic import (
 # NODE_ID_RE is also imported from here (the admin service checks peer ids with it).
 from sync.ids import NODE_ID
 from sync.ids import NODE_ID_RE as NODE_ID_RE
+from sync.retention import OPERATION_LOG_DAYS_MIN, RetentionError, check_period
+from sync.retention import RULES as RETENTION_RULES
 
 CONFIG_FILE = "node.toml"
 LEGACY_CONFIG_FILE = "node.json"  # homes made before node.toml; converted at load
@@ -169,6 +172,45 @@ class PublicPage(_Section):
         return self
 
 
+class Retention(_Section):
+    """``[retention]``: payload retention (PIPL arts. 6 and 34; sync/retention.py,
+    docs/operations.md): how many days after its matter closed a payload is purged, per rule;
+    each at least the six-month operation-log minimum (sync.retention.OPERATION_LOG_DAYS_MIN)."""
+
+    lookup_requests_days: int = Field(
+        default=365, ge=OPERATION_LOG_DAYS_MIN, le=36_500
+    )  # after the reply
+    lookup_answers_days: int = Field(
+        default=365, ge=OPERATION_LOG_DAYS_MIN, le=36_500
+    )  # after the reply
+    tasks_days: int = Field(
+        default=1095, ge=OPERATION_LOG_DAYS_MIN, le=36_500
+    )  # after the task closed (terminal, no seizure left in effect)
+    blacklist_days: int = Field(
+        default=1825, ge=OPERATION_LOG_DAYS_MIN, le=36_500
+    )  # after delisting (any ground)
+    access_days: int = Field(
+        default=1095, ge=OPERATION_LOG_DAYS_MIN, le=36_500
+    )  # after the read was recorded
+    interval_s: float = Field(default=3600.0, gt=0, le=7 * 86400)  # between purge runs
+    batch_entries_max: int = Field(default=500, ge=1, le=10_000)  # payloads per transaction
+    enabled: bool = True  # False: nothing is purged (status still shows what is due)
+
+    @field_validator(*(f"{rule.name}_days" for rule in RETENTION_RULES), mode="before")
+    @classmethod
+    def _period(cls, value: Any, info: ValidationInfo) -> Any:
+        key = str(info.field_name)
+        try:
+            check_period(key, value)
+        except RetentionError as exc:
+            raise ValueError(str(exc).removeprefix(f"{key}: ")) from None
+        return value
+
+    def days(self, rule: str) -> int:
+        value: int = getattr(self, f"{rule}_days")
+        return value
+
+
 class NodeConfig(_Section):
     """The whole node.toml, plus the home it was read from (not a key of the file)."""
 
@@ -185,6 +227,7 @@ class NodeConfig(_Section):
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
     payload_auditors: list[str] = Field(default_factory=list)
     public: PublicPage = Field(default_factory=lambda: PublicPage())
+    retention: Retention = Field(default_factory=lambda: Retention())
 
     _db_env: str = PrivateAttr(default="")  # CCNODE_DB_URL as it was at load
     _conversion_notice: str = PrivateAttr(default="")  # set by the load that converted node.json

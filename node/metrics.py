@@ -188,6 +188,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.purged_payloads = Counter(
+            "ccnode_purged_payloads",
+            "Payloads of closed matters purged by a retention rule",
+            ["rule"],
+            registry=r,
+        )
         self.commit_seconds = Histogram(
             "ccnode_commit_seconds", "Time to commit a group", registry=r
         )

@@ -34,6 +34,7 @@ from cli.output import emit_json, print_table, table
 from node.clock import CST
 from sync.entry import EntryError, Header, decode_header
 from sync.hlc import physical_ms
+from sync.retention import purge_note, unix_ms_date
 
 LIMIT_DEFAULT = 200
 
@@ -42,6 +43,7 @@ LIMIT_DEFAULT = 200
 class Row:
     header: Header
     payload: bytes | None = None
+    purged: str = ""  # "purged on DATE by retention rule R" when the source purged it
 
 
 def _moment(text: str, *, end: bool) -> int:
@@ -104,10 +106,12 @@ def _with_payloads(src: LocalSource | RemoteSource, rows: Sequence[Row], purpose
     for r in rows:
         by_origin.setdefault(r.header.origin, []).append(r.header.index)
     got: dict[tuple[str, int], bytes] = {}
+    purged: dict[tuple[str, int], str] = {}
     for origin, indexes in by_origin.items():
         if isinstance(src, RemoteSource):
-            for index, payload in src.restricted_payloads(origin, indexes, purpose).items():
-                got[(origin, index)] = payload
+            payloads, notes = src.payloads_and_purges(origin, indexes, purpose)
+            got.update({(origin, index): payload for index, payload in payloads.items()})
+            purged.update({(origin, index): note for index, note in notes.items()})
         else:
             # Recorded through the node BEFORE reading (raises if the node is down).
             record_local_read(src.config.home, src.actor, purpose, ids_of(origin, indexes))
@@ -115,7 +119,15 @@ def _with_payloads(src: LocalSource | RemoteSource, rows: Sequence[Row], purpose
                 stored = src.store.entries(origin, index, index + 1)
                 if stored and stored[0].payload is not None:
                     got[(origin, index)] = stored[0].payload
-    return [Row(r.header, got.get((r.header.origin, r.header.index))) for r in rows]
+            missing = [(origin, i) for i in indexes if (origin, i) not in got]
+            for key, purge in src.store.payload_purges(missing).items():
+                day = unix_ms_date(purge.purged_at_unix_ms).isoformat()
+                purged[key] = purge_note(day, purge.rule)
+    return [
+        Row(r.header, got.get(key), purged.get(key, ""))
+        for r in rows
+        for key in [(r.header.origin, r.header.index)]
+    ]
 
 
 def _may_reveal(src: LocalSource | RemoteSource) -> bool:
@@ -140,7 +152,11 @@ def _doc(row: Row, reveal: bool, read_payloads: bool) -> dict[str, Any]:
         "audience": list(h.audience),
         "payload": view,
         "payload_status": (
-            "read" if row.payload is not None else ("withheld" if read_payloads else "not read")
+            "read"
+            if row.payload is not None
+            else (row.purged or "withheld")
+            if read_payloads
+            else "not read"
         ),
     }
 

@@ -280,7 +280,15 @@ class RemoteSource:
         self, origin: str, indexes: Sequence[int], purpose: str
     ) -> dict[int, bytes]:
         """Payloads of restricted entries this auditor is granted (Audit.Payloads)."""
+        return self.payloads_and_purges(origin, indexes, purpose)[0]
+
+    def payloads_and_purges(
+        self, origin: str, indexes: Sequence[int], purpose: str
+    ) -> tuple[dict[int, bytes], dict[int, str]]:
+        """Payloads this auditor is granted (Audit.Payloads), and, by index, the notes of
+        those the node purged by retention ("purged on DATE by retention rule R")."""
         out: dict[int, bytes] = {}
+        purged: dict[int, str] = {}
         for i in range(0, len(indexes), PAYLOADS_PER_CALL):
             reply = self.client.call(
                 "Payloads",
@@ -289,7 +297,11 @@ class RemoteSource:
                 ),
             )
             out.update({n: e.payload for n, e in zip(reply.indexes, reply.entries, strict=True)})
-        return out
+            for purge in reply.purged:
+                _, _, index = purge.entry_id.rpartition("/")
+                if index.isdigit():
+                    purged[int(index)] = purge.note
+        return out, purged
 
     def inclusion(self, origin: str, index: int, size: int) -> tuple[list[bytes], str, bytes, int]:
         reply = self.client.call(

@@ -7,11 +7,13 @@ ports it uses (node.ports), and which services and background parts run is the r
 Start order, and why:
 1. the store and its runner; the trust store and origin keys (own log key learned first);
 2. authentication, the replica (receiving side), equivocation watch, witnessing, exchange;
-3. the local log, so its last index and clock are loaded before anyone can submit; it
-   starts gated: submissions wait until step 6;
+3. stored delisting deadlines counted again if the holiday calendar changed since the store
+   last saw it (node.businesses.blacklist.calendar_upgrade), before anything folds; then the
+   local log, so its last index and clock are loaded before anyone can submit; it starts
+   gated: submissions wait until step 6;
 4. the servers (peers, auditors, the CLI can now call);
-5. background parts (expiry, lookup responder), then the peer links, so nothing is
-   applied before the parts that react to applied batches are listening;
+5. background parts (expiry, lookup responder, payload retention), then the peer links, so
+   nothing is applied before the parts that react to applied batches are listening;
 6. own-log recovery (node.replication.recovery), in a task: it asks the peers how much of
    this node's log they hold, fetches what the store lacks, then opens the local log's gate.
    Never signing before it ends is what keeps a node restored from an older copy from
@@ -30,6 +32,7 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from node.businesses.blacklist.calendar_upgrade import refresh_on_start
 from node.clock import Clock, SystemClock, today
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
@@ -86,6 +89,11 @@ class Node:
         return self._parts
 
     @property
+    def background(self) -> tuple[Background, ...]:
+        """The running background parts (tests and tools drive a run of one directly)."""
+        return tuple(self._background)
+
+    @property
     def port(self) -> int:
         return self.servers.port
 
@@ -108,6 +116,8 @@ class Node:
             raise
         self._parts = parts
         try:
+            # Before anything folds or serves: stored deadlines in this release's calendar.
+            await refresh_on_start(parts.db, CALENDAR_VERSION)
             await parts.local_log.start(recovering=True)
             await self.servers.start(parts, self.registry.public, self.registry.admin)
             for factory in self.registry.background:

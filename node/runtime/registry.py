@@ -34,6 +34,7 @@ from ccnode.v1 import (
 from node.businesses.blacklist.expiry import BlacklistExpiry
 from node.businesses.lookups.responder import LookupResponder
 from node.businesses.lookups.sources import SourceFactory, store_source
+from node.businesses.retention import RetentionPurge
 from node.clock import Clock
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
@@ -149,6 +150,16 @@ def _blacklist_expiry(p: Parts) -> Background:
     return BlacklistExpiry(db=p.db, appender=p.local_log, node_id=p.config.node_id, clock=p.clock)
 
 
+def _retention(p: Parts) -> Background:
+    return RetentionPurge(
+        db=p.db,
+        settings=p.config.retention,
+        node_id=p.config.node_id,
+        clock=p.clock,
+        links=p.links,
+    )
+
+
 def _lookup_responder(p: Parts) -> Background:
     return LookupResponder(
         db=p.db,
@@ -211,6 +222,6 @@ ADMIN = (
     _spec(lookups_pb2, "Lookups", lookups_pb2_grpc.add_LookupsServicer_to_server, _lookups),
     _spec(tasks_pb2, "Tasks", tasks_pb2_grpc.add_TasksServicer_to_server, _tasks),
 )
-BACKGROUND = (_blacklist_expiry, _lookup_responder, _public_page)
+BACKGROUND = (_blacklist_expiry, _lookup_responder, _public_page, _retention)
 
 DEFAULT = Registry(public=PUBLIC, admin=ADMIN, background=BACKGROUND)

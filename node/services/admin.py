@@ -12,7 +12,8 @@ import grpc
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.businesses.access import record_access
 from node.businesses.blacklist.check import STATUSES, check_subject
-from node.clock import Clock
+from node.businesses.retention import retention_status
+from node.clock import Clock, today
 from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, Keys, PeerLinks
@@ -20,6 +21,7 @@ from node.replication.equivocation import evidence_pb
 from node.services.dates import as_of_day
 from node.services.errors import refuse, refuse_draft
 from node.services.projections import listing_item
+from node.services.purges import purges_of
 from node.services.refusals import refusal_fields, refusals_page
 from node.store.base import (
     EvidenceStore,
@@ -28,6 +30,7 @@ from node.store.base import (
     PeerRecord,
     PeerStore,
     RefusalStore,
+    RetentionStore,
     RowQuery,
     RowStore,
 )
@@ -80,8 +83,10 @@ class _StatusReads:
     refusal_count: int
 
 
-class AdminStore(LogReader, PeerStore, RowStore, RefusalStore, EvidenceStore, Protocol):
-    """What the admin API reads: logs, peers, folded rows, refusals and evidence."""
+class AdminStore(
+    LogReader, PeerStore, RowStore, RefusalStore, EvidenceStore, RetentionStore, Protocol
+):
+    """What the admin API reads: logs, peers, folded rows, refusals, evidence and purges."""
 
 
 class AdminService(admin_pb2_grpc.AdminServicer):
@@ -390,7 +395,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
         else:
             item = masked_item(item)
-        return admin_pb2.BlacklistGetResponse(item=item, history=history)
+        purged = await purges_of(
+            self._db, [(e.origin, e.index) for e in entries if e.payload is None]
+        )
+        return admin_pb2.BlacklistGetResponse(item=item, history=history, purged=purged)
 
     # ---------------------------------------------------------------- sync, verification
 
@@ -466,6 +474,32 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.EvidenceResponse:
         return admin_pb2.EvidenceResponse(
             evidence=[evidence_pb(e) for e in await self._db.read(self._db.store.evidence)]
+        )
+
+    # ---------------------------------------------------------------- payload retention
+
+    async def RetentionStatus(
+        self, request: admin_pb2.RetentionStatusRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.RetentionStatusResponse:
+        day = await as_of_day(context, request.as_of, self._clock)
+        settings = self._config.retention
+        rules = await self._db.read(retention_status, self._db.store, settings, day)
+        return admin_pb2.RetentionStatusResponse(
+            rules=[
+                admin_pb2.RetentionRule(
+                    rule=r.rule,
+                    days=r.days,
+                    closed_by=r.closed_by,
+                    due=r.due,
+                    purged=r.purged,
+                    next_due_on=r.next_due_on,
+                )
+                for r in rules
+            ],
+            as_of=day.isoformat(),
+            today=today(self._clock).isoformat(),
+            enabled=settings.enabled,
+            interval_s=settings.interval_s,
         )
 
 

@@ -28,6 +28,7 @@ from node.ports import Appender, CallerAuth, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
 from node.replication.exchange import Exchange
 from node.services.errors import refuse, refuse_draft
+from node.services.purges import purges_of
 from node.services.refusals import refusal_fields, refusals_page
 from node.store import proofs
 from node.store.base import (
@@ -36,6 +37,7 @@ from node.store.base import (
     OriginState,
     PeerStore,
     RefusalStore,
+    RetentionStore,
     StoredEntry,
     StoreFull,
 )
@@ -63,8 +65,9 @@ def _is_public(header: Header) -> bool:
     return not header.audience
 
 
-class AuditStore(LogReader, PeerStore, RefusalStore, EvidenceStore, Protocol):
-    """What auditors may read: logs, peers, refusals and evidence (never folded rows)."""
+class AuditStore(LogReader, PeerStore, RefusalStore, EvidenceStore, RetentionStore, Protocol):
+    """What auditors may read: logs, peers, refusals, evidence and the purge records (never
+    folded rows)."""
 
 
 class AuditService(audit_pb2_grpc.AuditServicer):
@@ -318,10 +321,13 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         await self._record(
             context, caller, [entry_id(e.origin, e.index) for e in shown], request.purpose
         )
+        held = [(request.origin, i) for i in withheld if i < state.size]
+        purged = await purges_of(self._db, held)
         return audit_pb2.PayloadsResponse(
             indexes=[e.index for e in shown],
             entries=[_entry(e, True) for e in shown],
             withheld=withheld,
+            purged=purged,
         )
 
     # ---------------------------------------------------------------- proofs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import grpc
 
@@ -15,12 +16,15 @@ from node.ports import CallerAuth, ChangeFeed, Keys, Witnessing
 from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
+from node.services.purges import purged_on
 from node.store import proofs
-from node.store.base import LogReader
+from node.store.base import LogReader, PayloadPurge, RetentionStore
 from node.store.runner import Db
 from sync.checkpoint import open_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
+from sync.entry import decode_header
 from sync.note import NoteError
+from sync.retention import purge_note
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +32,26 @@ HEARTBEAT_S = 10.0
 NODE = ("node",)
 
 
+class FederationStore(LogReader, RetentionStore, Protocol):
+    """The logs this node serves, and which payloads it purged (to say so to a reader)."""
+
+
+def purged_blocker(
+    store: FederationStore, origin: str, start: int, end: int, reader: str
+) -> PayloadPurge | None:
+    """The first entry of [start, end) whose payload ``reader`` is entitled to but this node
+    purged by retention (blocking), if that is what stops serving the range."""
+    for entry in store.entries(origin, start, end):
+        if entry.payload is None and decode_header(entry.header).visible_to(reader):
+            return store.payload_purges([(origin, entry.index)]).get((origin, entry.index))
+    return None
+
+
 class FederationService(federation_pb2_grpc.FederationServicer):
     def __init__(
         self,
         *,
-        db: Db[LogReader],
+        db: Db[FederationStore],
         auth: CallerAuth,
         keys: Keys,
         exchange: Exchange,
@@ -131,6 +150,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                         # Nothing this node can serve here (no checkpoint, or a payload the
                         # reader needs is not held): leave the origin to other peers.
                         blocked[st.origin] = have
+                        await self._log_purged(st.origin, have, st.size, peer_id, entries_max)
                         break
                     yield federation_pb2.SyncMessage(batch=batch)
                     have = batch.first_index + len(batch.entries)
@@ -182,11 +202,42 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             {},
         )
         if batch is None:
+            purge = await self._db.read(
+                purged_blocker,
+                self._db.store,
+                request.origin,
+                request.start,
+                min(st.size, request.end, request.start + limits.batch_entries_max),
+                caller.identity.name,
+            )
+            if purge is not None:
+                await context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"payload of entry {purge.origin}/{purge.index} "
+                    f"{purge_note(purged_on(purge), purge.rule)}: this node cannot serve it",
+                )
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION, "no checkpoint ends that range"
             )
             raise AssertionError("unreachable")
         return federation_pb2.FetchResponse(batch=batch)
+
+    async def _log_purged(
+        self, origin: str, start: int, size: int, peer_id: str, entries_max: int
+    ) -> None:
+        """Say (once per stream and origin) when a retention purge is why this node stops
+        serving ``origin`` to a peer: the peer must take that part from another node."""
+        end = min(size, start + entries_max)
+        purge = await self._db.read(purged_blocker, self._db.store, origin, start, end, peer_id)
+        if purge is not None:
+            log.info(
+                "not serving %s from %d to %s: payload of entry %d %s",
+                origin,
+                start,
+                peer_id,
+                purge.index,
+                purge_note(purged_on(purge), purge.rule),
+            )
 
     # ---------------------------------------------------------------- Witness
 

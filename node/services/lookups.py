@@ -22,7 +22,8 @@ from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, ChangeFeed, PeerLinks
 from node.services.errors import refuse, refuse_draft, refuse_invalid
 from node.services.projections import access_item, lookup_item
-from node.store.base import AssetRow, AssetStore, LogReader, RowQuery, RowStore
+from node.services.purges import parse_entry_id, purges_of
+from node.store.base import AssetRow, AssetStore, LogReader, RetentionStore, RowQuery, RowStore
 from node.store.runner import Db
 from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
 from sync.domain.errors import ValidationError
@@ -101,8 +102,8 @@ class ReplyWatch:
                 await self._changes.wait(seen, WATCH_IDLE_S)
 
 
-class LookupsStore(RowStore, LogReader, AssetStore, Protocol):
-    """Lookup rows, the entries behind them (payloads), the asset registry."""
+class LookupsStore(RowStore, LogReader, AssetStore, RetentionStore, Protocol):
+    """Lookup rows, the entries behind them (payloads and purges), the asset registry."""
 
 
 class LookupsService(lookups_pb2_grpc.LookupsServicer):
@@ -227,9 +228,14 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         item = lookup_item(lookups_fold.state_of(row))
         read = [e for e in (item.request_entry, item.reply.entry_id) if e]
         result = lookups_pb2.LookupResult(item=public_item(item), revealed=reveal)
-        if item.subject_key:
+        result.purged.extend(
+            await purges_of(self._db, [k for k in map(parse_entry_id, read) if k is not None])
+        )
+        if item.subject_key and len(result.purged) < len(read):
             # The row has payload details: this node is in the audience. The read is recorded
-            # while the payloads are read (both done before anything is returned).
+            # while the payloads are read (both done before anything is returned). Once every
+            # payload of the lookup was purged there is nothing personal left to read (the row
+            # holds no identifier, only its digest), so nothing is recorded.
             bodies, result.access_entry = await asyncio.gather(
                 self._bodies(item),
                 self.record_access(read, actor, purpose, WHAT_RESULT, item.subject_key),

@@ -26,7 +26,8 @@ from node.ports import Appender
 from node.services.dates import as_of_day
 from node.services.errors import refuse
 from node.services.projections import seizure_item, task_item
-from node.store.base import LogReader, RowQuery, RowStore
+from node.services.purges import purges_of
+from node.store.base import LogReader, RetentionStore, RowQuery, RowStore
 from node.store.runner import Db
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -121,8 +122,8 @@ def role_of(row: dict[str, Any], node_id: str) -> str:
 # ---------------------------------------------------------------- the service
 
 
-class TasksStore(RowStore, LogReader, Protocol):
-    """Task and seizure rows, and the task events behind them."""
+class TasksStore(RowStore, LogReader, RetentionStore, Protocol):
+    """Task and seizure rows, and the task events behind them (and their purges)."""
 
 
 class TasksService(tasks_pb2_grpc.TasksServicer):
@@ -197,12 +198,14 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no task {request.subject}")
             raise AssertionError("unreachable")
         day = today(self._clock)
-        item = with_flags(task_item(tf.state_of(row)), day)
+        state = tf.state_of(row)
+        item = with_flags(task_item(state), day)
         await self._attach_ledger(item, day)
         if request.reveal:
             await self._record_access(item, request.actor, request.purpose)
+        purged = await purges_of(self._db, [(e.origin, e.index) for e in state.events])
         return tasks_pb2.TaskGetResponse(
-            item=masked(item, reveal=request.reveal), today=day.isoformat()
+            item=masked(item, reveal=request.reveal), today=day.isoformat(), purged=purged
         )
 
     async def _attach_ledger(self, item: tasks_pb2.TaskItem, day: dt.date) -> None:

@@ -434,6 +434,74 @@ class AssetStore(Protocol):
     def count_assets(self) -> int: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PayloadPurge:
+    """A payload this store purged under a retention rule (sync/retention.py): when, and by
+    which rule. The entry's header, salt and leaf hash stay; only the payload is gone."""
+
+    origin: str
+    index: int
+    purged_at_unix_ms: int
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPayload:
+    """An entry whose payload this store still holds (its header, without the payload)."""
+
+    origin: str
+    index: int
+    kind: int
+    subject: str
+    header: bytes
+
+
+# The holdings of at most this many subjects are read per call (bounded batches).
+HELD_SUBJECTS_MAX = 1000
+
+
+class RetentionStore(Protocol):
+    """Purging payloads of closed matters and remembering that (and why) they were purged.
+
+    ``purge_payloads`` clears, in ONE transaction, the payloads of the given entries that are
+    still held and records each as purged at ``at_unix_ms`` by ``rule``; it returns how many it
+    purged (entries already without a payload are left alone and not counted). Headers, leaf
+    hashes, checkpoints and folded rows are untouched, so every proof stays valid."""
+
+    def purge_payloads(
+        self, entries: Sequence[tuple[str, int]], *, at_unix_ms: int, rule: str
+    ) -> int: ...
+
+    def payload_purges(
+        self, entries: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], PayloadPurge]:
+        """The purge records of those of ``entries`` that were purged by retention."""
+        ...
+
+    def purge_counts(self) -> dict[str, int]:
+        """How many payloads were purged, per rule."""
+        ...
+
+    def held_payloads(self, subjects: Iterable[str]) -> list[HeldPayload]:
+        """Entries of these subjects (at most HELD_SUBJECTS_MAX) whose payload is held, in
+        (origin, index) order."""
+        ...
+
+
+class MetaStore(Protocol):
+    """Node-local notes (never replicated) and the rewrite of folded rows they go with, e.g.
+    delisting deadlines counted again after a holiday-calendar upgrade."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def put_meta(self, key: str, value: str) -> None: ...
+
+    def rewrite_rows(self, changes: Sequence[RowChange], *, meta: Mapping[str, str]) -> None:
+        """Write row changes (checked like ``append``'s) and notes in ONE transaction, so a
+        rewrite interrupted half-way is redone whole next time."""
+        ...
+
+
 class FoldedLogStore(LogWriter, RowStore, Protocol):
     """Appending to logs together with the folded rows they change: the local log and the
     replica, which fold over the current rows."""
@@ -447,6 +515,8 @@ class Store(
     RefusalStore,
     RowStore,
     AssetStore,
+    RetentionStore,
+    MetaStore,
     Protocol,
 ):
     """The whole contract, implemented by MemoryStore and SqlStore. Only the runtime holds a

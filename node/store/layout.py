@@ -97,3 +97,9 @@ def _state_values(change: RowChange) -> tuple[Any, ...]:
         except KeyError:  # a column left out (and another one given): NULL below
             pass
     return (*(row.get(name) for name in columns), change.key)
+
+
+def changes_by_table(changes: Sequence[RowChange]) -> ChangesByTable:
+    """Collapsed row changes (checks.collapse_changes) laid out per table, for writes of
+    rows outside an append (SqlStore.rewrite_rows)."""
+    return _changes_by_table(changes)

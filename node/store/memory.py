@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
+    HELD_SUBJECTS_MAX,
     REFUSAL_FOLD_MS,
     REFUSAL_RETENTION_MS,
     REFUSALS_PAGE_MAX,
@@ -23,8 +24,10 @@ from node.store.base import (
     AssetRow,
     ConflictError,
     EvidenceRecord,
+    HeldPayload,
     IntegrityError,
     OriginState,
+    PayloadPurge,
     PeerRecord,
     PreparedAppend,
     Refusal,
@@ -67,6 +70,8 @@ class MemoryStore(AppendInTwoSteps):
         self._rows: dict[str, dict[str, dict[str, Any]]] = {table: {} for table in STATE_TABLES}
         self._assets: dict[str, AssetRow] = {}
         self._assets_by_owner: dict[str, set[str]] = {}
+        self._purges: dict[tuple[str, int], PayloadPurge] = {}
+        self._meta: dict[str, str] = {}
 
     # ---- logs
 
@@ -200,6 +205,69 @@ class MemoryStore(AppendInTwoSteps):
                 return False
             log[index] = dataclasses.replace(log[index], payload=None)
             return True
+
+    # ---- retention
+
+    def purge_payloads(
+        self, entries: Sequence[tuple[str, int]], *, at_unix_ms: int, rule: str
+    ) -> int:
+        if not rule:
+            raise IntegrityError("purge_payloads: a rule is required")
+        with self._lock:
+            purged = 0
+            for origin, index in sorted(set(entries)):
+                log = self._entries.get(origin, [])
+                if not 0 <= index < len(log) or log[index].payload is None:
+                    continue
+                log[index] = dataclasses.replace(log[index], payload=None)
+                self._purges[(origin, index)] = PayloadPurge(origin, index, at_unix_ms, rule)
+                purged += 1
+            return purged
+
+    def payload_purges(
+        self, entries: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], PayloadPurge]:
+        with self._lock:
+            return {key: self._purges[key] for key in set(entries) if key in self._purges}
+
+    def purge_counts(self) -> dict[str, int]:
+        with self._lock:
+            counts: dict[str, int] = {}
+            for purge in self._purges.values():
+                counts[purge.rule] = counts.get(purge.rule, 0) + 1
+            return dict(sorted(counts.items()))
+
+    def held_payloads(self, subjects: Iterable[str]) -> list[HeldPayload]:
+        wanted = set(subjects)
+        if len(wanted) > HELD_SUBJECTS_MAX:
+            raise IntegrityError(f"held_payloads: at most {HELD_SUBJECTS_MAX} subjects")
+        with self._lock:
+            positions = sorted({p for subject in wanted for p in self._by_subject.get(subject, [])})
+            held = [self._entries[origin][index] for origin, index in positions]
+            return [
+                HeldPayload(e.origin, e.index, e.kind, e.subject, e.header)
+                for e in held
+                if e.payload is not None
+            ]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            return self._meta.get(key)
+
+    def put_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._meta[key] = value
+
+    def rewrite_rows(self, changes: Sequence[RowChange], *, meta: Mapping[str, str]) -> None:
+        final_changes = collapse_changes(changes)  # raises before anything changes
+        with self._lock:
+            for change in final_changes:
+                rows = self._rows[change.table]
+                if change.row is None:
+                    rows.pop(change.key, None)
+                else:
+                    rows[change.key] = full_row(change.table, change.key, change.row)
+            self._meta.update(meta)
 
     # ---- checkpoints, cosignatures, evidence
 

@@ -183,6 +183,29 @@ refusals = Table(
 )
 
 
+# Payloads purged under a retention rule (sync/retention.py): one row per purged entry, kept
+# beside the entry (whose payload column is then NULL) so a read can say when and by which
+# rule. Written in the same transaction as the purge (node/store/sql.py purge_payloads).
+payload_purges = Table(
+    "payload_purges",
+    metadata,
+    Column("origin", TEXT, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("purged_at_unix_ms", BigInteger, nullable=False),
+    Column("rule", TEXT, nullable=False),
+    PrimaryKeyConstraint("origin", "idx"),
+)
+
+# Small node-local notes (never replicated), e.g. the holiday calendar version the stored
+# deadlines were counted with (node/runtime/calendar_upgrade.py).
+node_meta = Table(
+    "node_meta",
+    metadata,
+    Column("key", TEXT, primary_key=True),
+    Column("value", TEXT, nullable=False),
+)
+
+
 def _state_column(name: str) -> Column[object]:
     if name == KEY_COLUMN:
         return Column(name, TEXT, primary_key=True)

@@ -29,7 +29,7 @@ import hashlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -59,6 +59,7 @@ from sqlalchemy.engine import URL, make_url
 from node.store import migrate, schema
 from node.store.asset_checks import check_assets, check_categories, check_court_prefixes
 from node.store.base import (
+    HELD_SUBJECTS_MAX,
     REFUSAL_FOLD_MS,
     REFUSAL_RETENTION_MS,
     REFUSALS_PAGE_MAX,
@@ -66,8 +67,10 @@ from node.store.base import (
     AssetRow,
     ConflictError,
     EvidenceRecord,
+    HeldPayload,
     IntegrityError,
     OriginState,
+    PayloadPurge,
     PeerRecord,
     PreparedAppend,
     Refusal,
@@ -84,6 +87,7 @@ from node.store.checks import (
     check_query,
     check_range,
     check_table,
+    collapse_changes,
     column_kind,
     empty_state,
 )
@@ -91,6 +95,7 @@ from node.store.layout import (
     STATE_VALUE_COLUMNS,
     ChangesByTable,
     SqlAppendLayout,
+    changes_by_table,
     prepare_sql_append,
 )
 from sync import tiles
@@ -531,6 +536,117 @@ class SqlStore(AppendInTwoSteps):
         )
         with self._write() as conn:
             return conn.execute(statement).rowcount == 1
+
+    # ---- retention
+
+    def purge_payloads(
+        self, entries: Sequence[tuple[str, int]], *, at_unix_ms: int, rule: str
+    ) -> int:
+        if not rule:
+            raise IntegrityError("purge_payloads: a rule is required")
+        by_origin: dict[str, list[int]] = {}
+        for origin, index in sorted(set(entries)):
+            by_origin.setdefault(origin, []).append(index)
+        table = schema.entries
+        purged = 0
+        with self._write() as conn:  # one transaction: every payload cleared and recorded
+            for origin, indexes in by_origin.items():
+                for chunk in _chunks(indexes):
+                    held = [
+                        idx
+                        for (idx,) in conn.execute(
+                            select(table.c.idx).where(
+                                table.c.origin == origin,
+                                table.c.idx.in_(chunk),
+                                table.c.payload.is_not(None),
+                            )
+                        )
+                    ]
+                    if not held:
+                        continue
+                    conn.execute(
+                        update(table)
+                        .where(table.c.origin == origin, table.c.idx.in_(held))
+                        .values(payload=None)
+                    )
+                    conn.execute(
+                        insert(schema.payload_purges),
+                        [
+                            {
+                                "origin": origin,
+                                "idx": idx,
+                                "purged_at_unix_ms": at_unix_ms,
+                                "rule": rule,
+                            }
+                            for idx in held
+                        ],
+                    )
+                    purged += len(held)
+        return purged
+
+    def payload_purges(
+        self, entries: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], PayloadPurge]:
+        by_origin: dict[str, list[int]] = {}
+        for origin, index in sorted(set(entries)):
+            by_origin.setdefault(origin, []).append(index)
+        table = schema.payload_purges
+        found: dict[tuple[str, int], PayloadPurge] = {}
+        with self._read() as conn:
+            for origin, indexes in by_origin.items():
+                for chunk in _chunks(indexes):
+                    statement = select(
+                        table.c.origin, table.c.idx, table.c.purged_at_unix_ms, table.c.rule
+                    ).where(table.c.origin == origin, table.c.idx.in_(chunk))
+                    for o, idx, at_ms, rule in conn.execute(statement):
+                        found[(o, idx)] = PayloadPurge(o, idx, at_ms, rule)
+        return found
+
+    def purge_counts(self) -> dict[str, int]:
+        table = schema.payload_purges
+        statement = select(table.c.rule, func.count()).group_by(table.c.rule).order_by(table.c.rule)
+        with self._read() as conn:
+            return {rule: count for rule, count in conn.execute(statement)}
+
+    def held_payloads(self, subjects: Iterable[str]) -> list[HeldPayload]:
+        wanted = sorted(set(subjects))
+        if len(wanted) > HELD_SUBJECTS_MAX:
+            raise IntegrityError(f"held_payloads: at most {HELD_SUBJECTS_MAX} subjects")
+        table = schema.entries
+        found: list[HeldPayload] = []
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                statement = select(
+                    table.c.origin, table.c.idx, table.c.kind, table.c.subject, table.c.header
+                ).where(table.c.subject.in_(chunk), table.c.payload.is_not(None))
+                found.extend(
+                    HeldPayload(o, idx, kind, subject, bytes(header))
+                    for o, idx, kind, subject, header in conn.execute(statement)
+                )
+        return sorted(found, key=lambda h: (h.origin, h.index))
+
+    def get_meta(self, key: str) -> str | None:
+        table = schema.node_meta
+        with self._read() as conn:
+            return conn.execute(select(table.c.value).where(table.c.key == key)).scalar()
+
+    def _meta_upsert(self, key: str, value: str) -> Any:
+        return (
+            self._upsert_insert(schema.node_meta)
+            .values(key=key, value=value)
+            .on_conflict_do_update(index_elements=["key"], set_={"value": value})
+        )
+
+    def put_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(self._meta_upsert(key, value))
+
+    def rewrite_rows(self, changes: Sequence[RowChange], *, meta: Mapping[str, str]) -> None:
+        by_table = changes_by_table(collapse_changes(changes))  # raises before writing
+        with self._write() as conn:
+            self._apply_changes(conn, by_table)
+            for key, value in sorted(meta.items()):
+                conn.execute(self._meta_upsert(key, value))
 
     # ---- checkpoints, cosignatures, evidence
 

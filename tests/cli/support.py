@@ -101,6 +101,9 @@ class FakeAdmin(admin_pb2_grpc.AdminServicer):
     def Evidence(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.handle("Evidence", request, context)
 
+    def RetentionStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("RetentionStatus", request, context)
+
     def received(self, name: str) -> list[Any]:
         with self._lock:
             return [request for method, request in self.requests if method == name]

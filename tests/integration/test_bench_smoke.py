@@ -61,3 +61,10 @@ def test_growth_benchmark_runs(tmp_path: Path) -> None:
     for label in ("catch-up entries/s", "store bytes/entry", "check p50 ms", "proof p50 ms"):
         assert label in out
     assert "from 500 to 1,000 entries" in out
+
+
+def test_retention_benchmark_runs() -> None:
+    out = run_bench("bench.bench_retention", "--listings", "200", "--runs", "1")
+    assert "RetentionPurge.run_once" in out
+    assert "baseline one UPDATE" in out
+    assert "ratio run_once / baseline" in out

@@ -22,6 +22,7 @@ from alembic.migration import MigrationContext
 
 from node.store import MemoryStore, SqlStore, Store, open_store
 from node.store.base import (
+    HELD_SUBJECTS_MAX,
     REFUSAL_FOLD_MS,
     REFUSAL_REASON_CHARS_MAX,
     REFUSAL_RETENTION_MS,
@@ -31,6 +32,7 @@ from node.store.base import (
     EvidenceRecord,
     IntegrityError,
     OriginState,
+    PayloadPurge,
     PeerRecord,
     Refusal,
     RowChange,
@@ -331,6 +333,56 @@ def test_entries_by_subject(store: Store) -> None:
     assert store.entries_by_subject([shared, shared, "nobody"]) == [*first, *other]
     assert [e.index for e in store.entries_by_subject(iter(["chengdu/bl/8"]))] == [2]
     assert store.entries_by_subject([]) == []
+
+
+def test_purge_payloads_records_time_and_rule(store: Store) -> None:
+    batch = append(store, ORIGIN, 0, 4)
+    append(store, OTHER, 0, 1)
+    store.purge_payload(ORIGIN, 3)  # purged before, by no rule: not counted again
+
+    purged = store.purge_payloads(
+        [(ORIGIN, 1), (ORIGIN, 2), (ORIGIN, 3), (ORIGIN, 9), (OTHER, 0), (ORIGIN, 1)],
+        at_unix_ms=1_800_000_000_000,
+        rule="lookup_answers",
+    )
+
+    assert purged == 3
+    assert store.purge_payloads([(ORIGIN, 1)], at_unix_ms=1, rule="tasks") == 0
+    assert [e.payload for e in store.entries(ORIGIN, 0, 4)] == [b"payload", None, None, None]
+    assert store.leaf_hashes(ORIGIN, 0, 4) == [entry.leaf_hash for entry in batch]
+    records = store.payload_purges([(ORIGIN, 0), (ORIGIN, 1), (ORIGIN, 3), (OTHER, 0)])
+    assert sorted(records) == [(ORIGIN, 1), (OTHER, 0)]
+    assert records[(ORIGIN, 1)] == PayloadPurge(ORIGIN, 1, 1_800_000_000_000, "lookup_answers")
+    assert store.purge_counts() == {"lookup_answers": 3}
+    with pytest.raises(IntegrityError):
+        store.purge_payloads([(ORIGIN, 0)], at_unix_ms=1, rule="")
+    assert store.entries(ORIGIN, 0, 1)[0].payload == b"payload"  # a refused purge: nothing
+
+
+def test_held_payloads_lists_entries_whose_payload_is_held(store: Store) -> None:
+    append(store, ORIGIN, 0, 3, subject="chengdu/task/0")
+    append(store, OTHER, 0, 2, subject="chengdu/task/0", payload=None)
+    store.purge_payloads([(ORIGIN, 1)], at_unix_ms=5, rule="tasks")
+
+    held = store.held_payloads(["chengdu/task/0", "nobody"])
+
+    assert [(h.origin, h.index, h.subject) for h in held] == [
+        (ORIGIN, 0, "chengdu/task/0"),
+        (ORIGIN, 2, "chengdu/task/0"),
+    ]
+    assert held[0].header == b"header chengdu 0" and held[0].kind == 1
+    assert store.held_payloads([]) == []
+    with pytest.raises(IntegrityError):
+        store.held_payloads(f"s{i}" for i in range(HELD_SUBJECTS_MAX + 1))
+
+
+def test_meta_notes_are_kept_and_replaced(store: Store) -> None:
+    assert store.get_meta("calendar_version") is None
+    store.put_meta("calendar_version", "cn-2025")
+    store.put_meta("calendar_version", "cn-2026")
+    store.put_meta("other", "x")
+    assert store.get_meta("calendar_version") == "cn-2026"
+    assert store.get_meta("other") == "x"
 
 
 def test_purge_payload_keeps_header_and_leaf_hash(store: Store) -> None:
@@ -1022,6 +1074,8 @@ def test_migration_fills_the_merkle_nodes_of_stored_logs(
             conn.execute(sqlalchemy.text("DROP TABLE merkle_nodes"))
             # ... and the tables of the later revisions, which upgrading creates again.
             conn.execute(sqlalchemy.text("DROP TABLE state_blacklist_representatives"))
+            for later in ("payload_purges", "node_meta"):  # revision 0010
+                conn.execute(sqlalchemy.text(f"DROP TABLE {later}"))
             conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0007'"))
     finally:
         engine.dispose()
@@ -1036,6 +1090,38 @@ def test_migration_fills_the_merkle_nodes_of_stored_logs(
     append(reopened, ORIGIN, 33, 31)  # appends go on from the filled nodes
     leaves = reopened.leaf_hashes(ORIGIN, 0, 64)
     assert reopened.subtree_hashes(ORIGIN, [(6, 0)]) == [merkle.root(leaves)]
+
+
+def test_migration_adds_the_purge_records_to_a_store_with_entries(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """A database at revision 0009 (before payload retention): upgrading adds the purge
+    records and node notes, keeps every entry, and purges record from then on."""
+    store = open_test_store(sql_store_location)
+    batch = append(store, ORIGIN, 0, 3)
+    store.close()
+    url = sql_store_location if "://" in sql_store_location else f"sqlite:///{sql_store_location}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in ("payload_purges", "node_meta"):
+                conn.execute(sqlalchemy.text(f"DROP TABLE {table}"))
+            conn.execute(
+                sqlalchemy.text(
+                    "UPDATE alembic_version SET version_num = '0009_blacklist_representatives'"
+                )
+            )
+    finally:
+        engine.dispose()
+    reopened = open_test_store(sql_store_location)  # upgrades to head: 0010 adds the tables
+    assert reopened.entries(ORIGIN, 0, 3) == batch
+    assert reopened.purge_counts() == {} and reopened.get_meta("calendar_version") is None
+    assert reopened.purge_payloads([(ORIGIN, 2)], at_unix_ms=7, rule="tasks") == 1
+    assert reopened.payload_purges([(ORIGIN, 2)]) == {
+        (ORIGIN, 2): PayloadPurge(ORIGIN, 2, 7, "tasks")
+    }
+    reopened.put_meta("calendar_version", "cn-x")
+    assert reopened.get_meta("calendar_version") == "cn-x"
 
 
 # ---------------------------------------------------------------- open_store

@@ -709,19 +709,25 @@ class BlacklistGetResponse(_message.Message):
 
     ITEM_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
+    PURGED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def item(self) -> Global___BlacklistItem: ...
     @_builtins.property
     def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___HistoryEvent]: ...
+    @_builtins.property
+    def purged(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.PayloadPurge]:
+        """entries of the listing whose payload was purged here"""
+
     def __init__(
         self,
         *,
         item: Global___BlacklistItem | None = ...,
         history: _abc.Iterable[Global___HistoryEvent] | None = ...,
+        purged: _abc.Iterable[_log_pb2.PayloadPurge] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["history", b"history", "item", b"item"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["history", b"history", "item", b"item", "purged", b"purged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -950,6 +956,101 @@ class Refusal(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Refusal: _TypeAlias = Refusal  # noqa: Y015
+
+@_typing.final
+class RetentionStatusRequest(_message.Message):
+    """---------------------------------------------------------------- payload retention"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AS_OF_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    """The day to evaluate, YYYY-MM-DD court-local (CST); "" = the node's today."""
+    def __init__(
+        self,
+        *,
+        as_of: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetentionStatusRequest: _TypeAlias = RetentionStatusRequest  # noqa: Y015
+
+@_typing.final
+class RetentionRule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    CLOSED_BY_FIELD_NUMBER: _builtins.int
+    DUE_FIELD_NUMBER: _builtins.int
+    PURGED_FIELD_NUMBER: _builtins.int
+    NEXT_DUE_ON_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    """e.g. "tasks" (config key retention.<rule>_days)"""
+    days: _builtins.int
+    """the period after the matter closed"""
+    closed_by: _builtins.str
+    """what closes the matter"""
+    due: _builtins.int
+    """payloads held here whose purge day is on or before as_of"""
+    purged: _builtins.int
+    """payloads this node purged by the rule so far"""
+    next_due_on: _builtins.str
+    """the next purge day after as_of of a held payload ("" none)"""
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        days: _builtins.int = ...,
+        closed_by: _builtins.str = ...,
+        due: _builtins.int = ...,
+        purged: _builtins.int = ...,
+        next_due_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_by", b"closed_by", "days", b"days", "due", b"due", "next_due_on", b"next_due_on", "purged", b"purged", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetentionRule: _TypeAlias = RetentionRule  # noqa: Y015
+
+@_typing.final
+class RetentionStatusResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULES_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    TODAY_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    INTERVAL_S_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    today: _builtins.str
+    enabled: _builtins.bool
+    """false: the purge job is off on this node"""
+    interval_s: _builtins.float
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RetentionRule]: ...
+    def __init__(
+        self,
+        *,
+        rules: _abc.Iterable[Global___RetentionRule] | None = ...,
+        as_of: _builtins.str = ...,
+        today: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+        interval_s: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "enabled", b"enabled", "interval_s", b"interval_s", "rules", b"rules", "today", b"today"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetentionStatusResponse: _TypeAlias = RetentionStatusResponse  # noqa: Y015
 
 @_typing.final
 class RefusalsRequest(_message.Message):

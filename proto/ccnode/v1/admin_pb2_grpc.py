@@ -89,6 +89,11 @@ class AdminStub:
                 request_serializer=ccnode_dot_v1_dot_admin__pb2.EvidenceRequest.SerializeToString,
                 response_deserializer=ccnode_dot_v1_dot_admin__pb2.EvidenceResponse.FromString,
                 _registered_method=True)
+        self.RetentionStatus = channel.unary_unary(
+                '/ccnode.v1.Admin/RetentionStatus',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -160,6 +165,12 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetentionStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +228,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.Evidence,
                     request_deserializer=ccnode_dot_v1_dot_admin__pb2.EvidenceRequest.FromString,
                     response_serializer=ccnode_dot_v1_dot_admin__pb2.EvidenceResponse.SerializeToString,
+            ),
+            'RetentionStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetentionStatus,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -516,6 +532,33 @@ class Admin:
             '/ccnode.v1.Admin/Evidence',
             ccnode_dot_v1_dot_admin__pb2.EvidenceRequest.SerializeToString,
             ccnode_dot_v1_dot_admin__pb2.EvidenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetentionStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/RetentionStatus',
+            ccnode_dot_v1_dot_admin__pb2.RetentionStatusRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.RetentionStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,7 @@ class AdminStub:
     Verify: _grpc.UnaryUnaryMultiCallable[_admin_pb2.VerifyRequest, _admin_pb2.VerifyResponse]
     Refusals: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RefusalsRequest, _admin_pb2.RefusalsResponse]
     Evidence: _grpc.UnaryUnaryMultiCallable[_admin_pb2.EvidenceRequest, _admin_pb2.EvidenceResponse]
+    RetentionStatus: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RetentionStatusRequest, _admin_pb2.RetentionStatusResponse]
 
 @_typing.type_check_only
 class AdminAsyncStub(AdminStub):
@@ -59,6 +60,7 @@ class AdminAsyncStub(AdminStub):
     Verify: _aio.UnaryUnaryMultiCallable[_admin_pb2.VerifyRequest, _admin_pb2.VerifyResponse]  # type: ignore[assignment]
     Refusals: _aio.UnaryUnaryMultiCallable[_admin_pb2.RefusalsRequest, _admin_pb2.RefusalsResponse]  # type: ignore[assignment]
     Evidence: _aio.UnaryUnaryMultiCallable[_admin_pb2.EvidenceRequest, _admin_pb2.EvidenceResponse]  # type: ignore[assignment]
+    RetentionStatus: _aio.UnaryUnaryMultiCallable[_admin_pb2.RetentionStatusRequest, _admin_pb2.RetentionStatusResponse]  # type: ignore[assignment]
 
 class AdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -137,5 +139,12 @@ class AdminServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.EvidenceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.EvidenceResponse, _abc.Awaitable[_admin_pb2.EvidenceResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RetentionStatus(
+        self,
+        request: _admin_pb2.RetentionStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RetentionStatusResponse, _abc.Awaitable[_admin_pb2.RetentionStatusResponse]]: ...
 
 def add_AdminServicer_to_server(servicer: AdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

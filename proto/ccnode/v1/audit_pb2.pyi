@@ -592,6 +592,7 @@ class PayloadsResponse(_message.Message):
     INDEXES_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
     WITHHELD_FIELD_NUMBER: _builtins.int
+    PURGED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def indexes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """the entries whose payload is returned"""
@@ -604,16 +605,21 @@ class PayloadsResponse(_message.Message):
     def withheld(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """not granted, not held here, or purged"""
 
+    @_builtins.property
+    def purged(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.PayloadPurge]:
+        """of the withheld: those purged here by retention"""
+
     def __init__(
         self,
         *,
         indexes: _abc.Iterable[_builtins.int] | None = ...,
         entries: _abc.Iterable[_log_pb2.Entry] | None = ...,
         withheld: _abc.Iterable[_builtins.int] | None = ...,
+        purged: _abc.Iterable[_log_pb2.PayloadPurge] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "indexes", b"indexes", "withheld", b"withheld"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "indexes", b"indexes", "purged", b"purged", "withheld", b"withheld"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -218,6 +218,45 @@ class SignedCheckpoint(_message.Message):
 Global___SignedCheckpoint: _TypeAlias = SignedCheckpoint  # noqa: Y015
 
 @_typing.final
+class PayloadPurge(_message.Message):
+    """A payload this node purged under a retention rule (docs/operations.md "Payload retention"):
+    the entry's header, salt and proofs stay; a read of it says when and by which rule.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    PURGED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    PURGED_ON_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    """"origin/index" """
+    purged_at_unix_ms: _builtins.int
+    purged_on: _builtins.str
+    """court-local (CST) date of the purge, YYYY-MM-DD"""
+    rule: _builtins.str
+    """e.g. "lookup_answers" """
+    note: _builtins.str
+    """"purged on <date> by retention rule <rule>" """
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+        purged_at_unix_ms: _builtins.int = ...,
+        purged_on: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id", "note", b"note", "purged_at_unix_ms", b"purged_at_unix_ms", "purged_on", b"purged_on", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayloadPurge: _TypeAlias = PayloadPurge  # noqa: Y015
+
+@_typing.final
 class Cosignature(_message.Message):
     """A witness's cosignature/v1 over a checkpoint."""
 

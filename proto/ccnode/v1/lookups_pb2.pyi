@@ -6,6 +6,7 @@ the `ccnode lookup`, `ccnode assets` and `ccnode audit access` commands call. Se
 admin Unix socket (mode 0600) only; peers see lookups solely as entries of the logs.
 """
 
+from ccnode.v1 import log_pb2 as _log_pb2
 from ccnode.v1 import payloads_pb2 as _payloads_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
@@ -262,6 +263,7 @@ class LookupResult(_message.Message):
     REVEALED_FIELD_NUMBER: _builtins.int
     TIMED_OUT_FIELD_NUMBER: _builtins.int
     ACCESS_ENTRY_FIELD_NUMBER: _builtins.int
+    PURGED_FIELD_NUMBER: _builtins.int
     revealed: _builtins.bool
     timed_out: _builtins.bool
     """waited wait_s, no reply yet"""
@@ -277,6 +279,10 @@ class LookupResult(_message.Message):
     def assets(self) -> _containers.RepeatedCompositeFieldContainer[_payloads_pb2.AssetRecord]:
         """masked unless revealed"""
 
+    @_builtins.property
+    def purged(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.PayloadPurge]:
+        """request or reply payloads purged here by retention"""
+
     def __init__(
         self,
         *,
@@ -286,10 +292,11 @@ class LookupResult(_message.Message):
         revealed: _builtins.bool = ...,
         timed_out: _builtins.bool = ...,
         access_entry: _builtins.str = ...,
+        purged: _abc.Iterable[_log_pb2.PayloadPurge] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor", "item", b"item"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_entry", b"access_entry", "assets", b"assets", "debtor", b"debtor", "item", b"item", "revealed", b"revealed", "timed_out", b"timed_out"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_entry", b"access_entry", "assets", b"assets", "debtor", b"debtor", "item", b"item", "purged", b"purged", "revealed", b"revealed", "timed_out", b"timed_out"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -482,18 +482,24 @@ class TaskGetResponse(_message.Message):
 
     ITEM_FIELD_NUMBER: _builtins.int
     TODAY_FIELD_NUMBER: _builtins.int
+    PURGED_FIELD_NUMBER: _builtins.int
     today: _builtins.str
     @_builtins.property
     def item(self) -> Global___TaskItem: ...
+    @_builtins.property
+    def purged(self) -> _containers.RepeatedCompositeFieldContainer[_log_pb2.PayloadPurge]:
+        """event payloads purged here by retention"""
+
     def __init__(
         self,
         *,
         item: Global___TaskItem | None = ...,
         today: _builtins.str = ...,
+        purged: _abc.Iterable[_log_pb2.PayloadPurge] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "today", b"today"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "purged", b"purged", "today", b"today"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
