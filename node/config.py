@@ -56,6 +56,21 @@ class Limits:
 
 
 @dataclass
+class Agencies:
+    """The Agency service (node.services.agency): joint-punishment agencies' reads of the
+    blacklist. An agency is admitted with `ccnode agencies add` (its own rate and quota, else
+    these defaults); ``granted`` names node or auditor identities (``node/<id>``,
+    ``auditor/<name>``) that may call the service too."""
+
+    rate_per_s: float = 20.0  # calls per second per agency: a token bucket of ``burst`` calls
+    burst: int = 40
+    daily_quota: int = 200_000  # subjects checked per agency and UTC day (Follow not counted)
+    batch_subjects_max: int = 1000  # CheckBatch
+    follow_page_changes: int = 500  # changes per Follow message
+    granted: list[str] = field(default_factory=list)
+
+
+@dataclass
 class NodeConfig:
     home: Path
     node_id: str
@@ -68,6 +83,7 @@ class NodeConfig:
     # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
     payload_auditors: list[str] = field(default_factory=list)
+    agencies: Agencies = field(default_factory=Agencies)
 
     @property
     def certs_dir(self) -> Path:
@@ -102,7 +118,8 @@ class NodeConfig:
             raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
         data = json.loads(path.read_text(encoding="utf-8"))
         limits = Limits(**data.pop("limits", {}))
-        config = cls(home=home, limits=limits, **data)
+        agencies = Agencies(**data.pop("agencies", {}))
+        config = cls(home=home, limits=limits, agencies=agencies, **data)
         config.validate()
         return config
 
@@ -118,6 +135,16 @@ class NodeConfig:
         for name in self.payload_auditors:
             if not NODE_ID_RE.fullmatch(name):
                 raise ConfigError(f"payload_auditors: each must match {NODE_ID}")
+        for who in self.agencies.granted:
+            role, _, name = who.partition("/")
+            if role not in ("node", "auditor") or not NODE_ID_RE.fullmatch(name):
+                raise ConfigError("agencies.granted: each must be node/<id> or auditor/<name>")
+        if not 0 < self.agencies.rate_per_s or self.agencies.burst < 1:
+            raise ConfigError("agencies.rate_per_s and agencies.burst: must be positive")
+        if self.agencies.daily_quota < 1 or not 1 <= self.agencies.batch_subjects_max <= 1000:
+            raise ConfigError(
+                "agencies.daily_quota: must be positive; agencies.batch_subjects_max: 1 to 1000"
+            )
 
 
 def init_home(

@@ -28,6 +28,7 @@ import logging
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from node.businesses.agency import AgencyGate
 from node.clock import Clock, SystemClock, today
 from node.config import NodeConfig
 from node.identity.auth import Authenticator
@@ -251,6 +252,7 @@ class Node:
             replica=replica,
             workers=workers,
             asset_source=self.registry.asset_source,
+            agency_gate=AgencyGate(db=db, config=c.agencies, clock=self.clock),
         )
 
     async def stop(self) -> None:

@@ -1020,6 +1020,8 @@ def test_migration_fills_the_merkle_nodes_of_stored_logs(
     try:
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text("DROP TABLE merkle_nodes"))
+            for later in ("blacklist_changes", "agencies", "state_access_subjects"):  # 0009
+                conn.execute(sqlalchemy.text(f"DROP TABLE {later}"))
             conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0007'"))
     finally:
         engine.dispose()

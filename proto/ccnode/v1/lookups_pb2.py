@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from ccnode.v1 import payloads_pb2 as ccnode_dot_v1_dot_payloads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x63node/v1/lookups.proto\x12\tccnode.v1\x1a\x18\x63\x63node/v1/payloads.proto\"\xe0\x01\n\x0bLookupReply\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65nied\x18\x03 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x13\n\x0b\x61sset_count\x18\x06 \x01(\r\x12\x14\n\x0c\x61ssets_found\x18\x07 \x01(\r\x12\x11\n\ttruncated\x18\x08 \x01(\x08\x12.\n\rdenial_reason\x18\t \x01(\x0e\x32\x17.ccnode.v1.DenialReason\x12\x15\n\rdenial_detail\x18\n \x01(\t\"\x8b\x03\n\nLookupItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x15\n\rrequest_entry\x18\x05 \x01(\t\x12\x14\n\x0crequested_by\x18\x06 \x01(\t\x12\x15\n\rrequested_hlc\x18\x07 \x01(\x04\x12%\n\x05reply\x18\x08 \x01(\x0b\x32\x16.ccnode.v1.LookupReply\x12*\n\ncandidates\x18\t \x03(\x0b\x32\x16.ccnode.v1.LookupReply\x12\x13\n\x0b\x63\x61se_number\x18\n \x01(\t\x12\r\n\x05\x63ourt\x18\x0b \x01(\t\x12\x0f\n\x07purpose\x18\x0c \x01(\t\x12,\n\ncategories\x18\r \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x13\n\x0bsubject_key\x18\x0e \x01(\t\x12*\n\x0b\x64\x65\x62tor_type\x18\x0f \x01(\x0e\x32\x15.ccnode.v1.DebtorType\"\x7f\n\nAccessItem\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0b\n\x03hlc\x18\x03 \x01(\x04\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x0c\n\x04what\x18\x05 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x06 \x03(\t\x12\x13\n\x0bsubject_key\x18\x07 \x01(\t\"\xe4\x01\n\rLookupRequest\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12!\n\x06\x64\x65\x62tor\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12,\n\ncategories\x18\x04 \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x1d\n\x15\x63redit_code_confirmed\x18\x07 \x01(\x08\x12\x0e\n\x06wait_s\x18\x08 \x01(\x01\x12\x0e\n\x06reveal\x18\t \x01(\x08\"\xb9\x01\n\x0cLookupResult\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.ccnode.v1.LookupItem\x12!\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12&\n\x06\x61ssets\x18\x03 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x10\n\x08revealed\x18\x04 \x01(\x08\x12\x11\n\ttimed_out\x18\x05 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x06 \x01(\t\"f\n\x12ListLookupsRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"J\n\x13ListLookupsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12\r\n\x05total\x18\x02 \x01(\x04\"S\n\x10GetLookupRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06reveal\x18\x04 \x01(\x08\"1\n\rAccessRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"^\n\x0e\x41\x63\x63\x65ssResponse\x12&\n\x07lookups\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12$\n\x05reads\x18\x02 \x03(\x0b\x32\x15.ccnode.v1.AccessItem\"r\n\x13ImportAssetsRequest\x12\'\n\x07records\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x12\n\nfirst_line\x18\x02 \x01(\x04\x12\x1e\n\x16\x61llow_bad_credit_codes\x18\x03 \x01(\x08\"7\n\x14ImportAssetsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x04\x12\r\n\x05total\x18\x02 \x01(\x04\"\x14\n\x12\x43ountAssetsRequest\"$\n\x13\x43ountAssetsResponse\x12\r\n\x05total\x18\x01 \x01(\x04\x32\xab\x03\n\x07Lookups\x12<\n\x07Request\x12\x18.ccnode.v1.LookupRequest\x1a\x17.ccnode.v1.LookupResult\x12\x45\n\x04List\x12\x1d.ccnode.v1.ListLookupsRequest\x1a\x1e.ccnode.v1.ListLookupsResponse\x12;\n\x03Get\x12\x1b.ccnode.v1.GetLookupRequest\x1a\x17.ccnode.v1.LookupResult\x12=\n\x06\x41\x63\x63\x65ss\x12\x18.ccnode.v1.AccessRequest\x1a\x19.ccnode.v1.AccessResponse\x12Q\n\x0cImportAssets\x12\x1e.ccnode.v1.ImportAssetsRequest\x1a\x1f.ccnode.v1.ImportAssetsResponse(\x01\x12L\n\x0b\x43ountAssets\x12\x1d.ccnode.v1.CountAssetsRequest\x1a\x1e.ccnode.v1.CountAssetsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x63node/v1/lookups.proto\x12\tccnode.v1\x1a\x18\x63\x63node/v1/payloads.proto\"\xe0\x01\n\x0bLookupReply\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65nied\x18\x03 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x13\n\x0b\x61sset_count\x18\x06 \x01(\r\x12\x14\n\x0c\x61ssets_found\x18\x07 \x01(\r\x12\x11\n\ttruncated\x18\x08 \x01(\x08\x12.\n\rdenial_reason\x18\t \x01(\x0e\x32\x17.ccnode.v1.DenialReason\x12\x15\n\rdenial_detail\x18\n \x01(\t\"\x8b\x03\n\nLookupItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x15\n\rrequest_entry\x18\x05 \x01(\t\x12\x14\n\x0crequested_by\x18\x06 \x01(\t\x12\x15\n\rrequested_hlc\x18\x07 \x01(\x04\x12%\n\x05reply\x18\x08 \x01(\x0b\x32\x16.ccnode.v1.LookupReply\x12*\n\ncandidates\x18\t \x03(\x0b\x32\x16.ccnode.v1.LookupReply\x12\x13\n\x0b\x63\x61se_number\x18\n \x01(\t\x12\r\n\x05\x63ourt\x18\x0b \x01(\t\x12\x0f\n\x07purpose\x18\x0c \x01(\t\x12,\n\ncategories\x18\r \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x13\n\x0bsubject_key\x18\x0e \x01(\t\x12*\n\x0b\x64\x65\x62tor_type\x18\x0f \x01(\x0e\x32\x15.ccnode.v1.DebtorType\"\x95\x01\n\nAccessItem\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0b\n\x03hlc\x18\x03 \x01(\x04\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x0c\n\x04what\x18\x05 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x06 \x03(\t\x12\x13\n\x0bsubject_key\x18\x07 \x01(\t\x12\x14\n\x0csubject_keys\x18\x46 \x03(\t\"\xe4\x01\n\rLookupRequest\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12!\n\x06\x64\x65\x62tor\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12,\n\ncategories\x18\x04 \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x1d\n\x15\x63redit_code_confirmed\x18\x07 \x01(\x08\x12\x0e\n\x06wait_s\x18\x08 \x01(\x01\x12\x0e\n\x06reveal\x18\t \x01(\x08\"\xb9\x01\n\x0cLookupResult\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.ccnode.v1.LookupItem\x12!\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12&\n\x06\x61ssets\x18\x03 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x10\n\x08revealed\x18\x04 \x01(\x08\x12\x11\n\ttimed_out\x18\x05 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x06 \x01(\t\"f\n\x12ListLookupsRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"J\n\x13ListLookupsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12\r\n\x05total\x18\x02 \x01(\x04\"S\n\x10GetLookupRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06reveal\x18\x04 \x01(\x08\"1\n\rAccessRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"^\n\x0e\x41\x63\x63\x65ssResponse\x12&\n\x07lookups\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12$\n\x05reads\x18\x02 \x03(\x0b\x32\x15.ccnode.v1.AccessItem\"r\n\x13ImportAssetsRequest\x12\'\n\x07records\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x12\n\nfirst_line\x18\x02 \x01(\x04\x12\x1e\n\x16\x61llow_bad_credit_codes\x18\x03 \x01(\x08\"7\n\x14ImportAssetsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x04\x12\r\n\x05total\x18\x02 \x01(\x04\"\x14\n\x12\x43ountAssetsRequest\"$\n\x13\x43ountAssetsResponse\x12\r\n\x05total\x18\x01 \x01(\x04\x32\xab\x03\n\x07Lookups\x12<\n\x07Request\x12\x18.ccnode.v1.LookupRequest\x1a\x17.ccnode.v1.LookupResult\x12\x45\n\x04List\x12\x1d.ccnode.v1.ListLookupsRequest\x1a\x1e.ccnode.v1.ListLookupsResponse\x12;\n\x03Get\x12\x1b.ccnode.v1.GetLookupRequest\x1a\x17.ccnode.v1.LookupResult\x12=\n\x06\x41\x63\x63\x65ss\x12\x18.ccnode.v1.AccessRequest\x1a\x19.ccnode.v1.AccessResponse\x12Q\n\x0cImportAssets\x12\x1e.ccnode.v1.ImportAssetsRequest\x1a\x1f.ccnode.v1.ImportAssetsResponse(\x01\x12L\n\x0b\x43ountAssets\x12\x1d.ccnode.v1.CountAssetsRequest\x1a\x1e.ccnode.v1.CountAssetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,30 +36,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPREPLY']._serialized_end=289
   _globals['_LOOKUPITEM']._serialized_start=292
   _globals['_LOOKUPITEM']._serialized_end=687
-  _globals['_ACCESSITEM']._serialized_start=689
-  _globals['_ACCESSITEM']._serialized_end=816
-  _globals['_LOOKUPREQUEST']._serialized_start=819
-  _globals['_LOOKUPREQUEST']._serialized_end=1047
-  _globals['_LOOKUPRESULT']._serialized_start=1050
-  _globals['_LOOKUPRESULT']._serialized_end=1235
-  _globals['_LISTLOOKUPSREQUEST']._serialized_start=1237
-  _globals['_LISTLOOKUPSREQUEST']._serialized_end=1339
-  _globals['_LISTLOOKUPSRESPONSE']._serialized_start=1341
-  _globals['_LISTLOOKUPSRESPONSE']._serialized_end=1415
-  _globals['_GETLOOKUPREQUEST']._serialized_start=1417
-  _globals['_GETLOOKUPREQUEST']._serialized_end=1500
-  _globals['_ACCESSREQUEST']._serialized_start=1502
-  _globals['_ACCESSREQUEST']._serialized_end=1551
-  _globals['_ACCESSRESPONSE']._serialized_start=1553
-  _globals['_ACCESSRESPONSE']._serialized_end=1647
-  _globals['_IMPORTASSETSREQUEST']._serialized_start=1649
-  _globals['_IMPORTASSETSREQUEST']._serialized_end=1763
-  _globals['_IMPORTASSETSRESPONSE']._serialized_start=1765
-  _globals['_IMPORTASSETSRESPONSE']._serialized_end=1820
-  _globals['_COUNTASSETSREQUEST']._serialized_start=1822
-  _globals['_COUNTASSETSREQUEST']._serialized_end=1842
-  _globals['_COUNTASSETSRESPONSE']._serialized_start=1844
-  _globals['_COUNTASSETSRESPONSE']._serialized_end=1880
-  _globals['_LOOKUPS']._serialized_start=1883
-  _globals['_LOOKUPS']._serialized_end=2310
+  _globals['_ACCESSITEM']._serialized_start=690
+  _globals['_ACCESSITEM']._serialized_end=839
+  _globals['_LOOKUPREQUEST']._serialized_start=842
+  _globals['_LOOKUPREQUEST']._serialized_end=1070
+  _globals['_LOOKUPRESULT']._serialized_start=1073
+  _globals['_LOOKUPRESULT']._serialized_end=1258
+  _globals['_LISTLOOKUPSREQUEST']._serialized_start=1260
+  _globals['_LISTLOOKUPSREQUEST']._serialized_end=1362
+  _globals['_LISTLOOKUPSRESPONSE']._serialized_start=1364
+  _globals['_LISTLOOKUPSRESPONSE']._serialized_end=1438
+  _globals['_GETLOOKUPREQUEST']._serialized_start=1440
+  _globals['_GETLOOKUPREQUEST']._serialized_end=1523
+  _globals['_ACCESSREQUEST']._serialized_start=1525
+  _globals['_ACCESSREQUEST']._serialized_end=1574
+  _globals['_ACCESSRESPONSE']._serialized_start=1576
+  _globals['_ACCESSRESPONSE']._serialized_end=1670
+  _globals['_IMPORTASSETSREQUEST']._serialized_start=1672
+  _globals['_IMPORTASSETSREQUEST']._serialized_end=1786
+  _globals['_IMPORTASSETSRESPONSE']._serialized_start=1788
+  _globals['_IMPORTASSETSRESPONSE']._serialized_end=1843
+  _globals['_COUNTASSETSREQUEST']._serialized_start=1845
+  _globals['_COUNTASSETSREQUEST']._serialized_end=1865
+  _globals['_COUNTASSETSRESPONSE']._serialized_start=1867
+  _globals['_COUNTASSETSRESPONSE']._serialized_end=1903
+  _globals['_LOOKUPS']._serialized_start=1906
+  _globals['_LOOKUPS']._serialized_end=2333
 # @@protoc_insertion_point(module_scope)
