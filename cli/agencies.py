@@ -197,5 +197,7 @@ def remove(home: Path, name: str, as_json: bool) -> None:
             removed = store.remove_agency(name)
     if as_json:
         emit_json({"removed": removed, "name": name})
-        return
-    console().print(f"removed agency {name}" if removed else f"no agency {name} was admitted")
+    if not removed:
+        raise click.ClickException(f"no agency {name} was admitted")
+    if not as_json:
+        console().print(f"removed agency {name}")

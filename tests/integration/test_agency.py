@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -170,6 +172,18 @@ async def test_an_admitted_agency_checks_one_and_many_subjects(federation: Feder
     listed = json_of(await cli_ok("agencies", "list", "--home", a.config.home, "--json"))
     (entry,) = listed["agencies"]
     assert (entry["name"], entry["daily_quota"], entry["used_today"]) == (AGENCY, 500, 6)
+    # The audit report shows the agency's queries with their purpose.
+    await federation.stop("chengdu")
+    out = federation.root / "report.html"
+    await cli_ok("audit", "report", "--home", a.config.home, "--out", out)
+    page = out.read_text(encoding="utf-8")
+    match = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S
+    )
+    assert match is not None
+    data = json.loads(match.group(1).replace("<\\/", "</"))
+    assert data["access"]["agencies"] == [{"agency": AGENCY_URI, "purpose": PURPOSE, "calls": 3}]
+    assert ids[0] not in page
 
 
 async def test_bad_requests_are_refused_naming_the_field_and_rule(federation: Federation) -> None:
