@@ -146,7 +146,7 @@ def _follow(stub: agency_pb2_grpc.AgencyStub) -> tuple[float, int]:
     return elapsed, count
 
 
-def run(listings: int, runs: int) -> None:
+def run(listings: int, runs: int, part: str = "all") -> None:
     root = cached_origin(listings, RESULTS_DIR, NODE)
     rng = random.Random(2025)
     with tempfile.TemporaryDirectory(prefix="bench-agency-") as tmp:
@@ -164,44 +164,56 @@ def run(listings: int, runs: int) -> None:
             )
             with _channel(certs, port) as channel:
                 stub = agency_pb2_grpc.AgencyStub(channel)
-                print(f"CheckBatch of {BATCH:,} subjects against {listings:,} listings:")
-                _check_batch(stub, [resident_id(s) for s in rng.sample(range(listings), BATCH)])
-                node_s, sql_s = [], []
-                for r in range(runs):
-                    ids = [resident_id(s) for s in rng.sample(range(listings), BATCH)]
-                    base, found = _sql_lookup(db, ids)
-                    assert found == BATCH, found
-                    took, listed = _check_batch(stub, ids)
-                    assert listed == BATCH, listed
-                    node_s.append(took)
-                    sql_s.append(base)
-                    print(
-                        f"  run {r + 1}: {BATCH / took:,.0f} subjects/s "
-                        f"(baseline raw SQL {BATCH / base:,.0f}/s)"
-                    )
-                node_rate, sql_rate = BATCH / median(node_s), BATCH / median(sql_s)
-                print(f"  median: CheckBatch {node_rate:,.0f} subjects/s")
-                print(f"  baseline: raw indexed SQL lookup {sql_rate:,.0f} subjects/s")
-                print(f"  ratio baseline/CheckBatch: {sql_rate / node_rate:.1f}x")
-                print(f"Follow catch-up from 0 of {listings:,} changes:")
-                node_s, sql_s = [], []
-                for r in range(runs):
-                    base, scanned = _sql_scan(db)
-                    took, count = _follow(stub)
-                    assert count == scanned >= listings, (count, scanned)
-                    node_s.append(took / count)
-                    sql_s.append(base / scanned)
-                    print(
-                        f"  run {r + 1}: {count / took:,.0f} changes/s "
-                        f"(baseline raw scan {scanned / base:,.0f}/s)"
-                    )
-                node_rate, sql_rate = 1 / median(node_s), 1 / median(sql_s)
-                print(f"  median: Follow catch-up {node_rate:,.0f} changes/s")
-                print(f"  baseline: raw store scan {sql_rate:,.0f} changes/s")
-                print(f"  ratio baseline/Follow: {sql_rate / node_rate:.1f}x")
+                if part in ("all", "check"):
+                    _bench_check(stub, db, listings, runs, rng)
+                if part in ("all", "follow"):
+                    _bench_follow(stub, db, listings, runs)
         finally:
             admin.close()
             node.stop()
+
+
+def _bench_check(
+    stub: agency_pb2_grpc.AgencyStub, db: Path, listings: int, runs: int, rng: random.Random
+) -> None:
+    print(f"CheckBatch of {BATCH:,} subjects against {listings:,} listings:")
+    _check_batch(stub, [resident_id(s) for s in rng.sample(range(listings), BATCH)])
+    node_s, sql_s = [], []
+    for r in range(runs):
+        ids = [resident_id(s) for s in rng.sample(range(listings), BATCH)]
+        base, found = _sql_lookup(db, ids)
+        assert found == BATCH, found
+        took, listed = _check_batch(stub, ids)
+        assert listed == BATCH, listed
+        node_s.append(took)
+        sql_s.append(base)
+        print(
+            f"  run {r + 1}: {BATCH / took:,.0f} subjects/s "
+            f"(baseline raw SQL {BATCH / base:,.0f}/s)"
+        )
+    node_rate, sql_rate = BATCH / median(node_s), BATCH / median(sql_s)
+    print(f"  median: CheckBatch {node_rate:,.0f} subjects/s")
+    print(f"  baseline: raw indexed SQL lookup {sql_rate:,.0f} subjects/s")
+    print(f"  ratio baseline/CheckBatch: {sql_rate / node_rate:.1f}x")
+
+
+def _bench_follow(stub: agency_pb2_grpc.AgencyStub, db: Path, listings: int, runs: int) -> None:
+    print(f"Follow catch-up from 0 of {listings:,} changes:")
+    node_s, sql_s = [], []
+    for r in range(runs):
+        base, scanned = _sql_scan(db)
+        took, count = _follow(stub)
+        assert count == scanned >= listings, (count, scanned)
+        node_s.append(took / count)
+        sql_s.append(base / scanned)
+        print(
+            f"  run {r + 1}: {count / took:,.0f} changes/s "
+            f"(baseline raw scan {scanned / base:,.0f}/s)"
+        )
+    node_rate, sql_rate = 1 / median(node_s), 1 / median(sql_s)
+    print(f"  median: Follow catch-up {node_rate:,.0f} changes/s")
+    print(f"  baseline: raw store scan {sql_rate:,.0f} changes/s")
+    print(f"  ratio baseline/Follow: {sql_rate / node_rate:.1f}x")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -209,12 +221,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--listings", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="20,000 listings, 2 runs")
+    parser.add_argument("--part", choices=("all", "check", "follow"), default="all")
     args = parser.parse_args(argv)
     if args.quick:
         args.listings, args.runs = 20_000, 2
     if args.listings < BATCH:
         parser.error(f"--listings: at least {BATCH}")
-    run(args.listings, args.runs)
+    run(args.listings, args.runs, args.part)
 
 
 if __name__ == "__main__":

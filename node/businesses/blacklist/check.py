@@ -32,20 +32,21 @@ def listings_by_id(
     wanted = sorted({normalised_id(i) for i in id_numbers if i.strip()})
     found: dict[str, list[dict[str, Any]]] = {key: [] for key in wanted}
     for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
-        for row in _rows_among(store, wanted[start : start + ROW_QUERY_AMONG_MAX], status):
-            found[row["id_key"]].append(row)
+        for row in _rows_among(store, wanted[start : start + ROW_QUERY_AMONG_MAX]):
+            # The status is filtered here, not in the query: with it, SQLite would read the
+            # (status, term_end_on) index (every listed row) instead of the id_key index.
+            if not status or row["status"] == status:
+                found[row["id_key"]].append(row)
     return found
 
 
-def _rows_among(store: RowStore, ids: Collection[str], status: str) -> list[dict[str, Any]]:
-    equals = {"status": status} if status else {}
+def _rows_among(store: RowStore, ids: Collection[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     after: str | None = None
     while True:
         rows, total = store.query_rows(
             RowQuery(
                 table=bl_fold.TABLE,
-                equals=equals,
                 among={"id_key": ids},
                 after_key=after,
                 limit=_PAGE_ROWS,
