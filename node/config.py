@@ -145,6 +145,8 @@ class NodeConfig:
             raise ConfigError(
                 "agencies.daily_quota: must be positive; agencies.batch_subjects_max: 1 to 1000"
             )
+        if not 1 <= self.agencies.follow_page_changes <= 5000:
+            raise ConfigError("agencies.follow_page_changes: 1 to 5000")
 
 
 def init_home(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from ccnode.v1 import agency_pb2, log_pb2, payloads_pb2, state_pb2
 from node.businesses.agency import AgencyGate, AgencyLimits
 from node.clock import FakeClock
-from node.config import Agencies
+from node.config import Agencies, ConfigError, NodeConfig
 from node.identity.spiffe import Identity
 from node.store.base import AgencyRecord
 from node.store.memory import MemoryStore
@@ -228,3 +229,31 @@ def test_a_read_about_many_subjects_derives_a_row_per_subject() -> None:
     }  # fmt: skip
     row = folded.changes[(access_fold.TABLE, "chengdu/access/3")]
     assert list(access_fold.state_of(row).subject_keys) == ["k1", "k2"]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("section", "names"),
+    [
+        ({"granted": ["agency/samr-sc"]}, "agencies.granted"),
+        ({"granted": ["node/Bad Name"]}, "agencies.granted"),
+        ({"rate_per_s": 0.0}, "agencies.rate_per_s"),
+        ({"batch_subjects_max": 1001}, "agencies.batch_subjects_max"),
+        ({"follow_page_changes": 0}, "agencies.follow_page_changes"),
+    ],
+)
+def test_a_bad_agencies_section_is_refused_naming_its_key(
+    tmp_path: Path, section: dict[str, object], names: str
+) -> None:
+    config = NodeConfig(
+        home=tmp_path, node_id="chengdu", trust_domain="chengyu.court", listen="127.0.0.1:0",
+        agencies=Agencies(**section),  # type: ignore[arg-type]
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        config.validate()
+    assert Agencies().granted == [] and NodeConfig(
+        home=tmp_path, node_id="chengdu", trust_domain="chengyu.court", listen="127.0.0.1:0",
+        agencies=Agencies(granted=["node/chongqing", "auditor/npc"]),
+    ).validate() is None  # fmt: skip
