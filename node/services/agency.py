@@ -10,7 +10,8 @@ Check and CheckBatch answer from the check every reader of the list shares
 fields 法释〔2017〕7号 art. 6 publishes and resident IDs masked (sync/domain/agency.py). Follow
 streams the node's blacklist change feed (node/store/base.py, ChangeFeedStore) from the
 position the agency names: the catch-up, a CaughtUp, then the live tail, woken by the
-ChangeFeed on every commit, with a CaughtUp heartbeat while nothing changes.
+ChangeFeed on every commit, with a CaughtUp heartbeat while nothing changes; the caller's
+admission is checked again before every page, so removing an agency ends its streams.
 
 Ordering rule: every answer is recorded as an ACCESS_RECORDED entry in this node's own log
 (actor = the caller's URI, its stated purpose, the entries read, the subjects' SHA-256 keys)
@@ -232,6 +233,10 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
         caught_up = False
         while not self._changes.closed:
             seen = self._changes.version  # read BEFORE the page: a later commit wakes us
+            # Admission holds for the whole stream: an agency removed (or a grant withdrawn)
+            # gets nothing more, the stream ends refused (recorded).
+            if (await self._gate.admit(caller.identity)).limits is None:
+                await self._caller(context, "Agency.Follow")
             page = await self._db.read(store.blacklist_changes, position, page_max)
             if page:
                 changes = [_change(c) for c in page]

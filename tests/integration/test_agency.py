@@ -337,6 +337,25 @@ async def test_only_admitted_agencies_and_granted_nodes_or_auditors_may_call(
 FOLLOW_LISTINGS = 100_000
 
 
+async def test_removing_an_agency_ends_its_follow(federation: Federation) -> None:
+    a = await federation.start("chengdu")
+    await _list(a, [listing(id_number=valid_ids(1)[0])])
+    await _admit(a)
+    async with channel(issue_agency(federation), a) as ch:
+        stub = agency_pb2_grpc.AgencyStub(ch)
+        async with contextlib.aclosing(_follow(stub, 0)) as stream:
+            changes, head = await _until_caught_up(stream)
+            assert ([c.kind for c in changes], head) == ([agency_pb2.CHANGE_LISTED], 1)
+            await cli_ok("agencies", "remove", "--home", a.config.home, AGENCY)
+            await _list(a, [listing(id_number=valid_ids(2)[1])])  # wakes the stream
+            with pytest.raises(grpc.aio.AioRpcError) as exc:
+                async with asyncio.timeout(LIVE_TIMEOUT_S):
+                    async for message in stream:
+                        assert not message.changes, "a change sent after the removal"
+            assert _code(exc) == grpc.StatusCode.PERMISSION_DENIED
+    assert (AGENCY_URI, "Agency.Follow", "agency_not_admitted") in await _refusals(a)
+
+
 async def _follow(
     stub: agency_pb2_grpc.AgencyStub, after: int
 ) -> AsyncIterator[agency_pb2.FollowMessage]:
