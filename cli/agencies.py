@@ -183,7 +183,8 @@ def list_(home: Path, as_json: bool) -> None:
 @click.argument("name")
 @json_option
 def remove(home: Path, name: str, as_json: bool) -> None:
-    """Withdraw agency NAME's admission: its next call is refused (and recorded)."""
+    """Withdraw agency NAME's admission: its next call is refused (recorded) and its Follow
+    streams end."""
     if _node_runs(home):
         with node_client(home) as client:
             response = client.call(
