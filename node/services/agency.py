@@ -240,12 +240,14 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
             page = await self._db.read(store.blacklist_changes, position, page_max)
             if page:
                 changes = [_change(c) for c in page]
+                held = [c.row for c in page if c.row is not None]
                 entry = await self._record(
                     context,
                     caller,
-                    sorted({c.row["entry_id"] for c in page if c.row is not None}),
+                    sorted({row["entry_id"] for row in held}),
                     purpose=purpose,
                     what=f"agency: blacklist changes {page[0].seq}-{page[-1].seq}",
+                    subject_keys=sorted({subject_key(row["id_key"]) for row in held}),
                 )
                 yield agency_pb2.FollowMessage(changes=changes, access_entry=entry)
                 position = page[-1].seq

@@ -459,3 +459,11 @@ async def test_follow_catches_up_then_tails_and_resumes_from_its_position(
     follows = [body for actor, body in await access_records(a) if actor == AGENCY_URI]
     assert follows and all(body.purpose == PURPOSE for body in follows)
     assert sum(len(body.entries) for body in follows) >= total + 3
+    # `audit access` finds every Follow page that carried a person's listing, with its purpose.
+    doc = json_of(
+        await cli_ok(
+            "audit", "access", "--home", a.config.home, "--subject", other_ids[0], "--json"
+        )
+    )
+    assert [r["purpose"] for r in doc["reads"]] == [PURPOSE, PURPOSE]  # catch-up, live tail
+    assert {r["actor"] for r in doc["reads"]} == {AGENCY_URI}
