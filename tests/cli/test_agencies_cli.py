@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ccnode.v1 import admin_pb2
 from cli.common.offline import offline_store
-from tests.cli.support import fails, ok
+from tests.cli.support import FakeAdmin, fails, ok
 
 
 def test_add_list_remove_with_the_node_stopped_use_its_store(home: Path) -> None:
@@ -56,3 +57,42 @@ def test_bad_names_and_limits_are_refused_before_anything_is_stored(home: Path) 
     fails(2, "agencies", "add", "--home", home, "samr-sc")  # no --actor
     assert not (home / "ccnode.db").exists()
     assert "no agencies admitted" in ok("agencies", "list", "--home", home).stdout
+
+
+def test_with_the_node_running_the_commands_go_through_the_admin_api(
+    home: Path, fake: FakeAdmin
+) -> None:
+    ok(
+        "agencies",
+        "add",
+        "--home",
+        home,
+        "samr-sc",
+        "--rate",
+        "3",
+        "--quota",
+        "9",
+        "--actor",
+        "赵六",
+    )
+    (request,) = fake.received("AddAgency")
+    assert (request.agency.name, request.agency.rate_per_s, request.agency.burst) == (
+        "samr-sc",
+        3.0,
+        0,  # 0: the node's default
+    )
+    assert (request.agency.daily_quota, request.actor) == (9, "赵六")
+    fake.responses["ListAgencies"] = admin_pb2.ListAgenciesResponse(
+        agencies=[
+            admin_pb2.AgencyEntry(
+                name="samr-sc", rate_per_s=3.0, daily_quota=9, effective_rate_per_s=3.0,
+                effective_burst=40, effective_daily_quota=9, used_today=4, added_by="赵六",
+            )
+        ]
+    )  # fmt: skip
+    doc = json.loads(ok("agencies", "list", "--home", home, "--json").stdout)
+    (entry,) = doc["agencies"]
+    assert (entry["burst"], entry["used_today"], entry["default_limits"]["burst"]) == (40, 4, True)
+    fake.responses["RemoveAgency"] = admin_pb2.RemoveAgencyResponse(removed=True)
+    assert "removed agency samr-sc" in ok("agencies", "remove", "--home", home, "samr-sc").stdout
+    assert fake.received("RemoveAgency")[0].name == "samr-sc"
