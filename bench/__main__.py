@@ -1,6 +1,7 @@
 """Run every benchmark with its default size: `python -m bench`."""
 
 from bench import (
+    bench_agency,
     bench_catchup,
     bench_core,
     bench_lookups,
@@ -15,5 +16,6 @@ bench_core.main()
 bench_catchup.main([])
 bench_propagation.main([])
 bench_lookups.main([])
+bench_agency.main([])
 bench_representatives.main([])
 bench_retention.main([])

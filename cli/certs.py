@@ -78,7 +78,7 @@ _CERT_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 
 @click.group(name="certs")
 def certs() -> None:
-    """Development/federation PKI: CA, node/auditor/admin certificates, revocation."""
+    """Development/federation PKI: CA, node/auditor/admin/agency certificates, revocation."""
 
 
 @certs.command("init-ca")
@@ -105,6 +105,11 @@ def init_ca(
 @click.option("--node-id", default=None, help="Issue a node's TLS and log-signing certificates.")
 @click.option("--auditor", default=None, help="Issue an auditor's TLS client certificate.")
 @click.option("--admin", default=None, help="Issue a remote admin's TLS client certificate.")
+@click.option(
+    "--agency",
+    default=None,
+    help="Issue a joint-punishment agency's TLS client certificate (联合惩戒单位).",
+)
 @click.option("--out", "out_dir", required=True, type=_DIR, help="Output directory.")
 @click.option("--ip", "ips", multiple=True, help="IP SAN (node only; default 127.0.0.1).")
 @click.option("--dns", "dns", multiple=True, help="DNS SAN (node only; default localhost).")
@@ -123,6 +128,7 @@ def issue(
     node_id: str | None,
     auditor: str | None,
     admin: str | None,
+    agency: str | None,
     out_dir: Path,
     ips: tuple[str, ...],
     dns: tuple[str, ...],
@@ -131,10 +137,10 @@ def issue(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Issue certificates for exactly one of --node-id, --auditor, --admin."""
-    chosen = [v for v in (node_id, auditor, admin) if v is not None]
+    """Issue certificates for exactly one of --node-id, --auditor, --admin, --agency."""
+    chosen = [v for v in (node_id, auditor, admin, agency) if v is not None]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --node-id, --auditor, --admin")
+        raise click.UsageError("give exactly one of --node-id, --auditor, --admin, --agency")
     if node_id is None and (ips or dns):
         raise click.UsageError("--ip and --dns apply to --node-id only")
     if node_id is None and court_prefixes:
@@ -153,9 +159,11 @@ def issue(
             )
         elif auditor is not None:
             issued = ca.issue_auditor(ca_dir, auditor, out_dir, days=days, overwrite=force)
-        else:
-            assert admin is not None
+        elif admin is not None:
             issued = ca.issue_admin(ca_dir, admin, out_dir, days=days, overwrite=force)
+        else:
+            assert agency is not None
+            issued = ca.issue_agency(ca_dir, agency, out_dir, days=days, overwrite=force)
     files = {
         "ca": issued.ca,
         "tls_cert": issued.tls_cert,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.agencies import agencies
 from cli.assets import assets
 from cli.audit import audit
 from cli.blacklist import blacklist
@@ -38,7 +39,7 @@ def main() -> None:
     """ccnode: cross-region court enforcement sync node (成渝执行协作节点)."""
 
 
-for command in (init, serve, peers, blacklist, sync_group, audit, certs, demo):
+for command in (init, serve, peers, agencies, blacklist, sync_group, audit, certs, demo):
     main.add_command(command)
 main.add_command(lookup)
 main.add_command(assets)

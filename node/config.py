@@ -211,6 +211,30 @@ class Retention(_Section):
         return value
 
 
+class Agencies(_Section):
+    """``[agencies]``: the Agency service (node.services.agency): joint-punishment agencies'
+    reads of the blacklist. An agency is admitted with `ccnode agencies add` (its own rate and
+    quota, else these defaults); ``granted`` names node or auditor identities (``node/<id>``,
+    ``auditor/<name>``) that may call the service too."""
+
+    rate_per_s: float = Field(default=20.0, gt=0, le=100_000)  # calls per second per agency
+    burst: int = Field(default=40, ge=1, le=1_000_000)  # the token bucket's size
+    # Subjects checked per agency and UTC day (Follow not counted).
+    daily_quota: int = Field(default=200_000, ge=1, le=1_000_000_000)
+    batch_subjects_max: int = Field(default=1000, ge=1, le=1000)  # CheckBatch
+    follow_page_changes: int = Field(default=500, ge=1, le=5000)  # changes per Follow message
+    granted: list[str] = Field(default_factory=list)
+
+    @field_validator("granted")
+    @classmethod
+    def _granted(cls, value: list[str]) -> list[str]:
+        for who in value:
+            role, _, name = who.partition("/")
+            if role not in ("node", "auditor") or not NODE_ID_RE.fullmatch(name):
+                raise ValueError("each must be node/<id> or auditor/<name>")
+        return value
+
+
 class NodeConfig(_Section):
     """The whole node.toml, plus the home it was read from (not a key of the file)."""
 
@@ -228,6 +252,7 @@ class NodeConfig(_Section):
     payload_auditors: list[str] = Field(default_factory=list)
     public: PublicPage = Field(default_factory=lambda: PublicPage())
     retention: Retention = Field(default_factory=lambda: Retention())
+    agencies: Agencies = Field(default_factory=lambda: Agencies())
 
     _db_env: str = PrivateAttr(default="")  # CCNODE_DB_URL as it was at load
     _conversion_notice: str = PrivateAttr(default="")  # set by the load that converted node.json

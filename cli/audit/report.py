@@ -35,6 +35,7 @@ from node.clock import CST, SystemClock
 from node.store.base import STATE_TABLES, RowQuery
 from sync.checkpoint import CosignatureVerifier, cosignature_timestamp, origin_line
 from sync.entry import EntryError, Header, decode_header
+from sync.folds import access as access_fold
 from sync.hlc import physical_ms
 from sync.note import NoteError, parse_note
 
@@ -221,6 +222,24 @@ def _lookups(src: LocalSource | RemoteSource, scan: Scan) -> dict[str, Any] | No
     }
 
 
+def _agencies(src: LocalSource | RemoteSource) -> list[dict[str, Any]]:
+    """Reads by agencies of joint punishment (Agency service calls), per agency and stated
+    purpose, from the folded access table of a local store (the purpose is in the record's
+    payload, which the headers do not carry; no personal data is read)."""
+    table = _table_rows(src, "access")
+    if not table:
+        return []
+    calls: Counter[tuple[str, str]] = Counter()
+    for row in table:
+        actor = str(row.get("actor") or "")
+        if "/agency/" in actor:
+            calls[(actor, access_fold.state_of(row).purpose)] += 1
+    return [
+        {"agency": actor, "purpose": purpose, "calls": n}
+        for (actor, purpose), n in sorted(calls.items())
+    ]
+
+
 def _overdue(status: str, registered: bool, delegated: dt.date | None, today: dt.date) -> list[Any]:
     if delegated is None or status in TASK_TERMINAL_STATUSES:
         return []
@@ -392,7 +411,7 @@ def gather(src: LocalSource | RemoteSource, now_ms: int) -> dict[str, Any]:
         "lookups": _lookups(src, scan),
         "tasks": _tasks(src, scan, now_ms),
         "refusals": _refusals(src),
-        "access": {"by_actor": dict(sorted(scan.access.items()))},
+        "access": {"by_actor": dict(sorted(scan.access.items())), "agencies": _agencies(src)},
         "evidence": _evidence(src),
     }
 

@@ -291,6 +291,11 @@ window.onerror = function (message, source, line) {
     box.appendChild(barChart("access", actors.map(function (a) {
       return {label: a, values: [data.access.by_actor[a]]};
     }), ["查阅 reads"]));
+    if (data.access.agencies.length) {
+      box.appendChild(el("h3", {}, "联合惩戒单位查询 agency queries, by purpose"));
+      box.appendChild(table(["单位 agency", "事由 purpose", "调用 calls"],
+        data.access.agencies.map(function (x) { return [x.agency, x.purpose, x.calls]; })));
+    }
   }
 
   function renderEvidence() {

@@ -18,8 +18,15 @@ ENTRY_IDS_PER_RECORD = 500
 
 
 def access_drafts(
-    entries: Sequence[str], *, purpose: str, what: str, identifier: str = ""
+    entries: Sequence[str],
+    *,
+    purpose: str,
+    what: str,
+    identifier: str = "",
+    subject_keys: Sequence[str] = (),
 ) -> list[Draft]:
+    """The record(s) of one read. ``subject_keys``: the hashes of the subjects of a read
+    about many at once (an agency's CheckBatch), kept in the first record."""
     key = subject_key(identifier) if identifier.strip() else ""
     return [
         Draft(
@@ -30,6 +37,7 @@ def access_drafts(
                     purpose=purpose.strip(),
                     what=what,
                     subject_key=key,
+                    subject_keys=list(subject_keys) if i == 0 else [],
                 )
             ),
         )
@@ -45,9 +53,12 @@ async def record_access(
     purpose: str,
     what: str,
     identifier: str = "",
+    subject_keys: Sequence[str] = (),
 ) -> list[str]:
     """Append the record(s) BEFORE the data is returned; returns their entry ids."""
-    drafts = access_drafts(entries, purpose=purpose, what=what, identifier=identifier)
+    drafts = access_drafts(
+        entries, purpose=purpose, what=what, identifier=identifier, subject_keys=subject_keys
+    )
     return (await appender.submit(drafts, actor)).entry_ids
 
 

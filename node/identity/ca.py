@@ -555,3 +555,17 @@ def issue_admin(
 ) -> IssuedPaths:
     """A remote admin's TLS client certificate (clientAuth only, URI SAN only)."""
     return _issue_client("admin", ca_dir, name, out_dir, days, now, overwrite)
+
+
+def issue_agency(
+    ca_dir: Path,
+    name: str,
+    out_dir: Path,
+    *,
+    days: int = LEAF_DAYS_DEFAULT,
+    now: dt.datetime | None = None,
+    overwrite: bool = False,
+) -> IssuedPaths:
+    """A joint-punishment agency's TLS client certificate (clientAuth only, URI SAN only):
+    it may call the Agency service of the nodes that admit it, nothing else."""
+    return _issue_client("agency", ca_dir, name, out_dir, days, now, overwrite)

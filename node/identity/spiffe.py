@@ -3,7 +3,8 @@
 DESIGN.md §4: each node holds two certificates with the same SPIFFE URI
 ``spiffe://<trust-domain>/node/<id>``: an ECDSA P-256 TLS certificate and a log-signing
 certificate for its Ed25519 key (gRPC's TLS stack rejects Ed25519 TLS certificates, so the keys
-stay separate). Auditors and admins hold a TLS client certificate only. The role and name come
+stay separate). Auditors, admins and agencies of joint punishment (联合惩戒单位, role
+``agency``) hold a TLS client certificate only. The role and name come
 from the URI path, never from the subject DN.
 
 Log-signing certificate profile: keyUsage digitalSignature and the single extended key usage
@@ -33,7 +34,7 @@ from sync.ids import NODE_ID, NODE_ID_RE
 
 TRUST_DOMAIN_DEFAULT = "chengyu.court"
 
-Role = Literal["node", "auditor", "admin"]
+Role = Literal["node", "auditor", "admin", "agency"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 # RFC 9336 id-kp-documentSigning: the log-signing certificate's only purpose (see module doc).
@@ -42,7 +43,7 @@ EKU_DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 # SPIFFE trust domain: lowercase letters, digits, '.', '-', '_' (SPIFFE-ID spec §2.1).
 _TRUST_DOMAIN_RE = re.compile(r"[a-z0-9._-]{1,255}")
 _SPIFFE_RE = re.compile(r"spiffe://(?P<td>[^/]*)(?P<path>/.*)?", re.DOTALL)
-_PATH_RE = re.compile(rf"/(?P<role>node|auditor|admin)/(?P<name>{NODE_ID})")
+_PATH_RE = re.compile(rf"/(?P<role>node|auditor|admin|agency)/(?P<name>{NODE_ID})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,8 @@ def parse_spiffe_id(uri: str) -> Identity:
     p = _PATH_RE.fullmatch(m.group("path") or "")
     if p is None:
         raise IdentityError(
-            "bad_identity", f"SPIFFE path must be /node|auditor|admin/<name> with name {NODE_ID}"
+            "bad_identity",
+            f"SPIFFE path must be /node|auditor|admin|agency/<name> with name {NODE_ID}",
         )
     role = next(r for r in ROLES if r == p.group("role"))  # the regex admits only ROLES
     return Identity(td, role, p.group("name"), uri)
@@ -110,7 +112,8 @@ def cert_uris(cert: x509.Certificate) -> list[str]:
 
 def identity_from_cert(cert: x509.Certificate, trust_domain: str) -> Identity:
     """The SPIFFE identity of ``cert``: exactly one URI SAN (SPIFFE X509-SVID §2), in
-    ``trust_domain``, with path ``/node/<id>``, ``/auditor/<name>`` or ``/admin/<name>``."""
+    ``trust_domain``, with path ``/node/<id>``, ``/auditor/<name>``, ``/admin/<name>`` or
+    ``/agency/<name>``."""
     uris = cert_uris(cert)
     if len(uris) != 1:
         raise IdentityError(

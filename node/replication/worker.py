@@ -295,6 +295,7 @@ def _encode_reply(reply: tuple[Any, ...]) -> bytes:
                     append.checkpoints,
                     append.layout.entry_rows,
                     append.layout.by_table,
+                    append.layout.listing_changes,
                 )
             )
     return b"P" + pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
@@ -325,6 +326,7 @@ def _decode_reply(frame: bytes) -> tuple[Any, ...]:
         checkpoints,
         entry_rows,
         by_table,
+        listing_changes,
     ) = marshal.loads(memoryview(frame)[1:])  # noqa: S302  # from the node's own child
     state = LogState(origin, size, Frontier.from_bytes(frontier), checkpoint_note)
     append = PreparedAppend(
@@ -332,7 +334,7 @@ def _decode_reply(frame: bytes) -> tuple[Any, ...]:
         expected_size=expected_size,
         state=OriginState(origin, size, root, frontier, checkpoint_note),
         checkpoints=checkpoints,
-        layout=SqlAppendLayout(entry_rows, by_table),
+        layout=SqlAppendLayout(entry_rows, by_table, listing_changes),
     )
     prepared = Prepared(
         origin=origin,

@@ -32,6 +32,7 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from node.businesses.agency import AgencyGate
 from node.businesses.blacklist.calendar_upgrade import refresh_on_start
 from node.clock import Clock, SystemClock, today
 from node.config import NodeConfig
@@ -294,6 +295,7 @@ class Node:
             replica=replica,
             workers=workers,
             asset_source=self.registry.asset_source,
+            agency_gate=AgencyGate(db=db, config=c.agencies, clock=self.clock),
         )
 
     async def stop(self) -> None:

@@ -22,6 +22,8 @@ import grpc
 from ccnode.v1 import (
     admin_pb2,
     admin_pb2_grpc,
+    agency_pb2,
+    agency_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     federation_pb2,
@@ -31,6 +33,7 @@ from ccnode.v1 import (
     tasks_pb2,
     tasks_pb2_grpc,
 )
+from node.businesses.agency import AgencyGate
 from node.businesses.blacklist.expiry import BlacklistExpiry
 from node.businesses.lookups.responder import LookupResponder
 from node.businesses.lookups.sources import SourceFactory, store_source
@@ -51,6 +54,7 @@ from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
 from node.replication.witnessing import Witness
 from node.services.admin import AdminService
+from node.services.agency import AgencyService
 from node.services.audit import AuditService
 from node.services.federation import FederationService
 from node.services.lookups import LookupsService
@@ -82,6 +86,7 @@ class Parts:
     replica: Replica
     workers: CatchupWorkers
     asset_source: SourceFactory
+    agency_gate: AgencyGate  # admission, rates and quotas of the Agency service's callers
 
 
 class Background(Protocol):
@@ -134,6 +139,18 @@ def _admin(p: Parts) -> AdminService:
         links=p.links,
         keys=p.keys,
         signer=p.signer,
+        clock=p.clock,
+        agency_gate=p.agency_gate,
+    )
+
+
+def _agency(p: Parts) -> AgencyService:
+    return AgencyService(
+        db=p.db,
+        auth=p.auth,
+        gate=p.agency_gate,
+        appender=p.local_log,
+        changes=p.watch,
         clock=p.clock,
     )
 
@@ -216,6 +233,7 @@ PUBLIC = (
         federation_service,
     ),
     _spec(audit_pb2, "Audit", audit_pb2_grpc.add_AuditServicer_to_server, _audit),
+    _spec(agency_pb2, "Agency", agency_pb2_grpc.add_AgencyServicer_to_server, _agency),
 )
 ADMIN = (
     _spec(admin_pb2, "Admin", admin_pb2_grpc.add_AdminServicer_to_server, _admin),

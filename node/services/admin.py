@@ -11,10 +11,17 @@ import grpc
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.businesses.access import record_access
-from node.businesses.blacklist.check import STATUSES, check_subject
+from node.businesses.agency import AgencyGate, effective_limits
+from node.businesses.blacklist.check import (
+    STATUSES,
+    check_subject,
+    listings_by_id,
+    normalised_id,
+)
 from node.businesses.retention import retention_status
 from node.clock import Clock, today
 from node.config import COURT_PREFIX_RE, NODE_ID_RE, NodeConfig
+from node.identity.spiffe import spiffe_uri
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, Keys, PeerLinks
 from node.replication.equivocation import evidence_pb
@@ -24,6 +31,8 @@ from node.services.projections import listing_item
 from node.services.purges import purges_of
 from node.services.refusals import refusal_fields, refusals_page
 from node.store.base import (
+    AgencyRecord,
+    AgencyStore,
     EvidenceStore,
     LogReader,
     OriginState,
@@ -84,9 +93,17 @@ class _StatusReads:
 
 
 class AdminStore(
-    LogReader, PeerStore, RowStore, RefusalStore, EvidenceStore, RetentionStore, Protocol
+    LogReader,
+    PeerStore,
+    RowStore,
+    RefusalStore,
+    EvidenceStore,
+    RetentionStore,
+    AgencyStore,
+    Protocol,
 ):
-    """What the admin API reads: logs, peers, folded rows, refusals, evidence and purges."""
+    """What the admin API reads: logs, peers, folded rows, refusals, evidence, purges and
+    agencies."""
 
 
 class AdminService(admin_pb2_grpc.AdminServicer):
@@ -100,7 +117,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         keys: Keys,
         signer: Ed25519Signer,
         clock: Clock,
+        agency_gate: AgencyGate,
     ) -> None:
+        self._agency_gate = agency_gate
         self._db = db
         self._config = config
         self._appender = appender
@@ -247,6 +266,63 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.ListPeersResponse:
         return admin_pb2.ListPeersResponse(peers=await self._peer_statuses())
 
+    # ---------------------------------------------------------------- agencies
+
+    async def AddAgency(
+        self, request: admin_pb2.AddAgencyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.AddAgencyResponse:
+        a = request.agency
+        if not NODE_ID_RE.fullmatch(a.name):
+            await refuse(context, "name", "format", "must match [a-z0-9][a-z0-9-]{0,62}")
+        if not request.actor.strip():
+            await refuse(context, "actor", "required", "the officer who admits the agency")
+        if not (a.rate_per_s >= 0 and a.rate_per_s < float("inf")):
+            await refuse(context, "rate_per_s", "range", "calls per second, 0 for the default")
+        existing = {r.name for r in await self._db.read(self._db.store.agencies)}
+        record = AgencyRecord(
+            name=a.name,
+            rate_per_s=a.rate_per_s or None,
+            burst=a.burst or None,
+            daily_quota=a.daily_quota or None,
+            added_at_unix_ms=self._clock.now_ms(),
+            added_by=request.actor.strip(),
+        )
+        await self._db.write(self._db.store.put_agency, record)
+        return admin_pb2.AddAgencyResponse(replaced=a.name in existing)
+
+    async def RemoveAgency(
+        self, request: admin_pb2.RemoveAgencyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.RemoveAgencyResponse:
+        removed = await self._db.write(self._db.store.remove_agency, request.name)
+        if removed:
+            self._agency_gate.forget(self._agency_uri(request.name))
+        return admin_pb2.RemoveAgencyResponse(removed=removed)
+
+    async def ListAgencies(
+        self, request: admin_pb2.ListAgenciesRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.ListAgenciesResponse:
+        out = []
+        for r in await self._db.read(self._db.store.agencies):
+            limits = effective_limits(r, self._agency_gate.config)
+            out.append(
+                admin_pb2.AgencyEntry(
+                    name=r.name,
+                    rate_per_s=r.rate_per_s or 0.0,
+                    burst=r.burst or 0,
+                    daily_quota=r.daily_quota or 0,
+                    added_at_unix_ms=r.added_at_unix_ms,
+                    added_by=r.added_by,
+                    effective_rate_per_s=limits.rate_per_s,
+                    effective_burst=limits.burst,
+                    effective_daily_quota=limits.daily_quota,
+                    used_today=self._agency_gate.used_today(self._agency_uri(r.name)),
+                )
+            )
+        return admin_pb2.ListAgenciesResponse(agencies=out)
+
+    def _agency_uri(self, name: str) -> str:
+        return spiffe_uri(self._config.trust_domain, "agency", name) if name else ""
+
     # ---------------------------------------------------------------- blacklist
 
     async def _record_access(
@@ -286,18 +362,31 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             equals["status"] = request.status
         as_of, above, below = await self._expiring_filter(request, context, equals)
         limit = min(request.limit or 100, LIMIT_MAX)
-        rows, total = await self._db.read(
-            self._db.store.query_rows,
-            RowQuery(
-                table=bl_fold.TABLE,
-                equals=equals,
-                prefix=prefix,
-                above=above,
-                below=below,
-                limit=limit,
-                offset=request.offset,
-            ),
-        )
+        if request.id_number and not request.origin and as_of is None:
+            # `blacklist check --id`: the check every reader shares (Agency.Check too).
+            id_key = normalised_id(request.id_number)
+            found = await self._db.read(
+                listings_by_id,
+                self._db.store,
+                [id_key],
+                statuses={request.status} if request.status else STATUSES,
+            )
+            hits = [r for r in found[id_key] if r["name"].startswith(prefix.get("name", ""))]
+            total = len(hits)
+            rows = hits[request.offset : request.offset + limit]
+        else:
+            rows, total = await self._db.read(
+                self._db.store.query_rows,
+                RowQuery(
+                    table=bl_fold.TABLE,
+                    equals=equals,
+                    prefix=prefix,
+                    above=above,
+                    below=below,
+                    limit=limit,
+                    offset=request.offset,
+                ),
+            )
         items = [listing_item(bl_fold.state_of(r)) for r in rows]
         if as_of is not None:
             for i in items:

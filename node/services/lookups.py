@@ -303,6 +303,17 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             store.query_rows,
             RowQuery(table=access_fold.TABLE, equals={"subject_key": key}, limit=limit),
         )
+        # Reads about many subjects at once (an agency's CheckBatch) are found through the
+        # rows their subjects derive.
+        among, _ = await self._db.read(
+            store.query_rows,
+            RowQuery(table=access_fold.SUBJECTS_TABLE, equals={"subject_key": key}, limit=limit),
+        )
+        if among:
+            batch_reads = await self._db.read(
+                store.get_rows, access_fold.TABLE, sorted({r["access"] for r in among})
+            )
+            reads = [*reads, *batch_reads.values()][:limit]
         items = sorted(
             (lookup_item(lookups_fold.state_of(r)) for r in lookups), key=lambda i: i.requested_hlc
         )
@@ -311,6 +322,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         )
         for a in accesses:
             a.ClearField("subject_key")
+            a.ClearField("subject_keys")
         return lookups_pb2.AccessResponse(lookups=[public_item(i) for i in items], reads=accesses)
 
     # ---------------------------------------------------------------- asset registry

@@ -163,4 +163,5 @@ def access_item(s: state_pb2.AccessState) -> lookups_pb2.AccessItem:
         what=s.what,
         entries=s.entries,
         subject_key=s.subject_key,
+        subject_keys=s.subject_keys,
     )

@@ -69,6 +69,13 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
         "subject_key",
         "record",  # bytes: serialised ccnode.v1.AccessState
     ),
+    # Derived from an access row whose read concerned many subjects (AccessState.subject_keys):
+    # one row per subject, key "<access key>/<n>", so a subject's reads are found by index.
+    "access_subjects": (
+        "key",
+        "access",  # the access row's key
+        "subject_key",
+    ),
     # 委托执行: one row per task subject "<delegating node>/task/<index>", recomputed from the
     # task's events on every fold (two writers; sync/folds/tasks.py, docs/tasks.md).
     "tasks": (
@@ -243,6 +250,30 @@ class PeerRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AgencyRecord:
+    """A joint-punishment agency admitted to the Agency service (``ccnode agencies add``);
+    None: the node's default (node.config.Agencies)."""
+
+    name: str  # <name> of spiffe://<td>/agency/<name>
+    rate_per_s: float | None
+    burst: int | None
+    daily_quota: int | None
+    added_at_unix_ms: int
+    added_by: str  # the officer who admitted it
+
+
+@dataclass(frozen=True, slots=True)
+class ListingChange:
+    """One position of the blacklist change feed: listing ``key`` took, in one commit, the
+    state that its entry ``last_index`` made (the row as it stands now: ``row``)."""
+
+    seq: int  # node-local, gapless from 1, in commit order
+    key: str
+    last_index: int
+    row: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class AssetRow:
     """One record of this region's asset registry (local data, not a log)."""
 
@@ -404,6 +435,32 @@ class RefusalStore(Protocol):
     def refusal_count(self) -> int: ...
 
 
+class AgencyStore(Protocol):
+    """The agencies admitted to the Agency service (local configuration, never replicated)."""
+
+    def put_agency(self, agency: AgencyRecord) -> None: ...
+
+    def remove_agency(self, name: str) -> bool: ...
+
+    def agencies(self) -> list[AgencyRecord]: ...
+
+
+class ChangeFeedStore(Protocol):
+    """The blacklist change feed: every commit that changes a listing row also appends, in
+    the same transaction, one position per changed listing, numbered 1, 2, 3, ... in commit
+    order. It is this node's own numbering (two nodes number the same changes differently)
+    and a reader resumes from the last position it read: nothing is skipped or repeated."""
+
+    def blacklist_changes(self, after_seq: int, limit: int) -> list[ListingChange]:
+        """Positions after ``after_seq`` in order, at most ``limit``, each with its listing's
+        current row."""
+        ...
+
+    def blacklist_change_head(self) -> int:
+        """The last position (0: none yet)."""
+        ...
+
+
 class RowStore(Protocol):
     """Folded state: rows by key, and queries over them."""
 
@@ -517,6 +574,8 @@ class Store(
     AssetStore,
     RetentionStore,
     MetaStore,
+    AgencyStore,
+    ChangeFeedStore,
     Protocol,
 ):
     """The whole contract, implemented by MemoryStore and SqlStore. Only the runtime holds a

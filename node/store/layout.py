@@ -25,6 +25,8 @@ _STATE_VALUE_GETTERS = {
     name: itemgetter(*columns) for name, columns in STATE_VALUE_COLUMNS.items() if columns
 }
 
+LISTING_TABLE = "blacklist"  # sync.folds.blacklist.TABLE (the store imports no fold)
+
 # Per state table: keys to delete and rows (_state_values) to upsert.
 ChangesByTable = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
 
@@ -35,6 +37,9 @@ class SqlAppendLayout:
 
     entry_rows: list[tuple[Any, ...]]
     by_table: ChangesByTable
+    # (key, last_index) of each listing row the append upserts: its change-feed positions
+    # (node/store/base.py, ChangeFeedStore), numbered by the store in the same transaction.
+    listing_changes: list[tuple[str, int]]
 
 
 def prepare_sql_append(
@@ -50,7 +55,8 @@ def prepare_sql_append(
     """SqlStore.prepare_append as a plain function (pure CPU, no connection): the layout is
     the same for SQLite and PostgreSQL, and the catch-up helper process runs it too."""
     check_append(origin, expected_size, entries, state, checkpoints)
-    by_table = _changes_by_table(collapse_changes(changes, trusted=trusted_rows))
+    collapsed = collapse_changes(changes, trusted=trusted_rows)
+    by_table = _changes_by_table(collapsed)
     entry_rows = [
         (
             e.origin,
@@ -71,7 +77,17 @@ def prepare_sql_append(
         expected_size=expected_size,
         state=state,
         checkpoints=tuple(checkpoints),
-        layout=SqlAppendLayout(entry_rows, by_table),
+        layout=SqlAppendLayout(entry_rows, by_table, listing_changes(collapsed)),
+    )
+
+
+def listing_changes(changes: Sequence[RowChange]) -> list[tuple[str, int]]:
+    """The change-feed positions an append's (collapsed) row changes make: one per listing
+    row it upserts, in key order; every blacklist upsert comes from folding an entry."""
+    return sorted(
+        (change.key, int(change.row.get("last_index") or 0))
+        for change in changes
+        if change.table == LISTING_TABLE and change.row is not None
     )
 
 

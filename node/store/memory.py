@@ -20,12 +20,14 @@ from node.store.base import (
     REFUSAL_RETENTION_MS,
     REFUSALS_PAGE_MAX,
     STATE_TABLES,
+    AgencyRecord,
     AppendInTwoSteps,
     AssetRow,
     ConflictError,
     EvidenceRecord,
     HeldPayload,
     IntegrityError,
+    ListingChange,
     OriginState,
     PayloadPurge,
     PeerRecord,
@@ -47,6 +49,7 @@ from node.store.checks import (
     empty_state,
     full_row,
 )
+from node.store.layout import LISTING_TABLE, listing_changes
 from sync import tiles
 from sync.merkle import Frontier
 
@@ -69,6 +72,8 @@ class MemoryStore(AppendInTwoSteps):
         self._refusals: list[Refusal] = []
         self._rows: dict[str, dict[str, dict[str, Any]]] = {table: {} for table in STATE_TABLES}
         self._assets: dict[str, AssetRow] = {}
+        self._listing_changes: list[tuple[str, int]] = []  # position n = item n - 1
+        self._agencies: dict[str, AgencyRecord] = {}
         self._assets_by_owner: dict[str, set[str]] = {}
         self._purges: dict[tuple[str, int], PayloadPurge] = {}
         self._meta: dict[str, str] = {}
@@ -155,6 +160,7 @@ class MemoryStore(AppendInTwoSteps):
                     rows.pop(change.key, None)
                 else:
                     rows[change.key] = full_row(change.table, change.key, change.row)
+            self._listing_changes.extend(listing_changes(final_changes))
 
     def entries(
         self, origin: str, start: int, end: int, *, with_payload: bool = True
@@ -418,6 +424,39 @@ class MemoryStore(AppendInTwoSteps):
     def count_assets(self) -> int:
         with self._lock:
             return len(self._assets)
+
+    # ---- the blacklist change feed, agencies
+
+    def blacklist_changes(self, after_seq: int, limit: int) -> list[ListingChange]:
+        with self._lock:
+            start = max(0, after_seq)
+            picked = self._listing_changes[start : start + max(0, limit)]
+            rows = self._rows[LISTING_TABLE]
+            return [
+                ListingChange(
+                    start + i + 1,
+                    key,
+                    last_index,
+                    dict(rows[key]) if key in rows else None,
+                )
+                for i, (key, last_index) in enumerate(picked)
+            ]
+
+    def blacklist_change_head(self) -> int:
+        with self._lock:
+            return len(self._listing_changes)
+
+    def put_agency(self, agency: AgencyRecord) -> None:
+        with self._lock:
+            self._agencies[agency.name] = agency
+
+    def remove_agency(self, name: str) -> bool:
+        with self._lock:
+            return self._agencies.pop(name, None) is not None
+
+    def agencies(self) -> list[AgencyRecord]:
+        with self._lock:
+            return [self._agencies[name] for name in sorted(self._agencies)]
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""

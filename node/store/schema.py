@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -203,6 +204,28 @@ node_meta = Table(
     metadata,
     Column("key", TEXT, primary_key=True),
     Column("value", TEXT, nullable=False),
+)
+
+# The blacklist change feed (node/store/base.py, ChangeFeedStore): one row per listing
+# changed by a commit, written in that commit; the Agency service's Follow reads it by seq.
+blacklist_changes = Table(
+    "blacklist_changes",
+    metadata,
+    Column("seq", SERIAL_ID, primary_key=True, autoincrement=True),
+    Column("key", TEXT, nullable=False),
+    Column("last_index", BigInteger, nullable=False),
+)
+
+# Agencies admitted to the Agency service (`ccnode agencies add`): local, never replicated.
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("name", TEXT, primary_key=True),
+    Column("rate_per_s", Float, nullable=True),  # NULL: the node's default
+    Column("burst", BigInteger, nullable=True),
+    Column("daily_quota", BigInteger, nullable=True),
+    Column("added_at_unix_ms", BigInteger, nullable=False),
+    Column("added_by", TEXT, nullable=False),
 )
 
 

@@ -63,12 +63,14 @@ from node.store.base import (
     REFUSAL_FOLD_MS,
     REFUSAL_RETENTION_MS,
     REFUSALS_PAGE_MAX,
+    AgencyRecord,
     AppendInTwoSteps,
     AssetRow,
     ConflictError,
     EvidenceRecord,
     HeldPayload,
     IntegrityError,
+    ListingChange,
     OriginState,
     PayloadPurge,
     PeerRecord,
@@ -92,6 +94,7 @@ from node.store.checks import (
     empty_state,
 )
 from node.store.layout import (
+    LISTING_TABLE,
     STATE_VALUE_COLUMNS,
     ChangesByTable,
     SqlAppendLayout,
@@ -175,6 +178,11 @@ _SQLITE_SELECT_ENTRIES, _SQLITE_SELECT_HEADERS = (
     "WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx"
     for columns in (_ENTRY_COLUMNS_ALL, _ENTRY_COLUMNS)
 )
+_SQLITE_INSERT_LISTING_CHANGE = "INSERT INTO blacklist_changes (key, last_index) VALUES (?, ?)"
+_PG_COPY_LISTING_CHANGES = "COPY blacklist_changes (key, last_index) FROM STDIN"
+# pg_advisory_xact_lock key of the change feed's numbering (any constant of this program's).
+_PG_FEED_LOCK = 0x63636E6F6465
+_LISTING_COLUMNS = tuple(column.name for column in schema.state_tables[LISTING_TABLE].columns)
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
 
@@ -337,6 +345,8 @@ class SqlStore(AppendInTwoSteps):
                         .values(_origin_values(state))
                     )
                 self._apply_changes(conn, prepared.layout.by_table)
+                if prepared.layout.listing_changes:
+                    self._insert_listing_changes(conn, prepared.layout.listing_changes)
         except (
             sqlalchemy.exc.IntegrityError,
             sqlite3.IntegrityError,
@@ -468,6 +478,81 @@ class SqlStore(AppendInTwoSteps):
                 conn.exec_driver_sql(_PG_UPSERTS[name], arrays)
             else:
                 _sqlite_insert(_raw(conn), _SQLITE_UPSERTS[name], upserts)
+
+    def _insert_listing_changes(self, conn: Connection, rows: list[tuple[str, int]]) -> None:
+        """Change-feed positions, numbered in commit order. SQLite has one writer at a time;
+        on PostgreSQL a transaction-scoped advisory lock makes the numbering and the commit
+        order the same (two transactions could else take numbers 1 and 2 and commit 2 first,
+        and a reader that saw 2 would skip 1 for ever)."""
+        if self._dialect != "postgresql":
+            _raw(conn).executemany(_SQLITE_INSERT_LISTING_CHANGE, rows)
+            return
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_FEED_LOCK})")
+        driver_connection = conn.connection.driver_connection
+        assert isinstance(driver_connection, psycopg.Connection)
+        with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_LISTING_CHANGES) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def blacklist_changes(self, after_seq: int, limit: int) -> list[ListingChange]:
+        feed = schema.blacklist_changes
+        rows = schema.state_tables[LISTING_TABLE]
+        statement = (
+            select(feed.c.seq, feed.c.key, feed.c.last_index, rows)
+            .select_from(feed.outerjoin(rows, rows.c.key == feed.c.key))
+            .where(feed.c.seq > after_seq)
+            .order_by(feed.c.seq)
+            .limit(max(0, limit))
+        )
+        out = []
+        with self._read() as conn:
+            for seq, key, last_index, *columns in conn.execute(statement):
+                row = None
+                if columns[0] is not None:
+                    row = dict(zip(_LISTING_COLUMNS, columns, strict=True))
+                out.append(ListingChange(seq, key, last_index, row))
+        return out
+
+    def blacklist_change_head(self) -> int:
+        statement = select(func.max(schema.blacklist_changes.c.seq))
+        with self._read() as conn:
+            return int(conn.execute(statement).scalar_one_or_none() or 0)
+
+    # ---- agencies
+
+    def put_agency(self, agency: AgencyRecord) -> None:
+        values = {
+            "rate_per_s": agency.rate_per_s,
+            "burst": agency.burst,
+            "daily_quota": agency.daily_quota,
+            "added_at_unix_ms": agency.added_at_unix_ms,
+            "added_by": agency.added_by,
+        }
+        statement = (
+            self._upsert_insert(schema.agencies)
+            .values(name=agency.name, **values)
+            .on_conflict_do_update(index_elements=["name"], set_=values)
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    def remove_agency(self, name: str) -> bool:
+        table = schema.agencies
+        with self._write() as conn:
+            return conn.execute(delete(table).where(table.c.name == name)).rowcount == 1
+
+    def agencies(self) -> list[AgencyRecord]:
+        table = schema.agencies
+        statement = select(
+            table.c.name,
+            table.c.rate_per_s,
+            table.c.burst,
+            table.c.daily_quota,
+            table.c.added_at_unix_ms,
+            table.c.added_by,
+        ).order_by(table.c.name)
+        with self._read() as conn:
+            return [AgencyRecord(*row) for row in conn.execute(statement)]
 
     def entries(
         self, origin: str, start: int, end: int, *, with_payload: bool = True

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from ccnode.v1 import log_pb2, state_pb2
 from sync.entry import Header
-from sync.folds.types import ACCESS_TABLE, Ignored, Row
+from sync.folds.types import ACCESS_SUBJECTS_TABLE, ACCESS_TABLE, Ignored, Row
 from sync.payload import PayloadError, decode_payload
 
 TABLE = ACCESS_TABLE
+SUBJECTS_TABLE = ACCESS_SUBJECTS_TABLE
 KINDS = frozenset({log_pb2.ACCESS_RECORDED})
 
 
@@ -46,6 +47,7 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         what=body.what,
         entries=body.entries,
         subject_key=body.subject_key,
+        subject_keys=body.subject_keys,
     )
     return {
         "key": header.subject,
@@ -53,4 +55,18 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
         "actor": header.actor,
         "subject_key": body.subject_key or None,
         "record": item.SerializeToString(deterministic=True),
+    }
+
+
+def derive(row: Row) -> dict[tuple[str, str], Row]:
+    """A read about many subjects (an agency's CheckBatch, recorded as one entry) gets one
+    ``access_subjects`` row per subject, so `audit access --subject` finds it by any of them."""
+    item = state_of(row)
+    return {
+        (SUBJECTS_TABLE, f"{row['key']}/{n}"): {
+            "key": f"{row['key']}/{n}",
+            "access": row["key"],
+            "subject_key": key,
+        }
+        for n, key in enumerate(item.subject_keys)
     }

@@ -20,6 +20,7 @@ BLACKLIST_TABLE = "blacklist"  # ListingState, one row per listing
 REPRESENTATIVES_TABLE = "blacklist_representatives"
 LOOKUPS_TABLE = "lookups"  # LookupState, one row per lookup
 ACCESS_TABLE = "access"  # AccessState, one row per recorded read
+ACCESS_SUBJECTS_TABLE = "access_subjects"  # derived: one row per subject of a many-subject read
 TASKS_TABLE = "tasks"  # TaskState, one row per task
 SEIZURES_TABLE = "seizures"  # SeizureState, derived from the task's row
 

@@ -83,6 +83,15 @@ class FakeAdmin(admin_pb2_grpc.AdminServicer):
     def ListPeers(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.handle("ListPeers", request, context)
 
+    def AddAgency(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("AddAgency", request, context)
+
+    def RemoveAgency(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("RemoveAgency", request, context)
+
+    def ListAgencies(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("ListAgencies", request, context)
+
     def BlacklistSearch(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.handle("BlacklistSearch", request, context)
 

@@ -28,6 +28,7 @@ from node.store.base import (
     REFUSAL_RETENTION_MS,
     REFUSALS_PAGE_MAX,
     STATE_TABLES,
+    AgencyRecord,
     ConflictError,
     EvidenceRecord,
     IntegrityError,
@@ -117,6 +118,7 @@ def snapshot(store: Store) -> dict[str, Any]:
         "entries": {origin: store.entries(origin, 0, 1_000) for origin in (ORIGIN, OTHER)},
         "checkpoints": {origin: store.checkpoint_sizes(origin) for origin in (ORIGIN, OTHER)},
         "rows": store.query_rows(RowQuery("blacklist", limit=1_000)),
+        "feed": store.blacklist_changes(0, 1_000),
     }
 
 
@@ -1074,7 +1076,13 @@ def test_migration_fills_the_merkle_nodes_of_stored_logs(
             conn.execute(sqlalchemy.text("DROP TABLE merkle_nodes"))
             # ... and the tables of the later revisions, which upgrading creates again.
             conn.execute(sqlalchemy.text("DROP TABLE state_blacklist_representatives"))
-            for later in ("payload_purges", "node_meta"):  # revision 0010
+            for later in (
+                "payload_purges",  # 0010
+                "node_meta",
+                "blacklist_changes",  # 0011
+                "agencies",
+                "state_access_subjects",
+            ):
                 conn.execute(sqlalchemy.text(f"DROP TABLE {later}"))
             conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0007'"))
     finally:
@@ -1104,7 +1112,13 @@ def test_migration_adds_the_purge_records_to_a_store_with_entries(
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.begin() as conn:
-            for table in ("payload_purges", "node_meta"):
+            for table in (
+                "payload_purges",
+                "node_meta",
+                "blacklist_changes",
+                "agencies",
+                "state_access_subjects",
+            ):
                 conn.execute(sqlalchemy.text(f"DROP TABLE {table}"))
             conn.execute(
                 sqlalchemy.text(
@@ -1122,6 +1136,75 @@ def test_migration_adds_the_purge_records_to_a_store_with_entries(
     }
     reopened.put_meta("calendar_version", "cn-x")
     assert reopened.get_meta("calendar_version") == "cn-x"
+
+
+# ---------------------------------------------------------------- blacklist change feed
+
+
+def test_every_listing_row_an_append_changes_takes_the_next_feed_position(store: Store) -> None:
+    assert (store.blacklist_change_head(), store.blacklist_changes(0, 10)) == (0, [])
+    listed = [upsert(f"{ORIGIN}/bl/{i}", status="listed", last_index=i) for i in (1, 0)]
+    append(store, ORIGIN, 0, 2, listed)
+    append(store, ORIGIN, 2, 1, [upsert(f"{ORIGIN}/bl/0", status="delisted", last_index=2)])
+    append(store, OTHER, 0, 1, [RowChange("access", f"{OTHER}/access/0", {"origin": OTHER})])
+    feed = store.blacklist_changes(0, 10)
+    # One position per listing per commit, in commit order (key order within a commit).
+    assert [(c.seq, c.key, c.last_index) for c in feed] == [
+        (1, f"{ORIGIN}/bl/0", 0),
+        (2, f"{ORIGIN}/bl/1", 1),
+        (3, f"{ORIGIN}/bl/0", 2),
+    ]
+    assert feed[0].row is not None and feed[0].row["status"] == "delisted"  # the row now
+    assert store.blacklist_change_head() == 3
+    assert [c.seq for c in store.blacklist_changes(1, 1)] == [2]
+    assert store.blacklist_changes(3, 10) == []
+
+
+def test_a_refused_append_takes_no_feed_position(store: Store) -> None:
+    append(store, ORIGIN, 0, 1, [upsert(f"{ORIGIN}/bl/0", status="listed", last_index=0)])
+    with pytest.raises(ConflictError):
+        append(store, ORIGIN, 0, 1, [upsert(f"{ORIGIN}/bl/9", status="listed", last_index=9)])
+    assert store.blacklist_change_head() == 1
+
+
+def test_agencies_are_admitted_replaced_and_removed(store: Store) -> None:
+    first = AgencyRecord("samr-sc", None, None, 500, 1_000, "赵六")
+    store.put_agency(first)
+    store.put_agency(AgencyRecord("tax-sc", 2.5, 5, None, 2_000, "赵六"))
+    store.put_agency(replace(first, daily_quota=900))
+    assert store.agencies() == [
+        replace(first, daily_quota=900),
+        AgencyRecord("tax-sc", 2.5, 5, None, 2_000, "赵六"),
+    ]
+    assert store.remove_agency("samr-sc") and not store.remove_agency("samr-sc")
+    assert [a.name for a in store.agencies()] == ["tax-sc"]
+
+
+def test_migration_numbers_the_listings_already_stored(
+    sql_store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    """A database from before the change feed (revision 0010): upgrading gives every stored
+    listing a position, so an agency that follows from 0 finds them all."""
+    store = open_test_store(sql_store_location)
+    append(store, ORIGIN, 0, 2, [upsert(f"{ORIGIN}/bl/{i}", status="listed", last_index=i)
+                                 for i in range(2)])  # fmt: skip
+    store.close()
+    url = sql_store_location if "://" in sql_store_location else f"sqlite:///{sql_store_location}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for later in ("blacklist_changes", "agencies", "state_access_subjects"):
+                conn.execute(sqlalchemy.text(f"DROP TABLE {later}"))
+            conn.execute(
+                sqlalchemy.text("UPDATE alembic_version SET version_num = '0010_payload_purges'")
+            )
+    finally:
+        engine.dispose()
+    reopened = open_test_store(sql_store_location)
+    feed = reopened.blacklist_changes(0, 10)
+    assert [(c.seq, c.key) for c in feed] == [(1, f"{ORIGIN}/bl/0"), (2, f"{ORIGIN}/bl/1")]
+    append(reopened, ORIGIN, 2, 1, [upsert(f"{ORIGIN}/bl/0", status="delisted", last_index=2)])
+    assert reopened.blacklist_change_head() == 3
 
 
 # ---------------------------------------------------------------- open_store

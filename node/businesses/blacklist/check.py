@@ -15,17 +15,31 @@ all answer from it and differ only in what they show of the hits.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from ccnode.v1 import payloads_pb2, state_pb2
 from node.store.base import RowQuery, RowStore
+from node.store.checks import ROW_QUERY_AMONG_MAX
 from sync.domain.blacklist import RepresentativeRole
 from sync.domain.blacklist_codec import representative_role
 from sync.folds import blacklist as bl_fold
 
-__all__ = ["HITS_MAX", "STATUSES", "SubjectCheck", "SubjectHit", "check_subject", "name_key"]
+# Rows per query: a page of listings for up to ROW_QUERY_AMONG_MAX identifiers.
+_PAGE_ROWS = 1000
+
+__all__ = [
+    "HITS_MAX",
+    "STATUSES",
+    "SubjectCheck",
+    "SubjectHit",
+    "check_subject",
+    "check_subjects",
+    "listings_by_id",
+    "name_key",
+    "normalised_id",
+]
 
 # Hits read of each kind (as debtor, as representative): far above any real subject's, a
 # bound on the work of one check. A check that reaches it says so (``truncated``).
@@ -89,6 +103,11 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip()
 
 
+def normalised_id(id_number: str) -> str:
+    """The form an identifier is stored in (``id_key``): a resident ID or credit code."""
+    return id_number.strip().upper()
+
+
 def check_subject(
     store: RowStore,
     id_number: str,
@@ -108,47 +127,99 @@ def check_subject(
     ``representatives``: the organisations' listings that name this person as a
     representative (persons' IDs only: a credit code is never a representative's).
     """
-    key = id_number.strip().upper()
+    (result,) = check_subjects(
+        store,
+        [(id_number, name)],
+        statuses=statuses,
+        debtors=debtors,
+        representatives=representatives,
+    )
+    return result
+
+
+def check_subjects(
+    store: RowStore,
+    subjects: Sequence[tuple[str, str | None]],
+    *,
+    statuses: Collection[str] = STATUSES,
+    debtors: bool = True,
+    representatives: bool = True,
+) -> list[SubjectCheck]:
+    """``check_subject`` of many (ID, name or None) subjects at once, in order: a few
+    queries per ROW_QUERY_AMONG_MAX identifiers (an agency screening applicants in bulk)."""
     wanted = frozenset(statuses) & STATUSES
-    if not key or not wanted:
-        return SubjectCheck(())
-    want_name = name_key(name) if name is not None else None
-    hits: list[SubjectHit] = []
-    truncated = False
-    if debtors:
-        rows, total = store.query_rows(
-            RowQuery(
-                table=bl_fold.TABLE,
-                equals={"id_key": key},
-                among={"status": sorted(wanted)},
-                limit=HITS_MAX,
-            )
-        )
-        truncated = total > len(rows)
-        hits += [
+    keys = [normalised_id(i) for i, _ in subjects]
+    present = [k for k in keys if k]
+    as_debtor = listings_by_id(store, present, statuses=wanted) if debtors and wanted else {}
+    as_rep = _representative_rows(store, present, wanted) if representatives and wanted else {}
+    rep_listings = store.get_rows(
+        bl_fold.TABLE, {row["listing"] for rows in as_rep.values() for row in rows}
+    )
+    out: list[SubjectCheck] = []
+    for key, (_, name) in zip(keys, subjects, strict=True):
+        if not key or not wanted:
+            out.append(SubjectCheck(()))
+            continue
+        want_name = name_key(name) if name is not None else None
+        rows = as_debtor.get(key, [])
+        hits = [
             SubjectHit(bl_fold.state_of(row))
-            for row in rows
+            for row in rows[:HITS_MAX]
             if want_name is None or name_key(row["name"] or "") == want_name
         ]
-    if representatives:
-        rep_hits, more = _representative_hits(store, key, want_name, wanted)
-        hits += rep_hits
-        truncated = truncated or more
-    return SubjectCheck(tuple(hits), truncated)
+        index = as_rep.get(key, [])
+        hits += _representative_hits(index[:HITS_MAX], rep_listings, want_name)
+        out.append(SubjectCheck(tuple(hits), len(rows) > HITS_MAX or len(index) > HITS_MAX))
+    return out
+
+
+def listings_by_id(
+    store: RowStore, id_numbers: Iterable[str], *, statuses: Collection[str] = STATUSES
+) -> dict[str, list[dict[str, Any]]]:
+    """Per normalised identifier, the listing rows naming it as the debtor (key order; only
+    rows in ``statuses``). An identifier that finds nothing maps to []."""
+    wanted = sorted({normalised_id(i) for i in id_numbers if i.strip()})
+    found: dict[str, list[dict[str, Any]]] = {key: [] for key in wanted}
+    for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
+        for row in _rows_among(store, bl_fold.TABLE, wanted[start : start + ROW_QUERY_AMONG_MAX]):
+            # The status is filtered here, not in the query: with it, SQLite would read the
+            # (status, term_end_on) index (every listed row) instead of the id_key index.
+            if row["status"] in statuses:
+                found[row["id_key"]].append(row)
+    return found
+
+
+def _representative_rows(
+    store: RowStore, ids: Sequence[str], statuses: frozenset[str]
+) -> dict[str, list[dict[str, Any]]]:
+    wanted = sorted(set(ids))
+    found: dict[str, list[dict[str, Any]]] = {key: [] for key in wanted}
+    for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
+        chunk = wanted[start : start + ROW_QUERY_AMONG_MAX]
+        for row in _rows_among(store, bl_fold.REP_TABLE, chunk):
+            if row["status"] in statuses:
+                found[row["id_key"]].append(row)
+    return found
+
+
+def _rows_among(store: RowStore, table: str, ids: Collection[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        rows, total = store.query_rows(
+            RowQuery(table=table, among={"id_key": ids}, after_key=after, limit=_PAGE_ROWS)
+        )
+        out.extend(rows)
+        if len(rows) >= total or not rows:
+            return out
+        after = rows[-1]["key"]
 
 
 def _representative_hits(
-    store: RowStore, key: str, want_name: str | None, statuses: frozenset[str]
-) -> tuple[list[SubjectHit], bool]:
-    index, total = store.query_rows(
-        RowQuery(
-            table=bl_fold.REP_TABLE,
-            equals={"id_key": key},
-            among={"status": sorted(statuses)},
-            limit=HITS_MAX,
-        )
-    )
-    listings = store.get_rows(bl_fold.TABLE, {row["listing"] for row in index})
+    index: Sequence[dict[str, Any]],
+    listings: dict[str, dict[str, Any]],
+    want_name: str | None,
+) -> list[SubjectHit]:
     hits = []
     for row in index:
         listing_row = listings.get(row["listing"])
@@ -164,4 +235,4 @@ def _representative_hits(
                 and (role := representative_role(rep.role)) is not None
             ):
                 hits.append(SubjectHit(listing, role, rep))
-    return hits, total > len(index)
+    return hits

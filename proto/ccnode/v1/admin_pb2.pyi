@@ -1134,3 +1134,175 @@ class EvidenceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EvidenceResponse: _TypeAlias = EvidenceResponse  # noqa: Y015
+
+@_typing.final
+class AgencyEntry(_message.Message):
+    """---------------------------------------------------------------- agencies
+
+    A joint-punishment agency admitted to the Agency service (spiffe://<td>/agency/<name>).
+    0 = the node's default from node.json (agencies.rate_per_s, .burst, .daily_quota).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    RATE_PER_S_FIELD_NUMBER: _builtins.int
+    BURST_FIELD_NUMBER: _builtins.int
+    DAILY_QUOTA_FIELD_NUMBER: _builtins.int
+    ADDED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    ADDED_BY_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_RATE_PER_S_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_BURST_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DAILY_QUOTA_FIELD_NUMBER: _builtins.int
+    USED_TODAY_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    rate_per_s: _builtins.float
+    burst: _builtins.int
+    daily_quota: _builtins.int
+    added_at_unix_ms: _builtins.int
+    added_by: _builtins.str
+    effective_rate_per_s: _builtins.float
+    """In effect (the entry's value or the default) and today's use, for `agencies list`."""
+    effective_burst: _builtins.int
+    effective_daily_quota: _builtins.int
+    used_today: _builtins.int
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        rate_per_s: _builtins.float = ...,
+        burst: _builtins.int = ...,
+        daily_quota: _builtins.int = ...,
+        added_at_unix_ms: _builtins.int = ...,
+        added_by: _builtins.str = ...,
+        effective_rate_per_s: _builtins.float = ...,
+        effective_burst: _builtins.int = ...,
+        effective_daily_quota: _builtins.int = ...,
+        used_today: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_at_unix_ms", b"added_at_unix_ms", "added_by", b"added_by", "burst", b"burst", "daily_quota", b"daily_quota", "effective_burst", b"effective_burst", "effective_daily_quota", b"effective_daily_quota", "effective_rate_per_s", b"effective_rate_per_s", "name", b"name", "rate_per_s", b"rate_per_s", "used_today", b"used_today"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgencyEntry: _TypeAlias = AgencyEntry  # noqa: Y015
+
+@_typing.final
+class AddAgencyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENCY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    actor: _builtins.str
+    """the officer who admits it"""
+    @_builtins.property
+    def agency(self) -> Global___AgencyEntry:
+        """name, and optionally rate_per_s, burst, daily_quota"""
+
+    def __init__(
+        self,
+        *,
+        agency: Global___AgencyEntry | None = ...,
+        actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agency", b"agency"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "agency", b"agency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddAgencyRequest: _TypeAlias = AddAgencyRequest  # noqa: Y015
+
+@_typing.final
+class AddAgencyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLACED_FIELD_NUMBER: _builtins.int
+    replaced: _builtins.bool
+    """it was admitted already: its limits were replaced"""
+    def __init__(
+        self,
+        *,
+        replaced: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replaced", b"replaced"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddAgencyResponse: _TypeAlias = AddAgencyResponse  # noqa: Y015
+
+@_typing.final
+class RemoveAgencyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveAgencyRequest: _TypeAlias = RemoveAgencyRequest  # noqa: Y015
+
+@_typing.final
+class RemoveAgencyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMOVED_FIELD_NUMBER: _builtins.int
+    removed: _builtins.bool
+    def __init__(
+        self,
+        *,
+        removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveAgencyResponse: _TypeAlias = RemoveAgencyResponse  # noqa: Y015
+
+@_typing.final
+class ListAgenciesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAgenciesRequest: _TypeAlias = ListAgenciesRequest  # noqa: Y015
+
+@_typing.final
+class ListAgenciesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENCIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def agencies(self) -> _containers.RepeatedCompositeFieldContainer[Global___AgencyEntry]: ...
+    def __init__(
+        self,
+        *,
+        agencies: _abc.Iterable[Global___AgencyEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agencies", b"agencies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAgenciesResponse: _TypeAlias = ListAgenciesResponse  # noqa: Y015

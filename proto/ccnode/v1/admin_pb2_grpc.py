@@ -94,6 +94,21 @@ class AdminStub:
                 request_serializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusRequest.SerializeToString,
                 response_deserializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusResponse.FromString,
                 _registered_method=True)
+        self.AddAgency = channel.unary_unary(
+                '/ccnode.v1.Admin/AddAgency',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.AddAgencyRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.AddAgencyResponse.FromString,
+                _registered_method=True)
+        self.RemoveAgency = channel.unary_unary(
+                '/ccnode.v1.Admin/RemoveAgency',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.RemoveAgencyRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.RemoveAgencyResponse.FromString,
+                _registered_method=True)
+        self.ListAgencies = channel.unary_unary(
+                '/ccnode.v1.Admin/ListAgencies',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.ListAgenciesRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.ListAgenciesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -171,6 +186,24 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddAgency(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAgency(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAgencies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -233,6 +266,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.RetentionStatus,
                     request_deserializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusRequest.FromString,
                     response_serializer=ccnode_dot_v1_dot_admin__pb2.RetentionStatusResponse.SerializeToString,
+            ),
+            'AddAgency': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddAgency,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.AddAgencyRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.AddAgencyResponse.SerializeToString,
+            ),
+            'RemoveAgency': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAgency,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.RemoveAgencyRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.RemoveAgencyResponse.SerializeToString,
+            ),
+            'ListAgencies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgencies,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.ListAgenciesRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.ListAgenciesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -559,6 +607,87 @@ class Admin:
             '/ccnode.v1.Admin/RetentionStatus',
             ccnode_dot_v1_dot_admin__pb2.RetentionStatusRequest.SerializeToString,
             ccnode_dot_v1_dot_admin__pb2.RetentionStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddAgency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/AddAgency',
+            ccnode_dot_v1_dot_admin__pb2.AddAgencyRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.AddAgencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAgency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/RemoveAgency',
+            ccnode_dot_v1_dot_admin__pb2.RemoveAgencyRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.RemoveAgencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgencies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/ListAgencies',
+            ccnode_dot_v1_dot_admin__pb2.ListAgenciesRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.ListAgenciesResponse.FromString,
             options,
             channel_credentials,
             insecure,

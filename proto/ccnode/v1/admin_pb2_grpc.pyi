@@ -45,6 +45,9 @@ class AdminStub:
     Refusals: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RefusalsRequest, _admin_pb2.RefusalsResponse]
     Evidence: _grpc.UnaryUnaryMultiCallable[_admin_pb2.EvidenceRequest, _admin_pb2.EvidenceResponse]
     RetentionStatus: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RetentionStatusRequest, _admin_pb2.RetentionStatusResponse]
+    AddAgency: _grpc.UnaryUnaryMultiCallable[_admin_pb2.AddAgencyRequest, _admin_pb2.AddAgencyResponse]
+    RemoveAgency: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RemoveAgencyRequest, _admin_pb2.RemoveAgencyResponse]
+    ListAgencies: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListAgenciesRequest, _admin_pb2.ListAgenciesResponse]
 
 @_typing.type_check_only
 class AdminAsyncStub(AdminStub):
@@ -61,6 +64,9 @@ class AdminAsyncStub(AdminStub):
     Refusals: _aio.UnaryUnaryMultiCallable[_admin_pb2.RefusalsRequest, _admin_pb2.RefusalsResponse]  # type: ignore[assignment]
     Evidence: _aio.UnaryUnaryMultiCallable[_admin_pb2.EvidenceRequest, _admin_pb2.EvidenceResponse]  # type: ignore[assignment]
     RetentionStatus: _aio.UnaryUnaryMultiCallable[_admin_pb2.RetentionStatusRequest, _admin_pb2.RetentionStatusResponse]  # type: ignore[assignment]
+    AddAgency: _aio.UnaryUnaryMultiCallable[_admin_pb2.AddAgencyRequest, _admin_pb2.AddAgencyResponse]  # type: ignore[assignment]
+    RemoveAgency: _aio.UnaryUnaryMultiCallable[_admin_pb2.RemoveAgencyRequest, _admin_pb2.RemoveAgencyResponse]  # type: ignore[assignment]
+    ListAgencies: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListAgenciesRequest, _admin_pb2.ListAgenciesResponse]  # type: ignore[assignment]
 
 class AdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -146,5 +152,26 @@ class AdminServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.RetentionStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.RetentionStatusResponse, _abc.Awaitable[_admin_pb2.RetentionStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddAgency(
+        self,
+        request: _admin_pb2.AddAgencyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.AddAgencyResponse, _abc.Awaitable[_admin_pb2.AddAgencyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveAgency(
+        self,
+        request: _admin_pb2.RemoveAgencyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RemoveAgencyResponse, _abc.Awaitable[_admin_pb2.RemoveAgencyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAgencies(
+        self,
+        request: _admin_pb2.ListAgenciesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListAgenciesResponse, _abc.Awaitable[_admin_pb2.ListAgenciesResponse]]: ...
 
 def add_AdminServicer_to_server(servicer: AdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

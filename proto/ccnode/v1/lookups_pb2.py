@@ -26,7 +26,7 @@ from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 from ccnode.v1 import payloads_pb2 as ccnode_dot_v1_dot_payloads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x63node/v1/lookups.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\xe0\x01\n\x0bLookupReply\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65nied\x18\x03 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x13\n\x0b\x61sset_count\x18\x06 \x01(\r\x12\x14\n\x0c\x61ssets_found\x18\x07 \x01(\r\x12\x11\n\ttruncated\x18\x08 \x01(\x08\x12.\n\rdenial_reason\x18\t \x01(\x0e\x32\x17.ccnode.v1.DenialReason\x12\x15\n\rdenial_detail\x18\n \x01(\t\"\x8b\x03\n\nLookupItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x15\n\rrequest_entry\x18\x05 \x01(\t\x12\x14\n\x0crequested_by\x18\x06 \x01(\t\x12\x15\n\rrequested_hlc\x18\x07 \x01(\x04\x12%\n\x05reply\x18\x08 \x01(\x0b\x32\x16.ccnode.v1.LookupReply\x12*\n\ncandidates\x18\t \x03(\x0b\x32\x16.ccnode.v1.LookupReply\x12\x13\n\x0b\x63\x61se_number\x18\n \x01(\t\x12\r\n\x05\x63ourt\x18\x0b \x01(\t\x12\x0f\n\x07purpose\x18\x0c \x01(\t\x12,\n\ncategories\x18\r \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x13\n\x0bsubject_key\x18\x0e \x01(\t\x12*\n\x0b\x64\x65\x62tor_type\x18\x0f \x01(\x0e\x32\x15.ccnode.v1.DebtorType\"\x7f\n\nAccessItem\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0b\n\x03hlc\x18\x03 \x01(\x04\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x0c\n\x04what\x18\x05 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x06 \x03(\t\x12\x13\n\x0bsubject_key\x18\x07 \x01(\t\"\xe4\x01\n\rLookupRequest\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12!\n\x06\x64\x65\x62tor\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12,\n\ncategories\x18\x04 \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x1d\n\x15\x63redit_code_confirmed\x18\x07 \x01(\x08\x12\x0e\n\x06wait_s\x18\x08 \x01(\x01\x12\x0e\n\x06reveal\x18\t \x01(\x08\"\xe2\x01\n\x0cLookupResult\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.ccnode.v1.LookupItem\x12!\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12&\n\x06\x61ssets\x18\x03 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x10\n\x08revealed\x18\x04 \x01(\x08\x12\x11\n\ttimed_out\x18\x05 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x06 \x01(\t\x12\'\n\x06purged\x18\x07 \x03(\x0b\x32\x17.ccnode.v1.PayloadPurge\"f\n\x12ListLookupsRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"J\n\x13ListLookupsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12\r\n\x05total\x18\x02 \x01(\x04\"S\n\x10GetLookupRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06reveal\x18\x04 \x01(\x08\"1\n\rAccessRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"^\n\x0e\x41\x63\x63\x65ssResponse\x12&\n\x07lookups\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12$\n\x05reads\x18\x02 \x03(\x0b\x32\x15.ccnode.v1.AccessItem\"r\n\x13ImportAssetsRequest\x12\'\n\x07records\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x12\n\nfirst_line\x18\x02 \x01(\x04\x12\x1e\n\x16\x61llow_bad_credit_codes\x18\x03 \x01(\x08\"7\n\x14ImportAssetsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x04\x12\r\n\x05total\x18\x02 \x01(\x04\"\x14\n\x12\x43ountAssetsRequest\"$\n\x13\x43ountAssetsResponse\x12\r\n\x05total\x18\x01 \x01(\x04\x32\xab\x03\n\x07Lookups\x12<\n\x07Request\x12\x18.ccnode.v1.LookupRequest\x1a\x17.ccnode.v1.LookupResult\x12\x45\n\x04List\x12\x1d.ccnode.v1.ListLookupsRequest\x1a\x1e.ccnode.v1.ListLookupsResponse\x12;\n\x03Get\x12\x1b.ccnode.v1.GetLookupRequest\x1a\x17.ccnode.v1.LookupResult\x12=\n\x06\x41\x63\x63\x65ss\x12\x18.ccnode.v1.AccessRequest\x1a\x19.ccnode.v1.AccessResponse\x12Q\n\x0cImportAssets\x12\x1e.ccnode.v1.ImportAssetsRequest\x1a\x1f.ccnode.v1.ImportAssetsResponse(\x01\x12L\n\x0b\x43ountAssets\x12\x1d.ccnode.v1.CountAssetsRequest\x1a\x1e.ccnode.v1.CountAssetsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x63node/v1/lookups.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\xe0\x01\n\x0bLookupReply\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65nied\x18\x03 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x13\n\x0b\x61sset_count\x18\x06 \x01(\r\x12\x14\n\x0c\x61ssets_found\x18\x07 \x01(\r\x12\x11\n\ttruncated\x18\x08 \x01(\x08\x12.\n\rdenial_reason\x18\t \x01(\x0e\x32\x17.ccnode.v1.DenialReason\x12\x15\n\rdenial_detail\x18\n \x01(\t\"\x8b\x03\n\nLookupItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x15\n\rrequest_entry\x18\x05 \x01(\t\x12\x14\n\x0crequested_by\x18\x06 \x01(\t\x12\x15\n\rrequested_hlc\x18\x07 \x01(\x04\x12%\n\x05reply\x18\x08 \x01(\x0b\x32\x16.ccnode.v1.LookupReply\x12*\n\ncandidates\x18\t \x03(\x0b\x32\x16.ccnode.v1.LookupReply\x12\x13\n\x0b\x63\x61se_number\x18\n \x01(\t\x12\r\n\x05\x63ourt\x18\x0b \x01(\t\x12\x0f\n\x07purpose\x18\x0c \x01(\t\x12,\n\ncategories\x18\r \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x13\n\x0bsubject_key\x18\x0e \x01(\t\x12*\n\x0b\x64\x65\x62tor_type\x18\x0f \x01(\x0e\x32\x15.ccnode.v1.DebtorType\"\x95\x01\n\nAccessItem\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0b\n\x03hlc\x18\x03 \x01(\x04\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x0c\n\x04what\x18\x05 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x06 \x03(\t\x12\x13\n\x0bsubject_key\x18\x07 \x01(\t\x12\x14\n\x0csubject_keys\x18\x46 \x03(\t\"\xe4\x01\n\rLookupRequest\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12!\n\x06\x64\x65\x62tor\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12,\n\ncategories\x18\x04 \x03(\x0e\x32\x18.ccnode.v1.AssetCategory\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x1d\n\x15\x63redit_code_confirmed\x18\x07 \x01(\x08\x12\x0e\n\x06wait_s\x18\x08 \x01(\x01\x12\x0e\n\x06reveal\x18\t \x01(\x08\"\xe2\x01\n\x0cLookupResult\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.ccnode.v1.LookupItem\x12!\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32\x11.ccnode.v1.Debtor\x12&\n\x06\x61ssets\x18\x03 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x10\n\x08revealed\x18\x04 \x01(\x08\x12\x11\n\ttimed_out\x18\x05 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x06 \x01(\t\x12\'\n\x06purged\x18\x07 \x03(\x0b\x32\x17.ccnode.v1.PayloadPurge\"f\n\x12ListLookupsRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"J\n\x13ListLookupsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12\r\n\x05total\x18\x02 \x01(\x04\"S\n\x10GetLookupRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0e\n\x06reveal\x18\x04 \x01(\x08\"1\n\rAccessRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"^\n\x0e\x41\x63\x63\x65ssResponse\x12&\n\x07lookups\x18\x01 \x03(\x0b\x32\x15.ccnode.v1.LookupItem\x12$\n\x05reads\x18\x02 \x03(\x0b\x32\x15.ccnode.v1.AccessItem\"r\n\x13ImportAssetsRequest\x12\'\n\x07records\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x12\n\nfirst_line\x18\x02 \x01(\x04\x12\x1e\n\x16\x61llow_bad_credit_codes\x18\x03 \x01(\x08\"7\n\x14ImportAssetsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x04\x12\r\n\x05total\x18\x02 \x01(\x04\"\x14\n\x12\x43ountAssetsRequest\"$\n\x13\x43ountAssetsResponse\x12\r\n\x05total\x18\x01 \x01(\x04\x32\xab\x03\n\x07Lookups\x12<\n\x07Request\x12\x18.ccnode.v1.LookupRequest\x1a\x17.ccnode.v1.LookupResult\x12\x45\n\x04List\x12\x1d.ccnode.v1.ListLookupsRequest\x1a\x1e.ccnode.v1.ListLookupsResponse\x12;\n\x03Get\x12\x1b.ccnode.v1.GetLookupRequest\x1a\x17.ccnode.v1.LookupResult\x12=\n\x06\x41\x63\x63\x65ss\x12\x18.ccnode.v1.AccessRequest\x1a\x19.ccnode.v1.AccessResponse\x12Q\n\x0cImportAssets\x12\x1e.ccnode.v1.ImportAssetsRequest\x1a\x1f.ccnode.v1.ImportAssetsResponse(\x01\x12L\n\x0b\x43ountAssets\x12\x1d.ccnode.v1.CountAssetsRequest\x1a\x1e.ccnode.v1.CountAssetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,30 +37,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPREPLY']._serialized_end=310
   _globals['_LOOKUPITEM']._serialized_start=313
   _globals['_LOOKUPITEM']._serialized_end=708
-  _globals['_ACCESSITEM']._serialized_start=710
-  _globals['_ACCESSITEM']._serialized_end=837
-  _globals['_LOOKUPREQUEST']._serialized_start=840
-  _globals['_LOOKUPREQUEST']._serialized_end=1068
-  _globals['_LOOKUPRESULT']._serialized_start=1071
-  _globals['_LOOKUPRESULT']._serialized_end=1297
-  _globals['_LISTLOOKUPSREQUEST']._serialized_start=1299
-  _globals['_LISTLOOKUPSREQUEST']._serialized_end=1401
-  _globals['_LISTLOOKUPSRESPONSE']._serialized_start=1403
-  _globals['_LISTLOOKUPSRESPONSE']._serialized_end=1477
-  _globals['_GETLOOKUPREQUEST']._serialized_start=1479
-  _globals['_GETLOOKUPREQUEST']._serialized_end=1562
-  _globals['_ACCESSREQUEST']._serialized_start=1564
-  _globals['_ACCESSREQUEST']._serialized_end=1613
-  _globals['_ACCESSRESPONSE']._serialized_start=1615
-  _globals['_ACCESSRESPONSE']._serialized_end=1709
-  _globals['_IMPORTASSETSREQUEST']._serialized_start=1711
-  _globals['_IMPORTASSETSREQUEST']._serialized_end=1825
-  _globals['_IMPORTASSETSRESPONSE']._serialized_start=1827
-  _globals['_IMPORTASSETSRESPONSE']._serialized_end=1882
-  _globals['_COUNTASSETSREQUEST']._serialized_start=1884
-  _globals['_COUNTASSETSREQUEST']._serialized_end=1904
-  _globals['_COUNTASSETSRESPONSE']._serialized_start=1906
-  _globals['_COUNTASSETSRESPONSE']._serialized_end=1942
-  _globals['_LOOKUPS']._serialized_start=1945
-  _globals['_LOOKUPS']._serialized_end=2372
+  _globals['_ACCESSITEM']._serialized_start=711
+  _globals['_ACCESSITEM']._serialized_end=860
+  _globals['_LOOKUPREQUEST']._serialized_start=863
+  _globals['_LOOKUPREQUEST']._serialized_end=1091
+  _globals['_LOOKUPRESULT']._serialized_start=1094
+  _globals['_LOOKUPRESULT']._serialized_end=1320
+  _globals['_LISTLOOKUPSREQUEST']._serialized_start=1322
+  _globals['_LISTLOOKUPSREQUEST']._serialized_end=1424
+  _globals['_LISTLOOKUPSRESPONSE']._serialized_start=1426
+  _globals['_LISTLOOKUPSRESPONSE']._serialized_end=1500
+  _globals['_GETLOOKUPREQUEST']._serialized_start=1502
+  _globals['_GETLOOKUPREQUEST']._serialized_end=1585
+  _globals['_ACCESSREQUEST']._serialized_start=1587
+  _globals['_ACCESSREQUEST']._serialized_end=1636
+  _globals['_ACCESSRESPONSE']._serialized_start=1638
+  _globals['_ACCESSRESPONSE']._serialized_end=1732
+  _globals['_IMPORTASSETSREQUEST']._serialized_start=1734
+  _globals['_IMPORTASSETSREQUEST']._serialized_end=1848
+  _globals['_IMPORTASSETSRESPONSE']._serialized_start=1850
+  _globals['_IMPORTASSETSRESPONSE']._serialized_end=1905
+  _globals['_COUNTASSETSREQUEST']._serialized_start=1907
+  _globals['_COUNTASSETSREQUEST']._serialized_end=1927
+  _globals['_COUNTASSETSRESPONSE']._serialized_start=1929
+  _globals['_COUNTASSETSRESPONSE']._serialized_end=1965
+  _globals['_LOOKUPS']._serialized_start=1968
+  _globals['_LOOKUPS']._serialized_end=2395
 # @@protoc_insertion_point(module_scope)

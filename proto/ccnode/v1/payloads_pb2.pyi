@@ -1121,6 +1121,7 @@ class AccessRecorded(_message.Message):
     PURPOSE_FIELD_NUMBER: _builtins.int
     WHAT_FIELD_NUMBER: _builtins.int
     SUBJECT_KEY_FIELD_NUMBER: _builtins.int
+    SUBJECT_KEYS_FIELD_NUMBER: _builtins.int
     purpose: _builtins.str
     """why (case number or stated purpose)"""
     what: _builtins.str
@@ -1131,6 +1132,10 @@ class AccessRecorded(_message.Message):
     def entries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """entry ids whose personal data was read"""
 
+    @_builtins.property
+    def subject_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A read about many subjects in one call (an agency's CheckBatch): the hash of each."""
+
     def __init__(
         self,
         *,
@@ -1138,10 +1143,11 @@ class AccessRecorded(_message.Message):
         purpose: _builtins.str = ...,
         what: _builtins.str = ...,
         subject_key: _builtins.str = ...,
+        subject_keys: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "purpose", b"purpose", "subject_key", b"subject_key", "what", b"what"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "purpose", b"purpose", "subject_key", b"subject_key", "subject_keys", b"subject_keys", "what", b"what"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

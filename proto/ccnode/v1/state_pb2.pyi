@@ -558,6 +558,7 @@ class AccessState(_message.Message):
     WHAT_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
     SUBJECT_KEY_FIELD_NUMBER: _builtins.int
+    SUBJECT_KEYS_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
     actor: _builtins.str
     hlc: _builtins.int
@@ -567,6 +568,10 @@ class AccessState(_message.Message):
     @_builtins.property
     def entries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """the entries whose personal data was read"""
+
+    @_builtins.property
+    def subject_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """a read about many subjects (AccessRecorded.subject_keys)"""
 
     def __init__(
         self,
@@ -578,10 +583,11 @@ class AccessState(_message.Message):
         what: _builtins.str = ...,
         entries: _abc.Iterable[_builtins.str] | None = ...,
         subject_key: _builtins.str = ...,
+        subject_keys: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "entries", b"entries", "entry_id", b"entry_id", "hlc", b"hlc", "purpose", b"purpose", "subject_key", b"subject_key", "what", b"what"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "entries", b"entries", "entry_id", b"entry_id", "hlc", b"hlc", "purpose", b"purpose", "subject_key", b"subject_key", "subject_keys", b"subject_keys", "what", b"what"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
