@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # NODE_ID_RE is also imported from here (the admin service checks peer ids with it).
+from sync.domain.courts_cn import prefix_problem
+from sync.domain.identifiers import IdMasks, MaskPolicy
 from sync.ids import NODE_ID
 from sync.ids import NODE_ID_RE as NODE_ID_RE
 
@@ -56,6 +58,35 @@ class Limits:
 
 
 @dataclass
+class Masks:
+    """How published and displayed identifiers are masked: how many characters each kind
+    keeps at its start and its end, the rest shown as ``mask_char``. No statute fixes the
+    mask (DOMAIN.md); the default resident-ID mask hides the birth month and day."""
+
+    mask_char: str = "*"
+    resident_id_keep_head: int = 10  # 5101041990****1237
+    resident_id_keep_tail: int = 4
+    credit_code_keep_head: int = 6  # 913501********0Y43
+    credit_code_keep_tail: int = 4
+    org_code_keep_head: int = 2  # M0*****Y4
+    org_code_keep_tail: int = 2
+
+    def policies(self) -> IdMasks:
+        """The masks; ValueError when one would hide nothing or keep more than the value."""
+        return IdMasks(
+            resident_id=_keep(self.resident_id_keep_head, self.resident_id_keep_tail, 18, self),
+            credit_code=_keep(self.credit_code_keep_head, self.credit_code_keep_tail, 18, self),
+            org_code=_keep(self.org_code_keep_head, self.org_code_keep_tail, 9, self),
+        )
+
+
+def _keep(head: int, tail: int, length: int, masks: Masks) -> MaskPolicy:
+    if head < 0 or tail < 0 or head + tail >= length:
+        raise ValueError(f"the kept characters must be fewer than {length}")
+    return MaskPolicy.keep_ends(head, tail, length=length, mask_char=masks.mask_char)
+
+
+@dataclass
 class NodeConfig:
     home: Path
     node_id: str
@@ -68,6 +99,7 @@ class NodeConfig:
     # Auditor names (<name> of spiffe://<td>/auditor/<name>) that may read payloads of
     # restricted entries through Audit.Payloads; each read is recorded (docs/audit.md).
     payload_auditors: list[str] = field(default_factory=list)
+    masks: Masks = field(default_factory=Masks)
 
     @property
     def certs_dir(self) -> Path:
@@ -102,7 +134,8 @@ class NodeConfig:
             raise ConfigError(f"{home} is not a node home (no {CONFIG_FILE}); run `ccnode init`")
         data = json.loads(path.read_text(encoding="utf-8"))
         limits = Limits(**data.pop("limits", {}))
-        config = cls(home=home, limits=limits, **data)
+        masks = Masks(**data.pop("masks", {}))
+        config = cls(home=home, limits=limits, masks=masks, **data)
         config.validate()
         return config
 
@@ -115,6 +148,12 @@ class NodeConfig:
         for prefix in self.court_prefixes:
             if not COURT_PREFIX_RE.fullmatch(prefix):
                 raise ConfigError("court_prefixes: each must be a court code prefix like 川01")
+            if (problem := prefix_problem(prefix)) is not None:
+                raise ConfigError(f"court_prefixes: {problem}")
+        try:
+            self.masks.policies()
+        except ValueError as e:
+            raise ConfigError(f"masks: {e}") from None
         for name in self.payload_auditors:
             if not NODE_ID_RE.fullmatch(name):
                 raise ConfigError(f"payload_auditors: each must match {NODE_ID}")

@@ -33,7 +33,8 @@ from node.store.base import (
 from node.store.runner import Db
 from node.store.verify import verify_store
 from sync.domain import blacklist as bl_rules
-from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
+from sync.domain.courts_cn import prefix_problem
+from sync.domain.identifiers import DEFAULT_ID_MASKS, IdMasks, mask_id
 from sync.folds import blacklist as bl_fold
 from sync.note import Ed25519Signer
 
@@ -43,14 +44,21 @@ LIMIT_MAX = 1000
 PEER_CHECK_TIMEOUT_S = 3.0
 
 
-def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
+def masked_item(
+    item: admin_pb2.BlacklistItem, masks: IdMasks = DEFAULT_ID_MASKS
+) -> admin_pb2.BlacklistItem:
+    """A listing as published: a person's resident ID with the resident-ID mask and a
+    person's credit code with the credit-code mask (the node's configured ``masks``); an
+    organisation's credit code or organisation code in full (法释〔2017〕7号 art. 6)."""
     out = admin_pb2.BlacklistItem()
     out.CopyFrom(item)
     d = out.record.debtor
     if d.id_number:
-        d.id_number = mask_id(d.id_number, DEFAULT_MASK)
+        d.id_number = mask_id(d.id_number, masks.resident_id)
     if d.credit_code and d.type == payloads_pb2.PERSON:
-        d.credit_code = mask_id(d.credit_code, CREDIT_CODE_MASK)
+        d.credit_code = mask_id(d.credit_code, masks.credit_code)
+    if d.org_code and d.type == payloads_pb2.PERSON:
+        d.org_code = mask_id(d.org_code, masks.org_code)
     return out
 
 
@@ -95,6 +103,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> None:
         self._db = db
         self._config = config
+        self._masks = config.masks.policies()
         self._appender = appender
         self._links = links
         self._keys = keys
@@ -164,6 +173,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             await refuse(
                 context, "court_prefixes", "format", "each must be a court code prefix like 川01"
             )
+        for prefix in p.court_prefixes:
+            if (problem := prefix_problem(prefix)) is not None:
+                await refuse(context, "court_prefixes", "unknown_court", problem)
         peer = PeerRecord(p.node_id, p.address, tuple(p.court_prefixes))
         await self._check_peer(context, peer, allow_unreachable=request.allow_unreachable)
         await self._links.add_peer(peer)
@@ -300,7 +312,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 request.id_number.strip().upper(),
             )
         else:
-            items = [masked_item(i) for i in items]
+            items = [masked_item(i, self._masks) for i in items]
         return admin_pb2.BlacklistSearchResponse(
             items=items, total=total, as_of=as_of.isoformat() if as_of else ""
         )
@@ -353,7 +365,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 [item.entry_id], request.actor, request.purpose, "blacklist record", row["id_key"]
             )
         else:
-            item = masked_item(item)
+            item = masked_item(item, self._masks)
         return admin_pb2.BlacklistGetResponse(item=item, history=history)
 
     # ---------------------------------------------------------------- sync, verification

@@ -205,7 +205,7 @@ def validate_delegation(
             raise ValidationError("matter", "required", "a matter delegation names its matter")
     else:
         raise ValidationError("scope", "required", "must be whole_case or matter")
-    case = require_enforcement_case(body.case_number, court_prefixes, "case_number")
+    case = require_enforcement_case(body.case_number, court_prefixes, "case_number", today=today)
     body.case_number = case.text
     court = parse_court_code(body.delegating_court or case.court, "delegating_court").text
     if court != case.court:
@@ -248,7 +248,7 @@ def validate_acceptance(
                 "registered_case_number", "required", "a whole case is registered anew"
             )
         case = require_enforcement_case(
-            body.registered_case_number, court_prefixes, "registered_case_number"
+            body.registered_case_number, court_prefixes, "registered_case_number", today=today
         )
         body.registered_case_number = case.text
     body.accepted_on = today.isoformat()
