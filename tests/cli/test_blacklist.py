@@ -569,3 +569,32 @@ def test_a_lost_answer_to_an_add_says_how_to_check(home: Path, fake: FakeAdmin) 
     result = fails(5, *_add_args(home), env=ACTOR)
     assert "the outcome is unknown: check with `ccnode blacklist check" in result.stderr
     assert ID not in result.stderr
+
+
+# ---------------------------------------------------------------- art. 6 fields and deadlines
+
+
+def test_add_org_by_organisation_code_and_extended_term(home: Path, submit_ok: FakeAdmin) -> None:
+    args = _add_args(home, debtor_type="org", id_number="", name="某某商贸部")
+    ok(*args, "--org-code", "M000100Y-4", "--legal-representative", "李四", "--ground", "g2",
+       "--term-years", "3", "--term-extension", "violence_or_threats", env=ACTOR)  # fmt: skip
+    record = _submitted(submit_ok).drafts[0].payload.blacklist_listed.record
+    assert record.debtor.org_code == "M000100Y-4"  # the node normalises and checks it
+    assert (record.term_years, record.term_extension) == (3, payloads_pb2.VIOLENCE_OR_THREATS)
+
+
+def test_delist_takes_the_date_the_ground_arose(home: Path, submit_ok: FakeAdmin) -> None:
+    ok("blacklist", "delist", "--home", home, "chengdu/bl/5", "--ground", "d1", "--reason",
+       "已全部履行", "--ground-arose-on", "2024-05-02", env=ACTOR)  # fmt: skip
+    body = _submitted(submit_ok).drafts[0].payload.blacklist_delisted
+    assert body.ground_arose_on == "2024-05-02"
+
+
+def test_add_help_marks_what_a_listing_needs() -> None:
+    text = ok("blacklist", "add", "--help").stdout
+    for option in ("--case-number", "--court", "--name", "--filed-on", "--actor", "--home"):
+        line = text[text.index(option) :]
+        assert "[required" in line[: line.index("\n  --", 1)], option
+    assert "具有多项失信行为" in " ".join(text.split())
+    for command in ("correct", "delist"):
+        assert "--ground-arose-on" in ok("blacklist", command, "--help").stdout
