@@ -148,6 +148,8 @@ def time_flags(t: TaskDates, today: date) -> list[Flag]:
 
 def _debtor(d: payloads_pb2.Debtor, confirm_bad_credit_code: bool, warnings: list[str]) -> None:
     require_text(d.name, "debtor.name")
+    if d.org_code:  # (a listing's field, 法释〔2017〕7号 art. 6; not validated for tasks)
+        raise ValidationError("debtor.org_code", "not_allowed", "a task's debtor has no org_code")
     if d.type == payloads_pb2.PERSON:
         if d.credit_code:
             raise ValidationError("debtor.credit_code", "absent", "a person has an id_number")
