@@ -712,8 +712,11 @@ def check(home: Path, id_number: str | None, name: str | None, actor: str, as_js
     """Is this person or organisation on any region's list? (answered from the local copy)"""
     if (id_number is None) == (name is None):
         raise click.UsageError("give exactly one of --id or --name")
+    wanted = (id_number or "").strip()
+    if len(wanted) == 10 and wanted[8] == "-":  # an organisation code written M000100Y-4
+        wanted = wanted[:8] + wanted[9]
     request = admin_pb2.BlacklistSearchRequest(
-        id_number=(id_number or "").strip(),
+        id_number=wanted,
         name=(name or "").strip(),
         limit=SEARCH_LIMIT_MAX,
         actor=actor,

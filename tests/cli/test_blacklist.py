@@ -598,3 +598,10 @@ def test_add_help_marks_what_a_listing_needs() -> None:
     assert "具有多项失信行为" in " ".join(text.split())
     for command in ("correct", "delist"):
         assert "--ground-arose-on" in ok("blacklist", command, "--help").stdout
+
+
+def test_check_by_an_organisation_code_written_with_its_hyphen(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse()
+    ok("blacklist", "check", "--home", home, "--id", "M000100Y-4")
+    (request,) = fake.received("BlacklistSearch")
+    assert request.id_number == "M000100Y4"
