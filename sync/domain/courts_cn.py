@@ -21,9 +21,11 @@ Sources of the data:
   (四川省成都市锦江区人民法院), province + county or county-level city otherwise
   (四川省金堂县人民法院); Chongqing's courts are 重庆市 + district or county.
 * Special courts: 川0191, 川71, 川7101 and 渝8601 are the special courts of the domain
-  specification (DOMAIN.md); their names are those used in their published judgments (川7101
-  as in （2024）川7101民初8969号, 成都铁路运输第一法院). Each entry of ``_SPECIAL`` says where
-  it comes from.
+  specification (DOMAIN.md), which gives their codes; their names are those the courts use
+  (川7101 as in （2024）川7101民初8969号, 成都铁路运输第一法院). Each entry of ``_SPECIAL``
+  says where it comes from. Other special or new courts (e.g. 四川天府新区成都片区人民法院,
+  成都金融法院, 重庆两江新区人民法院, 重庆金融法院) are not in the register until their codes
+  are taken from the 法院代码表: a case of theirs is refused as "unknown_court" meanwhile.
 
 How to update: when a county is created, renamed or merged (a 民政部 notice changes the
 GB/T 2260 code), or the Supreme People's Court creates a court, add, change or remove its
@@ -327,7 +329,13 @@ _SPECIAL: Final[tuple[tuple[str, str, Level, str], ...]] = (
         "basic",
         "DOMAIN.md; published case numbers such as （2024）川7101民初8969号",
     ),
-    ("渝8601", "重庆铁路运输法院", "basic", "DOMAIN.md (special courts 渝8601)"),
+    (
+        "渝8601",
+        "重庆铁路运输法院",
+        "basic",
+        "code: DOMAIN.md (special courts 渝8601); name: Chongqing's railway transport court, "
+        "to be confirmed against the 法院代码表",
+    ),
 )
 
 
