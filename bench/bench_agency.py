@@ -25,7 +25,6 @@ Medians of R runs, each beside its baseline, and the ratio.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sqlite3
@@ -46,6 +45,7 @@ from bench.common import (
     resident_id,
 )
 from ccnode.v1 import admin_pb2, agency_pb2, agency_pb2_grpc
+from node.config import Agencies, NodeConfig
 from node.identity import ca
 from node.identity.spiffe import peer_dns_name
 
@@ -54,7 +54,7 @@ AGENCY = "bench-agency"
 BATCH = 1000
 PAGE = 500
 PURPOSE = "benchmark"
-UNLIMITED = 10**12
+UNLIMITED = 10**9  # the largest daily quota the configuration takes
 
 
 def _channel(certs: Path, port: int) -> grpc.Channel:
@@ -72,7 +72,7 @@ def _channel(certs: Path, port: int) -> grpc.Channel:
 
 def _prepare(root: Path, work: Path) -> tuple[Path, Path]:
     """A copy of the cached federation root (the benchmark appends access records to the
-    node's log: the cache stays as built), the agency's certificates, a node.json with
+    node's log: the cache stays as built), the agency's certificates, a node.toml with
     limits above the load."""
     shutil.copytree(root, work, dirs_exist_ok=True)
     home = work / "homes" / NODE
@@ -80,14 +80,11 @@ def _prepare(root: Path, work: Path) -> tuple[Path, Path]:
         (home / stale).unlink(missing_ok=True)
     certs = work / "certs" / f"agency-{AGENCY}"
     ca.issue_agency(work / "ca", AGENCY, certs, days=3650, overwrite=True)
-    config = json.loads((home / "node.json").read_text())
-    config["agencies"] = {
-        "rate_per_s": 1e6,
-        "burst": 10**6,
-        "daily_quota": UNLIMITED,
-        "follow_page_changes": PAGE,
-    }
-    (home / "node.json").write_text(json.dumps(config))
+    config = NodeConfig.load(home)
+    config.agencies = Agencies(
+        rate_per_s=1e5, burst=10**6, daily_quota=UNLIMITED, follow_page_changes=PAGE
+    )
+    config.save()
     return home, certs
 
 

@@ -37,7 +37,7 @@ from sync.domain.blacklist import (
 )
 from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
 from sync.domain.errors import ValidationError
-from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
+from sync.domain.identifiers import DEFAULT_ID_MASKS, IdMasks, mask_id
 from sync.folds import blacklist as bl_fold
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +64,11 @@ _FIELDS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("name", {}, "Debtor's name 被执行人姓名/名称."),
     ("id_number", {}, "Resident ID number 身份证号 (persons)."),
     ("credit_code", {}, "Unified social credit code 统一社会信用代码 (organisations)."),
+    (
+        "org_code",
+        {},
+        "Organisation code 组织机构代码, e.g. M000100Y-4 (an organisation without a credit code).",
+    ),
     ("sex", {}, "Sex 性别: M or F (persons; derived from the ID when absent)."),
     ("legal_representative", {}, "Legal representative 法定代表人 (organisations)."),
     ("obligation", {}, "Obligation set by the legal document 生效法律文书确定的义务."),
@@ -74,6 +79,12 @@ _FIELDS: tuple[tuple[str, dict[str, Any], str], ...] = (
         "Listing ground 失信情形 (art. 1).",
     ),
     ("term_years", {"type": click.IntRange(0)}, "Term in years 期限 (G2–G6: 2..5; G1: none)."),
+    (
+        "term_extension",
+        {"type": click.Choice(["violence_or_threats", "multiple_dishonest_acts"])},
+        "Why the term runs over 2 years 延长事由 (art. 2): 以暴力、威胁方法妨碍、抗拒执行情节严重 "
+        "or 具有多项失信行为; required with --term-years 3..5.",
+    ),
     ("conduct", {}, "The specific dishonest conduct 具体情形."),
     ("basis_issuer", {}, "Issuer of the enforcement basis 执行依据制作单位."),
     ("basis_number", {}, "Number of the enforcement basis 执行依据文号."),
@@ -85,10 +96,25 @@ def _option_name(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def record_options(fn: F) -> F:
-    """The listing field options (all optional here; the record's rules say what is needed)."""
+# What a new listing needs (the node's rules refuse a record without it); the help of `add`
+# says so. Optional to click, so that the record's rules name what is missing.
+_ALWAYS_REQUIRED = (
+    "case_number", "court", "debtor_type", "name", "obligation", "performance", "ground",
+    "basis_issuer", "basis_number", "filed_on",
+)  # fmt: skip
+_REQUIRED_FOR_LISTING: dict[str, str] = {
+    **{key: "[required]" for key in _ALWAYS_REQUIRED},
+    "id_number": "[required for a person]",
+    "credit_code": "[required for an organisation, or --org-code]",
+    "legal_representative": "[required for an organisation]",
+}
+
+
+def _record_options(fn: F, *, listing: bool) -> F:
     for key, extra, help_text in reversed(_FIELDS):
-        fn = click.option(_option_name(key), key, default=None, help=help_text, **extra)(fn)
+        mark = _REQUIRED_FOR_LISTING.get(key) if listing else None
+        text = f"{help_text}  {mark}" if mark else help_text
+        fn = click.option(_option_name(key), key, default=None, help=text, **extra)(fn)
     return fn
 
 
@@ -133,6 +159,33 @@ def _representatives(values: Sequence[str]) -> list[dict[str, str]]:
     return out
 
 
+def record_options(fn: F) -> F:
+    """The listing field options of a correction (each optional: only those given change)."""
+    return _record_options(fn, listing=False)
+
+
+def listing_options(fn: F) -> F:
+    """The listing field options of a new listing; the help marks what a listing needs."""
+    return _record_options(fn, listing=True)
+
+
+_GROUND_AROSE_ON_HELP = (
+    "When the ground arose 事由发生日期: the 3 working days to act (arts. 9, 10) count from it "
+    "in the statutory calendar; a later action is recorded as late, with a warning."
+)
+
+
+def ground_arose_option(fn: F) -> F:
+    return click.option(
+        "--ground-arose-on",
+        "ground_arose_on",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        metavar="YYYY-MM-DD",
+        help=_GROUND_AROSE_ON_HELP,
+    )(fn)
+
+
 def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
     given = {key: fields[key] for key, _, _ in _FIELDS if fields.get(key) is not None}
     if fields.get("representatives"):
@@ -165,21 +218,25 @@ def _enum_name(enum: Any, value: int) -> str:
 # ---------------------------------------------------------------- display
 
 
-def shown_id(debtor: payloads_pb2.Debtor, *, revealed: bool) -> str:
+def shown_id(
+    debtor: payloads_pb2.Debtor, *, revealed: bool, masks: IdMasks = DEFAULT_ID_MASKS
+) -> str:
     """The debtor's ID number or credit code as the node's policy shows it: a person's
-    identifier masked unless revealed; an organisation's credit code in full (it is a
-    published field, 法释〔2017〕7号 art. 6)."""
+    identifier masked unless revealed, with the mask of its kind; an organisation's credit
+    code or organisation code in full (published fields, 法释〔2017〕7号 art. 6)."""
     if debtor.type == payloads_pb2.ORG:
-        return debtor.credit_code
-    value, policy = debtor.id_number, DEFAULT_MASK
+        return debtor.credit_code or debtor.org_code
+    value, policy = debtor.id_number, masks.resident_id
     if not value:
-        value, policy = debtor.credit_code, CREDIT_CODE_MASK
+        value, policy = debtor.credit_code, masks.credit_code
     if not value or revealed:
         return value
     return mask_id(value, policy)
 
 
-def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[str, Any]:
+def item_doc(
+    item: admin_pb2.BlacklistItem, *, revealed: bool = False, masks: IdMasks = DEFAULT_ID_MASKS
+) -> dict[str, Any]:
     rec = item.record
     return {
         "subject": item.subject,
@@ -188,10 +245,13 @@ def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[s
         "status": item.status,
         "case_number": rec.case_number,
         "court": rec.court,
+        "court_name": rec.court_name,
         "debtor_type": DEBTOR_TYPE_NAMES.get(rec.debtor.type, ""),
         "name": rec.debtor.name,
-        "id": shown_id(rec.debtor, revealed=revealed),
+        "id": shown_id(rec.debtor, revealed=revealed, masks=masks),
+        "id_kind": _id_kind(rec.debtor),
         "sex": rec.debtor.sex,
+        "age": rec.debtor_age if rec.debtor.type == payloads_pb2.PERSON else None,
         "legal_representative": rec.debtor.legal_representative,
         "representatives": [
             {
@@ -205,6 +265,8 @@ def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[s
         "performance": rec.performance,
         "ground": _enum_name(payloads_pb2.ListingGround, rec.ground),
         "term_years": rec.term_years,
+        "term_extension": _enum_name(payloads_pb2.TermExtension, rec.term_extension),
+        "credit_code_confirmed": rec.credit_code_confirmed,
         "conduct": rec.conduct,
         "basis_issuer": rec.basis_issuer,
         "basis_number": rec.basis_number,
@@ -216,8 +278,22 @@ def item_doc(item: admin_pb2.BlacklistItem, *, revealed: bool = False) -> dict[s
         "delist_ground": _enum_name(payloads_pb2.DelistGround, item.delist_ground),
         "delist_reason": item.delist_reason,
         "credit_repair": _enum_name(payloads_pb2.CreditRepair, item.credit_repair),
+        "delist_ground_arose_on": item.delist_ground_arose_on,
+        "delist_act_due_on": item.delist_act_due_on,
+        "delisted_late": item.delisted_late,
         "last_index": item.last_index,
     }
+
+
+def _id_kind(debtor: payloads_pb2.Debtor) -> str:
+    if debtor.type == payloads_pb2.PERSON:
+        return "resident_id"
+    return "credit_code" if debtor.credit_code else "org_code" if debtor.org_code else ""
+
+
+def _masks(home: Path) -> IdMasks:
+    """The node's configured masks (the node masks already; the CLI masks again alike)."""
+    return load_config(home).masks.policies()
 
 
 _STATUS_ZH = {"listed": "listed 在列", "delisted": "delisted 已删除"}
@@ -294,7 +370,7 @@ def blacklist() -> None:
 
 @blacklist.command("add")
 @home_option
-@record_options
+@listing_options
 @representative_option
 @actor_option()
 @confirm_option
@@ -567,6 +643,7 @@ def _parse_line(line: str, line_no: int) -> ListingRecord:
 @record_options
 @representative_option
 @click.option("--reason", required=True, help="Why the record is corrected 更正理由.")
+@ground_arose_option
 @actor_option()
 @confirm_option
 @json_option
@@ -574,6 +651,7 @@ def correct(
     home: Path,
     subject: str,
     reason: str,
+    ground_arose_on: Any,
     actor: str,
     confirm_bad_credit_code: bool,
     as_json: bool,
@@ -600,7 +678,11 @@ def correct(
             kind=log_pb2.BLACKLIST_CORRECTED,
             subject=subject,
             payload=payloads_pb2.Payload(
-                blacklist_corrected=payloads_pb2.BlacklistCorrected(record=corrected, reason=reason)
+                blacklist_corrected=payloads_pb2.BlacklistCorrected(
+                    record=corrected,
+                    reason=reason,
+                    ground_arose_on=ground_arose_on.date().isoformat() if ground_arose_on else "",
+                )
             ),
             confirm_bad_credit_code=confirm_bad_credit_code,
         )
@@ -636,6 +718,7 @@ def correct(
     default=None,
     help="Delisting date (default: today on the node).",
 )
+@ground_arose_option
 @actor_option()
 @json_option
 def delist(
@@ -645,6 +728,7 @@ def delist(
     reason: str,
     credit_repair: str | None,
     on: Any,
+    ground_arose_on: Any,
     actor: str,
     as_json: bool,
 ) -> None:
@@ -656,6 +740,7 @@ def delist(
         credit_repair=_CREDIT_REPAIR[credit_repair]
         if credit_repair
         else payloads_pb2.CREDIT_REPAIR_UNSPECIFIED,
+        ground_arose_on=ground_arose_on.date().isoformat() if ground_arose_on else "",
     )
     draft = admin_pb2.Draft(
         kind=log_pb2.BLACKLIST_DELISTED,
@@ -739,7 +824,8 @@ def list_(home: Path, origin: str, status: str | None, expiring: bool, within_da
         response = client.call(
             client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
         )
-    docs = [item_doc(item) for item in response.items]
+    masks = _masks(home)
+    docs = [item_doc(item, masks=masks) for item in response.items]
     if expiring:
         for doc, item in zip(docs, response.items, strict=True):
             doc.update(term_state=item.term_state, term_days_left=item.term_days_left)
@@ -776,7 +862,7 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
     )
     with node_client(home) as client:
         response = client.call(client.admin.BlacklistGet, request, admin_pb2.BlacklistGetResponse)
-    doc = item_doc(response.item, revealed=reveal)
+    doc = item_doc(response.item, revealed=reveal, masks=_masks(home))
     history: list[dict[str, Any]] = [
         {
             "entry_id": event.entry_id,
@@ -796,7 +882,7 @@ def show(home: Path, subject: str, reveal: bool, purpose: str, actor: str, as_js
                 f"{_ROLE_ZH.get(r['role'], r['role'])} {r['role'].lower()}: {r['name']} {r['id']}"
                 for r in value
             )
-        if value not in ("", 0) or key == "term_years":
+        if value not in ("", 0, None, False) or key == "term_years":
             t.add_row(key, str(value))
     print_table(t)
     h = table("entry 条目", "kind 类型", "actor 承办人", title="history 记录")
@@ -821,8 +907,11 @@ def check(home: Path, id_number: str | None, name: str | None, actor: str, as_js
     """Is this person or organisation on any region's list? (answered from the local copy)"""
     if (id_number is None) == (name is None):
         raise click.UsageError("give exactly one of --id or --name")
+    wanted = (id_number or "").strip()
+    if len(wanted) == 10 and wanted[8] == "-":  # an organisation code written M000100Y-4
+        wanted = wanted[:8] + wanted[9]
     request = admin_pb2.BlacklistSearchRequest(
-        id_number=(id_number or "").strip(),
+        id_number=wanted,
         name=(name or "").strip(),
         limit=SEARCH_LIMIT_MAX,
         actor=actor,
@@ -831,13 +920,17 @@ def check(home: Path, id_number: str | None, name: str | None, actor: str, as_js
         response = client.call(
             client.admin.BlacklistSearch, request, admin_pb2.BlacklistSearchResponse
         )
-    hits = [{**item_doc(item), "reason": "listed debtor 失信被执行人"} for item in response.items]
-    via = [_representative_doc(hit) for hit in response.representative_hits]
+    masks = _masks(home)
+    hits = [
+        {**item_doc(item, masks=masks), "reason": "listed debtor 失信被执行人"}
+        for item in response.items
+    ]
+    via = [_representative_doc(hit, masks) for hit in response.representative_hits]
     if as_json:
         emit_json({"hits": hits, "as_representative": via})
         return
     # The queried ID is personal data too: echo it masked.
-    asked = f"ID {mask_id(id_number)}" if id_number is not None else f"name {name}"
+    asked = f"ID {masks.owner(id_number)}" if id_number is not None else f"name {name}"
     if not hits and not via:
         console().print(f"no listing found 未查到失信记录 for {asked}")
         return
@@ -863,10 +956,12 @@ def check(home: Path, id_number: str | None, name: str | None, actor: str, as_js
         print_table(t)
 
 
-def _representative_doc(hit: admin_pb2.RepresentativeHit) -> dict[str, Any]:
+def _representative_doc(
+    hit: admin_pb2.RepresentativeHit, masks: IdMasks = DEFAULT_ID_MASKS
+) -> dict[str, Any]:
     """A listing found through one of its representatives, with the reason, e.g. "legal
     representative of 某某有限公司 (listing chengdu/bl/3) 法定代表人"."""
-    doc = item_doc(hit.item)
+    doc = item_doc(hit.item, masks=masks)
     role = _enum_name(payloads_pb2.RepresentativeRole, hit.representative.role)
     org = hit.item.record.debtor.name
     doc["role"] = role

@@ -17,6 +17,7 @@ from cli.common.options import home_option, json_option
 from cli.output import console, emit_json, print_table, table, unix_ms_iso, yes_no
 from node.config import COURT_PREFIX_RE
 from node.store.base import PeerRecord, Store
+from sync.domain.courts_cn import prefix_problem
 from sync.ids import NODE_ID, NODE_ID_RE
 
 
@@ -39,6 +40,8 @@ def _check_prefixes(
     for prefix in value:
         if not COURT_PREFIX_RE.fullmatch(prefix):
             raise click.BadParameter("must be a court code prefix like 川01 or 渝")
+        if (problem := prefix_problem(prefix)) is not None:
+            raise click.BadParameter(problem)
     return value
 
 

@@ -47,6 +47,8 @@ from pydantic import (
 )
 
 # NODE_ID_RE is also imported from here (the admin service checks peer ids with it).
+from sync.domain.courts_cn import prefix_problem
+from sync.domain.identifiers import IdMasks, MaskPolicy
 from sync.ids import NODE_ID
 from sync.ids import NODE_ID_RE as NODE_ID_RE
 from sync.retention import OPERATION_LOG_DAYS_MIN, RetentionError, check_period
@@ -235,6 +237,43 @@ class Agencies(_Section):
         return value
 
 
+class Masks(_Section):
+    """``[masks]``: how published and displayed identifiers are masked: how many characters
+    each kind keeps at its start and its end, the rest shown as ``mask_char``. No statute fixes
+    the mask (DOMAIN.md); the default resident-ID mask hides the birth month and day."""
+
+    mask_char: str = Field(default="*", min_length=1, max_length=1)
+    resident_id_keep_head: int = Field(default=10, ge=0, le=17)  # 5101041990****1237
+    resident_id_keep_tail: int = Field(default=4, ge=0, le=17)
+    credit_code_keep_head: int = Field(default=6, ge=0, le=17)  # 913501********0Y43
+    credit_code_keep_tail: int = Field(default=4, ge=0, le=17)
+    org_code_keep_head: int = Field(default=2, ge=0, le=8)  # M0*****Y4
+    org_code_keep_tail: int = Field(default=2, ge=0, le=8)
+
+    @model_validator(mode="after")
+    def _hides_something(self) -> Self:
+        self.policies()  # a ValueError names the kind of identifier
+        return self
+
+    def policies(self) -> IdMasks:
+        """The masks; ValueError when one would hide nothing or keep more than the value."""
+        return IdMasks(
+            resident_id=_keep(
+                "resident_id", self.resident_id_keep_head, self.resident_id_keep_tail, 18, self
+            ),
+            credit_code=_keep(
+                "credit_code", self.credit_code_keep_head, self.credit_code_keep_tail, 18, self
+            ),
+            org_code=_keep("org_code", self.org_code_keep_head, self.org_code_keep_tail, 9, self),
+        )
+
+
+def _keep(kind: str, head: int, tail: int, length: int, masks: Masks) -> MaskPolicy:
+    if head + tail >= length:
+        raise ValueError(f"{kind}: the kept characters must be fewer than {length}")
+    return MaskPolicy.keep_ends(head, tail, length=length, mask_char=masks.mask_char)
+
+
 class NodeConfig(_Section):
     """The whole node.toml, plus the home it was read from (not a key of the file)."""
 
@@ -253,6 +292,7 @@ class NodeConfig(_Section):
     public: PublicPage = Field(default_factory=lambda: PublicPage())
     retention: Retention = Field(default_factory=lambda: Retention())
     agencies: Agencies = Field(default_factory=lambda: Agencies())
+    masks: Masks = Field(default_factory=lambda: Masks())
 
     _db_env: str = PrivateAttr(default="")  # CCNODE_DB_URL as it was at load
     _conversion_notice: str = PrivateAttr(default="")  # set by the load that converted node.json
@@ -287,6 +327,8 @@ class NodeConfig(_Section):
         for prefix in value:
             if not COURT_PREFIX_RE.fullmatch(prefix):
                 raise ValueError("each must be a court code prefix like 川01")
+            if (problem := prefix_problem(prefix)) is not None:
+                raise ValueError(problem)
         return value
 
     @field_validator("payload_auditors")

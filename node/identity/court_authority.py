@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from cryptography import x509
 
 from node.identity.errors import IdentityError, PkiError
+from sync.domain.courts_cn import prefix_problem
 
 COURT_PREFIXES_OID = x509.ObjectIdentifier("2.25.172849954063243260719809890779092102659.1")
 
@@ -43,6 +44,9 @@ def check_court_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
     for position, prefix in enumerate(prefixes):
         if not isinstance(prefix, str) or COURT_PREFIX_RE.fullmatch(prefix) is None:
             raise PkiError(f"court_prefixes[{position}]: must be a court code prefix like 川01")
+        # Issued certificates only: one already issued is read (decode_court_prefixes) as it is.
+        if (problem := prefix_problem(prefix)) is not None:
+            raise PkiError(f"court_prefixes[{position}]: {problem}")
     return tuple(dict.fromkeys(prefixes))
 
 

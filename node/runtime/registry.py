@@ -160,7 +160,13 @@ def _lookups(p: Parts) -> LookupsService:
 
 
 def _tasks(p: Parts) -> TasksService:
-    return TasksService(db=p.db, appender=p.local_log, node_id=p.config.node_id, clock=p.clock)
+    return TasksService(
+        db=p.db,
+        appender=p.local_log,
+        node_id=p.config.node_id,
+        clock=p.clock,
+        masks=p.config.masks.policies(),
+    )
 
 
 def _blacklist_expiry(p: Parts) -> Background:

@@ -46,7 +46,8 @@ from node.store.base import (
 from node.store.runner import Db
 from node.store.verify import verify_store
 from sync.domain import blacklist as bl_rules
-from sync.domain.identifiers import CREDIT_CODE_MASK, DEFAULT_MASK, mask_id
+from sync.domain.courts_cn import prefix_problem
+from sync.domain.identifiers import DEFAULT_ID_MASKS, IdMasks, mask_id
 from sync.folds import blacklist as bl_fold
 from sync.note import Ed25519Signer
 
@@ -56,16 +57,23 @@ LIMIT_MAX = 1000
 PEER_CHECK_TIMEOUT_S = 3.0
 
 
-def masked_item(item: admin_pb2.BlacklistItem) -> admin_pb2.BlacklistItem:
+def masked_item(
+    item: admin_pb2.BlacklistItem, masks: IdMasks = DEFAULT_ID_MASKS
+) -> admin_pb2.BlacklistItem:
+    """A listing as published: a person's resident ID with the resident-ID mask and a
+    person's credit code with the credit-code mask (the node's configured ``masks``); an
+    organisation's credit code or organisation code in full (法释〔2017〕7号 art. 6)."""
     out = admin_pb2.BlacklistItem()
     out.CopyFrom(item)
     d = out.record.debtor
     if d.id_number:
-        d.id_number = mask_id(d.id_number, DEFAULT_MASK)
+        d.id_number = mask_id(d.id_number, masks.resident_id)
     if d.credit_code and d.type == payloads_pb2.PERSON:
-        d.credit_code = mask_id(d.credit_code, CREDIT_CODE_MASK)
+        d.credit_code = mask_id(d.credit_code, masks.credit_code)
+    if d.org_code and d.type == payloads_pb2.PERSON:
+        d.org_code = mask_id(d.org_code, masks.org_code)
     for rep in (*out.record.representatives, *out.former_representatives):
-        rep.id_number = mask_id(rep.id_number, DEFAULT_MASK)
+        rep.id_number = mask_id(rep.id_number, masks.resident_id)
     return out
 
 
@@ -122,6 +130,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self._agency_gate = agency_gate
         self._db = db
         self._config = config
+        self._masks = config.masks.policies()
         self._appender = appender
         self._links = links
         self._keys = keys
@@ -194,6 +203,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             await refuse(
                 context, "court_prefixes", "format", "each must be a court code prefix like 川01"
             )
+        for prefix in p.court_prefixes:
+            if (problem := prefix_problem(prefix)) is not None:
+                await refuse(context, "court_prefixes", "unknown_court", problem)
         peer = PeerRecord(p.node_id, p.address, tuple(p.court_prefixes))
         await self._check_peer(context, peer, allow_unreachable=request.allow_unreachable)
         await self._links.add_peer(peer)
@@ -401,10 +413,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 request.id_number.strip().upper(),
             )
         else:
-            items = [masked_item(i) for i in items]
+            items = [masked_item(i, self._masks) for i in items]
             for hit in rep_hits:
-                hit.item.CopyFrom(masked_item(hit.item))
-                hit.representative.id_number = mask_id(hit.representative.id_number)
+                hit.item.CopyFrom(masked_item(hit.item, self._masks))
+                hit.representative.id_number = mask_id(
+                    hit.representative.id_number, self._masks.resident_id
+                )
         return admin_pb2.BlacklistSearchResponse(
             items=items,
             total=total,
@@ -483,7 +497,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 [item.entry_id], request.actor, request.purpose, "blacklist record", row["id_key"]
             )
         else:
-            item = masked_item(item)
+            item = masked_item(item, self._masks)
         purged = await purges_of(
             self._db, [(e.origin, e.index) for e in entries if e.payload is None]
         )

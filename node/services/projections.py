@@ -30,6 +30,9 @@ def listing_item(s: state_pb2.ListingState) -> admin_pb2.BlacklistItem:
         delist_due_on=s.delist_due_on,
         credit_repair=s.credit_repair,
         former_representatives=s.former_representatives,
+        delist_ground_arose_on=s.delist_ground_arose_on,
+        delist_act_due_on=s.delist_act_due_on,
+        delisted_late=s.delisted_late,
     )
 
 

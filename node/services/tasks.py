@@ -31,7 +31,7 @@ from node.store.base import LogReader, RetentionStore, RowQuery, RowStore
 from node.store.runner import Db
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
-from sync.domain.identifiers import DEFAULT_MASK, mask_id
+from sync.domain.identifiers import DEFAULT_ID_MASKS, DEFAULT_MASK, IdMasks, mask_id
 from sync.folds import tasks as tf
 
 LIMIT_MAX = 1000
@@ -78,16 +78,19 @@ def seizure_pb(view: sz.SeizureView, item: tasks_pb2.SeizureItem) -> tasks_pb2.S
 # ---------------------------------------------------------------- masking
 
 
-def _mask_asset(asset: payloads_pb2.AssetRecord) -> None:
-    if asset.owner_id:
-        asset.owner_id = mask_id(asset.owner_id, DEFAULT_MASK)
+def _mask_asset(asset: payloads_pb2.AssetRecord, masks: IdMasks) -> None:
+    if asset.owner_id:  # a person's resident ID or an organisation's code, each its own mask
+        asset.owner_id = masks.owner(asset.owner_id)
     if asset.reference:
         asset.reference = mask_id(asset.reference, DEFAULT_MASK)
     asset.location = ""
 
 
-def masked(item: tasks_pb2.TaskItem, *, reveal: bool = False) -> tasks_pb2.TaskItem:
-    """What a client sees: never the raw payloads; identifiers masked unless revealed."""
+def masked(
+    item: tasks_pb2.TaskItem, *, reveal: bool = False, masks: IdMasks = DEFAULT_ID_MASKS
+) -> tasks_pb2.TaskItem:
+    """What a client sees: never the raw payloads; identifiers masked unless revealed, each
+    kind with its own mask (resident ID, credit code, organisation code)."""
     out = tasks_pb2.TaskItem()
     out.CopyFrom(item)
     for e in out.events:
@@ -96,18 +99,20 @@ def masked(item: tasks_pb2.TaskItem, *, reveal: bool = False) -> tasks_pb2.TaskI
         return out
     debtor = out.delegation.debtor
     if debtor.id_number:
-        debtor.id_number = mask_id(debtor.id_number, DEFAULT_MASK)
+        debtor.id_number = mask_id(debtor.id_number, masks.resident_id)
     if debtor.credit_code and debtor.type == payloads_pb2.PERSON:
-        debtor.credit_code = mask_id(debtor.credit_code, DEFAULT_MASK)
+        debtor.credit_code = mask_id(debtor.credit_code, masks.credit_code)
     for asset in [*out.delegation.assets, *out.found, *(s.measure.asset for s in out.seizures)]:
-        _mask_asset(asset)
+        _mask_asset(asset, masks)
     return out
 
 
-def masked_seizure(item: tasks_pb2.SeizureItem) -> tasks_pb2.SeizureItem:
+def masked_seizure(
+    item: tasks_pb2.SeizureItem, masks: IdMasks = DEFAULT_ID_MASKS
+) -> tasks_pb2.SeizureItem:
     out = tasks_pb2.SeizureItem()
     out.CopyFrom(item)
-    _mask_asset(out.measure.asset)
+    _mask_asset(out.measure.asset, masks)
     return out
 
 
@@ -128,8 +133,15 @@ class TasksStore(RowStore, LogReader, RetentionStore, Protocol):
 
 class TasksService(tasks_pb2_grpc.TasksServicer):
     def __init__(
-        self, *, db: Db[TasksStore], appender: Appender, node_id: str, clock: Clock
+        self,
+        *,
+        db: Db[TasksStore],
+        appender: Appender,
+        node_id: str,
+        clock: Clock,
+        masks: IdMasks = DEFAULT_ID_MASKS,
     ) -> None:
+        self._masks = masks
         self._db = db
         self._appender = appender
         self._node_id = node_id
@@ -177,7 +189,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         )
         items = []
         for row in rows:
-            item = masked(with_flags(task_item(tf.state_of(row)), day))
+            item = masked(with_flags(task_item(tf.state_of(row)), day), masks=self._masks)
             del item.events[:]
             items.append(item)
         return tasks_pb2.TaskListResponse(items=items, total=total, today=day.isoformat())
@@ -205,7 +217,9 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
             await self._record_access(item, request.actor, request.purpose)
         purged = await purges_of(self._db, [(e.origin, e.index) for e in state.events])
         return tasks_pb2.TaskGetResponse(
-            item=masked(item, reveal=request.reveal), today=day.isoformat(), purged=purged
+            item=masked(item, reveal=request.reveal, masks=self._masks),
+            today=day.isoformat(),
+            purged=purged,
         )
 
     async def _attach_ledger(self, item: tasks_pb2.TaskItem, day: dt.date) -> None:
@@ -245,7 +259,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         for _, item in await self._open_tasks():
             with_flags(item, day)
             if item.flags:
-                out = masked(item)
+                out = masked(item, masks=self._masks)
                 del out.events[:]
                 items.append(out)
         return tasks_pb2.TaskOverdueResponse(
@@ -295,7 +309,9 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         keys = [v.seizure.key for v in views]
         rows = await self._db.read(self._db.store.get_rows, tf.SEIZURE_TABLE, keys)
         return [
-            masked_seizure(seizure_pb(v, seizure_item(tf.seizure_of(rows[v.seizure.key]))))
+            masked_seizure(
+                seizure_pb(v, seizure_item(tf.seizure_of(rows[v.seizure.key]))), self._masks
+            )
             for v in views
             if v.seizure.key in rows
         ]

@@ -18,13 +18,20 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from sync.domain.calendar import DEFAULT_CALENDAR, WorkCalendar, WorkdayCount, add_years
-from sync.domain.case_number import CaseNumber, parse_court_code, require_enforcement_case
+from sync.domain.case_number import (
+    CaseNumber,
+    check_case_year,
+    parse_court_code,
+    require_enforcement_case,
+)
+from sync.domain.courts_cn import court_name
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import (
     Sex,
     age_on,
     is_minor_on,
     validate_credit_code,
+    validate_org_code,
     validate_resident_id,
 )
 
@@ -34,6 +41,7 @@ __all__ = [
     "MAX_EXTENSION_YEARS",
     "REPRESENTATIVES_MAX",
     "TERM_WARNING_DAYS",
+    "ActDeadline",
     "CreditRepair",
     "DebtorType",
     "DelistGround",
@@ -41,9 +49,11 @@ __all__ = [
     "ListingRecord",
     "Representative",
     "RepresentativeRole",
+    "TermExtension",
     "TermView",
     "ValidatedDelisting",
     "ValidatedListing",
+    "act_deadline",
     "expiring_term_ends_before",
     "parse_listing_json",
     "term_view",
@@ -106,6 +116,33 @@ _LISTING_LABELS: Final[dict[ListingGround, tuple[str, str]]] = {
         "无正当理由拒不履行执行和解协议",
         "refuses without good cause to perform an enforcement settlement",
     ),
+}
+
+
+class TermExtension(StrEnum):
+    """Art. 2: the only reasons a G2–G6 term of two years may be extended by 1–3 years.
+
+    Same members as ``ccnode.v1.TermExtension`` on the wire.
+    """
+
+    VIOLENCE_OR_THREATS = "VIOLENCE_OR_THREATS"
+    MULTIPLE_DISHONEST_ACTS = "MULTIPLE_DISHONEST_ACTS"
+
+    @property
+    def label_zh(self) -> str:
+        return _EXTENSION_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _EXTENSION_LABELS[self][1]
+
+
+_EXTENSION_LABELS: Final[dict[TermExtension, tuple[str, str]]] = {
+    TermExtension.VIOLENCE_OR_THREATS: (
+        "以暴力、威胁方法妨碍、抗拒执行情节严重",
+        "obstructed or resisted enforcement by violence or threats, seriously",
+    ),
+    TermExtension.MULTIPLE_DISHONEST_ACTS: ("具有多项失信行为", "several acts of dishonesty"),
 }
 
 
@@ -243,6 +280,8 @@ class ListingRecord:
     name: str = dataclass_field(repr=False)
     id_number: str | None = dataclass_field(default=None, repr=False)  # persons
     credit_code: str | None = dataclass_field(default=None, repr=False)  # organisations
+    # 组织机构代码: an organisation without a credit code (art. 6 "或者组织机构代码").
+    org_code: str | None = dataclass_field(default=None, repr=False)
     sex: Sex | None = None  # persons; derived from the ID when absent
     legal_representative: str | None = dataclass_field(default=None, repr=False)  # orgs
     obligation: str = dataclass_field(repr=False)
@@ -256,6 +295,7 @@ class ListingRecord:
     listed_on: date | None = None
     # Organisations: whom the consumption restriction binds with it (legal representative, ...).
     representatives: tuple[Representative, ...] = dataclass_field(default=(), repr=False)
+    term_extension: TermExtension | None = None  # required for a term over 2 years
 
 
 @dataclass(frozen=True)
@@ -272,6 +312,9 @@ class ValidatedListing:
     # Usual for a term ending beyond the last notice; not a listing warning, since the officer
     # can do nothing about it: a delisting at the term's end warns if it is still so.
     delist_due_uncovered_years: tuple[int, ...] = ()
+    court_name: str = ""  # the enforcing court's name (art. 6), from the court-code register
+    # The officer confirmed a credit code that fails its check character: recorded in the entry.
+    credit_code_confirmed: bool = False
 
     @property
     def listed_on(self) -> date:
@@ -287,6 +330,11 @@ class ValidatedDelisting:
     credit_repair: CreditRepair
     due_by: date | None  # last day to act, when the date the ground arose is known
     warnings: tuple[str, ...] = ()
+    ground_arose_on: date | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.due_by is not None and self.on > self.due_by
 
 
 # ------------------------------------------------------------------------ text fields
@@ -342,15 +390,25 @@ def validate_listing(
     listed_on: date,
     confirm_bad_credit_code: bool = False,
     calendar: WorkCalendar = DEFAULT_CALENDAR,
+    stored: bool = False,
+    require_extension: bool = True,
 ) -> ValidatedListing:
     """Apply the listing rules of 法释〔2017〕7号 to `rec`, to be listed on `listed_on`.
 
     Raises ValidationError for the first rule broken. `confirm_bad_credit_code` records that
     an officer confirmed an organisation's credit code that fails its check character.
+
+    ``stored`` reads back an entry already in the log (to delist or correct it): the rules
+    of authoring that a release may add or a register update may change (the court-code
+    register, the case year, the extension reason) are not applied again, so that a listing
+    can always be delisted. ``require_extension`` False leaves the extension reason of a term
+    over 2 years to the caller (`validate_correction`).
     """
     warnings: list[str] = []
-    case = require_enforcement_case(rec.case_number, court_prefixes, "case_number")
-    court = parse_court_code(rec.court, "court")
+    case = require_enforcement_case(
+        rec.case_number, court_prefixes, "case_number", registered=not stored
+    )
+    court = parse_court_code(rec.court, "court", registered=not stored)
     if court.text != case.court:
         raise ValidationError(
             "court",
@@ -361,6 +419,11 @@ def validate_listing(
         raise ValidationError("listed_on", "mismatch", "differs from the listing date given")
     if rec.filed_on > listed_on:
         raise ValidationError("filed_on", "date_order", "filing date is after the listing date")
+    if not stored:
+        check_case_year(
+            case, "case_number", today=listed_on, not_after=rec.filed_on,
+            not_after_field="filing date",
+        )  # fmt: skip
     if rec.filed_on.year != case.year:
         warnings.append(
             f"filed_on: filing year {rec.filed_on.year} differs from the case year {case.year}"
@@ -369,6 +432,9 @@ def validate_listing(
     ground = _enum(ListingGround, rec.ground, "ground")
     debtor = _validate_debtor(rec, debtor_type, listed_on, confirm_bad_credit_code, warnings)
     term_years = _term_years(ground, rec.term_years)
+    extension = _extension(
+        term_years, rec.term_extension, required=require_extension and not stored
+    )
     term_end = add_years(listed_on, term_years) if term_years else None
     due = calendar.count_workdays(term_end, ACT_WITHIN_WORKDAYS) if term_end else None
     record = replace(
@@ -384,6 +450,7 @@ def validate_listing(
         basis_number=_required_text(rec.basis_number, "basis_number"),
         conduct=_text(rec.conduct, "conduct", required=False),
         listed_on=listed_on,
+        term_extension=extension,
     )
     return ValidatedListing(
         record,
@@ -393,6 +460,8 @@ def validate_listing(
         due.day if due else None,
         tuple(warnings),
         due.uncovered_years if due else (),
+        court_name=court_name(court.text),
+        credit_code_confirmed=debtor.credit_code_confirmed,
     )
 
 
@@ -400,6 +469,7 @@ def validate_listing(
 class _Debtor:
     record: ListingRecord  # the input with the debtor fields normalised
     age: int | None
+    credit_code_confirmed: bool = False
 
 
 def _validate_debtor(
@@ -412,6 +482,7 @@ def _validate_debtor(
     name = _required_text(rec.name, "name")
     if debtor_type is DebtorType.PERSON:
         _absent(rec.credit_code, "credit_code", "a person is identified by id_number")
+        _absent(rec.org_code, "org_code", "a person is identified by id_number")
         _absent(rec.legal_representative, "legal_representative", "only for organisations")
         if rec.representatives:
             raise ValidationError(
@@ -433,25 +504,40 @@ def _validate_debtor(
             )
         normalised = replace(
             rec, name=name, id_number=rid.number, sex=rid.sex, credit_code=None,
-            legal_representative=None,
+            org_code=None, legal_representative=None,
         )  # fmt: skip
         return _Debtor(normalised, age_on(rid, listed_on))
     _absent(rec.id_number, "id_number", "an organisation is identified by credit_code")
     _absent(rec.sex, "sex", "only for persons")
+    representatives = _validate_representatives(rec.representatives)
+    legal_rep = _legal_representative(rec.legal_representative, representatives)
+    if rec.credit_code is None and rec.org_code is not None:
+        # Art. 6: an organisation without a unified social credit code is published with its
+        # organisation code (GB 11714).
+        org = validate_org_code(rec.org_code, "org_code")
+        normalised = replace(
+            rec, name=name, credit_code=None, org_code=org.code,
+            legal_representative=legal_rep, id_number=None, sex=None,
+            representatives=representatives,
+        )  # fmt: skip
+        return _Debtor(normalised, None)
     if rec.credit_code is None:
-        raise ValidationError("credit_code", "required", "is required for an organisation")
+        raise ValidationError(
+            "credit_code",
+            "required",
+            "is required for an organisation (or org_code, for one without a credit code)",
+        )
+    _absent(rec.org_code, "org_code", "the credit code already contains the organisation code")
     credit = validate_credit_code(
         rec.credit_code, "credit_code", allow_bad_checksum=confirm_bad_credit_code
     )
     if credit.warning is not None:
         warnings.append(credit.warning)
-    representatives = _validate_representatives(rec.representatives)
-    legal_rep = _legal_representative(rec.legal_representative, representatives)
     normalised = replace(
         rec, name=name, credit_code=credit.code, legal_representative=legal_rep,
-        id_number=None, sex=None, representatives=representatives,
+        id_number=None, sex=None, org_code=None, representatives=representatives,
     )  # fmt: skip
-    return _Debtor(normalised, None)
+    return _Debtor(normalised, None, credit_code_confirmed=not credit.checksum_ok)
 
 
 def _validate_representatives(
@@ -538,6 +624,32 @@ def _term_years(ground: ListingGround, term_years: int | None) -> int:
     return term_years
 
 
+def _extension(
+    term_years: int, extension: TermExtension | str | None, *, required: bool
+) -> TermExtension | None:
+    """The reason of a term over 2 years (art. 2: serious violence or threats, or several acts
+    of dishonesty): rule "extension_reason" when it is missing (and ``required``), rule
+    "not_allowed" when the term is not extended."""
+    reason = None if extension is None else _enum(TermExtension, extension, "term_extension")
+    if term_years > DEFAULT_TERM_YEARS:
+        if reason is None and required:
+            raise ValidationError(
+                "term_extension",
+                "extension_reason",
+                f"a term over {DEFAULT_TERM_YEARS} years needs its reason: "
+                + " or ".join(f"{member.value} ({member.label_zh})" for member in TermExtension)
+                + " (法释〔2017〕7号 art. 2)",
+            )
+        return reason
+    if reason is not None:
+        raise ValidationError(
+            "term_extension",
+            "not_allowed",
+            f"only a term over {DEFAULT_TERM_YEARS} years is extended",
+        )
+    return None
+
+
 def _enum(enum: type[_E], value: object, field: str) -> _E:
     """`value` as a member of `enum`; the value is not echoed (it may be anything)."""
     allowed = ", ".join(member.value for member in enum)
@@ -581,6 +693,16 @@ def validate_delisting(
         raise ValidationError(
             "ground_arose_on", "date_order", "the ground cannot arise after the delisting"
         )
+    if ground_arose_on is not None and ground is DelistGround.EXPIRED:
+        raise ValidationError(
+            "ground_arose_on",
+            "not_allowed",
+            "an expiry arises at the term's end: its deadline counts from there",
+        )
+    if ground_arose_on is not None and listing is not None and ground_arose_on < listing.listed_on:
+        raise ValidationError(
+            "ground_arose_on", "date_order", "the ground cannot arise before the listing date"
+        )
     due = (
         calendar.count_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
         if ground_arose_on is not None
@@ -594,12 +716,55 @@ def validate_delisting(
             )
     if due is None:
         return ValidatedDelisting(ground, text, on, repair, None, ())
+    return ValidatedDelisting(
+        ground, text, on, repair, due.day, _deadline_warnings(due, on), ground_arose_on
+    )
+
+
+def _deadline_warnings(due: WorkdayCount, on: date) -> tuple[str, ...]:
     warnings = [] if on <= due.day else [_late_warning(due.day)]
     fallback = due.warning()
     if fallback is not None:
         # The deadline may move once this year's notice is in a release: say it is provisional.
         warnings.append(f"due_by: {fallback}")
-    return ValidatedDelisting(ground, text, on, repair, due.day, tuple(warnings))
+    return tuple(warnings)
+
+
+@dataclass(frozen=True)
+class ActDeadline:
+    """When an action on a listing (a correction, arts. 9–10) was due: 3 working days after
+    its ground arose, in the statutory calendar; late when taken after that day."""
+
+    ground_arose_on: date
+    due_by: date
+    on: date
+    warnings: tuple[str, ...]
+
+    @property
+    def late(self) -> bool:
+        return self.on > self.due_by
+
+
+def act_deadline(
+    ground_arose_on: date,
+    *,
+    on: date,
+    listed_on: date,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> ActDeadline:
+    """The 3-working-day deadline of an action taken on ``on`` whose ground arose on
+    ``ground_arose_on`` (between the listing date and ``on``, rule "date_order"); lateness is
+    a warning, not a refusal: a late correction is still due."""
+    if ground_arose_on > on:
+        raise ValidationError(
+            "ground_arose_on", "date_order", "the ground cannot arise after the action"
+        )
+    if ground_arose_on < listed_on:
+        raise ValidationError(
+            "ground_arose_on", "date_order", "the ground cannot arise before the listing date"
+        )
+    due = calendar.count_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
+    return ActDeadline(ground_arose_on, due.day, on, _deadline_warnings(due, on))
 
 
 def _check_against_listing(
@@ -675,10 +840,13 @@ def validate_correction(
 ) -> ValidatedListing:
     """Check a correction (更正) of wrong data in `original`, made on date `on`.
 
-    The debtor's identity (type and ID number or credit code), the listing court and the
-    listing date may not change: a listing of the wrong person or by the wrong court is
-    revoked (撤销, art. 9) and listed afresh, rule "immutable_field". The corrected record is
-    validated in full as of the original listing date, so the term keeps its start.
+    The debtor's identity (type and ID number, credit code or organisation code), the listing
+    court and the listing date may not change: a listing of the wrong person or by the wrong
+    court is revoked (撤销, art. 9) and listed afresh, rule "immutable_field". The corrected
+    record is validated in full as of the original listing date, so the term keeps its start.
+    A corrected term over 2 years needs its extension reason (rule "extension_reason"), as a
+    listing does; only a stored listing of such a term written without one (before the reason
+    was recorded) keeps its term unchanged without it.
     """
     before = original.record
     if on < original.listed_on:
@@ -688,6 +856,7 @@ def validate_correction(
         ("court", before.court, _normalised_court(corrected.court)),
         ("id_number", before.id_number, _normalised_code(corrected.id_number)),
         ("credit_code", before.credit_code, _normalised_code(corrected.credit_code)),
+        ("org_code", before.org_code, _normalised_org_code(corrected.org_code)),
     ):
         if old != new:
             raise ValidationError(
@@ -705,7 +874,12 @@ def validate_correction(
         listed_on=original.listed_on,
         confirm_bad_credit_code=confirm_bad_credit_code,
         calendar=calendar,
+        require_extension=False,
     )
+    term = result.record.term_years or 0
+    legacy = term == (before.term_years or 0) and before.term_extension is None
+    if not legacy:
+        _extension(term, result.record.term_extension, required=True)
     if result.record == before:
         raise ValidationError("correction", "no_change", "changes nothing in the listing")
     return result
@@ -716,6 +890,13 @@ def _normalised_court(court: str) -> str:
         return parse_court_code(court).text
     except ValidationError:
         return court  # differs from the stored, valid code: reported as immutable
+
+
+def _normalised_org_code(code: str | None) -> str | None:
+    normalised = _normalised_code(code)
+    if normalised is not None and len(normalised) == 10 and normalised[8] == "-":
+        return normalised[:8] + normalised[9]
+    return normalised
 
 
 def _normalised_code(code: str | None) -> str | None:
@@ -732,7 +913,8 @@ _REQUIRED_KEYS: Final = (
     "basis_issuer", "basis_number", "filed_on",
 )  # fmt: skip
 _OPTIONAL_TEXT_KEYS: Final = (
-    "id_number", "credit_code", "sex", "legal_representative", "conduct",
+    "id_number", "credit_code", "org_code", "sex", "legal_representative", "conduct",
+    "term_extension",
 )  # fmt: skip
 _KNOWN_KEYS: Final = frozenset(
     (*_REQUIRED_KEYS, *_OPTIONAL_TEXT_KEYS, "term_years", "listed_on", "representatives")
@@ -775,6 +957,7 @@ def _parse_listing(obj: Mapping[str, object]) -> ListingRecord:
         name=_present(strings["name"]),
         id_number=strings["id_number"],
         credit_code=strings["credit_code"],
+        org_code=strings["org_code"],
         sex=_sex(strings["sex"]),
         legal_representative=strings["legal_representative"],
         obligation=_present(strings["obligation"]),
@@ -786,6 +969,7 @@ def _parse_listing(obj: Mapping[str, object]) -> ListingRecord:
         filed_on=_present(_json_date(obj, "filed_on")),
         conduct=strings["conduct"],
         listed_on=_json_date(obj, "listed_on"),
+        term_extension=_optional_enum(TermExtension, strings["term_extension"], "term_extension"),
         representatives=_json_representatives(obj.get("representatives")),
     )
 
@@ -825,6 +1009,12 @@ def _json_representatives(value: object) -> tuple[Representative, ...]:
             )
         )
     return tuple(out)
+
+
+def _optional_enum(enum: type[_E], value: str | None, field: str) -> _E | None:
+    if value is None or not value.strip():
+        return None
+    return _enum(enum, value.strip().upper(), field)
 
 
 def _present(value: _T | None) -> _T:

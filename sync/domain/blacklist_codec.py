@@ -21,6 +21,8 @@ from sync.domain.blacklist import (
     ListingRecord,
     Representative,
     RepresentativeRole,
+    TermExtension,
+    ValidatedListing,
 )
 from sync.domain.errors import ValidationError
 
@@ -34,6 +36,7 @@ __all__ = [
     "representative_role_pb",
     "representatives_from_pb",
     "representatives_to_pb",
+    "validated_to_pb",
 ]
 
 _DEBTOR_TYPE = {payloads_pb2.PERSON: DebtorType.PERSON, payloads_pb2.ORG: DebtorType.ORG}
@@ -117,6 +120,7 @@ def listing_from_pb(rec: payloads_pb2.BlacklistRecord, *, listed_on: date | None
         name=rec.debtor.name,
         id_number=rec.debtor.id_number or None,
         credit_code=rec.debtor.credit_code or None,
+        org_code=rec.debtor.org_code or None,
         sex=sex,  # type: ignore[arg-type]
         legal_representative=rec.debtor.legal_representative or None,
         obligation=rec.obligation,
@@ -129,13 +133,41 @@ def listing_from_pb(rec: payloads_pb2.BlacklistRecord, *, listed_on: date | None
         conduct=rec.conduct or None,
         listed_on=listed_on,
         representatives=representatives_from_pb(rec.representatives),
+        term_extension=_extension(rec.term_extension),
+    )
+
+
+def _extension(value: payloads_pb2.TermExtension.ValueType) -> TermExtension | None:
+    if value == payloads_pb2.TERM_EXTENSION_UNSPECIFIED:
+        return None
+    try:
+        return TermExtension(payloads_pb2.TermExtension.Name(value))
+    except ValueError:
+        raise ValidationError("term_extension", "enum", "is not a known extension") from None
+
+
+def validated_to_pb(v: ValidatedListing) -> payloads_pb2.BlacklistRecord:
+    """The wire record of a validated listing, with what validation derived: the term's end,
+    the debtor's age and the court's name (art. 6), the officer's credit-code confirmation."""
+    return listing_to_pb(
+        v.record,
+        term_end=v.term_end,
+        debtor_age=v.debtor_age,
+        court_name=v.court_name,
+        credit_code_confirmed=v.credit_code_confirmed,
     )
 
 
 def listing_to_pb(
-    rec: ListingRecord, *, term_end: date | None = None
+    rec: ListingRecord,
+    *,
+    term_end: date | None = None,
+    debtor_age: int | None = None,
+    court_name: str = "",
+    credit_code_confirmed: bool = False,
 ) -> payloads_pb2.BlacklistRecord:
-    """The wire record of ``rec``; ``term_end`` is known once the listing is validated."""
+    """The wire record of ``rec``; ``term_end`` and the derived fields are known once the
+    listing is validated (`validated_to_pb`)."""
     term_years = rec.term_years
     if term_years is None:
         term_years = DEFAULT_TERM_YEARS if rec.ground.has_fixed_term else 0
@@ -149,6 +181,7 @@ def listing_to_pb(
             credit_code=rec.credit_code or "",
             sex=rec.sex or "",
             legal_representative=rec.legal_representative or "",
+            org_code=rec.org_code or "",
         ),
         obligation=rec.obligation,
         performance=rec.performance,
@@ -161,6 +194,12 @@ def listing_to_pb(
         listed_on=rec.listed_on.isoformat() if rec.listed_on else "",
         term_end_on=term_end.isoformat() if term_end else "",
         representatives=representatives_to_pb(rec.representatives),
+        debtor_age=debtor_age or 0,
+        court_name=court_name,
+        term_extension=payloads_pb2.TermExtension.Value(str(rec.term_extension))
+        if rec.term_extension
+        else payloads_pb2.TERM_EXTENSION_UNSPECIFIED,
+        credit_code_confirmed=credit_code_confirmed,
     )
 
 
@@ -175,6 +214,7 @@ def listing_json_from_pb(rec: payloads_pb2.BlacklistRecord) -> dict[str, Any]:
         "name": d.name,
         "id_number": d.id_number,
         "credit_code": d.credit_code,
+        "org_code": d.org_code,
         "sex": d.sex,
         "legal_representative": d.legal_representative,
         "obligation": rec.obligation,
@@ -196,6 +236,7 @@ def listing_json_from_pb(rec: payloads_pb2.BlacklistRecord) -> dict[str, Any]:
             for r in rec.representatives
         ]
         or None,
+        "term_extension": _enum_name(payloads_pb2.TermExtension, rec.term_extension),
     }
     return {key: value for key, value in obj.items() if value not in ("", None)}
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
+from sync.domain.courts_cn import require_known_court
 from sync.domain.errors import ValidationError
 
 __all__ = [
+    "CASE_NUMBER_FIRST_YEAR",
     "COURT_PROVINCES",
     "ENFORCEMENT_BASIS_TYPES",
     "ENFORCEMENT_TYPES",
@@ -26,6 +29,7 @@ __all__ = [
     "CaseNumber",
     "CourtCode",
     "CourtLevel",
+    "check_case_year",
     "court_level",
     "parse_case_number",
     "parse_court_code",
@@ -72,7 +76,11 @@ _CASE_RE = re.compile(
     r"(?P<chars>[\u4e00-\u9fff]{1,4})"
     r"(?P<serial>[0-9]+)号"
 )
-_MIN_YEAR, _MAX_YEAR = 1990, 2100
+# Case numbers of this form exist from 2016: 法〔2015〕137号 applies to cases registered from
+# 1 January 2016 (earlier cases were numbered as （2015）锦江执字第12号). The upper bound is the
+# current year, which only the caller knows (`check_case_year`); 2100 stops a typo at parse.
+CASE_NUMBER_FIRST_YEAR = 2016
+_MIN_YEAR, _MAX_YEAR = CASE_NUMBER_FIRST_YEAR, 2100
 _MAX_SERIAL_DIGITS = 8  # the longest in use: criminal review cases get 8-digit random serials
 
 
@@ -131,8 +139,13 @@ class CaseNumber:
         return self.text
 
 
-def parse_court_code(text: str, field: str = "court") -> CourtCode:
-    """Parse ``川``, ``川01`` or ``川0104`` (province character + 0, 2 or 4 digits)."""
+def parse_court_code(text: str, field: str = "court", *, registered: bool = True) -> CourtCode:
+    """Parse ``川``, ``川01`` or ``川0104`` (province character + 0, 2 or 4 digits).
+
+    A code of a province the court-code register covers (川, 渝) must be a registered court
+    (rule "unknown_court", sync/domain/courts_cn.py) unless ``registered`` is False: a stored
+    entry read back, whose court may have left the register since it was written.
+    """
     if not isinstance(text, str):
         raise ValidationError(field, "type", "must be a string")
     stripped = text.strip()
@@ -146,7 +159,10 @@ def parse_court_code(text: str, field: str = "court") -> CourtCode:
         )
     if match["province"] not in COURT_PROVINCES:
         raise ValidationError(field, "format", "the court code has an unknown province character")
-    return CourtCode(match["province"], match["digits"])
+    code = CourtCode(match["province"], match["digits"])
+    if registered:
+        require_known_court(code.text, field)
+    return code
 
 
 def court_level(court: str | CourtCode) -> CourtLevel:
@@ -155,8 +171,11 @@ def court_level(court: str | CourtCode) -> CourtLevel:
     return code.level
 
 
-def parse_case_number(text: str, field: str = "case_number") -> CaseNumber:
-    """Parse and normalise a case number; ASCII parentheses become full-width ones."""
+def parse_case_number(
+    text: str, field: str = "case_number", *, registered: bool = True
+) -> CaseNumber:
+    """Parse and normalise a case number; ASCII parentheses become full-width ones. Its court
+    must be registered (see `parse_court_code`) unless ``registered`` is False."""
     if not isinstance(text, str):
         raise ValidationError(field, "type", "must be a string")
     stripped = text.strip()
@@ -167,10 +186,15 @@ def parse_case_number(text: str, field: str = "case_number") -> CaseNumber:
             "format",
             "not a case number of the form （2024）川0104执1234号",
         )
-    court = parse_court_code(match["province"] + match["digits"], field)
+    court = parse_court_code(match["province"] + match["digits"], field, registered=registered)
     year, serial_s = int(match["year"]), match["serial"]
     if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise ValidationError(field, "year", f"year {year} is outside {_MIN_YEAR}..{_MAX_YEAR}")
+        raise ValidationError(
+            field,
+            "year",
+            f"year {year} is outside {_MIN_YEAR}..{_MAX_YEAR} (case numbers of this form "
+            "exist from 2016, 法〔2015〕137号)",
+        )
     if serial_s.startswith("0"):
         raise ValidationError(
             field, "serial", "serial must be a positive number without leading zeros"
@@ -210,16 +234,49 @@ def case_court(text: str) -> str:
 _CASE_COURT_RE = re.compile(r"\s*[（(]\s*\d{4}\s*[）)]\s*([\u4e00-\u9fff]\d{0,4})")
 
 
+def check_case_year(
+    case: CaseNumber,
+    field: str,
+    *,
+    today: date,
+    not_after: date | None = None,
+    not_after_field: str = "",
+) -> None:
+    """Rule "year": the case's year may not be after the current year (``today``, the node's
+    clock or as-of date) nor after ``not_after`` (a filing or listing date), when given: a
+    case is numbered in the year it is registered (法〔2015〕137号)."""
+    if case.year > today.year:
+        raise ValidationError(
+            field, "year", f"year {case.year} of case {case.text} is after the current year"
+        )
+    if not_after is not None and case.year > not_after.year:
+        raise ValidationError(
+            field,
+            "year",
+            f"year {case.year} of case {case.text} is after the {not_after_field or 'date'} "
+            f"({not_after.isoformat()})",
+        )
+
+
 def require_enforcement_case(
-    text: str, prefixes: Sequence[str], field: str = "case_number"
+    text: str,
+    prefixes: Sequence[str],
+    field: str = "case_number",
+    *,
+    today: date | None = None,
+    registered: bool = True,
 ) -> CaseNumber:
     """Parse a case number that an enforcement action may cite at this node.
 
     Rule "case_type" unless it is a 执 / 执恢 / 执保 case; rule "court_prefix" unless its
-    court code starts with one of the node's configured `prefixes` (e.g. ``["川01"]``).
+    court code starts with one of the node's configured `prefixes` (e.g. ``["川01"]``);
+    rule "unknown_court" for a court outside the register (unless ``registered`` is False);
+    with ``today``, rule "year" for a case of a later year (`check_case_year`).
     """
     assert not isinstance(prefixes, str), "prefixes is a sequence of prefixes, not one string"
-    case = parse_case_number(text, field)
+    case = parse_case_number(text, field, registered=registered)
+    if today is not None:
+        check_case_year(case, field, today=today)
     if not case.is_enforcement_basis:
         raise ValidationError(
             field,

@@ -1,4 +1,5 @@
-"""Resident ID numbers (GB 11643), unified social credit codes (GB 32100-2015), masking.
+"""Resident ID numbers (GB 11643), unified social credit codes (GB 32100-2015), organisation
+codes (GB 11714-1997), masking.
 
 Every value handled here is personal data or may be (an individual business's credit code
 identifies a person). Errors therefore name the field and the rule only, and the result types
@@ -20,9 +21,13 @@ __all__ = [
     "ADULT_AGE_YEARS",
     "CREDIT_CODE_ALPHABET",
     "CREDIT_CODE_MASK",
+    "DEFAULT_ID_MASKS",
     "DEFAULT_MASK",
+    "ORG_CODE_MASK",
     "CreditCodeCheck",
+    "IdMasks",
     "MaskPolicy",
+    "OrgCode",
     "ResidentId",
     "Sex",
     "age_on",
@@ -31,9 +36,11 @@ __all__ = [
     "is_minor_on",
     "mask_id",
     "mask_name",
+    "org_code_check_char",
     "resident_id_check_char",
     "resident_id_weighted_sum",
     "validate_credit_code",
+    "validate_org_code",
     "validate_resident_id",
 ]
 
@@ -246,6 +253,58 @@ def validate_credit_code(
     return CreditCodeCheck(code, checksum_ok=False, warning=f"{field}: {_BAD_CHECKSUM_WARNING}")
 
 
+# ------------------------------------------------------- organisation code (GB 11714-1997)
+
+# 8 characters (digits, upper-case letters A–Z valued 10–35) and a check character:
+# C9 = 11 − (Σ value × weight mod 11), written X for 10 and 0 for 11.
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_BODY_RE = re.compile(r"[0-9A-Z]{8}")
+_ORG_CODE_LENGTH = 9
+
+
+def org_code_check_char(body: str) -> str:
+    """The check character of an organisation code's first 8 characters."""
+    assert _ORG_BODY_RE.fullmatch(body) is not None
+    s = sum(int(ch, 36) * w for ch, w in zip(body, _ORG_WEIGHTS, strict=True))
+    check = 11 - s % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
+@dataclass(frozen=True, repr=False)
+class OrgCode:
+    """A valid 组织机构代码, normalised to its 9 characters (no hyphen)."""
+
+    code: str
+
+    @property
+    def masked(self) -> str:
+        return mask_id(self.code, ORG_CODE_MASK)
+
+    def __repr__(self) -> str:
+        return f"OrgCode({self.masked})"
+
+    __str__ = __repr__
+
+
+def validate_org_code(s: str, field: str = "org_code") -> OrgCode:
+    """Check an organisation code (GB 11714-1997): 8 digits or upper-case letters, then the
+    check character, optionally written with a hyphen before it (``M000100Y-4``)."""
+    if not isinstance(s, str):
+        raise ValidationError(field, "type", "must be a string")
+    code = s.strip().upper()
+    if len(code) == _ORG_CODE_LENGTH + 1 and code[8] == "-":
+        code = code[:8] + code[9]
+    if len(code) != _ORG_CODE_LENGTH:
+        raise ValidationError(field, "length", "an organisation code has 9 characters")
+    if _ORG_BODY_RE.fullmatch(code[:8]) is None or not (code[8].isdigit() or code[8] == "X"):
+        raise ValidationError(
+            field, "format", "an organisation code is 8 digits or letters and a check character"
+        )
+    if org_code_check_char(code[:8]) != code[8]:
+        raise ValidationError(field, "checksum", "check character does not match (GB 11714)")
+    return OrgCode(code)
+
+
 # ------------------------------------------------------------------------------ masking
 
 
@@ -289,6 +348,47 @@ DEFAULT_MASK = MaskPolicy()
 
 CREDIT_CODE_MASK = MaskPolicy.keep_ends(6, 4)
 """Credit codes: keep the first 6 and last 4 characters, hide the middle 8."""
+
+ORG_CODE_MASK = MaskPolicy.keep_ends(2, 2, length=_ORG_CODE_LENGTH)
+"""Organisation codes (9 characters): keep the first and last 2, hide the middle 5."""
+
+
+@dataclass(frozen=True)
+class IdMasks:
+    """The mask of each kind of identifier, as a node's configuration sets them
+    (node/config.py ``masks``): a resident ID, a unified social credit code and an
+    organisation code each have their own length and their own mask."""
+
+    resident_id: MaskPolicy = DEFAULT_MASK
+    credit_code: MaskPolicy = CREDIT_CODE_MASK
+    org_code: MaskPolicy = ORG_CODE_MASK
+
+    def __post_init__(self) -> None:
+        for name, policy, length in (
+            ("resident_id", self.resident_id, _CODE_LENGTH),
+            ("credit_code", self.credit_code, _CODE_LENGTH),
+            ("org_code", self.org_code, _ORG_CODE_LENGTH),
+        ):
+            if policy.length != length:
+                raise ValueError(f"{name}: a mask for {length} characters is needed")
+
+    def owner(self, value: str) -> str:
+        """An identifier of unknown kind (an asset's owner): a valid resident ID with the
+        resident-ID mask, 9 characters with the organisation-code mask, anything else with the
+        credit-code mask (of unknown shape when not 18 characters long)."""
+        text = value.strip().upper()
+        if _ID_RE.fullmatch(text):
+            try:
+                validate_resident_id(text)
+                return mask_id(text, self.resident_id)
+            except ValidationError:
+                pass  # 18 digits that are no resident ID: an all-digit credit code
+        if len(text) == _ORG_CODE_LENGTH:
+            return mask_id(text, self.org_code)
+        return mask_id(text, self.credit_code)
+
+
+DEFAULT_ID_MASKS = IdMasks()
 
 
 def mask_id(s: str, policy: MaskPolicy = DEFAULT_MASK) -> str:

@@ -148,6 +148,8 @@ def time_flags(t: TaskDates, today: date) -> list[Flag]:
 
 def _debtor(d: payloads_pb2.Debtor, confirm_bad_credit_code: bool, warnings: list[str]) -> None:
     require_text(d.name, "debtor.name")
+    if d.org_code:  # (a listing's field, 法释〔2017〕7号 art. 6; not validated for tasks)
+        raise ValidationError("debtor.org_code", "not_allowed", "a task's debtor has no org_code")
     if d.type == payloads_pb2.PERSON:
         if d.credit_code:
             raise ValidationError("debtor.credit_code", "absent", "a person has an id_number")
@@ -205,7 +207,7 @@ def validate_delegation(
             raise ValidationError("matter", "required", "a matter delegation names its matter")
     else:
         raise ValidationError("scope", "required", "must be whole_case or matter")
-    case = require_enforcement_case(body.case_number, court_prefixes, "case_number")
+    case = require_enforcement_case(body.case_number, court_prefixes, "case_number", today=today)
     body.case_number = case.text
     court = parse_court_code(body.delegating_court or case.court, "delegating_court").text
     if court != case.court:
@@ -248,7 +250,7 @@ def validate_acceptance(
                 "registered_case_number", "required", "a whole case is registered anew"
             )
         case = require_enforcement_case(
-            body.registered_case_number, court_prefixes, "registered_case_number"
+            body.registered_case_number, court_prefixes, "registered_case_number", today=today
         )
         body.registered_case_number = case.text
     body.accepted_on = today.isoformat()

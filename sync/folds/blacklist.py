@@ -69,9 +69,11 @@ def listing_subject(origin: str, index: int) -> str:
 
 
 def id_key(debtor: payloads_pb2.Debtor) -> str:
-    """The exact-match key of a debtor: resident ID or credit code, upper-cased."""
-    value = debtor.id_number if debtor.type == payloads_pb2.PERSON else debtor.credit_code
-    return value.strip().upper()
+    """The exact-match key of a debtor: resident ID, or credit code (organisation code for an
+    organisation without one), upper-cased."""
+    if debtor.type == payloads_pb2.PERSON:
+        return debtor.id_number.strip().upper()
+    return (debtor.credit_code or debtor.org_code).strip().upper()
 
 
 def delist_due_on(term_end_on: str) -> str:
@@ -263,7 +265,9 @@ def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
         "entry_id": entry_id,
         "status": "listed",
         "debtor_type": "person" if person else "org",
-        "id_key": (debtor.id_number if person else debtor.credit_code).strip().upper(),
+        "id_key": (debtor.id_number if person else debtor.credit_code or debtor.org_code)
+        .strip()
+        .upper(),
         "name": debtor.name,
         "case_number": record.case_number,
         "court": record.court,
@@ -343,6 +347,9 @@ def _delisted(row: Row, header: Header, body: payloads_pb2.BlacklistDelisted) ->
     item.delist_ground = body.ground
     item.delist_reason = body.reason
     item.credit_repair = body.credit_repair
+    item.delist_ground_arose_on = body.ground_arose_on
+    item.delist_act_due_on = body.act_due_on
+    item.delisted_late = body.late
     item.delist_due_on = ""
     item.last_index = header.index
     return _row(item)

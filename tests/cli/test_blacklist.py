@@ -748,3 +748,39 @@ def test_import_takes_representatives(home: Path, submit_ok: FakeAdmin, tmp_path
     path.write_text(json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
     result = fails(2, "blacklist", "import", "--home", home, str(path), env=ACTOR)
     assert "line 1: representatives[0].id_number: is required" in result.stderr
+
+
+# ---------------------------------------------------------------- art. 6 fields and deadlines
+
+
+def test_add_org_by_organisation_code_and_extended_term(home: Path, submit_ok: FakeAdmin) -> None:
+    args = _add_args(home, debtor_type="org", id_number="", name="某某商贸部")
+    ok(*args, "--org-code", "M000100Y-4", "--legal-representative", "李四", "--ground", "g2",
+       "--term-years", "3", "--term-extension", "violence_or_threats", env=ACTOR)  # fmt: skip
+    record = _submitted(submit_ok).drafts[0].payload.blacklist_listed.record
+    assert record.debtor.org_code == "M000100Y-4"  # the node normalises and checks it
+    assert (record.term_years, record.term_extension) == (3, payloads_pb2.VIOLENCE_OR_THREATS)
+
+
+def test_delist_takes_the_date_the_ground_arose(home: Path, submit_ok: FakeAdmin) -> None:
+    ok("blacklist", "delist", "--home", home, "chengdu/bl/5", "--ground", "d1", "--reason",
+       "已全部履行", "--ground-arose-on", "2024-05-02", env=ACTOR)  # fmt: skip
+    body = _submitted(submit_ok).drafts[0].payload.blacklist_delisted
+    assert body.ground_arose_on == "2024-05-02"
+
+
+def test_add_help_marks_what_a_listing_needs() -> None:
+    text = ok("blacklist", "add", "--help").stdout
+    for option in ("--case-number", "--court", "--name", "--filed-on", "--actor", "--home"):
+        line = text[text.index(option) :]
+        assert "[required" in line[: line.index("\n  --", 1)], option
+    assert "具有多项失信行为" in " ".join(text.split())
+    for command in ("correct", "delist"):
+        assert "--ground-arose-on" in ok("blacklist", command, "--help").stdout
+
+
+def test_check_by_an_organisation_code_written_with_its_hyphen(home: Path, fake: FakeAdmin) -> None:
+    fake.responses["BlacklistSearch"] = admin_pb2.BlacklistSearchResponse()
+    ok("blacklist", "check", "--home", home, "--id", "M000100Y-4")
+    (request,) = fake.received("BlacklistSearch")
+    assert request.id_number == "M000100Y4"

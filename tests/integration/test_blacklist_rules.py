@@ -132,6 +132,8 @@ async def test_expiry_reads_only_due_listings_of_its_own_paged_by_key(
         )
         for i in range(5)
     ] + [listing(case=f"（2024）川0104执{100 + i}号", id_number=ids[i]) for i in (5, 6)]
+    for draft in drafts[1:5:2]:  # the 3-year terms state why they are extended (art. 2)
+        draft.payload.blacklist_listed.record.term_extension = payloads_pb2.MULTIPLE_DISHONEST_ACTS
     subjects = list(
         (await admin(a).Submit(admin_pb2.SubmitRequest(drafts=drafts, actor="王五"))).subjects
     )

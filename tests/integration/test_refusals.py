@@ -173,7 +173,7 @@ async def test_a_server_with_another_nodes_certificate_is_not_trusted_as_the_pee
     impostor = await federation.start("mianyang")
     await admin(impostor).Submit(
         admin_pb2.SubmitRequest(
-            drafts=[listing(case="（2024）川0701执1号", court="川0701")], actor="x"
+            drafts=[listing(case="（2024）川0703执1号", court="川0703")], actor="x"
         )
     )
     # chengdu believes chongqing lives at the impostor's address.

@@ -177,3 +177,13 @@ def test_a_denial_needs_a_reason_and_an_explanation() -> None:
     for bad in (denial(0, "x"), denial(payloads_pb2.RATE_LIMITED, " ")):
         with pytest.raises(DraftRejected):
             prepare(bad, _reader(_pending_row()), _ctx(B))
+
+
+def test_a_request_citing_a_case_of_a_later_year_is_refused() -> None:
+    later = f"（{TODAY.year + 1}）川0104执1号"
+    with pytest.raises(DraftRejected) as info:
+        prepare(_request_draft(case_number=later), _reader(), _ctx(A))
+    assert (info.value.field, info.value.rule) == ("case_number", "year")
+    with pytest.raises(DraftRejected) as info:
+        prepare(_request_draft(case_number="（2025）渝06执1号"), _reader(), _ctx(A))
+    assert info.value.rule == "unknown_court"

@@ -17,6 +17,7 @@ from sync.domain.blacklist import (
     DelistGround,
     ListingGround,
     ListingRecord,
+    TermExtension,
     TermView,
     ValidatedListing,
     expiring_term_ends_before,
@@ -139,7 +140,11 @@ def test_delist_due_by_uses_the_configured_calendar() -> None:
 
 @pytest.mark.parametrize("term_years", [2, 3, 4, 5])
 def test_fixed_term_may_be_extended_by_one_to_three_years(term_years: int) -> None:
-    result = listed(person(ground=ListingGround.G2, term_years=term_years))
+    rec = person(
+        ground=ListingGround.G2, term_years=term_years,
+        term_extension=TermExtension.VIOLENCE_OR_THREATS if term_years > 2 else None,
+    )  # fmt: skip
+    result = listed(rec)
     assert result.record.term_years == term_years
     assert result.term_end == date(2024 + term_years, 3, 1)
 
@@ -164,7 +169,10 @@ def test_organisation_listing() -> None:
 
 
 def test_filing_year_differing_from_case_year_is_a_warning() -> None:
-    result = listed(person(filed_on=date(2023, 12, 29)))
+    # A case of 2023 filed in 2024 is suspect, not impossible; a case of 2024 filed in 2023
+    # cannot be (test_case_year_after_the_filing_date_refused).
+    rec = person(case_number="（2023）川0104执1234号")
+    result = listed(rec)
     assert result.warnings and result.warnings[0].startswith("filed_on: ")
 
 
@@ -420,7 +428,13 @@ def correct(original: ValidatedListing, corrected: ListingRecord) -> ValidatedLi
 
 def test_correction_keeps_the_listing_date_and_recomputes_the_term() -> None:
     original = listed()
-    result = correct(original, person(ground=ListingGround.G2, term_years=3, name="张三峰"))
+    result = correct(
+        original,
+        person(
+            ground=ListingGround.G2, term_years=3, name="张三峰",
+            term_extension=TermExtension.MULTIPLE_DISHONEST_ACTS,
+        ),
+    )  # fmt: skip
     assert result.record.name == "张三峰"
     assert result.listed_on == LISTED_ON
     assert result.term_end == date(2027, 3, 1)
@@ -490,6 +504,7 @@ def person_json(**changes: object) -> dict[str, object]:
         "performance": "全部未履行",
         "ground": "G3",
         "term_years": 3,
+        "term_extension": "multiple_dishonest_acts",
         "basis_issuer": "成都市锦江区人民法院",
         "basis_number": "（2023）川0104民初5678号",
         "filed_on": "2024-01-10",
@@ -510,7 +525,7 @@ def test_parse_listing_json_org_with_optional_keys() -> None:
     obj = person_json(
         debtor_type="org", name="成都某某建筑有限公司", id_number=None, sex=None,
         credit_code=ORG_CODE, legal_representative="李四", conduct="转移财产",
-        listed_on="2024-03-01", term_years=None,
+        listed_on="2024-03-01", term_years=None, term_extension=None,
     )  # fmt: skip
     rec = parse_listing_json(obj)
     assert rec.debtor_type is DebtorType.ORG and rec.listed_on == LISTED_ON

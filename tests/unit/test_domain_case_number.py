@@ -153,7 +153,7 @@ def test_require_enforcement_case_refuses_objection_case() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["（2024）渝0103执1号", "（2024）川0204执1号", "（2024）川71执1号"]
+    "text", ["（2024）渝0103执1号", "（2024）川0302执1号", "（2024）川71执1号"]
 )
 def test_require_enforcement_case_refuses_other_courts(text: str) -> None:
     with pytest.raises(ValidationError) as info:

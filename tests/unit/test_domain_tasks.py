@@ -374,3 +374,17 @@ def test_a_cancelled_tasks_seizure_asks_for_release_until_released() -> None:
         [_s("a", release_needed=True, status="released", released_on=_on(2))], _on(3)
     )
     assert view.flags == () and view.state == "released"
+
+
+def test_delegation_court_register_case_year_and_debtor_org_code() -> None:
+    # The court-code register and the node's clock apply to delegations too.
+    _refused("unknown_court", "receiving_court", receiving_court="渝06")
+    _refused("year", "case_number", case_number=f"（{DAY0.year + 1}）川0104执100号")
+    _refused(
+        "not_allowed",
+        "debtor.org_code",
+        debtor=payloads_pb2.Debtor(
+            type=payloads_pb2.ORG, name="某公司", credit_code="91350100M000100Y43",
+            org_code="M000100Y4",
+        ),
+    )  # fmt: skip

@@ -485,7 +485,7 @@ def test_a_listing_for_a_court_the_origin_serves_folds() -> None:
         assert not isinstance(fold(None, header, payload, courts=courts), Ignored)
 
 
-@pytest.mark.parametrize("courts", [[], [""], ["渝"], ["川02"], ["川01041"]])
+@pytest.mark.parametrize("courts", [[], [""], ["渝"], ["川07"], ["川01041"]])
 def test_a_listing_for_a_court_the_origin_does_not_serve_is_ignored(courts: list[str]) -> None:
     header, payload = _item(1, LISTED, listed_payload(blacklist_record()))
     assert fold(None, header, payload, courts=courts) == Ignored("court_not_served")

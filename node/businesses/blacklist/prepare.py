@@ -119,7 +119,7 @@ def prepare_blacklist(
             listed_on=ctx.today,
             confirm_bad_credit_code=draft.confirm_bad_credit_code,
         )
-        payload.blacklist_listed.record.CopyFrom(codec.listing_to_pb(v.record, term_end=v.term_end))
+        payload.blacklist_listed.record.CopyFrom(codec.validated_to_pb(v))
         _check_one_listing(payload.blacklist_listed.record, rows, ctx)
         subject = f"{bl_fold.subject_prefix(ctx.node_id)}{ctx.index}"
         return Draft(draft.kind, payload, subject=subject), list(v.warnings)
@@ -131,6 +131,7 @@ def prepare_blacklist(
         court_prefixes=ctx.court_prefixes,
         listed_on=listed_on,
         confirm_bad_credit_code=True,
+        stored=True,
     )
     if draft.kind == log_pb2.BLACKLIST_CORRECTED:
         src = draft.payload.blacklist_corrected
@@ -144,13 +145,23 @@ def prepare_blacklist(
         )
         if not src.reason.strip():
             raise ValidationError("reason", "required", "a correction needs a reason")
-        payload.blacklist_corrected.record.CopyFrom(
-            codec.listing_to_pb(v.record, term_end=v.term_end)
-        )
-        _check_one_listing(payload.blacklist_corrected.record, rows, ctx, corrected=draft.subject)
-        payload.blacklist_corrected.reason = src.reason.strip()
-        payload.blacklist_corrected.corrected_on = ctx.today.isoformat()
-        return Draft(draft.kind, payload, subject=draft.subject), list(v.warnings)
+        warnings = list(v.warnings)
+        out = payload.blacklist_corrected
+        if src.ground_arose_on:
+            deadline = bl.act_deadline(
+                codec.date_from_pb(src.ground_arose_on, "ground_arose_on"),
+                on=ctx.today,
+                listed_on=listed_on,
+            )
+            out.ground_arose_on = deadline.ground_arose_on.isoformat()
+            out.act_due_on = deadline.due_by.isoformat()
+            out.late = deadline.late
+            warnings.extend(deadline.warnings)
+        out.record.CopyFrom(codec.validated_to_pb(v))
+        _check_one_listing(out.record, rows, ctx, corrected=draft.subject)
+        out.reason = src.reason.strip()
+        out.corrected_on = ctx.today.isoformat()
+        return Draft(draft.kind, payload, subject=draft.subject), warnings
     src_d = draft.payload.blacklist_delisted
     if src_d.ground == payloads_pb2.DELIST_GROUND_UNSPECIFIED:
         raise ValidationError("ground", "required", "must be one of D1..D7, REVOKED, EXPIRED")
@@ -168,9 +179,17 @@ def prepare_blacklist(
         on=on,
         credit_repair=repair,
         listing=original,
+        ground_arose_on=codec.date_from_pb(src_d.ground_arose_on, "ground_arose_on")
+        if src_d.ground_arose_on
+        else None,
     )
     payload.blacklist_delisted.ground = src_d.ground
     payload.blacklist_delisted.reason = d.reason
     payload.blacklist_delisted.delisted_on = d.on.isoformat()
     payload.blacklist_delisted.credit_repair = src_d.credit_repair
+    if d.ground_arose_on is not None:
+        payload.blacklist_delisted.ground_arose_on = d.ground_arose_on.isoformat()
+    if d.due_by is not None:
+        payload.blacklist_delisted.act_due_on = d.due_by.isoformat()
+        payload.blacklist_delisted.late = d.late
     return Draft(draft.kind, payload, subject=draft.subject), list(d.warnings)

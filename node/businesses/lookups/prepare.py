@@ -21,7 +21,7 @@ from typing import TypeAlias
 from ccnode.v1 import log_pb2, payloads_pb2
 from node.ownlog.writer import Draft, PrepareContext, RowReader
 from sync.domain.assets import known_categories, normalise_owner_id
-from sync.domain.case_number import parse_case_number
+from sync.domain.case_number import check_case_year, parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import (
     PURPOSE_CHARS_MAX,
@@ -60,6 +60,7 @@ def _prepare_request(draft: Draft, ctx: PrepareContext) -> Draft:
     if target == ctx.node_id:
         raise ValidationError("target_node", "self", "a node does not look up its own region")
     case = parse_case_number(src.case_number, "case_number")
+    check_case_year(case, "case_number", today=ctx.today)
     body = payloads_pb2.LookupRequested(
         target_node=target,
         case_number=case.text,

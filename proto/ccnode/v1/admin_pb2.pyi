@@ -467,6 +467,9 @@ class BlacklistItem(_message.Message):
     LAST_INDEX_FIELD_NUMBER: _builtins.int
     DELIST_DUE_ON_FIELD_NUMBER: _builtins.int
     CREDIT_REPAIR_FIELD_NUMBER: _builtins.int
+    DELIST_GROUND_AROSE_ON_FIELD_NUMBER: _builtins.int
+    DELIST_ACT_DUE_ON_FIELD_NUMBER: _builtins.int
+    DELISTED_LATE_FIELD_NUMBER: _builtins.int
     TERM_STATE_FIELD_NUMBER: _builtins.int
     TERM_DAYS_LEFT_FIELD_NUMBER: _builtins.int
     FORMER_REPRESENTATIVES_FIELD_NUMBER: _builtins.int
@@ -484,6 +487,10 @@ class BlacklistItem(_message.Message):
     delist_due_on: _builtins.str
     """fixed term: latest date for automatic delisting"""
     credit_repair: _payloads_pb2.CreditRepair.ValueType
+    delist_ground_arose_on: _builtins.str
+    """Of the delisting: when its ground arose, its 3-working-day deadline, and whether it was late."""
+    delist_act_due_on: _builtins.str
+    delisted_late: _builtins.bool
     term_state: _builtins.str
     """Filled at read time by an expiring search (expiring_within_days), never stored:
     "expiring" | "awaiting_delisting" | "delisting_overdue"
@@ -512,13 +519,16 @@ class BlacklistItem(_message.Message):
         last_index: _builtins.int = ...,
         delist_due_on: _builtins.str = ...,
         credit_repair: _payloads_pb2.CreditRepair.ValueType = ...,
+        delist_ground_arose_on: _builtins.str = ...,
+        delist_act_due_on: _builtins.str = ...,
+        delisted_late: _builtins.bool = ...,
         term_state: _builtins.str = ...,
         term_days_left: _builtins.int = ...,
         former_representatives: _abc.Iterable[_payloads_pb2.Representative] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_reason", b"delist_reason", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "former_representatives", b"former_representatives", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject", "term_days_left", b"term_days_left", "term_state", b"term_state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delist_act_due_on", b"delist_act_due_on", "delist_due_on", b"delist_due_on", "delist_ground", b"delist_ground", "delist_ground_arose_on", b"delist_ground_arose_on", "delist_reason", b"delist_reason", "delisted_late", b"delisted_late", "delisted_on", b"delisted_on", "entry_id", b"entry_id", "former_representatives", b"former_representatives", "last_index", b"last_index", "origin", b"origin", "record", b"record", "status", b"status", "subject", b"subject", "term_days_left", b"term_days_left", "term_state", b"term_state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

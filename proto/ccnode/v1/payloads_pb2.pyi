@@ -155,6 +155,30 @@ CREDITOR_REQUEST: CreditRepair.ValueType  # 2
 """on the creditor's request (D3)"""
 Global___CreditRepair: _TypeAlias = CreditRepair  # noqa: Y015
 
+class _TermExtension:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TermExtensionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TermExtension.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TERM_EXTENSION_UNSPECIFIED: _TermExtension.ValueType  # 0
+    """no extension: a term of 2 years, or G1"""
+    VIOLENCE_OR_THREATS: _TermExtension.ValueType  # 1
+    """以暴力、威胁方法妨碍、抗拒执行情节严重"""
+    MULTIPLE_DISHONEST_ACTS: _TermExtension.ValueType  # 2
+    """具有多项失信行为"""
+
+class TermExtension(_TermExtension, metaclass=_TermExtensionEnumTypeWrapper):
+    """Why a fixed term runs over two years (art. 2: extendable by 1–3 years)."""
+
+TERM_EXTENSION_UNSPECIFIED: TermExtension.ValueType  # 0
+"""no extension: a term of 2 years, or G1"""
+VIOLENCE_OR_THREATS: TermExtension.ValueType  # 1
+"""以暴力、威胁方法妨碍、抗拒执行情节严重"""
+MULTIPLE_DISHONEST_ACTS: TermExtension.ValueType  # 2
+"""具有多项失信行为"""
+Global___TermExtension: _TypeAlias = TermExtension  # noqa: Y015
+
 class _RepresentativeRole:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -341,6 +365,7 @@ class Debtor(_message.Message):
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     SEX_FIELD_NUMBER: _builtins.int
     LEGAL_REPRESENTATIVE_FIELD_NUMBER: _builtins.int
+    ORG_CODE_FIELD_NUMBER: _builtins.int
     type: Global___DebtorType.ValueType
     name: _builtins.str
     id_number: _builtins.str
@@ -351,6 +376,10 @@ class Debtor(_message.Message):
     """"M" | "F", persons"""
     legal_representative: _builtins.str
     """organisations: legal representative / person in charge"""
+    org_code: _builtins.str
+    """组织机构代码 (GB 11714, 9 characters with its check character): an organisation without a
+    unified social credit code is identified by it (法释〔2017〕7号 art. 6).
+    """
     def __init__(
         self,
         *,
@@ -360,10 +389,11 @@ class Debtor(_message.Message):
         credit_code: _builtins.str = ...,
         sex: _builtins.str = ...,
         legal_representative: _builtins.str = ...,
+        org_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_code", b"credit_code", "id_number", b"id_number", "legal_representative", b"legal_representative", "name", b"name", "sex", b"sex", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_code", b"credit_code", "id_number", b"id_number", "legal_representative", b"legal_representative", "name", b"name", "org_code", b"org_code", "sex", b"sex", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -386,6 +416,10 @@ class BlacklistRecord(_message.Message):
     FILED_ON_FIELD_NUMBER: _builtins.int
     LISTED_ON_FIELD_NUMBER: _builtins.int
     TERM_END_ON_FIELD_NUMBER: _builtins.int
+    DEBTOR_AGE_FIELD_NUMBER: _builtins.int
+    COURT_NAME_FIELD_NUMBER: _builtins.int
+    TERM_EXTENSION_FIELD_NUMBER: _builtins.int
+    CREDIT_CODE_CONFIRMED_FIELD_NUMBER: _builtins.int
     REPRESENTATIVES_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     """enforcement case (执 / 执恢 / 执保), normalised"""
@@ -410,6 +444,16 @@ class BlacklistRecord(_message.Message):
     """date of listing"""
     term_end_on: _builtins.str
     """listed_on + term; empty when no fixed term"""
+    debtor_age: _builtins.int
+    """Published fields of art. 6 and what the listing rests on:
+    persons: age in full years on listed_on, from the ID
+    """
+    court_name: _builtins.str
+    """the enforcing court's name (court-code register)"""
+    term_extension: Global___TermExtension.ValueType
+    """required for a term over 2 years"""
+    credit_code_confirmed: _builtins.bool
+    """The officer confirmed a credit code that fails its check character (an early code)."""
     @_builtins.property
     def debtor(self) -> Global___Debtor: ...
     @_builtins.property
@@ -434,11 +478,15 @@ class BlacklistRecord(_message.Message):
         filed_on: _builtins.str = ...,
         listed_on: _builtins.str = ...,
         term_end_on: _builtins.str = ...,
+        debtor_age: _builtins.int = ...,
+        court_name: _builtins.str = ...,
+        term_extension: Global___TermExtension.ValueType = ...,
+        credit_code_confirmed: _builtins.bool = ...,
         representatives: _abc.Iterable[Global___Representative] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_issuer", b"basis_issuer", "basis_number", b"basis_number", "case_number", b"case_number", "conduct", b"conduct", "court", b"court", "debtor", b"debtor", "filed_on", b"filed_on", "ground", b"ground", "listed_on", b"listed_on", "obligation", b"obligation", "performance", b"performance", "representatives", b"representatives", "term_end_on", b"term_end_on", "term_years", b"term_years"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_issuer", b"basis_issuer", "basis_number", b"basis_number", "case_number", b"case_number", "conduct", b"conduct", "court", b"court", "court_name", b"court_name", "credit_code_confirmed", b"credit_code_confirmed", "debtor", b"debtor", "debtor_age", b"debtor_age", "filed_on", b"filed_on", "ground", b"ground", "listed_on", b"listed_on", "obligation", b"obligation", "performance", b"performance", "representatives", b"representatives", "term_end_on", b"term_end_on", "term_extension", b"term_extension", "term_years", b"term_years"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -497,8 +545,17 @@ class BlacklistCorrected(_message.Message):
     RECORD_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     CORRECTED_ON_FIELD_NUMBER: _builtins.int
+    GROUND_AROSE_ON_FIELD_NUMBER: _builtins.int
+    ACT_DUE_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
     reason: _builtins.str
     corrected_on: _builtins.str
+    ground_arose_on: _builtins.str
+    """The 3 working days to act (arts. 9, 10), when the date the ground arose is given:"""
+    act_due_on: _builtins.str
+    """ground_arose_on + 3 working days (statutory calendar)"""
+    late: _builtins.bool
+    """corrected_on is after act_due_on"""
     @_builtins.property
     def record(self) -> Global___BlacklistRecord:
         """the full corrected record (replaces the previous one)"""
@@ -509,10 +566,13 @@ class BlacklistCorrected(_message.Message):
         record: Global___BlacklistRecord | None = ...,
         reason: _builtins.str = ...,
         corrected_on: _builtins.str = ...,
+        ground_arose_on: _builtins.str = ...,
+        act_due_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["corrected_on", b"corrected_on", "reason", b"reason", "record", b"record"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act_due_on", b"act_due_on", "corrected_on", b"corrected_on", "ground_arose_on", b"ground_arose_on", "late", b"late", "reason", b"reason", "record", b"record"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -526,10 +586,19 @@ class BlacklistDelisted(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     DELISTED_ON_FIELD_NUMBER: _builtins.int
     CREDIT_REPAIR_FIELD_NUMBER: _builtins.int
+    GROUND_AROSE_ON_FIELD_NUMBER: _builtins.int
+    ACT_DUE_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
     ground: Global___DelistGround.ValueType
     reason: _builtins.str
     delisted_on: _builtins.str
     credit_repair: Global___CreditRepair.ValueType
+    ground_arose_on: _builtins.str
+    """when the delisting ground arose, if given"""
+    act_due_on: _builtins.str
+    """its 3-working-day deadline (EXPIRED: the term's)"""
+    late: _builtins.bool
+    """delisted_on is after act_due_on"""
     def __init__(
         self,
         *,
@@ -537,10 +606,13 @@ class BlacklistDelisted(_message.Message):
         reason: _builtins.str = ...,
         delisted_on: _builtins.str = ...,
         credit_repair: Global___CreditRepair.ValueType = ...,
+        ground_arose_on: _builtins.str = ...,
+        act_due_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_repair", b"credit_repair", "delisted_on", b"delisted_on", "ground", b"ground", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act_due_on", b"act_due_on", "credit_repair", b"credit_repair", "delisted_on", b"delisted_on", "ground", b"ground", "ground_arose_on", b"ground_arose_on", "late", b"late", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -36,8 +36,14 @@ def test_prefixes_round_trip_as_der_sequence_of_utf8_strings() -> None:
     assert value == b"\x30\x0c\x0c\x05" + "川01".encode() + b"\x0c\x03" + "渝".encode()
     assert decode_court_prefixes(value) == ("川01", "渝")
     assert decode_court_prefixes(encode_court_prefixes([])) == ()
-    many = [f"川{n:02d}" for n in range(40)]  # a body over 127 bytes: long-form length
+    # A body over 127 bytes: long-form length (京: outside the court-code register, any code).
+    many = [f"京{n:02d}" for n in range(40)]
     assert decode_court_prefixes(encode_court_prefixes(many)) == tuple(many)
+
+
+def test_a_certificate_is_issued_only_for_registered_courts() -> None:
+    with pytest.raises(PkiError, match=r"court_prefixes\[1\]: no court of the court-code register"):
+        encode_court_prefixes(["川01", "川02"])
 
 
 @pytest.mark.parametrize(
