@@ -354,6 +354,15 @@ def _show(item: tasks_pb2.TaskItem) -> None:
         seizures_table(item.seizures)
 
 
+def _flag_texts(s: tasks_pb2.SeizureItem) -> list[str]:
+    """The flags, "release_needed" with its place when an indivisible asset left the case over
+    its cap (release #1 first: the latest-imposed, then the smallest)."""
+    return [
+        f"{f} #{s.release_order}" if f == "release_needed" and s.release_order else f
+        for f in s.flags
+    ]
+
+
 def seizures_table(items: Sequence[tasks_pb2.SeizureItem], title: str | None = None) -> None:
     t = table(
         "seizure 查封", "asset 财产", "category 类别", "value 价值", "state 状态", "until 至",
@@ -373,7 +382,7 @@ def seizures_table(items: Sequence[tasks_pb2.SeizureItem], title: str | None = N
             state,
             s.effective_end_on or s.end_on,
             str(s.days_left) if state == "in_effect" else "",
-            ", ".join([*s.flags, *([s.follow_up] if s.follow_up else [])]),
+            ", ".join([*_flag_texts(s), *([s.follow_up] if s.follow_up else [])]),
         )
     print_table(t)
 

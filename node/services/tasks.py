@@ -71,6 +71,7 @@ def seizure_pb(view: sz.SeizureView, item: tasks_pb2.SeizureItem) -> tasks_pb2.S
     out.queue_ahead = view.queue_ahead
     out.days_left = view.days_left
     out.flags.extend(view.flags)
+    out.release_order = view.release_order
     return out
 
 

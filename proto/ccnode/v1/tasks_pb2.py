@@ -26,7 +26,7 @@ from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 from ccnode.v1 import payloads_pb2 as ccnode_dot_v1_dot_payloads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/tasks.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\x89\x02\n\tTaskEvent\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\"\n\x04kind\x18\x04 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x0f\n\x07parents\x18\x06 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12\x10\n\x08\x61udience\x18\x08 \x03(\t\x12\x0c\n\x04held\x18\t \x01(\x08\x12\x0f\n\x07payload\x18\n \x01(\x0c\x12\n\n\x02on\x18\x0b \x01(\t\x12\x10\n\x08position\x18\x0c \x01(\r\x12\x0f\n\x07outcome\x18\r \x01(\t\x12\x0c\n\x04rule\x18\x0e \x01(\t\x12\x0c\n\x04note\x18\x0f \x01(\t\"Y\n\x0eSeizureRenewal\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x12\n\nrenewed_on\x18\x02 \x01(\t\x12\x11\n\tterm_days\x18\x03 \x01(\r\x12\x0e\n\x06\x65nd_on\x18\x04 \x01(\t\"\xe6\x03\n\x0bSeizureItem\x12\x12\n\nseizure_id\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05\x63ourt\x18\x04 \x01(\t\x12\x15\n\rmeasure_entry\x18\x05 \x01(\t\x12*\n\x07measure\x18\x06 \x01(\x0b\x32\x19.ccnode.v1.SeizureMeasure\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0e\n\x06\x65nd_on\x18\x08 \x01(\t\x12+\n\x08renewals\x18\t \x03(\x0b\x32\x19.ccnode.v1.SeizureRenewal\x12\x13\n\x0breleased_on\x18\n \x01(\t\x12\x16\n\x0erelease_reason\x18\x0b \x01(\t\x12\x15\n\rrelease_entry\x18\x0c \x01(\t\x12\x11\n\tvoid_rule\x18\r \x01(\t\x12\x11\n\tfollow_up\x18\x0e \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x0f \x01(\x03\x12\x10\n\x08task_hlc\x18\x10 \x01(\x04\x12\r\n\x05state\x18\x11 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_on\x18\x12 \x01(\t\x12\x18\n\x10\x65\x66\x66\x65\x63tive_end_on\x18\x13 \x01(\t\x12\x13\n\x0bqueue_ahead\x18\x14 \x01(\r\x12\x11\n\tdays_left\x18\x15 \x01(\x05\x12\r\n\x05\x66lags\x18\x16 \x03(\t\"6\n\x08TaskFlag\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06\x64ue_on\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\"\x9b\x05\n\x08TaskItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65legating_node\x18\x02 \x01(\t\x12\x16\n\x0ereceiving_node\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65tails_unknown\x18\x05 \x01(\x08\x12,\n\ndelegation\x18\x06 \x01(\x0b\x32\x18.ccnode.v1.TaskDelegated\x12)\n\tdocuments\x18\x07 \x03(\x0b\x32\x16.ccnode.v1.DocumentRef\x12\x1e\n\x16registered_case_number\x18\x08 \x01(\t\x12\x17\n\x0freceiving_judge\x18\t \x01(\t\x12\x14\n\x0c\x64\x65legated_on\x18\n \x01(\t\x12\x12\n\nclock_from\x18\x0b \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65pted_on\x18\x0c \x01(\t\x12\x12\n\nstarted_on\x18\r \x01(\t\x12\x16\n\x0elast_report_on\x18\x0e \x01(\t\x12\x13\n\x0breturned_on\x18\x0f \x01(\t\x12\x13\n\x0b\x66inished_on\x18\x10 \x01(\t\x12\x0e\n\x06reason\x18\x11 \x01(\t\x12\x0e\n\x06result\x18\x12 \x01(\t\x12%\n\x05\x66ound\x18\x13 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x17\n\x0f\x63\x61ncel_too_late\x18\x14 \x01(\x08\x12\x12\n\nfollow_ups\x18\x15 \x03(\t\x12(\n\x08seizures\x18\x16 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12$\n\x06\x65vents\x18\x17 \x03(\x0b\x32\x14.ccnode.v1.TaskEvent\x12\x15\n\rdelegated_hlc\x18\x18 \x01(\x04\x12\"\n\x05\x66lags\x18\x19 \x03(\x0b\x32\x13.ccnode.v1.TaskFlag\"c\n\x0fTaskListRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"T\n\x10TaskListResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12\r\n\x05today\x18\x03 \x01(\t\"Q\n\x0eTaskGetRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06reveal\x18\x02 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"C\n\x0fTaskGetResponse\x12!\n\x04item\x18\x01 \x01(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\"#\n\x12TaskOverdueRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"W\n\x13TaskOverdueResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"!\n\x10TaskBoardRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"\xb7\x01\n\x0cTaskBoardRow\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x38\n\tby_status\x18\x03 \x03(\x0b\x32%.ccnode.v1.TaskBoardRow.ByStatusEntry\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xd2\x02\n\x11TaskBoardResponse\x12=\n\tby_status\x18\x01 \x03(\x0b\x32*.ccnode.v1.TaskBoardResponse.ByStatusEntry\x12\x39\n\x07\x62y_flag\x18\x02 \x03(\x0b\x32(.ccnode.v1.TaskBoardResponse.ByFlagEntry\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.TaskBoardRow\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x12\r\n\x05today\x18\x06 \x01(\t\x12\r\n\x05\x61s_of\x18\x07 \x01(\t\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a-\n\x0b\x42yFlagEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"a\n\x10SeizureCaseTotal\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x02 \x01(\x03\x12\x15\n\rin_effect_fen\x18\x03 \x01(\x03\x12\x10\n\x08over_fen\x18\x04 \x01(\x03\"b\n\x0fSeizuresRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"\x83\x01\n\x10SeizuresResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12*\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32\x1b.ccnode.v1.SeizureCaseTotal\x12\r\n\x05today\x18\x04 \x01(\t\"=\n\x17SeizuresExpiringRequest\x12\x13\n\x0bwithin_days\x18\x01 \x01(\r\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\"_\n\x18SeizuresExpiringResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t2\xb6\x03\n\x05Tasks\x12?\n\x04List\x12\x1a.ccnode.v1.TaskListRequest\x1a\x1b.ccnode.v1.TaskListResponse\x12<\n\x03Get\x12\x19.ccnode.v1.TaskGetRequest\x1a\x1a.ccnode.v1.TaskGetResponse\x12H\n\x07Overdue\x12\x1d.ccnode.v1.TaskOverdueRequest\x1a\x1e.ccnode.v1.TaskOverdueResponse\x12\x42\n\x05\x42oard\x12\x1b.ccnode.v1.TaskBoardRequest\x1a\x1c.ccnode.v1.TaskBoardResponse\x12\x43\n\x08Seizures\x12\x1a.ccnode.v1.SeizuresRequest\x1a\x1b.ccnode.v1.SeizuresResponse\x12[\n\x10SeizuresExpiring\x12\".ccnode.v1.SeizuresExpiringRequest\x1a#.ccnode.v1.SeizuresExpiringResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/tasks.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\x89\x02\n\tTaskEvent\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\"\n\x04kind\x18\x04 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x0f\n\x07parents\x18\x06 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12\x10\n\x08\x61udience\x18\x08 \x03(\t\x12\x0c\n\x04held\x18\t \x01(\x08\x12\x0f\n\x07payload\x18\n \x01(\x0c\x12\n\n\x02on\x18\x0b \x01(\t\x12\x10\n\x08position\x18\x0c \x01(\r\x12\x0f\n\x07outcome\x18\r \x01(\t\x12\x0c\n\x04rule\x18\x0e \x01(\t\x12\x0c\n\x04note\x18\x0f \x01(\t\"Y\n\x0eSeizureRenewal\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x12\n\nrenewed_on\x18\x02 \x01(\t\x12\x11\n\tterm_days\x18\x03 \x01(\r\x12\x0e\n\x06\x65nd_on\x18\x04 \x01(\t\"\xfd\x03\n\x0bSeizureItem\x12\x12\n\nseizure_id\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05\x63ourt\x18\x04 \x01(\t\x12\x15\n\rmeasure_entry\x18\x05 \x01(\t\x12*\n\x07measure\x18\x06 \x01(\x0b\x32\x19.ccnode.v1.SeizureMeasure\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0e\n\x06\x65nd_on\x18\x08 \x01(\t\x12+\n\x08renewals\x18\t \x03(\x0b\x32\x19.ccnode.v1.SeizureRenewal\x12\x13\n\x0breleased_on\x18\n \x01(\t\x12\x16\n\x0erelease_reason\x18\x0b \x01(\t\x12\x15\n\rrelease_entry\x18\x0c \x01(\t\x12\x11\n\tvoid_rule\x18\r \x01(\t\x12\x11\n\tfollow_up\x18\x0e \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x0f \x01(\x03\x12\x10\n\x08task_hlc\x18\x10 \x01(\x04\x12\r\n\x05state\x18\x11 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_on\x18\x12 \x01(\t\x12\x18\n\x10\x65\x66\x66\x65\x63tive_end_on\x18\x13 \x01(\t\x12\x13\n\x0bqueue_ahead\x18\x14 \x01(\r\x12\x11\n\tdays_left\x18\x15 \x01(\x05\x12\r\n\x05\x66lags\x18\x16 \x03(\t\x12\x15\n\rrelease_order\x18P \x01(\r\"6\n\x08TaskFlag\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06\x64ue_on\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\"\x9b\x05\n\x08TaskItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65legating_node\x18\x02 \x01(\t\x12\x16\n\x0ereceiving_node\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65tails_unknown\x18\x05 \x01(\x08\x12,\n\ndelegation\x18\x06 \x01(\x0b\x32\x18.ccnode.v1.TaskDelegated\x12)\n\tdocuments\x18\x07 \x03(\x0b\x32\x16.ccnode.v1.DocumentRef\x12\x1e\n\x16registered_case_number\x18\x08 \x01(\t\x12\x17\n\x0freceiving_judge\x18\t \x01(\t\x12\x14\n\x0c\x64\x65legated_on\x18\n \x01(\t\x12\x12\n\nclock_from\x18\x0b \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65pted_on\x18\x0c \x01(\t\x12\x12\n\nstarted_on\x18\r \x01(\t\x12\x16\n\x0elast_report_on\x18\x0e \x01(\t\x12\x13\n\x0breturned_on\x18\x0f \x01(\t\x12\x13\n\x0b\x66inished_on\x18\x10 \x01(\t\x12\x0e\n\x06reason\x18\x11 \x01(\t\x12\x0e\n\x06result\x18\x12 \x01(\t\x12%\n\x05\x66ound\x18\x13 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x17\n\x0f\x63\x61ncel_too_late\x18\x14 \x01(\x08\x12\x12\n\nfollow_ups\x18\x15 \x03(\t\x12(\n\x08seizures\x18\x16 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12$\n\x06\x65vents\x18\x17 \x03(\x0b\x32\x14.ccnode.v1.TaskEvent\x12\x15\n\rdelegated_hlc\x18\x18 \x01(\x04\x12\"\n\x05\x66lags\x18\x19 \x03(\x0b\x32\x13.ccnode.v1.TaskFlag\"c\n\x0fTaskListRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"T\n\x10TaskListResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12\r\n\x05today\x18\x03 \x01(\t\"Q\n\x0eTaskGetRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06reveal\x18\x02 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"C\n\x0fTaskGetResponse\x12!\n\x04item\x18\x01 \x01(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\"#\n\x12TaskOverdueRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"W\n\x13TaskOverdueResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"!\n\x10TaskBoardRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"\xb7\x01\n\x0cTaskBoardRow\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x38\n\tby_status\x18\x03 \x03(\x0b\x32%.ccnode.v1.TaskBoardRow.ByStatusEntry\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xd2\x02\n\x11TaskBoardResponse\x12=\n\tby_status\x18\x01 \x03(\x0b\x32*.ccnode.v1.TaskBoardResponse.ByStatusEntry\x12\x39\n\x07\x62y_flag\x18\x02 \x03(\x0b\x32(.ccnode.v1.TaskBoardResponse.ByFlagEntry\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.TaskBoardRow\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x12\r\n\x05today\x18\x06 \x01(\t\x12\r\n\x05\x61s_of\x18\x07 \x01(\t\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a-\n\x0b\x42yFlagEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"a\n\x10SeizureCaseTotal\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x02 \x01(\x03\x12\x15\n\rin_effect_fen\x18\x03 \x01(\x03\x12\x10\n\x08over_fen\x18\x04 \x01(\x03\"b\n\x0fSeizuresRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"\x83\x01\n\x10SeizuresResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12*\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32\x1b.ccnode.v1.SeizureCaseTotal\x12\r\n\x05today\x18\x04 \x01(\t\"=\n\x17SeizuresExpiringRequest\x12\x13\n\x0bwithin_days\x18\x01 \x01(\r\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\"_\n\x18SeizuresExpiringResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t2\xb6\x03\n\x05Tasks\x12?\n\x04List\x12\x1a.ccnode.v1.TaskListRequest\x1a\x1b.ccnode.v1.TaskListResponse\x12<\n\x03Get\x12\x19.ccnode.v1.TaskGetRequest\x1a\x1a.ccnode.v1.TaskGetResponse\x12H\n\x07Overdue\x12\x1d.ccnode.v1.TaskOverdueRequest\x1a\x1e.ccnode.v1.TaskOverdueResponse\x12\x42\n\x05\x42oard\x12\x1b.ccnode.v1.TaskBoardRequest\x1a\x1c.ccnode.v1.TaskBoardResponse\x12\x43\n\x08Seizures\x12\x1a.ccnode.v1.SeizuresRequest\x1a\x1b.ccnode.v1.SeizuresResponse\x12[\n\x10SeizuresExpiring\x12\".ccnode.v1.SeizuresExpiringRequest\x1a#.ccnode.v1.SeizuresExpiringResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,45 +44,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEIZURERENEWAL']._serialized_start=351
   _globals['_SEIZURERENEWAL']._serialized_end=440
   _globals['_SEIZUREITEM']._serialized_start=443
-  _globals['_SEIZUREITEM']._serialized_end=929
-  _globals['_TASKFLAG']._serialized_start=931
-  _globals['_TASKFLAG']._serialized_end=985
-  _globals['_TASKITEM']._serialized_start=988
-  _globals['_TASKITEM']._serialized_end=1655
-  _globals['_TASKLISTREQUEST']._serialized_start=1657
-  _globals['_TASKLISTREQUEST']._serialized_end=1756
-  _globals['_TASKLISTRESPONSE']._serialized_start=1758
-  _globals['_TASKLISTRESPONSE']._serialized_end=1842
-  _globals['_TASKGETREQUEST']._serialized_start=1844
-  _globals['_TASKGETREQUEST']._serialized_end=1925
-  _globals['_TASKGETRESPONSE']._serialized_start=1927
-  _globals['_TASKGETRESPONSE']._serialized_end=1994
-  _globals['_TASKOVERDUEREQUEST']._serialized_start=1996
-  _globals['_TASKOVERDUEREQUEST']._serialized_end=2031
-  _globals['_TASKOVERDUERESPONSE']._serialized_start=2033
-  _globals['_TASKOVERDUERESPONSE']._serialized_end=2120
-  _globals['_TASKBOARDREQUEST']._serialized_start=2122
-  _globals['_TASKBOARDREQUEST']._serialized_end=2155
-  _globals['_TASKBOARDROW']._serialized_start=2158
-  _globals['_TASKBOARDROW']._serialized_end=2341
-  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_start=2294
-  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_end=2341
-  _globals['_TASKBOARDRESPONSE']._serialized_start=2344
-  _globals['_TASKBOARDRESPONSE']._serialized_end=2682
-  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_start=2294
-  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_end=2341
-  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_start=2637
-  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_end=2682
-  _globals['_SEIZURECASETOTAL']._serialized_start=2684
-  _globals['_SEIZURECASETOTAL']._serialized_end=2781
-  _globals['_SEIZURESREQUEST']._serialized_start=2783
-  _globals['_SEIZURESREQUEST']._serialized_end=2881
-  _globals['_SEIZURESRESPONSE']._serialized_start=2884
-  _globals['_SEIZURESRESPONSE']._serialized_end=3015
-  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_start=3017
-  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_end=3078
-  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_start=3080
-  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_end=3175
-  _globals['_TASKS']._serialized_start=3178
-  _globals['_TASKS']._serialized_end=3616
+  _globals['_SEIZUREITEM']._serialized_end=952
+  _globals['_TASKFLAG']._serialized_start=954
+  _globals['_TASKFLAG']._serialized_end=1008
+  _globals['_TASKITEM']._serialized_start=1011
+  _globals['_TASKITEM']._serialized_end=1678
+  _globals['_TASKLISTREQUEST']._serialized_start=1680
+  _globals['_TASKLISTREQUEST']._serialized_end=1779
+  _globals['_TASKLISTRESPONSE']._serialized_start=1781
+  _globals['_TASKLISTRESPONSE']._serialized_end=1865
+  _globals['_TASKGETREQUEST']._serialized_start=1867
+  _globals['_TASKGETREQUEST']._serialized_end=1948
+  _globals['_TASKGETRESPONSE']._serialized_start=1950
+  _globals['_TASKGETRESPONSE']._serialized_end=2017
+  _globals['_TASKOVERDUEREQUEST']._serialized_start=2019
+  _globals['_TASKOVERDUEREQUEST']._serialized_end=2054
+  _globals['_TASKOVERDUERESPONSE']._serialized_start=2056
+  _globals['_TASKOVERDUERESPONSE']._serialized_end=2143
+  _globals['_TASKBOARDREQUEST']._serialized_start=2145
+  _globals['_TASKBOARDREQUEST']._serialized_end=2178
+  _globals['_TASKBOARDROW']._serialized_start=2181
+  _globals['_TASKBOARDROW']._serialized_end=2364
+  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_start=2317
+  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_end=2364
+  _globals['_TASKBOARDRESPONSE']._serialized_start=2367
+  _globals['_TASKBOARDRESPONSE']._serialized_end=2705
+  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_start=2317
+  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_end=2364
+  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_start=2660
+  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_end=2705
+  _globals['_SEIZURECASETOTAL']._serialized_start=2707
+  _globals['_SEIZURECASETOTAL']._serialized_end=2804
+  _globals['_SEIZURESREQUEST']._serialized_start=2806
+  _globals['_SEIZURESREQUEST']._serialized_end=2904
+  _globals['_SEIZURESRESPONSE']._serialized_start=2907
+  _globals['_SEIZURESRESPONSE']._serialized_end=3038
+  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_start=3040
+  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_end=3101
+  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_start=3103
+  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_end=3198
+  _globals['_TASKS']._serialized_start=3201
+  _globals['_TASKS']._serialized_end=3639
 # @@protoc_insertion_point(module_scope)

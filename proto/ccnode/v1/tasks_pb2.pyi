@@ -159,6 +159,7 @@ class SeizureItem(_message.Message):
     QUEUE_AHEAD_FIELD_NUMBER: _builtins.int
     DAYS_LEFT_FIELD_NUMBER: _builtins.int
     FLAGS_FIELD_NUMBER: _builtins.int
+    RELEASE_ORDER_FIELD_NUMBER: _builtins.int
     seizure_id: _builtins.str
     """"<task>/s<n>" """
     task: _builtins.str
@@ -193,6 +194,11 @@ class SeizureItem(_message.Message):
     queue_ahead: _builtins.int
     """seizures still ahead of this one (轮候)"""
     days_left: _builtins.int
+    release_order: _builtins.int
+    """| "indivisible_excess"
+    Place in the order of release of a case one indivisible asset leaves over its cap (1 =
+    first; 0 = none): latest-imposed first, then the smallest (sync/domain/seizures.py).
+    """
     @_builtins.property
     def measure(self) -> _payloads_pb2.SeizureMeasure: ...
     @_builtins.property
@@ -226,10 +232,11 @@ class SeizureItem(_message.Message):
         queue_ahead: _builtins.int = ...,
         days_left: _builtins.int = ...,
         flags: _abc.Iterable[_builtins.str] | None = ...,
+        release_order: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["measure", b"measure"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cap_fen", b"cap_fen", "case_number", b"case_number", "court", b"court", "days_left", b"days_left", "effective_end_on", b"effective_end_on", "effective_on", b"effective_on", "end_on", b"end_on", "flags", b"flags", "follow_up", b"follow_up", "measure", b"measure", "measure_entry", b"measure_entry", "queue_ahead", b"queue_ahead", "release_entry", b"release_entry", "release_reason", b"release_reason", "released_on", b"released_on", "renewals", b"renewals", "seizure_id", b"seizure_id", "state", b"state", "status", b"status", "task", b"task", "task_hlc", b"task_hlc", "void_rule", b"void_rule"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cap_fen", b"cap_fen", "case_number", b"case_number", "court", b"court", "days_left", b"days_left", "effective_end_on", b"effective_end_on", "effective_on", b"effective_on", "end_on", b"end_on", "flags", b"flags", "follow_up", b"follow_up", "measure", b"measure", "measure_entry", b"measure_entry", "queue_ahead", b"queue_ahead", "release_entry", b"release_entry", "release_order", b"release_order", "release_reason", b"release_reason", "released_on", b"released_on", "renewals", b"renewals", "seizure_id", b"seizure_id", "state", b"state", "status", b"status", "task", b"task", "task_hlc", b"task_hlc", "void_rule", b"void_rule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
