@@ -7,11 +7,13 @@ import click
 from cli.assets import assets
 from cli.audit import audit
 from cli.blacklist import blacklist
+from cli.cases import cases
 from cli.certs import certs
 from cli.common.errors import OUTCOME_UNKNOWN, REFUSED, UNREACHABLE, USAGE
 from cli.demo import demo
 from cli.lookup import lookup
 from cli.node_cmds import init, serve
+from cli.officers import officers
 from cli.peers import peers
 from cli.seizures import seizures
 from cli.sync_cmds import sync_group
@@ -42,6 +44,8 @@ main.add_command(assets)
 
 main.add_command(tasks)
 main.add_command(seizures)
+main.add_command(officers)
+main.add_command(cases)
 
 if __name__ == "__main__":
     main()

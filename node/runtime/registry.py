@@ -137,11 +137,24 @@ def _admin(p: Parts) -> AdminService:
 
 
 def _lookups(p: Parts) -> LookupsService:
-    return LookupsService(db=p.db, appender=p.local_log, links=p.links, changes=p.watch)
+    return LookupsService(
+        db=p.db,
+        appender=p.local_log,
+        links=p.links,
+        changes=p.watch,
+        court_prefixes=tuple(p.config.court_prefixes),
+        clock=p.clock,
+    )
 
 
 def _tasks(p: Parts) -> TasksService:
-    return TasksService(db=p.db, appender=p.local_log, node_id=p.config.node_id, clock=p.clock)
+    return TasksService(
+        db=p.db,
+        appender=p.local_log,
+        node_id=p.config.node_id,
+        clock=p.clock,
+        court_prefixes=tuple(p.config.court_prefixes),
+    )
 
 
 def _blacklist_expiry(p: Parts) -> Background:

@@ -26,7 +26,8 @@ from node.ports import Appender
 from node.services.dates import as_of_day
 from node.services.errors import refuse
 from node.services.projections import seizure_item, task_item
-from node.store.base import LogReader, RowQuery, RowStore
+from node.services.registers import require_officer
+from node.store.base import LogReader, RefusalStore, RegisterStore, RowQuery, RowStore
 from node.store.runner import Db
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -122,18 +123,25 @@ def role_of(row: dict[str, Any], node_id: str) -> str:
 # ---------------------------------------------------------------- the service
 
 
-class TasksStore(RowStore, LogReader, Protocol):
-    """Task and seizure rows, and the task events behind them."""
+class TasksStore(RowStore, LogReader, RegisterStore, RefusalStore, Protocol):
+    """Task and seizure rows, the task events behind them, and the officers who read them."""
 
 
 class TasksService(tasks_pb2_grpc.TasksServicer):
     def __init__(
-        self, *, db: Db[TasksStore], appender: Appender, node_id: str, clock: Clock
+        self,
+        *,
+        db: Db[TasksStore],
+        appender: Appender,
+        node_id: str,
+        clock: Clock,
+        court_prefixes: tuple[str, ...] = (),
     ) -> None:
         self._db = db
         self._appender = appender
         self._node_id = node_id
         self._clock = clock
+        self._court_prefixes = court_prefixes
 
     def _all_rows(self, table: str, equals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row of a table matching ``equals`` (blocking: run through db.read)."""
@@ -191,6 +199,15 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
                 "reveal",
                 "recorded_read",
                 "unmasked personal data needs an actor and a purpose (it is recorded)",
+            )
+        if request.reveal:
+            await require_officer(
+                self._db,
+                self._court_prefixes,
+                request.actor,
+                context,
+                clock=self._clock,
+                method="Tasks.Get",
             )
         rows = await self._db.read(self._db.store.get_rows, tf.TABLE, [request.subject])
         row = rows.get(request.subject)

@@ -20,9 +20,11 @@ from node.store.base import (
     STATE_TABLES,
     AppendInTwoSteps,
     AssetRow,
+    CasePartyRecord,
     ConflictError,
     EvidenceRecord,
     IntegrityError,
+    OfficerRecord,
     OriginState,
     PeerRecord,
     PreparedAppend,
@@ -65,6 +67,8 @@ class MemoryStore(AppendInTwoSteps):
         self._refusals: list[Refusal] = []
         self._rows: dict[str, dict[str, dict[str, Any]]] = {table: {} for table in STATE_TABLES}
         self._assets: dict[str, AssetRow] = {}
+        self._officers: dict[str, OfficerRecord] = {}
+        self._parties: dict[tuple[str, str], CasePartyRecord] = {}
         self._assets_by_owner: dict[str, set[str]] = {}
 
     # ---- logs
@@ -259,6 +263,44 @@ class MemoryStore(AppendInTwoSteps):
     def origin_keys(self) -> dict[str, bytes]:
         with self._lock:
             return dict(sorted(self._origin_keys.items()))
+
+    # ---- registers of officers and case parties
+
+    def put_officer(self, officer: OfficerRecord) -> None:
+        with self._lock:
+            self._officers[officer.officer_id] = officer
+
+    def remove_officer(self, officer_id: str) -> bool:
+        with self._lock:
+            return self._officers.pop(officer_id, None) is not None
+
+    def officer(self, officer_id: str) -> OfficerRecord | None:
+        with self._lock:
+            return self._officers.get(officer_id)
+
+    def officers(self) -> list[OfficerRecord]:
+        with self._lock:
+            return sorted(self._officers.values(), key=lambda o: (o.court, o.officer_id))
+
+    def put_case_party(self, party: CasePartyRecord) -> None:
+        with self._lock:
+            self._parties[(party.case_number, party.party_id)] = party
+
+    def remove_case_party(self, case_number: str, party_id: str) -> bool:
+        with self._lock:
+            return self._parties.pop((case_number, party_id), None) is not None
+
+    def is_case_party(self, case_number: str, party_id: str) -> bool:
+        with self._lock:
+            return (case_number, party_id) in self._parties
+
+    def case_parties(self, case_number: str = "") -> list[CasePartyRecord]:
+        with self._lock:
+            return [
+                self._parties[k]
+                for k in sorted(self._parties)
+                if not case_number or k[0] == case_number
+            ]
 
     # ---- peers and refusals
 

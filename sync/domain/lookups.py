@@ -86,7 +86,8 @@ def check_request(
 ) -> CheckedRequest | Denial:
     """The target's checks of a request, in order: known requester; addressed here; a 执 / 执恢
     / 执保 case of a court the requester serves; a valid identifier; known categories; a
-    purpose. ``requester_prefixes`` is None for a requester that is not a peer of this node.
+    purpose; the requester's statement that the debtor is a registered party of the case.
+    ``requester_prefixes`` is None for a requester that is not a peer of this node.
     Rate limits and quotas are the caller's (they depend on time and history)."""
     assert not isinstance(requester_prefixes, str), "a sequence of prefixes, not one string"
     if requester_prefixes is None:
@@ -108,6 +109,15 @@ def check_request(
     if not purpose or len(purpose) > PURPOSE_CHARS_MAX:
         return Denial(
             payloads_pb2.MALFORMED, f"purpose: required, at most {PURPOSE_CHARS_MAX} characters"
+        )
+    if not request.debtor_registered:
+        # The parties of a case are in the register of the court that holds it, at the
+        # requester; the target cannot see it. What it can verify is that the requester's
+        # node stated it, in its signed request, for a case of a court it serves (above).
+        return Denial(
+            payloads_pb2.NOT_A_DEBTOR,
+            "debtor: the requester does not state the debtor is a registered party of the "
+            "cited case (网络查询冻结规定 arts. 7–8: a query concerns a debtor of the case)",
         )
     return CheckedRequest(owner_id, categories, warnings)
 

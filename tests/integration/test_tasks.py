@@ -22,7 +22,7 @@ from node.clock import FakeClock
 from node.runtime.node import Node
 from sync.folds import tasks as tf
 from sync.payload import body_name
-from tests.integration.harness import Federation, admin, eventually
+from tests.integration.harness import Federation, admin, eventually, without_officer_check
 
 pytestmark = pytest.mark.integration
 
@@ -261,11 +261,12 @@ async def test_a_task_for_a_court_the_receiving_node_does_not_serve_cannot_be_ac
 
 
 async def test_a_task_from_a_node_not_entitled_to_the_delegating_court_cannot_be_accepted(
-    federation: Federation,
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A node whose log certificate names no court (its software changed so that its own
     preparer lets the delegation through) delegates a 川0104 case: the receiving node holds
     the delegation's payload and refuses to accept it."""
+    without_officer_check(monkeypatch)  # nor does it check its (empty) officer register
     import dataclasses
 
     from node.businesses.tasks.prepare import prepare_task
