@@ -170,6 +170,7 @@ def _lookup_responder(p: Parts) -> Background:
         node_id=p.config.node_id,
         limits=p.config.limits,
         clock=p.clock,
+        courts_of=p.keys.courts,
     )
 
 

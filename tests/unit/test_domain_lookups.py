@@ -241,3 +241,17 @@ def test_mask_asset_hides_what_identifies_a_person() -> None:
         SAMPLE_CREDIT_CODE,
         "某某公司",
     )
+
+
+def test_the_case_court_must_be_among_the_requesters_certificate_courts() -> None:
+    # The peer table trusts the requester with 川01, but its certificate names only 川07.
+    outcome = check_request(
+        _request(), target="chongqing", requester_prefixes=["川01"], requester_courts=["川07"]
+    )
+    assert isinstance(outcome, Denial)
+    assert outcome.reason == payloads_pb2.COURT_OUTSIDE_PREFIXES
+    assert "certificate" in outcome.detail
+    passed = check_request(
+        _request(), target="chongqing", requester_prefixes=["川01"], requester_courts=["川01"]
+    )
+    assert isinstance(passed, CheckedRequest)
