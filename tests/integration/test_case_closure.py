@@ -5,10 +5,23 @@ that both nodes fold it against the same view."""
 
 from __future__ import annotations
 
+import asyncio
+
+from click.testing import CliRunner
+
 from ccnode.v1 import log_pb2, payloads_pb2
+from cli.main import main
 from sync.folds import tasks as tf
 from tests.integration.harness import Federation
-from tests.integration.test_tasks import delegation, pair, refused, same_row, step, submit
+from tests.integration.test_tasks import (
+    delegation,
+    item,
+    pair,
+    refused,
+    same_row,
+    step,
+    submit,
+)
 
 
 async def test_a_case_delegated_whole_and_accepted_is_closed_until_returned(
@@ -23,6 +36,10 @@ async def test_a_case_delegated_whole_and_accepted_is_closed_until_returned(
     await submit(b, step(log_pb2.TASK_ACCEPTED, first, accept))
     row = await same_row([a, b], first, 2)
     assert tf.state_of(row).closes_case
+    assert (await item(a, first)).closes_case and (await item(b, first)).closes_case
+    argv = ["tasks", "show", first, "--home", str(a.config.home)]
+    shown = await asyncio.to_thread(CliRunner().invoke, main, argv)
+    assert shown.exit_code == 0 and "case closed 结案" in shown.stdout
 
     for scope in (payloads_pb2.MATTER, payloads_pb2.WHOLE_CASE):
         details = await refused(a, delegation(scope=scope))
