@@ -50,6 +50,7 @@ from node.businesses.lookups.samples import generate
 from node.businesses.lookups.sources import asset_row
 from node.config import NodeConfig
 from node.store import open_store
+from node.store.base import CasePartyRecord
 
 REQUESTER, TARGET = "chengdu", "chongqing"
 LOAD_CHUNK = 20_000
@@ -58,6 +59,7 @@ CATEGORIES = [payloads_pb2.DEPOSIT, payloads_pb2.REAL_ESTATE, payloads_pb2.VEHIC
 TARGET_P50_S = 0.030
 # B's rate limit and daily quota are set to the largest the configuration takes: the
 # benchmark measures the node, not them.
+CASE = "（2025）川0104执1234号"
 
 
 def load_registry(home: Path, n: int) -> tuple[list[str], float]:
@@ -78,6 +80,19 @@ def load_registry(home: Path, n: int) -> tuple[list[str], float]:
     finally:
         store.close()
     return list(owners), time.perf_counter() - started_s
+
+
+def register_debtors(home: Path, owners: list[str]) -> None:
+    """Register every owner as a debtor of CASE in the (stopped) requester's register of case
+    parties: a lookup may only concern a debtor of the case it cites."""
+    store = open_store(NodeConfig.load(home).db_url)
+    try:
+        for owner in owners:
+            person = len(owner) == 18 and owner[:17].isdigit()
+            party = CasePartyRecord(CASE, owner, "person" if person else "org")
+            store.put_case_party(party)
+    finally:
+        store.close()
 
 
 def registry_query_s(home: Path, owners: list[str], count: int) -> list[float]:
@@ -111,7 +126,7 @@ def lookup_request(owner: str, wait_s: float) -> lookups_pb2.LookupRequest:
         debtor.credit_code = owner
     return lookups_pb2.LookupRequest(
         target=TARGET,
-        case_number="（2025）川0104执1234号",
+        case_number=CASE,
         debtor=debtor,
         categories=CATEGORIES,
         purpose="benchmark",
@@ -197,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         pki.home(work / TARGET, TARGET, **limits)
         print(f"loading {args.assets:,} assets into {TARGET}'s registry", flush=True)
         owners, load_s = load_registry(work / TARGET, args.assets)
+        register_debtors(work / REQUESTER, owners)
         query = registry_query_s(work / TARGET, owners, 2000)
         for node_id in (REQUESTER, TARGET):
             procs.append(NodeProcess(work / node_id))

@@ -36,7 +36,7 @@ from node.ownlog.writer import (
     RowReader,
 )
 from node.store import open_store
-from node.store.base import OriginState, RowChange, Store, StoredEntry
+from node.store.base import OfficerRecord, OriginState, RowChange, Store, StoredEntry
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.entry import SALT_BYTES, decode_header, make_entry
 from sync.folds import fold_batch
@@ -92,7 +92,22 @@ class Pki:
             for key, value in limits.items():
                 setattr(config.limits, key, value)
             config.save()
+        register_officers(config)
         return config
+
+
+# The actors the benchmarks submit as: registered officers of the node's court (川01).
+BENCH_OFFICERS = ("bench", "法官王五")
+
+
+def register_officers(config: NodeConfig) -> None:
+    """Register BENCH_OFFICERS in the (stopped) node's store: every --actor must be one."""
+    store = open_store(config.db_url)
+    try:
+        for officer_id in BENCH_OFFICERS:
+            store.put_officer(OfficerRecord(officer_id, "川01", officer_id, "clerk"))
+    finally:
+        store.close()
 
 
 # ---------------------------------------------------------------- processes and admin API

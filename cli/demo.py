@@ -41,6 +41,7 @@ START_TIMEOUT_S = 20.0
 STOP_GRACE_S = 10.0
 POLL_INTERVAL_S = 0.1
 ACTOR = "demo-officer"
+DEMO_COURT = "川0104"  # the sample listing's court, where the demo's officer is registered
 LOG_TAIL_LINES = 20
 
 
@@ -69,7 +70,7 @@ def _sample_listing() -> dict[str, object]:
     body = "51010419900307123"
     return {
         "case_number": "（2024）川0104执1234号",
-        "court": "川0104",
+        "court": DEMO_COURT,
         "debtor_type": "person",
         "name": "张三",
         "id_number": body + resident_id_check_char(body),
@@ -245,6 +246,8 @@ def _run(work: Path, timeout_s: float) -> None:
                     admin_pb2.AddPeerResponse,
                 )
         narrator.say("peered both ways over mutual TLS")
+        _register_officer(chengdu)
+        narrator.say(f"chengdu registers officer {ACTOR} (the --actor of its writes)")
         _replicate(chengdu, chongqing, narrator, timeout_s)
     except BaseException:
         for node in nodes:
@@ -255,6 +258,17 @@ def _run(work: Path, timeout_s: float) -> None:
         for node in nodes:
             _stop(node)
     narrator.say("stopped both nodes")
+
+
+def _register_officer(node: _Node) -> None:
+    """The demo's officer, at the court of the sample listing: every write names one."""
+    officer = admin_pb2.Officer(officer_id=ACTOR, court=DEMO_COURT, name="演示承办人", role="judge")
+    with node_client(node.home) as client:
+        client.call(
+            client.admin.AddOfficer,
+            admin_pb2.AddOfficerRequest(officer=officer),
+            admin_pb2.AddOfficerResponse,
+        )
 
 
 def _replicate(chengdu: _Node, chongqing: _Node, narrator: _Narrator, timeout_s: float) -> None:

@@ -8,6 +8,7 @@ from cli.agencies import agencies
 from cli.assets import assets
 from cli.audit import audit
 from cli.blacklist import blacklist
+from cli.cases import cases
 from cli.certs import certs
 from cli.common.errors import OUTCOME_UNKNOWN, REFUSED, UNREACHABLE, USAGE
 from cli.config_cmds import config_group
@@ -15,6 +16,7 @@ from cli.db_cmds import backup, db_group
 from cli.demo import demo
 from cli.lookup import lookup
 from cli.node_cmds import init, serve
+from cli.officers import officers
 from cli.peers import peers
 from cli.retention import retention
 from cli.seizures import seizures
@@ -49,6 +51,8 @@ main.add_command(seizures)
 for command in (config_group, db_group, backup):
     main.add_command(command)
 main.add_command(retention)
+main.add_command(officers)
+main.add_command(cases)
 
 if __name__ == "__main__":
     main()

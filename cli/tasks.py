@@ -63,6 +63,7 @@ STATUS_ZH = {
     "failed": "failed 未能执行",
     "rejected": "rejected 不予受理",
     "cancelled": "cancelled 已撤回",
+    "refused": "refused 已结案不得再委托",
 }
 
 
@@ -309,6 +310,15 @@ def items_table(items: Sequence[tasks_pb2.TaskItem], title: str | None = None) -
     print_table(t)
 
 
+def _closure(item: tasks_pb2.TaskItem) -> str:
+    """Whole-case closure (结案): this task closes its case, or was refused as closed."""
+    if item.case_closed_by:
+        return f"refused: the case was closed by whole-case task {item.case_closed_by}"
+    if item.closes_case:
+        return "the delegating court's case is closed by this whole-case delegation"
+    return ""
+
+
 def _show(item: tasks_pb2.TaskItem) -> None:
     d = item.delegation
     t = table("field 项目", "value 值", title=f"task {item.subject}")
@@ -338,6 +348,7 @@ def _show(item: tasks_pb2.TaskItem) -> None:
         ("documents 材料", ", ".join(x.name for x in item.documents)),
         ("flags 超期", _flags(item)),
         ("follow-ups 后续", "; ".join(item.follow_ups)),
+        ("case closed 结案", _closure(item)),
         ("details 详情", "headers only 仅有摘要" if item.details_unknown else ""),
     ]
     for key, value in rows:
@@ -353,6 +364,15 @@ def _show(item: tasks_pb2.TaskItem) -> None:
     print_table(h)
     if item.seizures:
         seizures_table(item.seizures)
+
+
+def _flag_texts(s: tasks_pb2.SeizureItem) -> list[str]:
+    """The flags, "release_needed" with its place when an indivisible asset left the case over
+    its cap (release #1 first: the latest-imposed, then the smallest)."""
+    return [
+        f"{f} #{s.release_order}" if f == "release_needed" and s.release_order else f
+        for f in s.flags
+    ]
 
 
 def seizures_table(items: Sequence[tasks_pb2.SeizureItem], title: str | None = None) -> None:
@@ -374,7 +394,7 @@ def seizures_table(items: Sequence[tasks_pb2.SeizureItem], title: str | None = N
             state,
             s.effective_end_on or s.end_on,
             str(s.days_left) if state == "in_effect" else "",
-            ", ".join([*s.flags, *([s.follow_up] if s.follow_up else [])]),
+            ", ".join([*_flag_texts(s), *([s.follow_up] if s.follow_up else [])]),
         )
     print_table(t)
 

@@ -31,7 +31,12 @@ confirm_option: Callable[[F], F] = click.option(
 
 
 def actor_option(
-    *, required: bool = True, help_text: str = "The officer responsible 承办人 (env CCNODE_ACTOR)."
+    *,
+    required: bool = True,
+    help_text: str = (
+        "The officer responsible 承办人: a registered officer id (ccnode officers list; "
+        "env CCNODE_ACTOR)."
+    ),
 ) -> Callable[[F], F]:
     """``--actor`` (env CCNODE_ACTOR): who is responsible for a write, or who reads personal
     data; optional where only some uses of a command need it ("" when absent)."""

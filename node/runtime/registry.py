@@ -156,7 +156,14 @@ def _agency(p: Parts) -> AgencyService:
 
 
 def _lookups(p: Parts) -> LookupsService:
-    return LookupsService(db=p.db, appender=p.local_log, links=p.links, changes=p.watch)
+    return LookupsService(
+        db=p.db,
+        appender=p.local_log,
+        links=p.links,
+        changes=p.watch,
+        court_prefixes=tuple(p.config.court_prefixes),
+        clock=p.clock,
+    )
 
 
 def _tasks(p: Parts) -> TasksService:
@@ -166,6 +173,7 @@ def _tasks(p: Parts) -> TasksService:
         node_id=p.config.node_id,
         clock=p.clock,
         masks=p.config.masks.policies(),
+        court_prefixes=tuple(p.config.court_prefixes),
     )
 
 
@@ -192,6 +200,7 @@ def _lookup_responder(p: Parts) -> Background:
         node_id=p.config.node_id,
         limits=p.config.limits,
         clock=p.clock,
+        courts_of=p.keys.courts,
     )
 
 

@@ -30,6 +30,7 @@ from node.services.errors import refuse, refuse_draft
 from node.services.projections import listing_item
 from node.services.purges import purges_of
 from node.services.refusals import refusal_fields, refusals_page
+from node.services.registers import Registers, debtor_registered, require_officer
 from node.store.base import (
     AgencyRecord,
     AgencyStore,
@@ -39,6 +40,7 @@ from node.store.base import (
     PeerRecord,
     PeerStore,
     RefusalStore,
+    RegisterStore,
     RetentionStore,
     RowQuery,
     RowStore,
@@ -108,10 +110,11 @@ class AdminStore(
     EvidenceStore,
     RetentionStore,
     AgencyStore,
+    RegisterStore,
     Protocol,
 ):
-    """What the admin API reads: logs, peers, folded rows, refusals, evidence, purges and
-    agencies."""
+    """What the admin API reads: logs, peers, folded rows, refusals, evidence, purges,
+    agencies and the registers."""
 
 
 class AdminService(admin_pb2_grpc.AdminServicer):
@@ -136,6 +139,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self._keys = keys
         self._signer = signer
         self._clock = clock
+        self._registers = Registers(db, config.court_prefixes)
 
     async def Status(
         self, request: admin_pb2.StatusRequest, context: grpc.aio.ServicerContext
@@ -155,6 +159,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Submit(
         self, request: admin_pb2.SubmitRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.SubmitResponse:
+        await require_officer(
+            self._db,
+            self._config.court_prefixes,
+            request.actor,
+            context,
+            clock=self._clock,
+            method="Admin.Submit",
+        )
         drafts = [
             Draft(
                 kind=d.kind,
@@ -165,6 +177,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
             for d in request.drafts
         ]
+        for draft in drafts:
+            if draft.kind == log_pb2.LOOKUP_REQUESTED:
+                # The node, not the client, states that the debtor is a party of the case.
+                body = draft.payload.lookup_requested
+                body.debtor_registered = bool(
+                    await debtor_registered(self._db, body, self._config.court_prefixes)
+                )
         try:
             result = await self._appender.submit(
                 drafts,
@@ -185,6 +204,38 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 for position, subject in result.skipped
             ],
         )
+
+    # ---------------------------------------------------------------- registers
+
+    async def AddOfficer(
+        self, request: admin_pb2.AddOfficerRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.AddOfficerResponse:
+        return await self._registers.add_officer(request, context)
+
+    async def RemoveOfficer(
+        self, request: admin_pb2.RemoveOfficerRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.RemoveOfficerResponse:
+        return await self._registers.remove_officer(request, context)
+
+    async def ListOfficers(
+        self, request: admin_pb2.ListOfficersRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.ListOfficersResponse:
+        return await self._registers.list_officers(request, context)
+
+    async def AddCaseParty(
+        self, request: admin_pb2.AddCasePartyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.AddCasePartyResponse:
+        return await self._registers.add_case_party(request, context)
+
+    async def RemoveCaseParty(
+        self, request: admin_pb2.RemoveCasePartyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.RemoveCasePartyResponse:
+        return await self._registers.remove_case_party(request, context)
+
+    async def ListCaseParties(
+        self, request: admin_pb2.ListCasePartiesRequest, context: grpc.aio.ServicerContext
+    ) -> admin_pb2.ListCasePartiesResponse:
+        return await self._registers.list_case_parties(request, context)
 
     # ---------------------------------------------------------------- peers
 
@@ -353,6 +404,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 "reveal",
                 "recorded_read",
                 "unmasked personal data needs an actor and a purpose (it is recorded)",
+            )
+        if reveal:
+            await require_officer(
+                self._db,
+                self._config.court_prefixes,
+                actor,
+                context,
+                clock=self._clock,
+                method="Admin.Blacklist",
             )
 
     async def BlacklistSearch(

@@ -17,13 +17,24 @@ import grpc
 
 from ccnode.v1 import log_pb2, lookups_pb2, lookups_pb2_grpc, payloads_pb2
 from node.businesses.lookups.sources import asset_row
+from node.clock import Clock, SystemClock
 from node.metrics import METRICS, REQUESTER
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender, ChangeFeed, PeerLinks
 from node.services.errors import refuse, refuse_draft, refuse_invalid
 from node.services.projections import access_item, lookup_item
 from node.services.purges import parse_entry_id, purges_of
-from node.store.base import AssetRow, AssetStore, LogReader, RetentionStore, RowQuery, RowStore
+from node.services.registers import debtor_registered, require_officer
+from node.store.base import (
+    AssetRow,
+    AssetStore,
+    LogReader,
+    RefusalStore,
+    RegisterStore,
+    RetentionStore,
+    RowQuery,
+    RowStore,
+)
 from node.store.runner import Db
 from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
 from sync.domain.errors import ValidationError
@@ -102,8 +113,11 @@ class ReplyWatch:
                 await self._changes.wait(seen, WATCH_IDLE_S)
 
 
-class LookupsStore(RowStore, LogReader, AssetStore, RetentionStore, Protocol):
-    """Lookup rows, the entries behind them (payloads and purges), the asset registry."""
+class LookupsStore(
+    RowStore, LogReader, AssetStore, RetentionStore, RegisterStore, RefusalStore, Protocol
+):
+    """Lookup rows, the entries behind them (payloads and purges), the asset registry, the
+    registers."""
 
 
 class LookupsService(lookups_pb2_grpc.LookupsServicer):
@@ -114,10 +128,14 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         appender: Appender,
         links: PeerLinks,
         changes: ChangeFeed,
+        court_prefixes: tuple[str, ...] = (),
+        clock: Clock | None = None,
     ) -> None:
         self._db = db
         self._appender = appender
         self._links = links
+        self._court_prefixes = court_prefixes
+        self._clock = clock or SystemClock()
         self._replies = ReplyWatch(db=db, changes=changes)
 
     # ---------------------------------------------------------------- lookups
@@ -127,6 +145,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
     ) -> lookups_pb2.LookupResult:
         if not request.purpose.strip():
             await refuse(context, "purpose", "required", "required")
+        await self._require_officer(request.actor, context, "Lookups.Request")
         if not self._is_peer(request.target):
             # A lookup's entries reach only its audience: a relay holds their headers alone
             # and may not pass them to the requester or the target (sync/verify.py), so the
@@ -145,6 +164,18 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             purpose=request.purpose,
             credit_code_confirmed=request.credit_code_confirmed,
         )
+        # 网络查询冻结规定 arts. 7–8: a query may only concern a debtor of the cited case. The
+        # register of case parties is this node's: it checks, and its signed request says so.
+        registered = await debtor_registered(self._db, body, self._court_prefixes)
+        if registered is False:
+            await refuse(
+                context,
+                "debtor",
+                "not_a_debtor",
+                "is not registered as a debtor of the cited case (ccnode cases add-party; "
+                "网络查询冻结规定 arts. 7–8: a query may only concern a debtor of the case)",
+            )
+        body.debtor_registered = bool(registered)
         draft = Draft(log_pb2.LOOKUP_REQUESTED, payloads_pb2.Payload(lookup_requested=body))
         started_s = time.monotonic()
         try:
@@ -171,6 +202,13 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 item=public_item(lookup_item(lookups_fold.state_of(row))), timed_out=True
             )
         return await self._result(row, request.actor, request.purpose, request.reveal)
+
+    async def _require_officer(
+        self, actor: str, context: grpc.aio.ServicerContext, method: str
+    ) -> None:
+        await require_officer(
+            self._db, self._court_prefixes, actor, context, clock=self._clock, method=method
+        )
 
     def _is_peer(self, node_id: str) -> bool:
         return self._links.status(node_id) is not None  # a link runs for every stored peer
@@ -213,6 +251,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "recorded_read",
                 "reading a lookup result is recorded: say who and why",
             )
+        await self._require_officer(request.actor, context, "Lookups.Get")
         if parse_lookup_subject(request.subject) is None:
             await refuse(context, "subject", "format", "not a lookup")
         row = await self._row(request.subject)

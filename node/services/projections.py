@@ -116,6 +116,8 @@ def task_item(s: state_pb2.TaskState) -> tasks_pb2.TaskItem:
         seizures=[seizure_item(x) for x in s.seizures],
         events=[task_event(e) for e in s.events],
         delegated_hlc=s.delegated_hlc,
+        case_closed_by=s.case_closed_by,
+        closes_case=s.closes_case,
     )
 
 

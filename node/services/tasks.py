@@ -27,7 +27,15 @@ from node.services.dates import as_of_day
 from node.services.errors import refuse
 from node.services.projections import seizure_item, task_item
 from node.services.purges import purges_of
-from node.store.base import LogReader, RetentionStore, RowQuery, RowStore
+from node.services.registers import require_officer
+from node.store.base import (
+    LogReader,
+    RefusalStore,
+    RegisterStore,
+    RetentionStore,
+    RowQuery,
+    RowStore,
+)
 from node.store.runner import Db
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
@@ -72,6 +80,7 @@ def seizure_pb(view: sz.SeizureView, item: tasks_pb2.SeizureItem) -> tasks_pb2.S
     out.queue_ahead = view.queue_ahead
     out.days_left = view.days_left
     out.flags.extend(view.flags)
+    out.release_order = view.release_order
     return out
 
 
@@ -127,8 +136,9 @@ def role_of(row: dict[str, Any], node_id: str) -> str:
 # ---------------------------------------------------------------- the service
 
 
-class TasksStore(RowStore, LogReader, RetentionStore, Protocol):
-    """Task and seizure rows, and the task events behind them (and their purges)."""
+class TasksStore(RowStore, LogReader, RetentionStore, RegisterStore, RefusalStore, Protocol):
+    """Task and seizure rows, the task events behind them (and their purges), and the
+    officers who read them."""
 
 
 class TasksService(tasks_pb2_grpc.TasksServicer):
@@ -140,12 +150,14 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         node_id: str,
         clock: Clock,
         masks: IdMasks = DEFAULT_ID_MASKS,
+        court_prefixes: tuple[str, ...] = (),
     ) -> None:
         self._masks = masks
         self._db = db
         self._appender = appender
         self._node_id = node_id
         self._clock = clock
+        self._court_prefixes = court_prefixes
 
     def _all_rows(self, table: str, equals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every row of a table matching ``equals`` (blocking: run through db.read)."""
@@ -203,6 +215,15 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
                 "reveal",
                 "recorded_read",
                 "unmasked personal data needs an actor and a purpose (it is recorded)",
+            )
+        if request.reveal:
+            await require_officer(
+                self._db,
+                self._court_prefixes,
+                request.actor,
+                context,
+                clock=self._clock,
+                method="Tasks.Get",
             )
         rows = await self._db.read(self._db.store.get_rows, tf.TABLE, [request.subject])
         row = rows.get(request.subject)

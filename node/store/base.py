@@ -274,6 +274,27 @@ class ListingChange:
 
 
 @dataclass(frozen=True, slots=True)
+class OfficerRecord:
+    """An officer registered at one of this node's courts (local data, never replicated):
+    the ``actor`` of an officer's steps names ``officer_id`` (sync/domain/registers.py)."""
+
+    officer_id: str
+    court: str  # court code, e.g. 川0104
+    name: str
+    role: str  # sync.domain.registers.OFFICER_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class CasePartyRecord:
+    """A debtor of an enforcement case of this node's courts (local data, never replicated)."""
+
+    case_number: str  # normalised
+    party_id: str  # normalised resident ID or credit code (personal data)
+    party_type: str  # "person" | "org"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AssetRow:
     """One record of this region's asset registry (local data, not a log)."""
 
@@ -477,6 +498,31 @@ class RowStore(Protocol):
         ...
 
 
+class RegisterStore(Protocol):
+    """The registers of officers and of case parties (local data: never replicated). ``put_*``
+    insert or replace by key (officer id; case number and party id)."""
+
+    def put_officer(self, officer: OfficerRecord) -> None: ...
+
+    def remove_officer(self, officer_id: str) -> bool: ...
+
+    def officer(self, officer_id: str) -> OfficerRecord | None: ...
+
+    def officers(self) -> list[OfficerRecord]:
+        """Every officer, by court then officer id."""
+        ...
+
+    def put_case_party(self, party: CasePartyRecord) -> None: ...
+
+    def remove_case_party(self, case_number: str, party_id: str) -> bool: ...
+
+    def is_case_party(self, case_number: str, party_id: str) -> bool: ...
+
+    def case_parties(self, case_number: str = "") -> list[CasePartyRecord]:
+        """The parties of one case ("" = every case), by case number then party id."""
+        ...
+
+
 class AssetStore(Protocol):
     """This region's asset registry (local data: never replicated)."""
 
@@ -576,6 +622,7 @@ class Store(
     MetaStore,
     AgencyStore,
     ChangeFeedStore,
+    RegisterStore,
     Protocol,
 ):
     """The whole contract, implemented by MemoryStore and SqlStore. Only the runtime holds a

@@ -23,11 +23,13 @@ from node.store.base import (
     AgencyRecord,
     AppendInTwoSteps,
     AssetRow,
+    CasePartyRecord,
     ConflictError,
     EvidenceRecord,
     HeldPayload,
     IntegrityError,
     ListingChange,
+    OfficerRecord,
     OriginState,
     PayloadPurge,
     PeerRecord,
@@ -74,6 +76,8 @@ class MemoryStore(AppendInTwoSteps):
         self._assets: dict[str, AssetRow] = {}
         self._listing_changes: list[tuple[str, int]] = []  # position n = item n - 1
         self._agencies: dict[str, AgencyRecord] = {}
+        self._officers: dict[str, OfficerRecord] = {}
+        self._parties: dict[tuple[str, str], CasePartyRecord] = {}
         self._assets_by_owner: dict[str, set[str]] = {}
         self._purges: dict[tuple[str, int], PayloadPurge] = {}
         self._meta: dict[str, str] = {}
@@ -334,6 +338,44 @@ class MemoryStore(AppendInTwoSteps):
     def origin_keys(self) -> dict[str, bytes]:
         with self._lock:
             return dict(sorted(self._origin_keys.items()))
+
+    # ---- registers of officers and case parties
+
+    def put_officer(self, officer: OfficerRecord) -> None:
+        with self._lock:
+            self._officers[officer.officer_id] = officer
+
+    def remove_officer(self, officer_id: str) -> bool:
+        with self._lock:
+            return self._officers.pop(officer_id, None) is not None
+
+    def officer(self, officer_id: str) -> OfficerRecord | None:
+        with self._lock:
+            return self._officers.get(officer_id)
+
+    def officers(self) -> list[OfficerRecord]:
+        with self._lock:
+            return sorted(self._officers.values(), key=lambda o: (o.court, o.officer_id))
+
+    def put_case_party(self, party: CasePartyRecord) -> None:
+        with self._lock:
+            self._parties[(party.case_number, party.party_id)] = party
+
+    def remove_case_party(self, case_number: str, party_id: str) -> bool:
+        with self._lock:
+            return self._parties.pop((case_number, party_id), None) is not None
+
+    def is_case_party(self, case_number: str, party_id: str) -> bool:
+        with self._lock:
+            return (case_number, party_id) in self._parties
+
+    def case_parties(self, case_number: str = "") -> list[CasePartyRecord]:
+        with self._lock:
+            return [
+                self._parties[k]
+                for k in sorted(self._parties)
+                if not case_number or k[0] == case_number
+            ]
 
     # ---- peers and refusals
 

@@ -156,6 +156,26 @@ peers = Table(
     Column("court_prefixes", TEXT, nullable=False, server_default=""),
 )
 
+# The officers registered at this node's courts (local data, never replicated).
+officers = Table(
+    "officers",
+    metadata,
+    Column("officer_id", TEXT, primary_key=True),
+    Column("court", TEXT, nullable=False),
+    Column("name", TEXT, nullable=False),
+    Column("role", TEXT, nullable=False),
+)
+
+# The debtors of the enforcement cases of this node's courts (local data, never replicated).
+case_parties = Table(
+    "case_parties",
+    metadata,
+    Column("case_number", TEXT, primary_key=True),
+    Column("party_id", TEXT, primary_key=True),
+    Column("party_type", TEXT, nullable=False),
+    Column("name", TEXT, nullable=False, server_default=""),
+)
+
 # This region's asset registry: local data loaded from its agencies, never replicated.
 assets = Table(
     "assets",

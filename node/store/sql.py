@@ -66,11 +66,13 @@ from node.store.base import (
     AgencyRecord,
     AppendInTwoSteps,
     AssetRow,
+    CasePartyRecord,
     ConflictError,
     EvidenceRecord,
     HeldPayload,
     IntegrityError,
     ListingChange,
+    OfficerRecord,
     OriginState,
     PayloadPurge,
     PeerRecord,
@@ -873,6 +875,72 @@ class SqlStore(AppendInTwoSteps):
         statement = select(schema.origin_keys).order_by(schema.origin_keys.c.origin)
         with self._read() as conn:
             return {origin: der for origin, der in conn.execute(statement)}
+
+    # ---- registers of officers and case parties
+
+    def put_officer(self, officer: OfficerRecord) -> None:
+        values = {"court": officer.court, "name": officer.name, "role": officer.role}
+        statement = (
+            self._upsert_insert(schema.officers)
+            .values(officer_id=officer.officer_id, **values)
+            .on_conflict_do_update(index_elements=["officer_id"], set_=values)
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    def remove_officer(self, officer_id: str) -> bool:
+        table = schema.officers
+        with self._write() as conn:
+            return conn.execute(delete(table).where(table.c.officer_id == officer_id)).rowcount == 1
+
+    def officer(self, officer_id: str) -> OfficerRecord | None:
+        table = schema.officers
+        statement = select(table.c.officer_id, table.c.court, table.c.name, table.c.role).where(
+            table.c.officer_id == officer_id
+        )
+        with self._read() as conn:
+            row = conn.execute(statement).first()
+        return None if row is None else OfficerRecord(*row)
+
+    def officers(self) -> list[OfficerRecord]:
+        table = schema.officers
+        statement = select(table.c.officer_id, table.c.court, table.c.name, table.c.role).order_by(
+            table.c.court, table.c.officer_id
+        )
+        with self._read() as conn:
+            return [OfficerRecord(*row) for row in conn.execute(statement)]
+
+    def put_case_party(self, party: CasePartyRecord) -> None:
+        values = {"party_type": party.party_type, "name": party.name}
+        statement = (
+            self._upsert_insert(schema.case_parties)
+            .values(case_number=party.case_number, party_id=party.party_id, **values)
+            .on_conflict_do_update(index_elements=["case_number", "party_id"], set_=values)
+        )
+        with self._write() as conn:
+            conn.execute(statement)
+
+    def remove_case_party(self, case_number: str, party_id: str) -> bool:
+        table = schema.case_parties
+        where = (table.c.case_number == case_number) & (table.c.party_id == party_id)
+        with self._write() as conn:
+            return conn.execute(delete(table).where(where)).rowcount == 1
+
+    def is_case_party(self, case_number: str, party_id: str) -> bool:
+        table = schema.case_parties
+        where = (table.c.case_number == case_number) & (table.c.party_id == party_id)
+        with self._read() as conn:
+            return conn.execute(select(table.c.party_id).where(where)).first() is not None
+
+    def case_parties(self, case_number: str = "") -> list[CasePartyRecord]:
+        table = schema.case_parties
+        statement = select(
+            table.c.case_number, table.c.party_id, table.c.party_type, table.c.name
+        ).order_by(table.c.case_number, table.c.party_id)
+        if case_number:
+            statement = statement.where(table.c.case_number == case_number)
+        with self._read() as conn:
+            return [CasePartyRecord(*row) for row in conn.execute(statement)]
 
     # ---- peers and refusals
 

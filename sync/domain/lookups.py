@@ -19,7 +19,7 @@ from typing import Final
 
 from ccnode.v1 import payloads_pb2
 from sync.domain.assets import known_categories, mask_owner_id, normalise_owner_id
-from sync.domain.case_number import parse_case_number
+from sync.domain.case_number import court_served, parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import mask_name, validate_credit_code, validate_resident_id
 from sync.ids import LOOKUP_SUBJECTS
@@ -83,10 +83,16 @@ def check_request(
     *,
     target: str,
     requester_prefixes: Sequence[str] | None,
+    requester_courts: Sequence[str] | None = None,
 ) -> CheckedRequest | Denial:
     """The target's checks of a request, in order: known requester; addressed here; a 执 / 执恢
     / 执保 case of a court the requester serves; a valid identifier; known categories; a
-    purpose. ``requester_prefixes`` is None for a requester that is not a peer of this node.
+    purpose; the requester's statement that the debtor is a registered party of the case.
+    ``requester_prefixes`` is None for a requester that is not a peer of this node.
+    ``requester_courts``: the court prefixes the requester's log-signing certificate names
+    (node/identity/court_authority.py; None: not checked): the cited case's court must be
+    among them too, so the requester's court serves the case by the federation CA's word as
+    well as by this node's peer table.
     Rate limits and quotas are the caller's (they depend on time and history)."""
     assert not isinstance(requester_prefixes, str), "a sequence of prefixes, not one string"
     if requester_prefixes is None:
@@ -96,6 +102,14 @@ def check_request(
     denial = _check_case(request, requester_prefixes)
     if denial is not None:
         return denial
+    if requester_courts is not None:
+        court = parse_case_number(request.case_number).court
+        if not court_served(court, requester_courts):
+            return Denial(
+                payloads_pb2.COURT_OUTSIDE_PREFIXES,
+                f"case_number: court {court} is not among the courts the requester's "
+                "certificate names",
+            )
     try:
         owner_id, warnings = _check_debtor(request)
     except ValidationError as err:
@@ -108,6 +122,15 @@ def check_request(
     if not purpose or len(purpose) > PURPOSE_CHARS_MAX:
         return Denial(
             payloads_pb2.MALFORMED, f"purpose: required, at most {PURPOSE_CHARS_MAX} characters"
+        )
+    if not request.debtor_registered:
+        # The parties of a case are in the register of the court that holds it, at the
+        # requester; the target cannot see it. What it can verify is that the requester's
+        # node stated it, in its signed request, for a case of a court it serves (above).
+        return Denial(
+            payloads_pb2.NOT_A_DEBTOR,
+            "debtor: the requester does not state the debtor is a registered party of the "
+            "cited case (网络查询冻结规定 arts. 7–8: a query concerns a debtor of the case)",
         )
     return CheckedRequest(owner_id, categories, warnings)
 

@@ -19,6 +19,7 @@ from sync.domain.errors import ValidationError
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
+    "START_AHEAD_DAYS_MAX",
     "TERM_YEARS",
     "CaseTotal",
     "LedgerSeizure",
@@ -27,8 +28,11 @@ __all__ = [
     "check_amount_cap",
     "check_measure",
     "check_renewal",
+    "handover_problem",
     "ledger_view",
     "max_term_days",
+    "release_order",
+    "start_problem",
     "term_end",
 ]
 
@@ -50,6 +54,8 @@ TERM_YEARS: Mapping[str, int] = {
 }
 # Warn when a measure has this many days or fewer left (DOMAIN.md).
 EXPIRY_WARNING_DAYS = 30
+# A measure may start at most this many days after the report that records it.
+START_AHEAD_DAYS_MAX = 1
 
 _ONE_DAY = timedelta(days=1)
 
@@ -79,16 +85,29 @@ def check_measure(
     indivisible: bool,
     indivisible_reason: str,
     today: date,
+    delegated_on: date | None = None,
     field_prefix: str = "measure",
 ) -> None:
-    """One reported measure: a known category, a positive value, a start not in the future and
-    a term within the category's maximum; an indivisible asset needs its reason."""
+    """One reported measure: a known category, a positive value, a start within the task's
+    time (``start_problem``) and a term within the category's maximum; an indivisible asset
+    needs its reason."""
     if category not in TERM_YEARS:
         raise ValidationError(f"{field_prefix}.category", "required", "must be an asset category")
     if value_fen <= 0:
         raise ValidationError(f"{field_prefix}.value_fen", "positive", "must be above 0 fen")
-    if start_on > today:
-        raise ValidationError(f"{field_prefix}.start_on", "future", "must not be in the future")
+    problem = start_problem(start_on, reported_on=today, delegated_on=delegated_on)
+    if problem == "before_delegation":
+        raise ValidationError(
+            f"{field_prefix}.start_on",
+            "before_delegation",
+            "must not be before the task's delegation: a task reports measures it took",
+        )
+    if problem == "future":
+        raise ValidationError(
+            f"{field_prefix}.start_on",
+            "future",
+            f"must not be in the future (more than {START_AHEAD_DAYS_MAX} day after the report)",
+        )
     limit = max_term_days(category, start_on)
     if not 1 <= term_days <= limit:
         raise ValidationError(
@@ -103,6 +122,27 @@ def check_measure(
             "required",
             "an indivisible asset above the amount needs a recorded reason",
         )
+
+
+def start_problem(start_on: date, *, reported_on: date, delegated_on: date | None) -> str:
+    """Why a measure's start date cannot be (``""`` if it can): "before_delegation" (a task
+    reports measures taken for it, so none starts before its delegation) or "future" (more
+    than START_AHEAD_DAYS_MAX days after the report: a measure that starts tomorrow, e.g. at a
+    registry that dates it the next working morning, is allowed; the day absorbs a report
+    made around midnight)."""
+    if delegated_on is not None and start_on < delegated_on:
+        return "before_delegation"
+    if start_on > reported_on + timedelta(days=START_AHEAD_DAYS_MAX):
+        return "future"
+    return ""
+
+
+def handover_problem(start_on: date, term_days: int, today: date) -> int | None:
+    """Days left of a measure handed over on ``today``, if under a month (it must be renewed
+    first, DOMAIN.md "a seizure with under a month left must be renewed before a task hands it
+    over"); None if it may be handed over."""
+    days_left = (term_end(start_on, term_days) - today).days
+    return days_left if days_left < EXPIRY_WARNING_DAYS else None
 
 
 def check_renewal(*, category: str, end_on: date, renewed_on: date, term_days: int) -> date:
@@ -185,6 +225,9 @@ class SeizureView:
     queue_ahead: int
     days_left: int  # until the effective end (negative once lapsed; 0 when not in effect)
     flags: tuple[str, ...] = field(default=())
+    # Place in the order of release of a case left over its cap by an indivisible asset (1 =
+    # release first; 0 = not to be released for that reason): ``release_order``.
+    release_order: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,21 +292,71 @@ def ledger_view(seizures: Iterable[LedgerSeizure], today: date) -> list[SeizureV
         queue.update(_queue(group, today))
     views = [_view(s, queue[s.key], today) for s in items]
     over = _over_amount(views)
+    order = release_order(views)
     out = []
     for v in sorted(views, key=lambda v: v.seizure.key):
         flags = list(v.flags)
-        if v.seizure.key in over:
+        if v.seizure.key in over or v.seizure.key in order:
             flags.append("over_amount")
-        if (v.seizure.key in over or v.seizure.release_needed) and v.state == "in_effect":
+        if v.seizure.key in order:
+            flags.append("indivisible_excess")
+        needed = v.seizure.key in over or v.seizure.key in order or v.seizure.release_needed
+        if needed and v.state == "in_effect":
             flags.append("release_needed")
-        out.append(_with_flags(v, tuple(flags)))
+        out.append(_with_flags(v, tuple(flags), order.get(v.seizure.key, 0)))
     return out
 
 
-def _with_flags(v: SeizureView, flags: tuple[str, ...]) -> SeizureView:
+def _with_flags(v: SeizureView, flags: tuple[str, ...], release_order: int = 0) -> SeizureView:
     return SeizureView(
-        v.seizure, v.state, v.effective_on, v.effective_end_on, v.queue_ahead, v.days_left, flags
+        v.seizure,
+        v.state,
+        v.effective_on,
+        v.effective_end_on,
+        v.queue_ahead,
+        v.days_left,
+        flags,
+        release_order,
     )
+
+
+def release_order(views: Sequence[SeizureView]) -> dict[str, int]:
+    """The measures to release, in order, of each case that one indivisible asset leaves over
+    its cap (the exception of check_amount_cap: "excess must be released").
+
+    The indivisible asset stays: the debtor has nothing else that covers the obligation. The
+    case's other measures in effect are released until the value in effect is within the cap
+    (or none is left): the latest-imposed first, since the earlier ones were within the cap
+    when imposed and rank ahead at the registries (a later one is what took the case over);
+    of measures imposed the same day, the smallest first, so that each release gives up as
+    little security as possible and the marking stops as soon as the excess is covered; then
+    by seizure id. Returns seizure id -> place (1 = first)."""
+    caps = _cap_of_cases(v.seizure for v in views)
+    by_case: dict[str, list[SeizureView]] = defaultdict(list)
+    for v in views:
+        if v.state == "in_effect" and v.seizure.case_number:
+            by_case[v.seizure.case_number].append(v)
+    order: dict[str, int] = {}
+    for case, group in sorted(by_case.items()):
+        if not any(v.seizure.indivisible for v in group):
+            continue
+        excess = sum(v.seizure.value_fen for v in group) - caps[case]
+        divisible = [v for v in group if not v.seizure.indivisible]
+        divisible.sort(
+            key=lambda v: (
+                -(v.effective_on or v.seizure.start_on).toordinal(),
+                v.seizure.value_fen,
+                v.seizure.key,
+            )
+        )
+        place = 0
+        for v in divisible:
+            if excess <= 0:
+                break
+            place += 1
+            order[v.seizure.key] = place
+            excess -= v.seizure.value_fen
+    return order
 
 
 def _view(s: LedgerSeizure, queued: tuple[int, date | None], today: date) -> SeizureView:
@@ -298,6 +391,9 @@ def _over_amount(views: Sequence[SeizureView]) -> set[str]:
     running: dict[str, int] = defaultdict(int)
     over: set[str] = set()
     in_effect = [v for v in views if v.state == "in_effect" and v.seizure.case_number]
+    # A case with an indivisible asset in effect releases its excess in ``release_order``.
+    excepted = {v.seizure.case_number for v in in_effect if v.seizure.indivisible}
+    in_effect = [v for v in in_effect if v.seizure.case_number not in excepted]
     for v in sorted(in_effect, key=lambda v: (v.effective_on or v.seizure.start_on, v.seizure.key)):
         s = v.seizure
         running[s.case_number] += s.value_fen

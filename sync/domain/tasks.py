@@ -23,6 +23,7 @@ from sync.domain.seizures import check_measure
 from sync.ids import NODE_ID_RE
 
 __all__ = [
+    "CASE_CLOSING_STATUSES",
     "ESCALATION_MONTHS",
     "MATERIALS_DAYS",
     "OPEN_STATUSES",
@@ -52,7 +53,13 @@ REPORT_EVERY_DAYS = 30
 ESCALATION_MONTHS = 6
 MATERIALS_DAYS = 30
 
-TERMINAL_STATUSES = frozenset({"completed", "failed", "rejected", "cancelled"})
+TERMINAL_STATUSES = frozenset({"completed", "failed", "rejected", "cancelled", "refused"})
+# Whole-case delegation (委托执行若干问题的规定): the receiving court registers a new case and
+# the delegating court closes its own (结案). From the acceptance on, the case is closed at the
+# sender for any further delegation, whole or matter. A return (退回), a rejection or a
+# cancellation gives the case back to the sender and reopens it; a completion or a failure
+# ends the receiving court's case, and the sender's stays closed.
+CASE_CLOSING_STATUSES = frozenset({"accepted", "in_progress", "completed", "failed"})
 OPEN_STATUSES = frozenset({"delegated", "accepted", "in_progress", "returned"})
 
 _TEXT_CHARS_MAX = 2000
@@ -257,7 +264,11 @@ def validate_acceptance(
 
 
 def validate_measures(
-    measures: Sequence[payloads_pb2.SeizureMeasure], *, today: date, field: str = "measures"
+    measures: Sequence[payloads_pb2.SeizureMeasure],
+    *,
+    today: date,
+    delegated_on: date | None = None,
+    field: str = "measures",
 ) -> None:
     """Each measure against the seizure limits (term by category, value, start, reason)."""
     seen: set[str] = set()
@@ -283,5 +294,6 @@ def validate_measures(
             indivisible=m.indivisible,
             indivisible_reason=m.indivisible_reason,
             today=today,
+            delegated_on=delegated_on,
             field_prefix=where,
         )

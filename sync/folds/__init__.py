@@ -14,7 +14,10 @@ never on arrival order or wall clocks. Each business has a fold module exposing:
   a fact for another court as ``court_not_served``,
 * optionally ``NEW_ROW_KINDS``: kinds whose entry only ever creates its subject's row, which
   no earlier entry can have created (or is ignored whatever the row): ``state_keys`` leaves
-  their subjects out, so a receiver never looks up a row that cannot exist.
+  their subjects out, so a receiver never looks up a row that cannot exist,
+* optionally ``related_keys(header) -> [StateKey]``: other rows, named by the header alone,
+  that the fold of that entry reads (passed as ``related=``; the rows of earlier tasks a new
+  delegation names, for the whole-case closure). They are fetched with ``state_keys``.
 
 A fold whose order matters across origins (delegated tasks have two writers) keeps what it
 needs inside the row and recomputes the state from it, so any delivery order gives the same
@@ -49,6 +52,12 @@ _COURT_FOLDS: dict[int, Callable[..., Row | Ignored]] = {
 _DERIVE: dict[str, Callable[[Row], dict[StateKey, Row]]] = {
     module.TABLE: module.derive for module in MODULES if hasattr(module, "derive")
 }
+_RELATED: dict[int, Callable[[Header], list[StateKey]]] = {
+    kind: module.related_keys
+    for module in MODULES
+    if hasattr(module, "related_keys")
+    for kind in module.KINDS
+}
 _NEW_ROW_KINDS: frozenset[int] = frozenset(
     kind for module in MODULES for kind in getattr(module, "NEW_ROW_KINDS", ())
 )
@@ -72,6 +81,9 @@ def state_keys(headers: Sequence[Header]) -> set[StateKey]:
         hit = _BY_KIND.get(header.kind)
         if hit is not None and header.kind not in _NEW_ROW_KINDS:
             keys.add((hit[0], header.subject))
+        related = _RELATED.get(header.kind)
+        if related is not None:
+            keys.update(related(header))
     return keys
 
 
@@ -95,9 +107,17 @@ def fold_batch(
         key = (table, header.subject)
         row = result.changes.get(key, current.get(key))
         court_fold = _COURT_FOLDS.get(header.kind) if checked is not None else None
+        related_keys = _RELATED.get(header.kind)
         try:
             if court_fold is not None:
                 outcome = court_fold(row, header, payload, courts=checked)
+            elif related_keys is not None:
+                related = {
+                    k: r
+                    for k in related_keys(header)
+                    if (r := result.changes.get(k, current.get(k))) is not None
+                }
+                outcome = fold(row, header, payload, related=related)  # type: ignore[call-arg]
             else:
                 outcome = fold(row, header, payload)
         except (ValueError, OverflowError) as exc:

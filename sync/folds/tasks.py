@@ -35,10 +35,10 @@ from datetime import date, timedelta
 
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from sync.domain.errors import ValidationError
-from sync.domain.seizures import check_renewal, max_term_days, term_end
-from sync.domain.tasks import MATERIALS_DAYS, TERMINAL_STATUSES
-from sync.entry import Header
-from sync.folds.types import SEIZURES_TABLE, TASKS_TABLE, Ignored, Row
+from sync.domain.seizures import check_renewal, max_term_days, start_problem, term_end
+from sync.domain.tasks import CASE_CLOSING_STATUSES, MATERIALS_DAYS, TERMINAL_STATUSES
+from sync.entry import Header, entry_id
+from sync.folds.types import SEIZURES_TABLE, TASKS_TABLE, Ignored, Row, StateKey
 from sync.hlc import physical_ms
 from sync.ids import TASK_SUBJECTS
 from sync.payload import PayloadError, decode_payload
@@ -74,7 +74,7 @@ _CST_OFFSET_MS = 8 * 3600 * 1000
 _DAY_MS = 86_400_000
 _EPOCH = date(1970, 1, 1)
 # Rules that no view of the task could have allowed: never "too late", always "refused".
-_STRUCTURAL_RULES = frozenset({"wrong_side", "duplicate", "not_delegated"})
+_STRUCTURAL_RULES = frozenset({"wrong_side", "duplicate", "not_delegated", "case_closed"})
 
 
 def subject_prefix(origin: str) -> str:
@@ -139,8 +139,17 @@ def event_of(header: Header, payload: bytes | None) -> state_pb2.TaskEventState:
     )
 
 
-def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignored:
-    """The task's row after one more event (None = no row yet). Never raises."""
+def fold(
+    row: Row | None,
+    header: Header,
+    payload: bytes | None,
+    *,
+    related: Mapping[StateKey, Row] | None = None,
+) -> Row | Ignored:
+    """The task's row after one more event (None = no row yet). Never raises.
+
+    ``related``: the rows of ``related_keys(header)`` this node holds; a delegation is judged
+    against them for the whole-case closure (``closing_task``), once, when it is folded."""
     if header.kind not in KINDS:
         return Ignored("not a task entry")
     parsed = parse_subject(header.subject)
@@ -156,8 +165,85 @@ def fold(row: Row | None, header: Header, payload: bytes | None) -> Row | Ignore
     receiving = item.receiving_node
     if receiving and audience != {delegating, receiving}:
         return Ignored("wrong_side: not a party to the task")
+    closed_by = item.case_closed_by
+    if header.kind == log_pb2.TASK_DELEGATED and header.entry_id == _creation_id(header.subject):
+        closed_by = closing_task(header, payload, related or {})
     events = [*item.events, event_of(header, payload)]
-    return row_of(compute(header.subject, events))
+    return row_of(compute(header.subject, events, case_closed_by=closed_by))
+
+
+def _creation_id(subject: str) -> str:
+    parsed = parse_subject(subject)
+    return entry_id(*parsed) if parsed is not None else ""
+
+
+# ---------------------------------------------------------------- whole-case closure (结案)
+
+
+def related_keys(header: Header) -> list[StateKey]:
+    """The earlier tasks a delegation names in its parents: the delegating node's own
+    delegations ("<origin>/<i>", i below the new one's index) become their task subjects. A
+    new task has no parents of its own, so a delegation's parents only ever name these."""
+    if header.kind != log_pb2.TASK_DELEGATED:
+        return []
+    keys: list[StateKey] = []
+    for parent in header.parents:
+        origin, _, index = parent.rpartition("/")
+        if origin == header.origin and index.isdigit() and int(index) < header.index:
+            keys.append((TABLE, f"{subject_prefix(origin)}{int(index)}"))
+    return sorted(set(keys))
+
+
+def closes_case(item: state_pb2.TaskState) -> bool:
+    """A whole case accepted and not given back: its case is closed at the delegating court."""
+    return (
+        item.HasField("delegation")
+        and item.delegation.scope == payloads_pb2.WHOLE_CASE
+        and not item.case_closed_by
+        and item.status in CASE_CLOSING_STATUSES
+    )
+
+
+def closing_task(header: Header, payload: bytes | None, related: Mapping[StateKey, Row]) -> str:
+    """The subject of an earlier whole-case task of the same case, by the same delegating node,
+    that had closed the case when ``header`` (a delegation) was made; "" if none.
+
+    Each earlier task is judged on the events the new delegation had seen: the delegating
+    node's own events before it (its log is totally ordered) and the events its parents name,
+    with their causal past. So the verdict is the same on every node that holds both payloads
+    (the delegating node, and the earlier task's receiving node), whatever arrived since. A
+    node that holds either payload not cannot tell the case and judges nothing."""
+    if payload is None or not related:
+        return ""
+    try:
+        body = decode_payload(header.kind, payload).task_delegated
+    except PayloadError:
+        return ""
+    named = set(header.parents)
+    for (table, key), row in sorted(related.items()):
+        if table != TABLE:
+            continue
+        other = state_of(row)
+        d = other.delegation
+        if (
+            not other.HasField("delegation")
+            or other.delegating_node != header.origin
+            or d.scope != payloads_pb2.WHOLE_CASE
+            or d.case_number != body.case_number
+            or other.case_closed_by
+        ):
+            continue
+        ordered = canonical_order(list(other.events))
+        past = causal_past(ordered)
+        seen: set[str] = set()
+        for e in ordered:
+            if e.entry_id in named or (e.origin == header.origin and e.index < header.index):
+                seen.add(e.entry_id)
+                seen |= past[e.entry_id]
+        view = [e for e in other.events if e.entry_id in seen]
+        if closes_case(compute(key, view)):
+            return key
+    return ""
 
 
 def row_of(item: state_pb2.TaskState) -> Row:
@@ -310,6 +396,7 @@ class _Machine:
     receiving: str
     creation_id: str
     past: Mapping[str, frozenset[str]]
+    case_closed_by: str = ""
     status: str = "unknown"
     prior: str = ""  # status before a return
     item: state_pb2.TaskState = field(default_factory=state_pb2.TaskState)
@@ -337,6 +424,8 @@ class _Machine:
             return self._delegated(e, body)
         if self.status == "unknown":
             return ("not_delegated", "the task's delegation comes first")
+        if self.status == "refused" and e.kind not in LEDGER_KINDS:
+            return ("case_closed", "the task's delegation was refused: the case is closed")
         if e.kind in DELEGATING_KINDS and e.origin != self.delegating:
             return ("wrong_side", "only the delegating node may supplement or cancel a task")
         if e.kind in RECEIVING_KINDS and e.origin != self.receiving:
@@ -361,6 +450,16 @@ class _Machine:
     ) -> tuple[str, str] | None:
         if e.entry_id != self.creation_id:
             return ("duplicate", "a task is delegated once, by the entry its subject names")
+        if self.case_closed_by:
+            self.status = "refused"
+            self.item.delegated_on = e.on
+            if body is not None:
+                self.item.delegation.CopyFrom(body.task_delegated)
+            return (
+                "case_closed",
+                f"the case is closed at the delegating court: whole-case task "
+                f"{self.case_closed_by} was accepted (结案)",
+            )
         self.status = "delegated"
         self.item.delegated_on = self.item.clock_from = e.on
         self.item.delegated_hlc = e.hlc
@@ -467,7 +566,7 @@ class _Machine:
             if seizure_task(m.seizure_id) != self.subject or m.seizure_id in self.seizures:
                 continue  # outside the task's namespace, or taken: never recorded
             s = self._new_seizure(e, m)
-            void = _measure_problem(m)
+            void = _measure_problem(m, self.item.delegated_on, e.on)
             if void:
                 s.status, s.void_rule = "void", void
             else:
@@ -563,8 +662,9 @@ def _body(e: state_pb2.TaskEventState) -> payloads_pb2.Payload | None:
         return None  # same bytes everywhere, so the same "details unknown" everywhere
 
 
-def _measure_problem(m: payloads_pb2.SeizureMeasure) -> str:
-    """Why a reported measure cannot be in the ledger ("" if it can)."""
+def _measure_problem(m: payloads_pb2.SeizureMeasure, delegated_on: str, reported_on: str) -> str:
+    """Why a reported measure cannot be in the ledger ("" if it can). The dates are those of
+    the delegation and the report (header dates), so every node voids the same measures."""
     category = enum_name(payloads_pb2.AssetCategory, m.asset.category)
     if not m.asset.asset_id:
         return "asset_id"
@@ -575,6 +675,13 @@ def _measure_problem(m: payloads_pb2.SeizureMeasure) -> str:
         limit = max_term_days(category, start)
     except (ValueError, ValidationError):
         return "start_on" if category in _KNOWN_CATEGORIES else "category"
+    problem = start_problem(
+        start,
+        reported_on=date.fromisoformat(reported_on),
+        delegated_on=date.fromisoformat(delegated_on) if delegated_on else None,
+    )
+    if problem:
+        return f"start_on:{problem}"
     if not 1 <= m.term_days <= limit:
         return "max_term"
     if m.indivisible and not m.indivisible_reason.strip():
@@ -590,8 +697,12 @@ _KNOWN_CATEGORIES = frozenset(
 # ---------------------------------------------------------------- compute
 
 
-def compute(subject: str, events: Sequence[state_pb2.TaskEventState]) -> state_pb2.TaskState:
-    """The task's state from its event set (any order in, the same item out)."""
+def compute(
+    subject: str, events: Sequence[state_pb2.TaskEventState], *, case_closed_by: str = ""
+) -> state_pb2.TaskState:
+    """The task's state from its event set (any order in, the same item out).
+    ``case_closed_by``: the earlier whole-case task that closed the case when this task was
+    delegated (``closing_task``): the delegation is then refused."""
     parsed = parse_subject(subject)
     assert parsed is not None, "compute() takes a task subject"
     delegating, index = parsed
@@ -607,15 +718,20 @@ def compute(subject: str, events: Sequence[state_pb2.TaskEventState]) -> state_p
     if receiving:
         parties = sorted({delegating, receiving})
         events = [e for e in events if list(e.audience) == parties]
-    item = state_pb2.TaskState(subject=subject, delegating_node=delegating)
+    item = state_pb2.TaskState(
+        subject=subject, delegating_node=delegating, case_closed_by=case_closed_by
+    )
     if not receiving:
         return _pending(item, events)
     item.receiving_node = receiving
     ordered = canonical_order(events)
     past = causal_past(ordered)
-    machine = replay(subject, ordered, past, receiving=receiving)
+    machine = replay(subject, ordered, past, receiving=receiving, case_closed_by=case_closed_by)
     _classify_refusals(machine, subject, ordered, past, receiving)
-    return _finish(machine, item, ordered)
+    done = _finish(machine, item, ordered)
+    done.case_closed_by = case_closed_by
+    done.closes_case = closes_case(done)
+    return done
 
 
 def replay(
@@ -624,6 +740,7 @@ def replay(
     past: Mapping[str, frozenset[str]],
     *,
     receiving: str,
+    case_closed_by: str = "",
 ) -> _Machine:
     """Run the state machine over ``ordered`` (one linear extension of the causal order)."""
     parsed = parse_subject(subject)
@@ -634,6 +751,7 @@ def replay(
         receiving=receiving,
         creation_id=f"{parsed[0]}/{parsed[1]}",
         past=past,
+        case_closed_by=case_closed_by,
     )
     machine.run(ordered)
     return machine
@@ -653,9 +771,10 @@ def _classify_refusals(
             continue
         seen = past[e.entry_id]
         view = [x for x in ordered if x.entry_id in seen] + [e]
-        if replay(subject, view, past, receiving=receiving).verdicts[e.entry_id].outcome != (
-            "applied"
-        ):
+        again = replay(
+            subject, view, past, receiving=receiving, case_closed_by=machine.case_closed_by
+        )
+        if again.verdicts[e.entry_id].outcome != "applied":
             continue
         overtaken_by = next(
             (

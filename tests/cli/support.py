@@ -92,6 +92,24 @@ class FakeAdmin(admin_pb2_grpc.AdminServicer):
     def ListAgencies(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.handle("ListAgencies", request, context)
 
+    def AddOfficer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("AddOfficer", request, context)
+
+    def RemoveOfficer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("RemoveOfficer", request, context)
+
+    def ListOfficers(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("ListOfficers", request, context)
+
+    def AddCaseParty(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("AddCaseParty", request, context)
+
+    def RemoveCaseParty(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("RemoveCaseParty", request, context)
+
+    def ListCaseParties(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.handle("ListCaseParties", request, context)
+
     def BlacklistSearch(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.handle("BlacklistSearch", request, context)
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
+import pytest
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc, log_pb2, payloads_pb2
 from node.clock import Clock
@@ -17,7 +18,8 @@ from node.config import NodeConfig, init_home
 from node.identity.ca import init_ca, issue_node
 from node.runtime.node import Node
 from node.runtime.registry import DEFAULT, Registry
-from node.store.base import PeerRecord
+from node.store import open_store
+from node.store.base import OfficerRecord, PeerRecord
 
 TRUST_DOMAIN = "chengyu.court"
 CERTS_FROM = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
@@ -31,6 +33,28 @@ PREFIXES: dict[str, list[str]] = {
     "zigong": ["川03"],
     "evil": [],
 }
+# The officers every test node registers at its first court prefix (its intermediate
+# court), so that the actors the tests name are registered officers of a court it serves
+# (node/services/registers.py). "evil" serves no court and registers none: a test that has it
+# submit anyway stands in for software that skips the check (``without_officer_check``).
+TEST_OFFICERS: tuple[tuple[str, str, str], ...] = (
+    ("法官王五", "王五", "judge"),
+    ("王五", "王五", "judge"),
+    ("王", "王", "judge"),
+    ("法官", "法官", "judge"),
+    ("法官赵六", "赵六", "judge"),
+    ("李四", "李四", "assistant"),
+    ("书记员赵六", "赵六", "clerk"),
+    ("审计员", "审计员", "clerk"),
+    ("clerk-1", "clerk one", "clerk"),
+    ("clerk-7", "clerk seven", "clerk"),
+    ("officer", "officer", "enforcement_officer"),
+    ("officer-wang", "王", "enforcement_officer"),
+    ("officer-li", "李", "enforcement_officer"),
+    ("a", "a", "clerk"),
+    ("x", "x", "clerk"),
+    ("import", "import", "clerk"),
+)
 
 
 class Federation:
@@ -62,6 +86,7 @@ class Federation:
             db=db,
             court_prefixes=PREFIXES.get(node_id, ["川01"]),
         )
+        register_officers(config)
         config.metrics_listen = ""  # off: many nodes on one host; metrics tests set port 0
         config.save()
         return config
@@ -95,6 +120,43 @@ class Federation:
     async def stop_all(self) -> None:
         for node_id in list(self.nodes):
             await self.stop(node_id)
+
+
+def register_officers(config: NodeConfig) -> None:
+    """Register TEST_OFFICERS at the node's first court prefix, in its new (stopped) store, so
+    in-process and subprocess nodes alike start with them."""
+    if not config.court_prefixes:
+        return
+    store = open_store(config.db_url)
+    try:
+        for officer_id, name, role in TEST_OFFICERS:
+            store.put_officer(OfficerRecord(officer_id, config.court_prefixes[0], name, role))
+    finally:
+        store.close()
+
+
+def without_officer_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every in-process node of the test lets any actor through (a node whose software skips
+    the officer register, like "evil" whose certificate names no court)."""
+    import node.services.admin as admin_service
+
+    async def lax(*args: object, **kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(admin_service, "require_officer", lax)
+
+
+async def register_party(
+    node: Node, case_number: str, *, id_number: str = "", credit_code: str = ""
+) -> None:
+    """Register a debtor of ``case_number`` at ``node`` (through the admin API, checked)."""
+    debtor = payloads_pb2.Debtor(
+        type=payloads_pb2.PERSON if id_number else payloads_pb2.ORG,
+        id_number=id_number,
+        credit_code=credit_code,
+    )
+    party = admin_pb2.CaseParty(case_number=case_number, debtor=debtor)
+    await admin(node).AddCaseParty(admin_pb2.AddCasePartyRequest(party=party))
 
 
 def admin(node: Node) -> admin_pb2_grpc.AdminStub:

@@ -13,7 +13,14 @@ import pytest
 
 from ccnode.v1 import admin_pb2
 from node.metrics import METRICS
-from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
+from tests.integration.harness import (
+    Federation,
+    admin,
+    eventually,
+    listing,
+    valid_ids,
+    without_officer_check,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +28,9 @@ FORGED = 20
 
 
 async def test_listings_for_courts_an_origin_does_not_serve_are_ignored_by_receivers(
-    federation: Federation,
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    without_officer_check(monkeypatch)  # evil serves no court: no officer can be registered
     for n in ("chengdu", "chongqing", "evil"):
         await federation.start(n)
     chengdu, chongqing, evil = (federation.nodes[n] for n in ("chengdu", "chongqing", "evil"))

@@ -13,7 +13,7 @@ from node.clock import FakeClock
 from node.runtime.node import Node
 from node.store.base import PeerRecord
 from sync.domain.identifiers import credit_code_check_char
-from tests.integration.harness import Federation, admin, eventually, valid_ids
+from tests.integration.harness import Federation, admin, eventually, register_party, valid_ids
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +97,9 @@ async def _pair(federation: Federation, *, clock: FakeClock | None = None) -> tu
     await federation.peer(A, B)
     await b.parts.links.add_peer(PeerRecord(A, f"127.0.0.1:{a.port}", ("川01",)))
     await _import(b, REGISTRY)
+    # The debtors of CASE in A's register of case parties (a lookup may only concern them).
+    await register_party(a, CASE, id_number=DEBTOR)
+    await register_party(a, CASE, credit_code=ORG)
     return a, b
 
 
@@ -183,6 +186,7 @@ async def test_over_the_daily_quota_is_denied_until_the_next_day(
 async def test_a_requester_b_does_not_know_is_denied(federation: Federation) -> None:
     a = await federation.start(A)
     b = await federation.start(B)
+    await register_party(a, CASE, id_number=DEBTOR)
     await federation.link(A, B)  # peered, but B was never told which courts A serves
     await _import(b, REGISTRY)
     result = await lookups(a).Request(request())
@@ -250,6 +254,7 @@ async def test_audit_access_lists_the_lookup_and_every_later_read(
     federation: Federation,
 ) -> None:
     a, b = await _pair(federation)
+    await register_party(a, CASE, id_number=OTHER)
     result = await lookups(a).Request(request())
     other = await lookups(a).Request(request(id_number=OTHER))
     for purpose in ("制作查封裁定", "复核"):
@@ -303,6 +308,7 @@ async def test_a_relay_outside_the_audience_never_sends_what_the_receiver_would_
     a = await federation.start(A)
     b = await federation.start(B)
     c = await federation.start(C)
+    await register_party(a, CASE, id_number=DEBTOR)
     await _import(b, REGISTRY)
     await federation.peer(A, B)
     await b.parts.links.add_peer(

@@ -52,6 +52,18 @@ async def test_lookup_from_the_command_line(federation: Federation, tmp_path: Pa
     )
     assert expected, "the sample owner should own something of the asked categories"
 
+    # Not yet a registered debtor of the case: refused before anything is sent.
+    refused = await asyncio.to_thread(CliRunner().invoke, main, [str(a) for a in (
+        "lookup", "request", "--home", home_a, "--to", "chongqing",
+        "--case", "（2025）川0104执1234号", "--id", owner, "--categories", ",".join(ASKED),
+        "--purpose", "查询被执行人财产", "--actor", "法官王五", "--json",
+    )])  # fmt: skip
+    assert refused.exit_code == 3 and "[rule: not_a_debtor]" in refused.stderr
+    assert owner not in refused.stderr
+    await ccnode("cases", "add-party", "--home", home_a, "（2025）川0104执1234号", "--id", owner)
+    listed = json.loads((await ccnode("cases", "list-parties", "--home", home_a, "--json")).stdout)
+    assert [p["case_number"] for p in listed["parties"]] == ["（2025）川0104执1234号"]
+    assert owner not in json.dumps(listed, ensure_ascii=False)  # masked
     requested = await ccnode(
         "lookup", "request", "--home", home_a, "--to", "chongqing",
         "--case", "（2025）川0104执1234号", "--id", owner, "--categories", ",".join(ASKED),

@@ -3,7 +3,6 @@ shows no stale error."""
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 
 import grpc
@@ -89,7 +88,7 @@ async def test_an_address_nobody_serves_is_refused_unless_allowed(
 async def test_a_link_that_reconnects_shows_no_stale_error(federation: Federation) -> None:
     port = _free_port()
     config = federation.home("chongqing")
-    dataclasses.replace(config, listen=f"127.0.0.1:{port}").save()
+    config.model_copy(update={"listen": f"127.0.0.1:{port}"}).save()
     a = await federation.start("chengdu")
     await _add(a, "chongqing", f"127.0.0.1:{port}", allow_unreachable=True)
 

@@ -22,7 +22,7 @@ from node.clock import FakeClock
 from node.runtime.node import Node
 from sync.folds import tasks as tf
 from sync.payload import body_name
-from tests.integration.harness import Federation, admin, eventually
+from tests.integration.harness import Federation, admin, eventually, without_officer_check
 
 pytestmark = pytest.mark.integration
 
@@ -261,11 +261,12 @@ async def test_a_task_for_a_court_the_receiving_node_does_not_serve_cannot_be_ac
 
 
 async def test_a_task_from_a_node_not_entitled_to_the_delegating_court_cannot_be_accepted(
-    federation: Federation,
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A node whose log certificate names no court (its software changed so that its own
     preparer lets the delegation through) delegates a 川0104 case: the receiving node holds
     the delegation's payload and refuses to accept it."""
+    without_officer_check(monkeypatch)  # nor does it check its (empty) officer register
     import dataclasses
 
     from node.businesses.tasks.prepare import prepare_task
@@ -341,7 +342,10 @@ async def test_over_amount_seizure_is_refused_except_one_indivisible_asset(
     await eventually(lambda: _has_seizures(a, 2))
     assert "over_amount" in await refused(a, delegation(amount_fen=400_000, costs_fen=20_000))
     ledger = await tasks(a).Seizures(tasks_pb2.SeizuresRequest(case_number=CASE))
-    assert all("over_amount" not in s.flags for s in ledger.items)
+    # The flat stays; the excess it leaves is released from the case's other measures.
+    flags = {s.measure.asset.asset_id: (s.release_order, set(s.flags)) for s in ledger.items}
+    assert flags["flat-9"] == (0, set())
+    assert flags["acct-1"] == (1, {"over_amount", "indivisible_excess", "release_needed"})
 
 
 async def _has_seizures(node: Node, n: int) -> bool:

@@ -41,6 +41,7 @@ def _request(**overrides: Any) -> payloads_pb2.LookupRequested:
         "debtor": payloads_pb2.Debtor(type=payloads_pb2.PERSON, id_number=SAMPLE_ID_NUMBER),
         "categories": [payloads_pb2.DEPOSIT, payloads_pb2.REAL_ESTATE, payloads_pb2.DEPOSIT],
         "purpose": "查询被执行人财产",
+        "debtor_registered": True,
     }
     fields.update(overrides)
     return payloads_pb2.LookupRequested(**fields)
@@ -98,6 +99,12 @@ def test_a_valid_request_passes_with_distinct_categories_and_the_normalised_id()
         ({"categories": []}, None, payloads_pb2.UNKNOWN_CATEGORY, "at least one"),
         ({"categories": [1, 77]}, None, payloads_pb2.UNKNOWN_CATEGORY, "not known"),
         ({"purpose": "  "}, None, payloads_pb2.MALFORMED, "purpose"),
+        (
+            {"debtor_registered": False},
+            None,
+            payloads_pb2.NOT_A_DEBTOR,
+            "debtor: the requester does not state the debtor is a registered party",
+        ),
     ],
 )
 def test_each_check_denies_with_its_reason(
@@ -234,3 +241,17 @@ def test_mask_asset_hides_what_identifies_a_person() -> None:
         SAMPLE_CREDIT_CODE,
         "某某公司",
     )
+
+
+def test_the_case_court_must_be_among_the_requesters_certificate_courts() -> None:
+    # The peer table trusts the requester with 川01, but its certificate names only 川07.
+    outcome = check_request(
+        _request(), target="chongqing", requester_prefixes=["川01"], requester_courts=["川07"]
+    )
+    assert isinstance(outcome, Denial)
+    assert outcome.reason == payloads_pb2.COURT_OUTSIDE_PREFIXES
+    assert "certificate" in outcome.detail
+    passed = check_request(
+        _request(), target="chongqing", requester_prefixes=["川01"], requester_courts=["川01"]
+    )
+    assert isinstance(passed, CheckedRequest)

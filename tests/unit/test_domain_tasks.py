@@ -215,7 +215,7 @@ def test_measures_are_checked_and_dated() -> None:
         validate_measures([_measure(term_days=366)], today=DAY0)
     assert (err.value.field, err.value.rule) == ("measures[0].term_days", "max_term")
     with pytest.raises(ValidationError, match="future"):
-        validate_measures([_measure(start_on="2025-01-02")], today=DAY0)
+        validate_measures([_measure(start_on="2025-01-03")], today=DAY0)
     with pytest.raises(ValidationError, match="one measure per asset"):
         validate_measures([_measure(), _measure()], today=DAY0)
     with pytest.raises(ValidationError, match="reason"):
@@ -356,11 +356,18 @@ def test_over_amount_across_tasks_of_a_case_is_flagged_for_release() -> None:
     )
     c = _s("c", value_fen=9000, asset_id="flat", start_on=_on(2), indivisible=True)
     views = {v.seizure.key: v for v in ledger_view([a, b, c], _on(3))}
-    assert views["a"].flags == ()
-    assert set(views["b"].flags) == {"over_amount", "release_needed"}
+    # The indivisible flat alone is over the cap: the case's other measures are released,
+    # the latest-imposed first (b, then a).
+    assert set(views["b"].flags) == {"over_amount", "indivisible_excess", "release_needed"}
+    assert set(views["a"].flags) == {"over_amount", "indivisible_excess", "release_needed"}
+    assert (views["b"].release_order, views["a"].release_order) == (1, 2)
     assert "over_amount" not in views["c"].flags  # indivisible, with its reason recorded
     (total,) = case_totals(list(views.values()))
     assert (total.cap_fen, total.in_effect_fen, total.over_fen) == (1000, 10200, 9200)
+    # Without the indivisible asset: counted in start order, the one beyond the cap.
+    views = {v.seizure.key: v for v in ledger_view([a, b], _on(3))}
+    assert views["a"].flags == ()
+    assert set(views["b"].flags) == {"over_amount", "release_needed"}
     # The latest delegation of a case sets its cap.
     raised = _s("b", value_fen=600, asset_id="acct-2", start_on=_on(1), cap_fen=2000, task_hlc=3)
     views = {v.seizure.key: v for v in ledger_view([a, raised], _on(3))}

@@ -57,7 +57,15 @@ _OLD_OF = {new: old for old, new in _NEW_OF.items()}
 READ_TIME: dict[str, frozenset[str]] = {
     "ccnode.v1.BlacklistItem": frozenset({"term_state", "term_days_left"}),
     "ccnode.v1.SeizureItem": frozenset(
-        {"state", "effective_on", "effective_end_on", "queue_ahead", "days_left", "flags"}
+        {
+            "state",
+            "effective_on",
+            "effective_end_on",
+            "queue_ahead",
+            "days_left",
+            "flags",
+            "release_order",
+        }
     ),
     "ccnode.v1.TaskItem": frozenset({"flags"}),
 }

@@ -1082,6 +1082,8 @@ def test_migration_fills_the_merkle_nodes_of_stored_logs(
                 "blacklist_changes",  # 0011
                 "agencies",
                 "state_access_subjects",
+                "officers",  # 0012
+                "case_parties",
             ):
                 conn.execute(sqlalchemy.text(f"DROP TABLE {later}"))
             conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0007'"))
@@ -1118,6 +1120,8 @@ def test_migration_adds_the_purge_records_to_a_store_with_entries(
                 "blacklist_changes",
                 "agencies",
                 "state_access_subjects",
+                "officers",
+                "case_parties",
             ):
                 conn.execute(sqlalchemy.text(f"DROP TABLE {table}"))
             conn.execute(
@@ -1193,7 +1197,13 @@ def test_migration_numbers_the_listings_already_stored(
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.begin() as conn:
-            for later in ("blacklist_changes", "agencies", "state_access_subjects"):
+            for later in (
+                "blacklist_changes",
+                "agencies",
+                "state_access_subjects",
+                "officers",  # 0012
+                "case_parties",
+            ):
                 conn.execute(sqlalchemy.text(f"DROP TABLE {later}"))
             conn.execute(
                 sqlalchemy.text("UPDATE alembic_version SET version_num = '0010_payload_purges'")

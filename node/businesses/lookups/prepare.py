@@ -69,6 +69,9 @@ def _prepare_request(draft: Draft, ctx: PrepareContext) -> Draft:
         categories=_categories(src.categories),
         purpose=_purpose(src.purpose),
         credit_code_confirmed=src.credit_code_confirmed,
+        # Set by the admin API from this node's register of case parties, never by a client
+        # (node/services/registers.py).
+        debtor_registered=src.debtor_registered,
     )
     return Draft(
         draft.kind,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -100,7 +100,11 @@ class LookupResponder:
         node_id: str,
         limits: Limits,
         clock: Clock,
+        courts_of: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
+        # The court prefixes an origin's log-signing certificate names (OriginKeys.courts);
+        # None: not checked (only the peer table's prefixes are).
+        self._courts_of = courts_of
         self._db = db
         self._appender = appender
         self._applied = applied
@@ -202,6 +206,7 @@ class LookupResponder:
             request,
             target=self._node_id,
             requester_prefixes=None if peer is None else peer.court_prefixes,
+            requester_courts=None if self._courts_of is None else self._courts_of(item.requester),
         )
         if isinstance(outcome, Denial):
             return _Work(

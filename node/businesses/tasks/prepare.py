@@ -121,10 +121,45 @@ def _delegate(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft
                 f"assets: listed assets are worth {listed_fen} fen; the receiving court may "
                 f"bind at most {room_fen} fen more (one indivisible asset excepted)"
             )
+    parents = _case_closure(body.case_number, rows, ctx)
     subject = f"{tf.subject_prefix(ctx.node_id)}{ctx.index}"
     audience = (ctx.node_id, body.receiving_node)
     _dry_run(subject, [], draft.kind, payload, ctx, audience, ())
-    return Draft(draft.kind, payload, subject=subject, audience=audience), warnings
+    return Draft(draft.kind, payload, subject=subject, audience=audience, parents=parents), warnings
+
+
+def _case_closure(case_number: str, rows: RowReader, ctx: PrepareContext) -> tuple[str, ...]:
+    """Whole-case closure (结案): refuse a delegation of a case this node's court has closed by
+    delegating it whole (accepted, not returned, rejected or cancelled). Otherwise the parents
+    of the new delegation: each earlier whole-case task of the case, by its delegation and its
+    latest events as this node holds them, so that every node holding both folds the new one
+    against the same view (sync/folds/tasks.py ``closing_task``)."""
+    parents: list[str] = []
+    earlier = [tf.state_of(r) for r in rows.find(tf.TABLE, {"case_number": case_number})]
+    for item in sorted(earlier, key=lambda t: t.delegated_hlc, reverse=True):
+        d = item.delegation
+        if item.delegating_node != ctx.node_id or d.scope != payloads_pb2.WHOLE_CASE:
+            continue
+        if item.case_closed_by:
+            continue
+        if tf.closes_case(item):
+            raise ValidationError(
+                "case_number",
+                "case_closed",
+                f"the case was delegated whole in task {item.subject} and accepted: the "
+                "delegating court has closed it (结案) until the task is returned, rejected or "
+                "cancelled",
+            )
+        creation = tf.parse_subject(item.subject)
+        assert creation is not None
+        # The node's own earlier events count by log order; the receiving node's latest one
+        # (its log is ordered too, so at most one is in the frontier) carries its past.
+        theirs = [e for e in tf.frontier(item.events) if not e.startswith(f"{ctx.node_id}/")]
+        named = [f"{creation[0]}/{creation[1]}", *theirs]
+        for parent in dict.fromkeys(named):
+            if len(parents) < PARENTS_MAX and parent not in parents:
+                parents.append(parent)
+    return tuple(parents)
 
 
 # ---------------------------------------------------------------- later steps
@@ -309,7 +344,19 @@ def _completed(
                 f"seizure {v.seizure.key} has {v.days_left} days left: renew it before "
                 "completing the task",
             )
-    return _new_measures(body.measures, item, rows, ctx)
+    warnings = _new_measures(body.measures, item, rows, ctx)
+    # So must a measure the completion itself carries (one that takes effect now).
+    for n, m in enumerate(body.measures):
+        if m.queue_position:
+            continue
+        days_left = sz.handover_problem(dt.date.fromisoformat(m.start_on), m.term_days, ctx.today)
+        if days_left is not None:
+            raise ValidationError(
+                f"measures[{n}].term_days",
+                "renew_first",
+                f"the measure has {days_left} days left: renew it before completing the task",
+            )
+    return warnings
 
 
 def _new_measures(
@@ -322,7 +369,7 @@ def _new_measures(
     asset (轮候) and hold the case within its enforcement amount plus costs."""
     if not measures:
         return []
-    dom.validate_measures(measures, today=ctx.today)
+    dom.validate_measures(measures, today=ctx.today, delegated_on=_iso(item.delegated_on))
     numbers = [
         int(s.seizure_id.rpartition("/s")[2])
         for s in item.seizures

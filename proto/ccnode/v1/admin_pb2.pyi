@@ -303,6 +303,306 @@ class ListPeersResponse(_message.Message):
 Global___ListPeersResponse: _TypeAlias = ListPeersResponse  # noqa: Y015
 
 @_typing.final
+class Officer(_message.Message):
+    """---------------------------------------------------------------- registers
+
+    An officer registered at one of this node's courts: the actor of an officer's lookup, task
+    or blacklist step must name a registered officer_id (网络查询冻结规定 arts. 7–8).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    COURT_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    court: _builtins.str
+    """court code, e.g. 川0104; a court this node serves"""
+    name: _builtins.str
+    role: _builtins.str
+    """judge | assistant | clerk | enforcement_officer"""
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+        court: _builtins.str = ...,
+        name: _builtins.str = ...,
+        role: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["court", b"court", "name", b"name", "officer_id", b"officer_id", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Officer: _TypeAlias = Officer  # noqa: Y015
+
+@_typing.final
+class AddOfficerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def officer(self) -> Global___Officer: ...
+    def __init__(
+        self,
+        *,
+        officer: Global___Officer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["officer", b"officer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["officer", b"officer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddOfficerRequest: _TypeAlias = AddOfficerRequest  # noqa: Y015
+
+@_typing.final
+class AddOfficerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def officer(self) -> Global___Officer: ...
+    def __init__(
+        self,
+        *,
+        officer: Global___Officer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["officer", b"officer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["officer", b"officer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddOfficerResponse: _TypeAlias = AddOfficerResponse  # noqa: Y015
+
+@_typing.final
+class RemoveOfficerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["officer_id", b"officer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveOfficerRequest: _TypeAlias = RemoveOfficerRequest  # noqa: Y015
+
+@_typing.final
+class RemoveOfficerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMOVED_FIELD_NUMBER: _builtins.int
+    removed: _builtins.bool
+    def __init__(
+        self,
+        *,
+        removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveOfficerResponse: _TypeAlias = RemoveOfficerResponse  # noqa: Y015
+
+@_typing.final
+class ListOfficersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOfficersRequest: _TypeAlias = ListOfficersRequest  # noqa: Y015
+
+@_typing.final
+class ListOfficersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def officers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Officer]: ...
+    def __init__(
+        self,
+        *,
+        officers: _abc.Iterable[Global___Officer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["officers", b"officers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOfficersResponse: _TypeAlias = ListOfficersResponse  # noqa: Y015
+
+@_typing.final
+class CaseParty(_message.Message):
+    """A debtor of an enforcement case of this node's courts: a lookup is sent only for a
+    registered debtor of the case it cites (网络查询冻结规定 arts. 7–8).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    DEBTOR_FIELD_NUMBER: _builtins.int
+    CONFIRM_BAD_CREDIT_CODE_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    confirm_bad_credit_code: _builtins.bool
+    """the officer confirms an early code failing its check"""
+    @_builtins.property
+    def debtor(self) -> _payloads_pb2.Debtor:
+        """type, id_number or credit_code, name; masked in lists"""
+
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        debtor: _payloads_pb2.Debtor | None = ...,
+        confirm_bad_credit_code: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "confirm_bad_credit_code", b"confirm_bad_credit_code", "debtor", b"debtor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseParty: _TypeAlias = CaseParty  # noqa: Y015
+
+@_typing.final
+class AddCasePartyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def party(self) -> Global___CaseParty: ...
+    def __init__(
+        self,
+        *,
+        party: Global___CaseParty | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["party", b"party"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["party", b"party"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCasePartyRequest: _TypeAlias = AddCasePartyRequest  # noqa: Y015
+
+@_typing.final
+class AddCasePartyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCasePartyResponse: _TypeAlias = AddCasePartyResponse  # noqa: Y015
+
+@_typing.final
+class RemoveCasePartyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def party(self) -> Global___CaseParty: ...
+    def __init__(
+        self,
+        *,
+        party: Global___CaseParty | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["party", b"party"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["party", b"party"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveCasePartyRequest: _TypeAlias = RemoveCasePartyRequest  # noqa: Y015
+
+@_typing.final
+class RemoveCasePartyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMOVED_FIELD_NUMBER: _builtins.int
+    removed: _builtins.bool
+    def __init__(
+        self,
+        *,
+        removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveCasePartyResponse: _TypeAlias = RemoveCasePartyResponse  # noqa: Y015
+
+@_typing.final
+class ListCasePartiesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCasePartiesRequest: _TypeAlias = ListCasePartiesRequest  # noqa: Y015
+
+@_typing.final
+class ListCasePartiesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def parties(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseParty]: ...
+    def __init__(
+        self,
+        *,
+        parties: _abc.Iterable[Global___CaseParty] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parties", b"parties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCasePartiesResponse: _TypeAlias = ListCasePartiesResponse  # noqa: Y015
+
+@_typing.final
 class Draft(_message.Message):
     """---------------------------------------------------------------- appending
 

@@ -59,6 +59,36 @@ class AdminStub:
                 request_serializer=ccnode_dot_v1_dot_admin__pb2.ListPeersRequest.SerializeToString,
                 response_deserializer=ccnode_dot_v1_dot_admin__pb2.ListPeersResponse.FromString,
                 _registered_method=True)
+        self.AddOfficer = channel.unary_unary(
+                '/ccnode.v1.Admin/AddOfficer',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.AddOfficerRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.AddOfficerResponse.FromString,
+                _registered_method=True)
+        self.RemoveOfficer = channel.unary_unary(
+                '/ccnode.v1.Admin/RemoveOfficer',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.RemoveOfficerRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.RemoveOfficerResponse.FromString,
+                _registered_method=True)
+        self.ListOfficers = channel.unary_unary(
+                '/ccnode.v1.Admin/ListOfficers',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.ListOfficersRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.ListOfficersResponse.FromString,
+                _registered_method=True)
+        self.AddCaseParty = channel.unary_unary(
+                '/ccnode.v1.Admin/AddCaseParty',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.AddCasePartyRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.AddCasePartyResponse.FromString,
+                _registered_method=True)
+        self.RemoveCaseParty = channel.unary_unary(
+                '/ccnode.v1.Admin/RemoveCaseParty',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.RemoveCasePartyRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.RemoveCasePartyResponse.FromString,
+                _registered_method=True)
+        self.ListCaseParties = channel.unary_unary(
+                '/ccnode.v1.Admin/ListCaseParties',
+                request_serializer=ccnode_dot_v1_dot_admin__pb2.ListCasePartiesRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_admin__pb2.ListCasePartiesResponse.FromString,
+                _registered_method=True)
         self.BlacklistSearch = channel.unary_unary(
                 '/ccnode.v1.Admin/BlacklistSearch',
                 request_serializer=ccnode_dot_v1_dot_admin__pb2.BlacklistSearchRequest.SerializeToString,
@@ -139,6 +169,42 @@ class AdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPeers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddOfficer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveOfficer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOfficers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCaseParty(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveCaseParty(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCaseParties(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -231,6 +297,36 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ListPeers,
                     request_deserializer=ccnode_dot_v1_dot_admin__pb2.ListPeersRequest.FromString,
                     response_serializer=ccnode_dot_v1_dot_admin__pb2.ListPeersResponse.SerializeToString,
+            ),
+            'AddOfficer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddOfficer,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.AddOfficerRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.AddOfficerResponse.SerializeToString,
+            ),
+            'RemoveOfficer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveOfficer,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.RemoveOfficerRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.RemoveOfficerResponse.SerializeToString,
+            ),
+            'ListOfficers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOfficers,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.ListOfficersRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.ListOfficersResponse.SerializeToString,
+            ),
+            'AddCaseParty': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCaseParty,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.AddCasePartyRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.AddCasePartyResponse.SerializeToString,
+            ),
+            'RemoveCaseParty': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveCaseParty,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.RemoveCasePartyRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.RemoveCasePartyResponse.SerializeToString,
+            ),
+            'ListCaseParties': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCaseParties,
+                    request_deserializer=ccnode_dot_v1_dot_admin__pb2.ListCasePartiesRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_admin__pb2.ListCasePartiesResponse.SerializeToString,
             ),
             'BlacklistSearch': grpc.unary_unary_rpc_method_handler(
                     servicer.BlacklistSearch,
@@ -418,6 +514,168 @@ class Admin:
             '/ccnode.v1.Admin/ListPeers',
             ccnode_dot_v1_dot_admin__pb2.ListPeersRequest.SerializeToString,
             ccnode_dot_v1_dot_admin__pb2.ListPeersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddOfficer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/AddOfficer',
+            ccnode_dot_v1_dot_admin__pb2.AddOfficerRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.AddOfficerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveOfficer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/RemoveOfficer',
+            ccnode_dot_v1_dot_admin__pb2.RemoveOfficerRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.RemoveOfficerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOfficers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/ListOfficers',
+            ccnode_dot_v1_dot_admin__pb2.ListOfficersRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.ListOfficersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCaseParty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/AddCaseParty',
+            ccnode_dot_v1_dot_admin__pb2.AddCasePartyRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.AddCasePartyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveCaseParty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/RemoveCaseParty',
+            ccnode_dot_v1_dot_admin__pb2.RemoveCasePartyRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.RemoveCasePartyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCaseParties(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ccnode.v1.Admin/ListCaseParties',
+            ccnode_dot_v1_dot_admin__pb2.ListCasePartiesRequest.SerializeToString,
+            ccnode_dot_v1_dot_admin__pb2.ListCasePartiesResponse.FromString,
             options,
             channel_credentials,
             insecure,

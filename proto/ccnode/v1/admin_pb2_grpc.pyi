@@ -38,6 +38,12 @@ class AdminStub:
     AddPeer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.AddPeerRequest, _admin_pb2.AddPeerResponse]
     RemovePeer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RemovePeerRequest, _admin_pb2.RemovePeerResponse]
     ListPeers: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListPeersRequest, _admin_pb2.ListPeersResponse]
+    AddOfficer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.AddOfficerRequest, _admin_pb2.AddOfficerResponse]
+    RemoveOfficer: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RemoveOfficerRequest, _admin_pb2.RemoveOfficerResponse]
+    ListOfficers: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListOfficersRequest, _admin_pb2.ListOfficersResponse]
+    AddCaseParty: _grpc.UnaryUnaryMultiCallable[_admin_pb2.AddCasePartyRequest, _admin_pb2.AddCasePartyResponse]
+    RemoveCaseParty: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RemoveCasePartyRequest, _admin_pb2.RemoveCasePartyResponse]
+    ListCaseParties: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListCasePartiesRequest, _admin_pb2.ListCasePartiesResponse]
     BlacklistSearch: _grpc.UnaryUnaryMultiCallable[_admin_pb2.BlacklistSearchRequest, _admin_pb2.BlacklistSearchResponse]
     BlacklistGet: _grpc.UnaryUnaryMultiCallable[_admin_pb2.BlacklistGetRequest, _admin_pb2.BlacklistGetResponse]
     SyncStatus: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SyncStatusRequest, _admin_pb2.SyncStatusResponse]
@@ -57,6 +63,12 @@ class AdminAsyncStub(AdminStub):
     AddPeer: _aio.UnaryUnaryMultiCallable[_admin_pb2.AddPeerRequest, _admin_pb2.AddPeerResponse]  # type: ignore[assignment]
     RemovePeer: _aio.UnaryUnaryMultiCallable[_admin_pb2.RemovePeerRequest, _admin_pb2.RemovePeerResponse]  # type: ignore[assignment]
     ListPeers: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListPeersRequest, _admin_pb2.ListPeersResponse]  # type: ignore[assignment]
+    AddOfficer: _aio.UnaryUnaryMultiCallable[_admin_pb2.AddOfficerRequest, _admin_pb2.AddOfficerResponse]  # type: ignore[assignment]
+    RemoveOfficer: _aio.UnaryUnaryMultiCallable[_admin_pb2.RemoveOfficerRequest, _admin_pb2.RemoveOfficerResponse]  # type: ignore[assignment]
+    ListOfficers: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListOfficersRequest, _admin_pb2.ListOfficersResponse]  # type: ignore[assignment]
+    AddCaseParty: _aio.UnaryUnaryMultiCallable[_admin_pb2.AddCasePartyRequest, _admin_pb2.AddCasePartyResponse]  # type: ignore[assignment]
+    RemoveCaseParty: _aio.UnaryUnaryMultiCallable[_admin_pb2.RemoveCasePartyRequest, _admin_pb2.RemoveCasePartyResponse]  # type: ignore[assignment]
+    ListCaseParties: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListCasePartiesRequest, _admin_pb2.ListCasePartiesResponse]  # type: ignore[assignment]
     BlacklistSearch: _aio.UnaryUnaryMultiCallable[_admin_pb2.BlacklistSearchRequest, _admin_pb2.BlacklistSearchResponse]  # type: ignore[assignment]
     BlacklistGet: _aio.UnaryUnaryMultiCallable[_admin_pb2.BlacklistGetRequest, _admin_pb2.BlacklistGetResponse]  # type: ignore[assignment]
     SyncStatus: _aio.UnaryUnaryMultiCallable[_admin_pb2.SyncStatusRequest, _admin_pb2.SyncStatusResponse]  # type: ignore[assignment]
@@ -103,6 +115,48 @@ class AdminServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.ListPeersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListPeersResponse, _abc.Awaitable[_admin_pb2.ListPeersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddOfficer(
+        self,
+        request: _admin_pb2.AddOfficerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.AddOfficerResponse, _abc.Awaitable[_admin_pb2.AddOfficerResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveOfficer(
+        self,
+        request: _admin_pb2.RemoveOfficerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RemoveOfficerResponse, _abc.Awaitable[_admin_pb2.RemoveOfficerResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListOfficers(
+        self,
+        request: _admin_pb2.ListOfficersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListOfficersResponse, _abc.Awaitable[_admin_pb2.ListOfficersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddCaseParty(
+        self,
+        request: _admin_pb2.AddCasePartyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.AddCasePartyResponse, _abc.Awaitable[_admin_pb2.AddCasePartyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveCaseParty(
+        self,
+        request: _admin_pb2.RemoveCasePartyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RemoveCasePartyResponse, _abc.Awaitable[_admin_pb2.RemoveCasePartyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCaseParties(
+        self,
+        request: _admin_pb2.ListCasePartiesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListCasePartiesResponse, _abc.Awaitable[_admin_pb2.ListCasePartiesResponse]]: ...
 
     @_abc_1.abstractmethod
     def BlacklistSearch(

@@ -341,6 +341,8 @@ class _DenialReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DenialRe
     RATE_LIMITED: _DenialReason.ValueType  # 6
     QUOTA_EXCEEDED: _DenialReason.ValueType  # 7
     MALFORMED: _DenialReason.ValueType  # 8
+    NOT_A_DEBTOR: _DenialReason.ValueType  # 80
+    """the requester did not state the debtor is a party"""
 
 class DenialReason(_DenialReason, metaclass=_DenialReasonEnumTypeWrapper): ...
 
@@ -353,6 +355,8 @@ UNKNOWN_CATEGORY: DenialReason.ValueType  # 5
 RATE_LIMITED: DenialReason.ValueType  # 6
 QUOTA_EXCEEDED: DenialReason.ValueType  # 7
 MALFORMED: DenialReason.ValueType  # 8
+NOT_A_DEBTOR: DenialReason.ValueType  # 80
+"""the requester did not state the debtor is a party"""
 Global___DenialReason: _TypeAlias = DenialReason  # noqa: Y015
 
 @_typing.final
@@ -1089,12 +1093,18 @@ class LookupRequested(_message.Message):
     CATEGORIES_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_CONFIRMED_FIELD_NUMBER: _builtins.int
+    DEBTOR_REGISTERED_FIELD_NUMBER: _builtins.int
     target_node: _builtins.str
     case_number: _builtins.str
     court: _builtins.str
     purpose: _builtins.str
     credit_code_confirmed: _builtins.bool
     """the officer confirmed an early code failing its check"""
+    debtor_registered: _builtins.bool
+    """The requester's node states, in its signed log, that the debtor is registered as a party
+    of the cited case in its register of case parties (网络查询冻结规定 arts. 7–8). The target
+    denies a request without it (NOT_A_DEBTOR); it cannot see the register itself.
+    """
     @_builtins.property
     def debtor(self) -> Global___Debtor: ...
     @_builtins.property
@@ -1109,10 +1119,11 @@ class LookupRequested(_message.Message):
         categories: _abc.Iterable[Global___AssetCategory.ValueType] | None = ...,
         purpose: _builtins.str = ...,
         credit_code_confirmed: _builtins.bool = ...,
+        debtor_registered: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["debtor", b"debtor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "categories", b"categories", "court", b"court", "credit_code_confirmed", b"credit_code_confirmed", "debtor", b"debtor", "purpose", b"purpose", "target_node", b"target_node"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "categories", b"categories", "court", b"court", "credit_code_confirmed", b"credit_code_confirmed", "debtor", b"debtor", "debtor_registered", b"debtor_registered", "purpose", b"purpose", "target_node", b"target_node"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

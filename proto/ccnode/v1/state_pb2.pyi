@@ -334,6 +334,8 @@ class TaskState(_message.Message):
     SEIZURES_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
     DELEGATED_HLC_FIELD_NUMBER: _builtins.int
+    CASE_CLOSED_BY_FIELD_NUMBER: _builtins.int
+    CLOSES_CASE_FIELD_NUMBER: _builtins.int
     subject: _builtins.str
     """"<delegating node>/task/<index of the delegation>" """
     delegating_node: _builtins.str
@@ -363,6 +365,16 @@ class TaskState(_message.Message):
     cancel_too_late: _builtins.bool
     """a cancel was overtaken by a concurrent report"""
     delegated_hlc: _builtins.int
+    case_closed_by: _builtins.str
+    """Whole-case closure (结案): the earlier whole-case task of the same case by the same
+    delegating node that had closed the case when this task was delegated ("" if none). Set
+    when the delegation is folded, from the rows its header's parents name; the delegation is
+    then refused (rule case_closed) and so is every later event of this task.
+    """
+    closes_case: _builtins.bool
+    """This task, a whole case accepted and not returned, rejected or cancelled, closes its
+    case at the delegating court (docs/tasks.md).
+    """
     @_builtins.property
     def delegation(self) -> _payloads_pb2.TaskDelegated:
         """when held"""
@@ -408,10 +420,12 @@ class TaskState(_message.Message):
         seizures: _abc.Iterable[Global___SeizureState] | None = ...,
         events: _abc.Iterable[Global___TaskEventState] | None = ...,
         delegated_hlc: _builtins.int = ...,
+        case_closed_by: _builtins.str = ...,
+        closes_case: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["delegation", b"delegation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "cancel_too_late", b"cancel_too_late", "clock_from", b"clock_from", "delegated_hlc", b"delegated_hlc", "delegated_on", b"delegated_on", "delegating_node", b"delegating_node", "delegation", b"delegation", "details_unknown", b"details_unknown", "documents", b"documents", "events", b"events", "finished_on", b"finished_on", "follow_ups", b"follow_ups", "found", b"found", "last_report_on", b"last_report_on", "reason", b"reason", "receiving_judge", b"receiving_judge", "receiving_node", b"receiving_node", "registered_case_number", b"registered_case_number", "result", b"result", "returned_on", b"returned_on", "seizures", b"seizures", "started_on", b"started_on", "status", b"status", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "cancel_too_late", b"cancel_too_late", "case_closed_by", b"case_closed_by", "clock_from", b"clock_from", "closes_case", b"closes_case", "delegated_hlc", b"delegated_hlc", "delegated_on", b"delegated_on", "delegating_node", b"delegating_node", "delegation", b"delegation", "details_unknown", b"details_unknown", "documents", b"documents", "events", b"events", "finished_on", b"finished_on", "follow_ups", b"follow_ups", "found", b"found", "last_report_on", b"last_report_on", "reason", b"reason", "receiving_judge", b"receiving_judge", "receiving_node", b"receiving_node", "registered_case_number", b"registered_case_number", "result", b"result", "returned_on", b"returned_on", "seizures", b"seizures", "started_on", b"started_on", "status", b"status", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

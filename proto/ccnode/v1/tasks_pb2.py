@@ -26,7 +26,7 @@ from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 from ccnode.v1 import payloads_pb2 as ccnode_dot_v1_dot_payloads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/tasks.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\x89\x02\n\tTaskEvent\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\"\n\x04kind\x18\x04 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x0f\n\x07parents\x18\x06 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12\x10\n\x08\x61udience\x18\x08 \x03(\t\x12\x0c\n\x04held\x18\t \x01(\x08\x12\x0f\n\x07payload\x18\n \x01(\x0c\x12\n\n\x02on\x18\x0b \x01(\t\x12\x10\n\x08position\x18\x0c \x01(\r\x12\x0f\n\x07outcome\x18\r \x01(\t\x12\x0c\n\x04rule\x18\x0e \x01(\t\x12\x0c\n\x04note\x18\x0f \x01(\t\"Y\n\x0eSeizureRenewal\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x12\n\nrenewed_on\x18\x02 \x01(\t\x12\x11\n\tterm_days\x18\x03 \x01(\r\x12\x0e\n\x06\x65nd_on\x18\x04 \x01(\t\"\xe6\x03\n\x0bSeizureItem\x12\x12\n\nseizure_id\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05\x63ourt\x18\x04 \x01(\t\x12\x15\n\rmeasure_entry\x18\x05 \x01(\t\x12*\n\x07measure\x18\x06 \x01(\x0b\x32\x19.ccnode.v1.SeizureMeasure\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0e\n\x06\x65nd_on\x18\x08 \x01(\t\x12+\n\x08renewals\x18\t \x03(\x0b\x32\x19.ccnode.v1.SeizureRenewal\x12\x13\n\x0breleased_on\x18\n \x01(\t\x12\x16\n\x0erelease_reason\x18\x0b \x01(\t\x12\x15\n\rrelease_entry\x18\x0c \x01(\t\x12\x11\n\tvoid_rule\x18\r \x01(\t\x12\x11\n\tfollow_up\x18\x0e \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x0f \x01(\x03\x12\x10\n\x08task_hlc\x18\x10 \x01(\x04\x12\r\n\x05state\x18\x11 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_on\x18\x12 \x01(\t\x12\x18\n\x10\x65\x66\x66\x65\x63tive_end_on\x18\x13 \x01(\t\x12\x13\n\x0bqueue_ahead\x18\x14 \x01(\r\x12\x11\n\tdays_left\x18\x15 \x01(\x05\x12\r\n\x05\x66lags\x18\x16 \x03(\t\"6\n\x08TaskFlag\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06\x64ue_on\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\"\x9b\x05\n\x08TaskItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65legating_node\x18\x02 \x01(\t\x12\x16\n\x0ereceiving_node\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65tails_unknown\x18\x05 \x01(\x08\x12,\n\ndelegation\x18\x06 \x01(\x0b\x32\x18.ccnode.v1.TaskDelegated\x12)\n\tdocuments\x18\x07 \x03(\x0b\x32\x16.ccnode.v1.DocumentRef\x12\x1e\n\x16registered_case_number\x18\x08 \x01(\t\x12\x17\n\x0freceiving_judge\x18\t \x01(\t\x12\x14\n\x0c\x64\x65legated_on\x18\n \x01(\t\x12\x12\n\nclock_from\x18\x0b \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65pted_on\x18\x0c \x01(\t\x12\x12\n\nstarted_on\x18\r \x01(\t\x12\x16\n\x0elast_report_on\x18\x0e \x01(\t\x12\x13\n\x0breturned_on\x18\x0f \x01(\t\x12\x13\n\x0b\x66inished_on\x18\x10 \x01(\t\x12\x0e\n\x06reason\x18\x11 \x01(\t\x12\x0e\n\x06result\x18\x12 \x01(\t\x12%\n\x05\x66ound\x18\x13 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x17\n\x0f\x63\x61ncel_too_late\x18\x14 \x01(\x08\x12\x12\n\nfollow_ups\x18\x15 \x03(\t\x12(\n\x08seizures\x18\x16 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12$\n\x06\x65vents\x18\x17 \x03(\x0b\x32\x14.ccnode.v1.TaskEvent\x12\x15\n\rdelegated_hlc\x18\x18 \x01(\x04\x12\"\n\x05\x66lags\x18\x19 \x03(\x0b\x32\x13.ccnode.v1.TaskFlag\"c\n\x0fTaskListRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"T\n\x10TaskListResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12\r\n\x05today\x18\x03 \x01(\t\"Q\n\x0eTaskGetRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06reveal\x18\x02 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"l\n\x0fTaskGetResponse\x12!\n\x04item\x18\x01 \x01(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\'\n\x06purged\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.PayloadPurge\"#\n\x12TaskOverdueRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"W\n\x13TaskOverdueResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"!\n\x10TaskBoardRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"\xb7\x01\n\x0cTaskBoardRow\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x38\n\tby_status\x18\x03 \x03(\x0b\x32%.ccnode.v1.TaskBoardRow.ByStatusEntry\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xd2\x02\n\x11TaskBoardResponse\x12=\n\tby_status\x18\x01 \x03(\x0b\x32*.ccnode.v1.TaskBoardResponse.ByStatusEntry\x12\x39\n\x07\x62y_flag\x18\x02 \x03(\x0b\x32(.ccnode.v1.TaskBoardResponse.ByFlagEntry\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.TaskBoardRow\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x12\r\n\x05today\x18\x06 \x01(\t\x12\r\n\x05\x61s_of\x18\x07 \x01(\t\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a-\n\x0b\x42yFlagEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"a\n\x10SeizureCaseTotal\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x02 \x01(\x03\x12\x15\n\rin_effect_fen\x18\x03 \x01(\x03\x12\x10\n\x08over_fen\x18\x04 \x01(\x03\"b\n\x0fSeizuresRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"\x83\x01\n\x10SeizuresResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12*\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32\x1b.ccnode.v1.SeizureCaseTotal\x12\r\n\x05today\x18\x04 \x01(\t\"=\n\x17SeizuresExpiringRequest\x12\x13\n\x0bwithin_days\x18\x01 \x01(\r\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\"_\n\x18SeizuresExpiringResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t2\xb6\x03\n\x05Tasks\x12?\n\x04List\x12\x1a.ccnode.v1.TaskListRequest\x1a\x1b.ccnode.v1.TaskListResponse\x12<\n\x03Get\x12\x19.ccnode.v1.TaskGetRequest\x1a\x1a.ccnode.v1.TaskGetResponse\x12H\n\x07Overdue\x12\x1d.ccnode.v1.TaskOverdueRequest\x1a\x1e.ccnode.v1.TaskOverdueResponse\x12\x42\n\x05\x42oard\x12\x1b.ccnode.v1.TaskBoardRequest\x1a\x1c.ccnode.v1.TaskBoardResponse\x12\x43\n\x08Seizures\x12\x1a.ccnode.v1.SeizuresRequest\x1a\x1b.ccnode.v1.SeizuresResponse\x12[\n\x10SeizuresExpiring\x12\".ccnode.v1.SeizuresExpiringRequest\x1a#.ccnode.v1.SeizuresExpiringResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x63node/v1/tasks.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\x1a\x18\x63\x63node/v1/payloads.proto\"\x89\x02\n\tTaskEvent\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\"\n\x04kind\x18\x04 \x01(\x0e\x32\x14.ccnode.v1.EntryKind\x12\x0b\n\x03hlc\x18\x05 \x01(\x04\x12\x0f\n\x07parents\x18\x06 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12\x10\n\x08\x61udience\x18\x08 \x03(\t\x12\x0c\n\x04held\x18\t \x01(\x08\x12\x0f\n\x07payload\x18\n \x01(\x0c\x12\n\n\x02on\x18\x0b \x01(\t\x12\x10\n\x08position\x18\x0c \x01(\r\x12\x0f\n\x07outcome\x18\r \x01(\t\x12\x0c\n\x04rule\x18\x0e \x01(\t\x12\x0c\n\x04note\x18\x0f \x01(\t\"Y\n\x0eSeizureRenewal\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x12\n\nrenewed_on\x18\x02 \x01(\t\x12\x11\n\tterm_days\x18\x03 \x01(\r\x12\x0e\n\x06\x65nd_on\x18\x04 \x01(\t\"\xfd\x03\n\x0bSeizureItem\x12\x12\n\nseizure_id\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05\x63ourt\x18\x04 \x01(\t\x12\x15\n\rmeasure_entry\x18\x05 \x01(\t\x12*\n\x07measure\x18\x06 \x01(\x0b\x32\x19.ccnode.v1.SeizureMeasure\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0e\n\x06\x65nd_on\x18\x08 \x01(\t\x12+\n\x08renewals\x18\t \x03(\x0b\x32\x19.ccnode.v1.SeizureRenewal\x12\x13\n\x0breleased_on\x18\n \x01(\t\x12\x16\n\x0erelease_reason\x18\x0b \x01(\t\x12\x15\n\rrelease_entry\x18\x0c \x01(\t\x12\x11\n\tvoid_rule\x18\r \x01(\t\x12\x11\n\tfollow_up\x18\x0e \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x0f \x01(\x03\x12\x10\n\x08task_hlc\x18\x10 \x01(\x04\x12\r\n\x05state\x18\x11 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_on\x18\x12 \x01(\t\x12\x18\n\x10\x65\x66\x66\x65\x63tive_end_on\x18\x13 \x01(\t\x12\x13\n\x0bqueue_ahead\x18\x14 \x01(\r\x12\x11\n\tdays_left\x18\x15 \x01(\x05\x12\r\n\x05\x66lags\x18\x16 \x03(\t\x12\x15\n\rrelease_order\x18P \x01(\r\"6\n\x08TaskFlag\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06\x64ue_on\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\"\xc8\x05\n\x08TaskItem\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65legating_node\x18\x02 \x01(\t\x12\x16\n\x0ereceiving_node\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65tails_unknown\x18\x05 \x01(\x08\x12,\n\ndelegation\x18\x06 \x01(\x0b\x32\x18.ccnode.v1.TaskDelegated\x12)\n\tdocuments\x18\x07 \x03(\x0b\x32\x16.ccnode.v1.DocumentRef\x12\x1e\n\x16registered_case_number\x18\x08 \x01(\t\x12\x17\n\x0freceiving_judge\x18\t \x01(\t\x12\x14\n\x0c\x64\x65legated_on\x18\n \x01(\t\x12\x12\n\nclock_from\x18\x0b \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65pted_on\x18\x0c \x01(\t\x12\x12\n\nstarted_on\x18\r \x01(\t\x12\x16\n\x0elast_report_on\x18\x0e \x01(\t\x12\x13\n\x0breturned_on\x18\x0f \x01(\t\x12\x13\n\x0b\x66inished_on\x18\x10 \x01(\t\x12\x0e\n\x06reason\x18\x11 \x01(\t\x12\x0e\n\x06result\x18\x12 \x01(\t\x12%\n\x05\x66ound\x18\x13 \x03(\x0b\x32\x16.ccnode.v1.AssetRecord\x12\x17\n\x0f\x63\x61ncel_too_late\x18\x14 \x01(\x08\x12\x12\n\nfollow_ups\x18\x15 \x03(\t\x12(\n\x08seizures\x18\x16 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12$\n\x06\x65vents\x18\x17 \x03(\x0b\x32\x14.ccnode.v1.TaskEvent\x12\x15\n\rdelegated_hlc\x18\x18 \x01(\x04\x12\"\n\x05\x66lags\x18\x19 \x03(\x0b\x32\x13.ccnode.v1.TaskFlag\x12\x16\n\x0e\x63\x61se_closed_by\x18P \x01(\t\x12\x13\n\x0b\x63loses_case\x18Q \x01(\x08\"c\n\x0fTaskListRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"T\n\x10TaskListResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12\r\n\x05today\x18\x03 \x01(\t\"Q\n\x0eTaskGetRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06reveal\x18\x02 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"l\n\x0fTaskGetResponse\x12!\n\x04item\x18\x01 \x01(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\'\n\x06purged\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.PayloadPurge\"#\n\x12TaskOverdueRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"W\n\x13TaskOverdueResponse\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.ccnode.v1.TaskItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"!\n\x10TaskBoardRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"\xb7\x01\n\x0cTaskBoardRow\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x38\n\tby_status\x18\x03 \x03(\x0b\x32%.ccnode.v1.TaskBoardRow.ByStatusEntry\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xd2\x02\n\x11TaskBoardResponse\x12=\n\tby_status\x18\x01 \x03(\x0b\x32*.ccnode.v1.TaskBoardResponse.ByStatusEntry\x12\x39\n\x07\x62y_flag\x18\x02 \x03(\x0b\x32(.ccnode.v1.TaskBoardResponse.ByFlagEntry\x12%\n\x04rows\x18\x03 \x03(\x0b\x32\x17.ccnode.v1.TaskBoardRow\x12\x0f\n\x07overdue\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x12\r\n\x05today\x18\x06 \x01(\t\x12\r\n\x05\x61s_of\x18\x07 \x01(\t\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a-\n\x0b\x42yFlagEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"a\n\x10SeizureCaseTotal\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61p_fen\x18\x02 \x01(\x03\x12\x15\n\rin_effect_fen\x18\x03 \x01(\x03\x12\x10\n\x08over_fen\x18\x04 \x01(\x03\"b\n\x0fSeizuresRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x0e\n\x06offset\x18\x05 \x01(\r\"\x83\x01\n\x10SeizuresResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05total\x18\x02 \x01(\x04\x12*\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32\x1b.ccnode.v1.SeizureCaseTotal\x12\r\n\x05today\x18\x04 \x01(\t\"=\n\x17SeizuresExpiringRequest\x12\x13\n\x0bwithin_days\x18\x01 \x01(\r\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\"_\n\x18SeizuresExpiringResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.ccnode.v1.SeizureItem\x12\r\n\x05today\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t2\xb6\x03\n\x05Tasks\x12?\n\x04List\x12\x1a.ccnode.v1.TaskListRequest\x1a\x1b.ccnode.v1.TaskListResponse\x12<\n\x03Get\x12\x19.ccnode.v1.TaskGetRequest\x1a\x1a.ccnode.v1.TaskGetResponse\x12H\n\x07Overdue\x12\x1d.ccnode.v1.TaskOverdueRequest\x1a\x1e.ccnode.v1.TaskOverdueResponse\x12\x42\n\x05\x42oard\x12\x1b.ccnode.v1.TaskBoardRequest\x1a\x1c.ccnode.v1.TaskBoardResponse\x12\x43\n\x08Seizures\x12\x1a.ccnode.v1.SeizuresRequest\x1a\x1b.ccnode.v1.SeizuresResponse\x12[\n\x10SeizuresExpiring\x12\".ccnode.v1.SeizuresExpiringRequest\x1a#.ccnode.v1.SeizuresExpiringResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,45 +44,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEIZURERENEWAL']._serialized_start=351
   _globals['_SEIZURERENEWAL']._serialized_end=440
   _globals['_SEIZUREITEM']._serialized_start=443
-  _globals['_SEIZUREITEM']._serialized_end=929
-  _globals['_TASKFLAG']._serialized_start=931
-  _globals['_TASKFLAG']._serialized_end=985
-  _globals['_TASKITEM']._serialized_start=988
-  _globals['_TASKITEM']._serialized_end=1655
-  _globals['_TASKLISTREQUEST']._serialized_start=1657
-  _globals['_TASKLISTREQUEST']._serialized_end=1756
-  _globals['_TASKLISTRESPONSE']._serialized_start=1758
-  _globals['_TASKLISTRESPONSE']._serialized_end=1842
-  _globals['_TASKGETREQUEST']._serialized_start=1844
-  _globals['_TASKGETREQUEST']._serialized_end=1925
-  _globals['_TASKGETRESPONSE']._serialized_start=1927
-  _globals['_TASKGETRESPONSE']._serialized_end=2035
-  _globals['_TASKOVERDUEREQUEST']._serialized_start=2037
-  _globals['_TASKOVERDUEREQUEST']._serialized_end=2072
-  _globals['_TASKOVERDUERESPONSE']._serialized_start=2074
-  _globals['_TASKOVERDUERESPONSE']._serialized_end=2161
-  _globals['_TASKBOARDREQUEST']._serialized_start=2163
-  _globals['_TASKBOARDREQUEST']._serialized_end=2196
-  _globals['_TASKBOARDROW']._serialized_start=2199
-  _globals['_TASKBOARDROW']._serialized_end=2382
-  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_start=2335
-  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_end=2382
-  _globals['_TASKBOARDRESPONSE']._serialized_start=2385
-  _globals['_TASKBOARDRESPONSE']._serialized_end=2723
-  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_start=2335
-  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_end=2382
-  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_start=2678
-  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_end=2723
-  _globals['_SEIZURECASETOTAL']._serialized_start=2725
-  _globals['_SEIZURECASETOTAL']._serialized_end=2822
-  _globals['_SEIZURESREQUEST']._serialized_start=2824
-  _globals['_SEIZURESREQUEST']._serialized_end=2922
-  _globals['_SEIZURESRESPONSE']._serialized_start=2925
-  _globals['_SEIZURESRESPONSE']._serialized_end=3056
-  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_start=3058
-  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_end=3119
-  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_start=3121
-  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_end=3216
-  _globals['_TASKS']._serialized_start=3219
-  _globals['_TASKS']._serialized_end=3657
+  _globals['_SEIZUREITEM']._serialized_end=952
+  _globals['_TASKFLAG']._serialized_start=954
+  _globals['_TASKFLAG']._serialized_end=1008
+  _globals['_TASKITEM']._serialized_start=1011
+  _globals['_TASKITEM']._serialized_end=1723
+  _globals['_TASKLISTREQUEST']._serialized_start=1725
+  _globals['_TASKLISTREQUEST']._serialized_end=1824
+  _globals['_TASKLISTRESPONSE']._serialized_start=1826
+  _globals['_TASKLISTRESPONSE']._serialized_end=1910
+  _globals['_TASKGETREQUEST']._serialized_start=1912
+  _globals['_TASKGETREQUEST']._serialized_end=1993
+  _globals['_TASKGETRESPONSE']._serialized_start=1995
+  _globals['_TASKGETRESPONSE']._serialized_end=2103
+  _globals['_TASKOVERDUEREQUEST']._serialized_start=2105
+  _globals['_TASKOVERDUEREQUEST']._serialized_end=2140
+  _globals['_TASKOVERDUERESPONSE']._serialized_start=2142
+  _globals['_TASKOVERDUERESPONSE']._serialized_end=2229
+  _globals['_TASKBOARDREQUEST']._serialized_start=2231
+  _globals['_TASKBOARDREQUEST']._serialized_end=2264
+  _globals['_TASKBOARDROW']._serialized_start=2267
+  _globals['_TASKBOARDROW']._serialized_end=2450
+  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_start=2403
+  _globals['_TASKBOARDROW_BYSTATUSENTRY']._serialized_end=2450
+  _globals['_TASKBOARDRESPONSE']._serialized_start=2453
+  _globals['_TASKBOARDRESPONSE']._serialized_end=2791
+  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_start=2403
+  _globals['_TASKBOARDRESPONSE_BYSTATUSENTRY']._serialized_end=2450
+  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_start=2746
+  _globals['_TASKBOARDRESPONSE_BYFLAGENTRY']._serialized_end=2791
+  _globals['_SEIZURECASETOTAL']._serialized_start=2793
+  _globals['_SEIZURECASETOTAL']._serialized_end=2890
+  _globals['_SEIZURESREQUEST']._serialized_start=2892
+  _globals['_SEIZURESREQUEST']._serialized_end=2990
+  _globals['_SEIZURESRESPONSE']._serialized_start=2993
+  _globals['_SEIZURESRESPONSE']._serialized_end=3124
+  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_start=3126
+  _globals['_SEIZURESEXPIRINGREQUEST']._serialized_end=3187
+  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_start=3189
+  _globals['_SEIZURESEXPIRINGRESPONSE']._serialized_end=3284
+  _globals['_TASKS']._serialized_start=3287
+  _globals['_TASKS']._serialized_end=3725
 # @@protoc_insertion_point(module_scope)

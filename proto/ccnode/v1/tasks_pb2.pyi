@@ -159,6 +159,7 @@ class SeizureItem(_message.Message):
     QUEUE_AHEAD_FIELD_NUMBER: _builtins.int
     DAYS_LEFT_FIELD_NUMBER: _builtins.int
     FLAGS_FIELD_NUMBER: _builtins.int
+    RELEASE_ORDER_FIELD_NUMBER: _builtins.int
     seizure_id: _builtins.str
     """"<task>/s<n>" """
     task: _builtins.str
@@ -193,6 +194,11 @@ class SeizureItem(_message.Message):
     queue_ahead: _builtins.int
     """seizures still ahead of this one (轮候)"""
     days_left: _builtins.int
+    release_order: _builtins.int
+    """| "indivisible_excess"
+    Place in the order of release of a case one indivisible asset leaves over its cap (1 =
+    first; 0 = none): latest-imposed first, then the smallest (sync/domain/seizures.py).
+    """
     @_builtins.property
     def measure(self) -> _payloads_pb2.SeizureMeasure: ...
     @_builtins.property
@@ -226,10 +232,11 @@ class SeizureItem(_message.Message):
         queue_ahead: _builtins.int = ...,
         days_left: _builtins.int = ...,
         flags: _abc.Iterable[_builtins.str] | None = ...,
+        release_order: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["measure", b"measure"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cap_fen", b"cap_fen", "case_number", b"case_number", "court", b"court", "days_left", b"days_left", "effective_end_on", b"effective_end_on", "effective_on", b"effective_on", "end_on", b"end_on", "flags", b"flags", "follow_up", b"follow_up", "measure", b"measure", "measure_entry", b"measure_entry", "queue_ahead", b"queue_ahead", "release_entry", b"release_entry", "release_reason", b"release_reason", "released_on", b"released_on", "renewals", b"renewals", "seizure_id", b"seizure_id", "state", b"state", "status", b"status", "task", b"task", "task_hlc", b"task_hlc", "void_rule", b"void_rule"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cap_fen", b"cap_fen", "case_number", b"case_number", "court", b"court", "days_left", b"days_left", "effective_end_on", b"effective_end_on", "effective_on", b"effective_on", "end_on", b"end_on", "flags", b"flags", "follow_up", b"follow_up", "measure", b"measure", "measure_entry", b"measure_entry", "queue_ahead", b"queue_ahead", "release_entry", b"release_entry", "release_order", b"release_order", "release_reason", b"release_reason", "released_on", b"released_on", "renewals", b"renewals", "seizure_id", b"seizure_id", "state", b"state", "status", b"status", "task", b"task", "task_hlc", b"task_hlc", "void_rule", b"void_rule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -296,6 +303,8 @@ class TaskItem(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     DELEGATED_HLC_FIELD_NUMBER: _builtins.int
     FLAGS_FIELD_NUMBER: _builtins.int
+    CASE_CLOSED_BY_FIELD_NUMBER: _builtins.int
+    CLOSES_CASE_FIELD_NUMBER: _builtins.int
     subject: _builtins.str
     """"<delegating node>/task/<index of the delegation>" """
     delegating_node: _builtins.str
@@ -325,6 +334,12 @@ class TaskItem(_message.Message):
     cancel_too_late: _builtins.bool
     """a cancel was overtaken by a concurrent report"""
     delegated_hlc: _builtins.int
+    case_closed_by: _builtins.str
+    """Whole-case closure (结案, docs/tasks.md): the earlier whole-case task that had closed the
+    case when this one was delegated (its delegation is then refused); whether this task, a
+    whole case accepted and not given back, closes its case at the delegating court.
+    """
+    closes_case: _builtins.bool
     @_builtins.property
     def delegation(self) -> _payloads_pb2.TaskDelegated:
         """when held"""
@@ -375,10 +390,12 @@ class TaskItem(_message.Message):
         events: _abc.Iterable[Global___TaskEvent] | None = ...,
         delegated_hlc: _builtins.int = ...,
         flags: _abc.Iterable[Global___TaskFlag] | None = ...,
+        case_closed_by: _builtins.str = ...,
+        closes_case: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["delegation", b"delegation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "cancel_too_late", b"cancel_too_late", "clock_from", b"clock_from", "delegated_hlc", b"delegated_hlc", "delegated_on", b"delegated_on", "delegating_node", b"delegating_node", "delegation", b"delegation", "details_unknown", b"details_unknown", "documents", b"documents", "events", b"events", "finished_on", b"finished_on", "flags", b"flags", "follow_ups", b"follow_ups", "found", b"found", "last_report_on", b"last_report_on", "reason", b"reason", "receiving_judge", b"receiving_judge", "receiving_node", b"receiving_node", "registered_case_number", b"registered_case_number", "result", b"result", "returned_on", b"returned_on", "seizures", b"seizures", "started_on", b"started_on", "status", b"status", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "cancel_too_late", b"cancel_too_late", "case_closed_by", b"case_closed_by", "clock_from", b"clock_from", "closes_case", b"closes_case", "delegated_hlc", b"delegated_hlc", "delegated_on", b"delegated_on", "delegating_node", b"delegating_node", "delegation", b"delegation", "details_unknown", b"details_unknown", "documents", b"documents", "events", b"events", "finished_on", b"finished_on", "flags", b"flags", "follow_ups", b"follow_ups", "found", b"found", "last_report_on", b"last_report_on", "reason", b"reason", "receiving_judge", b"receiving_judge", "receiving_node", b"receiving_node", "registered_case_number", b"registered_case_number", "result", b"result", "returned_on", b"returned_on", "seizures", b"seizures", "started_on", b"started_on", "status", b"status", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
