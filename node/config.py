@@ -53,6 +53,12 @@ class Limits:
     # warning), and the pause between attempts to fetch what a peer holds and the store lacks.
     own_log_recovery_timeout_s: float = 10.0
     own_log_recovery_retry_s: float = 5.0
+    # Mesh replication (node.replication.routes, sync.routing): each link takes only the
+    # origins routed through its peer (false: every origin the peer holds, as before, so in a
+    # full mesh each entry arrives once per peer); an origin some peer holds more of while
+    # this node made no progress on it for relay_stall_s is taken also from the peers ahead.
+    subscribe_selectively: bool = True
+    relay_stall_s: float = 2.0
 
 
 @dataclass
