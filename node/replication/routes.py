@@ -24,8 +24,9 @@ from sync.routing import PeerView, Plan, Stalls
 
 log = logging.getLogger(__name__)
 
-# Pending gossip (a checkpoint beyond the held size) kept per peer and origin: the latest.
+# How often the router looks for stalls and checks pending gossip, at most.
 TICK_S_MAX = 0.25
+FROZEN_HELD = 2**63  # the size a frozen origin counts as held, for the stall check
 
 
 class Router:
@@ -163,11 +164,14 @@ class Router:
                 log.exception("routing tick failed")
 
     async def _tick(self) -> None:
-        stored = await self._db.read(self._db.store.vector)
-        for origin, size in stored.items():
-            self.applied(origin, size)
+        states = await self._db.read(self._db.store.origin_states)
+        for st in states:
+            self.applied(st.origin, st.size)
+        # A frozen origin never progresses here, and peers that have not frozen it yet are
+        # ahead of it: never a stall.
+        held = {**self._held, **{st.origin: FROZEN_HELD for st in states if st.frozen}}
         before = self._stalls.extra
-        extra = self._stalls.update(self._clock.monotonic_s(), self._held, self._views)
+        extra = self._stalls.update(self._clock.monotonic_s(), held, self._views)
         if extra != before:
             if set(extra) - set(before):
                 log.info(
