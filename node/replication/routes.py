@@ -104,6 +104,12 @@ class Router:
         view = self._views.get(peer)
         if view is not None and view.connected:
             self._views[peer] = PeerView(True, view.hops, dict(sizes))
+            sources = self._plan.sources
+            if any(
+                o not in sources and o != self._node_id and n > self._held.get(o, 0)
+                for o, n in sizes.items()
+            ):
+                self._replan()  # an origin nobody routes: taken from a peer that holds more
 
     def applied(self, origin: str, size: int) -> None:
         """A batch of ``origin`` committed, up to ``size``."""
