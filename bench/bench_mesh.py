@@ -22,7 +22,7 @@ them. From the nodes' Prometheus metrics, read before and after each phase:
   (``ccnode_received_entries_total`` / ``ccnode_applied_entries_total``), summed over nodes;
   1.0 means each entry crossed into each node once;
 * **bytes per node**: replication stream bytes received (``ccnode_received_bytes_total``),
-  mean over nodes, per entry stored on that node.
+  mean over nodes: in total for the import (KiB), and per entry stored on that node.
 
 The same-run baseline for the latency is a no-op admin Status round trip. Figures are the
 median over ``--runs`` runs. Targets (full mesh, selective): duplication factor <= 1.3, p50
@@ -103,6 +103,14 @@ class Phase:
     @property
     def duplication(self) -> float:
         return self.received_entries / self.applied_entries if self.applied_entries else 0.0
+
+    @property
+    def kib_per_node(self) -> float:
+        return (
+            sum(self.bytes_per_node) / len(self.bytes_per_node) / 1024
+            if self.bytes_per_node
+            else 0.0
+        )
 
     @property
     def bytes_per_entry(self) -> float:
@@ -310,7 +318,8 @@ def report(
     )
     header = (
         f"{'topology':8} {'subscription':22} {'dup live':>9} {'dup import':>10} "
-        f"{'B/entry live':>12} {'B/entry imp':>11} {'p50 ms':>8} {'p99 ms':>8}"
+        f"{'B/entry live':>12} {'B/entry imp':>11} {'KiB/node imp':>12} {'p50 ms':>8} "
+        f"{'p99 ms':>8}"
     )
     print(header)
     for topology in topologies:
@@ -322,6 +331,7 @@ def report(
                 f"{_median_of(runs, lambda r: r.bulk.duplication):10.2f} "
                 f"{_median_of(runs, lambda r: r.live.bytes_per_entry):12.0f} "
                 f"{_median_of(runs, lambda r: r.bulk.bytes_per_entry):11.0f} "
+                f"{_median_of(runs, lambda r: r.bulk.kib_per_node):12.0f} "
                 f"{_median_of(runs, lambda r: percentile(r.latencies_s, 50)) * 1000:8.1f} "
                 f"{_median_of(runs, lambda r: percentile(r.latencies_s, 99)) * 1000:8.1f}"
             )

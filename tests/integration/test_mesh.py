@@ -11,13 +11,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import grpc
 
 from bench.chaos import Proxy
-from ccnode.v1 import admin_pb2, federation_pb2, federation_pb2_grpc
+from ccnode.v1 import admin_pb2, federation_pb2, federation_pb2_grpc, log_pb2
 from node.metrics import METRICS
 from node.runtime.node import Node
 from node.runtime.registry import DEFAULT, Parts, ServiceSpec
 from node.services.federation import FederationService
 from node.store.base import PeerRecord
 from tests.integration.harness import Federation, admin, eventually, listing, valid_ids
+from tests.integration.test_evidence import (
+    _chengdu_and_chongqing,
+    _evidence,
+    _forged_entry,
+    _forked_checkpoint,
+    _frozen,
+    _origin_signer,
+    _start_rogue,
+)
 
 COURTS = {"chengdu": "川0104", "chongqing": "渝0101", "mianyang": "川0703", "deyang": "川0603"}
 MESH = tuple(COURTS)
@@ -250,3 +259,23 @@ async def test_a_take_naming_no_node_is_refused(federation: Federation) -> None:
             raise AssertionError("a bad take was served")
     finally:
         await channel.close()
+
+
+async def test_a_fork_a_relay_only_gossips_is_evidence(federation: Federation) -> None:
+    """chongqing takes chengdu's log from chengdu; a relay that holds (or shows) another
+    history sends only its checkpoint, as gossip: that is enough to prove equivocation."""
+    a, b = await _chengdu_and_chongqing(federation, 4)
+    held_leaves = await a.parts.db.read(a.parts.db.store.leaf_hashes, "chengdu", 0, 3)
+    forked_note = _forked_checkpoint(_origin_signer(federation), held_leaves, [_forged_entry(3)])
+    gossip = federation_pb2.SyncMessage(gossip=log_pb2.SignedCheckpoint(note=forked_note))
+    await _start_rogue(federation, [gossip])
+    await federation.peer("chongqing", "mianyang")
+
+    async def frozen_on_evidence() -> bool:
+        return bool(await _evidence(b)) and await _frozen(b)
+
+    await eventually(frozen_on_evidence)
+    (record,) = await b.parts.db.read(b.parts.db.store.evidence)
+    assert forked_note in (record.smaller_note, record.larger_note)
+    assert record.detected_by == "chongqing"
+    assert b.parts.links.sources().get("chengdu") == "chengdu"  # no entry came from the relay

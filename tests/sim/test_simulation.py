@@ -6,6 +6,8 @@
   is down for most of the chaos, so that catching up cuts batches at the 500-entry and the
   256 KiB limits, stitching together checkpoints signed every 250 entries / 128 KiB.
 * ``test_sweep_exercises_every_fault``: the fault and attack mix really happens.
+* ``test_selective_subscription_takes_each_entry_about_once``: nodes that take each origin
+  from one peer (sync.routing) receive far fewer copies than links streaming every origin.
 * ``test_replay_*``: a seed replays exactly (same event fingerprint), even in another
   process with another string-hash seed.
 * ``test_checker_catches_*``: sabotaged nodes make the run fail, so the simulation provably
