@@ -61,6 +61,7 @@ from ccnode.v1 import admin_pb2
 POLL_S = 0.001
 VISIBLE_TIMEOUT_S = 60.0
 IMPORT_CALL_DRAFTS = 250
+START_ATTEMPTS = 3
 TARGET_DUPLICATION = 1.3
 TARGET_P50_S = 0.050
 TOPOLOGIES = ("mesh", "chain", "star")
@@ -138,16 +139,28 @@ class Cluster:
         for node_id in self.ids:
             home = root / node_id
             pki.home(home, node_id, subscribe_selectively=selective, backoff_max_s=2.0)
-            data = json.loads((home / "node.json").read_text())
-            port = free_port()
-            data["metrics_listen"] = f"127.0.0.1:{port}"
-            (home / "node.json").write_text(json.dumps(data))
-            self.metrics_ports.append(port)
+            self.metrics_ports.append(0)
             self.procs.append(NodeProcess(home, extensions=False))
+
+    def _start_node(self, i: int) -> None:
+        """Start node ``i`` with its metrics on a free port (again on another port if that
+        one was taken meanwhile)."""
+        for attempt in range(START_ATTEMPTS):
+            home = self.procs[i].home
+            data = json.loads((home / "node.json").read_text())
+            self.metrics_ports[i] = free_port()
+            data["metrics_listen"] = f"127.0.0.1:{self.metrics_ports[i]}"
+            (home / "node.json").write_text(json.dumps(data))
+            try:
+                self.procs[i].start()
+                return
+            except RuntimeError as exc:
+                if "Address already in use" not in str(exc) or attempt == START_ATTEMPTS - 1:
+                    raise
 
     def start(self, topology: str) -> None:
         with ThreadPoolExecutor(len(self.procs)) as pool:
-            list(pool.map(lambda p: p.start(), self.procs))
+            list(pool.map(self._start_node, range(len(self.procs))))
         self.clients = [AdminClient(p.home) for p in self.procs]
         for a, b in edges(topology, len(self.ids)):
             self.clients[a].add_peer(self.ids[b], self.procs[b].port)
@@ -297,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         )
                     )
                     print(f"  run {run + 1}/{args.runs}: {topology}, {mode}: done", flush=True)
+            if run + 1 < args.runs:  # figures so far, in case a later run fails
+                print(f"after {run + 1} run(s):")
+                report(args, topologies, results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(args, topologies, results)
@@ -313,8 +329,9 @@ def report(
 ) -> None:
     print(
         f"ccnode mesh: {args.nodes} node processes over mTLS on 127.0.0.1, median of "
-        f"{args.runs} run(s); {args.appends} single-listing appends round robin (Submit -> "
-        f"returned by every other node), then an import of {args.bulk} listings on one node"
+        f"{len(next(iter(results.values())))} run(s); {args.appends} single-listing appends "
+        f"round robin (Submit -> returned by every other node), then an import of "
+        f"{args.bulk} listings on one node"
     )
     header = (
         f"{'topology':8} {'subscription':22} {'dup live':>9} {'dup import':>10} "
