@@ -124,6 +124,10 @@ class Router:
             return
         origin, size, _ = parsed
         self._pending[(peer, origin)] = (size, note)  # the latest per peer and origin
+        view = self._views.get(peer)
+        if view is not None and view.connected and size > view.sizes.get(origin, 0):
+            # What the stall check compares with, between CaughtUps (signed, besides).
+            self.peer_sizes(peer, {**view.sizes, origin: size})
 
     # ---------------------------------------------------------------- what links ask
 

@@ -221,6 +221,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         gossiped: dict[str, int] = {}  # origin -> size of the last checkpoint gossiped
         gossip_due_s = 0.0
         routes_sent: dict[str, int] | None = None
+        caught_up_sizes: dict[str, int] | None = None  # the taken origins' sizes last told
         seen = self._changes.version
         while True:
             seen = self._changes.version
@@ -238,6 +239,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                     routes_sent = routes
                     yield federation_pb2.SyncMessage(routes=federation_pb2.Routes(hops=routes))
             states = await self._db.read(self._db.store.origin_states)
+            sent_any = False
             gossip: list[str] = []
             for st in sorted(states, key=lambda s: s.origin):
                 if st.origin == peer_id:
@@ -278,6 +280,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                         blocked[st.origin] = have
                         break
                     yield federation_pb2.SyncMessage(batch=batch)
+                    sent_any = True
                     have = batch.first_index + len(batch.entries)
                     sent[st.origin] = max(sent.get(st.origin, 0), have)
             now_s = self._clock.monotonic_s()
@@ -292,11 +295,21 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                         )
                 gossip = []
             vector = federation_pb2.Vector(sizes={s.origin: s.size for s in states})
-            yield federation_pb2.SyncMessage(
-                caught_up=federation_pb2.CaughtUp(
-                    vector=vector, server_time_unix_ms=self._clock.now_ms()
+            # With a selection, a pass that changed nothing the subscriber takes from this
+            # node (another origin's commit woke it) ends without CaughtUp: the gossip tells
+            # of the others, the heartbeat of the rest.
+            taken_sizes = {
+                o: n
+                for o, n in vector.sizes.items()
+                if selection.take is None or o in selection.take
+            }
+            if sent_any or taken_sizes != caught_up_sizes:
+                caught_up_sizes = taken_sizes
+                yield federation_pb2.SyncMessage(
+                    caught_up=federation_pb2.CaughtUp(
+                        vector=vector, server_time_unix_ms=self._clock.now_ms()
+                    )
                 )
-            )
             if not request.follow:
                 return
             while self._changes.version == seen and not self._changes.closed:
