@@ -58,7 +58,13 @@ from bench.common import (
 )
 from ccnode.v1 import admin_pb2
 
-POLL_S = 0.001
+
+@dataclass
+class _Poll:
+    interval_s: float = 0.001  # each of the polling threads (one per node) waits this long
+
+
+POLL = _Poll()
 VISIBLE_TIMEOUT_S = 60.0
 IMPORT_CALL_DRAFTS = 250
 START_ATTEMPTS = 3
@@ -212,7 +218,7 @@ def wait_visible(client: AdminClient, subject: str, deadline_s: float) -> float:
     while not visible(client, subject):
         if time.perf_counter() > deadline_s:
             raise TimeoutError("listing did not reach every node")
-        time.sleep(POLL_S)
+        time.sleep(POLL.interval_s)
     return time.perf_counter()
 
 
@@ -287,7 +293,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--import", dest="bulk", type=int, default=2000)
     parser.add_argument("--topologies", default=",".join(TOPOLOGIES))
     parser.add_argument("--quick", action="store_true", help="4 nodes, 1 run, tiny sizes")
+    parser.add_argument(
+        "--poll-ms", type=float, default=1.0, help="interval of each node's visibility poll"
+    )
     args = parser.parse_args(argv)
+    POLL.interval_s = args.poll_ms / 1000
     if args.quick:
         args.nodes, args.runs, args.appends, args.bulk = 4, 1, 8, 300
     topologies = [t for t in args.topologies.split(",") if t]
@@ -331,7 +341,8 @@ def report(
         f"ccnode mesh: {args.nodes} node processes over mTLS on 127.0.0.1, median of "
         f"{len(next(iter(results.values())))} run(s); {args.appends} single-listing appends "
         f"round robin (Submit -> returned by every other node), then an import of "
-        f"{args.bulk} listings on one node"
+        f"{args.bulk} listings on one node; visibility polled every {args.poll_ms:g} ms "
+        f"on each node"
     )
     header = (
         f"{'topology':8} {'subscription':22} {'dup live':>9} {'dup import':>10} "
