@@ -125,6 +125,12 @@ class Limits(_Section):
     # Own-log recovery at start (node.replication.recovery): how long to wait for the peers to
     # say how much of this node's log they hold (no answer: appends start anyway, with a
     # warning), and the pause between attempts to fetch what a peer holds and the store lacks.
+    # Mesh replication (node.replication.routes, sync.routing): each link takes only the
+    # origins routed through its peer (false: every origin the peer holds, as before, so in a
+    # full mesh each entry arrives once per peer); an origin some peer holds more of while
+    # this node made no progress on it for relay_stall_s is taken also from the peers ahead.
+    subscribe_selectively: bool = True
+    relay_stall_s: float = Field(default=2.0, gt=0, le=3600)
     own_log_recovery_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     own_log_recovery_retry_s: float = Field(default=5.0, gt=0, le=3600)
 

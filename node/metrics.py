@@ -160,6 +160,18 @@ class Metrics:
             ["origin", "reason"],
             registry=r,
         )
+        self.received_entries = Counter(
+            "ccnode_received_entries",
+            "Entries received in peers' batches, applied or skipped as already held",
+            ["peer"],
+            registry=r,
+        )
+        self.received_bytes = Counter(
+            "ccnode_received_bytes",
+            "Bytes of replication stream messages received",
+            ["peer"],
+            registry=r,
+        )
         self.refusals = Counter("ccnode_refusals", "Calls refused", ["reason"], registry=r)
         self.log_size = Gauge("ccnode_log_size", "Verified log size", ["origin"], registry=r)
         self.checkpoint_time = Gauge(

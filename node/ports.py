@@ -82,6 +82,13 @@ class ChangeFeed(Protocol):
     async def wait(self, seen_version: int, timeout_s: float) -> int: ...
 
 
+class Routing(Protocol):
+    """This node's routes to every origin (sync.routing), as told to one subscriber; a change
+    wakes the ChangeFeed, so live Sync streams send the new routes."""
+
+    def advertised(self, subscriber: str) -> dict[str, int]: ...
+
+
 class AppliedFeed(Protocol):
     """Called on the event loop after a peer's batch was verified and committed."""
 

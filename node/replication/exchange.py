@@ -18,8 +18,10 @@ from node.ports import CallerAuth
 from node.replication.equivocation import evidence_pb
 from node.store.base import EvidenceStore, KeyStore, LogReader
 from node.store.runner import Db
+from sync.checkpoint import Checkpoint, split_origin
 from sync.domain.calendar import CALENDAR_VERSION
 from sync.ids import NODE_ID_RE
+from sync.note import Note, NoteError, format_note, parse_note
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +119,18 @@ class Exchange:
             checkpoints=await self.latest_checkpoints(origins),
             evidence=[evidence_pb(e) for e in evidence if not origins or e.origin in origins],
         )
+
+
+def gossip_checkpoint(note: str) -> tuple[str, int, str] | None:
+    """(origin node id, size, the note with its origin's signature only) of a held
+    checkpoint note, for gossip: the cosignatures stay out (they are most of a note's bytes
+    in a large mesh, and the receiver checks the origin's signature only). None if the note
+    does not parse (a held note always does)."""
+    try:
+        parsed = parse_note(note)
+        cp = Checkpoint.parse(parsed.text)
+        _, origin = split_origin(cp.origin)
+        own = tuple(s for s in parsed.signatures if s.name == cp.origin)
+        return origin, cp.size, format_note(Note(parsed.text, own or parsed.signatures))
+    except (NoteError, ValueError):
+        return None

@@ -5,6 +5,10 @@ vector read from the store (the store is the resume point), verifies and commits
 in stream order (verifying batch N+1 while batch N is written: Replica.prepare / commit), and
 reconnects with exponential backoff and jitter. It also asks the peer to witness (cosign)
 this node's latest checkpoint.
+
+In a mesh a link takes only the origins the router (node.replication.routes) routes through
+its peer, on a Sync stream whose selection it keeps current (a Take whenever it changes); a
+peer without Sync (an older version) gets a plain Subscribe and streams every origin.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from node.replication.apply import AppliedFeed, Prepared, Replica
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange
 from node.replication.progress import CatchupProgress
+from node.replication.routes import Router
 from node.replication.supervisor import CatchupWorkers
 from node.replication.wire import PeerChannels
 from node.replication.worker import PrepareWorker
@@ -71,9 +76,12 @@ class LinkParts:
 
 
 class PeerLink:
-    def __init__(self, parts: LinkParts, peer: PeerRecord) -> None:
+    def __init__(self, parts: LinkParts, peer: PeerRecord, router: Router) -> None:
         self._parts = parts
         self.peer = peer
+        self._router = router
+        # The selection changes of the running Sync stream, to send (None: no Sync stream).
+        self._takes: asyncio.Queue[federation_pb2.SyncRequest] | None = None
         self.status = LinkStatus()
         self._task: asyncio.Task[None] | None = None
         self._witness_task: asyncio.Task[None] | None = None
@@ -85,6 +93,7 @@ class PeerLink:
         self._said = ""  # the last connection failure logged (each change is logged once)
 
     def start(self) -> None:
+        self._router.attach(self.peer.node_id, self.retake)
         self._task = asyncio.create_task(self._run(), name=f"ccnode-peer-{self.peer.node_id}")
         self._witness_task = asyncio.create_task(
             self._witness_loop(), name=f"ccnode-witness-{self.peer.node_id}"
@@ -102,8 +111,20 @@ class PeerLink:
                     pass
         if self._channel is not None:
             await self._channel.close(grace=None)
+        self._router.detach(self.peer.node_id)
         METRICS.peer_connected.labels(peer=self.peer.node_id).set(0)
         self._session_ended("link stopped")
+
+    def retake(self, origins: frozenset[str]) -> None:
+        """The router's new selection for this peer: sent on the running Sync stream (a
+        stream that starts later takes the router's selection of that moment)."""
+        if self._takes is not None:
+            held = self._router.held(origins)
+            self._takes.put_nowait(
+                federation_pb2.SyncRequest(
+                    take=federation_pb2.Take(held=federation_pb2.Vector(sizes=held))
+                )
+            )
 
     def wake_witness(self) -> None:
         self._witness_wake.set()
@@ -135,6 +156,8 @@ class PeerLink:
                 log.exception("peer %s: session failed", self.peer.node_id)
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
             self._session_ended(self.status.last_error or "stream ended")
+            self._takes = None
+            self._router.disconnected(self.peer.node_id)
             METRICS.peer_connected.labels(peer=self.peer.node_id).set(0)
             # Exponential backoff with full jitter, capped; a periodic wake-up is implied by
             # the cap, so a link never sleeps longer than backoff_max_s.
@@ -183,29 +206,79 @@ class PeerLink:
         METRICS.lag.peer_says(self.peer.node_id, dict(hello.vector.sizes))
         self.wake_witness()
         held = dict(request.vector.sizes)
-        backlog = sum(max(0, size - held.get(o, 0)) for o, size in hello.vector.sizes.items())
+        selective = p.limits.subscribe_selectively
+        if selective:
+            try:
+                return await self._subscribe(stub, hello, held, selective=True)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
+                    raise
+                log.info("peer %s has no Sync: it streams every origin", self.peer.node_id)
+        return await self._subscribe(stub, hello, held, selective=False)
+
+    async def _subscribe(
+        self,
+        stub: federation_pb2_grpc.FederationStub,
+        hello: federation_pb2.HelloResponse,
+        held: dict[str, int],
+        *,
+        selective: bool,
+    ) -> bool:
+        """One stream: a Sync stream taking the router's selection (``selective``), else a
+        Subscribe to every origin the peer holds."""
+        p = self._parts
+        peer_id = self.peer.node_id
+        takes: asyncio.Queue[federation_pb2.SyncRequest] = asyncio.Queue()
+        self._takes = takes if selective else None
+        self._router.connected(peer_id, selective=selective, sizes=hello.vector.sizes)
+        taken = self._router.takes(peer_id) if selective else None
+        while not takes.empty():
+            takes.get_nowait()  # superseded by the selection the stream starts with
+        backlog = sum(
+            max(0, size - held.get(o, 0))
+            for o, size in hello.vector.sizes.items()
+            if taken is None or o in taken
+        )
         log.info("peer %s connected at %s", self.peer.node_id, self.peer.address)
         self._said = ""
         self._progress = CatchupProgress(self.peer.node_id, backlog, p.clock.monotonic_s)
         self._uncommitted = 0
         threshold = p.limits.catchup_worker_backlog
         catching_up = threshold > 0 and backlog >= threshold
-        call = self._ensure_channel().unary_stream(
-            SUBSCRIBE_METHOD,
-            request_serializer=federation_pb2.SubscribeRequest.SerializeToString,
-            response_deserializer=_received,
-        )(
-            federation_pb2.SubscribeRequest(
-                vector=await p.exchange.vector_pb(),
-                batch_entries_max=p.limits.batch_entries_max,
-                batch_bytes_max=p.limits.batch_bytes_max,
-                follow=True,
-            )
+        subscribe = federation_pb2.SubscribeRequest(
+            vector=await p.exchange.vector_pb(),
+            batch_entries_max=p.limits.batch_entries_max,
+            batch_bytes_max=p.limits.batch_bytes_max,
+            follow=True,
         )
+        call: grpc.aio.Call
+        writer: asyncio.Task[None] | None = None
+        if taken is None:
+            call = self._ensure_channel().unary_stream(
+                SUBSCRIBE_METHOD,
+                request_serializer=federation_pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=_received,
+            )(subscribe)
+        else:
+            subscribe.take.held.sizes.update(self._router.held(taken))
+            sync = self._ensure_channel().stream_stream(
+                SYNC_METHOD,
+                request_serializer=federation_pb2.SyncRequest.SerializeToString,
+                response_deserializer=_received,
+            )()
+            await sync.write(federation_pb2.SyncRequest(subscribe=subscribe))
+            writer = asyncio.create_task(
+                _write_takes(sync, takes), name=f"ccnode-takes-{self.peer.node_id}"
+            )
+            call = sync
         try:
             return await self._stream(call, stub, catching_up)
         finally:
             call.cancel()
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer
 
     async def _stream(
         self,
@@ -232,23 +305,31 @@ class PeerLink:
             chain = _Chain(next(_CHAINS))
             offered: set[str] = set()  # origins the peer sent evidence against, this stream
             try:
+                peer_id = self.peer.node_id
                 async for raw, msg in call:
                     streamed = True
                     self.status.last_contact_unix_ms = p.clock.now_ms()
+                    METRICS.received_bytes.labels(peer=peer_id).inc(len(raw))
                     body = msg.WhichOneof("body")
                     if body == "key":
-                        await p.exchange.learn_keys([msg.key], f"peer:{self.peer.node_id}")
+                        await p.exchange.learn_keys([msg.key], f"peer:{peer_id}")
                     elif body == "evidence":
                         await self._evidence(msg.evidence, offered)
                     elif body == "caught_up":
                         self.status.peer_sizes = dict(msg.caught_up.vector.sizes)
+                        self._router.peer_sizes(peer_id, self.status.peer_sizes)
                         catching_up = False  # the live tail: small batches, in threads
-                        METRICS.lag.peer_says(self.peer.node_id, self.status.peer_sizes)
+                        METRICS.lag.peer_says(peer_id, self.status.peer_sizes)
                         if self._progress is not None:
                             self._progress.on_caught_up(self._uncommitted)
+                    elif body == "routes":
+                        self._router.peer_routes(peer_id, msg.routes.hops)
+                    elif body == "gossip":
+                        self._router.gossip(peer_id, msg.gossip.note)
                     elif body == "batch":
+                        METRICS.received_entries.labels(peer=peer_id).inc(len(msg.batch.entries))
                         end = msg.batch.first_index + len(msg.batch.entries)
-                        METRICS.lag.peer_holds(self.peer.node_id, {msg.batch.origin: end})
+                        METRICS.lag.peer_holds(peer_id, {msg.batch.origin: end})
                         worker = p.workers.current() if catching_up else None
                         future = await self._submit(msg.batch, raw, worker, chain)
                         self._uncommitted += 1
@@ -374,6 +455,7 @@ class PeerLink:
         while ready:
             applied, failure = await p.db.write(p.replica.commit_all, [p for p, _ in ready])
             for one, (_, batch) in zip(applied, ready, strict=False):
+                self._router.applied(one.origin, one.size)
                 p.applied.publish(one)
                 METRICS.applied.labels(origin=one.origin).inc(one.count)
                 METRICS.log_held(one.origin, one.size)
@@ -463,6 +545,7 @@ class PeerLink:
 
 
 SUBSCRIBE_METHOD = "/ccnode.v1.Federation/Subscribe"
+SYNC_METHOD = "/ccnode.v1.Federation/Sync"
 # Batches a stream may have received and submitted for preparation but not yet committed.
 PIPELINE_DEPTH = 8
 # Prepared batches committed in one trip to the writer thread (each in its own transaction).
@@ -486,6 +569,15 @@ class _Queued:
 
     future: asyncio.Future[Prepared]
     batch: federation_pb2.Batch
+
+
+async def _write_takes(
+    call: grpc.aio.StreamStreamCall[federation_pb2.SyncRequest, object],
+    takes: asyncio.Queue[federation_pb2.SyncRequest],
+) -> None:
+    """Send each new selection on the Sync stream, in order (the subscription went first)."""
+    while True:
+        await call.write(await takes.get())
 
 
 def _received(data: bytes) -> tuple[bytes, federation_pb2.SyncMessage]:
@@ -519,14 +611,31 @@ class PeerLinkSet:
         self._parts = parts
         self._db = db
         self._links: dict[str, PeerLink] = {}
+        self._router = Router(
+            node_id=parts.node_id,
+            db=parts.db,
+            equivocation=parts.equivocation,
+            notify=parts.watch.notify,
+            clock=parts.clock,
+            stall_grace_s=parts.limits.relay_stall_s,
+        )
 
     async def start(self) -> None:
-        """Start a link for every peer in the store."""
+        """Start the router, then a link for every peer in the store."""
+        await self._router.start()
         for peer in await self._db.read(self._db.store.peers):
             self._start(peer)
 
+    def advertised(self, subscriber: str) -> dict[str, int]:
+        """The Routing port: this node's routes as told to ``subscriber``."""
+        return self._router.advertised(subscriber)
+
+    def sources(self) -> dict[str, str]:
+        """Per origin, the peer this node takes it from now (sync.routing)."""
+        return self._router.sources()
+
     def _start(self, peer: PeerRecord) -> None:
-        link = PeerLink(self._parts, peer)
+        link = PeerLink(self._parts, peer, self._router)
         self._links[peer.node_id] = link
         link.start()
 
@@ -587,3 +696,4 @@ class PeerLinkSet:
         for link in list(self._links.values()):
             await link.stop()
         self._links.clear()
+        await self._router.stop()

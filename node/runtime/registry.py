@@ -113,6 +113,7 @@ def federation_service(p: Parts, *, cutter: BatchCutter = cut_batch) -> Federati
         limits=p.config.limits,
         clock=p.clock,
         cutter=cutter,
+        routing=p.links,
     )
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import grpc
 
-from ccnode.v1 import federation_pb2, federation_pb2_grpc
+from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.clock import Clock
 from node.config import Limits
-from node.ports import CallerAuth, ChangeFeed, Keys, Witnessing
+from node.ports import CallerAuth, ChangeFeed, Keys, Routing, Witnessing
 from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
-from node.replication.exchange import Exchange
+from node.replication.exchange import Exchange, gossip_checkpoint
 from node.services.purges import purged_on
 from node.store import proofs
 from node.store.base import LogReader, PayloadPurge, RetentionStore
@@ -23,12 +26,18 @@ from node.store.runner import Db
 from sync.checkpoint import open_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
 from sync.entry import decode_header
+from sync.ids import NODE_ID_RE
 from sync.note import NoteError
 from sync.retention import purge_note
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0
+# A Sync stream gossips the checkpoints of the origins its subscriber takes elsewhere at most
+# this often (one note per origin that grew), so gossip costs little next to the entries.
+GOSSIP_INTERVAL_S = 1.0
+# Origins one Take may name: far more than a federation of regions has.
+TAKE_ORIGINS_MAX = 256
 NODE = ("node",)
 
 
@@ -47,6 +56,70 @@ def purged_blocker(
     return None
 
 
+@dataclass(slots=True)
+class _Selection:
+    """What one stream's subscriber takes: ``take`` None = every origin (no selection)."""
+
+    take: set[str] | None
+    sent: dict[str, int]  # per origin, the size the subscriber holds or was sent
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    error: str = ""  # a bad Take read mid-stream: the stream ends with it
+
+    @classmethod
+    def of(cls, request: federation_pb2.SubscribeRequest) -> _Selection | str:
+        """The selection of a subscription, or the error that refuses it."""
+        sent = dict(request.vector.sizes)
+        if not request.HasField("take"):
+            return cls(None, sent)
+        selection = cls(set(), sent)
+        error = selection.replace(request.take)
+        return error or selection
+
+    def replace(self, take: federation_pb2.Take) -> str:
+        """Take the origins of ``take`` from now on; an error (and no change) if it is bad."""
+        held = dict(take.held.sizes)
+        if len(held) > TAKE_ORIGINS_MAX:
+            return f"take.held: at most {TAKE_ORIGINS_MAX} origins"
+        for origin in held:
+            if not NODE_ID_RE.fullmatch(origin):
+                return "take.held: each origin must be a node id"
+        for origin, size in held.items():
+            # Messages of one stream arrive in order: what was sent before stays received.
+            self.sent[origin] = max(self.sent.get(origin, 0), size)
+        self.take = set(held)
+        self.woken.set()
+        return ""
+
+
+async def _read_takes(
+    requests: AsyncIterator[federation_pb2.SyncRequest], selection: _Selection
+) -> None:
+    """The subscriber's later messages on a Sync stream: each a new Take."""
+    async for msg in requests:
+        if msg.WhichOneof("body") != "take":
+            selection.error = "subscribe: only as the first message of a Sync stream"
+        elif selection.take is None:
+            selection.error = "take: only on a stream whose subscribe has a take"
+        else:
+            selection.error = selection.replace(msg.take)
+        if selection.error:
+            selection.woken.set()
+            return
+
+
+async def _wait_either(changed: Awaitable[int], woken: asyncio.Event) -> None:
+    """Until the store changes (or the wait times out) or the selection is replaced."""
+    waits = {asyncio.ensure_future(changed), asyncio.ensure_future(woken.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+        for wait in waits:
+            with contextlib.suppress(asyncio.CancelledError):
+                await wait
+
+
 class FederationService(federation_pb2_grpc.FederationServicer):
     def __init__(
         self,
@@ -60,8 +133,10 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         limits: Limits,
         clock: Clock,
         cutter: BatchCutter = cut_batch,
+        routing: Routing | None = None,
     ) -> None:
         self._cut = cutter
+        self._routing = routing
         self._db = db
         self._auth = auth
         self._keys = keys
@@ -93,38 +168,108 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         await self._exchange.learn_keys(request.keys, caller.identity.uri)
         return await self._exchange.hello_response()
 
-    # ---------------------------------------------------------------- Subscribe
+    # ---------------------------------------------------------------- Subscribe, Sync
 
     async def Subscribe(
         self, request: federation_pb2.SubscribeRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[federation_pb2.SyncMessage]:
         caller = await self._auth.require(context, NODE, "Subscribe")
-        peer_id = caller.identity.name
+        selection = _Selection.of(request)
+        if isinstance(selection, str):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, selection)
+            raise AssertionError("unreachable")
+        async for msg in self._stream(caller.identity.name, request, selection, context):
+            yield msg
+
+    async def Sync(
+        self,
+        request_iterator: AsyncIterator[federation_pb2.SyncRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[federation_pb2.SyncMessage]:
+        """Subscribe, with the selection of origins kept current by the subscriber: each new
+        Take replaces it (newly taken origins resume from the size the subscriber holds)."""
+        caller = await self._auth.require(context, NODE, "Sync")
+        first = None
+        async for message in request_iterator:
+            first = message
+            break
+        if first is None or first.WhichOneof("body") != "subscribe":
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "subscribe: must be the first message of a Sync stream",
+            )
+            raise AssertionError("unreachable")
+        selection = _Selection.of(first.subscribe)
+        if isinstance(selection, str):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, selection)
+            raise AssertionError("unreachable")
+        reader = asyncio.create_task(
+            _read_takes(request_iterator, selection), name="ccnode-sync-takes"
+        )
+        try:
+            async for msg in self._stream(
+                caller.identity.name, first.subscribe, selection, context
+            ):
+                yield msg
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    async def _stream(
+        self,
+        peer_id: str,
+        request: federation_pb2.SubscribeRequest,
+        selection: _Selection,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[federation_pb2.SyncMessage]:
+        """The evidence held, then per origin the subscriber takes (every origin without a
+        selection) the entries it lacks in batches, then CaughtUp, then the live tail. With
+        a selection, the other origins' latest checkpoints go as gossip, at most every
+        GOSSIP_INTERVAL_S, and this node's routes whenever they change."""
         limits = self._limits
         entries_max = min(
             request.batch_entries_max or limits.batch_entries_max, limits.batch_entries_max
         )
         bytes_max = min(request.batch_bytes_max or limits.batch_bytes_max, limits.batch_bytes_max)
-        sent = dict(request.vector.sizes)
+        sent = selection.sent
         keys_sent: set[str] = set()
         blocked: dict[str, int] = {}  # origin -> position this node cannot serve past
         sizes_cache: dict[str, list[int]] = {}
         evidence_sent: set[str] = set()
+        gossiped: dict[str, int] = {}  # origin -> size of the last checkpoint gossiped
+        gossip_due_s = 0.0
+        routes_sent: dict[str, int] | None = None
+        caught_up_sizes: dict[str, int] | None = None  # the taken origins' sizes last told
         seen = self._changes.version
         while True:
             seen = self._changes.version
+            if selection.error:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, selection.error)
+            selection.woken.clear()
             # Evidence first, so the subscriber freezes an origin before any batch of it.
             for origin, evidence in sorted((await self._exchange.evidence_by_origin()).items()):
                 if origin not in evidence_sent and len(evidence_sent) < EVIDENCE_PER_STREAM_MAX:
                     evidence_sent.add(origin)
                     yield federation_pb2.SyncMessage(evidence=evidence)
+            if selection.take is not None and self._routing is not None:
+                routes = self._routing.advertised(peer_id)
+                if routes != routes_sent:
+                    routes_sent = routes
+                    yield federation_pb2.SyncMessage(routes=federation_pb2.Routes(hops=routes))
             states = await self._db.read(self._db.store.origin_states)
+            sent_any = False
+            gossip: list[str] = []
             for st in sorted(states, key=lambda s: s.origin):
                 if st.origin == peer_id:
                     continue  # a node never learns its own log from others
                 if st.frozen:
                     continue  # equivocated: never relayed, not even what was held before
                 have = sent.get(st.origin, 0)
+                if selection.take is not None and st.origin not in selection.take:
+                    if st.size > max(have, gossiped.get(st.origin, 0)) and st.checkpoint_note:
+                        gossip.append(st.checkpoint_note)
+                    continue  # taken from another peer: its checkpoint only, as gossip
                 if have >= st.size or blocked.get(st.origin) == have:
                     continue
                 if st.origin not in keys_sent and have == 0:
@@ -135,6 +280,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                         )
                     keys_sent.add(st.origin)
                 while have < st.size:
+                    if selection.take is not None and st.origin not in selection.take:
+                        break  # the subscriber now takes it from another peer
                     batch = await self._db.read(
                         self._cut,
                         self._db.store,
@@ -153,19 +300,48 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                         await self._log_purged(st.origin, have, st.size, peer_id, entries_max)
                         break
                     yield federation_pb2.SyncMessage(batch=batch)
+                    sent_any = True
                     have = batch.first_index + len(batch.entries)
-                    sent[st.origin] = have
+                    sent[st.origin] = max(sent.get(st.origin, 0), have)
+            now_s = self._clock.monotonic_s()
+            if gossip and now_s >= gossip_due_s:
+                gossip_due_s = now_s + GOSSIP_INTERVAL_S
+                for note in gossip:
+                    cp = gossip_checkpoint(note)
+                    if cp is not None:
+                        gossiped[cp[0]] = cp[1]
+                        yield federation_pb2.SyncMessage(
+                            gossip=log_pb2.SignedCheckpoint(note=cp[2])
+                        )
+                gossip = []
             vector = federation_pb2.Vector(sizes={s.origin: s.size for s in states})
-            yield federation_pb2.SyncMessage(
-                caught_up=federation_pb2.CaughtUp(
-                    vector=vector, server_time_unix_ms=self._clock.now_ms()
+            # With a selection, a pass that changed nothing the subscriber takes from this
+            # node (another origin's commit woke it) ends without CaughtUp: the gossip tells
+            # of the others, the heartbeat of the rest.
+            taken_sizes = {
+                o: n
+                for o, n in vector.sizes.items()
+                if selection.take is None or o in selection.take
+            }
+            if sent_any or taken_sizes != caught_up_sizes:
+                caught_up_sizes = taken_sizes
+                yield federation_pb2.SyncMessage(
+                    caught_up=federation_pb2.CaughtUp(
+                        vector=vector, server_time_unix_ms=self._clock.now_ms()
+                    )
                 )
-            )
             if not request.follow:
                 return
             while self._changes.version == seen and not self._changes.closed:
-                await self._changes.wait(seen, HEARTBEAT_S)
-                if self._changes.version == seen:
+                if selection.woken.is_set():
+                    break
+                timeout_s = HEARTBEAT_S
+                if gossip:  # held back by the interval: wake when it is due
+                    timeout_s = max(0.0, min(timeout_s, gossip_due_s - self._clock.monotonic_s()))
+                await _wait_either(self._changes.wait(seen, timeout_s), selection.woken)
+                if gossip and self._clock.monotonic_s() >= gossip_due_s:
+                    break
+                if self._changes.version == seen and not selection.woken.is_set():
                     yield federation_pb2.SyncMessage(
                         caught_up=federation_pb2.CaughtUp(
                             vector=vector, server_time_unix_ms=self._clock.now_ms()

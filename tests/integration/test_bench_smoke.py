@@ -13,13 +13,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_bench(*args: str) -> str:
+def run_bench(*args: str, timeout_s: float = 180) -> str:
     result = subprocess.run(
         [sys.executable, "-m", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout_s,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -68,3 +68,12 @@ def test_retention_benchmark_runs() -> None:
     assert "RetentionPurge.run_once" in out
     assert "baseline one UPDATE" in out
     assert "ratio run_once / baseline" in out
+
+
+def test_mesh_benchmark_runs() -> None:
+    out = run_bench("bench.bench_mesh", "--quick", timeout_s=600)
+    for topology in ("mesh", "chain", "star"):
+        assert f"{topology}: import duplication" in out
+    assert "every origin (before)" in out
+    assert "baseline: no-op admin Status round trip" in out
+    assert "targets (full mesh)" in out

@@ -211,6 +211,16 @@ class _RogueFederation(FederationService):
         async for message in super().Subscribe(request, context):
             yield message
 
+    async def Sync(
+        self,
+        request_iterator: AsyncIterator[federation_pb2.SyncRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[federation_pb2.SyncMessage]:
+        for message in ROGUE.messages:
+            yield message
+        async for message in super().Sync(request_iterator, context):
+            yield message
+
 
 def _rogue_federation(p: Parts) -> FederationService:
     return _RogueFederation(

@@ -32,7 +32,7 @@ from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from sync.entry import Entry
 from sync.equivocation import Evidence
 from sync.note import Ed25519Signer, parse_note
-from tests.sim.messages import Batch, Gossip, ProofRequest, ProofResponse
+from tests.sim.messages import Batch, ProofRequest, ProofResponse
 from tests.sim.node import SimNode
 from tests.sim.store import OriginLog
 from tests.sim.workload import draft_entry
@@ -293,7 +293,7 @@ class ByzantineNode(SimNode):
             if self.rng.random() < self.plan.frame_p:
                 bogus = self._bogus_evidence()
                 evidence = (bogus,) if bogus is not None else ()
-            self._send(peer, Gossip(self.gossip_notes_for(peer), evidence))
+            self._send(peer, self.gossip_for(peer, evidence))
 
     def _bogus_evidence(self) -> Evidence | None:
         """Two genuine checkpoints of an honest origin plus a made-up proof "linking" them."""

@@ -1,12 +1,13 @@
 """What simulated nodes say to each other: the replication protocol of DESIGN.md section 2.
 
-The shapes follow the gRPC stream without the transport: the subscriber sends its vector
-(``Subscribe``); the responder streams, per origin it holds, the missing entries in batches
-that each end at a checkpoint signed by the origin (``Batch``); a receiver that rejects a
-batch tells the responder why and from where to resume (``Reject``). Nodes gossip their
-latest checkpoints and any equivocation evidence (``Gossip``), and ask peers for consistency
-proofs when two signed checkpoints of an origin may disagree (``ProofRequest`` /
-``ProofResponse``).
+The shapes follow the gRPC stream without the transport: the subscriber sends its vector and
+the origins it takes from that peer (``Subscribe``, sent again when that selection changes:
+the Sync stream's Take); the responder streams, per origin taken, the missing entries in
+batches that each end at a checkpoint signed by the origin (``Batch``); a receiver that
+rejects a batch tells the responder why and from where to resume (``Reject``). Nodes gossip
+their latest checkpoints, any equivocation evidence, their routes and vector (``Gossip``),
+and ask peers for consistency proofs when two signed checkpoints of an origin may disagree
+(``ProofRequest`` / ``ProofResponse``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sync.equivocation import Evidence
 class Subscribe:
     vector: tuple[tuple[str, int], ...]  # (origin, verified size), sorted by origin
     frozen: tuple[str, ...]  # origins the subscriber refuses (frozen after equivocation)
+    take: tuple[str, ...] | None = None  # the origins taken from this peer; None: every one
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ class Reject:
 class Gossip:
     notes: tuple[tuple[str, str], ...]  # (origin, latest held checkpoint note)
     evidence: tuple[Evidence, ...]
+    hops: tuple[tuple[str, int], ...] | None = None  # the sender's routes, told to this peer
+    vector: tuple[tuple[str, int], ...] | None = None  # what the sender holds
 
 
 @dataclass(frozen=True, slots=True)

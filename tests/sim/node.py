@@ -7,9 +7,13 @@ One ``SimNode`` plays every role a real node plays in replication (DESIGN.md sec
   responder can cut batches of at most 500 entries that each end at a signed checkpoint;
 * **subscriber**: sends its vector to every peer, re-sends it periodically (with exponential
   backoff while a peer stays silent, and jitter), verifies every batch with ``verify_batch``
-  and commits entries, checkpoint and folded rows together;
-* **responder**: streams to each subscriber, per origin it holds, the missing entries, relaying
-  third-party logs verbatim, a few batches per tick (flow control);
+  and commits entries, checkpoint and folded rows together; with ``selective`` (as the node
+  does) it takes each origin from one peer, chosen by ``sync.routing`` from the routes and
+  vectors peers gossip (a peer counts as connected while heard in the last
+  ``connected_ticks``), and subscribes again whenever that selection changes;
+* **responder**: streams to each subscriber, per origin it holds (and the subscriber takes),
+  the missing entries, relaying third-party logs verbatim, a few batches per tick (flow
+  control);
 * **witness**: keeps every validly signed checkpoint it sees, compares each with its own copy
   of that origin's log, and on a conflict builds equivocation evidence with
   ``find_equivocation`` -- from its own leaves when it holds the larger history, otherwise
@@ -35,6 +39,7 @@ from sync.folds import fold_batch
 from sync.merkle import consistency_proof, leaf_hash, subtree_root
 from sync.note import Ed25519Signer, Ed25519Verifier
 from sync.plan import lag
+from sync.routing import PeerView, Plan, Stalls, plan
 from sync.verify import (
     BATCH_BYTES_MAX,
     BATCH_ENTRIES_MAX,
@@ -91,6 +96,9 @@ class NodeParams:
     overlap_p: float = 0.1  # chance a batch re-sends a few entries the receiver holds
     commit_p: float = 0.5  # chance per tick that drafted entries are committed
     tick_ms: int = 1000
+    selective: bool = True  # take each origin from one peer (sync.routing), as the node does
+    connected_ticks: int = 12  # a peer heard within this many ticks counts as connected
+    stall_ticks: int = 8  # Stalls' grace: behind a peer this long without progress
     entries_max: int = BATCH_ENTRIES_MAX
     bytes_max: int = BATCH_BYTES_MAX
 
@@ -231,6 +239,7 @@ class SimNode:
         link = self.vol.links.get(src)
         if link is not None:
             link.heard = True
+        self.vol.heard_tick[src] = now
         if isinstance(msg, Batch):
             self._on_batch(src, msg)
         elif isinstance(msg, Subscribe):
@@ -247,8 +256,10 @@ class SimNode:
     def end_tick(self, now: int) -> None:
         """Timers: (re)subscribe, gossip, chase undecided checkpoints, stream the live tail."""
         self.now = now
+        routed = self._route() if self.params.selective else None
         for peer in self.peers:
-            if now >= self.vol.links[peer].next_subscribe_tick:
+            changed = routed is not None and routed.takes(peer) != self.vol.taken.get(peer)
+            if changed or now >= self.vol.links[peer].next_subscribe_tick:
                 self._subscribe(peer)
         if now >= self.vol.next_gossip_tick:
             self._gossip()
@@ -273,7 +284,32 @@ class SimNode:
         jitter = self.rng.randint(0, link.interval_ticks // 2)
         link.next_subscribe_tick = self.now + link.interval_ticks + jitter
         vector = tuple(sorted(self.store.vector().items()))
-        self._send(peer, Subscribe(vector, tuple(sorted(self.store.frozen))))
+        take = None
+        if self.params.selective:
+            self.vol.taken[peer] = self._route().takes(peer)
+            take = tuple(sorted(self.vol.taken[peer]))
+        self._send(peer, Subscribe(vector, tuple(sorted(self.store.frozen)), take))
+
+    def _route(self) -> Plan:
+        """Which peer each origin is taken from now (sync.routing, as node.replication.routes)."""
+        views = {
+            p: PeerView(
+                self.now - self.vol.heard_tick.get(p, -(10**9)) <= self.params.connected_ticks,
+                self.vol.routes.get(p, {}),
+                self.vol.sizes.get(p, {}),
+            )
+            for p in self.peers
+        }
+        if self.vol.stalls is None:
+            self.vol.stalls = Stalls(self.id, self.params.stall_ticks)
+        held = self.store.vector()
+        # A frozen origin never progresses here: never a stall.
+        extra = self.vol.stalls.update(
+            self.now, {**held, **{o: 2**63 for o in self.store.frozen}}, views
+        )
+        routed = plan(self.id, views, held, current=self.vol.sources, extra=extra)
+        self.vol.sources = dict(routed.sources)
+        return routed
 
     def _subscribe_soon(self, peer: str) -> None:
         """A peer showed a checkpoint beyond what we hold: ask it for the entries now."""
@@ -373,7 +409,8 @@ class SimNode:
         return log if log is not None and note in log.size_of_note else None
 
     def _on_subscribe(self, src: str, msg: Subscribe) -> None:
-        self.vol.sessions[src] = Session(dict(msg.vector), set(msg.frozen))
+        take = None if msg.take is None else set(msg.take)
+        self.vol.sessions[src] = Session(dict(msg.vector), set(msg.frozen), take)
         self._push(src)
 
     def _on_reject(self, src: str, msg: Reject) -> None:
@@ -393,6 +430,8 @@ class SimNode:
         for origin in lag(session.vector, self.my_vector_for(peer)):
             if origin == peer or origin in session.frozen:
                 continue  # a peer is the only author of its log; frozen origins are refused
+            if session.take is not None and origin not in session.take:
+                continue  # the subscriber takes it from another peer
             while budget:
                 have = session.vector.get(origin, 0)
                 batch = self._make_batch(origin, have, peer)
@@ -511,6 +550,10 @@ class SimNode:
             self._send(peer, Gossip((), (evidence,)))
 
     def _on_gossip(self, src: str, msg: Gossip) -> None:
+        if msg.hops is not None:
+            self.vol.routes[src] = dict(msg.hops)
+        if msg.vector is not None:
+            self.vol.sizes[src] = dict(msg.vector)
         for origin, note in msg.notes:
             checkpoint = self._see_note(origin, note, src)
             if (
@@ -547,7 +590,15 @@ class SimNode:
     def _gossip(self) -> None:
         evidence = tuple(self.store.evidence[o] for o in sorted(self.store.evidence))
         for peer in self.peers:
-            self._send(peer, Gossip(self.gossip_notes_for(peer), evidence))
+            self._send(peer, self.gossip_for(peer, evidence))
+
+    def gossip_for(self, peer: str, evidence: tuple[Evidence, ...]) -> Gossip:
+        """Checkpoints, evidence, and (selective) this node's routes and vector."""
+        hops = vector = None
+        if self.params.selective:
+            hops = tuple(sorted(self._route().advertised(peer).items()))
+            vector = tuple(sorted(self.my_vector_for(peer).items()))
+        return Gossip(self.gossip_notes_for(peer), evidence, hops, vector)
 
     def _ask_proof(self, peer: str, origin: str, old_size: int, note: str, why: str) -> None:
         key = (peer, origin, old_size, note)

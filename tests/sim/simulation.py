@@ -74,6 +74,8 @@ class SimConfig:
     # short entries): batches of some logs are then cut at 256 KiB, of others at 500 entries.
     large_payload_p: float = 0.0
     node_class: type[SimNode] = SimNode  # the honest implementation (self-tests swap it)
+    # Nodes take each origin from one peer (sync.routing); False: from every peer, as before.
+    selective: bool = True
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class World:
         self.scenario = self._draw_scenario(honest)
         self.net.faults = self.scenario.faults
         publisher = _TruthPublisher(self.truth)
-        params = NodeParams(trust_domain=TRUST_DOMAIN, courts=COURTS)
+        params = NodeParams(trust_domain=TRUST_DOMAIN, courts=COURTS, selective=config.selective)
         self.nodes: dict[str, SimNode] = {}
         for name in self.names:
             common: dict[str, Any] = dict(

@@ -20,6 +20,7 @@ from sync.entry import Entry, entry_size_bytes
 from sync.equivocation import Evidence
 from sync.folds.types import Row, StateKey
 from sync.merkle import Frontier
+from sync.routing import Stalls
 from sync.verify import LogState
 from tests.sim.messages import Message
 
@@ -140,6 +141,7 @@ class Session:
 
     vector: dict[str, int]
     frozen: set[str]
+    take: set[str] | None = None  # None: every origin
 
 
 @dataclass
@@ -164,3 +166,11 @@ class Volatile:
     undecided_since: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     last_progress_tick: dict[str, int] = field(default_factory=dict)
     next_gossip_tick: int = 0
+    # Routing (sync.routing): when each peer was last heard, what it told of its routes and
+    # vector, the selection each link last sent, and the stall guard.
+    heard_tick: dict[str, int] = field(default_factory=dict)
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    taken: dict[str, frozenset[str]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    stalls: Stalls | None = None

@@ -6,6 +6,8 @@
   is down for most of the chaos, so that catching up cuts batches at the 500-entry and the
   256 KiB limits, stitching together checkpoints signed every 250 entries / 128 KiB.
 * ``test_sweep_exercises_every_fault``: the fault and attack mix really happens.
+* ``test_selective_subscription_takes_each_entry_about_once``: nodes that take each origin
+  from one peer (sync.routing) receive far fewer copies than links streaming every origin.
 * ``test_replay_*``: a seed replays exactly (same event fingerprint), even in another
   process with another string-hash seed.
 * ``test_checker_catches_*``: sabotaged nodes make the run fail, so the simulation provably
@@ -18,6 +20,7 @@ Replay a failing seed with ``pytest tests/sim --seed <n>``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -97,6 +100,29 @@ def test_sweep_exercises_every_fault() -> None:
     for reason in ("payload_mismatch", "root_mismatch", "wrong_origin", "bad_signature", "gap"):
         assert f"reject_{reason}" in rejected, reason
     assert 3 <= byzantine_seeds <= 17
+
+
+def test_selective_subscription_takes_each_entry_about_once() -> None:
+    """Without faults, the routed mesh receives far fewer copies than every-origin links."""
+    calm = SimConfig(
+        byzantine_p=0.0,
+        drop_p=(0.0, 0.0),
+        duplicate_p=(0.0, 0.0),
+        reorder_p=(0.0, 0.0),
+        partition_p=(0.0, 0.0),
+        crash_p=(0.0, 0.0),
+        entries_per_origin=(60, 80),
+    )
+    copies: dict[bool, float] = {}
+    for selective in (True, False):
+        config = dataclasses.replace(calm, selective=selective)
+        stats: Counter[str] = Counter()
+        for seed in range(3):
+            stats.update(run_or_fail(seed, config).stats)
+        extra = stats["duplicate_batches"] + stats["reject_stale"]
+        copies[selective] = extra / stats["batches_accepted"]
+    assert copies[False] > 1.0  # every peer relays every origin: several copies of each
+    assert copies[True] < 0.2 * copies[False]
 
 
 # ---------------------------------------------------------------------- replay

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from ccnode.v1 import log_pb2 as ccnode_dot_v1_dot_log__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x63node/v1/federation.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\"c\n\x06Vector\x12+\n\x05sizes\x18\x01 \x03(\x0b\x32\x1c.ccnode.v1.Vector.SizesEntry\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"4\n\tOriginKey\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\x02 \x01(\x0c\"\x9a\x01\n\x0cHelloRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x18\n\x10\x63\x61lendar_version\x18\x05 \x01(\t\"\xcd\x01\n\rHelloResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x30\n\x0b\x63heckpoints\x18\x05 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x18\n\x10\x63\x61lendar_version\x18\x06 \x01(\t\"y\n\x10SubscribeRequest\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x19\n\x11\x62\x61tch_entries_max\x18\x02 \x01(\r\x12\x17\n\x0f\x62\x61tch_bytes_max\x18\x03 \x01(\r\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\"\x80\x01\n\x05\x42\x61tch\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x66irst_index\x18\x02 \x01(\x04\x12!\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x10.ccnode.v1.Entry\x12/\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"J\n\x08\x43\x61ughtUp\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x04\"\xeb\x01\n\x0bSyncMessage\x12!\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.BatchH\x00\x12(\n\tcaught_up\x18\x02 \x01(\x0b\x32\x13.ccnode.v1.CaughtUpH\x00\x12#\n\x03key\x18\x03 \x01(\x0b\x32\x14.ccnode.v1.OriginKeyH\x00\x12-\n\x06gossip\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpointH\x00\x12\x33\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x1f.ccnode.v1.EquivocationEvidenceH\x00\x42\x06\n\x04\x62ody\":\n\x0c\x46\x65tchRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x04\"0\n\rFetchResponse\x12\x1f\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.Batch\"n\n\x0eWitnessRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"C\n\x0fWitnessResponse\x12\x18\n\x10\x63osignature_line\x18\x01 \x01(\t\x12\x16\n\x0ewitnessed_size\x18\x02 \x01(\x04\"%\n\x12\x43heckpointsRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"z\n\x13\x43heckpointsResponse\x12\x30\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x31\n\x08\x65vidence\x18\x02 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence\"M\n\x17ProveConsistencyRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x10\n\x08new_size\x18\x03 \x01(\x04\"M\n\x18ProveConsistencyResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\x10\n\x08old_root\x18\x02 \x01(\x0c\x12\x10\n\x08new_root\x18\x03 \x01(\x0c\x32\xb5\x03\n\nFederation\x12:\n\x05Hello\x12\x17.ccnode.v1.HelloRequest\x1a\x18.ccnode.v1.HelloResponse\x12\x42\n\tSubscribe\x12\x1b.ccnode.v1.SubscribeRequest\x1a\x16.ccnode.v1.SyncMessage0\x01\x12:\n\x05\x46\x65tch\x12\x17.ccnode.v1.FetchRequest\x1a\x18.ccnode.v1.FetchResponse\x12@\n\x07Witness\x12\x19.ccnode.v1.WitnessRequest\x1a\x1a.ccnode.v1.WitnessResponse\x12L\n\x0b\x43heckpoints\x12\x1d.ccnode.v1.CheckpointsRequest\x1a\x1e.ccnode.v1.CheckpointsResponse\x12[\n\x10ProveConsistency\x12\".ccnode.v1.ProveConsistencyRequest\x1a#.ccnode.v1.ProveConsistencyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x63node/v1/federation.proto\x12\tccnode.v1\x1a\x13\x63\x63node/v1/log.proto\"c\n\x06Vector\x12+\n\x05sizes\x18\x01 \x03(\x0b\x32\x1c.ccnode.v1.Vector.SizesEntry\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"4\n\tOriginKey\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\x02 \x01(\x0c\"\x9a\x01\n\x0cHelloRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x18\n\x10\x63\x61lendar_version\x18\x05 \x01(\t\"\xcd\x01\n\rHelloResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12!\n\x06vector\x18\x03 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\"\n\x04keys\x18\x04 \x03(\x0b\x32\x14.ccnode.v1.OriginKey\x12\x30\n\x0b\x63heckpoints\x18\x05 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x18\n\x10\x63\x61lendar_version\x18\x06 \x01(\t\"\x98\x01\n\x10SubscribeRequest\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x19\n\x11\x62\x61tch_entries_max\x18\x02 \x01(\r\x12\x17\n\x0f\x62\x61tch_bytes_max\x18\x03 \x01(\r\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x1d\n\x04take\x18\x64 \x01(\x0b\x32\x0f.ccnode.v1.Take\"\'\n\x04Take\x12\x1f\n\x04held\x18( \x01(\x0b\x32\x11.ccnode.v1.Vector\"h\n\x0bSyncRequest\x12\x30\n\tsubscribe\x18( \x01(\x0b\x32\x1b.ccnode.v1.SubscribeRequestH\x00\x12\x1f\n\x04take\x18) \x01(\x0b\x32\x0f.ccnode.v1.TakeH\x00\x42\x06\n\x04\x62ody\"`\n\x06Routes\x12)\n\x04hops\x18( \x03(\x0b\x32\x1b.ccnode.v1.Routes.HopsEntry\x1a+\n\tHopsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\"\x80\x01\n\x05\x42\x61tch\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x66irst_index\x18\x02 \x01(\x04\x12!\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x10.ccnode.v1.Entry\x12/\n\ncheckpoint\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\"J\n\x08\x43\x61ughtUp\x12!\n\x06vector\x18\x01 \x01(\x0b\x32\x11.ccnode.v1.Vector\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x04\"\x90\x02\n\x0bSyncMessage\x12!\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.BatchH\x00\x12(\n\tcaught_up\x18\x02 \x01(\x0b\x32\x13.ccnode.v1.CaughtUpH\x00\x12#\n\x03key\x18\x03 \x01(\x0b\x32\x14.ccnode.v1.OriginKeyH\x00\x12-\n\x06gossip\x18\x04 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpointH\x00\x12\x33\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x1f.ccnode.v1.EquivocationEvidenceH\x00\x12#\n\x06routes\x18\x64 \x01(\x0b\x32\x11.ccnode.v1.RoutesH\x00\x42\x06\n\x04\x62ody\":\n\x0c\x46\x65tchRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x04\"0\n\rFetchResponse\x12\x1f\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x10.ccnode.v1.Batch\"n\n\x0eWitnessRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"C\n\x0fWitnessResponse\x12\x18\n\x10\x63osignature_line\x18\x01 \x01(\t\x12\x16\n\x0ewitnessed_size\x18\x02 \x01(\x04\"%\n\x12\x43heckpointsRequest\x12\x0f\n\x07origins\x18\x01 \x03(\t\"z\n\x13\x43heckpointsResponse\x12\x30\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.ccnode.v1.SignedCheckpoint\x12\x31\n\x08\x65vidence\x18\x02 \x03(\x0b\x32\x1f.ccnode.v1.EquivocationEvidence\"M\n\x17ProveConsistencyRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x10\n\x08new_size\x18\x03 \x01(\x04\"M\n\x18ProveConsistencyResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\x10\n\x08old_root\x18\x02 \x01(\x0c\x12\x10\n\x08new_root\x18\x03 \x01(\x0c\x32\xf1\x03\n\nFederation\x12:\n\x05Hello\x12\x17.ccnode.v1.HelloRequest\x1a\x18.ccnode.v1.HelloResponse\x12\x42\n\tSubscribe\x12\x1b.ccnode.v1.SubscribeRequest\x1a\x16.ccnode.v1.SyncMessage0\x01\x12:\n\x04Sync\x12\x16.ccnode.v1.SyncRequest\x1a\x16.ccnode.v1.SyncMessage(\x01\x30\x01\x12:\n\x05\x46\x65tch\x12\x17.ccnode.v1.FetchRequest\x1a\x18.ccnode.v1.FetchResponse\x12@\n\x07Witness\x12\x19.ccnode.v1.WitnessRequest\x1a\x1a.ccnode.v1.WitnessResponse\x12L\n\x0b\x43heckpoints\x12\x1d.ccnode.v1.CheckpointsRequest\x1a\x1e.ccnode.v1.CheckpointsResponse\x12[\n\x10ProveConsistency\x12\".ccnode.v1.ProveConsistencyRequest\x1a#.ccnode.v1.ProveConsistencyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VECTOR_SIZESENTRY']._loaded_options = None
   _globals['_VECTOR_SIZESENTRY']._serialized_options = b'8\001'
+  _globals['_ROUTES_HOPSENTRY']._loaded_options = None
+  _globals['_ROUTES_HOPSENTRY']._serialized_options = b'8\001'
   _globals['_VECTOR']._serialized_start=62
   _globals['_VECTOR']._serialized_end=161
   _globals['_VECTOR_SIZESENTRY']._serialized_start=117
@@ -44,30 +46,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELLOREQUEST']._serialized_end=372
   _globals['_HELLORESPONSE']._serialized_start=375
   _globals['_HELLORESPONSE']._serialized_end=580
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=582
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=703
-  _globals['_BATCH']._serialized_start=706
-  _globals['_BATCH']._serialized_end=834
-  _globals['_CAUGHTUP']._serialized_start=836
-  _globals['_CAUGHTUP']._serialized_end=910
-  _globals['_SYNCMESSAGE']._serialized_start=913
-  _globals['_SYNCMESSAGE']._serialized_end=1148
-  _globals['_FETCHREQUEST']._serialized_start=1150
-  _globals['_FETCHREQUEST']._serialized_end=1208
-  _globals['_FETCHRESPONSE']._serialized_start=1210
-  _globals['_FETCHRESPONSE']._serialized_end=1258
-  _globals['_WITNESSREQUEST']._serialized_start=1260
-  _globals['_WITNESSREQUEST']._serialized_end=1370
-  _globals['_WITNESSRESPONSE']._serialized_start=1372
-  _globals['_WITNESSRESPONSE']._serialized_end=1439
-  _globals['_CHECKPOINTSREQUEST']._serialized_start=1441
-  _globals['_CHECKPOINTSREQUEST']._serialized_end=1478
-  _globals['_CHECKPOINTSRESPONSE']._serialized_start=1480
-  _globals['_CHECKPOINTSRESPONSE']._serialized_end=1602
-  _globals['_PROVECONSISTENCYREQUEST']._serialized_start=1604
-  _globals['_PROVECONSISTENCYREQUEST']._serialized_end=1681
-  _globals['_PROVECONSISTENCYRESPONSE']._serialized_start=1683
-  _globals['_PROVECONSISTENCYRESPONSE']._serialized_end=1760
-  _globals['_FEDERATION']._serialized_start=1763
-  _globals['_FEDERATION']._serialized_end=2200
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=583
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=735
+  _globals['_TAKE']._serialized_start=737
+  _globals['_TAKE']._serialized_end=776
+  _globals['_SYNCREQUEST']._serialized_start=778
+  _globals['_SYNCREQUEST']._serialized_end=882
+  _globals['_ROUTES']._serialized_start=884
+  _globals['_ROUTES']._serialized_end=980
+  _globals['_ROUTES_HOPSENTRY']._serialized_start=937
+  _globals['_ROUTES_HOPSENTRY']._serialized_end=980
+  _globals['_BATCH']._serialized_start=983
+  _globals['_BATCH']._serialized_end=1111
+  _globals['_CAUGHTUP']._serialized_start=1113
+  _globals['_CAUGHTUP']._serialized_end=1187
+  _globals['_SYNCMESSAGE']._serialized_start=1190
+  _globals['_SYNCMESSAGE']._serialized_end=1462
+  _globals['_FETCHREQUEST']._serialized_start=1464
+  _globals['_FETCHREQUEST']._serialized_end=1522
+  _globals['_FETCHRESPONSE']._serialized_start=1524
+  _globals['_FETCHRESPONSE']._serialized_end=1572
+  _globals['_WITNESSREQUEST']._serialized_start=1574
+  _globals['_WITNESSREQUEST']._serialized_end=1684
+  _globals['_WITNESSRESPONSE']._serialized_start=1686
+  _globals['_WITNESSRESPONSE']._serialized_end=1753
+  _globals['_CHECKPOINTSREQUEST']._serialized_start=1755
+  _globals['_CHECKPOINTSREQUEST']._serialized_end=1792
+  _globals['_CHECKPOINTSRESPONSE']._serialized_start=1794
+  _globals['_CHECKPOINTSRESPONSE']._serialized_end=1916
+  _globals['_PROVECONSISTENCYREQUEST']._serialized_start=1918
+  _globals['_PROVECONSISTENCYREQUEST']._serialized_end=1995
+  _globals['_PROVECONSISTENCYRESPONSE']._serialized_start=1997
+  _globals['_PROVECONSISTENCYRESPONSE']._serialized_end=2074
+  _globals['_FEDERATION']._serialized_start=2077
+  _globals['_FEDERATION']._serialized_end=2574
 # @@protoc_insertion_point(module_scope)

@@ -178,6 +178,7 @@ class SubscribeRequest(_message.Message):
     BATCH_ENTRIES_MAX_FIELD_NUMBER: _builtins.int
     BATCH_BYTES_MAX_FIELD_NUMBER: _builtins.int
     FOLLOW_FIELD_NUMBER: _builtins.int
+    TAKE_FIELD_NUMBER: _builtins.int
     batch_entries_max: _builtins.int
     """<= 500"""
     batch_bytes_max: _builtins.int
@@ -188,6 +189,13 @@ class SubscribeRequest(_message.Message):
     def vector(self) -> Global___Vector:
         """what the subscriber already holds and verified"""
 
+    @_builtins.property
+    def take(self) -> Global___Take:
+        """Present: stream only these origins (a mesh: each origin is taken from one peer) and
+        send the other origins' latest checkpoints as gossip. Absent (an older subscriber):
+        every origin the server holds.
+        """
+
     def __init__(
         self,
         *,
@@ -195,14 +203,117 @@ class SubscribeRequest(_message.Message):
         batch_entries_max: _builtins.int = ...,
         batch_bytes_max: _builtins.int = ...,
         follow: _builtins.bool = ...,
+        take: Global___Take | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["vector", b"vector"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["take", b"take", "vector", b"vector"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_bytes_max", b"batch_bytes_max", "batch_entries_max", b"batch_entries_max", "follow", b"follow", "vector", b"vector"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_bytes_max", b"batch_bytes_max", "batch_entries_max", b"batch_entries_max", "follow", b"follow", "take", b"take", "vector", b"vector"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubscribeRequest: _TypeAlias = SubscribeRequest  # noqa: Y015
+
+@_typing.final
+class Take(_message.Message):
+    """The origins a subscriber takes from this server, each with the size it holds (the server
+    resumes each from there). Chosen by sync.routing: from the origin itself while that link is
+    up, else from one relay with the shortest route.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HELD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def held(self) -> Global___Vector: ...
+    def __init__(
+        self,
+        *,
+        held: Global___Vector | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["held", b"held"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["held", b"held"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Take: _TypeAlias = Take  # noqa: Y015
+
+@_typing.final
+class SyncRequest(_message.Message):
+    """What a subscriber says on a Sync stream: first the subscription, then new selections."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIBE_FIELD_NUMBER: _builtins.int
+    TAKE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscribe(self) -> Global___SubscribeRequest:
+        """first message, exactly once"""
+
+    @_builtins.property
+    def take(self) -> Global___Take:
+        """replaces the selection; only with subscribe.take"""
+
+    def __init__(
+        self,
+        *,
+        subscribe: Global___SubscribeRequest | None = ...,
+        take: Global___Take | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "subscribe", b"subscribe", "take", b"take"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "subscribe", b"subscribe", "take", b"take"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["subscribe", "take"]  # noqa: Y015
+    _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
+
+Global___SyncRequest: _TypeAlias = SyncRequest  # noqa: Y015
+
+@_typing.final
+class Routes(_message.Message):
+    """The server's routes, per origin, as seen by this subscriber: hops to the origin (0: the
+    server is the origin, 1: it takes the origin from the origin itself, ...);
+    sync.routing.HOPS_MAX (or absent) means no route, including through this subscriber.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class HopsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    HOPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hops(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        hops: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hops", b"hops"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Routes: _TypeAlias = Routes  # noqa: Y015
 
 @_typing.final
 class Batch(_message.Message):
@@ -274,6 +385,7 @@ class SyncMessage(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     GOSSIP_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    ROUTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def batch(self) -> Global___Batch: ...
     @_builtins.property
@@ -284,10 +396,16 @@ class SyncMessage(_message.Message):
 
     @_builtins.property
     def gossip(self) -> _log_pb2.SignedCheckpoint:
-        """a checkpoint the server accepted (with cosignatures)"""
+        """A checkpoint the server holds of an origin the subscriber does not take from it (origin
+        signature only): exposes withholding and equivocation without sending the entries.
+        """
 
     @_builtins.property
     def evidence(self) -> _log_pb2.EquivocationEvidence: ...
+    @_builtins.property
+    def routes(self) -> Global___Routes:
+        """on a Sync stream: at its start and whenever they change"""
+
     def __init__(
         self,
         *,
@@ -296,12 +414,13 @@ class SyncMessage(_message.Message):
         key: Global___OriginKey | None = ...,
         gossip: _log_pb2.SignedCheckpoint | None = ...,
         evidence: _log_pb2.EquivocationEvidence | None = ...,
+        routes: Global___Routes | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "caught_up", b"caught_up", "evidence", b"evidence", "gossip", b"gossip", "key", b"key"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "caught_up", b"caught_up", "evidence", b"evidence", "gossip", b"gossip", "key", b"key", "routes", b"routes"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "caught_up", b"caught_up", "evidence", b"evidence", "gossip", b"gossip", "key", b"key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "caught_up", b"caught_up", "evidence", b"evidence", "gossip", b"gossip", "key", b"key", "routes", b"routes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["batch", "caught_up", "key", "gossip", "evidence"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["batch", "caught_up", "key", "gossip", "evidence", "routes"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 

@@ -44,6 +44,11 @@ class FederationStub:
                 request_serializer=ccnode_dot_v1_dot_federation__pb2.SubscribeRequest.SerializeToString,
                 response_deserializer=ccnode_dot_v1_dot_federation__pb2.SyncMessage.FromString,
                 _registered_method=True)
+        self.Sync = channel.stream_stream(
+                '/ccnode.v1.Federation/Sync',
+                request_serializer=ccnode_dot_v1_dot_federation__pb2.SyncRequest.SerializeToString,
+                response_deserializer=ccnode_dot_v1_dot_federation__pb2.SyncMessage.FromString,
+                _registered_method=True)
         self.Fetch = channel.unary_unary(
                 '/ccnode.v1.Federation/Fetch',
                 request_serializer=ccnode_dot_v1_dot_federation__pb2.FetchRequest.SerializeToString,
@@ -78,6 +83,14 @@ class FederationServicer:
 
     def Subscribe(self, request, context):
         """The backlog the subscriber lacks, in verified batches, then (if follow) the live tail.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Sync(self, request_iterator, context):
+        """Subscribe whose selection of origins the subscriber keeps current on the stream; the
+        server adds its routes. A server without it answers UNIMPLEMENTED: use Subscribe.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,6 +135,11 @@ def add_FederationServicer_to_server(servicer, server):
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
                     request_deserializer=ccnode_dot_v1_dot_federation__pb2.SubscribeRequest.FromString,
+                    response_serializer=ccnode_dot_v1_dot_federation__pb2.SyncMessage.SerializeToString,
+            ),
+            'Sync': grpc.stream_stream_rpc_method_handler(
+                    servicer.Sync,
+                    request_deserializer=ccnode_dot_v1_dot_federation__pb2.SyncRequest.FromString,
                     response_serializer=ccnode_dot_v1_dot_federation__pb2.SyncMessage.SerializeToString,
             ),
             'Fetch': grpc.unary_unary_rpc_method_handler(
@@ -198,6 +216,33 @@ class Federation:
             target,
             '/ccnode.v1.Federation/Subscribe',
             ccnode_dot_v1_dot_federation__pb2.SubscribeRequest.SerializeToString,
+            ccnode_dot_v1_dot_federation__pb2.SyncMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Sync(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/ccnode.v1.Federation/Sync',
+            ccnode_dot_v1_dot_federation__pb2.SyncRequest.SerializeToString,
             ccnode_dot_v1_dot_federation__pb2.SyncMessage.FromString,
             options,
             channel_credentials,

@@ -38,6 +38,10 @@ class FederationStub:
     """Introduce: node id, protocol version, vector, origin keys; returns the same plus gossip."""
     Subscribe: _grpc.UnaryStreamMultiCallable[_federation_pb2.SubscribeRequest, _federation_pb2.SyncMessage]
     """The backlog the subscriber lacks, in verified batches, then (if follow) the live tail."""
+    Sync: _grpc.StreamStreamMultiCallable[_federation_pb2.SyncRequest, _federation_pb2.SyncMessage]
+    """Subscribe whose selection of origins the subscriber keeps current on the stream; the
+    server adds its routes. A server without it answers UNIMPLEMENTED: use Subscribe.
+    """
     Fetch: _grpc.UnaryUnaryMultiCallable[_federation_pb2.FetchRequest, _federation_pb2.FetchResponse]
     """A range of one origin's log, for repair and for auditors' tools."""
     Witness: _grpc.UnaryUnaryMultiCallable[_federation_pb2.WitnessRequest, _federation_pb2.WitnessResponse]
@@ -54,6 +58,10 @@ class FederationAsyncStub(FederationStub):
     """Introduce: node id, protocol version, vector, origin keys; returns the same plus gossip."""
     Subscribe: _aio.UnaryStreamMultiCallable[_federation_pb2.SubscribeRequest, _federation_pb2.SyncMessage]  # type: ignore[assignment]
     """The backlog the subscriber lacks, in verified batches, then (if follow) the live tail."""
+    Sync: _aio.StreamStreamMultiCallable[_federation_pb2.SyncRequest, _federation_pb2.SyncMessage]  # type: ignore[assignment]
+    """Subscribe whose selection of origins the subscriber keeps current on the stream; the
+    server adds its routes. A server without it answers UNIMPLEMENTED: use Subscribe.
+    """
     Fetch: _aio.UnaryUnaryMultiCallable[_federation_pb2.FetchRequest, _federation_pb2.FetchResponse]  # type: ignore[assignment]
     """A range of one origin's log, for repair and for auditors' tools."""
     Witness: _aio.UnaryUnaryMultiCallable[_federation_pb2.WitnessRequest, _federation_pb2.WitnessResponse]  # type: ignore[assignment]
@@ -79,6 +87,16 @@ class FederationServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_federation_pb2.SyncMessage], _abc.AsyncIterator[_federation_pb2.SyncMessage]]:
         """The backlog the subscriber lacks, in verified batches, then (if follow) the live tail."""
+
+    @_abc_1.abstractmethod
+    def Sync(
+        self,
+        request_iterator: _MaybeAsyncIterator[_federation_pb2.SyncRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_federation_pb2.SyncMessage], _abc.AsyncIterator[_federation_pb2.SyncMessage]]:
+        """Subscribe whose selection of origins the subscriber keeps current on the stream; the
+        server adds its routes. A server without it answers UNIMPLEMENTED: use Subscribe.
+        """
 
     @_abc_1.abstractmethod
     def Fetch(
