@@ -120,6 +120,14 @@ SQLITE_WAL_CHECKPOINT_BYTES = 40 * 1000 * 1000
 # and a commit writes fewer pages: about 10% less time per stored entry, measured on a 1M
 # catch-up's writes.
 SQLITE_PAGE_BYTES = 16384
+# Page cache of each connection (SQLite's default is 2 MB: 125 pages of 16 KiB). The random
+# key order of the listing indexes (ID, name, subject text) makes nearly every insert of a
+# large store touch a leaf page the default cache no longer holds, read back from the OS on
+# each batch, so the cost per entry grew with the store: inserting rows 350,000-400,000 of a
+# table with three such indexes took 20-26% less CPU per row with 16 MB than with 2 MB.
+# Pages are allocated on use: a connection that only reads a few rows stays small, and the
+# pool's connections (POOL_SIZE + POOL_OVERFLOW) bound the whole at 256 MB.
+SQLITE_CACHE_BYTES = 16 * 1024 * 1024
 POOL_SIZE = 8  # worker threads that may read at once; writers queue on a lock or row lock
 POOL_OVERFLOW = 8
 # Keys per IN (...) list: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
@@ -1231,6 +1239,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
         cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_BYTES}")
         _sqlite_enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_BYTES // 1024}")  # KiB when < 0
         page_bytes = cursor.execute("PRAGMA page_size").fetchone()[0]
         cursor.execute(
             f"PRAGMA wal_autocheckpoint = {max(1, SQLITE_WAL_CHECKPOINT_BYTES // page_bytes)}"
