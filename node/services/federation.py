@@ -317,11 +317,13 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             vector = federation_pb2.Vector(sizes={s.origin: s.size for s in states})
             # With a selection, a pass that changed nothing the subscriber takes from this
             # node (another origin's commit woke it) ends without CaughtUp: the gossip tells
-            # of the others, the heartbeat of the rest.
+            # of the others, the heartbeat of the rest. The subscriber's own log counts as
+            # taken: how much of it this node holds is what the subscriber's payload retention
+            # waits for (node/businesses/retention.py), and it never takes that log here.
             taken_sizes = {
                 o: n
                 for o, n in vector.sizes.items()
-                if selection.take is None or o in selection.take
+                if selection.take is None or o in selection.take or o == peer_id
             }
             if sent_any or taken_sizes != caught_up_sizes:
                 caught_up_sizes = taken_sizes

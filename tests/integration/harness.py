@@ -39,6 +39,7 @@ PREFIXES: dict[str, list[str]] = {
 # submit anyway stands in for software that skips the check (``without_officer_check``).
 TEST_OFFICERS: tuple[tuple[str, str, str], ...] = (
     ("法官王五", "王五", "judge"),
+    ("法官刘七", "刘七", "judge"),
     ("王五", "王五", "judge"),
     ("王", "王", "judge"),
     ("法官", "法官", "judge"),

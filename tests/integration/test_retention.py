@@ -33,7 +33,9 @@ from tests.integration.auditkit import (
     issue_auditor,
     json_of,
 )
-from tests.integration.harness import Federation, admin, eventually, listing
+from tests.integration.harness import Federation, admin, eventually, listing, register_party
+from tests.integration.test_lookups import CASE as LOOKUP_CASE
+from tests.integration.test_lookups import DEBTOR as LOOKUP_DEBTOR
 from tests.integration.test_lookups import REGISTRY, _import, lookups, request
 from tests.integration.test_tasks import delegation, measure, step, submit, tasks
 
@@ -103,6 +105,7 @@ async def _matters(a: Node, b: Node) -> dict[str, str]:
     out["listed"] = (
         await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[current], actor="王五"))
     ).subjects[0]
+    await register_party(a, LOOKUP_CASE, id_number=LOOKUP_DEBTOR)
     result = await lookups(a).Request(request())
     assert result.item.status == "answered" and len(result.assets) == 2
     out["lookup"] = result.item.subject
@@ -114,7 +117,9 @@ async def _matters(a: Node, b: Node) -> dict[str, str]:
     finished = payloads_pb2.TaskCompleted(result="执行完毕", found=[measure().asset])
     await submit(b, step(log_pb2.TASK_COMPLETED, done_task, finished))
     out["done_task"] = done_task
-    out["open_task"] = (await submit(a, delegation(scope=payloads_pb2.WHOLE_CASE))).subjects[0]
+    # Another case: the first one is closed for delegation while its whole-case task stands.
+    open_delegation = delegation(scope=payloads_pb2.WHOLE_CASE, case="（2025）川0104执1235号")
+    out["open_task"] = (await submit(a, open_delegation)).subjects[0]
     await eventually(lambda: _task_status(a, done_task, "completed"))
     await eventually(lambda: _task_status(b, out["open_task"], "delegated"))
     return out

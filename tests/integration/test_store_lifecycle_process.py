@@ -32,6 +32,8 @@ def _old_home(tmp_path: Path) -> Path:
     data["limits"]["resync_interval_s"] = 30.0
     (home / "node.toml").unlink()
     (home / "node.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for made in home.glob("ccnode.db*"):  # the test home's store (its officers) is at head
+        made.unlink()
     engine = sqlalchemy.create_engine(f"sqlite:///{home / 'ccnode.db'}")
     try:
         with engine.begin() as conn:
