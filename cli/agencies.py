@@ -3,8 +3,6 @@ Agency service, each with its rate and daily quota (0 / absent: the node's defau
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +10,11 @@ import click
 
 from ccnode.v1 import admin_pb2
 from cli.common.client import load_config, node_client
-from cli.common.errors import Unreachable
-from cli.common.offline import stopped_node_store
+from cli.common.offline import node_runs, stopped_store
 from cli.common.options import actor_option, home_option, json_option
 from cli.output import console, emit_json, print_table, table, unix_ms_iso
 from node.clock import SystemClock
-from node.store.base import AgencyRecord, Store
+from node.store.base import AgencyRecord
 from sync.ids import NODE_ID, NODE_ID_RE
 
 STOPPED_NOTE = "node is not running: saved; it applies when the node starts"
@@ -27,20 +24,6 @@ def _check_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not NODE_ID_RE.fullmatch(value):
         raise click.BadParameter(f"must match {NODE_ID} (the <name> of its agency certificate)")
     return value
-
-
-def _node_runs(home: Path) -> bool:
-    return load_config(home).admin_socket.absolute().is_socket()
-
-
-@contextmanager
-def _offline(home: Path) -> Iterator[Store]:
-    with stopped_node_store(home) as opened:
-        if opened is None:
-            raise Unreachable(
-                f"node at {home} holds its home lock but does not answer yet (starting?); try again"
-            )
-        yield opened[1]
 
 
 def agency_doc(a: admin_pb2.AgencyEntry) -> dict[str, Any]:
@@ -111,7 +94,7 @@ def add(
 ) -> None:
     """Admit agency NAME (certificate spiffe://<td>/agency/NAME); re-adding it replaces its
     limits."""
-    running = _node_runs(home)
+    running = node_runs(home)
     replaced = False
     if running:
         entry = admin_pb2.AgencyEntry(
@@ -125,7 +108,7 @@ def add(
             )
         replaced = response.replaced
     else:
-        with _offline(home) as store:
+        with stopped_store(home) as store:
             replaced = any(r.name == name for r in store.agencies())
             now_ms = SystemClock().now_ms()  # when the officer admitted it
             store.put_agency(AgencyRecord(name, rate_per_s, burst, daily_quota, now_ms, actor))
@@ -142,7 +125,7 @@ def add(
 @json_option
 def list_(home: Path, as_json: bool) -> None:
     """Admitted agencies, their limits in effect and the subjects they checked today."""
-    running = _node_runs(home)
+    running = node_runs(home)
     if running:
         with node_client(home) as client:
             response = client.call(
@@ -152,7 +135,7 @@ def list_(home: Path, as_json: bool) -> None:
             )
         docs = [agency_doc(a) for a in response.agencies]
     else:
-        with _offline(home) as store:
+        with stopped_store(home) as store:
             docs = [agency_doc(_offline_entry(r, home)) for r in store.agencies()]
     if as_json:
         emit_json({"agencies": docs, "node_running": running})
@@ -185,7 +168,7 @@ def list_(home: Path, as_json: bool) -> None:
 def remove(home: Path, name: str, as_json: bool) -> None:
     """Withdraw agency NAME's admission: its next call is refused (recorded) and its Follow
     streams end."""
-    if _node_runs(home):
+    if node_runs(home):
         with node_client(home) as client:
             response = client.call(
                 client.admin.RemoveAgency,
@@ -194,7 +177,7 @@ def remove(home: Path, name: str, as_json: bool) -> None:
             )
         removed = response.removed
     else:
-        with _offline(home) as store:
+        with stopped_store(home) as store:
             removed = store.remove_agency(name)
     if as_json:
         emit_json({"removed": removed, "name": name})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +9,12 @@ import click
 
 from ccnode.v1 import admin_pb2
 from cli.common.client import load_config, node_client
-from cli.common.errors import Refused, Unreachable
-from cli.common.offline import stopped_node_store
+from cli.common.errors import Refused
+from cli.common.offline import node_runs, stopped_store
 from cli.common.options import home_option, json_option
 from cli.output import console, emit_json, print_table, table, unix_ms_iso, yes_no
 from node.config import COURT_PREFIX_RE
-from node.store.base import PeerRecord, Store
+from node.store.base import PeerRecord
 from sync.domain.courts_cn import prefix_problem
 from sync.ids import NODE_ID, NODE_ID_RE
 
@@ -68,23 +66,6 @@ def lag_text(lag: dict[str, int]) -> str:
 STOPPED_NOTE = "node is not running: peer saved; it is used when the node starts"
 
 
-def _node_runs(home: Path) -> bool:
-    """The node answers on its admin socket (a stale socket fails the call, as before)."""
-    return load_config(home).admin_socket.absolute().is_socket()
-
-
-@contextmanager
-def _offline(home: Path) -> Iterator[Store]:
-    """The store of the stopped node at ``home``: peers are configured before a first start
-    or while the node is down, in the store the node reads them from when it starts."""
-    with stopped_node_store(home) as opened:
-        if opened is None:  # started since the socket was looked at, or still starting
-            raise Unreachable(
-                f"node at {home} holds its home lock but does not answer yet (starting?); try again"
-            )
-        yield opened[1]
-
-
 def _offline_doc(peer: PeerRecord) -> dict[str, Any]:
     return peer_doc(
         admin_pb2.PeerStatus(
@@ -130,7 +111,7 @@ def add(
     """Add (or re-address) peer PEER_ID at HOST:PORT. A running node first checks that
     PEER_ID answers there. With the node stopped (or never started) the peer is saved in its
     store, unchecked, and used when the node starts."""
-    running = _node_runs(home)
+    running = node_runs(home)
     if running:
         peer = admin_pb2.Peer(node_id=peer_id, address=address, court_prefixes=court_prefixes)
         with node_client(home) as client:
@@ -142,7 +123,7 @@ def add(
     else:
         if peer_id == load_config(home).node_id:
             raise Refused("peer_id: a node cannot peer with itself [rule: self]")
-        with _offline(home) as store:
+        with stopped_store(home) as store:
             store.put_peer(PeerRecord(peer_id, address, court_prefixes))
     if as_json:
         doc = {"node_id": peer_id, "address": address, "court_prefixes": list(court_prefixes)}
@@ -160,7 +141,7 @@ def add(
 def list_(home: Path, as_json: bool) -> None:
     """Peers, whether they are connected, and how far behind them this node is. With the
     node stopped: the peers it will use when it starts (none connected)."""
-    running = _node_runs(home)
+    running = node_runs(home)
     if running:
         with node_client(home) as client:
             response = client.call(
@@ -168,7 +149,7 @@ def list_(home: Path, as_json: bool) -> None:
             )
         docs = [peer_doc(p) for p in response.peers]
     else:
-        with _offline(home) as store:
+        with stopped_store(home) as store:
             docs = [_offline_doc(p) for p in store.peers()]
     if as_json:
         emit_json({"peers": docs})
@@ -201,7 +182,7 @@ def list_(home: Path, as_json: bool) -> None:
 @json_option
 def remove(home: Path, peer_id: str, as_json: bool) -> None:
     """Stop replicating with PEER_ID and forget it (with the node stopped: forget it)."""
-    if _node_runs(home):
+    if node_runs(home):
         with node_client(home) as client:
             response = client.call(
                 client.admin.RemovePeer,
@@ -210,7 +191,7 @@ def remove(home: Path, peer_id: str, as_json: bool) -> None:
             )
         removed = response.removed
     else:
-        with _offline(home) as store:
+        with stopped_store(home) as store:
             removed = store.remove_peer(peer_id)
     if as_json:
         emit_json({"removed": removed, "node_id": peer_id})

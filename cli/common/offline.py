@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from cli.common.client import load_config
+from cli.common.errors import Unreachable
 from node.config import NodeConfig
 from node.store import open_store
 from node.store.base import Store, StoreError
@@ -78,3 +79,21 @@ def stopped_node_store(home: Path) -> Iterator[tuple[NodeConfig, Store] | None]:
             yield config, store
         finally:
             store.close()
+
+
+def node_runs(home: Path) -> bool:
+    """The node answers on its admin socket (a stale socket fails the call, as before)."""
+    return load_config(home).admin_socket.absolute().is_socket()
+
+
+@contextmanager
+def stopped_store(home: Path) -> Iterator[Store]:
+    """The store of the stopped node at ``home``, for the settings kept in it (peers,
+    agencies) written before a first start or while the node is down; the node reads them
+    when it starts. Unreachable when the node holds its home lock but does not answer yet."""
+    with stopped_node_store(home) as opened:
+        if opened is None:  # started since the socket was looked at, or still starting
+            raise Unreachable(
+                f"node at {home} holds its home lock but does not answer yet (starting?); try again"
+            )
+        yield opened[1]
