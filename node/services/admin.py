@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ from node.businesses.access import record_access
 from node.businesses.agency import AgencyGate, effective_limits
 from node.businesses.blacklist.check import (
     STATUSES,
+    SubjectCheck,
     check_subject,
     listings_by_id,
     normalised_id,
@@ -115,6 +117,17 @@ class AdminStore(
 ):
     """What the admin API reads: logs, peers, folded rows, refusals, evidence, purges,
     agencies and the registers."""
+
+
+def _by_id(
+    store: RowStore, id_key: str, statuses: Collection[str], *, representatives: bool
+) -> tuple[dict[str, list[dict[str, Any]]], SubjectCheck]:
+    """The listing rows of ``id_key`` as the debtor and, with ``representatives``, the
+    organisations' listings that bind that person: one reader-thread trip."""
+    found = listings_by_id(store, [id_key], statuses=statuses)
+    if not representatives:
+        return found, SubjectCheck(())
+    return found, check_subject(store, id_key, statuses=statuses, debtors=False)
 
 
 class AdminService(admin_pb2_grpc.AdminServicer):
@@ -434,18 +447,28 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             equals["status"] = request.status
         as_of, above, below = await self._expiring_filter(request, context, equals)
         limit = min(request.limit or 100, LIMIT_MAX)
+        rep_hits: list[admin_pb2.RepresentativeHit] = []
         if request.id_number and not request.origin and as_of is None:
-            # `blacklist check --id`: the check every reader shares (Agency.Check too).
+            # `blacklist check --id`: the check every reader shares (Agency.Check too); by ID
+            # alone (no name) it also finds the listed organisations whose consumption
+            # restriction binds that person. One trip to a reader thread for both.
             id_key = normalised_id(request.id_number)
-            found = await self._db.read(
-                listings_by_id,
+            found, check = await self._db.read(
+                _by_id,
                 self._db.store,
-                [id_key],
-                statuses={request.status} if request.status else STATUSES,
+                id_key,
+                {request.status} if request.status else STATUSES,
+                representatives=not request.name,
             )
             hits = [r for r in found[id_key] if r["name"].startswith(prefix.get("name", ""))]
             total = len(hits)
             rows = hits[request.offset : request.offset + limit]
+            rep_hits = [
+                admin_pb2.RepresentativeHit(
+                    item=listing_item(hit.listing), representative=hit.representative
+                )
+                for hit in check.as_representative
+            ]
         else:
             rows, total = await self._db.read(
                 self._db.store.query_rows,
@@ -463,7 +486,6 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if as_of is not None:
             for i in items:
                 with_term_view(i, as_of)
-        rep_hits = await self._representative_hits(request)
         if request.reveal and (items or rep_hits):
             await self._record_access(
                 [i.entry_id for i in items] + [h.item.entry_id for h in rep_hits],
@@ -485,29 +507,6 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             as_of=as_of.isoformat() if as_of else "",
             representative_hits=rep_hits,
         )
-
-    async def _representative_hits(
-        self, request: admin_pb2.BlacklistSearchRequest
-    ) -> list[admin_pb2.RepresentativeHit]:
-        """A search by ID alone (no name, origin or expiring filter) also finds the listed
-        organisations whose consumption restriction binds that person (check_subject)."""
-        if (
-            not request.id_number.strip()
-            or request.name
-            or request.origin
-            or request.expiring_within_days
-        ):
-            return []
-        statuses = {request.status} if request.status else STATUSES
-        check = await self._db.read(
-            check_subject, self._db.store, request.id_number, statuses=statuses, debtors=False
-        )
-        return [
-            admin_pb2.RepresentativeHit(
-                item=listing_item(hit.listing), representative=hit.representative
-            )
-            for hit in check.as_representative
-        ]
 
     async def _expiring_filter(
         self,

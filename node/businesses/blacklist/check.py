@@ -178,25 +178,27 @@ def listings_by_id(
 ) -> dict[str, list[dict[str, Any]]]:
     """Per normalised identifier, the listing rows naming it as the debtor (key order; only
     rows in ``statuses``). An identifier that finds nothing maps to []."""
-    wanted = sorted({normalised_id(i) for i in id_numbers if i.strip()})
-    found: dict[str, list[dict[str, Any]]] = {key: [] for key in wanted}
-    for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
-        for row in _rows_among(store, bl_fold.TABLE, wanted[start : start + ROW_QUERY_AMONG_MAX]):
-            # The status is filtered here, not in the query: with it, SQLite would read the
-            # (status, term_end_on) index (every listed row) instead of the id_key index.
-            if row["status"] in statuses:
-                found[row["id_key"]].append(row)
-    return found
+    return _rows_by_id(store, bl_fold.TABLE, id_numbers, statuses)
 
 
 def _representative_rows(
     store: RowStore, ids: Sequence[str], statuses: frozenset[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    wanted = sorted(set(ids))
+    """The same of the representatives' index rows (persons an organisation's listing binds)."""
+    return _rows_by_id(store, bl_fold.REP_TABLE, ids, statuses)
+
+
+def _rows_by_id(
+    store: RowStore, table: str, id_numbers: Iterable[str], statuses: Collection[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per normalised identifier, the rows of ``table`` with that ``id_key`` in ``statuses``,
+    read ROW_QUERY_AMONG_MAX identifiers a query."""
+    wanted = sorted({normalised_id(i) for i in id_numbers if i.strip()})
     found: dict[str, list[dict[str, Any]]] = {key: [] for key in wanted}
     for start in range(0, len(wanted), ROW_QUERY_AMONG_MAX):
-        chunk = wanted[start : start + ROW_QUERY_AMONG_MAX]
-        for row in _rows_among(store, bl_fold.REP_TABLE, chunk):
+        for row in _rows_among(store, table, wanted[start : start + ROW_QUERY_AMONG_MAX]):
+            # The status is filtered here, not in the query: with it, SQLite would read the
+            # (status, term_end_on) index (every listed row) instead of the id_key index.
             if row["status"] in statuses:
                 found[row["id_key"]].append(row)
     return found
