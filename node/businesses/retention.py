@@ -21,13 +21,13 @@ interrupted run leaves only whole batches. Time is the node's Clock: tests move 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from node.aio import cancel_and_wait
 from node.clock import Clock, today
 from node.config import Retention
 from node.metrics import METRICS
@@ -244,11 +244,8 @@ class RetentionPurge:
             self._task = asyncio.create_task(self._loop(), name="ccnode-retention")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

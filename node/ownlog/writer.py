@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ccnode.v1 import payloads_pb2
+from node.aio import cancel_and_wait
 from node.clock import Clock, today
 from node.metrics import METRICS
 from node.ratelog import RateLimitedLog
@@ -297,13 +298,8 @@ class LocalLog:
         self._gate.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def _load_last_hlc(self) -> int:
         state = self._db.store.origin_state(self.node_id)

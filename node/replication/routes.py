@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from node.aio import cancel_and_wait
 from node.clock import Clock
 from node.ports import EquivocationWatch
 from node.replication.exchange import gossip_checkpoint
@@ -62,13 +63,8 @@ class Router:
         self._task = asyncio.create_task(self._ticks(), name="ccnode-router")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     # ---------------------------------------------------------------- what links see
 

@@ -8,10 +8,10 @@ the node's injected clock, so tests move a fake clock instead of waiting two yea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from ccnode.v1 import log_pb2, payloads_pb2
+from node.aio import cancel_and_wait
 from node.clock import Clock, today
 from node.ownlog.writer import Draft, DraftRejected
 from node.ports import Appender
@@ -46,10 +46,7 @@ class BlacklistExpiry:
         self._task = asyncio.create_task(self._loop(), name="ccnode-blacklist-expiry")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _loop(self) -> None:
         while True:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ccnode.v1 import log_pb2, payloads_pb2
+from node.aio import cancel_and_wait
 from node.clock import Clock, today
 from node.config import Limits
 from node.metrics import METRICS, TARGET
@@ -129,11 +130,8 @@ class LookupResponder:
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self._applied.unsubscribe(self._on_applied)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def _on_applied(self, applied: Applied) -> None:
         # Any peer's batch that changed lookup rows may carry a request for us (relayed by a
