@@ -9,8 +9,10 @@ and docs/operations.md):
   configuration ``config validate`` was given); nothing was sent.
 * 3 (``REFUSED``): the node refused the request by a business rule (INVALID_ARGUMENT). The
   node sends the field, the rule and the refused draft's position structured
-  (node/services/errors.py); the line reads ``<field>: <explanation> [rule: <rule>]``, built
-  from those details, never parsed from the message. A command names the refused draft its
+  (node/services/errors.py), with the refusal's Chinese sentence (``LocalizedMessage`` zh-CN:
+  the field's name as this help gives it, the rule and its source); the line reads
+  ``<Chinese sentence> / <field>: <explanation> [rule: <rule>]``, built from those details,
+  never parsed from the message. A command names the refused draft its
   own way (``draft_label``: "line 4" for an import) or not at all (one draft). A server without
   the details is shown as it words its message. Nothing was changed.
 * 4 (``UNREACHABLE``): the request never reached the node: a local node is "not running" (no
@@ -32,6 +34,8 @@ import click
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from sync.domain.errors import line_prefix
 
 # The domain of the node's ErrorInfo (node/services/errors.py).
 DOMAIN = "ccnode"
@@ -91,14 +95,17 @@ class Refusal:
     explanation: str  # why, without the refused value
     position: int | None = None  # the refused draft's index in a Submit
     line: int | None = None  # the line of an imported file
+    zh_text: str = ""  # the node's Chinese sentence, with the field's name
 
     def text(self, draft_label: DraftLabel | None = None) -> str:
         where = ""
         if self.position is not None and draft_label is not None:
             where = f"{draft_label(self.position)}: "
         elif self.line is not None:
-            where = f"line {self.line}: "
-        return f"{where}{self.field}: {self.explanation} [rule: {self.rule}]"
+            where = line_prefix(self.line)
+        english = f"{self.field}: {self.explanation}"
+        said = f"{self.zh_text} / {english}" if self.zh_text else english
+        return f"{where}{said} [rule: {self.rule}]"
 
 
 def _number(text: str | None) -> int | None:
@@ -117,12 +124,15 @@ def refusal_of(err: grpc.RpcError) -> Refusal | None:
         return None
     bad_request = error_details_pb2.BadRequest()
     info = error_details_pb2.ErrorInfo()
+    localized = error_details_pb2.LocalizedMessage()
     has_violation = has_info = False
     for detail in status.details:
         if detail.Is(bad_request.DESCRIPTOR):
             has_violation = detail.Unpack(bad_request) and bool(bad_request.field_violations)
         elif detail.Is(info.DESCRIPTOR):
             has_info = detail.Unpack(info)
+        elif detail.Is(localized.DESCRIPTOR):
+            detail.Unpack(localized)
     if not (has_violation and has_info and info.domain == DOMAIN):
         return None
     violation = bad_request.field_violations[0]
@@ -132,6 +142,7 @@ def refusal_of(err: grpc.RpcError) -> Refusal | None:
         explanation=violation.description,
         position=_number(info.metadata.get("position")),
         line=_number(info.metadata.get("line")),
+        zh_text=localized.message if localized.locale.startswith("zh") else "",
     )
 
 

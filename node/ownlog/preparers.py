@@ -31,12 +31,16 @@ def dispatch(preparers: Mapping[int, Prepare]) -> Prepare:
         preparer = preparers.get(draft.kind)
         if preparer is None:
             raise DraftRejected(
-                0, "kind", "unsupported", "this kind of entry cannot be submitted here"
+                0,
+                "kind",
+                "unsupported",
+                "this kind of entry cannot be submitted here",
+                zh="本节点不接受提交此类条目",
             )
         try:
             return preparer(draft, rows, ctx)
         except ValidationError as exc:
-            raise DraftRejected(0, exc.field, exc.rule, str(exc)) from None
+            raise DraftRejected.invalid(0, exc) from None
 
     return prepare
 

@@ -45,6 +45,8 @@ from node.store.runner import Db
 from node.store.watch import Watch
 from sync import hlc
 from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from sync.domain.errors import ValidationError
+from sync.domain.wording import joined
 from sync.entry import SALT_BYTES, Entry, EntryError, decode_header, entry_id, make_entry
 from sync.folds import fold_batch, state_keys
 from sync.folds.types import Row, StateKey
@@ -66,14 +68,28 @@ FIND_PAGE_ROWS = 1000
 
 
 class DraftRejected(Exception):
-    """A draft broke a rule; the whole submission is refused and nothing is appended."""
+    """A draft broke a rule; the whole submission is refused and nothing is appended.
 
-    def __init__(self, position: int, field: str, rule: str, message: str) -> None:
-        super().__init__(f"draft {position}: {message}")
+    ``explanation`` (English) and ``zh`` (Chinese) say the rule without naming the field;
+    ``message`` is the one sentence of the refusal, Chinese first (sync/domain/wording.py)."""
+
+    def __init__(self, position: int, field: str, rule: str, explanation: str, *, zh: str) -> None:
         self.position = position
         self.field = field
         self.rule = rule
-        self.message = message
+        self.explanation = explanation
+        self.zh = zh
+        self.message = joined(field, zh, explanation)
+        super().__init__(f"draft {position}: {self.message}")
+
+    @classmethod
+    def invalid(cls, position: int, exc: ValidationError) -> DraftRejected:
+        """A domain validator's refusal of the draft at ``position``."""
+        return cls(position, exc.field, exc.rule, exc.explanation, zh=exc.zh)
+
+    def at(self, position: int) -> DraftRejected:
+        """The same refusal, of the draft at ``position`` of the submission."""
+        return DraftRejected(position, self.field, self.rule, self.explanation, zh=self.zh)
 
 
 class AlreadyDone(DraftRejected):
@@ -81,8 +97,10 @@ class AlreadyDone(DraftRejected):
     listed for the same case): refused, or left out of a submission that asks for that
     (``skip_done``), naming the ``existing`` subject that covers it."""
 
-    def __init__(self, position: int, field: str, rule: str, message: str, existing: str) -> None:
-        super().__init__(position, field, rule, message)
+    def __init__(
+        self, position: int, field: str, rule: str, explanation: str, existing: str, *, zh: str
+    ) -> None:
+        super().__init__(position, field, rule, explanation, zh=zh)
         self.existing = existing
 
 
@@ -321,10 +339,14 @@ class LocalLog:
         ``check_only``: every check of an append against the current state, the same refusal
         or warnings, and nothing appended (``SubmitResult`` without entry ids)."""
         if not drafts:
-            raise DraftRejected(0, "drafts", "empty", "nothing to append")
+            raise DraftRejected(0, "drafts", "empty", "nothing to append", zh="没有可提交的内容")
         if not actor.strip():
             raise DraftRejected(
-                0, "actor", "required", "actor: the responsible officer is required"
+                0,
+                "actor",
+                "required",
+                "the responsible officer is required",
+                zh="须写明承办人（每次提交均须可追溯到承办人）",
             )
         future: asyncio.Future[SubmitResult] = asyncio.get_running_loop().create_future()
         await self._queue.put(
@@ -410,7 +432,11 @@ class LocalLog:
                     log.exception("preparing a submission of %d drafts failed", len(sub.drafts))
                     outcomes.append(
                         DraftRejected(
-                            0, "drafts", "internal", "the node could not prepare this entry"
+                            0,
+                            "drafts",
+                            "internal",
+                            "the node could not prepare this entry",
+                            zh="本节点未能处理该条目（内部错误，已记入节点日志）",
                         )
                     )
                     continue
@@ -500,11 +526,11 @@ class LocalLog:
                 ready, notes = self._prepare(draft, reader, ctx)
             except AlreadyDone as exc:
                 if not sub.skip_done:
-                    raise DraftRejected(position, exc.field, exc.rule, exc.message) from None
+                    raise exc.at(position) from None
                 skipped.append((position, exc.existing))
                 continue
             except DraftRejected as exc:
-                raise DraftRejected(position, exc.field, exc.rule, exc.message) from None
+                raise exc.at(position) from None
             warnings.extend(f"draft {position}: {w}" for w in notes)
             last_hlc = hlc.tick(last_hlc, now_ms)
             payload = encode_payload(ready.kind, ready.payload)
@@ -522,8 +548,14 @@ class LocalLog:
                     parents=ready.parents,
                 )
             except EntryError as exc:  # e.g. a payload over the entry size limit
-                field = str(exc).partition(": ")[0]
-                raise DraftRejected(position, field, "entry_limits", str(exc)) from None
+                field, _, explanation = str(exc).partition(": ")
+                raise DraftRejected(
+                    position,
+                    field,
+                    "entry_limits",
+                    explanation or str(exc),
+                    zh="超出日志条目的格式限制（如内容大小上限），请拆分或精简后再提交",
+                ) from None
             header = decode_header(entry.header)
             folded = fold_batch(
                 [(header, payload)],
@@ -532,7 +564,13 @@ class LocalLog:
             )
             if folded.ignored:
                 reason = folded.ignored[0][1]
-                raise DraftRejected(position, "subject", "state", reason)
+                raise DraftRejected(
+                    position,
+                    "subject",
+                    "state",
+                    reason,
+                    zh="与本节点现有记录的状态不符，未予记录（原因见英文说明）",
+                )
             reader.record(folded.changes)
             made.append(
                 StoredEntry(

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, admin_pb2_grpc
 from cli.main import main
+from node.ownlog.writer import DraftRejected
 from node.services.errors import draft_status, refusal_status
 
 _ADMIN = admin_pb2.DESCRIPTOR.services_by_name["Admin"]
@@ -49,14 +50,22 @@ class FakeAdmin(admin_pb2_grpc.AdminServicer):
         self.errors[name] = Failure(code, details)
 
     def refuse(
-        self, name: str, field: str, rule: str, explanation: str, *, position: int | None = None
+        self,
+        name: str,
+        field: str,
+        rule: str,
+        explanation: str,
+        *,
+        zh: str = "不符合规则",
+        position: int | None = None,
     ) -> None:
         """Answer RPC ``name`` with the node's refusal: of its draft at ``position`` (Submit),
         or of a field of the request."""
         if position is None:
-            self.errors[name] = refusal_status(field, rule, explanation)
+            self.errors[name] = refusal_status(field, rule, explanation, zh=zh)
         else:
-            self.errors[name] = draft_status(position, field, rule, f"{field}: {explanation}")
+            rejected = DraftRejected(position, field, rule, explanation, zh=zh)
+            self.errors[name] = draft_status(position, rejected)
 
     def handle(self, name: str, request: Message, context: grpc.ServicerContext) -> Message:
         with self._lock:

@@ -17,6 +17,7 @@ from cli.common.errors import (
     Unreachable,
     rpc_error,
 )
+from node.ownlog.writer import DraftRejected
 from node.services.errors import draft_status, refusal_status
 from tests.cli.support import RESPONSE_TYPES, FakeAdmin, fails, ok
 
@@ -157,12 +158,21 @@ class _RichErr(_Err):
 
 
 def test_a_refusal_is_read_from_its_details_not_its_message() -> None:
-    status = draft_status(2, "court", "court_prefix", "court: is outside the prefixes")
+    rejected = DraftRejected(
+        2, "court", "court_prefix", "is outside the prefixes", zh="不属本节点所辖法院"
+    )
+    status = draft_status(2, rejected)
     err = rpc_error(_RichErr(status), Path("/n"), 3.0, draft_label=lambda n: f"line {n + 10}")
     assert isinstance(err, Refused)
-    assert err.message == "line 12: court: is outside the prefixes [rule: court_prefix]"
+    assert err.message == (
+        "line 12: 执行法院（--court）：不属本节点所辖法院 / court: is outside the prefixes"
+        " [rule: court_prefix]"
+    )
     # A remote node's refusal: the same mapping, naming the node.
-    status = refusal_status("purpose", "required", "required")
+    status = refusal_status("purpose", "required", "required", zh="须写明查询事由")
     err = rpc_error(_RichErr(status), "node chongqing (127.0.0.1:7002)", 3.0)
     assert err.exit_code == 3
-    assert err.message == "node chongqing (127.0.0.1:7002): purpose: required [rule: required]"
+    assert err.message == (
+        "node chongqing (127.0.0.1:7002): 查询事由（--purpose）：须写明查询事由 / purpose: required"
+        " [rule: required]"
+    )
