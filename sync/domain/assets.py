@@ -29,10 +29,12 @@ __all__ = [
     "ASSET_ID_CHARS_MAX",
     "CATEGORY_BY_NAME",
     "CATEGORY_NAMES",
+    "CATEGORY_ZH",
     "TEXT_CHARS_MAX",
     "asset_from_json",
     "asset_to_json",
     "category_name",
+    "category_text",
     "known_categories",
     "mask_asset",
     "mask_owner_id",
@@ -54,6 +56,18 @@ CATEGORY_BY_NAME: Final[Mapping[str, int]] = {
     "other_property": payloads_pb2.OTHER_PROPERTY,  # 其他财产权
 }
 CATEGORY_NAMES: Final[Mapping[int, str]] = {v: k for k, v in CATEGORY_BY_NAME.items()}
+# The categories' names in the courts' terms, for refusals and reports.
+CATEGORY_ZH: Final[Mapping[int, str]] = {
+    payloads_pb2.DEPOSIT: "存款",
+    payloads_pb2.WEALTH: "理财",
+    payloads_pb2.SECURITIES: "证券",
+    payloads_pb2.REAL_ESTATE: "不动产",
+    payloads_pb2.VEHICLE: "车辆",
+    payloads_pb2.EQUITY: "股权",
+    payloads_pb2.SHIP: "船舶",
+    payloads_pb2.ONLINE_FUNDS: "网络资金",
+    payloads_pb2.OTHER_PROPERTY: "其他财产权",
+}
 
 ASSET_ID_CHARS_MAX: Final = 100
 TEXT_CHARS_MAX: Final = 500
@@ -72,6 +86,13 @@ _PERSON_ID_RE = re.compile(r"[0-9]{17}[0-9X]")
 
 def category_name(category: int) -> str:
     return CATEGORY_NAMES.get(category, f"category-{category}")
+
+
+def category_text(category: int) -> str:
+    """A category as a refusal shows it: ``存款（deposit）``, the name the officer types after
+    the courts' one."""
+    zh = CATEGORY_ZH.get(category)
+    return f"{zh}（{category_name(category)}）" if zh else category_name(category)
 
 
 def known_categories(values: Iterable[int], field: str = "categories") -> tuple[int, ...]:
