@@ -153,6 +153,7 @@ def _agency(p: Parts) -> AgencyService:
         appender=p.local_log,
         changes=p.watch,
         clock=p.clock,
+        masks=p.config.masks.policies(),
     )
 
 

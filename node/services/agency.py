@@ -39,6 +39,7 @@ from node.store.base import AgencyStore, ChangeFeedStore, ListingChange, RowStor
 from node.store.runner import Db
 from sync.domain import agency as rules
 from sync.domain.errors import ValidationError
+from sync.domain.identifiers import DEFAULT_ID_MASKS, IdMasks
 from sync.domain.lookups import subject_key
 from sync.folds import blacklist as bl_fold
 
@@ -60,7 +61,9 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
         appender: Appender,
         changes: ChangeFeed,
         clock: Clock,
+        masks: IdMasks = DEFAULT_ID_MASKS,
     ) -> None:
+        self._masks = masks
         self._db = db
         self._auth = auth
         self._gate = gate
@@ -205,7 +208,9 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
         entries: list[str] = []
         for check in checks:
             hits = [hit for hit in check.hits if hit.listed]
-            listings = [rules.published(hit.listing, in_full=True) for hit in hits]
+            listings = [
+                rules.published(hit.listing, in_full=True, masks=self._masks) for hit in hits
+            ]
             entries.extend(hit.listing.entry_id for hit in hits)
             results.append(
                 agency_pb2.SubjectResult(
@@ -249,7 +254,7 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
                 await self._caller(context, "Agency.Follow")
             page = await self._db.read(store.blacklist_changes, position, page_max)
             if page:
-                changes = [_change(c) for c in page]
+                changes = [_change(c, self._masks) for c in page]
                 held = [c.row for c in page if c.row is not None]
                 entry = await self._record(
                     context,
@@ -277,9 +282,9 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
         )
 
 
-def _change(c: ListingChange) -> agency_pb2.ListingChange:
+def _change(c: ListingChange, masks: IdMasks) -> agency_pb2.ListingChange:
     state = bl_fold.state_of(c.row) if c.row is not None else None
-    return rules.listing_change(c.seq, c.key, c.last_index, state)
+    return rules.listing_change(c.seq, c.key, c.last_index, state, masks=masks)
 
 
 async def _abort(

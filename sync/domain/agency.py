@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from ccnode.v1 import agency_pb2, payloads_pb2, state_pb2
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import (
-    DEFAULT_MASK,
+    DEFAULT_ID_MASKS,
+    IdMasks,
     mask_id,
     validate_credit_code,
     validate_resident_id,
@@ -57,9 +58,13 @@ def check_purpose(purpose: str) -> str:
     return purpose.strip()
 
 
-def published(state: state_pb2.ListingState, *, in_full: bool) -> agency_pb2.PublishedListing:
-    """The art. 6 fields of a listing, resident ID masked. ``in_full`` False (a delisted
-    listing, art. 10): who it is, its case and court, and when it was delisted only."""
+def published(
+    state: state_pb2.ListingState, *, in_full: bool, masks: IdMasks = DEFAULT_ID_MASKS
+) -> agency_pb2.PublishedListing:
+    """The art. 6 fields of a listing, a person's resident ID masked by the node's resident-ID
+    mask (``[masks]``); an organisation's credit code, or its organisation code when it has
+    none, in full. ``in_full`` False (a delisted listing, art. 10): who it is, its case and
+    court, and when it was delisted only."""
     record = state.record
     debtor = record.debtor
     person = debtor.type == payloads_pb2.PERSON
@@ -68,15 +73,18 @@ def published(state: state_pb2.ListingState, *, in_full: bool) -> agency_pb2.Pub
         status=state.status,
         debtor_type="person" if person else "org",
         name=debtor.name,
-        id_number_masked=mask_id(debtor.id_number, DEFAULT_MASK) if person else "",
+        id_number_masked=mask_id(debtor.id_number, masks.resident_id) if person else "",
         credit_code="" if person else debtor.credit_code.strip().upper(),
+        org_code="" if person else debtor.org_code.strip().upper(),
         case_number=record.case_number,
         court=record.court,
+        court_name=record.court_name,
         listed_on=record.listed_on,
         delisted_on=state.delisted_on,
     )
     if not in_full:
         return out
+    out.debtor_age = record.debtor_age if person else 0
     out.sex = debtor.sex if person else ""
     out.legal_representative = "" if person else debtor.legal_representative
     out.obligation = record.obligation
@@ -118,7 +126,12 @@ def change_kind(
 
 
 def listing_change(
-    position: int, key: str, last_index: int, state: state_pb2.ListingState | None
+    position: int,
+    key: str,
+    last_index: int,
+    state: state_pb2.ListingState | None,
+    *,
+    masks: IdMasks = DEFAULT_ID_MASKS,
 ) -> agency_pb2.ListingChange:
     """One Follow change: its kind, and the listing as it stands (in full while listed)."""
     kind = change_kind(key, last_index, state)
@@ -126,7 +139,7 @@ def listing_change(
     if state is None:
         change.listing.subject = key
         return change
-    change.listing.CopyFrom(published(state, in_full=state.status == "listed"))
+    change.listing.CopyFrom(published(state, in_full=state.status == "listed", masks=masks))
     if state.status == "delisted" and last_index == state.last_index:
         change.delist_ground = state.delist_ground
         change.credit_repair = state.credit_repair

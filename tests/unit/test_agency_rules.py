@@ -19,6 +19,7 @@ from node.store.memory import MemoryStore
 from node.store.runner import Db
 from sync.domain import agency as rules
 from sync.domain.errors import ValidationError
+from sync.domain.identifiers import IdMasks, MaskPolicy
 from sync.entry import decode_header, make_entry
 from sync.folds import access as access_fold
 from sync.folds import fold_batch
@@ -115,6 +116,33 @@ def test_an_organisation_shows_its_credit_code_and_representative() -> None:
         "org", CREDIT_CODE, "张某",
     )  # fmt: skip
     assert shown.id_number_masked == ""
+
+
+def test_age_court_name_and_organisation_code_are_published_too() -> None:
+    """Art. 6 in full: a person's age on the listing date and the enforcing court's name; an
+    organisation without a credit code by its organisation code."""
+    state = _state()
+    state.record.debtor_age = 37
+    state.record.court_name = "成都市武侯区人民法院"
+    shown = rules.published(state, in_full=True)
+    assert (shown.debtor_age, shown.court_name) == (37, "成都市武侯区人民法院")
+    state.record.debtor.CopyFrom(
+        payloads_pb2.Debtor(
+            type=payloads_pb2.ORG, name="某某合伙企业", org_code="M000100Y4",
+            legal_representative="张某",
+        )
+    )  # fmt: skip
+    shown = rules.published(state, in_full=True)
+    assert (shown.credit_code, shown.org_code, shown.debtor_age) == ("", "M000100Y4", 0)
+    assert rules.published(state, in_full=False).court_name == "成都市武侯区人民法院"
+
+
+def test_the_resident_id_is_masked_by_the_nodes_mask() -> None:
+    masks = IdMasks(resident_id=MaskPolicy(hidden_positions=frozenset(range(7, 15))))
+    shown = rules.published(_state(), in_full=True, masks=masks)
+    assert shown.id_number_masked == SAMPLE_ID_NUMBER[:6] + "*" * 8 + SAMPLE_ID_NUMBER[14:]
+    change = rules.listing_change(7, "chengdu/bl/4", 4, _state(), masks=masks)
+    assert change.listing.id_number_masked == shown.id_number_masked
 
 
 def test_a_delisted_listing_is_no_longer_published_in_full() -> None:

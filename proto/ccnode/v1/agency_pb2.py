@@ -25,37 +25,37 @@ _sym_db = _symbol_database.Default()
 from ccnode.v1 import payloads_pb2 as ccnode_dot_v1_dot_payloads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63\x63node/v1/agency.proto\x12\tccnode.v1\x1a\x18\x63\x63node/v1/payloads.proto\"0\n\rAgencySubject\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xb3\x03\n\x10PublishedListing\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x62tor_type\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x18\n\x10id_number_masked\x18\x05 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x06 \x01(\t\x12\x0b\n\x03sex\x18\x07 \x01(\t\x12\x1c\n\x14legal_representative\x18\x08 \x01(\t\x12\x12\n\nobligation\x18\t \x01(\t\x12\x13\n\x0bperformance\x18\n \x01(\t\x12\x0f\n\x07\x63onduct\x18\x0b \x01(\t\x12(\n\x06ground\x18\x0c \x01(\x0e\x32\x18.ccnode.v1.ListingGround\x12\x14\n\x0c\x62\x61sis_issuer\x18\r \x01(\t\x12\x14\n\x0c\x62\x61sis_number\x18\x0e \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x0f \x01(\t\x12\x10\n\x08\x66iled_on\x18\x10 \x01(\t\x12\r\n\x05\x63ourt\x18\x11 \x01(\t\x12\x11\n\tlisted_on\x18\x12 \x01(\t\x12\x13\n\x0bterm_end_on\x18\x13 \x01(\t\x12\x13\n\x0b\x64\x65listed_on\x18\x14 \x01(\t\"s\n\rSubjectResult\x12\x0e\n\x06listed\x18\x01 \x01(\x08\x12-\n\x08listings\x18\x02 \x03(\x0b\x32\x1b.ccnode.v1.PublishedListing\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x12\n\nreasons_zh\x18\x04 \x03(\t\"J\n\x0c\x43heckRequest\x12)\n\x07subject\x18\x01 \x01(\x0b\x32\x18.ccnode.v1.AgencySubject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"O\n\rCheckResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.ccnode.v1.SubjectResult\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x02 \x01(\t\"P\n\x11\x43heckBatchRequest\x12*\n\x08subjects\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.AgencySubject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"U\n\x12\x43heckBatchResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.SubjectResult\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x02 \x01(\t\"/\n\rFollowRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\xdb\x01\n\rListingChange\x12\x10\n\x08position\x18\x01 \x01(\x04\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.ccnode.v1.ListingChangeKind\x12,\n\x07listing\x18\x03 \x01(\x0b\x32\x1b.ccnode.v1.PublishedListing\x12.\n\rdelist_ground\x18\x04 \x01(\x0e\x32\x17.ccnode.v1.DelistGround\x12.\n\rcredit_repair\x18\x05 \x01(\x0e\x32\x17.ccnode.v1.CreditRepair\"?\n\x0e\x46ollowCaughtUp\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x04\"~\n\rFollowMessage\x12)\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.ListingChange\x12,\n\tcaught_up\x18\x02 \x01(\x0b\x32\x19.ccnode.v1.FollowCaughtUp\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x03 \x01(\t*\xc4\x01\n\x11ListingChangeKind\x12#\n\x1fLISTING_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x11\n\rCHANGE_LISTED\x10\x01\x12\x14\n\x10\x43HANGE_CORRECTED\x10\x02\x12\x13\n\x0f\x43HANGE_DELISTED\x10\x03\x12\x12\n\x0e\x43HANGE_REVOKED\x10\x04\x12\x12\n\x0e\x43HANGE_EXPIRED\x10\x05\x12\x13\n\x0f\x43HANGE_REPAIRED\x10\x06\x12\x0f\n\x0b\x43HANGE_GONE\x10\x07\x32\xcf\x01\n\x06\x41gency\x12:\n\x05\x43heck\x12\x17.ccnode.v1.CheckRequest\x1a\x18.ccnode.v1.CheckResponse\x12I\n\nCheckBatch\x12\x1c.ccnode.v1.CheckBatchRequest\x1a\x1d.ccnode.v1.CheckBatchResponse\x12>\n\x06\x46ollow\x12\x18.ccnode.v1.FollowRequest\x1a\x18.ccnode.v1.FollowMessage0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63\x63node/v1/agency.proto\x12\tccnode.v1\x1a\x18\x63\x63node/v1/payloads.proto\"0\n\rAgencySubject\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xed\x03\n\x10PublishedListing\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x62tor_type\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x18\n\x10id_number_masked\x18\x05 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x06 \x01(\t\x12\x0b\n\x03sex\x18\x07 \x01(\t\x12\x1c\n\x14legal_representative\x18\x08 \x01(\t\x12\x12\n\nobligation\x18\t \x01(\t\x12\x13\n\x0bperformance\x18\n \x01(\t\x12\x0f\n\x07\x63onduct\x18\x0b \x01(\t\x12(\n\x06ground\x18\x0c \x01(\x0e\x32\x18.ccnode.v1.ListingGround\x12\x14\n\x0c\x62\x61sis_issuer\x18\r \x01(\t\x12\x14\n\x0c\x62\x61sis_number\x18\x0e \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x0f \x01(\t\x12\x10\n\x08\x66iled_on\x18\x10 \x01(\t\x12\r\n\x05\x63ourt\x18\x11 \x01(\t\x12\x11\n\tlisted_on\x18\x12 \x01(\t\x12\x13\n\x0bterm_end_on\x18\x13 \x01(\t\x12\x13\n\x0b\x64\x65listed_on\x18\x14 \x01(\t\x12\x12\n\ndebtor_age\x18\x15 \x01(\r\x12\x12\n\ncourt_name\x18\x16 \x01(\t\x12\x10\n\x08org_code\x18\x17 \x01(\t\"s\n\rSubjectResult\x12\x0e\n\x06listed\x18\x01 \x01(\x08\x12-\n\x08listings\x18\x02 \x03(\x0b\x32\x1b.ccnode.v1.PublishedListing\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x12\n\nreasons_zh\x18\x04 \x03(\t\"J\n\x0c\x43heckRequest\x12)\n\x07subject\x18\x01 \x01(\x0b\x32\x18.ccnode.v1.AgencySubject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"O\n\rCheckResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.ccnode.v1.SubjectResult\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x02 \x01(\t\"P\n\x11\x43heckBatchRequest\x12*\n\x08subjects\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.AgencySubject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"U\n\x12\x43heckBatchResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.SubjectResult\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x02 \x01(\t\"/\n\rFollowRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\xdb\x01\n\rListingChange\x12\x10\n\x08position\x18\x01 \x01(\x04\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.ccnode.v1.ListingChangeKind\x12,\n\x07listing\x18\x03 \x01(\x0b\x32\x1b.ccnode.v1.PublishedListing\x12.\n\rdelist_ground\x18\x04 \x01(\x0e\x32\x17.ccnode.v1.DelistGround\x12.\n\rcredit_repair\x18\x05 \x01(\x0e\x32\x17.ccnode.v1.CreditRepair\"?\n\x0e\x46ollowCaughtUp\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x04\"~\n\rFollowMessage\x12)\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x18.ccnode.v1.ListingChange\x12,\n\tcaught_up\x18\x02 \x01(\x0b\x32\x19.ccnode.v1.FollowCaughtUp\x12\x14\n\x0c\x61\x63\x63\x65ss_entry\x18\x03 \x01(\t*\xc4\x01\n\x11ListingChangeKind\x12#\n\x1fLISTING_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x11\n\rCHANGE_LISTED\x10\x01\x12\x14\n\x10\x43HANGE_CORRECTED\x10\x02\x12\x13\n\x0f\x43HANGE_DELISTED\x10\x03\x12\x12\n\x0e\x43HANGE_REVOKED\x10\x04\x12\x12\n\x0e\x43HANGE_EXPIRED\x10\x05\x12\x13\n\x0f\x43HANGE_REPAIRED\x10\x06\x12\x0f\n\x0b\x43HANGE_GONE\x10\x07\x32\xcf\x01\n\x06\x41gency\x12:\n\x05\x43heck\x12\x17.ccnode.v1.CheckRequest\x1a\x18.ccnode.v1.CheckResponse\x12I\n\nCheckBatch\x12\x1c.ccnode.v1.CheckBatchRequest\x1a\x1d.ccnode.v1.CheckBatchResponse\x12>\n\x06\x46ollow\x12\x18.ccnode.v1.FollowRequest\x1a\x18.ccnode.v1.FollowMessage0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ccnode.v1.agency_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTINGCHANGEKIND']._serialized_start=1459
-  _globals['_LISTINGCHANGEKIND']._serialized_end=1655
+  _globals['_LISTINGCHANGEKIND']._serialized_start=1517
+  _globals['_LISTINGCHANGEKIND']._serialized_end=1713
   _globals['_AGENCYSUBJECT']._serialized_start=63
   _globals['_AGENCYSUBJECT']._serialized_end=111
   _globals['_PUBLISHEDLISTING']._serialized_start=114
-  _globals['_PUBLISHEDLISTING']._serialized_end=549
-  _globals['_SUBJECTRESULT']._serialized_start=551
-  _globals['_SUBJECTRESULT']._serialized_end=666
-  _globals['_CHECKREQUEST']._serialized_start=668
-  _globals['_CHECKREQUEST']._serialized_end=742
-  _globals['_CHECKRESPONSE']._serialized_start=744
-  _globals['_CHECKRESPONSE']._serialized_end=823
-  _globals['_CHECKBATCHREQUEST']._serialized_start=825
-  _globals['_CHECKBATCHREQUEST']._serialized_end=905
-  _globals['_CHECKBATCHRESPONSE']._serialized_start=907
-  _globals['_CHECKBATCHRESPONSE']._serialized_end=992
-  _globals['_FOLLOWREQUEST']._serialized_start=994
-  _globals['_FOLLOWREQUEST']._serialized_end=1041
-  _globals['_LISTINGCHANGE']._serialized_start=1044
-  _globals['_LISTINGCHANGE']._serialized_end=1263
-  _globals['_FOLLOWCAUGHTUP']._serialized_start=1265
-  _globals['_FOLLOWCAUGHTUP']._serialized_end=1328
-  _globals['_FOLLOWMESSAGE']._serialized_start=1330
-  _globals['_FOLLOWMESSAGE']._serialized_end=1456
-  _globals['_AGENCY']._serialized_start=1658
-  _globals['_AGENCY']._serialized_end=1865
+  _globals['_PUBLISHEDLISTING']._serialized_end=607
+  _globals['_SUBJECTRESULT']._serialized_start=609
+  _globals['_SUBJECTRESULT']._serialized_end=724
+  _globals['_CHECKREQUEST']._serialized_start=726
+  _globals['_CHECKREQUEST']._serialized_end=800
+  _globals['_CHECKRESPONSE']._serialized_start=802
+  _globals['_CHECKRESPONSE']._serialized_end=881
+  _globals['_CHECKBATCHREQUEST']._serialized_start=883
+  _globals['_CHECKBATCHREQUEST']._serialized_end=963
+  _globals['_CHECKBATCHRESPONSE']._serialized_start=965
+  _globals['_CHECKBATCHRESPONSE']._serialized_end=1050
+  _globals['_FOLLOWREQUEST']._serialized_start=1052
+  _globals['_FOLLOWREQUEST']._serialized_end=1099
+  _globals['_LISTINGCHANGE']._serialized_start=1102
+  _globals['_LISTINGCHANGE']._serialized_end=1321
+  _globals['_FOLLOWCAUGHTUP']._serialized_start=1323
+  _globals['_FOLLOWCAUGHTUP']._serialized_end=1386
+  _globals['_FOLLOWMESSAGE']._serialized_start=1388
+  _globals['_FOLLOWMESSAGE']._serialized_end=1514
+  _globals['_AGENCY']._serialized_start=1716
+  _globals['_AGENCY']._serialized_end=1923
 # @@protoc_insertion_point(module_scope)

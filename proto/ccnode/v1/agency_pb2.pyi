@@ -120,6 +120,9 @@ class PublishedListing(_message.Message):
     LISTED_ON_FIELD_NUMBER: _builtins.int
     TERM_END_ON_FIELD_NUMBER: _builtins.int
     DELISTED_ON_FIELD_NUMBER: _builtins.int
+    DEBTOR_AGE_FIELD_NUMBER: _builtins.int
+    COURT_NAME_FIELD_NUMBER: _builtins.int
+    ORG_CODE_FIELD_NUMBER: _builtins.int
     subject: _builtins.str
     """the listing, e.g. "chengdu/bl/42" """
     status: _builtins.str
@@ -153,6 +156,12 @@ class PublishedListing(_message.Message):
     term_end_on: _builtins.str
     """empty: no fixed term"""
     delisted_on: _builtins.str
+    debtor_age: _builtins.int
+    """persons: age in full years on listed_on (art. 6)"""
+    court_name: _builtins.str
+    """the enforcing court's name (art. 6)"""
+    org_code: _builtins.str
+    """organisations without a credit code: organisation code"""
     def __init__(
         self,
         *,
@@ -176,10 +185,13 @@ class PublishedListing(_message.Message):
         listed_on: _builtins.str = ...,
         term_end_on: _builtins.str = ...,
         delisted_on: _builtins.str = ...,
+        debtor_age: _builtins.int = ...,
+        court_name: _builtins.str = ...,
+        org_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_issuer", b"basis_issuer", "basis_number", b"basis_number", "case_number", b"case_number", "conduct", b"conduct", "court", b"court", "credit_code", b"credit_code", "debtor_type", b"debtor_type", "delisted_on", b"delisted_on", "filed_on", b"filed_on", "ground", b"ground", "id_number_masked", b"id_number_masked", "legal_representative", b"legal_representative", "listed_on", b"listed_on", "name", b"name", "obligation", b"obligation", "performance", b"performance", "sex", b"sex", "status", b"status", "subject", b"subject", "term_end_on", b"term_end_on"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_issuer", b"basis_issuer", "basis_number", b"basis_number", "case_number", b"case_number", "conduct", b"conduct", "court", b"court", "court_name", b"court_name", "credit_code", b"credit_code", "debtor_age", b"debtor_age", "debtor_type", b"debtor_type", "delisted_on", b"delisted_on", "filed_on", b"filed_on", "ground", b"ground", "id_number_masked", b"id_number_masked", "legal_representative", b"legal_representative", "listed_on", b"listed_on", "name", b"name", "obligation", b"obligation", "org_code", b"org_code", "performance", b"performance", "sex", b"sex", "status", b"status", "subject", b"subject", "term_end_on", b"term_end_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
