@@ -286,7 +286,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                     "court_prefixes",
                     "format",
                     "each must be a court code prefix like 川01",
-                    zh=f"“{prefix}”不是法院代码前缀：须为省级简称加0至4位数字，如 川01（{ANHAO}）",
+                    zh=f"每个均须为法院代码前缀：省级简称加0至4位数字，如 川01（{ANHAO}）",
                 )
             if (problem := prefix_problem(prefix)) is not None:
                 await refuse(

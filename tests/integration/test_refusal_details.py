@@ -286,12 +286,15 @@ async def test_the_validators_refusals_read_the_same_in_the_cli_and_the_details(
     async with _channel(a) as channel:
         admin_a = admin_pb2_grpc.AdminStub(channel)
         # A term over 2 years without its extension reason (《失信规定》art. 2 ¶2).
-        printed = _printed(await _cli(*add, "--term-years", "3"))
+        # (G2 onwards: a fixed term of 2 years, extendable; G1 has none.)
+        printed = _printed(await _cli(*add, "--ground", "G2", "--term-years", "3"))
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await admin_a.Submit(
-                admin_pb2.SubmitRequest(drafts=[listing(term_years=3)], actor="法官王五")
+                admin_pb2.SubmitRequest(
+                    drafts=[listing(ground=payloads_pb2.G2, term_years=3)], actor="法官王五"
+                )
             )
-        zh = _same_sentence(printed, err.value, "term_years", "extension_reason")
+        zh = _same_sentence(printed, err.value, "term_extension", "extension_reason")
         assert "延长事由" in zh and "《失信规定》" in zh
         # A credit repair as the officer types it: `creditor`, never CREDITOR_REQUEST.
         added = json.loads((await _ok(*add, "--json")).stdout)
