@@ -16,6 +16,7 @@ from cli.output import console, emit_json, print_table, table, unix_ms_iso, yes_
 from node.config import COURT_PREFIX_RE
 from node.store.base import PeerRecord
 from sync.domain.courts_cn import prefix_problem
+from sync.domain.wording import joined
 from sync.ids import NODE_ID, NODE_ID_RE
 
 
@@ -122,7 +123,11 @@ def add(
             )
     else:
         if peer_id == load_config(home).node_id:
-            raise Refused("peer_id: a node cannot peer with itself [rule: self]")
+            # Worded as the running node words it (node/services/admin.py AddPeer).
+            said = joined(
+                "peer_id", f"不得是本节点自身（{peer_id}）", "a node cannot peer with itself"
+            )
+            raise Refused(f"{said} [rule: self]")
         with stopped_store(home) as store:
             store.put_peer(PeerRecord(peer_id, address, court_prefixes))
     if as_json:

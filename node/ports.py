@@ -160,8 +160,11 @@ class CallerAuth(Protocol):
         method: str,
         reason: str,
         code: grpc.StatusCode = ...,
+        *,
+        zh: str,
     ) -> None:
-        """Record the refusal, then abort the call (never returns)."""
+        """Record the refusal, then abort the call (never returns); ``zh`` says it in Chinese
+        (node/identity/auth.py ``reason_zh``), the message gives ``reason`` after it."""
         ...
 
     async def record(

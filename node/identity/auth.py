@@ -9,8 +9,9 @@ clear status, recorded in the store and counted — any caller that fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import grpc
 from cryptography import x509
@@ -31,6 +32,39 @@ from node.store.base import (
 from node.store.runner import Db
 
 log = logging.getLogger(__name__)
+
+# Each reason a caller is refused for, as the caller's operator reads it: Chinese first, the
+# reason itself (the code of the refusal record and the metric label) after it.
+_REASONS_ZH: Final[Mapping[str, str]] = {
+    "no_certificate": "未出示客户端证书（双向 TLS）",
+    "unknown_ca": "证书不是本信任域的证书机构签发的",
+    "expired": "证书（或其签发机构的证书）已过期",
+    "not_yet_valid": "证书（或其签发机构的证书）尚未生效",
+    "revoked": "证书已被吊销",
+    "bad_identity": "证书载明的身份不合格式",
+    "wrong_trust_domain": "证书不属于本信任域",
+    "agency_not_admitted": "该联合惩戒单位未获准接入（ccnode agencies add）",
+    "rate_limited": "调用过于频繁，请稍后再试",
+    "daily_quota": "已达当日查询对象数上限，请次日再试",
+}
+_ROLE_REASONS_ZH: Final[Mapping[str, str]] = {
+    "role_not_allowed": "证书角色“{role}”不得调用此方法",
+    "role_not_granted": "角色“{role}”未获准使用联合惩戒查询服务（agencies.granted）",
+}
+
+
+def reason_zh(reason: str) -> str:
+    """The Chinese sentence of a caller's refusal ``reason`` (``revoked``,
+    ``role_not_allowed:agency`` …); a reason this table does not know is said as refused."""
+    kind, _, role = reason.partition(":")
+    if kind in _ROLE_REASONS_ZH:
+        return _ROLE_REASONS_ZH[kind].format(role=role)
+    return _REASONS_ZH.get(reason, "调用被拒绝")
+
+
+def refused_message(reason: str, zh: str) -> str:
+    """A refused caller's status message, Chinese first: ``拒绝调用：<zh> / refused: <reason>``."""
+    return f"拒绝调用：{zh} / refused: {reason}"
 
 
 @dataclass(frozen=True)
@@ -55,18 +89,19 @@ class Authenticator:
         auth = context.auth_context() or {}
         pems = auth.get("x509_pem_cert") or []
         if not pems:
-            await self.refuse(context, peer, "", method, "no_certificate")
+            await self.refuse(
+                context, peer, "", method, "no_certificate", zh=reason_zh("no_certificate")
+            )
         cert = x509.load_pem_x509_certificate(pems[0])
         uri = ",".join(str(u) for u in _uris(cert))
         try:
             identity = self._trust.check(cert.public_bytes(Encoding.DER), utc_datetime(self._clock))
         except IdentityError as exc:
-            await self.refuse(context, peer, uri, method, exc.reason)
+            await self.refuse(context, peer, uri, method, exc.reason, zh=reason_zh(exc.reason))
             raise AssertionError("unreachable") from exc
         if identity.role not in roles:
-            await self.refuse(
-                context, peer, identity.uri, method, f"role_not_allowed:{identity.role}"
-            )
+            reason = f"role_not_allowed:{identity.role}"
+            await self.refuse(context, peer, identity.uri, method, reason, zh=reason_zh(reason))
         return Caller(identity=identity, peer=peer)
 
     async def refuse(
@@ -77,12 +112,15 @@ class Authenticator:
         method: str,
         reason: str,
         code: grpc.StatusCode = grpc.StatusCode.PERMISSION_DENIED,
+        *,
+        zh: str,
     ) -> None:
-        """Record the refusal, then abort the call with ``code`` (never returns)."""
+        """Record the refusal, then abort the call with ``code`` (never returns); the message
+        says ``zh`` (the refusal in Chinese, see ``reason_zh``) first, then ``reason``."""
         await self.record(peer, identity, method, reason)
         if reason in {"no_certificate", "unknown_ca", "expired", "not_yet_valid", "revoked"}:
             code = grpc.StatusCode.UNAUTHENTICATED
-        await context.abort(code, f"refused: {reason}")
+        await context.abort(code, refused_message(reason, zh))
 
     async def record(
         self, peer: str, identity: str, method: str, reason: str, *, count: int = 1

@@ -56,16 +56,21 @@ class PublicStore(LogReader, RowStore, Protocol):
     """What the public page reads: the folded listings, and each origin's log state."""
 
 
+# The query's fields as the form labels them (node/public/render.py).
+FIELD_ZH: Final = {"name": "被执行人姓名/名称", "id": "身份证号码/统一社会信用代码"}
+
+
 class QueryError(Exception):
     """A query the page refuses: ``field`` ("name" or "id") and ``rule`` name what is wrong;
-    the messages say it in Chinese and English and never repeat the value."""
+    the messages say it in Chinese first (``zh``: the field as the form labels it, then the
+    rule), then in English (``en``: ``<field>: <rule>``), and never repeat the value."""
 
     def __init__(self, field: str, rule: str, zh: str, en: str) -> None:
-        super().__init__(f"{field}: {en}")
+        super().__init__(f"{FIELD_ZH[field]}：{zh} / {field}: {en}")
         self.field = field
         self.rule = rule
-        self.zh = zh
-        self.en = en
+        self.zh = f"{FIELD_ZH[field]}：{zh}"
+        self.en = f"{field}: {en}"
 
 
 @dataclass(frozen=True)
@@ -98,22 +103,22 @@ def parse_query(fields: Mapping[str, object]) -> Query:
         raise QueryError(
             "name",
             "required",
-            "请输入被执行人姓名或名称（必填）",
-            "name: the person's or organisation's full name is required",
+            "必须填写完整的姓名或名称",
+            "the person's or organisation's full name is required",
         )
     if len(name.strip()) > NAME_CHARS_MAX:
         raise QueryError(
             "name",
             "too_long",
-            f"姓名或名称最多{NAME_CHARS_MAX}字",
-            f"name: at most {NAME_CHARS_MAX} characters",
+            f"不得超过{NAME_CHARS_MAX}个字符",
+            f"at most {NAME_CHARS_MAX} characters",
         )
     if not isinstance(id_number, str) or not id_number.strip():
         raise QueryError(
             "id",
             "required",
-            "请输入身份证号码或统一社会信用代码（必填）",
-            "id: the resident ID number or unified social credit code is required",
+            "必须填写身份证号码或统一社会信用代码",
+            "the resident ID number or unified social credit code is required",
         )
     value = id_number.strip().upper()
     try:
@@ -130,8 +135,9 @@ def parse_query(fields: Mapping[str, object]) -> Query:
         raise QueryError(
             "id",
             "format",
-            "身份证号码或统一社会信用代码格式不正确（18位）",
-            "id: not a valid 18-character resident ID number or unified social credit code",
+            "不是有效的18位公民身份号码（GB 11643）或统一社会信用代码（GB 32100）",
+            "not a valid 18-character resident ID number (GB 11643) or unified social credit "
+            "code (GB 32100)",
         ) from None
     return Query(name.strip(), code, person=False)
 

@@ -141,7 +141,10 @@ class ErrorGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         await abort(
             context,
             refusal_status(
-                "request", "undecodable", "the bytes are not this method's request message"
+                "request",
+                "undecodable",
+                "the bytes are not this method's request message",
+                zh="无法解码：所发内容不是此方法的请求消息",
             ),
         )
 

@@ -52,7 +52,9 @@ from node.store.verify import verify_store
 from sync.domain import blacklist as bl_rules
 from sync.domain.courts_cn import prefix_problem
 from sync.domain.identifiers import DEFAULT_ID_MASKS, IdMasks, mask_id
+from sync.domain.wording import ANHAO, PIPL
 from sync.folds import blacklist as bl_fold
+from sync.ids import NODE_ID
 from sync.note import Ed25519Signer
 
 LIMIT_MAX = 1000
@@ -258,18 +260,42 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         p = request.peer
         host, sep, port = p.address.rpartition(":")
         if not NODE_ID_RE.fullmatch(p.node_id):
-            await refuse(context, "peer_id", "format", "must match [a-z0-9][a-z0-9-]{0,62}")
-        if not sep or not host or not port.isdigit():
-            await refuse(context, "address", "format", "must be HOST:PORT")
-        if p.node_id == self._config.node_id:
-            await refuse(context, "peer_id", "self", "a node cannot peer with itself")
-        if not all(COURT_PREFIX_RE.fullmatch(prefix) for prefix in p.court_prefixes):
             await refuse(
-                context, "court_prefixes", "format", "each must be a court code prefix like 川01"
+                context,
+                "peer_id",
+                "format",
+                f"must match {NODE_ID}",
+                zh=f"须为小写字母、数字和连字符，以字母或数字开头，至多63个字符（{NODE_ID}）",
+            )
+        if not sep or not host or not port.isdigit():
+            await refuse(
+                context, "address", "format", "must be HOST:PORT", zh="须为“主机:端口”（HOST:PORT）"
+            )
+        if p.node_id == self._config.node_id:
+            await refuse(
+                context,
+                "peer_id",
+                "self",
+                "a node cannot peer with itself",
+                zh=f"不得是本节点自身（{self._config.node_id}）",
             )
         for prefix in p.court_prefixes:
+            if not COURT_PREFIX_RE.fullmatch(prefix):
+                await refuse(
+                    context,
+                    "court_prefixes",
+                    "format",
+                    "each must be a court code prefix like 川01",
+                    zh=f"每个均须为法院代码前缀：省级简称加0至4位数字，如 川01（{ANHAO}）",
+                )
             if (problem := prefix_problem(prefix)) is not None:
-                await refuse(context, "court_prefixes", "unknown_court", problem)
+                await refuse(
+                    context,
+                    "court_prefixes",
+                    "unknown_court",
+                    problem,
+                    zh=f"法院代码登记表中没有以{prefix}开头的法院（{ANHAO}）",
+                )
         peer = PeerRecord(p.node_id, p.address, tuple(p.court_prefixes))
         await self._check_peer(context, peer, allow_unreachable=request.allow_unreachable)
         await self._links.add_peer(peer)
@@ -288,7 +314,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 "address",
                 "identity",
                 explanation,
-                message=explanation,
+                zh=f"{peer.address} 上运行的是节点 {check.served_by}，不是 {peer.node_id}",
                 code=grpc.StatusCode.FAILED_PRECONDITION,
             )
         if check.unreachable and not allow_unreachable:
@@ -301,7 +327,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 "address",
                 "reachable",
                 explanation,
-                message=explanation,
+                zh=(
+                    f"无法连接 {peer.address} 上的节点 {peer.node_id}（{check.unreachable}）；"
+                    "对端暂时停机的，可加 --force 先行添加"
+                ),
                 code=grpc.StatusCode.FAILED_PRECONDITION,
             )
 
@@ -349,11 +378,29 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.AddAgencyResponse:
         a = request.agency
         if not NODE_ID_RE.fullmatch(a.name):
-            await refuse(context, "name", "format", "must match [a-z0-9][a-z0-9-]{0,62}")
+            await refuse(
+                context,
+                "agency.name",
+                "format",
+                f"must match {NODE_ID}",
+                zh=f"须为小写字母、数字和连字符，以字母或数字开头，至多63个字符（{NODE_ID}）",
+            )
         if not request.actor.strip():
-            await refuse(context, "actor", "required", "the officer who admits the agency")
+            await refuse(
+                context,
+                "actor",
+                "required",
+                "name the officer who admits the agency",
+                zh="必须填写准许该单位接入的承办人",
+            )
         if not (a.rate_per_s >= 0 and a.rate_per_s < float("inf")):
-            await refuse(context, "rate_per_s", "range", "calls per second, 0 for the default")
+            await refuse(
+                context,
+                "rate_per_s",
+                "range",
+                "calls per second, 0 for the default",
+                zh="须为每秒次数，不得为负数；0 即采用默认值",
+            )
         existing = {r.name for r in await self._db.read(self._db.store.agencies)}
         record = AgencyRecord(
             name=a.name,
@@ -417,6 +464,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 "reveal",
                 "recorded_read",
                 "unmasked personal data needs an actor and a purpose (it is recorded)",
+                zh=f"显示未隐去的个人信息须写明承办人（--actor）和事由（--purpose），并予记录（{PIPL}）",
             )
         if reveal:
             await require_officer(
@@ -521,10 +569,22 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         ``expiring_term_ends_before`` says, served by the index on status and term end."""
         if not request.expiring_within_days:
             if request.as_of:
-                await refuse(context, "as_of", "expiring", "applies to an expiring search only")
+                await refuse(
+                    context,
+                    "as_of",
+                    "expiring",
+                    "applies to an expiring search only",
+                    zh="仅用于查询即将届满的名单（--expiring）",
+                )
             return None, {}, {}
         if request.status not in ("", "listed"):
-            await refuse(context, "status", "expiring", "an expiring search finds listed entries")
+            await refuse(
+                context,
+                "status",
+                "expiring",
+                "an expiring search finds listed entries only",
+                zh="查询即将届满的名单（--expiring）时只能为 listed",
+            )
         as_of = await as_of_day(context, request.as_of, self._clock)
         equals["status"] = "listed"
         ends_before = bl_rules.expiring_term_ends_before(as_of, request.expiring_within_days)

@@ -31,7 +31,7 @@ from node.businesses.access import record_access
 from node.businesses.agency import AgencyGate, AgencyLimits
 from node.businesses.blacklist.check import check_subjects
 from node.clock import Clock
-from node.identity.auth import Caller
+from node.identity.auth import Caller, reason_zh
 from node.ownlog.writer import DraftRejected
 from node.ports import Appender, CallerAuth, ChangeFeed
 from node.services.errors import refuse, refuse_draft, refuse_invalid
@@ -82,7 +82,12 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
         admission = await self._gate.admit(caller.identity)
         if admission.limits is None:
             await self._auth.refuse(
-                context, caller.peer, caller.identity.uri, method, admission.reason
+                context,
+                caller.peer,
+                caller.identity.uri,
+                method,
+                admission.reason,
+                zh=reason_zh(admission.reason),
             )
             raise AssertionError("unreachable")
         return caller, admission.limits
@@ -104,6 +109,7 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
                 method,
                 reason,
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
+                zh=reason_zh(reason),
             )
 
     async def _record(
@@ -172,7 +178,13 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
         batch_max = self._gate.config.batch_subjects_max
         count = len(request.subjects)
         if not 1 <= count <= batch_max:
-            await refuse(context, "subjects", "count", f"1 to {batch_max} subjects per call")
+            await refuse(
+                context,
+                "subjects",
+                "count",
+                f"1 to {batch_max} subjects per call",
+                zh=f"每次须有1至{batch_max}个查询对象",
+            )
         try:
             purpose = rules.check_purpose(request.purpose)
             subjects = [
@@ -241,6 +253,7 @@ class AgencyService(agency_pb2_grpc.AgencyServicer):
                 "after",
                 "beyond_head",
                 f"this node's change feed ends at position {head} (positions are per node)",
+                zh=f"本节点的名单变动序号至 {head} 为止（序号按节点各自编排）",
                 code=grpc.StatusCode.OUT_OF_RANGE,
             )
         position = request.after

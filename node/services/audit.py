@@ -42,6 +42,7 @@ from node.store.base import (
     StoreFull,
 )
 from node.store.runner import Db
+from sync.domain.wording import PIPL
 from sync.entry import Header, decode_header, entry_id
 
 READERS = ("auditor", "node")
@@ -124,10 +125,20 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     ) -> None:
         if wants and caller.identity.role == "auditor" and not purpose.strip():
             await refuse(
-                context, "purpose", "required", "required to read payloads (every read is recorded)"
+                context,
+                "purpose",
+                "required",
+                "required to read payloads (every read is recorded)",
+                zh=f"查阅条目内容须写明事由，每次查阅均予记录（{PIPL}第六条）",
             )
         if len(purpose) > PURPOSE_CHARS_MAX:
-            await refuse(context, "purpose", "length", f"at most {PURPOSE_CHARS_MAX} characters")
+            await refuse(
+                context,
+                "purpose",
+                "length",
+                f"at most {PURPOSE_CHARS_MAX} characters",
+                zh=f"不得超过{PURPOSE_CHARS_MAX}个字符",
+            )
 
     async def _record(
         self,
@@ -299,7 +310,13 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         caller = await self._auth.require(context, AUDITOR, "Audit.Payloads")
         await self._require_purpose(context, caller, True, request.purpose)
         if len(request.indexes) > PAYLOADS_MAX:
-            await refuse(context, "indexes", "too_many", f"at most {PAYLOADS_MAX}")
+            await refuse(
+                context,
+                "indexes",
+                "too_many",
+                f"at most {PAYLOADS_MAX} per call",
+                zh=f"每次至多{PAYLOADS_MAX}条",
+            )
         state = await self._state(context, request.origin)
         granted = self._granted(caller)
         shown: list[StoredEntry] = []

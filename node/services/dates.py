@@ -39,6 +39,10 @@ async def as_of_day(context: grpc.aio.ServicerContext, text: str, clock: Clock) 
     day = parse_as_of(text, clock)
     if day is None:
         await refuse(
-            context, "as_of", "date", "must be a date YYYY-MM-DD (China Standard Time), or empty"
+            context,
+            "as_of",
+            "date",
+            "must be a date YYYY-MM-DD (China Standard Time), or empty",
+            zh="须为日期 YYYY-MM-DD（北京时间），或不填",
         )
     return day

@@ -154,7 +154,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         caller = await self._auth.require(context, NODE, "Hello")
         if request.node_id != caller.identity.name:
             await self._auth.refuse(
-                context, caller.peer, caller.identity.uri, "Hello", "claims_other_identity"
+                context,
+                caller.peer,
+                caller.identity.uri,
+                "Hello",
+                "claims_other_identity",
+                zh="所称节点与证书载明的节点不符",
             )
         if check_peer_calendar(CALENDAR_VERSION, request.calendar_version) is not None:
             await self._auth.refuse(
@@ -164,6 +169,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 "Hello",
                 "calendar_mismatch",
                 grpc.StatusCode.FAILED_PRECONDITION,
+                zh="双方的工作日历版本不同，期限的计算会不一致：请先升级至同一日历",
             )
         await self._exchange.learn_keys(request.keys, caller.identity.uri)
         return await self._exchange.hello_response()
@@ -439,6 +445,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 caller.identity.uri,
                 "Witness",
                 "checkpoint_not_signed_by_caller",
+                zh="检查点不是由调用方的日志签名密钥签署的",
             )
             raise AssertionError("unreachable") from None
         line = await self._witnessing.witness(origin, checkpoint, request.checkpoint.note)

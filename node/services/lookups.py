@@ -44,6 +44,7 @@ from sync.domain.lookups import (
     parse_lookup_subject,
     subject_key,
 )
+from sync.domain.wording import CHAKONG
 from sync.folds import access as access_fold
 from sync.folds import lookups as lookups_fold
 from sync.folds.types import Row
@@ -144,7 +145,13 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self, request: lookups_pb2.LookupRequest, context: grpc.aio.ServicerContext
     ) -> lookups_pb2.LookupResult:
         if not request.purpose.strip():
-            await refuse(context, "purpose", "required", "required")
+            await refuse(
+                context,
+                "purpose",
+                "required",
+                "state why the debtor's assets are asked (recorded with the request)",
+                zh=f"必须写明查询事由，并随请求记录（{CHAKONG}第七条、第八条）",
+            )
         await self._require_officer(request.actor, context, "Lookups.Request")
         if not self._is_peer(request.target):
             # A lookup's entries reach only its audience: a relay holds their headers alone
@@ -155,6 +162,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "target",
                 "not_peer",
                 "not a peer of this node (a lookup travels only over a direct link)",
+                zh="不是本节点的对端节点：查询只经直接连接发送（ccnode peers add）",
             )
         body = payloads_pb2.LookupRequested(
             target_node=request.target,
@@ -174,6 +182,10 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "not_a_debtor",
                 "is not registered as a debtor of the cited case (ccnode cases add-party; "
                 "网络查询冻结规定 arts. 7–8: a query may only concern a debtor of the case)",
+                zh=(
+                    "未登记为所引案件的被执行人（ccnode cases add-party）：只能查询本案被执行人"
+                    f"的财产（{CHAKONG}第七条、第八条）"
+                ),
             )
         body.debtor_registered = bool(registered)
         draft = Draft(log_pb2.LOOKUP_REQUESTED, payloads_pb2.Payload(lookup_requested=body))
@@ -250,10 +262,20 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "purpose" if request.actor.strip() else "actor",
                 "recorded_read",
                 "reading a lookup result is recorded: say who and why",
+                zh=(
+                    "查阅查询结果须写明承办人（--actor）和事由（--purpose），并予记录"
+                    f"（{CHAKONG}第七条、第八条）"
+                ),
             )
         await self._require_officer(request.actor, context, "Lookups.Get")
         if parse_lookup_subject(request.subject) is None:
-            await refuse(context, "subject", "format", "not a lookup")
+            await refuse(
+                context,
+                "subject",
+                "format",
+                "not a lookup's subject (origin/lookup/n)",
+                zh="不是查询事项编号（格式为 节点/lookup/序号）",
+            )
         row = await self._row(request.subject)
         if row is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no lookup {request.subject}")
@@ -330,7 +352,13 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self, request: lookups_pb2.AccessRequest, context: grpc.aio.ServicerContext
     ) -> lookups_pb2.AccessResponse:
         if not request.id_number.strip():
-            await refuse(context, "id_number", "required", "required")
+            await refuse(
+                context,
+                "id_number",
+                "required",
+                "the resident ID or credit code is required",
+                zh="必须填写身份证号或统一社会信用代码",
+            )
         key = subject_key(request.id_number)
         limit = min(request.limit or LIMIT_MAX, LIMIT_MAX)
         store = self._db.store
@@ -375,7 +403,11 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         async for message in request_iterator:
             if len(message.records) > IMPORT_RECORDS_MAX:
                 await refuse(
-                    context, "records", "too_many", f"at most {IMPORT_RECORDS_MAX} per message"
+                    context,
+                    "records",
+                    "too_many",
+                    f"at most {IMPORT_RECORDS_MAX} per message",
+                    zh=f"每条消息至多{IMPORT_RECORDS_MAX}条",
                 )
             try:
                 # Thousands of records: checked off the event loop, which serves replication.

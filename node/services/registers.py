@@ -30,6 +30,7 @@ from sync.domain import registers as reg
 from sync.domain.case_number import parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import mask_id
+from sync.domain.wording import CHAKONG
 
 OFFICER_RULE = "officer_unregistered"
 ADMIN_SOCKET_PEER = "admin-socket"
@@ -50,7 +51,13 @@ async def require_officer(
 ) -> None:
     """End the call unless ``actor`` names an officer registered at a court this node serves."""
     if not actor.strip():
-        await refuse(context, "actor", "required", "name the officer responsible (--actor)")
+        await refuse(
+            context,
+            "actor",
+            "required",
+            "name the officer responsible",
+            zh=f"必须填写承办人：每次查询和写入都须能追溯到登记的承办人（{CHAKONG}第七条、第八条）",
+        )
     officer = await db.read(db.store.officer, actor.strip())
     found = None if officer is None else reg.Officer(**_fields(officer))
     if reg.officer_serves(found, court_prefixes):
@@ -63,6 +70,10 @@ async def require_officer(
         OFFICER_RULE,
         "must name an officer registered at a court this node serves (ccnode officers add; "
         "网络查询冻结规定 arts. 7–8: every query is attributable to a registered officer)",
+        zh=(
+            "不是本节点所辖法院登记的承办人（ccnode officers add）：每次查询须能追溯到登记的"
+            f"承办人（{CHAKONG}第七条、第八条）"
+        ),
     )
 
 

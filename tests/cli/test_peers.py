@@ -145,7 +145,9 @@ def test_add_list_remove_with_the_node_stopped_use_its_store(home: Path) -> None
 
 def test_add_with_the_node_stopped_refuses_the_node_itself(home: Path) -> None:
     result = fails(3, "peers", "add", "--home", home, "chengdu", "127.0.0.1:7002")
-    assert "a node cannot peer with itself" in result.stderr
+    said = "对端节点编号（PEER_ID）：不得是本节点自身（chengdu）"
+    assert f"{said} / peer_id: a node cannot peer with itself" in result.stderr
+    assert result.stderr.rstrip().endswith("[rule: self]")
     assert not (home / "ccnode.db").exists()
 
 

@@ -17,6 +17,7 @@ from ccnode.v1 import admin_pb2, audit_pb2, federation_pb2, federation_pb2_grpc
 from node.runtime.registry import ADMIN, PUBLIC
 from node.store.base import REFUSALS_PAGE_MAX, Refusal, StoreFull
 from sync.domain.calendar import CALENDAR_VERSION
+from sync.domain.wording import field_label
 from tests.integration.auditkit import (
     access_records,
     audit_stub,
@@ -119,7 +120,8 @@ async def test_undecodable_requests_are_invalid_argument_on_every_method(
         for method, cs, ss in _methods(PUBLIC):
             assert await _raw_call(ch, method, (cs, ss), UNDECODABLE) == (
                 grpc.StatusCode.INVALID_ARGUMENT,
-                "request: the bytes are not this method's request message",
+                f"{field_label('request')}：无法解码：所发内容不是此方法的请求消息"
+                " / request: the bytes are not this method's request message",
             ), method
     async with grpc.aio.insecure_channel(f"unix://{a.config.admin_socket}") as ch:
         for method, cs, ss in _methods(ADMIN):
@@ -188,7 +190,9 @@ async def test_a_megabyte_purpose_is_invalid_argument_naming_the_field(
                 timeout=10,
             )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.value.details() == "purpose: at most 500 characters"
+    assert err.value.details() == (
+        "查询事由（--purpose）：不得超过500个字符 / purpose: at most 500 characters"
+    )
     assert len(await own_entries(a)) == before  # nothing recorded, nothing read
 
 

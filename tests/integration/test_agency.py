@@ -200,6 +200,7 @@ async def test_bad_requests_are_refused_naming_the_field_and_rule(federation: Fe
         assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
         assert "subjects" in (exc.value.details() or "")
         assert _field_and_rule(exc) == ("subjects", "count")
+        assert (exc.value.details() or "").startswith("查询对象：每次须有1至1000个查询对象 / ")
         bad = [agency_pb2.AgencySubject(id_number=i) for i in (*ids, "51010419900307123", ids[0])]
         with pytest.raises(grpc.aio.AioRpcError) as exc:
             await stub.CheckBatch(
@@ -232,6 +233,9 @@ async def test_rates_and_quotas_are_refused_resource_exhausted(federation: Feder
                 agency_pb2.CheckBatchRequest(subjects=subjects, purpose=PURPOSE), timeout=10
             )
         assert _code(exc) == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert exc.value.details() == (
+            "拒绝调用：已达当日查询对象数上限，请次日再试 / refused: daily_quota"
+        )
         await stub.Check(  # one left today
             agency_pb2.CheckRequest(subject=subjects[0], purpose=PURPOSE), timeout=10
         )
@@ -311,6 +315,12 @@ async def test_only_admitted_agencies_and_granted_nodes_or_auditors_may_call(
             with pytest.raises(grpc.aio.AioRpcError) as exc:
                 await agency_pb2_grpc.AgencyStub(ch).Check(request, timeout=10)
             assert _code(exc) == grpc.StatusCode.PERMISSION_DENIED, role
+            said = {
+                "agency": "该联合惩戒单位未获准接入（ccnode agencies add）",
+                "node": "角色“node”未获准使用联合惩戒查询服务（agencies.granted）",
+                "auditor": "角色“auditor”未获准使用联合惩戒查询服务（agencies.granted）",
+            }[role]
+            assert (exc.value.details() or "").startswith(f"拒绝调用：{said} / refused: "), role
     refusals = await _refusals(a)
     assert (AGENCY_URI, "Agency.Check", "agency_not_admitted") in refusals
     node_uri = f"spiffe://{TRUST_DOMAIN}/node/{b.config.node_id}"

@@ -107,7 +107,10 @@ async def test_payload_reads_need_a_purpose_and_are_recorded_first(
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await _entries(stub, "chengdu", with_payloads=True)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "purpose" in err.value.details()
+        assert err.value.details().startswith(
+            "查询事由（--purpose）：查阅条目内容须写明事由，每次查阅均予记录（《个人信息保护法》第六条）"
+            " / purpose: required to read payloads"
+        )
         entries = await _entries(stub, "chengdu", end=2, with_payloads=True, purpose="2024年度监督")
         assert all(e.HasField("payload") for e in entries)  # listings are public
     records = await access_records(a)

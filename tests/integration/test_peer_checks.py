@@ -60,7 +60,11 @@ async def test_an_address_serving_another_node_is_refused_naming_it(
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await _add(a, "deyang", address, allow_unreachable=allow_unreachable)
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert err.value.details() == f"{address} serves node chongqing, not deyang"
+        # Chinese first (the field as `peers add` names it), then the English sentence.
+        assert err.value.details() == (
+            f"对端地址（HOST:PORT）：{address} 上运行的是节点 chongqing，不是 deyang"
+            f" / address: {address} serves node chongqing, not deyang"
+        )
         assert _field_and_rule(err.value) == ("address", "identity")
     assert await _peers(a) == []
     assert a.parts.links.status("deyang") is None
@@ -77,8 +81,11 @@ async def test_an_address_nobody_serves_is_refused_unless_allowed(
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await _add(a, "deyang", address)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert err.value.details().startswith(f"cannot reach deyang at {address} (")
-    assert "refused" in err.value.details().lower()
+    zh, _, english = err.value.details().partition(" / ")
+    assert zh.startswith(f"对端地址（HOST:PORT）：无法连接 {address} 上的节点 deyang（")
+    assert "--force" in zh
+    assert english.startswith(f"address: cannot reach deyang at {address} (")
+    assert "refused" in english.lower()
     assert await _peers(a) == []
 
     await _add(a, "deyang", address, allow_unreachable=True)  # a peer that is down

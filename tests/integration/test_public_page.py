@@ -215,12 +215,18 @@ async def test_a_query_missing_a_field_is_refused_naming_it(
         status, doc, text, _ = await _ask(http, site, body)
         assert status == 400, body
         assert (doc["error"]["field"], doc["error"]["rule"]) == (field, rule)
-        assert field in doc["error"]["message"] and doc["error"]["message_zh"]
+        assert doc["error"]["message"].startswith(f"{field}: ")
+        # Chinese first on the page: the field as the form labels it, then the rule.
+        assert doc["error"]["message_zh"].startswith(
+            {"name": "被执行人姓名/名称：", "id": "身份证号码/统一社会信用代码："}[field]
+        )
         assert PERSON_ID not in text
     # The HTML form: the page names the field and keeps what was typed.
     status, _, text, headers = await _ask(http, site, {"name": PERSON}, path="/check")
     assert status == 400
-    assert 'data-field="id"' in text and "身份证号码或统一社会信用代码（必填）" in text
+    assert 'data-field="id"' in text
+    assert "身份证号码/统一社会信用代码：必须填写身份证号码或统一社会信用代码" in text
+    assert text.index("必须填写身份证号码") < text.index("id: the resident ID number")
     assert f'value="{PERSON}"' in text and headers["Cache-Control"] == "no-store"
     assert _counts()["refused"] - before["refused"] == 7
     # A body over the limit, a bad method, an unknown path: short answers with the headers.

@@ -48,6 +48,7 @@ async def test_revoked_certificate_is_refused_and_recorded(federation: Federatio
                 federation_pb2.HelloRequest(node_id="rogue"), timeout=5
             )
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert err.value.details() == "拒绝调用：证书已被吊销 / refused: revoked"
     refusals = await _refusals(a)
     assert [r.reason for r in refusals] == ["revoked"]
     assert refusals[0].method == "Hello"
@@ -62,6 +63,9 @@ async def test_node_claiming_another_identity_is_refused(federation: Federation)
                 federation_pb2.HelloRequest(node_id="chengdu"), timeout=5
             )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.value.details() == (
+        "拒绝调用：所称节点与证书载明的节点不符 / refused: claims_other_identity"
+    )
     assert [r.reason for r in await _refusals(a)] == ["claims_other_identity"]
 
 

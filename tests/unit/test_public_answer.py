@@ -46,6 +46,21 @@ def test_a_query_needs_a_name_and_a_valid_id() -> None:
         err = _refused(fields)
         assert (err.field, err.rule) == (field, rule), fields
         assert ID not in str(err) and wrong not in err.zh + err.en
+        if rule == "format":  # the rule and its standards, Chinese first
+            assert err.zh.startswith("身份证号码/统一社会信用代码：不是有效的18位公民身份号码")
+            assert "GB 11643" in err.zh and err.en.startswith("id: not a valid")
+
+
+def test_a_refused_query_reads_chinese_first_naming_the_field_as_the_form_does() -> None:
+    err = _refused({"id": ID})
+    assert err.zh == "被执行人姓名/名称：必须填写完整的姓名或名称"
+    assert err.en == "name: the person's or organisation's full name is required"
+    assert str(err) == f"{err.zh} / {err.en}"
+    err = _refused({"name": "张" * 201, "id": ID})
+    assert err.zh == "被执行人姓名/名称：不得超过200个字符"
+    assert err.en == "name: at most 200 characters"
+    page = render.refusal_page(err.field, err.zh, err.en, "", ID)
+    assert page.index("不得超过200个字符") < page.index("name: at most 200 characters")
 
 
 def test_masks() -> None:
