@@ -23,7 +23,8 @@ from cli.common.options import home_option, json_option
 from cli.output import console, emit_json, err_console
 from node.businesses.lookups.samples import REGIONS, generate
 from sync.domain.assets import asset_from_json, asset_to_json
-from sync.domain.errors import ValidationError
+from sync.domain.errors import ValidationError, line_prefix
+from sync.domain.wording import joined
 
 BATCH_RECORDS = 5_000  # per message: ~2 MB, well under the node's message limit
 IMPORT_TIMEOUT_PER_RECORD_S = 0.001
@@ -33,7 +34,9 @@ def _open(file: Path) -> TextIO:
     try:
         return file.open(encoding="utf-8-sig")
     except OSError as e:
-        raise click.ClickException(f"{file}: cannot read ({type(e).__name__})") from None
+        raise click.ClickException(
+            f"{file}：无法读取（{type(e).__name__}） / {file}: cannot read ({type(e).__name__})"
+        ) from None
 
 
 def _records(
@@ -46,7 +49,9 @@ def _records(
                 if line.strip():
                     yield line_no, _parse_line(line, line_no, allow_bad_credit_codes)
         except UnicodeDecodeError:
-            raise click.ClickException(f"{file}: not UTF-8 text") from None
+            raise click.ClickException(
+                f"{file}：不是 UTF-8 编码的文本 / {file}: not UTF-8 text"
+            ) from None
 
 
 def _parse_line(line: str, line_no: int, allow_bad_credit_codes: bool) -> payloads_pb2.AssetRecord:
@@ -55,6 +60,7 @@ def _parse_line(line: str, line_no: int, allow_bad_credit_codes: bool) -> payloa
     except json.JSONDecodeError as e:
         # e.msg says what broke (no input is quoted); the column says where.
         raise InvalidInput(
+            f"{line_prefix(line_no)}不是有效的 JSON（第{e.colno}列） / "
             f"line {line_no}: not valid JSON ({e.msg} at column {e.colno})"
         ) from None
     try:
@@ -70,10 +76,17 @@ def _check(file: Path, allow_bad_credit_codes: bool, progress: Progress) -> int:
     for line_no, record in _records(file, allow_bad_credit_codes=allow_bad_credit_codes):
         first = seen.setdefault(record.asset_id, line_no)
         if first != line_no:
-            raise InvalidInput(f"line {line_no}: asset_id: repeats the asset of line {first}")
+            raise InvalidInput(
+                line_prefix(line_no)
+                + joined(
+                    "asset_id",
+                    f"与第{first}行的财产重复，每件财产只导入一次",
+                    f"repeats the asset of line {first}",
+                )
+            )
         progress.advance(task)
     if not seen:
-        raise InvalidInput(f"{file}: no assets to import")
+        raise InvalidInput(f"{file}：没有可导入的财产 / {file}: no assets to import")
     return len(seen)
 
 

@@ -20,6 +20,7 @@ from cli.output import console, emit_json, print_table, table
 from cli.tasks import (
     as_of_of,
     doc_of,
+    refused,
     report_written,
     seizures_table,
     step_draft,
@@ -35,7 +36,12 @@ _STATES = ["in_effect", "queued", "released", "lapsed", "void"]
 def _task_of(seizure_id: str) -> str:
     task = seizure_task(seizure_id)
     if task is None:
-        raise click.BadParameter("must be a seizure id <task>/s<n>", param_hint="SEIZURE_ID")
+        raise refused(
+            "SEIZURE_ID",
+            "措施编号",
+            "须为措施编号 <事项编号>/s<序号>，如 chengdu/task/3/s1",
+            "must be a seizure id <task>/s<n>",
+        )
     return task
 
 

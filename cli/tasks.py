@@ -9,6 +9,7 @@ node masks personal identifiers and computes the time-limit flags on its clock.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from google.protobuf.message import Message
 
 from ccnode.v1 import admin_pb2, log_pb2, payloads_pb2, tasks_pb2
 from cli.common.client import node_client, warnings_of
+from cli.common.errors import InvalidInput
 from cli.common.options import (
     actor_option,
     as_of_option,
@@ -30,12 +32,17 @@ from cli.common.options import (
 from cli.lookup import assets_from_lookup
 from cli.output import console, emit_json, err_console, print_table, table
 from cli.retention import print_purged, purged_docs
+from sync.domain import wording
+from sync.domain.assets import CATEGORY_BY_NAME, category_text
 from sync.payload import body_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 LIST_LIMIT_MAX = 1000
 _DIGEST_HEX_CHARS = 64
+# An amount in 元 as the officer types it: whole 元, at most two decimals (角, 分).
+_YUAN_RE = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
+_FEN_LIMIT = 2**63  # the amounts are int64 fen
 
 _MATTERS = {
     "investigate": payloads_pb2.INVESTIGATE,
@@ -147,25 +154,97 @@ def delegation_draft(
     )
 
 
+def refused(option: str, name_zh: str, zh: str, explanation: str) -> InvalidInput:
+    """The CLI's own refusal of an option, worded like the node's (sync/domain/wording.py):
+    ``<name>（<option>）：<zh> / <option>: <explanation>``; never the refused value unless the
+    caller knows it is public (an amount, a category name)."""
+    return InvalidInput(f"{name_zh}（{option}）：{zh} / {option}: {explanation}")
+
+
+_OPTION_NAMES = {"--asset": "财产", "--found": "查得财产", "--measure": "查封、扣押、冻结措施"}
+
+
 def _category(text: str, option: str) -> int:
     if text.lower() not in _CATEGORIES:
-        raise click.BadParameter(
-            f"category must be one of {', '.join(_CATEGORIES)}", param_hint=option
+        known_zh = "、".join(category_text(v) for v in CATEGORY_BY_NAME.values())
+        raise refused(
+            option,
+            _OPTION_NAMES.get(option, "财产类别"),
+            f"财产类别须为以下之一：{known_zh}",
+            f"category must be one of {', '.join(_CATEGORIES)}",
         )
     return int(payloads_pb2.AssetCategory.Value(text.upper()))
 
 
 def _int(text: str, key: str, option: str) -> int:
     if not text.isdigit():
-        raise click.BadParameter(f"{key} must be a whole number", param_hint=option)
+        raise refused(
+            option,
+            _OPTION_NAMES.get(option, option),
+            f"{key} 须为不小于0的整数",
+            f"{key} must be a whole number",
+        )
     return int(text)
+
+
+def parse_yuan(text: str, option: str, name_zh: str, *, minimum_fen: int) -> int:
+    """An amount typed in 元 (``12345.67``, at most two decimals) -> fen, exactly (no float);
+    at least ``minimum_fen``. Anything else (a sign, a thousands separator, three decimals, an
+    exponent) is refused naming the option."""
+    match = _YUAN_RE.fullmatch(text.strip())
+    if match is None:
+        raise refused(
+            option,
+            name_zh,
+            "须为以元为单位的金额，最多两位小数，如 12345.67（不带符号、千位分隔符或“元”字）",
+            "must be an amount in yuan with at most 2 decimals, e.g. 12345.67",
+        )
+    fen = int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
+    if fen < minimum_fen:
+        least = wording.yuan(minimum_fen)
+        raise refused(
+            option, name_zh, f"不得少于{least}", f"must be at least {least.replace(' 元', ' yuan')}"
+        )
+    if fen >= _FEN_LIMIT:
+        raise refused(option, name_zh, "金额过大", "is too large")
+    return fen
+
+
+def _amount(yuan_text: str | None, fen: int | None, option: str, name_zh: str, *,
+            minimum_fen: int, default: int | None) -> int:  # fmt: skip
+    """One amount, given in 元 (``option``) or in fen (``option``-fen), not both."""
+    fen_option = f"{option}-fen"
+    if yuan_text is not None and fen is not None:
+        raise refused(
+            option,
+            name_zh,
+            f"{option}（元）与 {fen_option}（分）只能填写一个",
+            f"give {option} (yuan) or {fen_option} (fen), not both",
+        )
+    if yuan_text is not None:
+        return parse_yuan(yuan_text, option, name_zh, minimum_fen=minimum_fen)
+    if fen is not None:
+        return fen
+    if default is None:
+        raise refused(
+            option,
+            name_zh,
+            f"必须填写（{option} 以元为单位，或 {fen_option} 以分为单位）",
+            f"is required: {option} in yuan or {fen_option} in fen",
+        )
+    return default
 
 
 def parse_asset(spec: str, option: str = "--asset") -> payloads_pb2.AssetRecord:
     """CATEGORY:ASSET_ID[:VALUE_FEN], e.g. deposit:6222-0001:500000."""
     parts = spec.split(":")
     if len(parts) not in (2, 3) or not parts[1]:
-        raise click.BadParameter("must be CATEGORY:ASSET_ID[:VALUE_FEN]", param_hint=option)
+        raise refused(
+            option,
+            _OPTION_NAMES.get(option, "财产"),
+            "须为 类别:财产编号[:价值（分）]，如 deposit:6222-0001:500000",
+            "must be CATEGORY:ASSET_ID[:VALUE_FEN]",
+        )
     value_fen = _int(parts[2], "VALUE_FEN", option) if len(parts) == 3 else 0
     return payloads_pb2.AssetRecord(
         category=_category(parts[0], option),  # type: ignore[arg-type]
@@ -186,13 +265,16 @@ def parse_measure(spec: str) -> payloads_pb2.SeizureMeasure:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or key not in _MEASURE_KEYS:
-            raise click.BadParameter(
-                f"expected key=value pairs with keys {', '.join(_MEASURE_KEYS)}", param_hint=option
+            raise refused(
+                option,
+                _OPTION_NAMES[option],
+                f"须为 键=值 的列表，键为 {', '.join(_MEASURE_KEYS)}",
+                f"expected key=value pairs with keys {', '.join(_MEASURE_KEYS)}",
             )
         fields[key] = value.strip()
     for key in ("asset", "category", "value_fen", "term_days"):
         if not fields.get(key):
-            raise click.BadParameter(f"{key} is required", param_hint=option)
+            raise refused(option, _OPTION_NAMES[option], f"须写明 {key}", f"{key} is required")
     reason = fields.get("indivisible", "")
     return payloads_pb2.SeizureMeasure(
         asset=payloads_pb2.AssetRecord(
@@ -221,8 +303,11 @@ def documents(files: Sequence[Path], digests: Sequence[str]) -> list[payloads_pb
         except ValueError:
             digest = b""
         if not sep or not name or len(hex_digest) != _DIGEST_HEX_CHARS or len(digest) != 32:
-            raise click.BadParameter(
-                "must be NAME=SHA256 with 64 hex digits", param_hint="--document-digest"
+            raise refused(
+                "--document-digest",
+                "委托材料摘要",
+                "须为 名称=SHA-256摘要（64位十六进制）",
+                "must be NAME=SHA256 with 64 hex digits",
             )
         out.append(payloads_pb2.DocumentRef(name=name, sha256=digest))
     return out
@@ -424,8 +509,15 @@ def tasks() -> None:
 @click.option("--debtor-name", required=True, help="Debtor 被执行人.")
 @click.option("--id-number", default="", help="Resident ID (persons).")
 @click.option("--credit-code", default="", help="Unified social credit code (organisations).")
-@click.option("--amount-fen", type=click.IntRange(1), required=True, help="标的额, in fen.")
-@click.option("--costs-fen", type=click.IntRange(0), default=0, help="Costs 执行费用, in fen.")
+@click.option("--amount", "amount_yuan", default=None, metavar="YUAN",
+              help="标的额 in 元, e.g. 12345.67 (at most 2 decimals). Required: this or "
+                   "--amount-fen.")  # fmt: skip
+@click.option("--amount-fen", type=click.IntRange(1, _FEN_LIMIT - 1), default=None,
+              help="标的额 in fen (分), e.g. 1234567 for 12,345.67 元.")  # fmt: skip
+@click.option("--costs", "costs_yuan", default=None, metavar="YUAN",
+              help="Costs 执行费用 in 元, e.g. 500 or 500.5 (default 0).")  # fmt: skip
+@click.option("--costs-fen", type=click.IntRange(0, _FEN_LIMIT - 1), default=None,
+              help="Costs 执行费用 in fen (分).")  # fmt: skip
 @click.option("--deadline", default="", metavar="YYYY-MM-DD", help="Deadline asked for.")
 @click.option("--asset", "asset_specs", multiple=True, metavar="CATEGORY:ASSET_ID[:VALUE_FEN]",
               help="An asset concerned. Repeatable.")  # fmt: skip
@@ -442,12 +534,30 @@ def delegate(home: Path, scope: str, matter: str | None, debtor_type: str, debto
              id_number: str, credit_code: str, asset_specs: tuple[str, ...], from_lookup: str,
              lookup_assets_csv: str, document_files: tuple[Path, ...],
              document_digests: tuple[str, ...], deadline: str, court: str, actor: str,
-             as_json: bool, confirm_bad_credit_code: bool, **fields: Any) -> None:  # fmt: skip
-    """Delegate a whole case or a matter to another region's node; prints the task."""
+             as_json: bool, confirm_bad_credit_code: bool, amount_yuan: str | None,
+             amount_fen: int | None, costs_yuan: str | None, costs_fen: int | None,
+             **fields: Any) -> None:  # fmt: skip
+    """Delegate a whole case or a matter to another region's node; prints the task.
+
+    Amounts in 元 (--amount 12345.67, --costs 500) or in fen (--amount-fen 1234567)."""
     if scope == "matter" and matter is None:
-        raise click.UsageError("a matter delegation needs --matter")
+        raise refused(
+            "--matter",
+            "委托事项",
+            f"事项委托（--scope matter）须写明委托事项（{wording.WEITUO}）",
+            "a matter delegation (--scope matter) needs --matter",
+        )
     if scope == "whole" and matter is not None:
-        raise click.UsageError("--matter is for --scope matter only")
+        raise refused(
+            "--matter",
+            "委托事项",
+            "委托执行全案（--scope whole）不写委托事项，--matter 只用于 --scope matter",
+            "--matter is for --scope matter only",
+        )
+    amount = _amount(
+        amount_yuan, amount_fen, "--amount", "执行标的金额", minimum_fen=1, default=None
+    )
+    costs = _amount(costs_yuan, costs_fen, "--costs", "执行费用", minimum_fen=0, default=0)
     debtor = payloads_pb2.Debtor(
         type=payloads_pb2.PERSON if debtor_type == "person" else payloads_pb2.ORG,
         name=debtor_name,
@@ -467,6 +577,8 @@ def delegate(home: Path, scope: str, matter: str | None, debtor_type: str, debto
         documents=documents(document_files, document_digests),
         deadline_on=deadline,
         confirm_bad_credit_code=confirm_bad_credit_code,
+        amount_fen=amount,
+        costs_fen=costs,
         **fields,
     )
     report_written("delegated 已委托", submit(home, [draft], actor), as_json)

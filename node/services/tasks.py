@@ -40,6 +40,7 @@ from node.store.runner import Db
 from sync.domain import seizures as sz
 from sync.domain import tasks as dom
 from sync.domain.identifiers import DEFAULT_ID_MASKS, DEFAULT_MASK, IdMasks, mask_id
+from sync.domain.wording import PIPL
 from sync.folds import tasks as tf
 
 LIMIT_MAX = 1000
@@ -193,7 +194,13 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
         elif request.role == "received":
             equals["receiving"] = self._node_id
         elif request.role:
-            await refuse(context, "role", "enum", "must be delegated or received")
+            await refuse(
+                context,
+                "role",
+                "enum",
+                "must be delegated or received",
+                zh="须为 delegated（本节点委托的）或 received（本节点受托的）",
+            )
         limit = min(request.limit or 100, LIMIT_MAX)
         rows, total = await self._db.read(
             self._db.store.query_rows,
@@ -215,6 +222,7 @@ class TasksService(tasks_pb2_grpc.TasksServicer):
                 "reveal",
                 "recorded_read",
                 "unmasked personal data needs an actor and a purpose (it is recorded)",
+                zh=f"查看完整个人信息须写明承办人（--actor）和事由（--purpose），并记录在案（{PIPL}）",
             )
         if request.reveal:
             await require_officer(

@@ -100,11 +100,18 @@ def known_categories(values: Iterable[int], field: str = "categories") -> tuple[
     out: list[int] = []
     for value in values:
         if value not in CATEGORY_NAMES:
-            raise ValidationError(field, "unknown_category", "an asset category is not known")
+            raise ValidationError(
+                field,
+                "unknown_category",
+                "an asset category is not known",
+                zh="财产类别不可识别",
+            )
         if value not in out:
             out.append(value)
     if not out:
-        raise ValidationError(field, "required", "name at least one asset category")
+        raise ValidationError(
+            field, "required", "name at least one asset category", zh="须至少写明一种财产类别"
+        )
     return tuple(out)
 
 
@@ -120,7 +127,13 @@ def parse_categories(text: str | Iterable[str], field: str = "categories") -> tu
         value = CATEGORY_BY_NAME.get(name)
         if value is None:
             known = ", ".join(CATEGORY_BY_NAME)
-            raise ValidationError(field, "unknown_category", f"each must be one of {known}")
+            known_zh = "、".join(category_text(v) for v in CATEGORY_BY_NAME.values())
+            raise ValidationError(
+                field,
+                "unknown_category",
+                f"each must be one of {known}",
+                zh=f"须为以下类别之一：{known_zh}",
+            )
         values.append(value)
     return known_categories(values, field)
 
@@ -157,18 +170,25 @@ def _text(obj: Mapping[str, Any], key: str, *, required: bool) -> str:
     value = obj.get(key)
     if value is None:
         if required:
-            raise ValidationError(key, "required", "is required")
+            raise ValidationError(key, "required", "is required", zh="必须填写")
         return ""
     if not isinstance(value, str):
-        raise ValidationError(key, "type", "must be a string")
+        raise ValidationError(key, "type", "must be a string", zh="须为字符串")
     text = value.strip()
     if required and not text:
-        raise ValidationError(key, "required", "must not be empty")
+        raise ValidationError(key, "required", "must not be empty", zh="不得为空")
     limit = ASSET_ID_CHARS_MAX if key == "asset_id" else TEXT_CHARS_MAX
     if len(text) > limit:
-        raise ValidationError(key, "length", f"at most {limit} characters")
+        raise ValidationError(
+            key, "length", f"at most {limit} characters", zh=f"不得超过{limit}个字符"
+        )
     if any(ord(ch) < 0x20 for ch in text):
-        raise ValidationError(key, "format", "must be one line without control characters")
+        raise ValidationError(
+            key,
+            "format",
+            "must be one line without control characters",
+            zh="须为一行文字，不得含控制字符",
+        )
     return text
 
 
@@ -177,11 +197,15 @@ def _date(obj: Mapping[str, Any], key: str, field: str) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        raise ValidationError(field, "type", "must be a date string YYYY-MM-DD")
+        raise ValidationError(
+            field, "type", "must be a date string YYYY-MM-DD", zh="须为日期字符串，格式 YYYY-MM-DD"
+        )
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
-        raise ValidationError(field, "format", "must be a date YYYY-MM-DD") from None
+        raise ValidationError(
+            field, "format", "must be a date YYYY-MM-DD", zh="须为日期，格式 YYYY-MM-DD"
+        ) from None
 
 
 def _uint(obj: Mapping[str, Any], key: str, field: str) -> int:
@@ -189,27 +213,39 @@ def _uint(obj: Mapping[str, Any], key: str, field: str) -> int:
     if value is None:
         return 0
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(field, "type", "must be a whole number >= 0")
+        raise ValidationError(field, "type", "must be a whole number >= 0", zh="须为不小于0的整数")
     if value >= 2**63:
-        raise ValidationError(field, "range", "must be below 2**63")
+        raise ValidationError(field, "range", "must be below 2**63", zh="数值过大（须小于2**63）")
     return value
 
 
 def _seizure(obj: object, position: int) -> payloads_pb2.ExistingSeizure:
     field = f"seizures[{position}]"
     if not isinstance(obj, Mapping):
-        raise ValidationError(field, "type", "must be a JSON object")
+        raise ValidationError(field, "type", "must be a JSON object", zh="须为 JSON 对象")
     unknown = sorted(str(k) for k in obj if k not in _SEIZURE_KNOWN)
     if unknown:
         key = unknown[0] if _SAFE_KEY_RE.fullmatch(unknown[0]) else "<unnamed>"
-        raise ValidationError(f"{field}.{key}", "unknown_field", "is not a field of a seizure")
+        raise ValidationError(
+            f"{field}.{key}",
+            "unknown_field",
+            "is not a field of a seizure",
+            zh=f"不是查封记录的字段（可用字段：{', '.join(sorted(_SEIZURE_KNOWN))}）",
+        )
     court = obj.get("court")
     case = obj.get("case_number")
     if not isinstance(court, str) or not isinstance(case, str):
-        raise ValidationError(field, "required", "court and case_number are required strings")
+        raise ValidationError(
+            field,
+            "required",
+            "court and case_number are required strings",
+            zh="须写明查封法院（court）和查封案号（case_number）",
+        )
     queue = _uint(obj, "queue_position", f"{field}.queue_position")
     if queue >= 2**32:
-        raise ValidationError(f"{field}.queue_position", "range", "must be below 2**32")
+        raise ValidationError(
+            f"{field}.queue_position", "range", "must be below 2**32", zh="数值过大（须小于2**32）"
+        )
     return payloads_pb2.ExistingSeizure(
         court=parse_court_code(court, f"{field}.court").text,
         case_number=parse_case_number(case, f"{field}.case_number").text,
@@ -235,17 +271,21 @@ def asset_from_json(
 
 def _asset(obj: object, allow_bad_credit_code: bool) -> payloads_pb2.AssetRecord:
     if not isinstance(obj, Mapping):
-        raise ValidationError("asset", "type", "must be a JSON object")
+        raise ValidationError("asset", "type", "must be a JSON object", zh="每行须为一个 JSON 对象")
     unknown = sorted(str(key) for key in obj if key not in _KNOWN)
     if unknown:
         key = unknown[0] if _SAFE_KEY_RE.fullmatch(unknown[0]) else "<unnamed>"
-        raise ValidationError(key, "unknown_field", "is not a field of the asset format")
+        raise ValidationError(
+            key, "unknown_field", "is not a field of the asset format", zh="不是财产导入格式的字段"
+        )
     texts = {key: _text(obj, key, required=True) for key in _REQUIRED}
     texts.update({key: _text(obj, key, required=False) for key in _OPTIONAL_TEXT})
     (category,) = parse_categories([texts["category"]], "category")
     seizures = obj.get("seizures") or []
     if not isinstance(seizures, Sequence) or isinstance(seizures, str):
-        raise ValidationError("seizures", "type", "must be a list of objects")
+        raise ValidationError(
+            "seizures", "type", "must be a list of objects", zh="须为查封记录（JSON 对象）的列表"
+        )
     return payloads_pb2.AssetRecord(
         asset_id=texts["asset_id"],
         owner_id=_check_owner_id(texts["owner_id"], allow_bad_credit_code=allow_bad_credit_code),

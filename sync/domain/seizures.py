@@ -2,7 +2,9 @@
 expiry warnings and the queue of later seizures of one asset (轮候查封).
 
 Sources: 民诉法解释 (2022) art. 485; 查扣冻规定 (2020) arts. 19, 26, 27; CPL art. 253.
-Pure: "today" is always an argument. Categories are ``AssetCategory`` names ("DEPOSIT", ...).
+Pure: "today" is always an argument. Categories are ``AssetCategory`` names ("DEPOSIT", ...);
+refusals show them as the officer types them (``存款（deposit）``, ``category_text``) and amounts
+in 元 (``wording.yuan``), Chinese first (sync/domain/wording.py).
 Errors name the field and the rule, never a value: asset ids and references are account and
 certificate numbers (personal data).
 """
@@ -14,8 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ccnode.v1 import payloads_pb2
+from sync.domain.assets import category_name, category_text
 from sync.domain.calendar import add_years
 from sync.domain.errors import ValidationError
+from sync.domain.wording import CHAFENG, MINSU_JIESHI, yuan
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
@@ -58,17 +63,48 @@ EXPIRY_WARNING_DAYS = 30
 START_AHEAD_DAYS_MAX = 1
 
 _ONE_DAY = timedelta(days=1)
+# Where the sentences cite the terms and the cap (民诉法解释 art. 485; 查封规定 art. 19).
+_TERM_SOURCE = f"{MINSU_JIESHI}第四百八十五条"
+_CAP_SOURCE = f"{CHAFENG}第十九条"
+_TERM_ZH = {1: "一年", 2: "二年", 3: "三年"}
+
+
+def _category_value(category: str) -> int | None:
+    try:
+        return int(payloads_pb2.AssetCategory.Value(category))
+    except ValueError:
+        return None
+
+
+def _shown(category: str) -> tuple[str, str]:
+    """A category name (``"DEPOSIT"``) as the refusals show it, in Chinese and as the officer
+    types it: (``存款（deposit）``, ``deposit``)."""
+    value = _category_value(category)
+    if value is None:
+        return category.lower(), category.lower()
+    return category_text(value), category_name(value)
+
+
+def _term_zh(category: str, limit: int) -> str:
+    """``存款（deposit）的冻结期限不得超过一年（365日）``: the term rule of ``category``."""
+    shown, _ = _shown(category)
+    years = TERM_YEARS[category]
+    return f"{shown}的查封、扣押、冻结期限不得超过{_TERM_ZH.get(years, f'{years}年')}（{limit}日）"
 
 
 def max_term_days(category: str, start: date) -> int:
     """The longest term, in days, of a measure of ``category`` starting on ``start``."""
     years = TERM_YEARS.get(category)
     if years is None:
-        raise ValidationError("category", "unknown", "is not a known asset category")
+        raise ValidationError(
+            "category", "unknown", "is not a known asset category", zh="不是可识别的财产类别"
+        )
     try:
         return (add_years(start, years) - start).days
     except ValueError:  # beyond year 9999
-        raise ValidationError("start_on", "date_range", "the term would end past 9999") from None
+        raise ValidationError(
+            "start_on", "date_range", "the term would end past 9999", zh="期限届满日超出9999年"
+        ) from None
 
 
 def term_end(start: date, term_days: int) -> date:
@@ -92,35 +128,49 @@ def check_measure(
     time (``start_problem``) and a term within the category's maximum; an indivisible asset
     needs its reason."""
     if category not in TERM_YEARS:
-        raise ValidationError(f"{field_prefix}.category", "required", "must be an asset category")
+        raise ValidationError(
+            f"{field_prefix}.category",
+            "required",
+            "must be an asset category",
+            zh="须写明财产类别",
+        )
     if value_fen <= 0:
-        raise ValidationError(f"{field_prefix}.value_fen", "positive", "must be above 0 fen")
+        raise ValidationError(
+            f"{field_prefix}.value_fen",
+            "positive",
+            f"must be above 0 (given {yuan(value_fen)})",
+            zh=f"财产价值须大于0元（填写的是{yuan(value_fen)}）",
+        )
     problem = start_problem(start_on, reported_on=today, delegated_on=delegated_on)
     if problem == "before_delegation":
         raise ValidationError(
             f"{field_prefix}.start_on",
             "before_delegation",
             "must not be before the task's delegation: a task reports measures it took",
+            zh="措施起始日期不得早于委托日期：委托执行事项只报告为其采取的措施",
         )
     if problem == "future":
         raise ValidationError(
             f"{field_prefix}.start_on",
             "future",
             f"must not be in the future (more than {START_AHEAD_DAYS_MAX} day after the report)",
+            zh=f"措施起始日期不得晚于报告日{START_AHEAD_DAYS_MAX}日以上",
         )
     limit = max_term_days(category, start_on)
     if not 1 <= term_days <= limit:
         raise ValidationError(
             f"{field_prefix}.term_days",
             "max_term",
-            f"must be 1..{limit} days for {category} "
+            f"must be 1..{limit} days for {_shown(category)[1]} "
             f"({TERM_YEARS[category]} years at most, 民诉法解释 art. 485)",
+            zh=f"{_term_zh(category, limit)}，填写的是{term_days}日（{_TERM_SOURCE}）",
         )
     if indivisible and not indivisible_reason.strip():
         raise ValidationError(
             f"{field_prefix}.indivisible_reason",
             "required",
             "an indivisible asset above the amount needs a recorded reason",
+            zh=f"不可分物超出执行标的额的，须写明不可分且无其他可供执行财产的事由（{_CAP_SOURCE}）",
         )
 
 
@@ -151,14 +201,24 @@ def check_renewal(*, category: str, end_on: date, renewed_on: date, term_days: i
     gone and must be seized anew."""
     if renewed_on > end_on:
         raise ValidationError(
-            "renewed_on", "lapsed", "the measure expired before the renewal: seize anew"
+            "renewed_on",
+            "lapsed",
+            f"the measure expired on {end_on.isoformat()} before the renewal: seize anew",
+            zh=f"措施已于{end_on.isoformat()}期限届满，续行须在届满前办理，届满后须重新查封、"
+            f"扣押、冻结（{_TERM_SOURCE}）",
         )
     if end_on == date.max:
-        raise ValidationError("end_on", "date_range", "the term would end past 9999")
+        raise ValidationError(
+            "end_on", "date_range", "the term would end past 9999", zh="期限届满日超出9999年"
+        )
     limit = max_term_days(category, end_on + _ONE_DAY)
     if not 1 <= term_days <= limit:
         raise ValidationError(
-            "term_days", "max_term", f"must be 1..{limit} days for {category} (same maximum)"
+            "term_days",
+            "max_term",
+            f"must be 1..{limit} days for {_shown(category)[1]} (same maximum)",
+            zh=f"续行期限不得超过原定最长期限：{_term_zh(category, limit)}，填写的是{term_days}日"
+            f"（{_TERM_SOURCE}）",
         )
     return end_on + timedelta(days=term_days)
 
@@ -181,14 +241,18 @@ def check_amount_cap(
     without = total - sum(v for v, _ in indivisible)
     if len(indivisible) == 1 and without < cap_fen:
         return [
+            f"查封、扣押、冻结措施（--measure）：一件不可分物超出执行标的额及执行费用（{yuan(cap_fen)}），"
+            f"已记录其事由，变价后超出部分应当退还（{_CAP_SOURCE}） / "
             "measures: one indivisible asset exceeds the enforcement amount plus costs; "
             "recorded with its reason (excess must be paid back after sale)"
         ]
     raise ValidationError(
         "measures",
         "over_amount",
-        f"the case would have {total} fen frozen or seized, over its enforcement amount plus "
-        f"costs of {cap_fen} fen (超标的查封; 查扣冻规定 art. 19)",
+        f"the case would have {yuan(total)} frozen or seized, over its enforcement amount plus "
+        f"costs of {yuan(cap_fen)} (超标的查封; 查扣冻规定 art. 19)",
+        zh=f"本案查封、扣押、冻结的财产价值将达{yuan(total)}，超过执行标的额及执行费用"
+        f"{yuan(cap_fen)}，不得超标的查封（{_CAP_SOURCE}）",
     )
 
 

@@ -5,7 +5,9 @@ Pure: "today" is always an argument; the limits are plain calendar days (DOMAIN.
 from court-local dates. Which side may take which step, and in what state, is the task fold's
 business (sync/folds/tasks.py); this module checks what a step carries.
 
-Errors name the field and the rule, never a value (debtor IDs, names, account numbers).
+Errors name the field and the rule, never a value (debtor IDs, names, account numbers), and
+are worded Chinese first in the courts' terms (sync/domain/wording.py): scope and matter as the
+CLI takes them (``whole``, ``matter``, ``freeze``), amounts in 元.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sync.domain.case_number import parse_court_code, require_enforcement_case
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import validate_credit_code, validate_resident_id
 from sync.domain.seizures import check_measure
+from sync.domain.wording import MINSU_JIESHI, WEITUO, yuan
 from sync.ids import NODE_ID_RE
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "Flag",
     "TaskDates",
     "add_months",
+    "judged_zh",
+    "matter_text",
     "parse_date",
     "require_text",
     "time_flags",
@@ -65,6 +70,43 @@ OPEN_STATUSES = frozenset({"delegated", "accepted", "in_progress", "returned"})
 _TEXT_CHARS_MAX = 2000
 _DIGEST_BYTES = 32
 
+# The matter kinds as the CLI takes them (``ccnode tasks delegate --matter``) and as the courts
+# name them.
+MATTER_NAMES: dict[int, tuple[str, str]] = {
+    payloads_pb2.INVESTIGATE: ("investigate", "调查财产"),
+    payloads_pb2.FREEZE: ("freeze", "冻结"),
+    payloads_pb2.RENEW: ("renew", "续行查封、冻结"),
+    payloads_pb2.UNFREEZE: ("unfreeze", "解除查封、冻结"),
+    payloads_pb2.DEDUCT: ("deduct", "扣划"),
+    payloads_pb2.SEIZE: ("seize", "查封、扣押"),
+    payloads_pb2.SERVE: ("serve", "送达文书"),
+    payloads_pb2.CONTROL_PERSON: ("control-person", "控制被执行人"),
+}
+# Task statuses in the courts' terms (as ``ccnode tasks`` lists them).
+STATUS_ZH: dict[str, str] = {
+    "unknown": "未知",
+    "delegated": "已委托",
+    "accepted": "已立案",
+    "in_progress": "执行中",
+    "returned": "已退回",
+    "completed": "已完成",
+    "failed": "未能执行",
+    "rejected": "已拒绝",
+    "cancelled": "已撤回",
+    "refused": "不予受理",
+}
+
+
+def matter_text(matter: int) -> str:
+    """A matter kind as a refusal shows it: ``冻结（freeze）``."""
+    name, zh = MATTER_NAMES.get(matter, (f"matter-{matter}", ""))
+    return f"{zh}（{name}）" if zh else name
+
+
+def _status_text(status: str) -> str:
+    zh = STATUS_ZH.get(status)
+    return f"{zh}（{status}）" if zh else status
+
 
 def add_months(d: date, months: int) -> date:
     """``d`` shifted by calendar months; a day missing in the target month becomes its last day
@@ -79,15 +121,23 @@ def parse_date(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(field, "format", "must be a date YYYY-MM-DD") from None
+        raise ValidationError(
+            field, "format", "must be a date YYYY-MM-DD", zh="须为日期，格式 YYYY-MM-DD"
+        ) from None
 
 
-def require_text(value: str, field: str, what: str = "is required") -> str:
+def require_text(value: str, field: str, what: str = "is required", *, zh: str = "必须填写") -> str:
+    """``value`` trimmed; refused (rule ``required``, worded ``what`` / ``zh``) when blank."""
     text = value.strip()
     if not text:
-        raise ValidationError(field, "required", what)
+        raise ValidationError(field, "required", what, zh=zh)
     if len(text) > _TEXT_CHARS_MAX:
-        raise ValidationError(field, "length", f"at most {_TEXT_CHARS_MAX} characters")
+        raise ValidationError(
+            field,
+            "length",
+            f"at most {_TEXT_CHARS_MAX} characters",
+            zh=f"不得超过{_TEXT_CHARS_MAX}个字符",
+        )
     return text
 
 
@@ -150,20 +200,70 @@ def time_flags(t: TaskDates, today: date) -> list[Flag]:
     return flags
 
 
+# ---------------------------------------------------------------- the fold's refusals
+
+# The task fold (sync/folds/tasks.py) refuses an event with a rule code and an English note,
+# which it keeps in the folded state; a node's own step the dry run of that fold refuses is
+# worded for the officer here, by rule.
+_JUDGED_ZH: dict[str, str] = {
+    "not_delegated": "本节点尚未收到该事项的委托，须先有委托",
+    "case_closed": "委托法院已对本案作委托结案处理（委托执行全案已被立案），"
+    f"不得再行委托或办理（{WEITUO}）",
+    "wrong_side": "本节点不是此步骤的办理方：补充材料、撤回由委托方办理，立案、拒绝、退回、报告、"
+    "完成、未能执行由受托方办理",
+    "duplicate": "一件委托执行事项只委托一次",
+    "materials_late": f"补充材料超过30日，视为撤回委托（{WEITUO}）",
+    "report_unseen": "受托法院已在此期间报告执行情况，已办理的部分有效，撤回暂不生效",
+    "unknown_seizure": "该事项无此查封、扣押、冻结措施",
+    "unseen_seizure": "办理人尚未收到该措施的报告",
+    "released": "该措施已解除",
+    "concurrent_renewal": "该措施已同时被续行",
+    "too_late": "已被同时办理的其他步骤取代",
+    "lapsed": "措施期限已届满，续行须在届满前办理，届满后须重新查封、扣押、冻结"
+    f"（{MINSU_JIESHI}第四百八十五条）",
+    "max_term": f"续行期限超过该类财产的最长期限（{MINSU_JIESHI}第四百八十五条）",
+}
+
+
+def judged_zh(rule: str, status: str = "") -> str:
+    """The Chinese sentence of a fold refusal by ``rule`` (the task's status for ``finished`` and
+    ``state``): ``委托执行事项已办结（已完成（completed）），不能再办理此步骤``."""
+    if rule == "finished":
+        return f"委托执行事项已办结（{_status_text(status)}），不能再办理此步骤"
+    if rule == "state":
+        return f"委托执行事项当前状态为{_status_text(status)}，不能办理此步骤"
+    return _JUDGED_ZH.get(rule, f"委托执行事项的此步骤不能办理（规则 {rule}）")
+
+
 # ---------------------------------------------------------------- step contents
 
 
 def _debtor(d: payloads_pb2.Debtor, confirm_bad_credit_code: bool, warnings: list[str]) -> None:
     require_text(d.name, "debtor.name")
     if d.org_code:  # (a listing's field, 法释〔2017〕7号 art. 6; not validated for tasks)
-        raise ValidationError("debtor.org_code", "not_allowed", "a task's debtor has no org_code")
+        raise ValidationError(
+            "debtor.org_code",
+            "not_allowed",
+            "a task's debtor has no org_code",
+            zh="委托执行事项的被执行人不填组织机构代码",
+        )
     if d.type == payloads_pb2.PERSON:
         if d.credit_code:
-            raise ValidationError("debtor.credit_code", "absent", "a person has an id_number")
+            raise ValidationError(
+                "debtor.credit_code",
+                "absent",
+                "a person (--debtor-type person) has an id_number, not a credit_code",
+                zh="自然人（person）填写身份证号，不填统一社会信用代码",
+            )
         d.id_number = validate_resident_id(d.id_number, "debtor.id_number").number
     elif d.type == payloads_pb2.ORG:
         if d.id_number:
-            raise ValidationError("debtor.id_number", "absent", "an organisation has a credit_code")
+            raise ValidationError(
+                "debtor.id_number",
+                "absent",
+                "an organisation (--debtor-type org) has a credit_code, not an id_number",
+                zh="法人或其他组织（org）填写统一社会信用代码，不填身份证号",
+            )
         check = validate_credit_code(
             d.credit_code, "debtor.credit_code", allow_bad_checksum=confirm_bad_credit_code
         )
@@ -171,7 +271,12 @@ def _debtor(d: payloads_pb2.Debtor, confirm_bad_credit_code: bool, warnings: lis
         if check.warning:
             warnings.append(check.warning)
     else:
-        raise ValidationError("debtor.type", "required", "must be person or org")
+        raise ValidationError(
+            "debtor.type",
+            "required",
+            "must be person or org",
+            zh="须为 person（自然人）或 org（组织）",
+        )
 
 
 def validate_documents(docs: Sequence[payloads_pb2.DocumentRef], field: str) -> None:
@@ -179,16 +284,28 @@ def validate_documents(docs: Sequence[payloads_pb2.DocumentRef], field: str) -> 
     for n, doc in enumerate(docs):
         require_text(doc.name, f"{field}[{n}].name")
         if len(doc.sha256) != _DIGEST_BYTES:
-            raise ValidationError(f"{field}[{n}].sha256", "digest", "must be a SHA-256 (32 bytes)")
+            raise ValidationError(
+                f"{field}[{n}].sha256",
+                "digest",
+                "must be a SHA-256 (32 bytes)",
+                zh="须为 SHA-256 摘要（64位十六进制）",
+            )
 
 
 def _assets(assets: Sequence[payloads_pb2.AssetRecord], field: str) -> None:
     for n, asset in enumerate(assets):
         require_text(asset.asset_id, f"{field}[{n}].asset_id")
         if asset.category == payloads_pb2.ASSET_CATEGORY_UNSPECIFIED:
-            raise ValidationError(f"{field}[{n}].category", "required", "must be a category")
+            raise ValidationError(
+                f"{field}[{n}].category", "required", "must be a category", zh="须写明财产类别"
+            )
         if asset.value_fen < 0:
-            raise ValidationError(f"{field}[{n}].value_fen", "positive", "must not be negative")
+            raise ValidationError(
+                f"{field}[{n}].value_fen",
+                "positive",
+                f"must not be negative (given {yuan(asset.value_fen)})",
+                zh=f"不得为负数（填写的是{yuan(asset.value_fen)}）",
+            )
 
 
 def validate_delegation(
@@ -208,35 +325,82 @@ def validate_delegation(
     warnings: list[str] = []
     if body.scope == payloads_pb2.WHOLE_CASE:
         if body.matter != payloads_pb2.MATTER_KIND_UNSPECIFIED:
-            raise ValidationError("matter", "absent", "a whole-case delegation has no matter kind")
+            raise ValidationError(
+                "matter",
+                "absent",
+                "a whole-case delegation (--scope whole) names no matter",
+                zh=f"委托执行全案（whole）不写委托事项，委托事项只用于事项委托（matter）（{WEITUO}）",
+            )
     elif body.scope == payloads_pb2.MATTER:
         if body.matter == payloads_pb2.MATTER_KIND_UNSPECIFIED:
-            raise ValidationError("matter", "required", "a matter delegation names its matter")
+            raise ValidationError(
+                "matter",
+                "required",
+                "a matter delegation (--scope matter) names its matter",
+                zh=f"事项委托（matter）须写明委托事项（{WEITUO}）",
+            )
     else:
-        raise ValidationError("scope", "required", "must be whole_case or matter")
+        raise ValidationError(
+            "scope",
+            "required",
+            "must be whole or matter",
+            zh="须为 whole（委托执行全案）或 matter（事项委托）",
+        )
     case = require_enforcement_case(body.case_number, court_prefixes, "case_number", today=today)
     body.case_number = case.text
     court = parse_court_code(body.delegating_court or case.court, "delegating_court").text
     if court != case.court:
         raise ValidationError(
-            "delegating_court", "court_mismatch", f"court {court} is not the court of the case"
+            "delegating_court",
+            "court_mismatch",
+            f"court {court} is not the court of case {case.text} ({case.court})",
+            zh=f"委托法院须为本案执行法院：{court} 不是案件 {case.text} 的法院（{case.court}）",
         )
     body.delegating_court = court
-    body.judge = require_text(body.judge, "judge", "the delegating judge is required")
+    body.judge = require_text(
+        body.judge, "judge", "the delegating judge is required", zh="须写明委托法院的承办法官"
+    )
     if not NODE_ID_RE.fullmatch(body.receiving_node):
-        raise ValidationError("receiving_node", "format", "must be a node id")
+        raise ValidationError(
+            "receiving_node", "format", "must be a node id", zh="须为节点编号（如 chongqing）"
+        )
     if body.receiving_node == node_id:
-        raise ValidationError("receiving_node", "self", "a node cannot delegate to itself")
+        raise ValidationError(
+            "receiving_node",
+            "self",
+            "a node cannot delegate to itself",
+            zh=f"受托地区节点须为其他地区的节点，不能委托本节点（{WEITUO}：委托异地法院执行）",
+        )
     body.receiving_court = parse_court_code(body.receiving_court, "receiving_court").text
     _debtor(body.debtor, confirm_bad_credit_code, warnings)
     if body.amount_fen <= 0:
-        raise ValidationError("amount_fen", "positive", "the enforcement amount must be above 0")
+        raise ValidationError(
+            "amount_fen",
+            "positive",
+            f"the enforcement amount must be above 0 (given {yuan(body.amount_fen)})",
+            zh=f"执行标的金额须大于0元（填写的是{yuan(body.amount_fen)}）",
+        )
     if body.costs_fen < 0:
-        raise ValidationError("costs_fen", "positive", "costs must not be negative")
+        raise ValidationError(
+            "costs_fen",
+            "positive",
+            f"costs must not be negative (given {yuan(body.costs_fen)})",
+            zh=f"执行费用不得为负数（填写的是{yuan(body.costs_fen)}）",
+        )
     if body.deadline_on and parse_date(body.deadline_on, "deadline_on") < today:
-        raise ValidationError("deadline_on", "past", "must not be in the past")
+        raise ValidationError(
+            "deadline_on",
+            "past",
+            f"{body.deadline_on} is in the past (today is {today.isoformat()})",
+            zh=f"办理期限 {body.deadline_on} 已过（今日 {today.isoformat()}）",
+        )
     if not body.documents:
-        raise ValidationError("documents", "required", "attach the delegation letter and files")
+        raise ValidationError(
+            "documents",
+            "required",
+            "attach the delegation letter and files",
+            zh=f"须附委托执行函及相关材料（{WEITUO}）",
+        )
     validate_documents(body.documents, "documents")
     _assets(body.assets, "assets")
     return warnings
@@ -250,11 +414,19 @@ def validate_acceptance(
     today: date,
 ) -> None:
     """Acceptance names the judge; a whole case is registered as a case of this node's courts."""
-    body.judge = require_text(body.judge, "judge", "the receiving judge is required")
+    body.judge = require_text(
+        body.judge,
+        "judge",
+        "the receiving judge is required",
+        zh=f"受托法院立案时须指定承办法官（{WEITUO}）",
+    )
     if whole_case or body.registered_case_number:
         if not body.registered_case_number and whole_case:
             raise ValidationError(
-                "registered_case_number", "required", "a whole case is registered anew"
+                "registered_case_number",
+                "required",
+                "a whole case (--scope whole) is registered anew at the receiving court",
+                zh=f"委托执行全案的，受托法院须立案并填写立案案号（{WEITUO}）",
             )
         case = require_enforcement_case(
             body.registered_case_number, court_prefixes, "registered_case_number", today=today
@@ -276,13 +448,21 @@ def validate_measures(
         where = f"{field}[{n}]"
         require_text(m.asset.asset_id, f"{where}.asset.asset_id")
         if m.asset.asset_id in seen:
-            raise ValidationError(f"{where}.asset", "duplicate", "one measure per asset and report")
+            raise ValidationError(
+                f"{where}.asset",
+                "duplicate",
+                "one measure per asset and report",
+                zh="同一财产在一次报告中只能报一项措施",
+            )
         seen.add(m.asset.asset_id)
         try:
             category = payloads_pb2.AssetCategory.Name(m.asset.category)
         except ValueError:
             raise ValidationError(
-                f"{where}.asset.category", "unknown", "is not a known asset category"
+                f"{where}.asset.category",
+                "unknown",
+                "is not a known asset category",
+                zh="不是可识别的财产类别",
             ) from None
         start = parse_date(m.start_on, f"{where}.start_on") if m.start_on else today
         m.start_on = start.isoformat()

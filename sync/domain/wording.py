@@ -24,6 +24,7 @@ Sources cited (short forms used in the sentences):
 * 案号规定: 《最高人民法院关于人民法院案件案号的若干规定》（法〔2015〕137号）
 * GB 11643 (公民身份号码), GB 32100 (统一社会信用代码), GB 11714 (组织机构代码)
 * 个人信息保护法 (PIPL)
+* 民诉法解释: 《最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释》（法释〔2022〕11号）
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ CHAFENG: Final = "《查封规定》"  # 法释〔2004〕15号
 CHAKONG: Final = "《网络查控规定》"  # 法释〔2013〕20号
 ANHAO: Final = "《案号规定》"  # 法〔2015〕137号
 PIPL: Final = "《个人信息保护法》"
+MINSU_JIESHI: Final = "《民诉法解释》"  # 法释〔2022〕11号
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +117,15 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     "assets_found": FieldName("查得财产数"),
     "request": FieldName("查询请求"),
     # ---- tasks (task delegate / accept / complete ...)
-    "task": FieldName("委托执行事项", "--task"),
+    "task": FieldName("委托执行事项"),
     "scope": FieldName("委托范围", "--scope"),
     "matter": FieldName("委托事项", "--matter"),
     "delegating_court": FieldName("委托法院", "--court"),
     "receiving_court": FieldName("受托法院", "--receiving-court"),
     "receiving_node": FieldName("受托地区节点", "--to"),
     "registered_case_number": FieldName("受托法院立案案号", "--registered-case"),
-    "amount_fen": FieldName("执行标的金额", "--amount-fen"),
-    "costs_fen": FieldName("执行费用", "--costs-fen"),
+    "amount_fen": FieldName("执行标的金额", "--amount"),
+    "costs_fen": FieldName("执行费用", "--costs"),
     "deadline_on": FieldName("办理期限", "--deadline"),
     "materials_due_on": FieldName("补充材料期限", "--materials-due"),
     "documents": FieldName("委托材料", "--document"),
@@ -132,13 +134,26 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     "detail": FieldName("说明", "--note"),
     "reason": FieldName("理由", "--reason"),
     "status": FieldName("状态", "--status"),
+    "judge": FieldName("承办法官", "--judge"),
+    "report": FieldName("执行情况报告", "--report"),
+    "result": FieldName("执行结果", "--result"),
+    "found[].asset_id": FieldName("查得财产编号", "--found"),
+    "documents[].name": FieldName("委托材料名称", "--document"),
+    "assets[].asset_id": FieldName("财产编号", "--asset"),
+    "assets[].category": FieldName("财产类别", "--asset"),
+    "assets[].value_fen": FieldName("财产价值", "--asset"),
     # ---- seizures (measures a task hands over)
     "measures": FieldName("查封、扣押、冻结措施", "--measure"),
     "measures[]": FieldName("查封、扣押、冻结措施", "--measure"),
     "measures[].asset": FieldName("措施所涉财产", "--measure"),
     "measures[].term_days": FieldName("措施期限（日）", "--measure"),
+    "measures[].asset.asset_id": FieldName("措施所涉财产编号", "--measure"),
+    "measures[].asset.category": FieldName("措施所涉财产类别", "--measure"),
+    "measures[].value_fen": FieldName("措施所涉财产价值", "--measure"),
+    "measures[].start_on": FieldName("措施起始日期", "--measure"),
+    "measures[].indivisible_reason": FieldName("不可分物说明", "--measure"),
     "seizures": FieldName("查封、扣押、冻结措施"),
-    "seizure_id": FieldName("措施编号", "--measure"),
+    "seizure_id": FieldName("措施编号", "SEIZURE_ID"),
     "asset": FieldName("财产"),
     "start_on": FieldName("措施起始日期"),
     "end_on": FieldName("措施届满日期"),
@@ -147,6 +162,17 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     "value_fen": FieldName("财产价值"),
     "indivisible_reason": FieldName("不可分物说明"),
     "queue_position": FieldName("轮候顺序"),
+    # ---- asset import files (ccnode assets import: one JSON object a line)
+    "asset_id": FieldName("财产编号"),
+    "owner_id": FieldName("财产所有人证件号码"),
+    "owner_name": FieldName("财产所有人姓名/名称"),
+    "registry": FieldName("登记机构"),
+    "reference": FieldName("账号/权证号"),
+    "description": FieldName("财产描述"),
+    "location": FieldName("财产所在地"),
+    "seizures[]": FieldName("已有查封记录"),
+    "seizures[].court": FieldName("查封法院"),
+    "seizures[].case_number": FieldName("查封案号"),
     # ---- registers (officers add, cases add)
     "officer_id": FieldName("承办人编号", "--id"),
     "role": FieldName("承办人角色", "--role"),

@@ -333,10 +333,18 @@ def test_import_checks_every_line_first_then_sends_batches(
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
+        ([_line("a1"), "{not json"], "第2行（line 2）：不是有效的 JSON"),
         ([_line("a1"), "{not json"], "line 2: not valid JSON"),
-        ([_line("a1"), _line("a2", category="cash")], "line 2: category: each must be one of"),
-        ([_line("a1"), _line("a2", owner_id=ID[:17] + "0")], "line 2: owner_id: check character"),
-        ([_line("a1"), _line("a1")], "line 2: asset_id: repeats the asset of line 1"),
+        (
+            [_line("a1"), _line("a2", category="cash")],
+            "第2行（line 2）：财产类别：须为以下类别之一",
+        ),
+        ([_line("a1"), _line("a2", category="cash")], "category: each must be one of"),
+        ([_line("a1"), _line("a2", owner_id=ID[:17] + "0")], "第2行（line 2）：财产所有人证件号码"),
+        ([_line("a1"), _line("a2", owner_id=ID[:17] + "0")], "owner_id: check character"),
+        ([_line("a1"), _line("a1")], "第2行（line 2）：财产编号：与第1行的财产重复"),
+        ([_line("a1"), _line("a1")], "asset_id: repeats the asset of line 1"),
+        ([""], "没有可导入的财产"),
         ([""], "no assets to import"),
     ],
 )

@@ -135,11 +135,83 @@ def test_delegate_usage_errors(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -
     ]  # fmt: skip
     assert "--matter" in fails(2, *base, "--scope", "matter", env=ACTOR).stderr
     assert "--matter" in fails(2, *base, "--scope", "whole", "--matter", "seize", env=ACTOR).stderr
+    missing = fails(2, *base, "--scope", "matter", env=ACTOR).stderr
+    assert (
+        "委托事项（--matter）：事项委托（--scope matter）须写明委托事项（《委托执行规定》）"
+        in missing
+    )
     bad = fails(2, *base, "--scope", "whole", "--asset", "gold:1", env=ACTOR)
     assert "category must be one of" in bad.stderr
+    assert "财产（--asset）：财产类别须为以下之一：存款（deposit）" in bad.stderr
     bad = fails(2, *base, "--scope", "whole", "--document-digest", "x=abc", env=ACTOR)
     assert "64 hex digits" in bad.stderr
+    assert "委托材料摘要（--document-digest）：须为 名称=SHA-256摘要" in bad.stderr
     assert fakes[0].received("Submit") == []
+
+
+def _delegate_args(home: Path) -> list[Any]:
+    return [
+        "tasks", "delegate", "--home", home, "--to", "chongqing", "--receiving-court", "渝0103",
+        "--scope", "whole", "--case-number", "（2024）川0104执1234号", "--judge", "王",
+        "--debtor-type", "person", "--debtor-name", "张三", "--document-digest", "函=" + "ab" * 32,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("amounts", "fen"),
+    [
+        (["--amount", "12345.67", "--costs", "500"], (1234567, 50000)),
+        (["--amount", "12345.6"], (1234560, 0)),
+        (["--amount", "0.01", "--costs", "0"], (1, 0)),
+        (["--amount-fen", "1234567", "--costs", "1.5"], (1234567, 150)),
+        (["--amount", "100", "--costs-fen", "30"], (10000, 30)),
+    ],
+)
+def test_delegate_takes_amounts_in_yuan_or_fen(
+    home: Path, fakes: tuple[FakeAdmin, FakeTasks], amounts: list[str], fen: tuple[int, int]
+) -> None:
+    fakes[0].responses["Submit"] = admin_pb2.SubmitResponse(
+        entry_ids=["chengdu/3"], subjects=[SUBJECT], size=4
+    )
+    ok(*_delegate_args(home), *amounts, env=ACTOR)
+    body = _draft(fakes[0]).payload.task_delegated
+    assert (body.amount_fen, body.costs_fen) == fen
+
+
+@pytest.mark.parametrize(
+    ("amounts", "message"),
+    [
+        (["--amount", "12345.678"], "执行标的金额（--amount）：须为以元为单位的金额，最多两位小数"),
+        (["--amount", "1e3"], "--amount: must be an amount in yuan with at most 2 decimals"),
+        (["--amount", "-5"], "须为以元为单位的金额"),
+        (["--amount", "1,000"], "须为以元为单位的金额"),
+        (["--amount", "100元"], "须为以元为单位的金额"),
+        (["--amount", "0"], "执行标的金额（--amount）：不得少于0.01 元"),
+        (["--amount", "0.00"], "--amount: must be at least 0.01 yuan"),
+        (
+            ["--amount", "1", "--amount-fen", "100"],
+            "--amount（元）与 --amount-fen（分）只能填写一个",
+        ),
+        (
+            [],
+            "执行标的金额（--amount）：必须填写（--amount 以元为单位，或 --amount-fen 以分为单位）",
+        ),
+        (["--amount", "1", "--costs", "-1"], "执行费用（--costs）：须为以元为单位的金额"),
+        (["--amount", "1", "--costs", "1", "--costs-fen", "1"], "只能填写一个"),
+        (["--amount", "92233720368547758.08"], "执行标的金额（--amount）：金额过大"),
+    ],
+)
+def test_delegate_refuses_an_amount_that_is_not_exact_yuan(
+    home: Path, fakes: tuple[FakeAdmin, FakeTasks], amounts: list[str], message: str
+) -> None:
+    result = fails(2, *_delegate_args(home), *amounts, env=ACTOR)
+    assert message in result.stderr
+    assert fakes[0].received("Submit") == []
+
+
+def test_delegate_help_documents_both_amount_options(home: Path) -> None:
+    text = ok("tasks", "delegate", "--help").stdout
+    assert "--amount YUAN" in text and "--amount-fen" in text and "12345.67" in text
 
 
 @pytest.mark.parametrize(
@@ -216,15 +288,23 @@ def test_a_refusal_shows_the_rule_without_the_draft_prefix(
         "Submit",
         "task",
         "wrong_side",
-        "TASK_ACCEPTED: only the receiving node chongqing may",
+        "accept: only the receiving node chongqing may",
+        zh="立案（accept）由受托方（chongqing）办理",
         position=0,
     )
     result = fails(3, "tasks", "accept", "--home", home, SUBJECT, "--judge", "王", env=ACTOR)
-    assert "Error: task: TASK_ACCEPTED: only the receiving node chongqing may" in result.stderr
+    assert (
+        "Error: 委托执行事项：立案（accept）由受托方（chongqing）办理 / "
+        "task: accept: only the receiving node chongqing may"
+    ) in result.stderr
     assert "[rule: wrong_side]" in result.stderr and "draft 0" not in result.stderr
-    fakes[0].refuse("Submit", "reason", "required", "is required", position=0)
+    fakes[0].refuse(
+        "Submit", "reason", "required", "say why it failed", zh="须写明未能执行的原因", position=0
+    )
     result = fails(3, "tasks", "fail", "--home", home, SUBJECT, "--reason", " ", env=ACTOR)
-    assert "Error: reason: is required" in result.stderr
+    assert (
+        "Error: 理由（--reason）：须写明未能执行的原因 / reason: say why it failed" in result.stderr
+    )
 
 
 def test_writes_need_an_actor(home: Path, fakes: tuple[FakeAdmin, FakeTasks]) -> None:

@@ -191,27 +191,36 @@ def test_an_asset_line_is_normalised_and_round_trips() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "zh", "message"),
     [
-        ({"owner_id": BAD_ID}, "line 7: owner_id: check character"),
-        ({"owner_id": EARLY_CODE}, "line 7: owner_id: check character"),
-        ({"category": "cash"}, "line 7: category: each must be one of"),
-        ({"asset_id": None}, "line 7: asset_id: is required"),
-        ({"value_fen": -1}, "line 7: value_fen: must be a whole number"),
-        ({"value_fen": True}, "line 7: value_fen: must be a whole number"),
-        ({"colour": "red"}, "line 7: colour: is not a field"),
-        ({SAMPLE_ID_NUMBER: 1}, "line 7: <unnamed>: is not a field"),
-        ({"location": "a\nb"}, "line 7: location: must be one line"),
-        ({"seizures": [{"court": "渝0103"}]}, "line 7: seizures[0]: court and case_number"),
-        ({"seizures": "x"}, "line 7: seizures: must be a list"),
+        ({"owner_id": BAD_ID}, "财产所有人证件号码：", "owner_id: check character"),
+        ({"owner_id": EARLY_CODE}, "财产所有人证件号码：", "owner_id: check character"),
+        (
+            {"category": "cash"},
+            "须为以下类别之一：存款（deposit）",
+            "category: each must be one of",
+        ),
+        ({"asset_id": None}, "财产编号：必须填写", "asset_id: is required"),
+        ({"value_fen": -1}, "财产价值：须为不小于0的整数", "value_fen: must be a whole number"),
+        ({"value_fen": True}, "财产价值：须为不小于0的整数", "value_fen: must be a whole number"),
+        ({"colour": "red"}, "colour：不是财产导入格式的字段", "colour: is not a field"),
+        ({SAMPLE_ID_NUMBER: 1}, "<unnamed>：不是财产导入格式的字段", "<unnamed>: is not a field"),
+        ({"location": "a\nb"}, "财产所在地：须为一行文字", "location: must be one line"),
+        (
+            {"seizures": [{"court": "渝0103"}]},
+            "已有查封记录：须写明查封法院（court）和查封案号（case_number）",
+            "seizures[0]: court and case_number",
+        ),
+        ({"seizures": "x"}, "须为查封记录（JSON 对象）的列表", "seizures: must be a list"),
     ],
 )
 def test_a_bad_asset_line_names_line_and_field_never_the_value(
-    change: dict[str, Any], message: str
+    change: dict[str, Any], zh: str, message: str
 ) -> None:
     with pytest.raises(ValidationError) as err:
         asset_from_json({**ASSET, **change}, 7)
-    assert str(err.value).startswith(message)
+    assert str(err.value).startswith("第7行（line 7）：")
+    assert zh in str(err.value) and message in str(err.value)
     assert SAMPLE_ID_NUMBER not in str(err.value) and BAD_ID not in str(err.value)
 
 

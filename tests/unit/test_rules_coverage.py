@@ -196,5 +196,5 @@ def test_a_refused_asset_line_never_names_its_account_or_address(
     }
     with pytest.raises(ValidationError) as err:
         asset_from_json(line, 3)
-    assert str(err.value).startswith("line 3: ")
+    assert str(err.value).startswith("第3行（line 3）：")
     assert secret not in str(err.value) and secret not in repr(err.value)
