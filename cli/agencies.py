@@ -22,7 +22,10 @@ STOPPED_NOTE = "node is not running: saved; it applies when the node starts"
 
 def _check_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not NODE_ID_RE.fullmatch(value):
-        raise click.BadParameter(f"must match {NODE_ID} (the <name> of its agency certificate)")
+        raise click.BadParameter(
+            f"须为节点编号，即其联合惩戒单位证书中的 <name>（{NODE_ID}） / "
+            f"must match {NODE_ID} (the <name> of its agency certificate)"
+        )
     return value
 
 

@@ -26,6 +26,7 @@ from cli.retention import purged_docs
 from sync.domain.assets import category_name, mask_asset, owner_is_person, parse_categories
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import debtor_identifier, masked_debtor
+from sync.domain.wording import joined
 from sync.hlc import physical_ms
 
 DEFAULT_WAIT_S = 30.0
@@ -177,7 +178,13 @@ def lookup_assets(
     the real account and certificate numbers), ready for cli.tasks.delegation_draft(debtor=,
     assets=, from_lookup=subject). Reading them is recorded like every read of a result."""
     if not asset_ids:
-        raise InvalidInput("--assets: name at least one asset of the lookup's answer")
+        raise InvalidInput(
+            joined(
+                "--assets",
+                "须列明联查答复中的至少一项财产（财产编号，以逗号分隔）",
+                "name at least one asset of the lookup's answer",
+            )
+        )
     with node_client(home) as client:
         result = client.call(
             client.lookups.Get,
@@ -186,12 +193,26 @@ def lookup_assets(
             ),
             lookups_pb2.LookupResult,
         )
-    if result.item.status != "answered":
-        raise InvalidInput(f"--from-lookup: lookup {subject} is {result.item.status}, not answered")
+    status = result.item.status
+    if status != "answered":
+        raise InvalidInput(
+            joined(
+                "--from-lookup",
+                f"联查{subject}的状态为{_STATUS_ZH.get(status, status)}，"
+                "须为已答复（answered）的联查",
+                f"lookup {subject} is {status}, not answered",
+            )
+        )
     by_id = {a.asset_id: a for a in result.assets}
     for asset_id in asset_ids:
         if asset_id not in by_id:
-            raise InvalidInput(f"--assets: {asset_id} is not in the answer to {subject}")
+            raise InvalidInput(
+                joined(
+                    "--assets",
+                    f"财产{asset_id}不在联查{subject}的答复之内",
+                    f"{asset_id} is not in the answer to {subject}",
+                )
+            )
     return result.item, result.debtor, [by_id[a] for a in asset_ids]
 
 
@@ -215,7 +236,13 @@ def assets_from_lookup(
         home, subject, asset_ids, actor=actor, purpose=f"委托执行 {case_number}"
     )
     if debtor_identifier(looked_up) != debtor_identifier(debtor):
-        raise InvalidInput("--from-lookup: the lookup concerns another debtor")
+        raise InvalidInput(
+            joined(
+                "--from-lookup",
+                "该联查所涉被执行人与本次委托的被执行人不一致",
+                "the lookup concerns another debtor",
+            )
+        )
     return records
 
 
@@ -285,7 +312,7 @@ def request(
     try:
         wanted = parse_categories(categories)
     except ValidationError as e:
-        raise InvalidInput(f"--categories: {e.explanation}") from None
+        raise InvalidInput(joined("--categories", e.zh, e.explanation)) from None
     person = owner_is_person(id_number) if debtor_type is None else debtor_type == "person"
     debtor = payloads_pb2.Debtor(
         type=payloads_pb2.PERSON if person else payloads_pb2.ORG, name=name.strip()

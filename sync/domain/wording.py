@@ -172,6 +172,12 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     "indexes": FieldName("条目序号"),
     "records": FieldName("访问记录"),
     "court_prefixes": FieldName("所辖法院代码前缀", "--court-prefix"),
+    # ---- the CLI's own options, for what it refuses before sending anything (named by the
+    # option: ``joined("--assets", zh, explanation)``)
+    "--assets": FieldName("所涉财产", "--assets"),
+    "--from-lookup": FieldName("所据联查", "--from-lookup"),
+    "--categories": FieldName("财产类别", "--categories"),
+    "--subject": FieldName("被查询人证件号码", "--subject"),
 }
 
 _POSITION_RE = re.compile(r"\[\d+\]")

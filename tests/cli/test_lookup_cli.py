@@ -195,6 +195,7 @@ def test_bad_categories_and_a_missing_actor_are_refused_locally(
     args[args.index("--categories") + 1] = "deposit,cash"
     result = fails(2, *args, env=ACTOR)
     assert "--categories: each must be one of" in result.stderr
+    assert "财产类别（--categories）：" in result.stderr  # Chinese first
     fails(2, *_request_args(home))  # no --actor, no CCNODE_ACTOR
     assert fake.requests == []
 
@@ -246,11 +247,16 @@ def test_lookup_assets_is_the_seam_for_delegating_a_task(home: Path, fake: FakeL
     assert [r.asset_id for r in records] == ["cq-2"] and records[0].owner_id == ID
     (sent,) = fake.received("Get")
     assert (sent.reveal, sent.actor, sent.purpose) == (True, "王五", "委托冻结")
-    with pytest.raises(InvalidInput, match="cq-9 is not in the answer"):
+    with pytest.raises(InvalidInput, match="cq-9 is not in the answer") as refused:
         lookup_assets(home, "chengdu/lookup/3", ["cq-9"], actor="王五", purpose="委托冻结")
+    assert refused.value.message.startswith(
+        "所涉财产（--assets）：财产cq-9不在联查chengdu/lookup/3的答复之内 / --assets: "
+    )
     fake.responses["Get"] = lookups_pb2.LookupResult(item=_item("denied", denied=True))
-    with pytest.raises(InvalidInput, match="is denied, not answered"):
+    with pytest.raises(InvalidInput, match="is denied, not answered") as refused:
         lookup_assets(home, "chengdu/lookup/3", ["cq-1"], actor="王五", purpose="委托冻结")
+    assert "所据联查（--from-lookup）：" in refused.value.message
+    assert "须为已答复（answered）的联查" in refused.value.message
 
 
 @pytest.fixture
@@ -292,6 +298,9 @@ def test_tasks_delegate_from_a_lookup_carries_its_assets_whole(
     other[other.index("--id-number") + 1] = "11010519491231002X"
     result = fails(2, *other, env=ACTOR)
     assert "the lookup concerns another debtor" in result.stderr
+    assert (
+        "所据联查（--from-lookup）：该联查所涉被执行人与本次委托的被执行人不一致" in result.stderr
+    )
     result = fails(
         2, *[a for a in args if a not in ("--from-lookup", "chengdu/lookup/3")], env=ACTOR
     )
