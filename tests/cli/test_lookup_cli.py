@@ -175,11 +175,15 @@ def test_a_denial_exits_1_with_its_reason(home: Path, fake: FakeLookups) -> None
             "denied",
             denied=True,
             denial_reason=payloads_pb2.COURT_OUTSIDE_PREFIXES,
-            denial_detail="case_number: court 川0704 is not among the requester's courts (川01)",
+            denial_detail="案号（--case-number）：法院川0704不属请求方所辖法院（川01） / "
+            "case_number: court 川0704 is not among the requester's courts (川01)",
         )
     )
     result = fails(1, *_request_args(home, "--wait"), env=ACTOR)
-    assert "denied 已拒绝: COURT_OUTSIDE_PREFIXES: case_number: court 川0704" in result.stderr
+    assert (
+        "denied 已拒绝: COURT_OUTSIDE_PREFIXES: 案号（--case-number）：法院川0704" in result.stderr
+    )
+    assert "case_number: court 川0704 is not among" in result.stderr
 
 
 def test_a_timed_out_wait_says_how_to_read_the_reply_later(home: Path, fake: FakeLookups) -> None:

@@ -144,12 +144,14 @@ async def test_an_organisation_is_looked_up_by_its_credit_code(federation: Feder
         (
             {"case": "（2025）川0704执88号"},
             payloads_pb2.COURT_OUTSIDE_PREFIXES,
-            "court 川0704 is not among the requester's courts (川01)",
+            "案号（--case-number）：法院川0704不属请求方所辖法院（川01） / "
+            "case_number: court 川0704 is not among the requester's courts (川01)",
         ),
         (
             {"case": "（2025）川0104民初77号"},
             payloads_pb2.CASE_NOT_ENFORCEMENT,
-            "case type 民初 is not an enforcement case",
+            "民初案件不得查询，仅限执行实施类案件（执、执恢、执保）（《案号规定》） / "
+            "case_number: a 民初 case may not be cited: only 执 / 执恢 / 执保 cases",
         ),
     ],
 )
