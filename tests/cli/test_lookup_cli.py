@@ -169,6 +169,27 @@ def test_request_without_wait_and_an_organisation(home: Path, fake: FakeLookups)
     assert "chengdu/lookup/3 → chongqing: pending" in out
 
 
+def test_the_debtor_options_are_the_ones_refusals_name(home: Path, fake: FakeLookups) -> None:
+    """A refusal names debtor.id_number ``--id-number``, debtor.credit_code ``--credit-code``,
+    case_number ``--case-number``: each is an option of the command, beside --id and --case."""
+    fake.responses["Request"] = lookups_pb2.LookupResult(item=_item("pending"))
+    base = [a for a in _request_args(home, "--actor", "王五") if a not in ("--id", ID)]
+    ok(*base, "--id-number", ID, "--debtor-name", "李四")
+    base[base.index("--case")] = "--case-number"
+    ok(*base, "--credit-code", "11010519491231002X")  # an org, whatever its form
+    first, second = fake.received("Request")
+    assert first.debtor == payloads_pb2.Debtor(type=payloads_pb2.PERSON, id_number=ID, name="李四")
+    assert second.case_number == CASE
+    assert second.debtor == payloads_pb2.Debtor(
+        type=payloads_pb2.ORG, credit_code="11010519491231002X"
+    )
+    both = fails(2, *base, "--id", ID, "--id-number", ID)
+    assert "--id、--id-number、--credit-code 须且只须填写一项" in both.stderr
+    assert ID not in both.stderr
+    fails(2, *base)  # none of them
+    assert len(fake.received("Request")) == 2
+
+
 def test_a_denial_exits_1_with_its_reason(home: Path, fake: FakeLookups) -> None:
     fake.responses["Request"] = lookups_pb2.LookupResult(
         item=_item(
