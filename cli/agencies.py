@@ -185,6 +185,6 @@ def remove(home: Path, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"removed": removed, "name": name})
     if not removed:
-        raise click.ClickException(f"no agency {name} was admitted")
+        raise click.ClickException(f"未接入联合惩戒单位 {name} / no agency {name} was admitted")
     if not as_json:
         console().print(f"removed agency {name}")

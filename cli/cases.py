@@ -113,5 +113,7 @@ def remove_party(home: Path, case_number: str, id_any: str, id_number: str, cred
         emit_json({"case_number": case_number, "removed": reply.removed})
         return
     if not reply.removed:
-        raise click.ClickException(f"no such party is registered for {case_number}")
+        raise click.ClickException(
+            f"案件{case_number}无此登记当事人 / no such party is registered for {case_number}"
+        )
     console().print(f"removed 已移除 a debtor of {case_number}", markup=False)

@@ -296,7 +296,9 @@ async def test_the_node_checks_imported_records_whatever_the_client(
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await lookups(b).ImportAssets(messages())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert (err.value.details() or "").startswith("line 42: owner_id: check character")
+    details = err.value.details() or ""
+    assert details.startswith("第42行（line 42）：") and "校验码不符（GB 11643）" in details
+    assert " / owner_id: check character" in details
     assert BAD_ID not in (err.value.details() or "")
     assert (await lookups(b).CountAssets(lookups_pb2.CountAssetsRequest())).total == 0
 
