@@ -181,6 +181,7 @@ async def test_over_the_daily_quota_is_denied_until_the_next_day(
     assert [i.status for i in statuses] == ["answered", "answered", "denied"]
     assert statuses[2].reply.denial_reason == payloads_pb2.QUOTA_EXCEEDED
     assert "daily quota of 2" in statuses[2].reply.denial_detail
+    assert statuses[2].reply.denial_detail.startswith("请求方节点：已达每日答复2次的查询限额")
     clock.advance(days=1)
     assert (await lookups(a).Request(request())).item.status == "answered"
 
