@@ -22,7 +22,10 @@ STOPPED_NOTE = "node is not running: saved; it applies when the node starts"
 
 def _check_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not NODE_ID_RE.fullmatch(value):
-        raise click.BadParameter(f"must match {NODE_ID} (the <name> of its agency certificate)")
+        raise click.BadParameter(
+            f"须为节点编号，即其联合惩戒单位证书中的 <name>（{NODE_ID}） / "
+            f"must match {NODE_ID} (the <name> of its agency certificate)"
+        )
     return value
 
 
@@ -182,6 +185,6 @@ def remove(home: Path, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"removed": removed, "name": name})
     if not removed:
-        raise click.ClickException(f"no agency {name} was admitted")
+        raise click.ClickException(f"未接入联合惩戒单位 {name} / no agency {name} was admitted")
     if not as_json:
         console().print(f"removed agency {name}")

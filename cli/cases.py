@@ -16,21 +16,11 @@ import click
 from ccnode.v1 import admin_pb2, payloads_pb2
 from cli.common.client import node_client
 from cli.common.options import confirm_option, home_option, json_option
+from cli.lookup import debtor_of, debtor_options
 from cli.output import console, emit_json, print_table, table
-from sync.domain.assets import owner_is_person
 
 
-def _party(
-    case_number: str, id_number: str, name: str, debtor_type: str | None, confirm: bool
-) -> admin_pb2.CaseParty:
-    person = owner_is_person(id_number) if debtor_type is None else debtor_type == "person"
-    debtor = payloads_pb2.Debtor(
-        type=payloads_pb2.PERSON if person else payloads_pb2.ORG, name=name.strip()
-    )
-    if person:
-        debtor.id_number = id_number.strip()
-    else:
-        debtor.credit_code = id_number.strip()
+def _party(case_number: str, debtor: payloads_pb2.Debtor, confirm: bool) -> admin_pb2.CaseParty:
     return admin_pb2.CaseParty(
         case_number=case_number, debtor=debtor, confirm_bad_credit_code=confirm
     )
@@ -47,16 +37,6 @@ def party_doc(p: admin_pb2.CaseParty) -> dict[str, Any]:
     }
 
 
-_ID = click.option("--id", "id_number", required=True, help="Resident ID or credit code.")
-_TYPE = click.option(
-    "--type",
-    "debtor_type",
-    type=click.Choice(["person", "org"]),
-    default=None,
-    help="Debtor type (default: from the identifier's form).",
-)
-
-
 @click.group("cases")
 def cases() -> None:
     """案件当事人: the debtors of this node's enforcement cases (what lookups may concern)."""
@@ -65,15 +45,15 @@ def cases() -> None:
 @cases.command("add-party")
 @home_option
 @click.argument("case_number")
-@_ID
-@click.option("--name", default="", help="The debtor's name (optional).")
-@_TYPE
+@debtor_options()
 @confirm_option
 @json_option
-def add_party(home: Path, case_number: str, id_number: str, name: str, debtor_type: str | None,
-              confirm_bad_credit_code: bool, as_json: bool) -> None:  # fmt: skip
+def add_party(home: Path, case_number: str, id_any: str, id_number: str, credit_code: str,
+              name: str, debtor_type: str | None, confirm_bad_credit_code: bool,
+              as_json: bool) -> None:  # fmt: skip
     """Register a debtor of CASE_NUMBER (a 执 / 执恢 / 执保 case of a court this node serves)."""
-    party = _party(case_number, id_number, name, debtor_type, confirm_bad_credit_code)
+    debtor = debtor_of(id_any, id_number, credit_code, debtor_type, name)
+    party = _party(case_number, debtor, confirm_bad_credit_code)
     with node_client(home) as client:
         reply = client.call(
             client.admin.AddCaseParty,
@@ -116,13 +96,13 @@ def list_parties(home: Path, case_number: str, as_json: bool) -> None:
 @cases.command("remove-party")
 @home_option
 @click.argument("case_number")
-@_ID
-@_TYPE
+@debtor_options(with_name=False)
 @json_option
-def remove_party(home: Path, case_number: str, id_number: str, debtor_type: str | None,
-                 as_json: bool) -> None:  # fmt: skip
+def remove_party(home: Path, case_number: str, id_any: str, id_number: str, credit_code: str,
+                 debtor_type: str | None, as_json: bool) -> None:  # fmt: skip
     """Remove a debtor from CASE_NUMBER: lookups of them citing it are refused from then on."""
-    party = _party(case_number, id_number, "", debtor_type, True)
+    debtor = debtor_of(id_any, id_number, credit_code, debtor_type, "")
+    party = _party(case_number, debtor, True)
     with node_client(home) as client:
         reply = client.call(
             client.admin.RemoveCaseParty,
@@ -133,5 +113,7 @@ def remove_party(home: Path, case_number: str, id_number: str, debtor_type: str 
         emit_json({"case_number": case_number, "removed": reply.removed})
         return
     if not reply.removed:
-        raise click.ClickException(f"no such party is registered for {case_number}")
+        raise click.ClickException(
+            f"案件{case_number}无此登记当事人 / no such party is registered for {case_number}"
+        )
     console().print(f"removed 已移除 a debtor of {case_number}", markup=False)

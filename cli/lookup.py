@@ -11,9 +11,9 @@ bug can put them unmasked on a screen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -26,10 +26,78 @@ from cli.retention import purged_docs
 from sync.domain.assets import category_name, mask_asset, owner_is_person, parse_categories
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import debtor_identifier, masked_debtor
+from sync.domain.wording import joined
 from sync.hlc import physical_ms
 
 DEFAULT_WAIT_S = 30.0
+F = TypeVar("F", bound=Callable[..., Any])
 _STATUS_ZH = {"pending": "pending 待答复", "answered": "answered 已答复", "denied": "denied 已拒绝"}
+
+
+def debtor_of(
+    id_any: str, id_number: str, credit_code: str, debtor_type: str | None, name: str
+) -> payloads_pb2.Debtor:
+    """The debtor of ``--id`` (a resident ID or a credit code, its kind from its form or
+    ``--debtor-type``), ``--id-number`` (a person's) or ``--credit-code`` (an
+    organisation's): exactly one of the three. The node's refusals name these fields by the
+    options ``--id-number`` and ``--credit-code`` (sync/domain/wording.py)."""
+    given = [v.strip() for v in (id_any, id_number, credit_code) if v.strip()]
+    if len(given) != 1:
+        raise click.UsageError(
+            "被执行人证件号码：--id、--id-number、--credit-code 须且只须填写一项"
+            " / give exactly one of --id, --id-number, --credit-code"
+        )
+    if id_number.strip():
+        person = True
+    elif credit_code.strip():
+        person = False
+    else:
+        person = owner_is_person(id_any) if debtor_type is None else debtor_type == "person"
+    debtor = payloads_pb2.Debtor(
+        type=payloads_pb2.PERSON if person else payloads_pb2.ORG, name=name.strip()
+    )
+    if person:
+        debtor.id_number = given[0]
+    else:
+        debtor.credit_code = given[0]
+    return debtor
+
+
+def debtor_options(*, with_name: bool = True) -> Callable[[F], F]:
+    """``--id`` / ``--id-number`` / ``--credit-code``, ``--debtor-type`` (alias ``--type``)
+    and, ``with_name``, ``--debtor-name`` (alias ``--name``): the options by which the node's
+    refusals name these fields (``debtor.id_number`` is ``--id-number`` ...)."""
+    options = [
+        click.option(
+            "--id",
+            "id_any",
+            default="",
+            help="Debtor's resident ID or credit code (its kind from its form, or --debtor-type).",
+        ),
+        click.option("--id-number", default="", help="Debtor's resident ID (a person)."),
+        click.option("--credit-code", default="", help="Debtor's credit code (an organisation)."),
+    ]
+    if with_name:
+        options.append(
+            click.option("--debtor-name", "--name", "name", default="", help="Debtor's name.")
+        )
+    options.append(
+        click.option(
+            "--debtor-type",
+            "--type",
+            "debtor_type",
+            type=click.Choice(["person", "org"]),
+            default=None,
+            help="Person or organisation (default: from the identifier's form).",
+        )
+    )
+
+    def decorate(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
 
 
 def _when(hlc: int) -> str:
@@ -177,7 +245,13 @@ def lookup_assets(
     the real account and certificate numbers), ready for cli.tasks.delegation_draft(debtor=,
     assets=, from_lookup=subject). Reading them is recorded like every read of a result."""
     if not asset_ids:
-        raise InvalidInput("--assets: name at least one asset of the lookup's answer")
+        raise InvalidInput(
+            joined(
+                "--assets",
+                "须列明联查答复中的至少一项财产（财产编号，以逗号分隔）",
+                "name at least one asset of the lookup's answer",
+            )
+        )
     with node_client(home) as client:
         result = client.call(
             client.lookups.Get,
@@ -186,12 +260,26 @@ def lookup_assets(
             ),
             lookups_pb2.LookupResult,
         )
-    if result.item.status != "answered":
-        raise InvalidInput(f"--from-lookup: lookup {subject} is {result.item.status}, not answered")
+    status = result.item.status
+    if status != "answered":
+        raise InvalidInput(
+            joined(
+                "--from-lookup",
+                f"联查{subject}的状态为{_STATUS_ZH.get(status, status)}，"
+                "须为已答复（answered）的联查",
+                f"lookup {subject} is {status}, not answered",
+            )
+        )
     by_id = {a.asset_id: a for a in result.assets}
     for asset_id in asset_ids:
         if asset_id not in by_id:
-            raise InvalidInput(f"--assets: {asset_id} is not in the answer to {subject}")
+            raise InvalidInput(
+                joined(
+                    "--assets",
+                    f"财产{asset_id}不在联查{subject}的答复之内",
+                    f"{asset_id} is not in the answer to {subject}",
+                )
+            )
     return result.item, result.debtor, [by_id[a] for a in asset_ids]
 
 
@@ -215,7 +303,13 @@ def assets_from_lookup(
         home, subject, asset_ids, actor=actor, purpose=f"委托执行 {case_number}"
     )
     if debtor_identifier(looked_up) != debtor_identifier(debtor):
-        raise InvalidInput("--from-lookup: the lookup concerns another debtor")
+        raise InvalidInput(
+            joined(
+                "--from-lookup",
+                "该联查所涉被执行人与本次委托的被执行人不一致",
+                "the lookup concerns another debtor",
+            )
+        )
     return records
 
 
@@ -234,15 +328,14 @@ def lookup() -> None:
 @lookup.command("request")
 @home_option
 @click.option("--to", "target", required=True, help="Node id of the region asked, e.g. chongqing.")
-@click.option("--case", "case_number", required=True, help="Enforcement case 案号 (执/执恢/执保).")
-@click.option("--id", "id_number", required=True, help="Debtor's resident ID or credit code.")
-@click.option("--name", default="", help="Debtor's name (optional).")
 @click.option(
-    "--debtor-type",
-    type=click.Choice(["person", "org"]),
-    default=None,
-    help="Person or organisation (default: from the identifier's shape).",
+    "--case",
+    "--case-number",
+    "case_number",
+    required=True,
+    help="Enforcement case 案号 (执/执恢/执保).",
 )
+@debtor_options()
 @click.option(
     "--categories",
     required=True,
@@ -269,7 +362,9 @@ def request(
     home: Path,
     target: str,
     case_number: str,
+    id_any: str,
     id_number: str,
+    credit_code: str,
     name: str,
     debtor_type: str | None,
     categories: str,
@@ -285,15 +380,8 @@ def request(
     try:
         wanted = parse_categories(categories)
     except ValidationError as e:
-        raise InvalidInput(f"--categories: {e.explanation}") from None
-    person = owner_is_person(id_number) if debtor_type is None else debtor_type == "person"
-    debtor = payloads_pb2.Debtor(
-        type=payloads_pb2.PERSON if person else payloads_pb2.ORG, name=name.strip()
-    )
-    if person:
-        debtor.id_number = id_number.strip()
-    else:
-        debtor.credit_code = id_number.strip()
+        raise InvalidInput(joined("--categories", e.zh, e.explanation)) from None
+    debtor = debtor_of(id_any, id_number, credit_code, debtor_type, name)
     message = lookups_pb2.LookupRequest(
         target=target,
         case_number=case_number,

@@ -89,5 +89,7 @@ def remove(home: Path, officer_id: str, as_json: bool) -> None:
         emit_json({"officer_id": officer_id, "removed": reply.removed})
         return
     if not reply.removed:
-        raise click.ClickException(f"no officer {officer_id} is registered")
+        raise click.ClickException(
+            f"未登记承办人 {officer_id} / no officer {officer_id} is registered"
+        )
     console().print(f"removed 已注销 {officer_id}", markup=False)

@@ -19,6 +19,7 @@ from cli.common.errors import InvalidInput
 from cli.common.options import home_option, json_option
 from cli.lookup import lookup_doc
 from cli.output import console, emit_json, print_table, table, unix_ms_iso
+from sync.domain.wording import joined
 from sync.hlc import physical_ms
 
 
@@ -43,7 +44,13 @@ def read_doc(read: lookups_pb2.AccessItem) -> dict[str, Any]:
 def access(home: Path, id_number: str, limit: int, as_json: bool) -> None:
     """Lookups and reads of personal data about one person or company, on this node."""
     if not id_number.strip():
-        raise InvalidInput("--subject: the identifier is required")
+        raise InvalidInput(
+            joined(
+                "--subject",
+                "必须填写公民身份号码或统一社会信用代码",
+                "the identifier is required",
+            )
+        )
     with node_client(home) as client:
         response = client.call(
             client.lookups.Access,

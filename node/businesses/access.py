@@ -12,6 +12,7 @@ from node.ownlog.writer import Draft, PrepareContext, RowReader
 from node.ports import Appender
 from sync.domain.errors import ValidationError
 from sync.domain.lookups import subject_key
+from sync.domain.wording import PIPL
 
 # A long result is recorded in several entries rather than one oversized one.
 ENTRY_IDS_PER_RECORD = 500
@@ -65,8 +66,18 @@ async def record_access(
 def prepare_access(draft: Draft, rows: RowReader, ctx: PrepareContext) -> tuple[Draft, list[str]]:
     """A read of personal data, kept in this node's own log and readable only here."""
     if draft.payload.WhichOneof("body") != "access_recorded":
-        raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
+        raise ValidationError(
+            "payload",
+            "kind_mismatch",
+            "payload does not match the entry kind",
+            zh="请求内容与条目类别不符",
+        )
     if not draft.payload.access_recorded.purpose.strip():
-        raise ValidationError("purpose", "required", "a read of personal data needs a purpose")
+        raise ValidationError(
+            "purpose",
+            "required",
+            "a read of personal data needs a purpose",
+            zh=f"查阅个人信息须写明事由（{PIPL}第六条）",
+        )
     subject = f"{ctx.node_id}/access/{ctx.index}"
     return Draft(draft.kind, draft.payload, subject=subject, audience=(ctx.node_id,)), []

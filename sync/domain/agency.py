@@ -39,22 +39,42 @@ def check_subject(id_number: str, name: str, field: str = "subject") -> Subject:
     a code failing its check character is still looked up: some early codes are legal), with
     an optional exact name. Errors name ``<field>.id_number`` or ``<field>.name``."""
     if not id_number.strip():
-        raise ValidationError(f"{field}.id_number", "required", "a resident ID or credit code")
+        raise ValidationError(
+            f"{field}.id_number",
+            "required",
+            "a resident ID or credit code",
+            zh="必须填写公民身份号码或统一社会信用代码",
+        )
     try:
         id_key = validate_resident_id(id_number, f"{field}.id_number").number
     except ValidationError:
         id_key = validate_credit_code(id_number, f"{field}.id_number", allow_bad_checksum=True).code
     if len(name) > NAME_CHARS_MAX:
-        raise ValidationError(f"{field}.name", "length", f"at most {NAME_CHARS_MAX} characters")
+        raise ValidationError(
+            f"{field}.name",
+            "length",
+            f"at most {NAME_CHARS_MAX} characters",
+            zh=f"不得超过{NAME_CHARS_MAX}个字符",
+        )
     return Subject(id_key, name.strip())
 
 
 def check_purpose(purpose: str) -> str:
     """Every agency read states why (it is recorded with the read)."""
     if not purpose.strip():
-        raise ValidationError("purpose", "required", "every read states its purpose (recorded)")
+        raise ValidationError(
+            "purpose",
+            "required",
+            "every read states its purpose (recorded)",
+            zh="每次查询均须写明事由（事由随查询记录在案）",
+        )
     if len(purpose) > PURPOSE_CHARS_MAX:
-        raise ValidationError("purpose", "length", f"at most {PURPOSE_CHARS_MAX} characters")
+        raise ValidationError(
+            "purpose",
+            "length",
+            f"at most {PURPOSE_CHARS_MAX} characters",
+            zh=f"不得超过{PURPOSE_CHARS_MAX}个字符",
+        )
     return purpose.strip()
 
 

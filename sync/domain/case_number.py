@@ -18,6 +18,7 @@ from typing import Literal
 
 from sync.domain.courts_cn import require_known_court
 from sync.domain.errors import ValidationError
+from sync.domain.wording import ANHAO, field_label, known_field
 
 __all__ = [
     "CASE_NUMBER_FIRST_YEAR",
@@ -147,7 +148,7 @@ def parse_court_code(text: str, field: str = "court", *, registered: bool = True
     entry read back, whose court may have left the register since it was written.
     """
     if not isinstance(text, str):
-        raise ValidationError(field, "type", "must be a string")
+        raise ValidationError(field, "type", "must be a string", zh="须为文本")
     stripped = text.strip()
     match = _COURT_RE.fullmatch(stripped)
     if match is None:
@@ -156,9 +157,15 @@ def parse_court_code(text: str, field: str = "court", *, registered: bool = True
             "format",
             "a court code is a province character followed by 0, 2 or 4 digits, "
             "e.g. 川, 川01, 川0104",
+            zh=f"法院代码为省级简称加0、2或4位数字，如川、川01、川0104（{ANHAO}）",
         )
     if match["province"] not in COURT_PROVINCES:
-        raise ValidationError(field, "format", "the court code has an unknown province character")
+        raise ValidationError(
+            field,
+            "format",
+            "the court code has an unknown province character",
+            zh=f"法院代码的省级简称不正确（{ANHAO}）",
+        )
     code = CourtCode(match["province"], match["digits"])
     if registered:
         require_known_court(code.text, field)
@@ -177,7 +184,7 @@ def parse_case_number(
     """Parse and normalise a case number; ASCII parentheses become full-width ones. Its court
     must be registered (see `parse_court_code`) unless ``registered`` is False."""
     if not isinstance(text, str):
-        raise ValidationError(field, "type", "must be a string")
+        raise ValidationError(field, "type", "must be a string", zh="须为文本")
     stripped = text.strip()
     match = _CASE_RE.fullmatch(stripped)
     if match is None:
@@ -185,6 +192,7 @@ def parse_case_number(
             field,
             "format",
             "not a case number of the form （2024）川0104执1234号",
+            zh=f"不是有效的案号，格式如（2024）川0104执1234号（{ANHAO}）",
         )
     court = parse_court_code(match["province"] + match["digits"], field, registered=registered)
     year, serial_s = int(match["year"]), match["serial"]
@@ -194,13 +202,23 @@ def parse_case_number(
             "year",
             f"year {year} is outside {_MIN_YEAR}..{_MAX_YEAR} (case numbers of this form "
             "exist from 2016, 法〔2015〕137号)",
+            zh=f"收案年度{year}年不在{_MIN_YEAR}至{_MAX_YEAR}年之间"
+            f"（此种案号自2016年1月1日起使用，{ANHAO}）",
         )
     if serial_s.startswith("0"):
         raise ValidationError(
-            field, "serial", "serial must be a positive number without leading zeros"
+            field,
+            "serial",
+            "serial must be a positive number without leading zeros",
+            zh=f"案件编号须为正整数，不以0开头（{ANHAO}）",
         )
     if len(serial_s) > _MAX_SERIAL_DIGITS:
-        raise ValidationError(field, "serial", f"serial has more than {_MAX_SERIAL_DIGITS} digits")
+        raise ValidationError(
+            field,
+            "serial",
+            f"serial has more than {_MAX_SERIAL_DIGITS} digits",
+            zh=f"案件编号不得超过{_MAX_SERIAL_DIGITS}位",
+        )
     tribunal, case_type = _split_type(match["chars"], field)
     return CaseNumber(year, court.text, case_type, int(serial_s), tribunal)
 
@@ -211,7 +229,9 @@ def _split_type(chars: str, field: str) -> tuple[str, str]:
         return "", chars
     if chars[0] in SPECIAL_TRIBUNALS and chars[1:] in KNOWN_CASE_TYPES:
         return chars[0], chars[1:]
-    raise ValidationError(field, "case_type", "unknown case-type code")
+    raise ValidationError(
+        field, "case_type", "unknown case-type code", zh=f"案件类型代字不正确（{ANHAO}）"
+    )
 
 
 def court_served(court: str, prefixes: Sequence[str]) -> bool:
@@ -247,14 +267,22 @@ def check_case_year(
     case is numbered in the year it is registered (法〔2015〕137号)."""
     if case.year > today.year:
         raise ValidationError(
-            field, "year", f"year {case.year} of case {case.text} is after the current year"
+            field,
+            "year",
+            f"year {case.year} of case {case.text} is after the current year",
+            zh=f"案号{case.text}的收案年度{case.year}年晚于本年度（{today.year}年）"
+            f"（案号按立案年度编制，{ANHAO}）",
         )
     if not_after is not None and case.year > not_after.year:
+        # ``not_after_field`` names a field (``filed_on``) or says the date in English.
+        when = field_label(not_after_field) if known_field(not_after_field) else "所述日期"
         raise ValidationError(
             field,
             "year",
             f"year {case.year} of case {case.text} is after the {not_after_field or 'date'} "
             f"({not_after.isoformat()})",
+            zh=f"案号{case.text}的收案年度{case.year}年晚于{when}（{not_after.isoformat()}）"
+            f"（案号按立案年度编制，{ANHAO}）",
         )
 
 
@@ -281,14 +309,17 @@ def require_enforcement_case(
         raise ValidationError(
             field,
             "case_type",
-            f"case type {case.case_type} is not an enforcement case that may be cited "
-            "(must be 执, 执恢 or 执保)",
+            f"a {case.case_type} case may not be cited: only 执 / 执恢 / 执保 cases",
+            zh=f"{case.case_type}案件不得引用，仅限执行实施类案件（执、执恢、执保）（{ANHAO}）",
         )
     if not court_served(case.court, prefixes):
-        allowed = ", ".join(p for p in prefixes if p) or "none configured"
+        allowed = [p for p in prefixes if p]
         raise ValidationError(
             field,
             "court_prefix",
-            f"court {case.court} is not served by this node (prefixes: {allowed})",
+            f"court {case.court} is not served by this node "
+            f"(prefixes: {', '.join(allowed) or 'none configured'})",
+            zh=f"法院{case.court}不属本节点所辖法院"
+            f"（所辖法院代码前缀：{'、'.join(allowed) or '未配置'}）",
         )
     return case

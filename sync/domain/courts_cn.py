@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from sync.domain.errors import ValidationError
+from sync.domain.wording import ANHAO
 
 __all__ = [
     "COURTS",
@@ -392,6 +393,7 @@ def require_known_court(code: str, field: str) -> Court | None:
             "unknown_court",
             f"court code {code} is not a court of the court-code register "
             "(法院代码, sync/domain/courts_cn.py)",
+            zh=f"法院代码{code}不在法院代码表内（{ANHAO}）",
         )
     return court
 

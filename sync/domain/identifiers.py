@@ -16,6 +16,7 @@ from typing import Literal
 
 from sync.domain.calendar import add_years
 from sync.domain.errors import ValidationError
+from sync.domain.wording import joined
 
 __all__ = [
     "ADULT_AGE_YEARS",
@@ -65,6 +66,10 @@ _BAD_CHECKSUM_WARNING = (
     "check character does not match GB 32100-2015; accepted because an officer confirmed "
     "it (some early codes are legal although they fail the check)"
 )
+_BAD_CHECKSUM_WARNING_ZH = (
+    "校验码不符（GB 32100），经承办人确认（--confirm-bad-credit-code）予以受理"
+    "（部分早期赋码虽未通过校验，仍属合法代码）"
+)
 
 
 # ------------------------------------------------------------------ resident ID (GB 11643)
@@ -105,18 +110,26 @@ class ResidentId:
 def validate_resident_id(s: str, field: str = "id_number") -> ResidentId:
     """Check length, characters, birth date and check character; normalise x to X."""
     if not isinstance(s, str):
-        raise ValidationError(field, "type", "must be a string")
+        raise ValidationError(field, "type", "must be a string", zh="须为文本")
     number = s.strip().upper()
     if len(number) != _CODE_LENGTH:
-        raise ValidationError(field, "length", "a resident ID has 18 characters")
+        raise ValidationError(
+            field, "length", "a resident ID has 18 characters", zh="公民身份号码为18位（GB 11643）"
+        )
     if _ID_RE.fullmatch(number) is None:
         raise ValidationError(
-            field, "format", "a resident ID is 17 digits followed by a digit or X"
+            field,
+            "format",
+            "a resident ID is 17 digits followed by a digit or X",
+            zh="公民身份号码为17位数字加1位校验码（数字或X）（GB 11643）",
         )
     birth = _birth_date(number[6:14], field)
     if resident_id_check_char(number[:17]) != number[17]:
         raise ValidationError(
-            field, "checksum", "check character does not match (GB 11643 MOD 11-2)"
+            field,
+            "checksum",
+            "check character does not match (GB 11643 MOD 11-2)",
+            zh="校验码不符（GB 11643）",
         )
     sequence = int(number[14:17])
     return ResidentId(
@@ -135,9 +148,19 @@ def _birth_date(yyyymmdd: str, field: str) -> date:
         birth = date(year, month, day)
     except ValueError:
         # `from None`: the chained message would carry the date digits.
-        raise ValidationError(field, "birth_date", "birth date is not a calendar date") from None
+        raise ValidationError(
+            field,
+            "birth_date",
+            "birth date is not a calendar date",
+            zh="第7至14位的出生日期不是有效日期（GB 11643）",
+        ) from None
     if birth.year < _MIN_BIRTH_YEAR:
-        raise ValidationError(field, "birth_date", f"birth year is before {_MIN_BIRTH_YEAR}")
+        raise ValidationError(
+            field,
+            "birth_date",
+            f"birth year is before {_MIN_BIRTH_YEAR}",
+            zh=f"出生年份不得早于{_MIN_BIRTH_YEAR}年",
+        )
     return birth
 
 
@@ -153,7 +176,10 @@ def age_on(resident_id: ResidentId, on: date) -> int:
     birth = resident_id.birth_date
     if on < birth:
         raise ValidationError(
-            "id_number", "birth_date", "birth date is after the date the age is needed for"
+            "id_number",
+            "birth_date",
+            "birth date is after the date the age is needed for",
+            zh="出生日期晚于计算年龄的日期",
         )
     age = on.year - birth.year
     if age > 0 and add_years(birth, age) >= on:
@@ -233,13 +259,21 @@ def validate_credit_code(
     (DOMAIN.md), so the result then carries ``checksum_ok=False`` and a `warning`.
     """
     if not isinstance(s, str):
-        raise ValidationError(field, "type", "must be a string")
+        raise ValidationError(field, "type", "must be a string", zh="须为文本")
     code = s.strip().upper()
     if len(code) != _CODE_LENGTH:
-        raise ValidationError(field, "length", "a unified social credit code has 18 characters")
+        raise ValidationError(
+            field,
+            "length",
+            "a unified social credit code has 18 characters",
+            zh="统一社会信用代码为18位（GB 32100）",
+        )
     if not all(ch in _CREDIT_VALUES for ch in code):
         raise ValidationError(
-            field, "format", "only digits and the letters A–Y except I, O, S, V, Z are allowed"
+            field,
+            "format",
+            "only digits and the letters A–Y except I, O, S, V, Z are allowed",
+            zh="只能由数字和除I、O、S、V、Z以外的大写字母组成（GB 32100）",
         )
     if credit_code_check_char(code[:17]) == code[17]:
         return CreditCodeCheck(code, checksum_ok=True)
@@ -248,9 +282,13 @@ def validate_credit_code(
             field,
             "checksum",
             "check character does not match GB 32100-2015 "
-            "(an officer may confirm an early code that fails the check)",
+            "(an officer may confirm an early code that fails the check: "
+            "--confirm-bad-credit-code)",
+            zh="校验码不符（GB 32100）；早期赋码未通过校验的，经承办人确认"
+            "（--confirm-bad-credit-code）后可予受理",
         )
-    return CreditCodeCheck(code, checksum_ok=False, warning=f"{field}: {_BAD_CHECKSUM_WARNING}")
+    warning = joined(field, _BAD_CHECKSUM_WARNING_ZH, _BAD_CHECKSUM_WARNING)
+    return CreditCodeCheck(code, checksum_ok=False, warning=warning)
 
 
 # ------------------------------------------------------- organisation code (GB 11714-1997)
@@ -290,18 +328,31 @@ def validate_org_code(s: str, field: str = "org_code") -> OrgCode:
     """Check an organisation code (GB 11714-1997): 8 digits or upper-case letters, then the
     check character, optionally written with a hyphen before it (``M000100Y-4``)."""
     if not isinstance(s, str):
-        raise ValidationError(field, "type", "must be a string")
+        raise ValidationError(field, "type", "must be a string", zh="须为文本")
     code = s.strip().upper()
     if len(code) == _ORG_CODE_LENGTH + 1 and code[8] == "-":
         code = code[:8] + code[9]
     if len(code) != _ORG_CODE_LENGTH:
-        raise ValidationError(field, "length", "an organisation code has 9 characters")
+        raise ValidationError(
+            field,
+            "length",
+            "an organisation code has 9 characters",
+            zh="组织机构代码为9位（GB 11714）",
+        )
     if _ORG_BODY_RE.fullmatch(code[:8]) is None or not (code[8].isdigit() or code[8] == "X"):
         raise ValidationError(
-            field, "format", "an organisation code is 8 digits or letters and a check character"
+            field,
+            "format",
+            "an organisation code is 8 digits or letters and a check character",
+            zh="组织机构代码为8位数字或大写字母加1位校验码（GB 11714）",
         )
     if org_code_check_char(code[:8]) != code[8]:
-        raise ValidationError(field, "checksum", "check character does not match (GB 11714)")
+        raise ValidationError(
+            field,
+            "checksum",
+            "check character does not match (GB 11714)",
+            zh="校验码不符（GB 11714）",
+        )
     return OrgCode(code)
 
 

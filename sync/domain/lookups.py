@@ -6,8 +6,9 @@ LOOKUP_DENIED entry with the same subject in the target's log. The target does n
 requester's own checks: `check_request` is what it verifies before it reads its registry
 (网络查询冻结规定 arts. 7–8: a query concerns a debtor of the cited enforcement case).
 
-Denial details name the field and the rule; case numbers and court codes are public and may be
-echoed, identifiers never are.
+Denial details name the field and the rule, Chinese first like every refusal
+(sync/domain/wording.py ``joined``); case numbers and court codes are public and may be echoed,
+identifiers never are.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sync.domain.assets import known_categories, mask_owner_id, normalise_owner_
 from sync.domain.case_number import court_served, parse_case_number
 from sync.domain.errors import ValidationError
 from sync.domain.identifiers import mask_name, validate_credit_code, validate_resident_id
+from sync.domain.registers import DEBTOR_TYPE_ZH
+from sync.domain.wording import ANHAO, CHAKONG, joined
 from sync.ids import LOOKUP_SUBJECTS
 
 __all__ = [
@@ -96,9 +99,15 @@ def check_request(
     Rate limits and quotas are the caller's (they depend on time and history)."""
     assert not isinstance(requester_prefixes, str), "a sequence of prefixes, not one string"
     if requester_prefixes is None:
-        return Denial(payloads_pb2.UNKNOWN_REQUESTER, "requester: not a peer of this node")
+        return Denial(
+            payloads_pb2.UNKNOWN_REQUESTER,
+            joined("requester", "请求方不是本节点的对端节点", "not a peer of this node"),
+        )
     if request.target_node != target:
-        return Denial(payloads_pb2.MALFORMED, "target_node: the request names another node")
+        return Denial(
+            payloads_pb2.MALFORMED,
+            joined("target_node", "请求所指为其他节点", "the request names another node"),
+        )
     denial = _check_case(request, requester_prefixes)
     if denial is not None:
         return denial
@@ -107,8 +116,11 @@ def check_request(
         if not court_served(court, requester_courts):
             return Denial(
                 payloads_pb2.COURT_OUTSIDE_PREFIXES,
-                f"case_number: court {court} is not among the courts the requester's "
-                "certificate names",
+                joined(
+                    "case_number",
+                    f"法院{court}不在请求方节点证书所列法院之内",
+                    f"court {court} is not among the courts the requester's certificate names",
+                ),
             )
     try:
         owner_id, warnings = _check_debtor(request)
@@ -121,7 +133,12 @@ def check_request(
     purpose = request.purpose.strip()
     if not purpose or len(purpose) > PURPOSE_CHARS_MAX:
         return Denial(
-            payloads_pb2.MALFORMED, f"purpose: required, at most {PURPOSE_CHARS_MAX} characters"
+            payloads_pb2.MALFORMED,
+            joined(
+                "purpose",
+                f"必须填写，且不得超过{PURPOSE_CHARS_MAX}个字符",
+                f"required, at most {PURPOSE_CHARS_MAX} characters",
+            ),
         )
     if not request.debtor_registered:
         # The parties of a case are in the register of the court that holds it, at the
@@ -129,8 +146,13 @@ def check_request(
         # node stated it, in its signed request, for a case of a court it serves (above).
         return Denial(
             payloads_pb2.NOT_A_DEBTOR,
-            "debtor: the requester does not state the debtor is a registered party of the "
-            "cited case (网络查询冻结规定 arts. 7–8: a query concerns a debtor of the case)",
+            joined(
+                "debtor",
+                "请求方未声明被查询人为所引案件登记的被执行人"
+                f"（{CHAKONG}第七条、第八条：仅可查询本案被执行人）",
+                "the requester does not state the debtor is a registered party of the "
+                "cited case (网络查询冻结规定 arts. 7–8: a query concerns a debtor of the case)",
+            ),
         )
     return CheckedRequest(owner_id, categories, warnings)
 
@@ -145,22 +167,35 @@ def _check_case(
     if not case.is_enforcement_basis:
         return Denial(
             payloads_pb2.CASE_NOT_ENFORCEMENT,
-            f"case_number: case type {case.case_type} is not an enforcement case "
-            "(must be 执, 执恢 or 执保)",
+            joined(
+                "case_number",
+                f"{case.case_type}案件不得查询，仅限执行实施类案件（执、执恢、执保）（{ANHAO}）",
+                f"a {case.case_type} case may not be cited: only 执 / 执恢 / 执保 cases",
+            ),
         )
     if request.court and request.court != case.court:
-        return Denial(payloads_pb2.MALFORMED, "court: differs from the case number's court")
+        return Denial(
+            payloads_pb2.MALFORMED,
+            joined("court", "与案号中的法院代码不一致", "differs from the case number's court"),
+        )
     prefixes = [p for p in requester_prefixes if p]
     if not prefixes:
         return Denial(
             payloads_pb2.COURT_OUTSIDE_PREFIXES,
-            "case_number: no court prefixes are configured for the requester on this node",
+            joined(
+                "case_number",
+                "本节点未为请求方配置所辖法院代码前缀",
+                "no court prefixes are configured for the requester on this node",
+            ),
         )
     if not any(case.court.startswith(p) for p in prefixes):
         return Denial(
             payloads_pb2.COURT_OUTSIDE_PREFIXES,
-            f"case_number: court {case.court} is not among the requester's courts "
-            f"({', '.join(prefixes)})",
+            joined(
+                "case_number",
+                f"法院{case.court}不属请求方所辖法院（{'、'.join(prefixes)}）",
+                f"court {case.court} is not among the requester's courts ({', '.join(prefixes)})",
+            ),
         )
     return None
 
@@ -176,7 +211,7 @@ def _check_debtor(request: payloads_pb2.LookupRequested) -> tuple[str, tuple[str
             allow_bad_checksum=request.credit_code_confirmed,
         )
         return code.code, (code.warning,) if code.warning else ()
-    raise ValidationError("debtor.type", "required", "must be person or org")
+    raise ValidationError("debtor.type", "required", "must be person or org", zh=DEBTOR_TYPE_ZH)
 
 
 def debtor_identifier(debtor: payloads_pb2.Debtor) -> str:

@@ -116,6 +116,7 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     "assets": FieldName("财产"),
     "assets_found": FieldName("查得财产数"),
     "request": FieldName("查询请求"),
+    "requester": FieldName("请求方节点"),
     # ---- tasks (task delegate / accept / complete ...)
     "task": FieldName("委托执行事项"),
     "scope": FieldName("委托范围", "--scope"),
@@ -176,8 +177,13 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     # ---- registers (officers add, cases add)
     "officer_id": FieldName("承办人编号", "--id"),
     "role": FieldName("承办人角色", "--role"),
+    "officer.name": FieldName("承办人姓名", "--name"),
     # ---- agencies
     "subjects": FieldName("查询对象"),
+    "subject.id_number": FieldName("查询对象证件号码"),
+    "subject.name": FieldName("查询对象姓名/名称"),
+    "subjects[].id_number": FieldName("查询对象证件号码"),
+    "subjects[].name": FieldName("查询对象姓名/名称"),
     "rate_per_s": FieldName("每秒查询上限", "--rate"),
     # ---- the request itself
     "subject": FieldName("事项编号"),
@@ -193,6 +199,12 @@ FIELDS: Final[Mapping[str, FieldName]] = {
     "indexes": FieldName("条目序号"),
     "records": FieldName("访问记录"),
     "court_prefixes": FieldName("所辖法院代码前缀", "--court-prefix"),
+    # ---- the CLI's own options, for what it refuses before sending anything (named by the
+    # option: ``joined("--assets", zh, explanation)``)
+    "--assets": FieldName("所涉财产", "--assets"),
+    "--from-lookup": FieldName("所据联查", "--from-lookup"),
+    "--categories": FieldName("财产类别", "--categories"),
+    "--subject": FieldName("被查询人证件号码", "--subject"),
 }
 
 _POSITION_RE = re.compile(r"\[\d+\]")

@@ -169,17 +169,42 @@ def test_request_without_wait_and_an_organisation(home: Path, fake: FakeLookups)
     assert "chengdu/lookup/3 → chongqing: pending" in out
 
 
+def test_the_debtor_options_are_the_ones_refusals_name(home: Path, fake: FakeLookups) -> None:
+    """A refusal names debtor.id_number ``--id-number``, debtor.credit_code ``--credit-code``,
+    case_number ``--case-number``: each is an option of the command, beside --id and --case."""
+    fake.responses["Request"] = lookups_pb2.LookupResult(item=_item("pending"))
+    base = [a for a in _request_args(home, "--actor", "王五") if a not in ("--id", ID)]
+    ok(*base, "--id-number", ID, "--debtor-name", "李四")
+    base[base.index("--case")] = "--case-number"
+    ok(*base, "--credit-code", "11010519491231002X")  # an org, whatever its form
+    first, second = fake.received("Request")
+    assert first.debtor == payloads_pb2.Debtor(type=payloads_pb2.PERSON, id_number=ID, name="李四")
+    assert second.case_number == CASE
+    assert second.debtor == payloads_pb2.Debtor(
+        type=payloads_pb2.ORG, credit_code="11010519491231002X"
+    )
+    both = fails(2, *base, "--id", ID, "--id-number", ID)
+    assert "--id、--id-number、--credit-code 须且只须填写一项" in both.stderr
+    assert ID not in both.stderr
+    fails(2, *base)  # none of them
+    assert len(fake.received("Request")) == 2
+
+
 def test_a_denial_exits_1_with_its_reason(home: Path, fake: FakeLookups) -> None:
     fake.responses["Request"] = lookups_pb2.LookupResult(
         item=_item(
             "denied",
             denied=True,
             denial_reason=payloads_pb2.COURT_OUTSIDE_PREFIXES,
-            denial_detail="case_number: court 川0704 is not among the requester's courts (川01)",
+            denial_detail="案号（--case-number）：法院川0704不属请求方所辖法院（川01） / "
+            "case_number: court 川0704 is not among the requester's courts (川01)",
         )
     )
     result = fails(1, *_request_args(home, "--wait"), env=ACTOR)
-    assert "denied 已拒绝: COURT_OUTSIDE_PREFIXES: case_number: court 川0704" in result.stderr
+    assert (
+        "denied 已拒绝: COURT_OUTSIDE_PREFIXES: 案号（--case-number）：法院川0704" in result.stderr
+    )
+    assert "case_number: court 川0704 is not among" in result.stderr
 
 
 def test_a_timed_out_wait_says_how_to_read_the_reply_later(home: Path, fake: FakeLookups) -> None:
@@ -195,6 +220,7 @@ def test_bad_categories_and_a_missing_actor_are_refused_locally(
     args[args.index("--categories") + 1] = "deposit,cash"
     result = fails(2, *args, env=ACTOR)
     assert "--categories: each must be one of" in result.stderr
+    assert "财产类别（--categories）：" in result.stderr  # Chinese first
     fails(2, *_request_args(home))  # no --actor, no CCNODE_ACTOR
     assert fake.requests == []
 
@@ -246,11 +272,16 @@ def test_lookup_assets_is_the_seam_for_delegating_a_task(home: Path, fake: FakeL
     assert [r.asset_id for r in records] == ["cq-2"] and records[0].owner_id == ID
     (sent,) = fake.received("Get")
     assert (sent.reveal, sent.actor, sent.purpose) == (True, "王五", "委托冻结")
-    with pytest.raises(InvalidInput, match="cq-9 is not in the answer"):
+    with pytest.raises(InvalidInput, match="cq-9 is not in the answer") as refused:
         lookup_assets(home, "chengdu/lookup/3", ["cq-9"], actor="王五", purpose="委托冻结")
+    assert refused.value.message.startswith(
+        "所涉财产（--assets）：财产cq-9不在联查chengdu/lookup/3的答复之内 / --assets: "
+    )
     fake.responses["Get"] = lookups_pb2.LookupResult(item=_item("denied", denied=True))
-    with pytest.raises(InvalidInput, match="is denied, not answered"):
+    with pytest.raises(InvalidInput, match="is denied, not answered") as refused:
         lookup_assets(home, "chengdu/lookup/3", ["cq-1"], actor="王五", purpose="委托冻结")
+    assert "所据联查（--from-lookup）：" in refused.value.message
+    assert "须为已答复（answered）的联查" in refused.value.message
 
 
 @pytest.fixture
@@ -292,6 +323,9 @@ def test_tasks_delegate_from_a_lookup_carries_its_assets_whole(
     other[other.index("--id-number") + 1] = "11010519491231002X"
     result = fails(2, *other, env=ACTOR)
     assert "the lookup concerns another debtor" in result.stderr
+    assert (
+        "所据联查（--from-lookup）：该联查所涉被执行人与本次委托的被执行人不一致" in result.stderr
+    )
     result = fails(
         2, *[a for a in args if a not in ("--from-lookup", "chengdu/lookup/3")], env=ACTOR
     )

@@ -144,12 +144,14 @@ async def test_an_organisation_is_looked_up_by_its_credit_code(federation: Feder
         (
             {"case": "（2025）川0704执88号"},
             payloads_pb2.COURT_OUTSIDE_PREFIXES,
-            "court 川0704 is not among the requester's courts (川01)",
+            "案号（--case-number）：法院川0704不属请求方所辖法院（川01） / "
+            "case_number: court 川0704 is not among the requester's courts (川01)",
         ),
         (
             {"case": "（2025）川0104民初77号"},
             payloads_pb2.CASE_NOT_ENFORCEMENT,
-            "case type 民初 is not an enforcement case",
+            "民初案件不得查询，仅限执行实施类案件（执、执恢、执保）（《案号规定》） / "
+            "case_number: a 民初 case may not be cited: only 执 / 执恢 / 执保 cases",
         ),
     ],
 )
@@ -179,6 +181,7 @@ async def test_over_the_daily_quota_is_denied_until_the_next_day(
     assert [i.status for i in statuses] == ["answered", "answered", "denied"]
     assert statuses[2].reply.denial_reason == payloads_pb2.QUOTA_EXCEEDED
     assert "daily quota of 2" in statuses[2].reply.denial_detail
+    assert statuses[2].reply.denial_detail.startswith("请求方节点：已达每日答复2次的查询限额")
     clock.advance(days=1)
     assert (await lookups(a).Request(request())).item.status == "answered"
 
@@ -294,7 +297,9 @@ async def test_the_node_checks_imported_records_whatever_the_client(
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await lookups(b).ImportAssets(messages())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert (err.value.details() or "").startswith("line 42: owner_id: check character")
+    details = err.value.details() or ""
+    assert details.startswith("第42行（line 42）：") and "校验码不符（GB 11643）" in details
+    assert " / owner_id: check character" in details
     assert BAD_ID not in (err.value.details() or "")
     assert (await lookups(b).CountAssets(lookups_pb2.CountAssetsRequest())).total == 0
 

@@ -112,6 +112,9 @@ async def test_the_target_denies_a_request_that_does_not_state_the_debtor(
     assert got.item.status == "denied"
     assert got.item.reply.denial_reason == payloads_pb2.NOT_A_DEBTOR
     assert "registered party of the cited case" in got.item.reply.denial_detail
+    assert got.item.reply.denial_detail.startswith(
+        "被执行人：请求方未声明被查询人为所引案件登记的被执行人（《网络查控规定》第七条、第八条"
+    )
 
 
 async def test_only_a_registered_officer_of_a_served_court_may_act(

@@ -140,6 +140,19 @@ def test_a_reply_beyond_what_was_asked_is_refused(draft: Draft) -> None:
     assert err.value.rule == "not_asked"
 
 
+def test_a_reply_beyond_what_was_asked_names_the_categories_as_the_officer_types_them() -> None:
+    with pytest.raises(DraftRejected) as err:
+        prepare(_answer(categories=(payloads_pb2.EQUITY,)), _reader(_pending_row()), _ctx(B))
+    assert err.value.zh == (
+        "只能答复所查询的财产类别（存款（deposit）、车辆（vehicle）），"
+        "未查询股权（equity）（《个人信息保护法》第六条）"
+    )
+    assert "EQUITY" not in str(err.value) and "DEPOSIT" not in str(err.value)
+    with pytest.raises(DraftRejected) as err:
+        prepare(_answer(_asset(payloads_pb2.REAL_ESTATE)), _reader(_pending_row()), _ctx(B))
+    assert err.value.zh == "所附财产含答复未涵盖的类别（不动产（real_estate））"
+
+
 def test_only_the_target_replies() -> None:
     with pytest.raises(DraftRejected) as err:
         prepare(_answer(), _reader(_pending_row()), _ctx("mianyang"))

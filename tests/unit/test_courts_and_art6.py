@@ -135,6 +135,9 @@ def test_unknown_codes_are_refused_naming_the_rule(code: str) -> None:
         parse_court_code(code)
     assert (info.value.field, info.value.rule) == ("court", "unknown_court")
     assert code in str(info.value)  # court codes are public
+    assert (
+        info.value.zh_text == f"执行法院（--court）：法院代码{code}不在法院代码表内（《案号规定》）"
+    )
     with pytest.raises(ValidationError) as info:
         parse_case_number(f"（2024）{code}执1号")
     assert (info.value.field, info.value.rule) == ("case_number", "unknown_court")
@@ -322,7 +325,11 @@ def test_the_officers_credit_code_confirmation_is_recorded_in_the_entry() -> Non
     )
     assert confirmed.credit_code_confirmed
     assert validated_to_pb(confirmed).credit_code_confirmed
-    assert any(w.startswith("credit_code: ") for w in confirmed.warnings)
+    assert any(
+        w.startswith("统一社会信用代码（--credit-code）：校验码不符（GB 32100），经承办人确认")
+        and " / credit_code: check character" in w
+        for w in confirmed.warnings
+    )
     good = validate_listing(
         org(), court_prefixes=CHENGDU, listed_on=LISTED_ON, confirm_bad_credit_code=True
     )

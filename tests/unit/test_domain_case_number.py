@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from sync.domain.case_number import (
     COURT_PROVINCES,
     CaseNumber,
     CourtCode,
+    check_case_year,
     court_level,
     parse_case_number,
     parse_court_code,
@@ -118,7 +121,7 @@ def test_malformed_case_numbers(text: str, rule: str) -> None:
     with pytest.raises(ValidationError) as info:
         parse_case_number(text, field="case")
     assert (info.value.field, info.value.rule) == ("case", rule)
-    assert str(info.value).startswith("case: ")
+    assert str(info.value).startswith("case：") and " / case: " in str(info.value)
 
 
 def test_non_string_is_a_type_error() -> None:
@@ -150,6 +153,11 @@ def test_require_enforcement_case_refuses_objection_case() -> None:
     with pytest.raises(ValidationError) as info:
         require_enforcement_case("（2024）川0104执异7号", CHENGDU)
     assert info.value.rule == "case_type"
+    # The issue's example: the rule is "only 执 / 执恢 / 执保 cases", Chinese first.
+    assert str(info.value) == (
+        "案号（--case-number）：执异案件不得引用，仅限执行实施类案件（执、执恢、执保）（《案号规定》）"
+        " / case_number: a 执异 case may not be cited: only 执 / 执恢 / 执保 cases"
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,3 +180,40 @@ def test_require_enforcement_case_with_no_prefixes_refuses() -> None:
     with pytest.raises(ValidationError) as info:
         require_enforcement_case("（2024）川0104执1号", [])
     assert info.value.rule == "court_prefix"
+
+
+def test_refusals_read_in_the_courts_terms() -> None:
+    """DOMAIN.md's worked examples, refused in Chinese first with the rule's source."""
+    with pytest.raises(ValidationError) as info:
+        require_enforcement_case("（2024）渝0103执1号", CHENGDU)
+    assert info.value.zh == "法院渝0103不属本节点所辖法院（所辖法院代码前缀：川01）"
+    with pytest.raises(ValidationError) as info:
+        parse_case_number("（2015）川0104执12号")
+    assert info.value.rule == "year"
+    assert "此种案号自2016年1月1日起使用，《案号规定》" in info.value.zh
+    with pytest.raises(ValidationError) as info:
+        parse_case_number("（2024）渝06执1号")  # Chongqing has 渝01–渝05 only
+    assert info.value.rule == "unknown_court"
+    assert info.value.zh == "法院代码渝06不在法院代码表内（《案号规定》）"
+    with pytest.raises(ValidationError) as info:
+        parse_case_number("（2024）川0104执行1号")
+    assert info.value.zh_text == "案号（--case-number）：案件类型代字不正确（《案号规定》）"
+
+
+def test_a_case_year_after_the_current_year_or_a_date_is_refused() -> None:
+    case = parse_case_number("（2025）川0104执1号")
+    with pytest.raises(ValidationError) as info:
+        check_case_year(case, "case_number", today=date(2024, 12, 31))
+    assert info.value.zh == (
+        "案号（2025）川0104执1号的收案年度2025年晚于本年度（2024年）（案号按立案年度编制，《案号规定》）"
+    )
+    with pytest.raises(ValidationError) as info:
+        check_case_year(
+            case,
+            "case_number",
+            today=date(2025, 6, 1),
+            not_after=date(2024, 3, 1),
+            not_after_field="filed_on",
+        )
+    assert "晚于立案时间（--filed-on）（2024-03-01）" in info.value.zh
+    check_case_year(case, "case_number", today=date(2025, 1, 1), not_after=date(2025, 1, 1))

@@ -24,6 +24,7 @@ from sync.domain.identifiers import (
     resident_id_check_char,
     resident_id_weighted_sum,
     validate_credit_code,
+    validate_org_code,
     validate_resident_id,
 )
 
@@ -102,7 +103,10 @@ def test_invalid_resident_ids(value: str, rule: str) -> None:
     with pytest.raises(ValidationError) as info:
         validate_resident_id(value, field="debtor_id")
     assert (info.value.field, info.value.rule) == ("debtor_id", rule)
-    assert str(info.value).startswith("debtor_id: ")
+    # Chinese first (the field is named as it is: this one has no Chinese name), English after.
+    assert str(info.value).startswith("debtor_id：") and " / debtor_id: " in str(info.value)
+    if rule in ("length", "format", "checksum"):
+        assert "（GB 11643）" in info.value.zh
 
 
 @FAST
@@ -201,7 +205,9 @@ def test_invalid_credit_codes(value: str, rule: str) -> None:
 def test_bad_checksum_accepted_with_warning_when_officer_confirms() -> None:
     check = validate_credit_code("91350100M000100Y44", allow_bad_checksum=True)
     assert not check.checksum_ok
-    assert check.warning is not None and check.warning.startswith("credit_code: ")
+    assert check.warning is not None
+    assert check.warning.startswith("统一社会信用代码（--credit-code）：校验码不符（GB 32100）")
+    assert " / credit_code: check character does not match GB 32100-2015" in check.warning
     assert "91350100M000100Y44" not in check.warning
 
 
@@ -323,12 +329,46 @@ def test_organisation_names_are_public() -> None:
 
 
 def test_validation_error_survives_pickling_with_its_attributes() -> None:
-    err = ValidationError("id_number", "checksum", "check character does not match", line_no=7)
+    err = ValidationError(
+        "id_number",
+        "checksum",
+        "check character does not match",
+        zh="校验码不符（GB 11643）",
+        line_no=7,
+    )
     copy = pickle.loads(pickle.dumps(err))
-    assert (copy.field, copy.rule, copy.line_no, str(copy)) == (
+    assert (copy.field, copy.rule, copy.line_no, copy.zh, str(copy)) == (
         "id_number",
         "checksum",
         7,
-        "line 7: id_number: check character does not match",
+        "校验码不符（GB 11643）",
+        "第7行（line 7）：身份证号（--id-number）：校验码不符（GB 11643）"
+        " / id_number: check character does not match",
     )
     assert isinstance(copy, ValueError)
+
+
+def test_refusals_name_the_standard_and_never_the_number() -> None:
+    """DOMAIN.md's worked examples with a wrong check character, as the officer reads them."""
+    cases = [
+        (
+            validate_resident_id,
+            "110105194912310021",
+            "身份证号（--id-number）：校验码不符（GB 11643）",
+        ),
+        (
+            validate_credit_code,
+            "91350100M000100Y44",
+            "统一社会信用代码（--credit-code）：校验码不符（GB 32100）",
+        ),
+        (validate_org_code, "M000100Y-5", "组织机构代码（--org-code）：校验码不符（GB 11714）"),
+    ]
+    for validate, value, sentence in cases:
+        with pytest.raises(ValidationError) as info:
+            validate(value)
+        assert info.value.rule == "checksum"
+        assert info.value.zh_text.startswith(sentence)
+        assert value not in str(info.value) and value.replace("-", "") not in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        validate_credit_code("91350100M000100Y4O")
+    assert info.value.zh == "只能由数字和除I、O、S、V、Z以外的大写字母组成（GB 32100）"

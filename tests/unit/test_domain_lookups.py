@@ -4,6 +4,7 @@ sync.domain.assets (categories, the import format, masking)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import pytest
@@ -73,7 +74,8 @@ def test_a_valid_request_passes_with_distinct_categories_and_the_normalised_id()
             {"case_number": "（2025）川0104执异12号"},
             None,
             payloads_pb2.CASE_NOT_ENFORCEMENT,
-            "case type 执异",
+            "执异案件不得查询，仅限执行实施类案件（执、执恢、执保）（《案号规定》） / "
+            "case_number: a 执异 case may not be cited: only 执 / 执恢 / 执保 cases",
         ),
         ({"court": "川0105"}, None, payloads_pb2.MALFORMED, "court: differs"),
         (
@@ -103,6 +105,12 @@ def test_a_valid_request_passes_with_distinct_categories_and_the_normalised_id()
             {"debtor_registered": False},
             None,
             payloads_pb2.NOT_A_DEBTOR,
+            "被执行人：请求方未声明被查询人为所引案件登记的被执行人（《网络查控规定》第七条、第八条",
+        ),
+        (
+            {"debtor_registered": False},
+            None,
+            payloads_pb2.NOT_A_DEBTOR,
             "debtor: the requester does not state the debtor is a registered party",
         ),
     ],
@@ -118,6 +126,8 @@ def test_each_check_denies_with_its_reason(
     assert isinstance(outcome, Denial)
     assert outcome.reason == reason
     assert detail in outcome.detail
+    # Chinese first, as every refusal: "<field label>：<zh> / <field>: <explanation>".
+    assert re.match(r"[^ ]*[\u4e00-\u9fff][^/]*：[^/]*[\u4e00-\u9fff].* / ", outcome.detail)
     assert SAMPLE_ID_NUMBER not in outcome.detail and BAD_ID not in outcome.detail
 
 

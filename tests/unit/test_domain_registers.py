@@ -39,7 +39,7 @@ def test_an_officer_of_a_served_court_is_registered() -> None:
         ("-wang", "川0104", "王五", "judge", "officer_id", "format"),
         ("wang", "川010", "王五", "judge", "court", "format"),
         ("wang", "渝0103", "王五", "judge", "court", "court_prefix"),
-        ("wang", "川0104", " ", "judge", "name", "required"),
+        ("wang", "川0104", " ", "judge", "officer.name", "required"),
         ("wang", "川0104", "王五", "boss", "role", "enum"),
     ],
 )
@@ -91,3 +91,26 @@ def test_party_refusals_name_field_and_rule(
         validate_party(case, debtor, court_prefixes=PREFIXES)
     assert (err.value.field, err.value.rule) == (field, rule)
     assert "110105194912310021" not in str(err.value)
+
+
+def test_register_refusals_read_in_the_courts_terms() -> None:
+    """Chinese first, the field as the CLI help names it, the rule's source, enums as typed."""
+    with pytest.raises(ValidationError) as err:
+        validate_officer("wang", "渝0103", "王五", "judge", court_prefixes=PREFIXES)
+    assert err.value.zh_text.startswith("执行法院（--court）：法院渝0103不属本节点所辖法院")
+    assert "《网络查控规定》第七条、第八条" in err.value.zh
+    with pytest.raises(ValidationError) as err:
+        validate_officer("wang", "川0104", " ", "judge", court_prefixes=PREFIXES)
+    assert err.value.zh_text == "承办人姓名（--name）：必须填写，且不得超过100个字符"
+    with pytest.raises(ValidationError) as err:
+        validate_officer("wang", "川0104", "王五", "boss", court_prefixes=PREFIXES)
+    assert "enforcement_officer（执行员）" in err.value.zh
+    with pytest.raises(ValidationError) as err:
+        validate_party(
+            "（2024）川0104执异7号", _person("11010519491231002X"), court_prefixes=PREFIXES
+        )
+    assert "仅限执行实施类案件（执、执恢、执保）" in err.value.zh
+    with pytest.raises(ValidationError) as err:
+        validate_party(CASE, payloads_pb2.Debtor(), court_prefixes=PREFIXES)
+    assert err.value.zh == "须为 person（自然人）或 org（法人或其他组织）"
+    assert "PERSON" not in str(err.value) and "ORG" not in str(err.value)

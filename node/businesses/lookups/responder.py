@@ -39,6 +39,7 @@ from node.store.runner import Db
 from sync import hlc
 from sync.domain.assets import normalise_owner_id
 from sync.domain.lookups import CheckedRequest, Denial, check_request, parse_lookup_subject
+from sync.domain.wording import joined
 from sync.entry import PAYLOAD_BYTES_MAX
 from sync.folds import lookups as lookups_fold
 from sync.folds.types import Row
@@ -195,7 +196,12 @@ class LookupResponder:
         subject = str(row["key"])
         item = lookups_fold.state_of(row)
         if request is None:  # purged, or not a request: the requester's log cannot change
-            denial = Denial(payloads_pb2.MALFORMED, "request: payload not held or unreadable")
+            denial = Denial(
+                payloads_pb2.MALFORMED,
+                joined(
+                    "request", "本节点未保存或无法读取该请求内容", "payload not held or unreadable"
+                ),
+            )
             return _Work(
                 subject, item.requester, item.request_entry, denial, None, item.requested_hlc
             )
@@ -213,8 +219,12 @@ class LookupResponder:
         if not self.limiter.take(item.requester):
             denial = Denial(
                 payloads_pb2.RATE_LIMITED,
-                f"requester: more than {self._limits.lookup_rate_per_minute} "
-                "lookups per minute; ask again later",
+                joined(
+                    "requester",
+                    f"每分钟查询超过{self._limits.lookup_rate_per_minute}次，请稍后再查",
+                    f"more than {self._limits.lookup_rate_per_minute} "
+                    "lookups per minute; ask again later",
+                ),
             )
             return _Work(
                 subject, item.requester, item.request_entry, denial, None, item.requested_hlc
@@ -225,8 +235,12 @@ class LookupResponder:
         if answered[item.requester] >= self.daily_quota:
             denial = Denial(
                 payloads_pb2.QUOTA_EXCEEDED,
-                f"requester: daily quota of {self.daily_quota} answered lookups reached "
-                "(resets at 00:00 China Standard Time)",
+                joined(
+                    "requester",
+                    f"已达每日答复{self.daily_quota}次的查询限额（北京时间0时重置）",
+                    f"daily quota of {self.daily_quota} answered lookups reached "
+                    "(resets at 00:00 China Standard Time)",
+                ),
             )
             return _Work(
                 subject, item.requester, item.request_entry, denial, None, item.requested_hlc
