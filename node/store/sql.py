@@ -201,13 +201,11 @@ _LISTING_COLUMNS = STORED_STATE_COLUMNS[LISTING_TABLE]
 # (node/store/listing_rows.py): the state table joined to that entry.
 _LISTING_ROWS = schema.state_tables[LISTING_TABLE]
 _RECORD_ENTRY = schema.entries.alias("record_entry")
-_LISTING_JOIN = _LISTING_ROWS.outerjoin(
-    _RECORD_ENTRY,
-    and_(
-        _RECORD_ENTRY.c.origin == _LISTING_ROWS.c.origin,
-        _RECORD_ENTRY.c.idx == _LISTING_ROWS.c.record_index,
-    ),
+_RECORD_ENTRY_ON = and_(
+    _RECORD_ENTRY.c.origin == _LISTING_ROWS.c.origin,
+    _RECORD_ENTRY.c.idx == _LISTING_ROWS.c.record_index,
 )
+_LISTING_JOIN = _LISTING_ROWS.outerjoin(_RECORD_ENTRY, _RECORD_ENTRY_ON)
 _LISTING_ROW_COLUMNS = tuple(c for c in STATE_TABLES[LISTING_TABLE] if c != "record")
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
@@ -525,7 +523,13 @@ class SqlStore(AppendInTwoSteps):
         rows = _LISTING_ROWS
         statement = (
             select(feed.c.seq, feed.c.key, feed.c.last_index, rows, _RECORD_ENTRY.c.payload)
-            .select_from(feed.outerjoin(_LISTING_JOIN, rows.c.key == feed.c.key))
+            .select_from(
+                # Flat, not feed ⟕ (rows ⟕ entry): SQLite would build the parenthesised join
+                # for every page.
+                feed.outerjoin(rows, rows.c.key == feed.c.key).outerjoin(
+                    _RECORD_ENTRY, _RECORD_ENTRY_ON
+                )
+            )
             .where(feed.c.seq > after_seq)
             .order_by(feed.c.seq)
             .limit(max(0, limit))
