@@ -42,6 +42,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Row,
     Select,
     Table,
     and_,
@@ -539,8 +540,7 @@ class SqlStore(AppendInTwoSteps):
             for seq, key, last_index, *columns, payload in conn.execute(statement):
                 row = None
                 if columns[0] is not None:
-                    stored = dict(zip(_LISTING_COLUMNS, columns, strict=True))
-                    row = _listing_row(stored, payload)
+                    row = _listing_row((*columns, payload))
                 out.append(ListingChange(seq, key, last_index, row))
         return out
 
@@ -1077,9 +1077,7 @@ class SqlStore(AppendInTwoSteps):
         with self._read() as conn:
             for chunk in _chunks(sorted(set(keys))):
                 statement = _select_rows(table).where(sql_table.c.key.in_(chunk))
-                rows.update(
-                    (row.key, _state_row(table, row._mapping)) for row in conn.execute(statement)
-                )
+                rows.update((row.key, _state_row(table, row)) for row in conn.execute(statement))
         return dict(sorted(rows.items()))
 
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
@@ -1105,7 +1103,7 @@ class SqlStore(AppendInTwoSteps):
         with self._read() as conn:
             # One transaction: on SQLite the page and the count see the same snapshot.
             total = conn.execute(count).scalar_one()
-            rows = [_state_row(query.table, row._mapping) for row in conn.execute(page)]
+            rows = [_state_row(query.table, row) for row in conn.execute(page)]
         return rows, total
 
     # ---- asset registry
@@ -1457,8 +1455,8 @@ def _keep_listing_records(conn: Connection, origin: str, indexes: Sequence[int])
     statement = _select_rows(LISTING_TABLE).where(
         rows.c.key.in_(subjects), rows.c.origin == origin, rows.c.record_index.in_(indexes)
     )
-    for stored in conn.execute(statement).mappings().all():
-        row = _listing_row(stored, stored["payload"])
+    for stored in conn.execute(statement).all():
+        row = _listing_row(stored)
         conn.execute(
             update(rows)
             .where(rows.c.key == row[KEY_COLUMN])
@@ -1473,16 +1471,19 @@ def _select_rows(table: str) -> Select[Any]:
     return select(_LISTING_ROWS, _RECORD_ENTRY.c.payload).select_from(_LISTING_JOIN)
 
 
-def _state_row(table: str, stored: Mapping[Any, Any]) -> dict[str, Any]:
+def _state_row(table: str, stored: Row[Any]) -> dict[str, Any]:
     if table != LISTING_TABLE:
-        return dict(stored)
-    return _listing_row(stored, stored["payload"])
+        return dict(stored._mapping)
+    return _listing_row(stored)
 
 
-def _listing_row(stored: Mapping[Any, Any], payload: bytes | None) -> dict[str, Any]:
-    """A listing's row as STATE_TABLES has it, from its stored columns (listing_rows)."""
-    row = {column: stored[column] for column in _LISTING_ROW_COLUMNS}
-    row["record"] = listing_record(stored, payload)
+def _listing_row(values: Sequence[Any]) -> dict[str, Any]:
+    """A listing's row as STATE_TABLES has it, from its stored columns and the payload of its
+    record's entry (_select_rows' columns; node/store/listing_rows.py)."""
+    *columns, payload = values
+    row = dict(zip(_LISTING_COLUMNS, columns, strict=True))
+    row["record"] = listing_record(row, payload)
+    del row[RECORD_INDEX], row[KEPT_RECORD]
     return row
 
 
