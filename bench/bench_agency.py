@@ -12,12 +12,12 @@ limits far above the load, so the benchmark measures the node, not its limits.
   each identifier, one trip to a reader thread for the listings of all 1,000, the art. 6
   projection, the access record committed to the node's log, the answer); subjects per
   second of the median call. Baseline in the same run: the raw indexed SQL lookup of the same
-  1,000 identifiers (``SELECT record FROM state_blacklist WHERE id_key IN (...)`` on the
-  node's SQLite file, read-only, no decoding).
+  1,000 identifiers (``state_blacklist`` by ``id_key IN (...)`` joined with the entry its
+  record is read from, on the node's SQLite file, read-only, no decoding).
 * Follow catch-up: Follow from position 0 until CaughtUp (every listing once, a page of 500
   per message, each page recorded in the node's log before it is sent); changes per second.
   Baseline: the raw scan of the same feed joined with its rows (``blacklist_changes`` ⟕
-  ``state_blacklist`` in pages of 500, read-only, no decoding).
+  ``state_blacklist`` ⟕ the record's entry, in pages of 500, read-only, no decoding).
 
 Medians of R runs, each beside its baseline, and the ratio.
 """
@@ -92,7 +92,11 @@ def _sql_lookup(db: Path, ids: list[str]) -> tuple[float, int]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         marks = ", ".join("?" for _ in ids)
-        statement = f"SELECT record FROM state_blacklist WHERE id_key IN ({marks})"
+        statement = (
+            "SELECT b.kept_record, e.payload FROM state_blacklist b LEFT JOIN entries e "
+            "ON e.origin = b.origin AND e.idx = b.record_index "
+            f"WHERE b.id_key IN ({marks})"
+        )
         started = time.perf_counter()
         rows = conn.execute(statement, ids).fetchall()
         return time.perf_counter() - started, len(rows)
@@ -103,8 +107,10 @@ def _sql_lookup(db: Path, ids: list[str]) -> tuple[float, int]:
 def _sql_scan(db: Path) -> tuple[float, int]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     statement = (
-        "SELECT c.seq, c.key, c.last_index, b.record FROM blacklist_changes c "
-        "LEFT JOIN state_blacklist b ON b.key = c.key WHERE c.seq > ? ORDER BY c.seq LIMIT ?"
+        "SELECT c.seq, c.key, c.last_index, b.kept_record, e.payload FROM blacklist_changes c "
+        "LEFT JOIN state_blacklist b ON b.key = c.key "
+        "LEFT JOIN entries e ON e.origin = b.origin AND e.idx = b.record_index "
+        "WHERE c.seq > ? ORDER BY c.seq LIMIT ?"
     )
     try:
         started = time.perf_counter()

@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from node.store.base import STATE_TABLES
 from node.store.checks import BYTES_COLUMNS, INT_COLUMNS, KEY_COLUMN
+from node.store.layout import STORED_STATE_COLUMNS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -279,7 +279,8 @@ def _state_table(name: str, columns: tuple[str, ...]) -> Table:
 
 
 # Keyed by the STATE_TABLES name ("blacklist"); the SQL table is prefixed ("state_blacklist")
-# so a business table can never collide with a core table such as "peers".
+# so a business table can never collide with a core table such as "peers". A listing's record
+# is kept as record_index and kept_record (node/store/listing_rows.py).
 state_tables: dict[str, Table] = {
-    name: _state_table(name, columns) for name, columns in STATE_TABLES.items()
+    name: _state_table(name, columns) for name, columns in STORED_STATE_COLUMNS.items()
 }

@@ -42,6 +42,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Row,
+    Select,
     Table,
     and_,
     create_engine,
@@ -63,6 +65,7 @@ from node.store.base import (
     REFUSAL_FOLD_MS,
     REFUSAL_RETENTION_MS,
     REFUSALS_PAGE_MAX,
+    STATE_TABLES,
     AgencyRecord,
     AppendInTwoSteps,
     AssetRow,
@@ -98,11 +101,13 @@ from node.store.checks import (
 from node.store.layout import (
     LISTING_TABLE,
     STATE_VALUE_COLUMNS,
+    STORED_STATE_COLUMNS,
     ChangesByTable,
     SqlAppendLayout,
     changes_by_table,
     prepare_sql_append,
 )
+from node.store.listing_rows import KEPT_RECORD, RECORD_INDEX, listing_record
 from sync import tiles
 from sync.merkle import Frontier
 
@@ -192,7 +197,17 @@ _SQLITE_INSERT_LISTING_CHANGE = "INSERT INTO blacklist_changes (key, last_index)
 _PG_COPY_LISTING_CHANGES = "COPY blacklist_changes (key, last_index) FROM STDIN"
 # pg_advisory_xact_lock key of the change feed's numbering (any constant of this program's).
 _PG_FEED_LOCK = 0x63636E6F6465
-_LISTING_COLUMNS = tuple(column.name for column in schema.state_tables[LISTING_TABLE].columns)
+_LISTING_COLUMNS = STORED_STATE_COLUMNS[LISTING_TABLE]
+# A listing's record is read back from the payload of entry (origin, record_index)
+# (node/store/listing_rows.py): the state table joined to that entry.
+_LISTING_ROWS = schema.state_tables[LISTING_TABLE]
+_RECORD_ENTRY = schema.entries.alias("record_entry")
+_RECORD_ENTRY_ON = and_(
+    _RECORD_ENTRY.c.origin == _LISTING_ROWS.c.origin,
+    _RECORD_ENTRY.c.idx == _LISTING_ROWS.c.record_index,
+)
+_LISTING_JOIN = _LISTING_ROWS.outerjoin(_RECORD_ENTRY, _RECORD_ENTRY_ON)
+_LISTING_ROW_COLUMNS = tuple(c for c in STATE_TABLES[LISTING_TABLE] if c != "record")
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
 
@@ -506,20 +521,26 @@ class SqlStore(AppendInTwoSteps):
 
     def blacklist_changes(self, after_seq: int, limit: int) -> list[ListingChange]:
         feed = schema.blacklist_changes
-        rows = schema.state_tables[LISTING_TABLE]
+        rows = _LISTING_ROWS
         statement = (
-            select(feed.c.seq, feed.c.key, feed.c.last_index, rows)
-            .select_from(feed.outerjoin(rows, rows.c.key == feed.c.key))
+            select(feed.c.seq, feed.c.key, feed.c.last_index, rows, _RECORD_ENTRY.c.payload)
+            .select_from(
+                # Flat, not feed ⟕ (rows ⟕ entry): SQLite would build the parenthesised join
+                # for every page.
+                feed.outerjoin(rows, rows.c.key == feed.c.key).outerjoin(
+                    _RECORD_ENTRY, _RECORD_ENTRY_ON
+                )
+            )
             .where(feed.c.seq > after_seq)
             .order_by(feed.c.seq)
             .limit(max(0, limit))
         )
         out = []
         with self._read() as conn:
-            for seq, key, last_index, *columns in conn.execute(statement):
+            for seq, key, last_index, *columns, payload in conn.execute(statement):
                 row = None
                 if columns[0] is not None:
-                    row = dict(zip(_LISTING_COLUMNS, columns, strict=True))
+                    row = _listing_row((*columns, payload))
                 out.append(ListingChange(seq, key, last_index, row))
         return out
 
@@ -630,6 +651,7 @@ class SqlStore(AppendInTwoSteps):
             .values(payload=None)
         )
         with self._write() as conn:
+            _keep_listing_records(conn, origin, [index])
             return conn.execute(statement).rowcount == 1
 
     # ---- retention
@@ -659,6 +681,7 @@ class SqlStore(AppendInTwoSteps):
                     ]
                     if not held:
                         continue
+                    _keep_listing_records(conn, origin, held)
                     conn.execute(
                         update(table)
                         .where(table.c.origin == origin, table.c.idx.in_(held))
@@ -1053,8 +1076,8 @@ class SqlStore(AppendInTwoSteps):
         rows: dict[str, dict[str, Any]] = {}
         with self._read() as conn:
             for chunk in _chunks(sorted(set(keys))):
-                statement = select(sql_table).where(sql_table.c.key.in_(chunk))
-                rows.update((row.key, dict(row._mapping)) for row in conn.execute(statement))
+                statement = _select_rows(table).where(sql_table.c.key.in_(chunk))
+                rows.update((row.key, _state_row(table, row)) for row in conn.execute(statement))
         return dict(sorted(rows.items()))
 
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
@@ -1070,7 +1093,7 @@ class SqlStore(AppendInTwoSteps):
             *(() if query.after_key is None else (table.c.key > query.after_key,)),
         )
         page = (
-            select(table)
+            _select_rows(query.table)
             .where(condition)
             .order_by(table.c.key)
             .limit(query.limit)
@@ -1080,7 +1103,7 @@ class SqlStore(AppendInTwoSteps):
         with self._read() as conn:
             # One transaction: on SQLite the page and the count see the same snapshot.
             total = conn.execute(count).scalar_one()
-            rows = [dict(row._mapping) for row in conn.execute(page)]
+            rows = [_state_row(query.table, row) for row in conn.execute(page)]
         return rows, total
 
     # ---- asset registry
@@ -1419,6 +1442,49 @@ def _join_prefixes(prefixes: Sequence[str]) -> str:
 
 def _split_prefixes(text: str) -> tuple[str, ...]:
     return tuple(p for p in text.split(",") if p)
+
+
+def _keep_listing_records(conn: Connection, origin: str, indexes: Sequence[int]) -> None:
+    """Before the payloads of ``origin``'s entries ``indexes`` are cleared: each listing row
+    that reads its record from one of them keeps the record whole from then on. (Retention
+    purges only delisted listings, which keep theirs anyway: node/store/listing_rows.py.)"""
+    entries, rows = schema.entries, _LISTING_ROWS
+    subjects = select(entries.c.subject).where(
+        entries.c.origin == origin, entries.c.idx.in_(indexes)
+    )
+    statement = _select_rows(LISTING_TABLE).where(
+        rows.c.key.in_(subjects), rows.c.origin == origin, rows.c.record_index.in_(indexes)
+    )
+    for stored in conn.execute(statement).all():
+        row = _listing_row(stored)
+        conn.execute(
+            update(rows)
+            .where(rows.c.key == row[KEY_COLUMN])
+            .values({RECORD_INDEX: None, KEPT_RECORD: row["record"]})
+        )
+
+
+def _select_rows(table: str) -> Select[Any]:
+    """The whole rows of a state table; a listing's with the payload of its record's entry."""
+    if table != LISTING_TABLE:
+        return select(schema.state_tables[table])
+    return select(_LISTING_ROWS, _RECORD_ENTRY.c.payload).select_from(_LISTING_JOIN)
+
+
+def _state_row(table: str, stored: Row[Any]) -> dict[str, Any]:
+    if table != LISTING_TABLE:
+        return dict(stored._mapping)
+    return _listing_row(stored)
+
+
+def _listing_row(values: Sequence[Any]) -> dict[str, Any]:
+    """A listing's row as STATE_TABLES has it, from its stored columns and the payload of its
+    record's entry (_select_rows' columns; node/store/listing_rows.py)."""
+    *columns, payload = values
+    row = dict(zip(_LISTING_COLUMNS, columns, strict=True))
+    row["record"] = listing_record(row, payload)
+    del row[RECORD_INDEX], row[KEPT_RECORD]
+    return row
 
 
 def _evidence_digest(evidence: EvidenceRecord) -> bytes:

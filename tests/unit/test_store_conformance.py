@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from node.store import MemoryStore, SqlStore, Store, open_store
+from node.store import MemoryStore, SqlStore, Store, migrate, open_store
 from node.store.base import (
     HELD_SUBJECTS_MAX,
     REFUSAL_FOLD_MS,
@@ -50,6 +51,14 @@ OTHER = "chongqing"
 
 
 # ---------------------------------------------------------------- builders
+
+
+def downgrade_store(conn: sqlalchemy.Connection, revision: str) -> None:
+    """Run the store's migrations down to ``revision`` on ``conn`` (the later revisions' own
+    downgrades), as the tests of older stores need them."""
+    config = migrate.alembic_config()
+    config.attributes["connection"] = conn
+    command.downgrade(config, revision)
 
 
 def make_entry(
@@ -1073,6 +1082,7 @@ def test_migration_fills_the_merkle_nodes_of_stored_logs(
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.begin() as conn:
+            downgrade_store(conn, "0012_registers")  # 0013 changed state_blacklist's columns
             conn.execute(sqlalchemy.text("DROP TABLE merkle_nodes"))
             # ... and the tables of the later revisions, which upgrading creates again.
             conn.execute(sqlalchemy.text("DROP TABLE state_blacklist_representatives"))
@@ -1114,6 +1124,7 @@ def test_migration_adds_the_purge_records_to_a_store_with_entries(
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.begin() as conn:
+            downgrade_store(conn, "0012_registers")
             for table in (
                 "payload_purges",
                 "node_meta",
@@ -1197,6 +1208,7 @@ def test_migration_numbers_the_listings_already_stored(
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.begin() as conn:
+            downgrade_store(conn, "0012_registers")
             for later in (
                 "blacklist_changes",
                 "agencies",
