@@ -196,6 +196,9 @@ _LISTING_COLUMNS = tuple(column.name for column in schema.state_tables[LISTING_T
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
 
 
+_INTEGRITY_ERRORS = (sqlalchemy.exc.IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
 class SqlStore(AppendInTwoSteps):
     """A Store on a SQLAlchemy URL; runs ``alembic upgrade head`` when it opens."""
 
@@ -327,44 +330,63 @@ class SqlStore(AppendInTwoSteps):
         )
 
     def commit_append(self, prepared: PreparedAppend) -> None:
+        try:
+            with self._write() as conn:
+                self._append_in(conn, prepared)
+        except _INTEGRITY_ERRORS as exc:
+            # Parameters are hidden; the driver's detail names at most a unique key (origin
+            # and index, a subject key, a digest), never a payload or personal data.
+            raise IntegrityError("append violates a database constraint") from exc
+
+    def commit_appends(self, prepared: Sequence[PreparedAppend]) -> tuple[int, StoreError | None]:
+        if len(prepared) == 1:  # no savepoint needed
+            try:
+                self.commit_append(prepared[0])
+            except (ConflictError, IntegrityError) as exc:
+                return 0, exc
+            return 1, None
+        written = 0
+        refused: StoreError | None = None
+        with self._write() as conn:
+            for one in prepared:
+                try:
+                    with conn.begin_nested():  # a savepoint: a refused append leaves no trace
+                        try:
+                            self._append_in(conn, one)
+                        except _INTEGRITY_ERRORS as exc:
+                            raise IntegrityError("append violates a database constraint") from exc
+                except (ConflictError, IntegrityError) as exc:
+                    refused = exc
+                    break
+                written += 1
+        return written, refused
+
+    def _append_in(self, conn: Connection, prepared: PreparedAppend) -> None:
+        """The statements of one prepared append, in the caller's transaction."""
         if not isinstance(prepared.layout, SqlAppendLayout):
             raise IntegrityError("prepared by another kind of store")
         origin = prepared.origin
         state = prepared.state
         checkpoints = prepared.checkpoints
         entry_rows = prepared.layout.entry_rows
-        try:
-            with self._write() as conn:
-                created = self._lock_origin(
-                    conn, origin, prepared.expected_size, state, bool(entry_rows)
-                )
-                if entry_rows:
-                    self._insert_nodes(conn, origin, prepared.expected_size, entry_rows)
-                    self._insert_entries(conn, entry_rows)
-                if checkpoints:  # intermediate checkpoints signed in this commit
-                    self._insert_checkpoints(
-                        conn, [(origin, size, note) for size, note in checkpoints]
-                    )
-                self._save_checkpoint(conn, state, created)
-                if self._dialect == "sqlite":
-                    _raw(conn).execute(_SQLITE_UPDATE_ORIGIN, _origin_row(state))
-                else:
-                    conn.execute(
-                        update(schema.origins)
-                        .where(schema.origins.c.origin == origin)
-                        .values(_origin_values(state))
-                    )
-                self._apply_changes(conn, prepared.layout.by_table)
-                if prepared.layout.listing_changes:
-                    self._insert_listing_changes(conn, prepared.layout.listing_changes)
-        except (
-            sqlalchemy.exc.IntegrityError,
-            sqlite3.IntegrityError,
-            psycopg.IntegrityError,
-        ) as exc:
-            # Parameters are hidden; the driver's detail names at most a unique key (origin
-            # and index, a subject key, a digest), never a payload or personal data.
-            raise IntegrityError("append violates a database constraint") from exc
+        created = self._lock_origin(conn, origin, prepared.expected_size, state, bool(entry_rows))
+        if entry_rows:
+            self._insert_nodes(conn, origin, prepared.expected_size, entry_rows)
+            self._insert_entries(conn, entry_rows)
+        if checkpoints:  # intermediate checkpoints signed in this commit
+            self._insert_checkpoints(conn, [(origin, size, note) for size, note in checkpoints])
+        self._save_checkpoint(conn, state, created)
+        if self._dialect == "sqlite":
+            _raw(conn).execute(_SQLITE_UPDATE_ORIGIN, _origin_row(state))
+        else:
+            conn.execute(
+                update(schema.origins)
+                .where(schema.origins.c.origin == origin)
+                .values(_origin_values(state))
+            )
+        self._apply_changes(conn, prepared.layout.by_table)
+        if prepared.layout.listing_changes:
+            self._insert_listing_changes(conn, prepared.layout.listing_changes)
 
     def _insert_entries(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """The hot path, below SQLAlchemy's statement layer (which would build a dict and
