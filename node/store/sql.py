@@ -92,7 +92,6 @@ from node.store.checks import (
     check_range,
     check_table,
     collapse_changes,
-    column_kind,
     empty_state,
 )
 from node.store.layout import (
@@ -506,10 +505,26 @@ class SqlStore(AppendInTwoSteps):
             if not upserts:
                 continue
             if self._dialect == "postgresql":
-                arrays = tuple(list(column) for column in zip(*upserts, strict=True))
-                conn.exec_driver_sql(_PG_UPSERTS[name], arrays)
+                self._pg_upsert(conn, name, upserts)
             else:
                 _sqlite_insert(_raw(conn), _SQLITE_UPSERTS[name], upserts)
+
+    def _pg_upsert(self, conn: Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Upsert whole rows on PostgreSQL: COPY them into a temporary table of the same
+        shape (created once per connection, emptied at commit), then one INSERT ... SELECT
+        ... ON CONFLICT. COPY rows are written by psycopg's C code; the arrays an unnest()
+        took were dumped element by element in Python, escaping each one (most of a
+        catch-up's time in the writer thread)."""
+        staging, create, copy_sql, upsert = _PG_STAGED_UPSERTS[table]
+        driver_connection = conn.connection.driver_connection
+        assert isinstance(driver_connection, psycopg.Connection)
+        with driver_connection.cursor() as cursor:
+            cursor.execute(create)
+            with cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(upsert)
+            cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 (fixed names)
 
     def _insert_listing_changes(self, conn: Connection, rows: list[tuple[str, int]]) -> None:
         """Change-feed positions, numbered in commit order. SQLite has one writer at a time;
@@ -1214,16 +1229,13 @@ def _create_engine(url: URL) -> Engine:
     return engine
 
 
-_PG_ARRAY_TYPES = {bytes: "bytea[]", int: "bigint[]", str: "text[]"}
-
-
 def _upsert_sql(table: str, dialect: str) -> _MultiRow:
     """Upsert of whole rows (_state_values), below SQLAlchemy's statement layer.
 
     SQLite gets multi-row statements (_sqlite_insert). PostgreSQL gets ONE statement for all
-    rows, one array per column through unnest() (``head`` alone): executemany would cost a
-    statement per row even pipelined (~0.15 ms each), and a multi-row VALUES would be
-    compiled anew by SQLAlchemy for every batch.
+    rows, from the temporary table they were copied into (``head`` alone: SqlStore._pg_upsert
+    and _pg_staged_upsert): executemany would cost a statement per row even pipelined
+    (~0.15 ms each), and a multi-row VALUES would be compiled anew for every batch.
     """
     names = [*STATE_VALUE_COLUMNS[table], KEY_COLUMN]
     quoted = [f'"{name}"' for name in names]
@@ -1231,9 +1243,25 @@ def _upsert_sql(table: str, dialect: str) -> _MultiRow:
     head = f'INSERT INTO "{schema.state_tables[table].name}" ({", ".join(quoted)}) '
     tail = f' ON CONFLICT ("{KEY_COLUMN}") DO UPDATE SET {updates}'
     if dialect == "postgresql":
-        arrays = ", ".join(f"%s::{_PG_ARRAY_TYPES[column_kind(name)]}" for name in names)
-        return _MultiRow(f"{head}SELECT * FROM unnest({arrays}){tail}", "")  # noqa: S608
+        staging = _pg_staging_table(table)
+        select_sql = f"SELECT {', '.join(quoted)} FROM {staging}"  # noqa: S608 (fixed names)
+        return _MultiRow(f"{head}{select_sql}{tail}", "")
     return _MultiRow(f"{head}VALUES ", f"({', '.join('?' * len(names))})", tail)
+
+
+def _pg_staging_table(table: str) -> str:
+    return f"ccnode_staged_{schema.state_tables[table].name}"
+
+
+def _pg_staged_upsert(table: str) -> tuple[str, str, str, str]:
+    """(temporary table, its CREATE, the COPY into it, the upsert from it) of a state table."""
+    staging = _pg_staging_table(table)
+    names = ", ".join(f'"{name}"' for name in [*STATE_VALUE_COLUMNS[table], KEY_COLUMN])
+    create = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+        f'(LIKE "{schema.state_tables[table].name}") ON COMMIT DELETE ROWS'
+    )
+    return staging, create, f"COPY {staging} ({names}) FROM STDIN", _PG_UPSERTS[table]
 
 
 _SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
@@ -1248,6 +1276,7 @@ _ASSET_UPSERTS = {
     "category = excluded.category, record = excluded.record",
 }
 _PG_UPSERTS = {table: _upsert_sql(table, "postgresql").head for table in schema.state_tables}
+_PG_STAGED_UPSERTS = {table: _pg_staged_upsert(table) for table in schema.state_tables}
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
