@@ -187,7 +187,10 @@ _SQLITE_SELECT_ENTRIES, _SQLITE_SELECT_HEADERS = (
     "WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx"
     for columns in (_ENTRY_COLUMNS_ALL, _ENTRY_COLUMNS)
 )
-_SQLITE_INSERT_LISTING_CHANGE = "INSERT INTO blacklist_changes (key, last_index) VALUES (?, ?)"
+# Multi-row: the rows take their seq in the order of the VALUES, as executemany would.
+_SQLITE_INSERT_LISTING_CHANGES = _MultiRow(
+    "INSERT INTO blacklist_changes (key, last_index) VALUES ", "(?, ?)"
+)
 _PG_COPY_LISTING_CHANGES = "COPY blacklist_changes (key, last_index) FROM STDIN"
 # pg_advisory_xact_lock key of the change feed's numbering (any constant of this program's).
 _PG_FEED_LOCK = 0x63636E6F6465
@@ -532,7 +535,7 @@ class SqlStore(AppendInTwoSteps):
         order the same (two transactions could else take numbers 1 and 2 and commit 2 first,
         and a reader that saw 2 would skip 1 for ever)."""
         if self._dialect != "postgresql":
-            _raw(conn).executemany(_SQLITE_INSERT_LISTING_CHANGE, rows)
+            _sqlite_insert(_raw(conn), _SQLITE_INSERT_LISTING_CHANGES, rows)
             return
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_FEED_LOCK})")
         driver_connection = conn.connection.driver_connection
