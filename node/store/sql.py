@@ -1268,7 +1268,7 @@ def _pg_staged_upsert(table: str) -> tuple[str, str, str, str]:
 
 
 _SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
-# Whole-record upserts of the asset registry, in the shape of _upsert_sql.
+# Whole-record upserts of the asset registry (PostgreSQL: one statement over unnest() arrays).
 _ASSET_UPSERTS = {
     "sqlite": "INSERT INTO assets (asset_id, owner_id, category, record) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (asset_id) DO UPDATE SET owner_id = excluded.owner_id, "
