@@ -345,11 +345,16 @@ class Replica:
         except Exception:
             self.forget(origin)
             raise
-        with self._lock:
-            self._cache[origin] = (prepared.state, False)
+        applied = self._committed(prepared)
         self._report_not_served(prepared)
+        return applied
+
+    def _committed(self, prepared: Prepared) -> Applied:
+        """Cache the state a committed batch led to; what it applied."""
+        with self._lock:
+            self._cache[prepared.origin] = (prepared.state, False)
         return Applied(
-            origin,
+            prepared.origin,
             prepared.start,
             prepared.count,
             prepared.state.size,
@@ -390,16 +395,59 @@ class Replica:
     def commit_all(
         self, batches: Sequence[Prepared]
     ) -> tuple[list[Applied], tuple[int, Exception] | None]:
-        """Commit prepared batches one after another, each in its own transaction, stopping
-        at the first failure: (what was applied, (position, error) of the failure or None).
-        One trip to the writer thread for several batches that are ready."""
+        """Commit prepared batches in order, each whole or not at all, stopping at the first
+        failure: (what was applied, (position, error) of the failure or None). One trip to
+        the writer thread for several batches that are ready.
+
+        Consecutive batches that only add entries and rows (folded already, each verified
+        against the state the one before it leads to) go to the store together, in one
+        transaction with a savepoint each (``commit_appends``); the others, one by one
+        through ``commit``. The outcome is that of committing them one by one."""
         applied: list[Applied] = []
-        for position, prepared in enumerate(batches):
+        position = 0
+        while position < len(batches):
+            run = self._appends_only(batches, position)
+            if len(run) > 1:
+                try:
+                    written, refused = self._db.store.commit_appends(
+                        [b.append for b in run if b.append is not None]
+                    )
+                except Exception as exc:  # nothing of the run was written
+                    for prepared in run:
+                        self.forget(prepared.origin)
+                    return applied, (position, exc)
+                for prepared in run[:written]:
+                    applied.append(self._committed(prepared))
+                position += written
+                if refused is None:
+                    continue
+                self.forget(run[written].origin)  # then committed alone: same error, or not
             try:
-                applied.append(self.commit(prepared))
+                applied.append(self.commit(batches[position]))
             except Exception as exc:
                 return applied, (position, exc)
+            position += 1
         return applied, None
+
+    def _appends_only(self, batches: Sequence[Prepared], start: int) -> list[Prepared]:
+        """The batches from ``start`` on that ``commit`` would write as they are: laid out
+        already, no refusal to record, each against the state the one before leads to."""
+        run: list[Prepared] = []
+        states: dict[str, LogState] = {}
+        for prepared in batches[start:]:
+            origin = prepared.origin
+            if prepared.append is None or prepared.not_served:
+                break
+            state = states.get(origin)
+            if state is None:
+                state, frozen = self.log_state(origin)
+                if frozen:
+                    break
+            if state.size != prepared.base_size or state.frontier.root() != prepared.base_root:
+                break
+            states[origin] = prepared.state
+            run.append(prepared)
+        return run
 
     def recover_own(self, first_index: int, entries: Sequence[Entry], note: str) -> Applied:
         """Verify and commit a batch of this node's own log fetched back from a peer

@@ -291,10 +291,10 @@ class PeerLink:
         The receiving task submits each batch for preparation (verify, fold, lay out: to
         the helper process while a large catch-up lasts, once it runs, else to a reader
         thread) and queues it (at most PIPELINE_DEPTH batches). This task commits the queued
-        batches in stream order, each in its own transaction, those already prepared in one
-        trip to the writer thread. So batch N is written while batches N+1.. are verified. A
-        rejection or an error ends the session exactly where applying the batches one by one
-        would have.
+        batches in stream order, those already prepared in one trip to the writer thread
+        (and in one transaction, a savepoint each: Replica.commit_all). So batch N is written
+        while batches N+1.. are verified. A rejection or an error ends the session exactly
+        where applying the batches one by one would have.
         """
         p = self._parts
         queue: asyncio.Queue[_Queued | None] = asyncio.Queue(PIPELINE_DEPTH)
@@ -548,7 +548,7 @@ SUBSCRIBE_METHOD = "/ccnode.v1.Federation/Subscribe"
 SYNC_METHOD = "/ccnode.v1.Federation/Sync"
 # Batches a stream may have received and submitted for preparation but not yet committed.
 PIPELINE_DEPTH = 8
-# Prepared batches committed in one trip to the writer thread (each in its own transaction).
+# Prepared batches committed in one trip to the writer thread (Replica.commit_all).
 COMMIT_GROUP_MAX = 8
 _CHAINS = itertools.count(1)  # names a stream's chain of states in the prepare worker
 

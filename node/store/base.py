@@ -403,6 +403,14 @@ class LogWriter(LogReader, Protocol):
         (ConflictError if the stored size moved since). ``append`` = prepare + commit."""
         ...
 
+    def commit_appends(self, prepared: Sequence[PreparedAppend]) -> tuple[int, StoreError | None]:
+        """Write prepared appends in order, each whole or not at all, stopping at the first
+        that ``commit_append`` would refuse: (how many were written, that refusal or None).
+        A SQL store writes them in one transaction (a savepoint each), so a catch-up pays a
+        commit per group of batches, not per batch; an error of the database itself (a full
+        disk) raises, and then none of them was written."""
+        ...
+
     def update_checkpoint_note(self, origin: str, size: int, note: str) -> None:
         """Replace the stored note of (origin, size) — same body, more cosignatures."""
         ...
@@ -649,6 +657,15 @@ class AppendInTwoSteps(ABC):
 
     @abstractmethod
     def commit_append(self, prepared: PreparedAppend) -> None: ...
+
+    def commit_appends(self, prepared: Sequence[PreparedAppend]) -> tuple[int, StoreError | None]:
+        """One ``commit_append`` after another (a store with transactions overrides it)."""
+        for position, one in enumerate(prepared):
+            try:
+                self.commit_append(one)
+            except (ConflictError, IntegrityError) as exc:
+                return position, exc
+        return len(prepared), None
 
     def append(
         self,

@@ -95,7 +95,6 @@ from node.store.checks import (
     check_range,
     check_table,
     collapse_changes,
-    column_kind,
     empty_state,
 )
 from node.store.layout import (
@@ -193,7 +192,10 @@ _SQLITE_SELECT_ENTRIES, _SQLITE_SELECT_HEADERS = (
     "WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx"
     for columns in (_ENTRY_COLUMNS_ALL, _ENTRY_COLUMNS)
 )
-_SQLITE_INSERT_LISTING_CHANGE = "INSERT INTO blacklist_changes (key, last_index) VALUES (?, ?)"
+# Multi-row: the rows take their seq in the order of the VALUES, as executemany would.
+_SQLITE_INSERT_LISTING_CHANGES = _MultiRow(
+    "INSERT INTO blacklist_changes (key, last_index) VALUES ", "(?, ?)"
+)
 _PG_COPY_LISTING_CHANGES = "COPY blacklist_changes (key, last_index) FROM STDIN"
 # pg_advisory_xact_lock key of the change feed's numbering (any constant of this program's).
 _PG_FEED_LOCK = 0x63636E6F6465
@@ -209,6 +211,9 @@ _RECORD_ENTRY_ON = and_(
 _LISTING_JOIN = _LISTING_ROWS.outerjoin(_RECORD_ENTRY, _RECORD_ENTRY_ON)
 _LISTING_ROW_COLUMNS = tuple(c for c in STATE_TABLES[LISTING_TABLE] if c != "record")
 _SQLITE_INSERT_CHECKPOINT = "INSERT INTO checkpoints (origin, size, note) VALUES (?, ?, ?)"
+
+
+_INTEGRITY_ERRORS = (sqlalchemy.exc.IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 class SqlStore(AppendInTwoSteps):
@@ -342,44 +347,63 @@ class SqlStore(AppendInTwoSteps):
         )
 
     def commit_append(self, prepared: PreparedAppend) -> None:
+        try:
+            with self._write() as conn:
+                self._append_in(conn, prepared)
+        except _INTEGRITY_ERRORS as exc:
+            # Parameters are hidden; the driver's detail names at most a unique key (origin
+            # and index, a subject key, a digest), never a payload or personal data.
+            raise IntegrityError("append violates a database constraint") from exc
+
+    def commit_appends(self, prepared: Sequence[PreparedAppend]) -> tuple[int, StoreError | None]:
+        if len(prepared) == 1:  # no savepoint needed
+            try:
+                self.commit_append(prepared[0])
+            except (ConflictError, IntegrityError) as exc:
+                return 0, exc
+            return 1, None
+        written = 0
+        refused: StoreError | None = None
+        with self._write() as conn:
+            for one in prepared:
+                try:
+                    with conn.begin_nested():  # a savepoint: a refused append leaves no trace
+                        try:
+                            self._append_in(conn, one)
+                        except _INTEGRITY_ERRORS as exc:
+                            raise IntegrityError("append violates a database constraint") from exc
+                except (ConflictError, IntegrityError) as exc:
+                    refused = exc
+                    break
+                written += 1
+        return written, refused
+
+    def _append_in(self, conn: Connection, prepared: PreparedAppend) -> None:
+        """The statements of one prepared append, in the caller's transaction."""
         if not isinstance(prepared.layout, SqlAppendLayout):
             raise IntegrityError("prepared by another kind of store")
         origin = prepared.origin
         state = prepared.state
         checkpoints = prepared.checkpoints
         entry_rows = prepared.layout.entry_rows
-        try:
-            with self._write() as conn:
-                created = self._lock_origin(
-                    conn, origin, prepared.expected_size, state, bool(entry_rows)
-                )
-                if entry_rows:
-                    self._insert_nodes(conn, origin, prepared.expected_size, entry_rows)
-                    self._insert_entries(conn, entry_rows)
-                if checkpoints:  # intermediate checkpoints signed in this commit
-                    self._insert_checkpoints(
-                        conn, [(origin, size, note) for size, note in checkpoints]
-                    )
-                self._save_checkpoint(conn, state, created)
-                if self._dialect == "sqlite":
-                    _raw(conn).execute(_SQLITE_UPDATE_ORIGIN, _origin_row(state))
-                else:
-                    conn.execute(
-                        update(schema.origins)
-                        .where(schema.origins.c.origin == origin)
-                        .values(_origin_values(state))
-                    )
-                self._apply_changes(conn, prepared.layout.by_table)
-                if prepared.layout.listing_changes:
-                    self._insert_listing_changes(conn, prepared.layout.listing_changes)
-        except (
-            sqlalchemy.exc.IntegrityError,
-            sqlite3.IntegrityError,
-            psycopg.IntegrityError,
-        ) as exc:
-            # Parameters are hidden; the driver's detail names at most a unique key (origin
-            # and index, a subject key, a digest), never a payload or personal data.
-            raise IntegrityError("append violates a database constraint") from exc
+        created = self._lock_origin(conn, origin, prepared.expected_size, state, bool(entry_rows))
+        if entry_rows:
+            self._insert_nodes(conn, origin, prepared.expected_size, entry_rows)
+            self._insert_entries(conn, entry_rows)
+        if checkpoints:  # intermediate checkpoints signed in this commit
+            self._insert_checkpoints(conn, [(origin, size, note) for size, note in checkpoints])
+        self._save_checkpoint(conn, state, created)
+        if self._dialect == "sqlite":
+            _raw(conn).execute(_SQLITE_UPDATE_ORIGIN, _origin_row(state))
+        else:
+            conn.execute(
+                update(schema.origins)
+                .where(schema.origins.c.origin == origin)
+                .values(_origin_values(state))
+            )
+        self._apply_changes(conn, prepared.layout.by_table)
+        if prepared.layout.listing_changes:
+            self._insert_listing_changes(conn, prepared.layout.listing_changes)
 
     def _insert_entries(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """The hot path, below SQLAlchemy's statement layer (which would build a dict and
@@ -499,10 +523,26 @@ class SqlStore(AppendInTwoSteps):
             if not upserts:
                 continue
             if self._dialect == "postgresql":
-                arrays = tuple(list(column) for column in zip(*upserts, strict=True))
-                conn.exec_driver_sql(_PG_UPSERTS[name], arrays)
+                self._pg_upsert(conn, name, upserts)
             else:
                 _sqlite_insert(_raw(conn), _SQLITE_UPSERTS[name], upserts)
+
+    def _pg_upsert(self, conn: Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Upsert whole rows on PostgreSQL: COPY them into a temporary table of the same
+        shape (created once per connection, emptied at commit), then one INSERT ... SELECT
+        ... ON CONFLICT. COPY rows are written by psycopg's C code; the arrays an unnest()
+        took were dumped element by element in Python, escaping each one (most of a
+        catch-up's time in the writer thread)."""
+        staging, create, copy_sql, upsert = _PG_STAGED_UPSERTS[table]
+        driver_connection = conn.connection.driver_connection
+        assert isinstance(driver_connection, psycopg.Connection)
+        with driver_connection.cursor() as cursor:
+            cursor.execute(create)
+            with cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(upsert)
+            cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 (fixed names)
 
     def _insert_listing_changes(self, conn: Connection, rows: list[tuple[str, int]]) -> None:
         """Change-feed positions, numbered in commit order. SQLite has one writer at a time;
@@ -510,7 +550,7 @@ class SqlStore(AppendInTwoSteps):
         order the same (two transactions could else take numbers 1 and 2 and commit 2 first,
         and a reader that saw 2 would skip 1 for ever)."""
         if self._dialect != "postgresql":
-            _raw(conn).executemany(_SQLITE_INSERT_LISTING_CHANGE, rows)
+            _sqlite_insert(_raw(conn), _SQLITE_INSERT_LISTING_CHANGES, rows)
             return
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_FEED_LOCK})")
         driver_connection = conn.connection.driver_connection
@@ -1215,16 +1255,13 @@ def _create_engine(url: URL) -> Engine:
     return engine
 
 
-_PG_ARRAY_TYPES = {bytes: "bytea[]", int: "bigint[]", str: "text[]"}
-
-
 def _upsert_sql(table: str, dialect: str) -> _MultiRow:
     """Upsert of whole rows (_state_values), below SQLAlchemy's statement layer.
 
     SQLite gets multi-row statements (_sqlite_insert). PostgreSQL gets ONE statement for all
-    rows, one array per column through unnest() (``head`` alone): executemany would cost a
-    statement per row even pipelined (~0.15 ms each), and a multi-row VALUES would be
-    compiled anew by SQLAlchemy for every batch.
+    rows, from the temporary table they were copied into (``head`` alone: SqlStore._pg_upsert
+    and _pg_staged_upsert): executemany would cost a statement per row even pipelined
+    (~0.15 ms each), and a multi-row VALUES would be compiled anew for every batch.
     """
     names = [*STATE_VALUE_COLUMNS[table], KEY_COLUMN]
     quoted = [f'"{name}"' for name in names]
@@ -1232,13 +1269,29 @@ def _upsert_sql(table: str, dialect: str) -> _MultiRow:
     head = f'INSERT INTO "{schema.state_tables[table].name}" ({", ".join(quoted)}) '
     tail = f' ON CONFLICT ("{KEY_COLUMN}") DO UPDATE SET {updates}'
     if dialect == "postgresql":
-        arrays = ", ".join(f"%s::{_PG_ARRAY_TYPES[column_kind(name)]}" for name in names)
-        return _MultiRow(f"{head}SELECT * FROM unnest({arrays}){tail}", "")  # noqa: S608
+        staging = _pg_staging_table(table)
+        select_sql = f"SELECT {', '.join(quoted)} FROM {staging}"  # noqa: S608 (fixed names)
+        return _MultiRow(f"{head}{select_sql}{tail}", "")
     return _MultiRow(f"{head}VALUES ", f"({', '.join('?' * len(names))})", tail)
 
 
+def _pg_staging_table(table: str) -> str:
+    return f"ccnode_staged_{schema.state_tables[table].name}"
+
+
+def _pg_staged_upsert(table: str) -> tuple[str, str, str, str]:
+    """(temporary table, its CREATE, the COPY into it, the upsert from it) of a state table."""
+    staging = _pg_staging_table(table)
+    names = ", ".join(f'"{name}"' for name in [*STATE_VALUE_COLUMNS[table], KEY_COLUMN])
+    create = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+        f'(LIKE "{schema.state_tables[table].name}") ON COMMIT DELETE ROWS'
+    )
+    return staging, create, f"COPY {staging} ({names}) FROM STDIN", _PG_UPSERTS[table]
+
+
 _SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
-# Whole-record upserts of the asset registry, in the shape of _upsert_sql.
+# Whole-record upserts of the asset registry (PostgreSQL: one statement over unnest() arrays).
 _ASSET_UPSERTS = {
     "sqlite": "INSERT INTO assets (asset_id, owner_id, category, record) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (asset_id) DO UPDATE SET owner_id = excluded.owner_id, "
@@ -1249,6 +1302,7 @@ _ASSET_UPSERTS = {
     "category = excluded.category, record = excluded.record",
 }
 _PG_UPSERTS = {table: _upsert_sql(table, "postgresql").head for table in schema.state_tables}
+_PG_STAGED_UPSERTS = {table: _pg_staged_upsert(table) for table in schema.state_tables}
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:

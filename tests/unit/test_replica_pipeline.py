@@ -8,6 +8,7 @@ memory store and on SQLite in tmp_path.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from node.store.base import (
     RowQuery,
     StoredEntry,
 )
-from node.store.layout import prepare_sql_append
+from node.store.layout import SqlAppendLayout, prepare_sql_append
 from node.store.runner import Db
 from sync.entry import Entry, decode_header
 from sync.folds import fold_batch
@@ -441,6 +442,44 @@ def test_commit_all_stops_at_the_first_failure(
 
     applied, failure = replica.commit_all([following])  # the caller goes on past a stale one
     assert failure is None and [a.size for a in applied] == [8]
+
+
+def test_commit_all_writes_the_batches_before_one_the_store_refuses_mid_group(
+    backend: str, open_replica: Callable[[], Replica], listings: Log
+) -> None:
+    replica = open_replica()
+    first = _prepare(replica, _batch(listings, 0, 4))
+    second = _prepare(replica, _batch(listings, 4, 8), after=first)
+    third = _prepare(replica, _batch(listings, 8, 12), after=second)
+    reference = open_replica()
+    reference.commit(_prepare(reference, _batch(listings, 0, 4)))
+    # The second batch's entry rows are the first's: its Merkle nodes go in, then its
+    # entries break the primary key; the store takes back all of that batch, none of the first.
+    assert first.append is not None and second.append is not None
+    if backend == "sqlite":
+        assert isinstance(first.append.layout, SqlAppendLayout)
+        assert isinstance(second.append.layout, SqlAppendLayout)
+        second.append.layout.entry_rows[:] = first.append.layout.entry_rows
+    else:
+        second.append = dataclasses.replace(second.append, expected_size=0)
+
+    applied, failure = replica.commit_all([first, second, third])
+
+    assert [a.size for a in applied] == [4]
+    assert failure is not None and failure[0] == 1
+    assert isinstance(failure[1], IntegrityError | ConflictError)
+    assert snapshot(replica._db.store) == snapshot(reference._db.store)
+    assert replica._db.store.leaf_hashes(ORIGIN, 0, 4) == reference._db.store.leaf_hashes(
+        ORIGIN, 0, 4
+    )
+    # The next batches, prepared again, commit as usual (the store kept no node of the refused one).
+    again = _prepare(replica, _batch(listings, 4, 8))
+    applied, failure = replica.commit_all(
+        [again, _prepare(replica, _batch(listings, 8, 12), after=again)]
+    )
+    assert failure is None and [a.size for a in applied] == [8, 12]
+    assert replica._db.store.vector() == {ORIGIN: 12}
+    assert len(_rows(replica)) == 12
 
 
 def test_commit_all_reports_a_store_error_at_its_position(

@@ -36,6 +36,7 @@ from node.store.base import (
     OriginState,
     PayloadPurge,
     PeerRecord,
+    PreparedAppend,
     Refusal,
     RowChange,
     RowQuery,
@@ -43,6 +44,7 @@ from node.store.base import (
     StoreError,
 )
 from node.store.checks import ROW_QUERY_AMONG_MAX
+from node.store.layout import SqlAppendLayout
 from node.store.schema import metadata
 from sync import merkle, tiles
 
@@ -1284,3 +1286,47 @@ def test_subtree_hashes_answer_proofs_like_the_leaves(store: Store) -> None:
         store.subtree_hashes(ORIGIN, [(0, position)])  # beyond the log
     with pytest.raises(ValueError, match="not stored"):
         store.subtree_hashes(OTHER, [(2, 0)])  # OTHER has 3 leaves: no complete 4-subtree
+
+
+def test_commit_appends_writes_in_order_up_to_the_first_refusal(
+    store_location: str, open_test_store: Callable[[str], Store]
+) -> None:
+    store = open_test_store(store_location)
+
+    def prepared(size: int, key: str) -> PreparedAppend:
+        return store.prepare_append(
+            origin="chengdu",
+            expected_size=size,
+            entries=[make_entry("chengdu", size)],
+            state=state_for("chengdu", size + 1),
+            changes=[upsert(key, status="listed", last_index=size)],
+        )
+
+    # The third was laid out against a size the store no longer has (another writer went
+    # first); the fourth follows it.
+    batches = [prepared(0, "k0"), prepared(1, "k1"), prepared(1, "stale"), prepared(3, "k3")]
+    written, refused = store.commit_appends(batches)
+
+    assert written == 2 and isinstance(refused, ConflictError)
+    assert store.vector() == {"chengdu": 2}
+    assert set(store.get_rows("blacklist", ["k0", "k1", "stale", "k3"])) == {"k0", "k1"}
+
+    # A batch refused half-way through its statements (SQL: its entry row breaks the primary
+    # key after its Merkle nodes went in) leaves nothing behind either.
+    broken = prepared(2, "broken")
+    layout = broken.layout
+    if isinstance(layout, SqlAppendLayout):
+        assert isinstance(batches[1].layout, SqlAppendLayout)
+        layout.entry_rows[:] = batches[1].layout.entry_rows
+    else:
+        broken = replace(broken, expected_size=1)
+    written, refused = store.commit_appends([prepared(2, "k2"), broken])
+    assert written == 1 and isinstance(refused, IntegrityError | ConflictError)
+    assert store.vector() == {"chengdu": 3}
+    assert set(store.get_rows("blacklist", ["k2", "broken"])) == {"k2"}
+    # The node the refused batch wrote before its entry was taken back with it.
+    assert store.commit_appends([prepared(3, "k3")]) == (1, None)
+    assert store.leaf_hashes("chengdu", 0, 4) == [
+        make_entry("chengdu", i).leaf_hash for i in range(4)
+    ]
+    assert store.commit_appends([]) == (0, None)
