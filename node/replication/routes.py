@@ -53,6 +53,10 @@ class Router:
         self._held: dict[str, int] = {}
         self._plan: Plan = routing.plan(node_id, {}, {})
         self._pending: dict[tuple[str, str], tuple[int, str]] = {}
+        # Per origin, the gossiped note checked last: every peer gossips the same note (the
+        # origin's signature only), so each is checked against the held log once, not once
+        # per peer (a signature check and two reads each).
+        self._checked: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -192,4 +196,7 @@ class Router:
         ]
         for key, note in due:
             del self._pending[key]
+            if self._checked.get(key[1]) == note:
+                continue  # the held log below its size never changes: checked already
             await self._equivocation.check_held(key[1], note)
+            self._checked[key[1]] = note

@@ -21,7 +21,7 @@ from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange, gossip_checkpoint
 from node.services.purges import purged_on
 from node.store import proofs
-from node.store.base import LogReader, PayloadPurge, RetentionStore
+from node.store.base import LogReader, OriginState, PayloadPurge, RetentionStore
 from node.store.runner import Db
 from sync.checkpoint import open_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
@@ -107,6 +107,16 @@ async def _read_takes(
             return
 
 
+@dataclass(slots=True)
+class _Snapshot:
+    """The evidence and origin states as of one ChangeFeed version, read in one trip for
+    every stream that one change woke (a commit wakes each of the node's streams; read
+    per stream, the same two tables were read once per subscriber)."""
+
+    version: int
+    read: asyncio.Future[tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]]
+
+
 async def _wait_either(changed: Awaitable[int], woken: asyncio.Event) -> None:
     """Until the store changes (or the wait times out) or the selection is replaced."""
     waits = {asyncio.ensure_future(changed), asyncio.ensure_future(woken.wait())}
@@ -145,6 +155,29 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self._changes = changes
         self._limits = limits
         self._clock = clock
+        self._snapshot: _Snapshot | None = None
+
+    async def _held(
+        self, version: int
+    ) -> tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]:
+        """The evidence (one record per origin) and the origin states, read after the
+        ChangeFeed reached ``version``: shared by the streams that ask at the same version
+        (a failed read is not shared: the next stream reads again)."""
+        snap = self._snapshot
+        if (
+            snap is None
+            or snap.version != version
+            or (snap.read.done() and (snap.read.cancelled() or snap.read.exception()))
+        ):
+            snap = self._snapshot = _Snapshot(version, asyncio.ensure_future(self._read_held()))
+        return await asyncio.shield(snap.read)
+
+    async def _read_held(
+        self,
+    ) -> tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]:
+        # Evidence first: an origin frozen meanwhile is then frozen in the states read after.
+        evidence = await self._exchange.evidence_by_origin()
+        return evidence, await self._db.read(self._db.store.origin_states)
 
     # ---------------------------------------------------------------- Hello
 
@@ -247,8 +280,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             if selection.error:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, selection.error)
             selection.woken.clear()
+            held_evidence, states = await self._held(seen)
             # Evidence first, so the subscriber freezes an origin before any batch of it.
-            for origin, evidence in sorted((await self._exchange.evidence_by_origin()).items()):
+            for origin, evidence in sorted(held_evidence.items()):
                 if origin not in evidence_sent and len(evidence_sent) < EVIDENCE_PER_STREAM_MAX:
                     evidence_sent.add(origin)
                     yield federation_pb2.SyncMessage(evidence=evidence)
@@ -257,7 +291,6 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 if routes != routes_sent:
                     routes_sent = routes
                     yield federation_pb2.SyncMessage(routes=federation_pb2.Routes(hops=routes))
-            states = await self._db.read(self._db.store.origin_states)
             sent_any = False
             gossip: list[str] = []
             for st in sorted(states, key=lambda s: s.origin):
