@@ -36,6 +36,8 @@ HEARTBEAT_S = 10.0
 # A Sync stream gossips the checkpoints of the origins its subscriber takes elsewhere at most
 # this often (one note per origin that grew), so gossip costs little next to the entries.
 GOSSIP_INTERVAL_S = 1.0
+# Held notes kept in their gossip form (the latest of each origin, a few times over).
+GOSSIP_FORMS_MAX = 1024
 # Origins one Take may name: far more than a federation of regions has.
 TAKE_ORIGINS_MAX = 256
 NODE = ("node",)
@@ -156,6 +158,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self._limits = limits
         self._clock = clock
         self._snapshot: _Snapshot | None = None
+        self._gossip_forms: dict[str, tuple[str, int, str] | None] = {}
 
     async def _held(
         self, version: int
@@ -171,6 +174,14 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         ):
             snap = self._snapshot = _Snapshot(version, asyncio.ensure_future(self._read_held()))
         return await asyncio.shield(snap.read)
+
+    def _gossip_form(self, note: str) -> tuple[str, int, str] | None:
+        """gossip_checkpoint of a held note, parsed once for every stream that gossips it."""
+        if note not in self._gossip_forms:
+            if len(self._gossip_forms) >= GOSSIP_FORMS_MAX:
+                self._gossip_forms.clear()
+            self._gossip_forms[note] = gossip_checkpoint(note)
+        return self._gossip_forms[note]
 
     async def _read_held(
         self,
@@ -340,7 +351,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             if gossip and now_s >= gossip_due_s:
                 gossip_due_s = now_s + GOSSIP_INTERVAL_S
                 for note in gossip:
-                    cp = gossip_checkpoint(note)
+                    cp = self._gossip_form(note)
                     if cp is not None:
                         gossiped[cp[0]] = cp[1]
                         yield federation_pb2.SyncMessage(
