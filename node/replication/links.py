@@ -618,6 +618,7 @@ class PeerLinkSet:
             notify=parts.watch.notify,
             clock=parts.clock,
             stall_grace_s=parts.limits.relay_stall_s,
+            changes=parts.watch,
         )
 
     async def start(self) -> None:

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 
 from node.aio import cancel_and_wait
 from node.clock import Clock
-from node.ports import EquivocationWatch
+from node.ports import ChangeFeed, EquivocationWatch
 from node.replication.exchange import gossip_checkpoint
-from node.store.base import LogReader
+from node.store.base import LogReader, OriginState
 from node.store.runner import Db
 from sync import routing
 from sync.routing import PeerView, Plan, Stalls
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # How often the router looks for stalls and checks pending gossip, at most.
 TICK_S_MAX = 0.25
+# Gossiped notes kept parsed (a few per origin and peer between two checks).
+PARSED_NOTES_MAX = 1024
 FROZEN_HELD = 2**63  # the size a frozen origin counts as held, for the stall check
 
 
@@ -40,11 +42,16 @@ class Router:
         notify: Callable[[], None],
         clock: Clock,
         stall_grace_s: float,
+        changes: ChangeFeed | None = None,
     ) -> None:
         self._node_id = node_id
         self._db = db
         self._equivocation = equivocation
         self._notify = notify  # the ChangeFeed: streams send this node's new routes
+        # The ChangeFeed's version moves on every commit: a tick reads the origin states
+        # only when it moved (None: at every tick).
+        self._changes = changes
+        self._states: tuple[int, list[OriginState]] | None = None
         self._clock = clock
         self._stalls = Stalls(node_id, stall_grace_s)
         self._tick_s = min(TICK_S_MAX, max(0.05, stall_grace_s / 4))
@@ -53,6 +60,12 @@ class Router:
         self._held: dict[str, int] = {}
         self._plan: Plan = routing.plan(node_id, {}, {})
         self._pending: dict[tuple[str, str], tuple[int, str]] = {}
+        # Per origin, the gossiped note checked last: every peer gossips the same note (the
+        # origin's signature only), so each is checked against the held log once, not once
+        # per peer (a signature check and two reads each).
+        self._checked: dict[str, str] = {}
+        # Gossiped notes parsed lately: the peers gossip the same notes.
+        self._parsed: dict[str, tuple[str, int, str] | None] = {}
         self._task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -115,7 +128,12 @@ class Router:
     def gossip(self, peer: str, note: str) -> None:
         """A checkpoint the peer holds of an origin this node takes elsewhere: checked
         against the held log once the node holds that size (by the next tick)."""
-        parsed = gossip_checkpoint(note)
+        parsed = self._parsed.get(note)
+        if parsed is None:
+            parsed = gossip_checkpoint(note)
+            if len(self._parsed) >= PARSED_NOTES_MAX:
+                self._parsed.clear()
+            self._parsed[note] = parsed
         if parsed is None or parsed[0] == self._node_id:
             return
         origin, size, _ = parsed
@@ -159,6 +177,15 @@ class Router:
         if before.hops != after.hops or before.sources != after.sources:
             self._notify()
 
+    async def _origin_states(self) -> list[OriginState]:
+        """The origin states, read again only after a commit (or freeze) since the last read."""
+        if self._changes is None:
+            return await self._db.read(self._db.store.origin_states)
+        version = self._changes.version
+        if self._states is None or self._states[0] != version:
+            self._states = (version, await self._db.read(self._db.store.origin_states))
+        return self._states[1]
+
     async def _ticks(self) -> None:
         while True:
             await asyncio.sleep(self._tick_s)
@@ -170,7 +197,7 @@ class Router:
                 log.exception("routing tick failed")
 
     async def _tick(self) -> None:
-        states = await self._db.read(self._db.store.origin_states)
+        states = await self._origin_states()
         for st in states:
             self.applied(st.origin, st.size)
         # A frozen origin never progresses here, and peers that have not frozen it yet are
@@ -192,4 +219,7 @@ class Router:
         ]
         for key, note in due:
             del self._pending[key]
+            if self._checked.get(key[1]) == note:
+                continue  # the held log below its size never changes: checked already
             await self._equivocation.check_held(key[1], note)
+            self._checked[key[1]] = note

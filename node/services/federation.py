@@ -21,7 +21,7 @@ from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
 from node.replication.exchange import Exchange, gossip_checkpoint
 from node.services.purges import purged_on
 from node.store import proofs
-from node.store.base import LogReader, PayloadPurge, RetentionStore
+from node.store.base import LogReader, OriginState, PayloadPurge, RetentionStore
 from node.store.runner import Db
 from sync.checkpoint import open_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
@@ -36,6 +36,8 @@ HEARTBEAT_S = 10.0
 # A Sync stream gossips the checkpoints of the origins its subscriber takes elsewhere at most
 # this often (one note per origin that grew), so gossip costs little next to the entries.
 GOSSIP_INTERVAL_S = 1.0
+# Held notes kept in their gossip form (the latest of each origin, a few times over).
+GOSSIP_FORMS_MAX = 1024
 # Origins one Take may name: far more than a federation of regions has.
 TAKE_ORIGINS_MAX = 256
 NODE = ("node",)
@@ -107,6 +109,16 @@ async def _read_takes(
             return
 
 
+@dataclass(slots=True)
+class _Snapshot:
+    """The evidence and origin states as of one ChangeFeed version, read in one trip for
+    every stream that one change woke (a commit wakes each of the node's streams; read
+    per stream, the same two tables were read once per subscriber)."""
+
+    version: int
+    read: asyncio.Future[tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]]
+
+
 async def _wait_either(changed: Awaitable[int], woken: asyncio.Event) -> None:
     """Until the store changes (or the wait times out) or the selection is replaced."""
     waits = {asyncio.ensure_future(changed), asyncio.ensure_future(woken.wait())}
@@ -145,6 +157,38 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self._changes = changes
         self._limits = limits
         self._clock = clock
+        self._snapshot: _Snapshot | None = None
+        self._gossip_forms: dict[str, tuple[str, int, str] | None] = {}
+
+    async def _held(
+        self, version: int
+    ) -> tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]:
+        """The evidence (one record per origin) and the origin states, read after the
+        ChangeFeed reached ``version``: shared by the streams that ask at the same version
+        (a failed read is not shared: the next stream reads again)."""
+        snap = self._snapshot
+        if (
+            snap is None
+            or snap.version != version
+            or (snap.read.done() and (snap.read.cancelled() or snap.read.exception()))
+        ):
+            snap = self._snapshot = _Snapshot(version, asyncio.ensure_future(self._read_held()))
+        return await asyncio.shield(snap.read)
+
+    def _gossip_form(self, note: str) -> tuple[str, int, str] | None:
+        """gossip_checkpoint of a held note, parsed once for every stream that gossips it."""
+        if note not in self._gossip_forms:
+            if len(self._gossip_forms) >= GOSSIP_FORMS_MAX:
+                self._gossip_forms.clear()
+            self._gossip_forms[note] = gossip_checkpoint(note)
+        return self._gossip_forms[note]
+
+    async def _read_held(
+        self,
+    ) -> tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]:
+        # Evidence first: an origin frozen meanwhile is then frozen in the states read after.
+        evidence = await self._exchange.evidence_by_origin()
+        return evidence, await self._db.read(self._db.store.origin_states)
 
     # ---------------------------------------------------------------- Hello
 
@@ -253,8 +297,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             if selection.error:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, selection.error)
             selection.woken.clear()
+            held_evidence, states = await self._held(seen)
             # Evidence first, so the subscriber freezes an origin before any batch of it.
-            for origin, evidence in sorted((await self._exchange.evidence_by_origin()).items()):
+            for origin, evidence in sorted(held_evidence.items()):
                 if origin not in evidence_sent and len(evidence_sent) < EVIDENCE_PER_STREAM_MAX:
                     evidence_sent.add(origin)
                     yield federation_pb2.SyncMessage(evidence=evidence)
@@ -263,7 +308,6 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 if routes != routes_sent:
                     routes_sent = routes
                     yield federation_pb2.SyncMessage(routes=federation_pb2.Routes(hops=routes))
-            states = await self._db.read(self._db.store.origin_states)
             sent_any = False
             gossip: list[str] = []
             for st in sorted(states, key=lambda s: s.origin):
@@ -313,7 +357,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             if gossip and now_s >= gossip_due_s:
                 gossip_due_s = now_s + GOSSIP_INTERVAL_S
                 for note in gossip:
-                    cp = gossip_checkpoint(note)
+                    cp = self._gossip_form(note)
                     if cp is not None:
                         gossiped[cp[0]] = cp[1]
                         yield federation_pb2.SyncMessage(
