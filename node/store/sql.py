@@ -1137,6 +1137,12 @@ class SqlStore(AppendInTwoSteps):
 
     def query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
         check_query(query)
+        if self._dialect == "sqlite" and not (
+            query.among or query.prefix or query.above or query.below
+        ):
+            # Columns equal to values only: what the lookup responder asks after every batch
+            # that changed lookup rows, and most queries of a row by an indexed column.
+            return self._sqlite_query_rows(query)
         table = schema.state_tables[query.table]
         condition = and_(
             true(),
@@ -1160,6 +1166,42 @@ class SqlStore(AppendInTwoSteps):
             total = conn.execute(count).scalar_one()
             rows = [dict(row._mapping) for row in conn.execute(page)]
         return rows, total
+
+    def _sqlite_query_rows(self, query: RowQuery) -> tuple[list[dict[str, Any]], int]:
+        names = _state_columns(query.table)
+        # Column names are the table's (check_query); the values are bound. None is NULL,
+        # which only IS NULL matches (as SQLAlchemy renders ``column == None``).
+        where = ["1"]
+        params: list[Any] = []
+        for column, value in query.equals.items():
+            if value is None:
+                where.append(f"{column} IS NULL")
+            else:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.after_key is not None:
+            where.append("key > ?")
+            params.append(query.after_key)
+        table = schema.state_tables[query.table].name
+        condition = " AND ".join(where)
+        count_sql = f"SELECT count(*) FROM {table} WHERE {condition}"  # noqa: S608
+        page_sql = (
+            f"SELECT {', '.join(names)} FROM {table} WHERE {condition} "  # noqa: S608
+            "ORDER BY key LIMIT ? OFFSET ?"
+        )
+        with self._read() as conn:
+            raw = _raw(conn)
+            # One transaction: the page and the count see the same snapshot.
+            began = not raw.in_transaction
+            if began:
+                raw.execute("BEGIN")
+            try:
+                (total,) = raw.execute(count_sql, params).fetchone()
+                found = raw.execute(page_sql, (*params, query.limit, query.offset)).fetchall()
+            finally:
+                if began:
+                    raw.execute("ROLLBACK")
+        return [dict(zip(names, row, strict=True)) for row in found], total
 
     # ---- asset registry
 
@@ -1463,7 +1505,14 @@ def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]
     statement with SQLAlchemy cost more than the whole lookup. Interior nodes are a UNION
     ALL of one primary-key lookup per level, because an OR of the levels or a row-value IN
     over (level, idx) makes SQLite scan all of the origin's nodes."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sqlite_dialect = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite_dialect else "%s"
+
+    def run(sql: str, params: tuple[Any, ...]) -> Iterable[Any]:
+        if sqlite_dialect:  # not even exec_driver_sql's execution context: twice an append
+            return _raw(conn).execute(sql, params)
+        return conn.exec_driver_sql(sql, params)
+
     found: dict[tuple[int, int], bytes] = {}
     fetch = tiles.stored_nodes(wanted)
     leaves = [index for level, index in fetch if level == 0]
@@ -1471,7 +1520,7 @@ def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]
     for chunk in _chunks(leaves):
         marks = ", ".join([mark] * len(chunk))
         sql = f"SELECT idx, leaf_hash FROM entries WHERE origin = {mark} AND idx IN ({marks})"  # noqa: S608 (placeholders only)
-        for index, leaf in conn.exec_driver_sql(sql, (origin, *chunk)):
+        for index, leaf in run(sql, (origin, *chunk)):
             found[(0, index)] = bytes(leaf)
     for node_chunk in _chunks(inner):
         by_level: dict[int, list[int]] = {}
@@ -1486,7 +1535,7 @@ def _subtree_hashes(conn: Connection, origin: str, wanted: list[tuple[int, int]]
                 f"WHERE origin = {mark} AND level = {mark} AND idx IN ({marks})"
             )
             params.extend((origin, level, *indexes))
-        for level, index, node in conn.exec_driver_sql(" UNION ALL ".join(branches), tuple(params)):
+        for level, index, node in run(" UNION ALL ".join(branches), tuple(params)):
             found[(level, index)] = bytes(node)
     return tiles.assemble(wanted, found)
 
