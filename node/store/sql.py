@@ -200,6 +200,7 @@ _SQLITE_ASSETS_BY_OWNER = (
     "SELECT asset_id, owner_id, category, record FROM assets "
     "WHERE owner_id = ? AND category IN {} ORDER BY asset_id"
 )
+_SQLITE_PEERS = "SELECT node_id, address, court_prefixes FROM peers ORDER BY node_id"
 _SQLITE_OFFICER = "SELECT officer_id, court, name, role FROM officers WHERE officer_id = ?"
 _SQLITE_IS_CASE_PARTY = "SELECT 1 FROM case_parties WHERE case_number = ? AND party_id = ?"
 _SQLITE_ENTRIES_BY_SUBJECT = f"SELECT {_ENTRY_COLUMN_LIST} FROM entries WHERE subject IN "  # noqa: S608
@@ -1049,10 +1050,16 @@ class SqlStore(AppendInTwoSteps):
             table.c.node_id
         )
         with self._read() as conn:
-            return [
-                PeerRecord(node_id, address, _split_prefixes(prefixes))
-                for node_id, address, prefixes in conn.execute(statement)
-            ]
+            # The lookup responder reads the peers at every run: on the driver on SQLite.
+            found = (
+                _raw(conn).execute(_SQLITE_PEERS).fetchall()
+                if self._dialect == "sqlite"
+                else conn.execute(statement).all()
+            )
+        return [
+            PeerRecord(node_id, address, _split_prefixes(prefixes))
+            for node_id, address, prefixes in found
+        ]
 
     def record_refusal(self, refusal: Refusal) -> None:
         refusal = clip_refusal(refusal)
