@@ -135,6 +135,8 @@ def check_key_name(name: object, field: str = "key name") -> str:
     Rule (signed-note §Format): non-empty, no Unicode whitespace, no "+"; ours also forbids
     ASCII control characters (they are illegal anywhere in a note anyway).
     """
+    if isinstance(name, str) and name in _VALID_KEY_NAMES:
+        return name
     if not isinstance(name, str) or not name:
         raise NoteError(f"{field} must be a non-empty string")
     if any(ch.isspace() for ch in name):
@@ -144,7 +146,15 @@ def check_key_name(name: object, field: str = "key name") -> str:
     if _CONTROL_RE.search(name):
         raise NoteError(f"{field} must not contain control characters")
     _check_utf8(name, field)
+    if len(_VALID_KEY_NAMES) < _VALID_KEY_NAMES_MAX:
+        _VALID_KEY_NAMES.add(name)
     return name
+
+
+# Names that passed check_key_name: every note parsed (a checkpoint in every batch, with its
+# cosignatures) names the same few origins and witnesses, and the check walks each character.
+_VALID_KEY_NAMES: set[str] = set()
+_VALID_KEY_NAMES_MAX = 4096
 
 
 def _check_utf8(text: str, field: str) -> int:

@@ -138,9 +138,18 @@ class PrepareContext:
 class RowReader:
     """Current folded rows plus the uncommitted changes of earlier drafts in the group."""
 
-    def __init__(self, store: RowStore, pending: dict[StateKey, Row]) -> None:
+    def __init__(
+        self,
+        store: RowStore,
+        pending: dict[StateKey, Row],
+        committed: dict[StateKey, Row | None] | None = None,
+    ) -> None:
         self._store = store
         self.pending = pending
+        # Committed rows read so far (None: no such row), shared by the readers of one commit
+        # group: the group reads one snapshot and nothing else writes before its commit, so a
+        # row a preparer read is not read again by the fold (or the next submission).
+        self._committed = {} if committed is None else committed
         # Per (table, column): value -> keys of pending rows that had it, so that find_by does
         # not scan every pending row (an import of 100,000 listings is one submission).
         self._pending_by: dict[tuple[str, str], dict[Any, set[str]]] = {}
@@ -158,7 +167,11 @@ class RowReader:
     def get(self, table: str, key: str) -> Row | None:
         if (table, key) in self.pending:
             return self.pending[(table, key)]
-        return self._store.get_rows(table, [key]).get(key)
+        if (table, key) in self._committed:
+            return self._committed[(table, key)]
+        row = self._store.get_rows(table, [key]).get(key)
+        self._committed[(table, key)] = row
+        return row
 
     def find(self, table: str, equals: Mapping[str, Any]) -> list[Row]:
         """Every row of ``table`` whose columns equal ``equals``, pending changes included, by
@@ -417,13 +430,14 @@ class LocalLog:
         stored: list[StoredEntry] = []
         outcomes: list[SubmitResult | DraftRejected] = []
         last_hlc = self._last_hlc
+        committed: dict[StateKey, Row | None] = {}
         # One read snapshot for the group's checks: no connection checkout or BEGIN per row
         # read (the commit below writes on its own connection).
         with store.snapshot():
             for sub in group:
                 try:
                     made, rows, last_hlc_sub, warnings, skipped = self._build(
-                        sub, size0 + len(stored), pending, now_ms, day, last_hlc
+                        sub, size0 + len(stored), pending, now_ms, day, last_hlc, committed
                     )
                 except DraftRejected as exc:
                     outcomes.append(exc)
@@ -504,9 +518,10 @@ class LocalLog:
         now_ms: int,
         day: dt.date,
         last_hlc: int,
+        committed: dict[StateKey, Row | None],
     ) -> tuple[list[StoredEntry], dict[StateKey, Row], int, list[str], list[tuple[int, str]]]:
         rows = dict(pending)
-        reader = RowReader(self._db.store, rows)
+        reader = RowReader(self._db.store, rows, committed)
         made: list[StoredEntry] = []
         warnings: list[str] = []
         skipped: list[tuple[int, str]] = []

@@ -36,8 +36,12 @@ def cut_batch(
     ``headers_suffice``: the reader is the origin recovering its own log, which takes an entry
     without its payload when no peer holds it; a missing payload then does not stop the batch."""
     sizes = sizes_cache.get(origin)
-    if sizes is None or sizes[-1] < min(size, start + entries_max):
+    if not sizes:
         sizes = sizes_cache[origin] = store.checkpoint_sizes(origin)
+    elif sizes[-1] < min(size, start + entries_max):
+        # A live tail: only the checkpoints signed since the last batch (a log holds one per
+        # commit group, so reading them all again would cost more with every batch).
+        sizes.extend(store.checkpoint_sizes(origin, after=sizes[-1]))
     lo = bisect.bisect_right(sizes, start)
     hi = bisect.bisect_right(sizes, min(size, start + entries_max))
     candidates = sizes[lo:hi]

@@ -152,7 +152,12 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "state why the debtor's assets are asked (recorded with the request)",
                 zh=f"必须写明查询事由，并随请求记录（{CHAKONG}第七条、第八条）",
             )
-        await self._require_officer(request.actor, context, "Lookups.Request")
+        # The officer and the case party are read at once (debtor_registered only reads); the
+        # officer's refusal still comes first.
+        _, registered = await asyncio.gather(
+            self._require_officer(request.actor, context, "Lookups.Request"),
+            debtor_registered(self._db, _requested(request), self._court_prefixes),
+        )
         if not self._is_peer(request.target):
             # A lookup's entries reach only its audience: a relay holds their headers alone
             # and may not pass them to the requester or the target (sync/verify.py), so the
@@ -164,17 +169,9 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "not a peer of this node (a lookup travels only over a direct link)",
                 zh="不是本节点的对端节点：查询只经直接连接发送（ccnode peers add）",
             )
-        body = payloads_pb2.LookupRequested(
-            target_node=request.target,
-            case_number=request.case_number,
-            debtor=request.debtor,
-            categories=request.categories,
-            purpose=request.purpose,
-            credit_code_confirmed=request.credit_code_confirmed,
-        )
+        body = _requested(request)
         # 网络查询冻结规定 arts. 7–8: a query may only concern a debtor of the cited case. The
         # register of case parties is this node's: it checks, and its signed request says so.
-        registered = await debtor_registered(self._db, body, self._court_prefixes)
         if registered is False:
             await refuse(
                 context,
@@ -425,6 +422,18 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         return lookups_pb2.CountAssetsResponse(
             total=await self._db.read(self._db.store.count_assets)
         )
+
+
+def _requested(request: lookups_pb2.LookupRequest) -> payloads_pb2.LookupRequested:
+    """The body of the LOOKUP_REQUESTED entry a request asks for."""
+    return payloads_pb2.LookupRequested(
+        target_node=request.target,
+        case_number=request.case_number,
+        debtor=request.debtor,
+        categories=request.categories,
+        purpose=request.purpose,
+        credit_code_confirmed=request.credit_code_confirmed,
+    )
 
 
 def _checked_rows(message: lookups_pb2.ImportAssetsRequest) -> list[AssetRow]:

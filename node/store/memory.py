@@ -285,9 +285,9 @@ class MemoryStore(AppendInTwoSteps):
         with self._lock:
             return self._checkpoints.get(origin, {}).get(size)
 
-    def checkpoint_sizes(self, origin: str) -> list[int]:
+    def checkpoint_sizes(self, origin: str, after: int = -1) -> list[int]:
         with self._lock:
-            return sorted(self._checkpoints.get(origin, {}))
+            return sorted(s for s in self._checkpoints.get(origin, {}) if s > after)
 
     def update_checkpoint_note(self, origin: str, size: int, note: str) -> None:
         with self._lock:

@@ -116,3 +116,30 @@ def test_prefetch_reads_many_values_in_few_queries(monkeypatch: pytest.MonkeyPat
         "delisted",
         "listed",
     ]
+
+
+class _ByKey:
+    """get_rows over a fixed set of committed rows, counting the reads."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = {str(row["key"]): row for row in rows}
+        self.reads: list[list[str]] = []
+
+    def get_rows(self, table: str, keys: list[str]) -> dict[str, Row]:
+        self.reads.append(list(keys))
+        return {k: self.rows[k] for k in keys if k in self.rows}
+
+
+def test_get_reads_a_committed_row_once_per_group() -> None:
+    store = _ByKey([_row("a/bl/0", "X")])
+    committed: dict[StateKey, Row | None] = {}
+    first = RowReader(store, {}, committed)  # type: ignore[arg-type]
+    assert first.get("blacklist", "a/bl/0") == _row("a/bl/0", "X")
+    assert first.get("blacklist", "a/bl/0") == _row("a/bl/0", "X")
+    assert first.get("blacklist", "a/bl/9") is None
+    assert first.get("blacklist", "a/bl/9") is None  # an absent row is remembered too
+    # The group's next submission shares what was read; its pending rows still come first.
+    second = RowReader(store, {("blacklist", "a/bl/0"): _row("a/bl/0", "Y")}, committed)  # type: ignore[arg-type]
+    assert second.get("blacklist", "a/bl/0") == _row("a/bl/0", "Y")
+    assert second.get("blacklist", "a/bl/9") is None
+    assert store.reads == [["a/bl/0"], ["a/bl/9"]]

@@ -420,6 +420,9 @@ def test_checkpoint_history_and_note_updates(store: Store) -> None:
 
     assert store.checkpoint_sizes(ORIGIN) == [2, 5]
     assert store.checkpoint_sizes(OTHER) == []
+    assert store.checkpoint_sizes(ORIGIN, after=2) == [5]
+    assert store.checkpoint_sizes(ORIGIN, after=1) == [2, 5]
+    assert store.checkpoint_sizes(ORIGIN, after=5) == []
     assert store.checkpoint_at(ORIGIN, 2) == state_for(ORIGIN, 2).checkpoint_note
     assert store.checkpoint_at(ORIGIN, 3) is None
 
@@ -525,7 +528,9 @@ def test_evidence_is_deduplicated_on_its_notes(store: Store) -> None:
     )
     second = replace(first, larger_note="note 6", consistency_proof=())
 
+    assert store.evidence() == []
     assert store.add_evidence(first) is True
+    assert store.evidence() == [first]  # read again after every add (the SQL store holds it)
     assert store.add_evidence(replace(first, detected_by="someone-else")) is False
     assert store.add_evidence(second) is True
     assert store.evidence() == [first, second]
