@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from node.store import SqlStore, Store
-from node.store.base import RowChange, RowQuery, StoredEntry
+from node.store.base import RowChange, RowQuery
 from node.store.listing_rows import listed_record, listing_state_bytes
 from sync.entry import decode_header
 from sync.folds.blacklist import fold, listed_item_bytes
@@ -177,7 +177,8 @@ def test_upgrading_a_store_with_listings_reads_them_back_the_same(
         assert read == rows
     stored = _stored(sql_store_location)
     assert [key for key, (index, _) in sorted(stored.items()) if index is not None] == [
-        f"{ORIGIN}/bl/{i}" for i in (0, 3, 5)  # 4: its payload is purged
+        f"{ORIGIN}/bl/{i}"
+        for i in (0, 3, 5)  # 4: its payload is purged
     ]
 
 
