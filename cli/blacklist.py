@@ -36,8 +36,9 @@ from sync.domain.blacklist import (
     parse_listing_json,
 )
 from sync.domain.blacklist_codec import DEBTOR_TYPE_NAMES, listing_json_from_pb, listing_to_pb
-from sync.domain.errors import ValidationError
+from sync.domain.errors import ValidationError, line_prefix
 from sync.domain.identifiers import DEFAULT_ID_MASKS, IdMasks, mask_id
+from sync.domain.wording import joined
 from sync.folds import blacklist as bl_fold
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -152,8 +153,14 @@ def _representatives(values: Sequence[str]) -> list[dict[str, str]]:
         name, _, id_number = rest.rpartition(":")
         if not role.strip() or not name.strip() or not id_number.strip():
             raise InvalidInput(
-                f"--representative #{position}: must be ROLE:NAME:ID, ROLE one of "
-                + ", ".join(_ROLES)
+                f"第{position}个"
+                + joined(
+                    "representatives",
+                    "须为 身份:姓名:身份证号（ROLE:NAME:ID），身份为 "
+                    + "、".join(_ROLES)
+                    + " 之一",
+                    f"#{position} must be ROLE:NAME:ID, ROLE one of " + ", ".join(_ROLES),
+                )
             )
         out.append({"role": role.strip(), "name": name.strip(), "id_number": id_number.strip()})
     return out
@@ -198,17 +205,7 @@ def _parse_options(obj: Mapping[str, Any]) -> ListingRecord:
     try:
         return parse_listing_json(obj)
     except ValidationError as e:
-        raise InvalidInput(f"{_error_option(e.field)}: {e.explanation}") from None
-
-
-def _error_option(field: str) -> str:
-    """The option a field error is about: ``representatives[1].id_number`` is the second
-    --representative's ID."""
-    if field.startswith("representatives["):
-        position, _, part = field.removeprefix("representatives[").partition("]")
-        if position.isdigit():
-            return f"--representative #{int(position) + 1} {part.lstrip('.') or 'value'}"
-    return _option_name(field)
+        raise InvalidInput(str(e)) from None
 
 
 def _enum_name(enum: Any, value: int) -> str:
@@ -488,13 +485,18 @@ def import_(
             key = (record.court, record.case_number, bl_fold.id_key(record.debtor))
             if key[2] and (earlier := first_line_of_key.setdefault(key, line_no)) != line_no:
                 raise InvalidInput(
-                    f"line {line_no}: debtor: repeats line {earlier} (the same court, case "
-                    "number and debtor) [rule: duplicate_listing]"
+                    line_prefix(line_no)
+                    + joined(
+                        "debtor",
+                        f"与第{earlier}行重复（同一执行法院、案号和被执行人）",
+                        f"repeats line {earlier} (the same court, case number and debtor)",
+                    )
+                    + " [rule: duplicate_listing]"
                 )
             drafts.append(draft)
             line_of_draft.append(line_no)
         if not drafts:
-            raise InvalidInput(f"{file}: no listings to import")
+            raise InvalidInput(f"{file}：没有可导入的条目 / no listings to import")
         limit_bytes = load_config(home).limits.grpc_message_bytes_max
         parts = split_submission(drafts, actor, limit_bytes)
         responses: list[admin_pb2.SubmitResponse] = []
@@ -552,6 +554,7 @@ def split_submission(
         size += 1 + _varint_len(size)  # the repeated field's tag and length
         if size > budget:
             raise InvalidInput(
+                f"第{i + 1}条：条目大小 {size} 字节，超过节点的单条消息上限 {limit_bytes} 字节 / "
                 f"draft {i}: a {size}-byte listing, over the node's {limit_bytes}-byte message "
                 "limit"
             )
@@ -627,10 +630,13 @@ def _parse_line(line: str, line_no: int) -> ListingRecord:
     except json.JSONDecodeError as e:
         # e.msg says what broke (no input is quoted); the column says where.
         raise InvalidInput(
+            f"{line_prefix(line_no)}不是有效的 JSON（第{e.colno}列）/ "
             f"line {line_no}: not valid JSON ({e.msg} at column {e.colno})"
         ) from None
     if not isinstance(obj, dict):
-        raise InvalidInput(f"line {line_no}: listing: must be a JSON object")
+        raise InvalidInput(
+            line_prefix(line_no) + joined("listing", "须为 JSON 对象", "must be a JSON object")
+        )
     try:
         return parse_listing_json(obj, line_no)
     except ValidationError as e:

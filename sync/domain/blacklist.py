@@ -34,6 +34,7 @@ from sync.domain.identifiers import (
     validate_org_code,
     validate_resident_id,
 )
+from sync.domain.wording import SHIXIN
 
 __all__ = [
     "ACT_WITHIN_WORKDAYS",
@@ -357,27 +358,31 @@ def _text(value: object, field: str, *, required: bool = True) -> str | None:
     """Stripped text within its length limit, free of control characters; never echoed."""
     if value is None:
         if required:
-            raise ValidationError(field, "required", "is required")
+            raise ValidationError(field, "required", "is required", zh="必须填写")
         return None
     if not isinstance(value, str):
-        raise ValidationError(field, "type", "must be a string")
+        raise ValidationError(field, "type", "must be a string", zh="须为文本")
     text = value.strip()
     if not text:
         if required:
-            raise ValidationError(field, "required", "must not be empty")
+            raise ValidationError(field, "required", "must not be empty", zh="不得为空")
         return None
     limit = _MAX_CHARS[field]
     if len(text) > limit:
-        raise ValidationError(field, "too_long", f"must be at most {limit} characters")
+        raise ValidationError(
+            field, "too_long", f"must be at most {limit} characters", zh=f"不得超过{limit}个字符"
+        )
     allowed = "\n" if field in _MULTILINE else ""
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-        raise ValidationError(field, "format", "must not contain control characters")
+        raise ValidationError(
+            field, "format", "must not contain control characters", zh="不得含有控制字符"
+        )
     return text
 
 
-def _absent(value: object, field: str, why: str) -> None:
+def _absent(value: object, field: str, why: str, zh: str) -> None:
     if value is not None and value != "":
-        raise ValidationError(field, "not_allowed", why)
+        raise ValidationError(field, "not_allowed", why, zh=zh)
 
 
 # ---------------------------------------------------------------------------- listing
@@ -414,11 +419,22 @@ def validate_listing(
             "court",
             "court_mismatch",
             f"court {court.text} is not the court of case {case.text} ({case.court})",
+            zh=f"{court.text} 不是案件 {case.text} 的执行法院（{case.court}）（{SHIXIN}第六条）",
         )
     if rec.listed_on is not None and rec.listed_on != listed_on:
-        raise ValidationError("listed_on", "mismatch", "differs from the listing date given")
+        raise ValidationError(
+            "listed_on",
+            "mismatch",
+            "differs from the listing date given",
+            zh=f"与纳入日期 {listed_on.isoformat()} 不一致",
+        )
     if rec.filed_on > listed_on:
-        raise ValidationError("filed_on", "date_order", "filing date is after the listing date")
+        raise ValidationError(
+            "filed_on",
+            "date_order",
+            "filing date is after the listing date",
+            zh=f"立案时间不得晚于纳入日期 {listed_on.isoformat()}",
+        )
     if not stored:
         check_case_year(
             case, "case_number", today=listed_on, not_after=rec.filed_on,
@@ -481,34 +497,65 @@ def _validate_debtor(
 ) -> _Debtor:
     name = _required_text(rec.name, "name")
     if debtor_type is DebtorType.PERSON:
-        _absent(rec.credit_code, "credit_code", "a person is identified by id_number")
-        _absent(rec.org_code, "org_code", "a person is identified by id_number")
-        _absent(rec.legal_representative, "legal_representative", "only for organisations")
+        _absent(
+            rec.credit_code, "credit_code", "a person is identified by id_number",
+            f"自然人以身份证号标识，不填统一社会信用代码（{SHIXIN}第六条）",
+        )  # fmt: skip
+        _absent(
+            rec.org_code, "org_code", "a person is identified by id_number",
+            f"自然人以身份证号标识，不填组织机构代码（{SHIXIN}第六条）",
+        )  # fmt: skip
+        _absent(
+            rec.legal_representative, "legal_representative", "only for organisations",
+            f"仅法人或其他组织填写（{SHIXIN}第六条）",
+        )  # fmt: skip
         if rec.representatives:
             raise ValidationError(
-                "representatives", "not_allowed", "only an organisation has representatives"
+                "representatives",
+                "not_allowed",
+                "only an organisation has representatives",
+                zh="仅法人或其他组织有代表人",
             )
         if rec.id_number is None:
-            raise ValidationError("id_number", "required", "is required for a person")
+            raise ValidationError(
+                "id_number",
+                "required",
+                "is required for a person",
+                zh=f"自然人必须填写（{SHIXIN}第六条）",
+            )
         rid = validate_resident_id(rec.id_number, "id_number")
         if rec.sex is not None and rec.sex != rid.sex:
-            raise ValidationError("sex", "sex_mismatch", "does not match the ID number")
+            raise ValidationError(
+                "sex",
+                "sex_mismatch",
+                "does not match the ID number",
+                zh="与身份证号不符（GB 11643）",
+            )
         if rid.birth_date > listed_on:
-            raise ValidationError("id_number", "birth_date", "birth date is after the listing date")
+            raise ValidationError(
+                "id_number",
+                "birth_date",
+                "birth date is after the listing date",
+                zh="出生日期晚于纳入日期（GB 11643）",
+            )
         if is_minor_on(rid, listed_on):
             raise ValidationError(
                 "id_number",
                 "minor",
                 "the debtor is under 18 on the listing date; minors are never listed "
                 "(法释〔2017〕7号 art. 4)",
+                zh=f"被执行人在纳入日期未满十八周岁，未成年人不得纳入失信名单（{SHIXIN}第四条）",
             )
         normalised = replace(
             rec, name=name, id_number=rid.number, sex=rid.sex, credit_code=None,
             org_code=None, legal_representative=None,
         )  # fmt: skip
         return _Debtor(normalised, age_on(rid, listed_on))
-    _absent(rec.id_number, "id_number", "an organisation is identified by credit_code")
-    _absent(rec.sex, "sex", "only for persons")
+    _absent(
+        rec.id_number, "id_number", "an organisation is identified by credit_code",
+        f"法人或其他组织以统一社会信用代码标识，不填身份证号（{SHIXIN}第六条）",
+    )  # fmt: skip
+    _absent(rec.sex, "sex", "only for persons", f"仅自然人填写（{SHIXIN}第六条）")
     representatives = _validate_representatives(rec.representatives)
     legal_rep = _legal_representative(rec.legal_representative, representatives)
     if rec.credit_code is None and rec.org_code is not None:
@@ -526,8 +573,12 @@ def _validate_debtor(
             "credit_code",
             "required",
             "is required for an organisation (or org_code, for one without a credit code)",
+            zh=f"法人或其他组织必须填写；没有统一社会信用代码的，填写组织机构代码（{SHIXIN}第六条）",
         )
-    _absent(rec.org_code, "org_code", "the credit code already contains the organisation code")
+    _absent(
+        rec.org_code, "org_code", "the credit code already contains the organisation code",
+        "已填统一社会信用代码的不再填写：统一社会信用代码已含组织机构代码（GB 32100）",
+    )  # fmt: skip
     credit = validate_credit_code(
         rec.credit_code, "credit_code", allow_bad_checksum=confirm_bad_credit_code
     )
@@ -547,32 +598,41 @@ def _validate_representatives(
     like a person debtor's); one legal representative at most; no person twice in one role.
     Fields are named by position: ``representatives[2].id_number``."""
     if not isinstance(reps, Sequence) or isinstance(reps, str):
-        raise ValidationError("representatives", "type", "must be a list")
+        raise ValidationError("representatives", "type", "must be a list", zh="须为列表")
     if len(reps) > REPRESENTATIVES_MAX:
         raise ValidationError(
-            "representatives", "too_many", f"at most {REPRESENTATIVES_MAX} per listing"
+            "representatives",
+            "too_many",
+            f"at most {REPRESENTATIVES_MAX} per listing",
+            zh=f"每个条目不得超过{REPRESENTATIVES_MAX}人",
         )
     out: list[Representative] = []
     seen: set[tuple[RepresentativeRole, str]] = set()
     for position, r in enumerate(reps):
         where = f"representatives[{position}]"
         if not isinstance(r, Representative):
-            raise ValidationError(where, "type", "must be a representative")
+            raise ValidationError(where, "type", "must be a representative", zh="须为代表人")
         role = _enum(RepresentativeRole, r.role, f"{where}.role")
         try:  # the limits of the legal representative's name, named by position
             name = _required_text(r.name, "legal_representative")
         except ValidationError as err:
-            raise ValidationError(f"{where}.name", err.rule, err.explanation) from None
+            raise err.renamed(f"{where}.name") from None
         rid = validate_resident_id(r.id_number, f"{where}.id_number")
         if (role, rid.number) in seen:
             raise ValidationError(
-                f"{where}.id_number", "duplicate", "the same person is given twice in this role"
+                f"{where}.id_number",
+                "duplicate",
+                "the same person is given twice in this role",
+                zh="同一人以同一身份重复填写",
             )
         if role is RepresentativeRole.LEGAL_REPRESENTATIVE and any(
             o.role is RepresentativeRole.LEGAL_REPRESENTATIVE for o in out
         ):
             raise ValidationError(
-                f"{where}.role", "duplicate", "an organisation has one legal representative"
+                f"{where}.role",
+                "duplicate",
+                "an organisation has one legal representative",
+                zh=f"法人或其他组织只有一名法定代表人（{SHIXIN}第六条）",
             )
         seen.add((role, rid.number))
         out.append(Representative(role=role, name=name, id_number=rid.number))
@@ -591,6 +651,7 @@ def _legal_representative(given: str | None, reps: Sequence[Representative]) -> 
             "legal_representative",
             "mismatch",
             "differs from the name of the representative in role legal_representative",
+            zh="与身份为 legal_representative（法定代表人）的代表人姓名不一致",
         )
     return legal.name
 
@@ -604,11 +665,16 @@ def _required_text(value: object, field: str) -> str:
 def _term_years(ground: ListingGround, term_years: int | None) -> int:
     """0 (no term) for G1; 2 by default for G2–G6, or 3–5 when extended by 1–3 years (art. 2)."""
     if term_years is not None and (isinstance(term_years, bool) or not isinstance(term_years, int)):
-        raise ValidationError("term_years", "type", "must be a whole number of years")
+        raise ValidationError(
+            "term_years", "type", "must be a whole number of years", zh="须为整数年"
+        )
     if not ground.has_fixed_term:
         if term_years:
             raise ValidationError(
-                "term_years", "term", "ground G1 has no fixed term: give 0 or leave it out"
+                "term_years",
+                "term",
+                "ground G1 has no fixed term: give 0 or leave it out",
+                zh=f"失信情形 G1 不设期限：填 0 或不填（{SHIXIN}第二条）",
             )
         return 0
     if term_years is None:
@@ -620,6 +686,9 @@ def _term_years(ground: ListingGround, term_years: int | None) -> int:
             "term",
             f"ground {ground.value} takes {DEFAULT_TERM_YEARS} years, extendable by 1 to "
             f"{MAX_EXTENSION_YEARS} (so {DEFAULT_TERM_YEARS}..{longest})",
+            zh=f"失信情形 {ground.value} 的期限为{DEFAULT_TERM_YEARS}年，"
+            f"可延长1至{MAX_EXTENSION_YEARS}年"
+            f"（即{DEFAULT_TERM_YEARS}至{longest}年）（{SHIXIN}第二条第一款）",
         )
     return term_years
 
@@ -637,8 +706,11 @@ def _extension(
                 "term_extension",
                 "extension_reason",
                 f"a term over {DEFAULT_TERM_YEARS} years needs its reason: "
-                + " or ".join(f"{member.value} ({member.label_zh})" for member in TermExtension)
+                + " or ".join(f"{_typed(member)} ({member.label_zh})" for member in TermExtension)
                 + " (法释〔2017〕7号 art. 2)",
+                zh=f"期限超过{DEFAULT_TERM_YEARS}年的，须写明延长事由："
+                + "或".join(f"{_typed(member)}（{member.label_zh}）" for member in TermExtension)
+                + f"（{SHIXIN}第二条第一款）",
             )
         return reason
     if reason is not None:
@@ -646,19 +718,42 @@ def _extension(
             "term_extension",
             "not_allowed",
             f"only a term over {DEFAULT_TERM_YEARS} years is extended",
+            zh=f"期限未超过{DEFAULT_TERM_YEARS}年的，不填延长事由（{SHIXIN}第二条第一款）",
         )
     return None
 
 
 def _enum(enum: type[_E], value: object, field: str) -> _E:
     """`value` as a member of `enum`; the value is not echoed (it may be anything)."""
-    allowed = ", ".join(member.value for member in enum)
+    allowed = ", ".join(_typed(member) for member in enum if member is not CreditRepair.NONE)
     if isinstance(value, str):
         try:
             return enum(value)
         except ValueError:
             pass
-    raise ValidationError(field, "enum", f"must be one of {allowed}")
+    source = _ENUM_SOURCES.get(enum)
+    zh = f"须为以下之一：{allowed}" + (f"（{source}）" if source else "")
+    raise ValidationError(field, "enum", f"must be one of {allowed}", zh=zh)
+
+
+# The spelling the CLI takes (its --help choices): ``active``, not ACTIVE_PERFORMANCE.
+_TYPED: Final[dict[str, str]] = {
+    CreditRepair.ACTIVE_PERFORMANCE: "active",
+    CreditRepair.CREDITOR_REQUEST: "creditor",
+    CreditRepair.NONE: "none",
+    TermExtension.VIOLENCE_OR_THREATS: "violence_or_threats",
+    TermExtension.MULTIPLE_DISHONEST_ACTS: "multiple_dishonest_acts",
+}
+_ENUM_SOURCES: Final[dict[type[StrEnum], str]] = {
+    ListingGround: f"{SHIXIN}第一条",
+    TermExtension: f"{SHIXIN}第二条第一款",
+    DelistGround: f"{SHIXIN}第九条、第十条",
+}
+
+
+def _typed(member: StrEnum) -> str:
+    """An enum member as the officer types it at the CLI."""
+    return _TYPED.get(member, member.value)
 
 
 # -------------------------------------------------------------------------- delisting
@@ -685,23 +780,27 @@ def validate_delisting(
     repair = _enum(CreditRepair, credit_repair, "credit_repair")
     text = _required_text(reason, "reason")
     if repair not in _CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR):
-        allowed = ", ".join(sorted(_CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR)))
-        raise ValidationError(
-            "credit_repair", "credit_repair", f"ground {ground.value} admits only {allowed}"
-        )
+        raise _repair_refused(ground)
     if ground_arose_on is not None and ground_arose_on > on:
         raise ValidationError(
-            "ground_arose_on", "date_order", "the ground cannot arise after the delisting"
+            "ground_arose_on",
+            "date_order",
+            "the ground cannot arise after the delisting",
+            zh=f"删除事由发生日期不得晚于删除日期 {on.isoformat()}",
         )
     if ground_arose_on is not None and ground is DelistGround.EXPIRED:
         raise ValidationError(
             "ground_arose_on",
             "not_allowed",
             "an expiry arises at the term's end: its deadline counts from there",
+            zh=f"期限届满的删除自期限届满之日起算，不填事由发生日期（{SHIXIN}第二条）",
         )
     if ground_arose_on is not None and listing is not None and ground_arose_on < listing.listed_on:
         raise ValidationError(
-            "ground_arose_on", "date_order", "the ground cannot arise before the listing date"
+            "ground_arose_on",
+            "date_order",
+            "the ground cannot arise before the listing date",
+            zh=f"事由发生日期不得早于纳入日期 {listing.listed_on.isoformat()}",
         )
     due = (
         calendar.count_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
@@ -757,27 +856,76 @@ def act_deadline(
     a warning, not a refusal: a late correction is still due."""
     if ground_arose_on > on:
         raise ValidationError(
-            "ground_arose_on", "date_order", "the ground cannot arise after the action"
+            "ground_arose_on",
+            "date_order",
+            "the ground cannot arise after the action",
+            zh=f"事由发生日期不得晚于办理日期 {on.isoformat()}",
         )
     if ground_arose_on < listed_on:
         raise ValidationError(
-            "ground_arose_on", "date_order", "the ground cannot arise before the listing date"
+            "ground_arose_on",
+            "date_order",
+            "the ground cannot arise before the listing date",
+            zh=f"事由发生日期不得早于纳入日期 {listed_on.isoformat()}",
         )
     due = calendar.count_workdays(ground_arose_on, ACT_WITHIN_WORKDAYS)
     return ActDeadline(ground_arose_on, due.day, on, _deadline_warnings(due, on))
+
+
+def _repair_refused(ground: DelistGround) -> ValidationError:
+    """Refusal of a credit-repair mark the ground does not admit (art. 2 ¶2; art. 10 D3)."""
+    allowed = _CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR)
+    if CreditRepair.NONE not in allowed:
+        return ValidationError(
+            "credit_repair",
+            "credit_repair",
+            f"ground {ground.value} is the creditor's request: give creditor",
+            zh=f"删除事由 {ground.value} 即申请执行人申请删除，须选 creditor"
+            f"（{SHIXIN}第十条第一款第三项）",
+        )
+    if allowed == _NOT_A_REPAIR:
+        return ValidationError(
+            "credit_repair",
+            "credit_repair",
+            f"ground {ground.value} is not a credit repair: leave it out",
+            zh=f"删除事由 {ground.value} 不属于信用修复，不选信用修复方式"
+            f"（{SHIXIN}第二条第二款、第十条）",
+        )
+    return ValidationError(
+        "credit_repair",
+        "credit_repair",
+        f"ground {ground.value} admits only active (or none)",
+        zh=f"删除事由 {ground.value} 只可选 active（积极履行）或不选（{SHIXIN}第二条第二款）",
+    )
 
 
 def _check_against_listing(
     ground: DelistGround, repair: CreditRepair, on: date, listing: ValidatedListing
 ) -> None:
     if on < listing.listed_on:
-        raise ValidationError("on", "date_order", "delisting date is before the listing date")
+        raise ValidationError(
+            "on",
+            "date_order",
+            "delisting date is before the listing date",
+            zh=f"删除日期不得早于纳入日期 {listing.listed_on.isoformat()}",
+        )
     term_end = listing.term_end
     if ground is DelistGround.EXPIRED:
         if term_end is None:
-            raise ValidationError("ground", "term", "a G1 listing has no term that could expire")
+            raise ValidationError(
+                "ground",
+                "term",
+                "a G1 listing has no term that could expire",
+                zh=f"失信情形 G1 的条目不设期限，不能以期限届满（EXPIRED）删除（{SHIXIN}第二条）",
+            )
         if on <= term_end:
-            raise ValidationError("ground", "term", "the listing term has not yet ended")
+            raise ValidationError(
+                "ground",
+                "term",
+                "the listing term has not yet ended",
+                zh=f"期限至 {term_end.isoformat()} 届满，尚未届满不能以 EXPIRED 删除"
+                f"（{SHIXIN}第二条）",
+            )
     if repair is CreditRepair.ACTIVE_PERFORMANCE:
         # Art. 2 ¶2 deletes a fixed-term listing *early*: there is no term to shorten for G1,
         # and after the term ends the listing expires anyway.
@@ -786,6 +934,7 @@ def _check_against_listing(
                 "credit_repair",
                 "credit_repair",
                 "early deletion for active performance applies only within a fixed term",
+                zh=f"active（积极履行）提前删除仅适用于期限内的定期条目（{SHIXIN}第二条第二款）",
             )
 
 
@@ -850,7 +999,12 @@ def validate_correction(
     """
     before = original.record
     if on < original.listed_on:
-        raise ValidationError("on", "date_order", "correction date is before the listing date")
+        raise ValidationError(
+            "on",
+            "date_order",
+            "correction date is before the listing date",
+            zh=f"更正日期不得早于纳入日期 {original.listed_on.isoformat()}",
+        )
     for field, old, new in (
         ("debtor_type", before.debtor_type, corrected.debtor_type),
         ("court", before.court, _normalised_court(corrected.court)),
@@ -863,10 +1017,14 @@ def validate_correction(
                 field,
                 "immutable_field",
                 "cannot be corrected: revoke the listing (art. 9) and list again",
+                zh=f"不能更正：应撤销该条目（{SHIXIN}第九条）后重新纳入（{SHIXIN}第十一条）",
             )
     if corrected.listed_on is not None and corrected.listed_on != original.listed_on:
         raise ValidationError(
-            "listed_on", "immutable_field", "the listing date cannot be corrected"
+            "listed_on",
+            "immutable_field",
+            "the listing date cannot be corrected",
+            zh=f"纳入日期不能更正（{SHIXIN}第十一条）",
         )
     result = validate_listing(
         corrected,
@@ -881,7 +1039,9 @@ def validate_correction(
     if not legacy:
         _extension(term, result.record.term_extension, required=True)
     if result.record == before:
-        raise ValidationError("correction", "no_change", "changes nothing in the listing")
+        raise ValidationError(
+            "correction", "no_change", "changes nothing in the listing", zh="未改变条目的任何内容"
+        )
     return result
 
 
@@ -939,16 +1099,18 @@ def parse_listing_json(obj: Mapping[str, object], line_no: int | None = None) ->
 
 def _parse_listing(obj: Mapping[str, object]) -> ListingRecord:
     if not isinstance(obj, Mapping):
-        raise ValidationError("listing", "type", "must be a JSON object")
+        raise ValidationError("listing", "type", "must be a JSON object", zh="须为 JSON 对象")
     unknown = sorted(str(key) for key in obj if key not in _KNOWN_KEYS)
     if unknown:
         # Keys are echoed only when they look like field names: a stray ID number used as a
         # key must not reach the message.
         key = unknown[0] if _SAFE_KEY_RE.fullmatch(unknown[0]) else "<unnamed>"
-        raise ValidationError(key, "unknown_field", "is not a field of the listing format")
+        raise ValidationError(
+            key, "unknown_field", "is not a field of the listing format", zh="不是导入格式的字段"
+        )
     for key in _REQUIRED_KEYS:
         if obj.get(key) is None:
-            raise ValidationError(key, "required", "is required")
+            raise ValidationError(key, "required", "is required", zh="必须填写")
     strings = {key: _json_str(obj, key) for key in (*_REQUIRED_KEYS, *_OPTIONAL_TEXT_KEYS)}
     return ListingRecord(
         case_number=_present(strings["case_number"]),
@@ -981,25 +1143,35 @@ def _json_representatives(value: object) -> tuple[Representative, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise ValidationError("representatives", "type", "must be a list of objects")
+        raise ValidationError(
+            "representatives", "type", "must be a list of objects", zh="须为对象列表"
+        )
     out = []
     for position, item in enumerate(value):
         where = f"representatives[{position}]"
         if not isinstance(item, Mapping):
-            raise ValidationError(where, "type", "must be an object {role, name, id_number}")
+            raise ValidationError(
+                where,
+                "type",
+                "must be an object {role, name, id_number}",
+                zh="须为含 role、name、id_number 的对象",
+            )
         unknown = sorted(str(key) for key in item if key not in _REPRESENTATIVE_KEYS)
         if unknown:
             key = unknown[0] if _SAFE_KEY_RE.fullmatch(unknown[0]) else "<unnamed>"
             raise ValidationError(
-                f"{where}.{key}", "unknown_field", "is not a field of a representative"
+                f"{where}.{key}",
+                "unknown_field",
+                "is not a field of a representative",
+                zh="不是代表人的字段",
             )
         fields: dict[str, str] = {}
         for key in ("role", "name", "id_number"):
             text = item.get(key)
             if text is None:
-                raise ValidationError(f"{where}.{key}", "required", "is required")
+                raise ValidationError(f"{where}.{key}", "required", "is required", zh="必须填写")
             if not isinstance(text, str):
-                raise ValidationError(f"{where}.{key}", "type", "must be a string")
+                raise ValidationError(f"{where}.{key}", "type", "must be a string", zh="须为文本")
             fields[key] = text
         out.append(
             Representative(
@@ -1026,14 +1198,14 @@ def _json_str(obj: Mapping[str, object], key: str) -> str | None:
     value = obj.get(key)
     if value is None or isinstance(value, str):
         return value
-    raise ValidationError(key, "type", "must be a string")
+    raise ValidationError(key, "type", "must be a string", zh="须为文本")
 
 
 def _json_int(obj: Mapping[str, object], key: str) -> int | None:
     value = obj.get(key)
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise ValidationError(key, "type", "must be a whole number")
+    raise ValidationError(key, "type", "must be a whole number", zh="须为整数")
 
 
 def _json_date(obj: Mapping[str, object], key: str) -> date | None:
@@ -1041,11 +1213,13 @@ def _json_date(obj: Mapping[str, object], key: str) -> date | None:
     if value is None:
         return None
     if _ISO_DATE_RE.fullmatch(value) is None:
-        raise ValidationError(key, "date", "must be an ISO date YYYY-MM-DD")
+        raise ValidationError(
+            key, "date", "must be an ISO date YYYY-MM-DD", zh="须为 YYYY-MM-DD 格式的日期"
+        )
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(key, "date", "is not a calendar date") from None
+        raise ValidationError(key, "date", "is not a calendar date", zh="不是有效日期") from None
 
 
 def _sex(value: str | None) -> Sex | None:
@@ -1053,5 +1227,5 @@ def _sex(value: str | None) -> Sex | None:
         return None
     code = _SEX_CODES.get(value.strip().upper())
     if code is None:
-        raise ValidationError("sex", "enum", "must be M, F, 男 or 女")
+        raise ValidationError("sex", "enum", "must be M, F, 男 or 女", zh="须为 男、女、M 或 F")
     return code

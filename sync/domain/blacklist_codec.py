@@ -25,6 +25,7 @@ from sync.domain.blacklist import (
     ValidatedListing,
 )
 from sync.domain.errors import ValidationError
+from sync.domain.wording import SHIXIN
 
 __all__ = [
     "DEBTOR_TYPE_NAMES",
@@ -75,6 +76,8 @@ def representatives_from_pb(
                 f"representatives[{position}].role",
                 "enum",
                 "must be one of " + ", ".join(member.value for member in RepresentativeRole),
+                zh="须为以下之一："
+                + "、".join(f"{m.value}（{m.label_zh}）" for m in RepresentativeRole),
             )
         out.append(Representative(role=role, name=r.name, id_number=r.id_number))
     return tuple(out)
@@ -96,23 +99,35 @@ def date_from_pb(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(field, "format", "must be a date YYYY-MM-DD") from None
+        raise ValidationError(
+            field, "format", "must be a date YYYY-MM-DD", zh="须为 YYYY-MM-DD 格式的日期"
+        ) from None
 
 
 def _missing(field: str) -> date:
-    raise ValidationError(field, "required", "is required")
+    raise ValidationError(field, "required", "is required", zh="必须填写")
 
 
 def listing_from_pb(rec: payloads_pb2.BlacklistRecord, *, listed_on: date | None) -> ListingRecord:
     """The domain record of a wire record (not yet validated: validate_listing does that).
     ValidationError for what cannot be represented at all (no debtor type, ground or date)."""
     if rec.debtor.type not in _DEBTOR_TYPE:
-        raise ValidationError("debtor_type", "required", "must be person or org")
+        raise ValidationError(
+            "debtor_type",
+            "required",
+            "must be person or org",
+            zh="须为 person（自然人）或 org（法人或其他组织）",
+        )
     if rec.ground == payloads_pb2.LISTING_GROUND_UNSPECIFIED:
-        raise ValidationError("ground", "required", "must be one of G1..G6")
+        raise ValidationError(
+            "ground",
+            "required",
+            "must be one of G1..G6",
+            zh=f"须为 G1 至 G6 之一（{SHIXIN}第一条）",
+        )
     sex = rec.debtor.sex.upper() or None
     if sex not in (None, "M", "F"):
-        raise ValidationError("sex", "format", "must be M or F")
+        raise ValidationError("sex", "format", "must be M or F", zh="须为 M（男）或 F（女）")
     return ListingRecord(
         case_number=rec.case_number,
         court=rec.court,
@@ -143,7 +158,13 @@ def _extension(value: payloads_pb2.TermExtension.ValueType) -> TermExtension | N
     try:
         return TermExtension(payloads_pb2.TermExtension.Name(value))
     except ValueError:
-        raise ValidationError("term_extension", "enum", "is not a known extension") from None
+        raise ValidationError(
+            "term_extension",
+            "enum",
+            "is not a known extension: violence_or_threats or multiple_dishonest_acts",
+            zh="须为 violence_or_threats（以暴力、威胁方法妨碍、抗拒执行情节严重）"
+            f"或 multiple_dishonest_acts（具有多项失信行为）（{SHIXIN}第二条第一款）",
+        ) from None
 
 
 def validated_to_pb(v: ValidatedListing) -> payloads_pb2.BlacklistRecord:

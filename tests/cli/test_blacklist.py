@@ -143,13 +143,13 @@ def test_add_json(home: Path, submit_ok: FakeAdmin) -> None:
 
 def test_add_missing_field_names_the_option(home: Path, fake: FakeAdmin) -> None:
     result = fails(2, *_add_args(home, case_number=""), env=ACTOR)
-    assert "--case-number: is required" in result.stderr
+    assert "案号（--case-number）：必须填写 / case_number: is required" in result.stderr
     assert fake.requests == []
 
 
 def test_add_bad_date_names_the_option(home: Path, fake: FakeAdmin) -> None:
     result = fails(2, *_add_args(home, filed_on="2024/03/01"), env=ACTOR)
-    assert "--filed-on: must be an ISO date" in result.stderr
+    assert "立案时间（--filed-on）：须为 YYYY-MM-DD 格式的日期" in result.stderr
     assert fake.requests == []
 
 
@@ -248,19 +248,25 @@ def test_import_bad_line_names_line_and_field_and_sends_nothing(
     lines.append("{")
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
-    assert "line 3: debtor_type: must be one of person, org" in result.stderr
+    assert (
+        "第3行（line 3）：被执行人类型（--debtor-type）：须为以下之一：person, org / debtor_type: must be one of person, org"
+        in result.stderr
+    )
     assert fake.requests == []
 
 
 def test_import_unknown_key_and_missing_key(home: Path, fake: FakeAdmin, tmp_path: Path) -> None:
     file = _write_lines(tmp_path / "a.jsonl", [_listing_line(), _listing_line(colour="red")])
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
-    assert "line 2: colour: is not a field of the listing format" in result.stderr
+    assert (
+        "第2行（line 2）：colour：不是导入格式的字段 / colour: is not a field of the listing format"
+        in result.stderr
+    )
     listing = dict(LISTING)
     del listing["court"]
     file = _write_lines(tmp_path / "b.jsonl", [json.dumps(listing, ensure_ascii=False)])
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
-    assert "line 1: court: is required" in result.stderr
+    assert "第1行（line 1）：执行法院（--court）：必须填写 / court: is required" in result.stderr
     assert fake.requests == []
 
 
@@ -288,8 +294,9 @@ def test_import_node_refusal_is_reported_as_a_file_line(
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # draft 1 is the second listing, on line 4 of the file.
-    assert "line 4: court: is outside this node's court prefixes [rule: court_prefix]" in (
-        result.stderr
+    assert (
+        "line 4: 执行法院（--court）：不符合规则 / court: is outside this node's court prefixes [rule: court_prefix]"
+        in (result.stderr)
     )
     assert len(fake.received("Submit")) == 1
 
@@ -300,7 +307,7 @@ def test_import_repeated_case_and_debtor_is_refused_before_sending(
     lines = [_listing_line(), _listing_line(case_number=_case(1)), "", _listing_line(name="张")]
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
-    assert "line 4: debtor: repeats line 1" in result.stderr
+    assert "第4行（line 4）：被执行人：与第1行重复" in result.stderr
     assert "[rule: duplicate_listing]" in result.stderr
     assert fake.requests == []
 
@@ -343,7 +350,10 @@ def test_import_refusal_in_a_later_part_names_the_file_line_and_lists_nothing(
     result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # The first part is refused while it is checked: its draft 2 is line 3; nothing was sent
     # for listing.
-    assert "line 3: court: is outside this node's courts [rule: court_prefix]" in result.stderr
+    assert (
+        "line 3: 执行法院（--court）：不符合规则 / court: is outside this node's courts [rule: court_prefix]"
+        in result.stderr
+    )
     assert all(r.check_only for r in fake.received("Submit"))
 
 
@@ -634,8 +644,9 @@ def test_import_no_skip_listed_is_refused_by_a_listed_line(
     file = _write_lines(tmp_path / "list.jsonl", [_listing_line()])
     result = fails(3, "blacklist", "import", "--home", home, file, "--no-skip-listed", env=ACTOR)
     assert not _submitted(fake).skip_listed
-    assert "line 1: debtor: already listed as chengdu/bl/2 [rule: already_listed]" in (
-        result.stderr
+    assert (
+        "line 1: 被执行人：不符合规则 / debtor: already listed as chengdu/bl/2 [rule: already_listed]"
+        in (result.stderr)
     )
 
 
@@ -692,8 +703,11 @@ def test_add_takes_representatives(home: Path, submit_ok: FakeAdmin) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("李四", "--representative #1: must be ROLE:NAME:ID"),
-        ("boss:李四:" + ID, "--representative #1 role: must be one of legal_representative"),
+        ("李四", "第1个代表人（--representative）：须为 身份:姓名:身份证号（ROLE:NAME:ID）"),
+        (
+            "boss:李四:" + ID,
+            "第1个代表人身份（--representative）：须为以下之一：legal_representative",
+        ),
     ],
 )
 def test_a_bad_representative_names_the_option(
@@ -747,7 +761,7 @@ def test_import_takes_representatives(home: Path, submit_ok: FakeAdmin, tmp_path
     bad = {**line, "representatives": [{"role": "principal_manager", "name": "王五"}]}
     path.write_text(json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
     result = fails(2, "blacklist", "import", "--home", home, str(path), env=ACTOR)
-    assert "line 1: representatives[0].id_number: is required" in result.stderr
+    assert "第1行（line 1）：第1个代表人身份证号（--representative）：必须填写" in result.stderr
 
 
 # ---------------------------------------------------------------- art. 6 fields and deadlines

@@ -559,7 +559,7 @@ def test_parse_listing_json_errors_name_the_field(
         parse_listing_json(person_json(**changes), line_no=12)
     err = info.value
     assert (err.field, err.rule, err.line_no) == (field, rule, 12)
-    assert str(err).startswith(f"line 12: {field}: ")
+    assert str(err).startswith("第12行（line 12）：") and f" / {field}: " in str(err)
     assert ADULT_ID not in str(err) and "510104198006151234" not in str(err)
 
 

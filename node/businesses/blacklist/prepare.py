@@ -27,6 +27,7 @@ from node.ownlog.writer import AlreadyDone, Draft, DraftRejected, PrepareContext
 from sync.domain import blacklist as bl
 from sync.domain import blacklist_codec as codec
 from sync.domain.errors import ValidationError
+from sync.domain.wording import SHIXIN
 from sync.folds import blacklist as bl_fold
 from sync.payload import body_name
 
@@ -34,13 +35,18 @@ from sync.payload import body_name
 def _own_listing(subject: str, rows: RowReader, ctx: PrepareContext) -> dict[str, object]:
     if not subject.startswith(bl_fold.subject_prefix(ctx.node_id)):
         raise ValidationError(
-            "subject", "single_writer", "only the listing node may change a listing"
+            "subject",
+            "single_writer",
+            "only the listing node may change a listing",
+            zh="只有纳入该条目的节点可以更正或删除",
         )
     row = rows.get(bl_fold.TABLE, subject)
     if row is None:
-        raise ValidationError("subject", "unknown", "no such listing")
+        raise ValidationError("subject", "unknown", "no such listing", zh="没有这个失信名单条目")
     if row["status"] != "listed":
-        raise ValidationError("subject", "delisted", "the listing is already delisted")
+        raise ValidationError(
+            "subject", "delisted", "the listing is already delisted", zh="该条目已删除"
+        )
     return row
 
 
@@ -80,24 +86,28 @@ def _check_one_listing(
                 0,
                 "case_number",
                 "already_listed",
-                f"case_number: the debtor is listed for this court and case as {row['key']}; "
+                f"the debtor is listed for this court and case as {row['key']}; "
                 "delist one of the two instead",
+                zh=f"该被执行人已由本院以此案号纳入（{row['key']}）；应删除其中一条",
             )
         if int(row["key"].removeprefix(own)) >= ctx.submission_start:
             raise DraftRejected(
                 0,
                 "debtor",
                 "duplicate_listing",
-                "debtor: repeats an earlier listing of this submission (the same court, case "
+                "repeats an earlier listing of this submission (the same court, case "
                 "number and debtor)",
+                zh="与本次提交中前一条目重复（同一执行法院、案号和被执行人）",
             )
         raise AlreadyDone(
             0,
             "debtor",
             "already_listed",
-            f"debtor: already listed for this court and case as {row['key']}; a new ground "
+            f"already listed for this court and case as {row['key']}; a new ground "
             "for the same case is a correction of that entry",
             row["key"],
+            zh=f"已由本院以此案号纳入（{row['key']}）；同一案件的新失信情形应更正该条目"
+            f"（{SHIXIN}第十一条）",
         )
 
 
@@ -106,11 +116,19 @@ def prepare_blacklist(
 ) -> tuple[Draft, list[str]]:
     payload = payloads_pb2.Payload()
     if draft.payload.WhichOneof("body") != body_name(draft.kind):
-        raise ValidationError("payload", "kind_mismatch", "payload does not match the entry kind")
+        raise ValidationError(
+            "payload",
+            "kind_mismatch",
+            "payload does not match the entry kind",
+            zh="内容与条目类别不符",
+        )
     if draft.kind == log_pb2.BLACKLIST_LISTED:
         if draft.subject:
             raise ValidationError(
-                "subject", "assigned", "a new listing gets its subject from the node"
+                "subject",
+                "assigned",
+                "a new listing gets its subject from the node",
+                zh="新条目的编号由节点分配，不得填写",
             )
         rec = codec.listing_from_pb(draft.payload.blacklist_listed.record, listed_on=None)
         v = bl.validate_listing(
@@ -144,7 +162,12 @@ def prepare_blacklist(
             confirm_bad_credit_code=draft.confirm_bad_credit_code,
         )
         if not src.reason.strip():
-            raise ValidationError("reason", "required", "a correction needs a reason")
+            raise ValidationError(
+                "reason",
+                "required",
+                "a correction needs a reason",
+                zh=f"更正须写明理由（{SHIXIN}第十一条）",
+            )
         warnings = list(v.warnings)
         out = payload.blacklist_corrected
         if src.ground_arose_on:
@@ -164,7 +187,13 @@ def prepare_blacklist(
         return Draft(draft.kind, payload, subject=draft.subject), warnings
     src_d = draft.payload.blacklist_delisted
     if src_d.ground == payloads_pb2.DELIST_GROUND_UNSPECIFIED:
-        raise ValidationError("ground", "required", "must be one of D1..D7, REVOKED, EXPIRED")
+        raise ValidationError(
+            "ground",
+            "required",
+            "must be one of D1..D7, REVOKED, EXPIRED",
+            zh=f"须为 D1 至 D7（{SHIXIN}第十条）、REVOKED（撤销，第九条）"
+            "或 EXPIRED（期限届满）之一",
+        )
     repair = {
         payloads_pb2.CREDIT_REPAIR_UNSPECIFIED: bl.CreditRepair.NONE,
         payloads_pb2.ACTIVE_PERFORMANCE: bl.CreditRepair.ACTIVE_PERFORMANCE,
@@ -172,7 +201,12 @@ def prepare_blacklist(
     }[src_d.credit_repair]
     on = codec.date_from_pb(src_d.delisted_on, "delisted_on") if src_d.delisted_on else ctx.today
     if on > ctx.today:
-        raise ValidationError("delisted_on", "future", "must not be in the future")
+        raise ValidationError(
+            "delisted_on",
+            "future",
+            "must not be in the future",
+            zh=f"不得晚于今天 {ctx.today.isoformat()}",
+        )
     d = bl.validate_delisting(
         payloads_pb2.DelistGround.Name(src_d.ground),
         reason=src_d.reason,
