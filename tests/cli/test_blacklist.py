@@ -249,8 +249,8 @@ def test_import_bad_line_names_line_and_field_and_sends_nothing(
     file = _write_lines(tmp_path / "list.jsonl", lines)
     result = fails(2, "blacklist", "import", "--home", home, file, env=ACTOR)
     assert (
-        "第3行（line 3）：被执行人类型（--debtor-type）：须为以下之一：person, org / debtor_type: must be one of person, org"
-        in result.stderr
+        "第3行（line 3）：被执行人类型（--debtor-type）：须为以下之一：person, org"
+        " / debtor_type: must be one of person, org" in result.stderr
     )
     assert fake.requests == []
 
@@ -295,8 +295,8 @@ def test_import_node_refusal_is_reported_as_a_file_line(
     result = fails(3, "blacklist", "import", "--home", home, file, env=ACTOR)
     # draft 1 is the second listing, on line 4 of the file.
     assert (
-        "line 4: 执行法院（--court）：不符合规则 / court: is outside this node's court prefixes [rule: court_prefix]"
-        in (result.stderr)
+        "line 4: 执行法院（--court）：不符合规则"
+        " / court: is outside this node's court prefixes [rule: court_prefix]" in (result.stderr)
     )
     assert len(fake.received("Submit")) == 1
 
@@ -351,8 +351,8 @@ def test_import_refusal_in_a_later_part_names_the_file_line_and_lists_nothing(
     # The first part is refused while it is checked: its draft 2 is line 3; nothing was sent
     # for listing.
     assert (
-        "line 3: 执行法院（--court）：不符合规则 / court: is outside this node's courts [rule: court_prefix]"
-        in result.stderr
+        "line 3: 执行法院（--court）：不符合规则"
+        " / court: is outside this node's courts [rule: court_prefix]" in result.stderr
     )
     assert all(r.check_only for r in fake.received("Submit"))
 
@@ -645,8 +645,8 @@ def test_import_no_skip_listed_is_refused_by_a_listed_line(
     result = fails(3, "blacklist", "import", "--home", home, file, "--no-skip-listed", env=ACTOR)
     assert not _submitted(fake).skip_listed
     assert (
-        "line 1: 被执行人：不符合规则 / debtor: already listed as chengdu/bl/2 [rule: already_listed]"
-        in (result.stderr)
+        "line 1: 被执行人：不符合规则"
+        " / debtor: already listed as chengdu/bl/2 [rule: already_listed]" in (result.stderr)
     )
 
 
