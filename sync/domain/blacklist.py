@@ -780,7 +780,7 @@ def validate_delisting(
     repair = _enum(CreditRepair, credit_repair, "credit_repair")
     text = _required_text(reason, "reason")
     if repair not in _CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR):
-        raise _repair_refused(ground)
+        raise _repair_refused(ground, repair)
     if ground_arose_on is not None and ground_arose_on > on:
         raise ValidationError(
             "ground_arose_on",
@@ -872,30 +872,34 @@ def act_deadline(
     return ActDeadline(ground_arose_on, due.day, on, _deadline_warnings(due, on))
 
 
-def _repair_refused(ground: DelistGround) -> ValidationError:
-    """Refusal of a credit-repair mark the ground does not admit (art. 2 ¶2; art. 10 D3)."""
+def _repair_refused(ground: DelistGround, repair: CreditRepair) -> ValidationError:
+    """Refusal of the credit-repair mark ``repair`` the ground does not admit (art. 2 ¶2;
+    art. 10 D3), naming the mark as the officer typed it."""
     allowed = _CREDIT_REPAIR_ALLOWED.get(ground, _NOT_A_REPAIR)
+    given = "不选" if repair is CreditRepair.NONE else f"选 {_typed(repair)}"
+    given_en = "none" if repair is CreditRepair.NONE else _typed(repair)
     if CreditRepair.NONE not in allowed:
         return ValidationError(
             "credit_repair",
             "credit_repair",
-            f"ground {ground.value} is the creditor's request: give creditor",
-            zh=f"删除事由 {ground.value} 即申请执行人申请删除，须选 creditor"
+            f"ground {ground.value} is the creditor's request: give creditor, not {given_en}",
+            zh=f"删除事由 {ground.value} 即申请执行人申请删除，须选 creditor，不能{given}"
             f"（{SHIXIN}第十条第一款第三项）",
         )
     if allowed == _NOT_A_REPAIR:
         return ValidationError(
             "credit_repair",
             "credit_repair",
-            f"ground {ground.value} is not a credit repair: leave it out",
-            zh=f"删除事由 {ground.value} 不属于信用修复，不选信用修复方式"
+            f"ground {ground.value} is not a credit repair: leave it out, not {given_en}",
+            zh=f"删除事由 {ground.value} 不属于信用修复，不选信用修复方式，不能{given}"
             f"（{SHIXIN}第二条第二款、第十条）",
         )
     return ValidationError(
         "credit_repair",
         "credit_repair",
-        f"ground {ground.value} admits only active (or none)",
-        zh=f"删除事由 {ground.value} 只可选 active（积极履行）或不选（{SHIXIN}第二条第二款）",
+        f"ground {ground.value} admits only active (or none), not {given_en}",
+        zh=f"删除事由 {ground.value} 只可选 active（积极履行）或不选，不能{given}"
+        f"（{SHIXIN}第二条第二款）",
     )
 
 

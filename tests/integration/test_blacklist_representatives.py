@@ -177,7 +177,8 @@ async def test_the_node_refuses_a_bad_representative_naming_it(federation: Feder
             )
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.value.details().startswith("draft 0: representatives[1].id_number: ")
+    assert err.value.details().startswith("draft 0: 第2个代表人身份证号（--representative）：")
+    assert "/ representatives[1].id_number: " in err.value.details()
     assert err.value.details().endswith("[rule: checksum]")
     assert bad_id not in err.value.details()
     person = listing()
@@ -186,7 +187,7 @@ async def test_the_node_refuses_a_bad_representative_naming_it(federation: Feder
     )
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await admin(a).Submit(admin_pb2.SubmitRequest(drafts=[person], actor="法官王五"))
-    assert "representatives: only an organisation has representatives [rule: not_allowed]" in (
+    assert "/ representatives: only an organisation has representatives [rule: not_allowed]" in (
         err.value.details()
     )
     assert (await admin(a).BlacklistSearch(admin_pb2.BlacklistSearchRequest())).total == 0

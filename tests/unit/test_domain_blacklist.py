@@ -221,7 +221,8 @@ def test_organisation_credit_code_checksum() -> None:
         confirm_bad_credit_code=True,
     )
     assert result.record.credit_code == ORG_CODE_BAD_CHECK
-    assert any(w.startswith("credit_code: ") for w in result.warnings)
+    assert any(w.startswith("统一社会信用代码（--credit-code）：") for w in result.warnings)
+    assert any("/ credit_code: " in w for w in result.warnings)
 
 
 def test_court_mismatch_refused() -> None:
