@@ -8,8 +8,9 @@ Identifiers of persons are masked in lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -18,6 +19,28 @@ from cli.common.client import node_client
 from cli.common.options import confirm_option, home_option, json_option
 from cli.lookup import debtor_of, debtor_options
 from cli.output import console, emit_json, print_table, table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def case_number_input(func: F) -> F:
+    """The case as ``CASE_NUMBER`` or as ``--case-number``, the option by which the node's
+    refusals name it (案号（--case-number）); one of the two, or both alike."""
+    func = click.option(
+        "--case-number", "case_number_opt", default="", help="The case's 案号 (or CASE_NUMBER)."
+    )(func)
+    return click.argument("case_number", required=False, default="")(func)
+
+
+def one_case_number(argument: str, option: str) -> str:
+    """The case number given as CASE_NUMBER or ``--case-number``: exactly one (or both alike)."""
+    given = {v.strip() for v in (argument, option) if v.strip()}
+    if len(given) != 1:
+        raise click.UsageError(
+            "案号（--case-number）：须填写一个案号（CASE_NUMBER 或 --case-number）"
+            " / case_number: give one case number, as CASE_NUMBER or --case-number"
+        )
+    return given.pop()
 
 
 def _party(case_number: str, debtor: payloads_pb2.Debtor, confirm: bool) -> admin_pb2.CaseParty:
@@ -44,14 +67,15 @@ def cases() -> None:
 
 @cases.command("add-party")
 @home_option
-@click.argument("case_number")
+@case_number_input
 @debtor_options()
 @confirm_option
 @json_option
-def add_party(home: Path, case_number: str, id_any: str, id_number: str, credit_code: str,
-              name: str, debtor_type: str | None, confirm_bad_credit_code: bool,
-              as_json: bool) -> None:  # fmt: skip
+def add_party(home: Path, case_number: str, case_number_opt: str, id_any: str, id_number: str,
+              credit_code: str, name: str, debtor_type: str | None,
+              confirm_bad_credit_code: bool, as_json: bool) -> None:  # fmt: skip
     """Register a debtor of CASE_NUMBER (a 执 / 执恢 / 执保 case of a court this node serves)."""
+    case_number = one_case_number(case_number, case_number_opt)
     debtor = debtor_of(id_any, id_number, credit_code, debtor_type, name)
     party = _party(case_number, debtor, confirm_bad_credit_code)
     with node_client(home) as client:
@@ -95,12 +119,14 @@ def list_parties(home: Path, case_number: str, as_json: bool) -> None:
 
 @cases.command("remove-party")
 @home_option
-@click.argument("case_number")
+@case_number_input
 @debtor_options(with_name=False)
 @json_option
-def remove_party(home: Path, case_number: str, id_any: str, id_number: str, credit_code: str,
-                 debtor_type: str | None, as_json: bool) -> None:  # fmt: skip
+def remove_party(home: Path, case_number: str, case_number_opt: str, id_any: str,
+                 id_number: str, credit_code: str, debtor_type: str | None,
+                 as_json: bool) -> None:  # fmt: skip
     """Remove a debtor from CASE_NUMBER: lookups of them citing it are refused from then on."""
+    case_number = one_case_number(case_number, case_number_opt)
     debtor = debtor_of(id_any, id_number, credit_code, debtor_type, "")
     party = _party(case_number, debtor, True)
     with node_client(home) as client:

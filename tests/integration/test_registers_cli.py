@@ -49,7 +49,16 @@ async def test_officers_and_case_parties_from_the_command_line(federation: Feder
     assert "5101041990****1237" in text and ID not in text
     bad = await _ccnode("cases", "add-party", "--home", home, "（2024）川0104民初1号", "--id", ID)
     assert bad.exit_code == 3 and "[rule: case_type]" in bad.stderr and ID not in bad.stderr
-    gone = await _ccnode("cases", "remove-party", "--home", home, CASE, "--id", ID, "--json")
+    # The refusal names the case as 案号（--case-number）, and that option is taken too.
+    assert "案号（--case-number）" in bad.stderr
+    again = await _ccnode("cases", "add-party", "--home", home, "--case-number", CASE, "--id", ID)
+    assert again.exit_code == 0, again.stderr
+    for neither_or_two in ([], [CASE, "--case-number", "（2024）川0104执2号"]):
+        usage = await _ccnode("cases", "remove-party", "--home", home, *neither_or_two, "--id", ID)
+        assert usage.exit_code == 2 and "案号（--case-number）" in usage.stderr
+    gone = await _ccnode(
+        "cases", "remove-party", "--home", home, CASE, "--case-number", CASE, "--id", ID, "--json"
+    )
     assert json.loads(gone.stdout) == {"case_number": CASE, "removed": True}
     empty = json.loads((await _ccnode("cases", "list-parties", "--home", home, "--json")).stdout)
     assert empty == {"parties": []}
