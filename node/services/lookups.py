@@ -9,6 +9,7 @@ are masked unless the caller asked to reveal them; the node masks, so no client 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from node.businesses.lookups.sources import asset_row
 from node.clock import Clock, SystemClock
 from node.metrics import METRICS, REQUESTER
 from node.ownlog.writer import Draft, DraftRejected
-from node.ports import Appender, ChangeFeed, PeerLinks
+from node.ports import Appender, AppliedFeed, ChangeFeed, PeerLinks
+from node.replication.apply import Applied
 from node.services.errors import refuse, refuse_draft, refuse_invalid
 from node.services.projections import access_item, lookup_item
 from node.services.purges import parse_entry_id, purge_pb
@@ -136,16 +138,24 @@ def _read_entries(item: lookups_pb2.LookupItem) -> list[str]:
 
 
 class ReplyWatch:
-    """Waiters for lookups' replies, served by ONE reader: after every commit and applied
-    batch (node.store.watch) it reads the rows of all awaited lookups in one query and wakes those
-    replied to, with what their results are read from (``Held``: in the same trip to the
-    store). A read per waiter per change would grow with the square of the load."""
+    """Waiters for lookups' replies, served by ONE reader: after every applied batch that
+    changed lookup rows (a reply is the target's entry: it only ever arrives in a peer's
+    batch, never in this node's own commits) and at least every WATCH_IDLE_S, it reads the
+    rows of all awaited lookups in one query and wakes those replied to, with what their
+    results are read from (``Held``: in the same trip to the store). A read per waiter per
+    change would grow with the square of the load."""
 
-    def __init__(self, *, db: Db[HeldStore], changes: ChangeFeed) -> None:
+    def __init__(self, *, db: Db[HeldStore], changes: ChangeFeed, applied: AppliedFeed) -> None:
         self._db = db
-        self._changes = changes
+        self._changes = changes  # for ``closed``: the node stops
         self._waiting: dict[str, list[asyncio.Future[Held]]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        applied.subscribe(self._on_applied)
+
+    def _on_applied(self, applied: Applied) -> None:
+        if lookups_fold.TABLE in applied.tables:
+            self._changed.set()
 
     async def wait(self, subject: str, timeout_s: float) -> Held | None:
         """The lookup once it is no longer pending; None after ``timeout_s``."""
@@ -167,14 +177,15 @@ class ReplyWatch:
     async def _run(self) -> None:
         store = self._db.store
         while self._waiting and not self._changes.closed:
-            seen = self._changes.version
+            self._changed.clear()  # a batch applied from here on is read below or next time
             replied, _ = await self._db.read(_read_replies, store, list(self._waiting))
             for subject, held in replied.items():
                 for future in self._waiting.pop(subject, []):
                     if not future.done():
                         future.set_result(held)
             if self._waiting:
-                await self._changes.wait(seen, WATCH_IDLE_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), WATCH_IDLE_S)
 
 
 class LookupsStore(
@@ -192,6 +203,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         appender: Appender,
         links: PeerLinks,
         changes: ChangeFeed,
+        applied: AppliedFeed,
         court_prefixes: tuple[str, ...] = (),
         clock: Clock | None = None,
     ) -> None:
@@ -200,7 +212,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self._links = links
         self._court_prefixes = court_prefixes
         self._clock = clock or SystemClock()
-        self._replies = ReplyWatch(db=db, changes=changes)
+        self._replies = ReplyWatch(db=db, changes=changes, applied=applied)
 
     # ---------------------------------------------------------------- lookups
 
