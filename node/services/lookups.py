@@ -227,13 +227,14 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "state why the debtor's assets are asked (recorded with the request)",
                 zh=f"必须写明查询事由，并随请求记录（{CHAKONG}第七条、第八条）",
             )
+        body = _requested(request)
         # The officer and the case party are read in one trip; the officer's refusal comes
         # first.
         registered = await require_officer_of_lookup(
             self._db,
             self._court_prefixes,
             request.actor,
-            _requested(request),
+            body,
             context,
             clock=self._clock,
             method="Lookups.Request",
@@ -249,7 +250,6 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "not a peer of this node (a lookup travels only over a direct link)",
                 zh="不是本节点的对端节点：查询只经直接连接发送（ccnode peers add）",
             )
-        body = _requested(request)
         # 网络查询冻结规定 arts. 7–8: a query may only concern a debtor of the cited case. The
         # register of case parties is this node's: it checks, and its signed request says so.
         if registered is False:
