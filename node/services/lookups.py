@@ -27,7 +27,11 @@ from node.replication.apply import Applied
 from node.services.errors import refuse, refuse_draft, refuse_invalid
 from node.services.projections import access_item, lookup_item
 from node.services.purges import parse_entry_id, purge_pb
-from node.services.registers import require_officer, require_officer_of_lookup
+from node.services.registers import (
+    officer_and_party_reads,
+    require_officer,
+    require_officer_of_lookup,
+)
 from node.store.base import (
     AssetRow,
     AssetStore,
@@ -213,6 +217,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self._court_prefixes = court_prefixes
         self._clock = clock or SystemClock()
         self._replies = ReplyWatch(db=db, changes=changes, applied=applied)
+        self._officer_and_party = officer_and_party_reads(db)
 
     # ---------------------------------------------------------------- lookups
 
@@ -232,6 +237,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         # first.
         registered = await require_officer_of_lookup(
             self._db,
+            self._officer_and_party,
             self._court_prefixes,
             request.actor,
             body,

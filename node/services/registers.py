@@ -25,6 +25,7 @@ from ccnode.v1 import admin_pb2, payloads_pb2
 from node.clock import Clock
 from node.services.errors import refuse, refuse_invalid
 from node.store.base import CasePartyRecord, OfficerRecord, Refusal, RefusalStore, RegisterStore
+from node.store.batched import ReadBatcher
 from node.store.runner import Db
 from sync.domain import registers as reg
 from sync.domain.case_number import parse_case_number
@@ -55,8 +56,23 @@ async def require_officer(
     await _require_serves(db, court_prefixes, officer, context, clock=clock, method=method)
 
 
+# (officer id, the case party a lookup's debtor would be) -> (the officer, whether the party
+# is registered; None: it could not be).
+OfficerAndParty = ReadBatcher[
+    tuple[str, reg.Party | None], tuple[OfficerRecord | None, bool | None]
+]
+
+
+def officer_and_party_reads(db: Db[RegistersStore]) -> OfficerAndParty:
+    """The reads of ``require_officer_of_lookup``: those of the calls made at once in one
+    trip to the store."""
+    store = db.store
+    return ReadBatcher(db, lambda asks: [_officer_and_party(store, o, p) for o, p in asks])
+
+
 async def require_officer_of_lookup(
     db: Db[RegistersStore],
+    reads: OfficerAndParty,
     court_prefixes: Sequence[str],
     actor: str,
     body: payloads_pb2.LookupRequested,
@@ -66,10 +82,10 @@ async def require_officer_of_lookup(
     method: str,
 ) -> bool | None:
     """``require_officer``, then ``debtor_registered`` of the lookup ``body``, both read in one
-    trip to the store (the officer's refusal still comes first)."""
+    trip to the store (``reads``; the officer's refusal still comes first)."""
     await _require_actor(actor, context)
     party = _party_of(body, court_prefixes)
-    officer, registered = await db.read(_officer_and_party, db.store, actor.strip(), party)
+    officer, registered = await reads.read((actor.strip(), party))
     await _require_serves(db, court_prefixes, officer, context, clock=clock, method=method)
     return registered
 

@@ -10,13 +10,12 @@ a source cannot widen an answer beyond what was asked.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ccnode.v1 import payloads_pb2
 from node.ports import AssetSource
 from node.store.base import AssetRow, AssetStore
+from node.store.batched import ReadBatcher
 from node.store.runner import Db
 
 
@@ -24,52 +23,19 @@ class StoreAssetSource:
     """The registry table of this node's store (indexed by owner and category).
 
     The finds asked at once (the responder prepares many replies concurrently) are read in
-    one trip to a store thread, a query per owner: a trip costs more than such a query."""
+    one trip to a store thread, a query per owner (node.store.batched)."""
 
     def __init__(self, db: Db[AssetStore]) -> None:
-        self._db = db
-        self._asks: list[_Ask] = []
+        store = db.store
+        self._finds: ReadBatcher[tuple[str, tuple[int, ...]], list[AssetRow]] = ReadBatcher(
+            db, lambda asks: [store.assets_by_owner(owner, cats) for owner, cats in asks]
+        )
 
     async def find(
         self, owner_id: str, categories: Sequence[int]
     ) -> list[payloads_pb2.AssetRecord]:
-        loop = asyncio.get_running_loop()
-        ask = _Ask(owner_id, tuple(categories), loop.create_future())
-        self._asks.append(ask)
-        if len(self._asks) == 1:
-            # After the callbacks already due: the other finds asked at once join this trip.
-            loop.call_soon(self._read)
-        rows = await ask.found
+        rows = await self._finds.read((owner_id, tuple(categories)))
         return [payloads_pb2.AssetRecord.FromString(row.record) for row in rows]
-
-    def _read(self) -> None:
-        asks, self._asks = self._asks, []
-        trip = asyncio.ensure_future(self._db.read(_find_all, self._db.store, asks))
-        trip.add_done_callback(lambda done: _deliver(asks, done))
-
-
-@dataclass(frozen=True)
-class _Ask:
-    owner_id: str
-    categories: tuple[int, ...]
-    found: asyncio.Future[list[AssetRow]]
-
-
-def _find_all(store: AssetStore, asks: Sequence[_Ask]) -> list[list[AssetRow]]:
-    return [store.assets_by_owner(ask.owner_id, ask.categories) for ask in asks]
-
-
-def _deliver(asks: Sequence[_Ask], done: asyncio.Future[list[list[AssetRow]]]) -> None:
-    error = None if done.cancelled() else done.exception()
-    for i, ask in enumerate(asks):
-        if ask.found.done():  # its caller was cancelled
-            continue
-        if done.cancelled():
-            ask.found.cancel()
-        elif error is not None:
-            ask.found.set_exception(error)
-        else:
-            ask.found.set_result(done.result()[i])
 
 
 def asset_row(record: payloads_pb2.AssetRecord) -> AssetRow:
