@@ -163,6 +163,7 @@ def _lookups(p: Parts) -> LookupsService:
         appender=p.local_log,
         links=p.links,
         changes=p.watch,
+        applied=p.applied,
         court_prefixes=tuple(p.config.court_prefixes),
         clock=p.clock,
     )

@@ -18,10 +18,17 @@ from node.config import Limits
 from node.ports import CallerAuth, ChangeFeed, Keys, Routing, Witnessing
 from node.replication.cutting import BatchCutter, cut_batch
 from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
-from node.replication.exchange import Exchange, gossip_checkpoint
+from node.replication.exchange import Exchange, evidence_by_origin, gossip_checkpoint
 from node.services.purges import purged_on
 from node.store import proofs
-from node.store.base import LogReader, OriginState, PayloadPurge, RetentionStore
+from node.store.base import (
+    EvidenceRecord,
+    EvidenceStore,
+    LogReader,
+    OriginState,
+    PayloadPurge,
+    RetentionStore,
+)
 from node.store.runner import Db
 from sync.checkpoint import open_checkpoint
 from sync.domain.calendar import CALENDAR_VERSION, check_peer_calendar
@@ -43,8 +50,16 @@ TAKE_ORIGINS_MAX = 256
 NODE = ("node",)
 
 
-class FederationStore(LogReader, RetentionStore, Protocol):
-    """The logs this node serves, and which payloads it purged (to say so to a reader)."""
+class FederationStore(LogReader, RetentionStore, EvidenceStore, Protocol):
+    """The logs this node serves, which payloads it purged (to say so to a reader), and the
+    evidence it holds."""
+
+
+def _evidence_and_states(store: FederationStore) -> tuple[list[EvidenceRecord], list[OriginState]]:
+    """The evidence and the origin states, in one trip to the store. Evidence first: an origin
+    frozen meanwhile is then frozen in the states read after."""
+    evidence = store.evidence()
+    return evidence, store.origin_states()
 
 
 def purged_blocker(
@@ -186,9 +201,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
     async def _read_held(
         self,
     ) -> tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]:
-        # Evidence first: an origin frozen meanwhile is then frozen in the states read after.
-        evidence = await self._exchange.evidence_by_origin()
-        return evidence, await self._db.read(self._db.store.origin_states)
+        records, states = await self._db.read(_evidence_and_states, self._db.store)
+        return evidence_by_origin(records), states
 
     # ---------------------------------------------------------------- Hello
 

@@ -9,8 +9,10 @@ are masked unless the caller asked to reveal them; the node masks, so no client 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 import grpc
@@ -20,20 +22,27 @@ from node.businesses.lookups.sources import asset_row
 from node.clock import Clock, SystemClock
 from node.metrics import METRICS, REQUESTER
 from node.ownlog.writer import Draft, DraftRejected
-from node.ports import Appender, ChangeFeed, PeerLinks
+from node.ports import Appender, AppliedFeed, ChangeFeed, PeerLinks
+from node.replication.apply import Applied
 from node.services.errors import refuse, refuse_draft, refuse_invalid
 from node.services.projections import access_item, lookup_item
-from node.services.purges import parse_entry_id, purges_of
-from node.services.registers import debtor_registered, require_officer
+from node.services.purges import parse_entry_id, purge_pb
+from node.services.registers import (
+    officer_and_party_reads,
+    require_officer,
+    require_officer_of_lookup,
+)
 from node.store.base import (
     AssetRow,
     AssetStore,
     LogReader,
+    PayloadPurge,
     RefusalStore,
     RegisterStore,
     RetentionStore,
     RowQuery,
     RowStore,
+    StoredEntry,
 )
 from node.store.runner import Db
 from sync.domain.assets import asset_from_json, asset_to_json, mask_asset
@@ -71,20 +80,90 @@ def public_item(item: lookups_pb2.LookupItem) -> lookups_pb2.LookupItem:
     return out
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a read of a lookup's result reads: its row, the purge records of its request and
+    reply, and the entries of its subject this node holds (with their payloads)."""
+
+    row: Row
+    purges: dict[tuple[str, int], PayloadPurge]
+    entries: list[StoredEntry]
+
+    @property
+    def item(self) -> lookups_pb2.LookupItem:
+        return lookup_item(lookups_fold.state_of(self.row))
+
+
+class HeldStore(RowStore, LogReader, RetentionStore, Protocol):
+    """The lookup rows, the entries behind them and their purges."""
+
+
+def read_held(store: HeldStore, rows: Mapping[str, Row]) -> dict[str, Held]:
+    """The ``Held`` of each of these lookups' rows, in two queries for all of them (in a
+    store thread)."""
+    if not rows:
+        return {}
+    items = {subject: lookup_item(lookups_fold.state_of(row)) for subject, row in rows.items()}
+    keys = [
+        key
+        for item in items.values()
+        for key in map(parse_entry_id, _read_entries(item))
+        if key is not None
+    ]
+    purges = store.payload_purges(keys) if keys else {}
+    by_subject: dict[str, list[StoredEntry]] = {subject: [] for subject in rows}
+    for entry in store.entries_by_subject(list(rows)):
+        if entry.subject in by_subject:
+            by_subject[entry.subject].append(entry)
+    return {
+        subject: Held(
+            row,
+            {
+                key: purges[key]
+                for key in map(parse_entry_id, _read_entries(items[subject]))
+                if key is not None and key in purges
+            },
+            by_subject[subject],
+        )
+        for subject, row in rows.items()
+    }
+
+
+def _read_replies(store: HeldStore, subjects: list[str]) -> tuple[dict[str, Held], set[str]]:
+    """(the ``Held`` of those of ``subjects`` replied to, the subjects with a row)."""
+    rows = store.get_rows(lookups_fold.TABLE, subjects)
+    replied = {s: row for s, row in rows.items() if row["status"] != lookups_fold.PENDING}
+    return read_held(store, replied), set(rows)
+
+
+def _read_entries(item: lookups_pb2.LookupItem) -> list[str]:
+    """The entries a read of a lookup's result reads: its request and its reply."""
+    return [e for e in (item.request_entry, item.reply.entry_id) if e]
+
+
 class ReplyWatch:
-    """Waiters for lookups' replies, served by ONE reader: after every commit and applied
-    batch (node.store.watch) it reads the rows of all awaited lookups in one query and wakes those
-    replied to. A read per waiter per change would grow with the square of the load."""
+    """Waiters for lookups' replies, served by ONE reader: after every applied batch that
+    changed lookup rows (a reply is the target's entry: it only ever arrives in a peer's
+    batch, never in this node's own commits) and at least every WATCH_IDLE_S, it reads the
+    rows of all awaited lookups in one query and wakes those replied to, with what their
+    results are read from (``Held``: in the same trip to the store). A read per waiter per
+    change would grow with the square of the load."""
 
-    def __init__(self, *, db: Db[RowStore], changes: ChangeFeed) -> None:
+    def __init__(self, *, db: Db[HeldStore], changes: ChangeFeed, applied: AppliedFeed) -> None:
         self._db = db
-        self._changes = changes
-        self._waiting: dict[str, list[asyncio.Future[Row]]] = {}
+        self._changes = changes  # for ``closed``: the node stops
+        self._waiting: dict[str, list[asyncio.Future[Held]]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        applied.subscribe(self._on_applied)
 
-    async def wait(self, subject: str, timeout_s: float) -> Row | None:
-        """The lookup's row once it is no longer pending; None after ``timeout_s``."""
-        future: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
+    def _on_applied(self, applied: Applied) -> None:
+        if lookups_fold.TABLE in applied.tables:
+            self._changed.set()
+
+    async def wait(self, subject: str, timeout_s: float) -> Held | None:
+        """The lookup once it is no longer pending; None after ``timeout_s``."""
+        future: asyncio.Future[Held] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(subject, []).append(future)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="ccnode-lookup-replies")
@@ -102,16 +181,15 @@ class ReplyWatch:
     async def _run(self) -> None:
         store = self._db.store
         while self._waiting and not self._changes.closed:
-            seen = self._changes.version
-            rows = await self._db.read(store.get_rows, lookups_fold.TABLE, list(self._waiting))
-            for subject, row in rows.items():
-                if row["status"] == lookups_fold.PENDING:
-                    continue
+            self._changed.clear()  # a batch applied from here on is read below or next time
+            replied, _ = await self._db.read(_read_replies, store, list(self._waiting))
+            for subject, held in replied.items():
                 for future in self._waiting.pop(subject, []):
                     if not future.done():
-                        future.set_result(row)
+                        future.set_result(held)
             if self._waiting:
-                await self._changes.wait(seen, WATCH_IDLE_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), WATCH_IDLE_S)
 
 
 class LookupsStore(
@@ -129,6 +207,7 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         appender: Appender,
         links: PeerLinks,
         changes: ChangeFeed,
+        applied: AppliedFeed,
         court_prefixes: tuple[str, ...] = (),
         clock: Clock | None = None,
     ) -> None:
@@ -137,7 +216,8 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         self._links = links
         self._court_prefixes = court_prefixes
         self._clock = clock or SystemClock()
-        self._replies = ReplyWatch(db=db, changes=changes)
+        self._replies = ReplyWatch(db=db, changes=changes, applied=applied)
+        self._officer_and_party = officer_and_party_reads(db)
 
     # ---------------------------------------------------------------- lookups
 
@@ -152,11 +232,18 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "state why the debtor's assets are asked (recorded with the request)",
                 zh=f"必须写明查询事由，并随请求记录（{CHAKONG}第七条、第八条）",
             )
-        # The officer and the case party are read at once (debtor_registered only reads); the
-        # officer's refusal still comes first.
-        _, registered = await asyncio.gather(
-            self._require_officer(request.actor, context, "Lookups.Request"),
-            debtor_registered(self._db, _requested(request), self._court_prefixes),
+        body = _requested(request)
+        # The officer and the case party are read in one trip; the officer's refusal comes
+        # first.
+        registered = await require_officer_of_lookup(
+            self._db,
+            self._officer_and_party,
+            self._court_prefixes,
+            request.actor,
+            body,
+            context,
+            clock=self._clock,
+            method="Lookups.Request",
         )
         if not self._is_peer(request.target):
             # A lookup's entries reach only its audience: a relay holds their headers alone
@@ -169,7 +256,6 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "not a peer of this node (a lookup travels only over a direct link)",
                 zh="不是本节点的对端节点：查询只经直接连接发送（ccnode peers add）",
             )
-        body = _requested(request)
         # 网络查询冻结规定 arts. 7–8: a query may only concern a debtor of the cited case. The
         # register of case parties is this node's: it checks, and its signed request says so.
         if registered is False:
@@ -198,19 +284,18 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             return lookups_pb2.LookupResult(
                 item=public_item(lookup_item(lookups_fold.state_of(row)))
             )
-        row = await self._replies.wait(subject, min(request.wait_s, WAIT_MAX_S))
-        if row is None:
-            row = await self._row(subject)
-            assert row is not None
-        outcome = "timed_out" if row["status"] == lookups_fold.PENDING else str(row["status"])
+        held = await self._replies.wait(subject, min(request.wait_s, WAIT_MAX_S))
+        if held is None:
+            held = await self._held(subject)
+            assert held is not None
+        status = held.row["status"]
+        outcome = "timed_out" if status == lookups_fold.PENDING else str(status)
         METRICS.lookup_seconds.labels(role=REQUESTER, outcome=outcome).observe(
             time.monotonic() - started_s
         )
-        if row["status"] == lookups_fold.PENDING:
-            return lookups_pb2.LookupResult(
-                item=public_item(lookup_item(lookups_fold.state_of(row))), timed_out=True
-            )
-        return await self._result(row, request.actor, request.purpose, request.reveal)
+        if status == lookups_fold.PENDING:
+            return lookups_pb2.LookupResult(item=public_item(held.item), timed_out=True)
+        return await self._result(held, request.actor, request.purpose, request.reveal)
 
     async def _require_officer(
         self, actor: str, context: grpc.aio.ServicerContext, method: str
@@ -225,6 +310,12 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
     async def _row(self, subject: str) -> Row | None:
         rows = await self._db.read(self._db.store.get_rows, lookups_fold.TABLE, [subject])
         return rows.get(subject)
+
+    async def _held(self, subject: str) -> Held | None:
+        """The lookup's row with what its result is read from, in one trip to the store."""
+        store = self._db.store
+        found = await self._db.read(_read_one, store, subject)
+        return found.get(subject)
 
     async def List(
         self, request: lookups_pb2.ListLookupsRequest, context: grpc.aio.ServicerContext
@@ -273,33 +364,29 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
                 "not a lookup's subject (origin/lookup/n)",
                 zh="不是查询事项编号（格式为 节点/lookup/序号）",
             )
-        row = await self._row(request.subject)
-        if row is None:
+        held = await self._held(request.subject)
+        if held is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no lookup {request.subject}")
-        return await self._result(row, request.actor, request.purpose, request.reveal)
+        return await self._result(held, request.actor, request.purpose, request.reveal)
 
     async def _result(
-        self, row: Row, actor: str, purpose: str, reveal: bool
+        self, held: Held, actor: str, purpose: str, reveal: bool
     ) -> lookups_pb2.LookupResult:
-        """The lookup with whatever payloads this node holds; a read of personal data is
-        recorded in this node's log before it is returned."""
-        item = lookup_item(lookups_fold.state_of(row))
-        read = [e for e in (item.request_entry, item.reply.entry_id) if e]
+        """The lookup with whatever payloads this node holds (read with its row); a read of
+        personal data is recorded in this node's log before it is returned."""
+        item = held.item
+        read = _read_entries(item)
         result = lookups_pb2.LookupResult(item=public_item(item), revealed=reveal)
-        result.purged.extend(
-            await purges_of(self._db, [k for k in map(parse_entry_id, read) if k is not None])
-        )
+        result.purged.extend(purge_pb(held.purges[key]) for key in sorted(held.purges))
+        bodies = _bodies(item, held.entries)
         if item.subject_key and len(result.purged) < len(read):
             # The row has payload details: this node is in the audience. The read is recorded
-            # while the payloads are read (both done before anything is returned). Once every
-            # payload of the lookup was purged there is nothing personal left to read (the row
-            # holds no identifier, only its digest), so nothing is recorded.
-            bodies, result.access_entry = await asyncio.gather(
-                self._bodies(item),
-                self.record_access(read, actor, purpose, WHAT_RESULT, item.subject_key),
+            # before anything is returned. Once every payload of the lookup was purged there
+            # is nothing personal left to read (the row holds no identifier, only its
+            # digest), so nothing is recorded.
+            result.access_entry = await self.record_access(
+                read, actor, purpose, WHAT_RESULT, item.subject_key
             )
-        else:
-            bodies = await self._bodies(item)
         request_body = bodies.get(item.request_entry)
         answer_body = bodies.get(item.reply.entry_id) if not item.reply.denied else None
         debtor = request_body.lookup_requested.debtor if request_body is not None else None
@@ -315,22 +402,6 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
             result.debtor.CopyFrom(debtor if reveal else masked_debtor(debtor))
         result.assets.extend(assets if reveal else [mask_asset(a) for a in assets])
         return result
-
-    async def _bodies(self, item: lookups_pb2.LookupItem) -> dict[str, payloads_pb2.Payload]:
-        """The payloads this node holds of the lookup's request and reply, by entry id (one
-        read; none on a node outside the audience, or after a purge)."""
-        wanted = {item.request_entry, item.reply.entry_id} - {""}
-        entries = await self._db.read(self._db.store.entries_by_subject, [item.subject])
-        out = {}
-        for e in entries:
-            entry_id = f"{e.origin}/{e.index}"
-            if entry_id not in wanted or e.payload is None:
-                continue
-            try:
-                out[entry_id] = decode_payload(e.kind, e.payload)
-            except PayloadError:
-                continue
-        return out
 
     async def record_access(
         self, entries: list[str], actor: str, purpose: str, what: str, key: str
@@ -422,6 +493,28 @@ class LookupsService(lookups_pb2_grpc.LookupsServicer):
         return lookups_pb2.CountAssetsResponse(
             total=await self._db.read(self._db.store.count_assets)
         )
+
+
+def _read_one(store: HeldStore, subject: str) -> dict[str, Held]:
+    return read_held(store, store.get_rows(lookups_fold.TABLE, [subject]))
+
+
+def _bodies(
+    item: lookups_pb2.LookupItem, entries: Sequence[StoredEntry]
+) -> dict[str, payloads_pb2.Payload]:
+    """The payloads held of the lookup's request and reply, by entry id (none on a node
+    outside the audience, or after a purge)."""
+    wanted = {item.request_entry, item.reply.entry_id} - {""}
+    out = {}
+    for e in entries:
+        entry_id = f"{e.origin}/{e.index}"
+        if entry_id not in wanted or e.payload is None:
+            continue
+        try:
+            out[entry_id] = decode_payload(e.kind, e.payload)
+        except PayloadError:
+            continue
+    return out
 
 
 def _requested(request: lookups_pb2.LookupRequest) -> payloads_pb2.LookupRequested:

@@ -25,6 +25,7 @@ from ccnode.v1 import admin_pb2, payloads_pb2
 from node.clock import Clock
 from node.services.errors import refuse, refuse_invalid
 from node.store.base import CasePartyRecord, OfficerRecord, Refusal, RefusalStore, RegisterStore
+from node.store.batched import ReadBatcher
 from node.store.runner import Db
 from sync.domain import registers as reg
 from sync.domain.case_number import parse_case_number
@@ -50,6 +51,55 @@ async def require_officer(
     method: str,
 ) -> None:
     """End the call unless ``actor`` names an officer registered at a court this node serves."""
+    await _require_actor(actor, context)
+    officer = await db.read(db.store.officer, actor.strip())
+    await _require_serves(db, court_prefixes, officer, context, clock=clock, method=method)
+
+
+# (officer id, the case party a lookup's debtor would be) -> (the officer, whether the party
+# is registered; None: it could not be).
+OfficerAndParty = ReadBatcher[
+    tuple[str, reg.Party | None], tuple[OfficerRecord | None, bool | None]
+]
+
+
+def officer_and_party_reads(db: Db[RegistersStore]) -> OfficerAndParty:
+    """The reads of ``require_officer_of_lookup``: those of the calls made at once in one
+    trip to the store."""
+    store = db.store
+    return ReadBatcher(db, lambda asks: [_officer_and_party(store, o, p) for o, p in asks])
+
+
+async def require_officer_of_lookup(
+    db: Db[RegistersStore],
+    reads: OfficerAndParty,
+    court_prefixes: Sequence[str],
+    actor: str,
+    body: payloads_pb2.LookupRequested,
+    context: grpc.aio.ServicerContext,
+    *,
+    clock: Clock,
+    method: str,
+) -> bool | None:
+    """``require_officer``, then ``debtor_registered`` of the lookup ``body``, both read in one
+    trip to the store (``reads``; the officer's refusal still comes first)."""
+    await _require_actor(actor, context)
+    party = _party_of(body, court_prefixes)
+    officer, registered = await reads.read((actor.strip(), party))
+    await _require_serves(db, court_prefixes, officer, context, clock=clock, method=method)
+    return registered
+
+
+def _officer_and_party(
+    store: RegistersStore, officer_id: str, party: reg.Party | None
+) -> tuple[OfficerRecord | None, bool | None]:
+    officer = store.officer(officer_id)
+    if party is None:
+        return officer, None
+    return officer, store.is_case_party(party.case_number, party.party_id)
+
+
+async def _require_actor(actor: str, context: grpc.aio.ServicerContext) -> None:
     if not actor.strip():
         await refuse(
             context,
@@ -58,7 +108,17 @@ async def require_officer(
             "name the officer responsible",
             zh=f"必须填写承办人：每次查询和写入都须能追溯到登记的承办人（{CHAKONG}第七条、第八条）",
         )
-    officer = await db.read(db.store.officer, actor.strip())
+
+
+async def _require_serves(
+    db: Db[RegistersStore],
+    court_prefixes: Sequence[str],
+    officer: OfficerRecord | None,
+    context: grpc.aio.ServicerContext,
+    *,
+    clock: Clock,
+    method: str,
+) -> None:
     found = None if officer is None else reg.Officer(**_fields(officer))
     if reg.officer_serves(found, court_prefixes):
         return
@@ -87,6 +147,16 @@ async def debtor_registered(
     """Whether the lookup's debtor is a registered party of its case; None when the case or
     the identifier is not even one a party could be registered with (a case of another type or
     court, a malformed ID): the request's own checks, here and at the target, name those."""
+    party = _party_of(body, court_prefixes)
+    if party is None:
+        return None
+    return bool(await db.read(db.store.is_case_party, party.case_number, party.party_id))
+
+
+def _party_of(
+    body: payloads_pb2.LookupRequested, court_prefixes: Sequence[str]
+) -> reg.Party | None:
+    """The case party the lookup's debtor would be registered as (None: none could be)."""
     try:
         party, _ = reg.validate_party(
             body.case_number,
@@ -96,7 +166,7 @@ async def debtor_registered(
         )
     except ValidationError:
         return None
-    return bool(await db.read(db.store.is_case_party, party.case_number, party.party_id))
+    return party
 
 
 def officer_pb(o: OfficerRecord) -> admin_pb2.Officer:

@@ -161,19 +161,9 @@ class LookupResponder:
     async def run_once(self) -> int:
         """Reply to up to one page of pending lookups addressed here; return how many."""
         db = self._db
-        rows, _ = await db.read(
-            db.store.query_rows,
-            RowQuery(
-                table=lookups_fold.TABLE,
-                equals={"target": self._node_id, "status": lookups_fold.PENDING},
-                limit=PAGE_ROWS,
-            ),
-        )
+        rows, peer_list, requests = await db.read(_pending, db.store, self._node_id)
         if not rows:
             return 0
-        peer_list, requests = await asyncio.gather(
-            db.read(db.store.peers), self._request_bodies([str(r["key"]) for r in rows])
-        )
         peers = {p.node_id: p for p in peer_list}
         day = today(self._clock).isoformat()
         if day != self._answered_day:
@@ -247,24 +237,6 @@ class LookupResponder:
             )
         answered[item.requester] += 1
         return _Work(subject, item.requester, item.request_entry, None, outcome, item.requested_hlc)
-
-    async def _request_bodies(self, subjects: list[str]) -> dict[str, payloads_pb2.LookupRequested]:
-        """The request payloads of these lookups, in one read (by subject)."""
-        db = self._db
-        entries = await db.read(db.store.entries_by_subject, subjects)
-        out = {}
-        for entry in entries:
-            parsed = parse_lookup_subject(entry.subject)
-            if entry.kind != log_pb2.LOOKUP_REQUESTED or entry.payload is None:
-                continue
-            if parsed != (entry.origin, entry.index):
-                continue  # the fold ignored it too
-            try:
-                body = decode_payload(entry.kind, entry.payload).lookup_requested
-            except PayloadError:
-                continue
-            out[entry.subject] = body
-        return out
 
     async def _answered_on(self, requester: str, day: str) -> int:
         """Answered lookups of ``requester`` on ``day``, from the folded state: read once per
@@ -340,6 +312,42 @@ class LookupResponder:
         return Draft(
             log_pb2.LOOKUP_ANSWERED, payloads_pb2.Payload(lookup_answered=answer), subject=subject
         )
+
+
+def _pending(
+    store: ResponderStore, node_id: str
+) -> tuple[list[Row], list[PeerRecord], dict[str, payloads_pb2.LookupRequested]]:
+    """Up to a page of the lookups pending here, the peer table, and the requests' payloads:
+    one trip to the store (in a store thread)."""
+    rows, _ = store.query_rows(
+        RowQuery(
+            table=lookups_fold.TABLE,
+            equals={"target": node_id, "status": lookups_fold.PENDING},
+            limit=PAGE_ROWS,
+        )
+    )
+    if not rows:
+        return [], [], {}
+    return rows, store.peers(), _request_bodies(store, [str(r["key"]) for r in rows])
+
+
+def _request_bodies(
+    store: ResponderStore, subjects: list[str]
+) -> dict[str, payloads_pb2.LookupRequested]:
+    """The request payloads of these lookups, in one query (by subject)."""
+    out = {}
+    for entry in store.entries_by_subject(subjects):
+        parsed = parse_lookup_subject(entry.subject)
+        if entry.kind != log_pb2.LOOKUP_REQUESTED or entry.payload is None:
+            continue
+        if parsed != (entry.origin, entry.index):
+            continue  # the fold ignored it too
+        try:
+            body = decode_payload(entry.kind, entry.payload).lookup_requested
+        except PayloadError:
+            continue
+        out[entry.subject] = body
+    return out
 
 
 def fit(

@@ -15,19 +15,26 @@ from collections.abc import Callable, Sequence
 from ccnode.v1 import payloads_pb2
 from node.ports import AssetSource
 from node.store.base import AssetRow, AssetStore
+from node.store.batched import ReadBatcher
 from node.store.runner import Db
 
 
 class StoreAssetSource:
-    """The registry table of this node's store (indexed by owner and category)."""
+    """The registry table of this node's store (indexed by owner and category).
+
+    The finds asked at once (the responder prepares many replies concurrently) are read in
+    one trip to a store thread, a query per owner (node.store.batched)."""
 
     def __init__(self, db: Db[AssetStore]) -> None:
-        self._db = db
+        store = db.store
+        self._finds: ReadBatcher[tuple[str, tuple[int, ...]], list[AssetRow]] = ReadBatcher(
+            db, lambda asks: [store.assets_by_owner(owner, cats) for owner, cats in asks]
+        )
 
     async def find(
         self, owner_id: str, categories: Sequence[int]
     ) -> list[payloads_pb2.AssetRecord]:
-        rows = await self._db.read(self._db.store.assets_by_owner, owner_id, categories)
+        rows = await self._finds.read((owner_id, tuple(categories)))
         return [payloads_pb2.AssetRecord.FromString(row.record) for row in rows]
 
 
