@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from node.clock import Clock, SystemClock
-from node.metrics import METRICS
 from node.store.base import (
     FoldedLogStore,
     OriginState,
@@ -388,6 +387,10 @@ class Replica:
             first,
             last,
         )
+        # Imported here: the catch-up helper process (node.replication.worker) imports this
+        # module for prepare_batch and starts faster without the metrics' registry.
+        from node.metrics import METRICS
+
         METRICS.ignored.labels(origin=prepared.origin, reason=COURT_NOT_SERVED).inc(
             len(prepared.not_served)
         )

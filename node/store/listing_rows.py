@@ -38,12 +38,21 @@ class ListingRowError(StoreError):
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL[value]
+    if value < 0x4000:  # a record's length, an index below 16,384
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
+    if value < 0x200000:
+        return bytes(((value & 0x7F) | 0x80, (value >> 7 & 0x7F) | 0x80, value >> 14))
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+_SMALL = [bytes((value,)) for value in range(0x80)]
 
 
 def _read_varint(data: bytes, position: int) -> tuple[int, int]:
@@ -59,14 +68,41 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
     return -1, -1
 
 
-def _field(tag: bytes, value: bytes) -> bytes:
-    return tag + _varint(len(value)) + value if value else b""
-
-
 def listed_record(payload: bytes) -> bytes | None:
     """The ``BlacklistRecord`` bytes of a listing payload that is exactly
     ``Payload(blacklist_listed=BlacklistListed(record=R))`` in canonical form (each message
     once, its length minimal, nothing else); None for any other payload."""
+    # A listing of a catch-up per call: lengths of one or two bytes (records under 16 KiB)
+    # are read inline; any other payload takes the general reading.
+    size = len(payload)
+    if size < 4 or payload[0] != 0x0A:
+        return None
+    first, second = payload[1], payload[2]
+    if first < 0x80:
+        outer, position = first, 2
+    elif 0 < second < 0x80:  # a second byte of 0 would pad the length
+        outer, position = (first & 0x7F) | second << 7, 3
+    else:
+        return _listed_record(payload)
+    if position + outer != size:
+        return None
+    if size - position < 3 or payload[position] != 0x0A:
+        return _listed_record(payload)
+    first, second = payload[position + 1], payload[position + 2]
+    if first < 0x80:
+        inner, start = first, position + 2
+    elif 0 < second < 0x80:
+        inner, start = (first & 0x7F) | second << 7, position + 3
+    else:
+        return _listed_record(payload)
+    if start + inner != size:
+        return None
+    return payload[start:]
+
+
+def _listed_record(payload: bytes) -> bytes | None:
+    """listed_record for lengths of any size, one byte at a time: the reference that
+    listed_record's inline reading is tested against."""
     if payload[:1] != b"\n":
         return None
     outer, position = _read_varint(payload, 1)
@@ -86,16 +122,16 @@ def listing_state_bytes(
     """``ListingState(subject=key, origin, entry_id, status="listed", record, last_index,
     delist_due_on).SerializeToString(deterministic=True)``: fields in number order, proto3
     defaults left out, the record always present (as the fold's ``listed_item_bytes``)."""
-    return b"".join(
-        (
-            _field(b"\n", key.encode()),
-            _field(b"\x12", origin.encode()),
-            _field(b"\x1a", entry_id.encode()),
-            _LISTED_STATUS,
-            b"*" + _varint(len(record)) + record,
-            b"H" + _varint(last_index) if last_index else b"",
-            _field(b"R", delist_due_on.encode()),
-        )
+    k, o, e, d = key.encode(), origin.encode(), entry_id.encode(), delist_due_on.encode()
+    return b"%b%b%b%b*%b%b%b%b" % (
+        b"\n" + _varint(len(k)) + k if k else b"",
+        b"\x12" + _varint(len(o)) + o if o else b"",
+        b"\x1a" + _varint(len(e)) + e if e else b"",
+        _LISTED_STATUS,
+        _varint(len(record)),
+        record,
+        b"H" + _varint(last_index) if last_index else b"",
+        b"R" + _varint(len(d)) + d if d else b"",
     )
 
 

@@ -169,7 +169,7 @@ _SQLITE_INSERT_ENTRIES = _MultiRow(
     f"INSERT INTO entries ({_ENTRY_COLUMN_LIST}) VALUES ",  # noqa: S608 (fixed names, no input)
     f"({', '.join('?' * len(_ENTRY_COLUMNS_ALL))})",
 )
-_PG_COPY_ENTRIES = f"COPY entries ({_ENTRY_COLUMN_LIST}) FROM STDIN"
+_PG_COPY_ENTRIES = f"COPY entries ({_ENTRY_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
 # append's other statements on SQLite, run on the driver connection (see _lock_origin).
 _ORIGIN_COLUMNS = tuple(column.name for column in schema.origins.c if column.name != "origin")
 _SQLITE_CREATE_ORIGIN = (
@@ -180,7 +180,7 @@ _SQLITE_LOCKED_ORIGIN = "SELECT size, root, frozen FROM origins WHERE origin = ?
 _SQLITE_INSERT_NODES = _MultiRow(
     "INSERT INTO merkle_nodes (origin, level, idx, hash) VALUES ", "(?, ?, ?, ?)"
 )
-_PG_COPY_NODES = "COPY merkle_nodes (origin, level, idx, hash) FROM STDIN"
+_PG_COPY_NODES = "COPY merkle_nodes (origin, level, idx, hash) FROM STDIN (FORMAT BINARY)"
 _LEAF_HASH_COLUMN = 6  # position of leaf_hash in an entry row (node.store.layout)
 _SQLITE_UPDATE_ORIGIN = (
     f"UPDATE origins SET {', '.join(f'{name} = ?' for name in _ORIGIN_COLUMNS)} "  # noqa: S608
@@ -217,7 +217,7 @@ _SQLITE_SELECT_ENTRIES, _SQLITE_SELECT_HEADERS = (
 _SQLITE_INSERT_LISTING_CHANGES = _MultiRow(
     "INSERT INTO blacklist_changes (key, last_index) VALUES ", "(?, ?)"
 )
-_PG_COPY_LISTING_CHANGES = "COPY blacklist_changes (key, last_index) FROM STDIN"
+_PG_COPY_LISTING_CHANGES = "COPY blacklist_changes (key, last_index) FROM STDIN (FORMAT BINARY)"
 # pg_advisory_xact_lock key of the change feed's numbering (any constant of this program's).
 _PG_FEED_LOCK = 0x63636E6F6465
 _LISTING_COLUMNS = STORED_STATE_COLUMNS[LISTING_TABLE]
@@ -450,9 +450,7 @@ class SqlStore(AppendInTwoSteps):
             return
         driver_connection = conn.connection.driver_connection
         assert isinstance(driver_connection, psycopg.Connection)
-        with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_ENTRIES) as copy:
-            for row in rows:
-                copy.write_row(row)
+        _pg_copy(driver_connection, _PG_COPY_ENTRIES, _PG_ENTRY_TYPES, rows)
 
     def _insert_nodes(
         self, conn: Connection, origin: str, size: int, rows: list[tuple[Any, ...]]
@@ -472,9 +470,7 @@ class SqlStore(AppendInTwoSteps):
             return
         driver_connection = conn.connection.driver_connection
         assert isinstance(driver_connection, psycopg.Connection)
-        with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_NODES) as copy:
-            for row in node_rows:
-                copy.write_row(row)
+        _pg_copy(driver_connection, _PG_COPY_NODES, _PG_NODE_TYPES, node_rows)
 
     def _lock_origin(
         self, conn: Connection, origin: str, expected_size: int, state: OriginState, grows: bool
@@ -574,6 +570,7 @@ class SqlStore(AppendInTwoSteps):
         with driver_connection.cursor() as cursor:
             cursor.execute(create)
             with cursor.copy(copy_sql) as copy:
+                copy.set_types(_PG_STAGED_TYPES[table])
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(upsert)
@@ -590,9 +587,7 @@ class SqlStore(AppendInTwoSteps):
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_FEED_LOCK})")
         driver_connection = conn.connection.driver_connection
         assert isinstance(driver_connection, psycopg.Connection)
-        with driver_connection.cursor() as cursor, cursor.copy(_PG_COPY_LISTING_CHANGES) as copy:
-            for row in rows:
-                copy.write_row(row)
+        _pg_copy(driver_connection, _PG_COPY_LISTING_CHANGES, _PG_LISTING_CHANGE_TYPES, rows)
 
     def blacklist_changes(self, after_seq: int, limit: int) -> list[ListingChange]:
         feed = schema.blacklist_changes
@@ -1423,7 +1418,8 @@ def _pg_staged_upsert(table: str) -> tuple[str, str, str, str]:
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
         f'(LIKE "{schema.state_tables[table].name}") ON COMMIT DELETE ROWS'
     )
-    return staging, create, f"COPY {staging} ({names}) FROM STDIN", _PG_UPSERTS[table]
+    copy = f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)"
+    return staging, create, copy, _PG_UPSERTS[table]
 
 
 _SQLITE_UPSERTS = {table: _upsert_sql(table, "sqlite") for table in schema.state_tables}
@@ -1439,6 +1435,51 @@ _ASSET_UPSERTS = {
 }
 _PG_UPSERTS = {table: _upsert_sql(table, "postgresql").head for table in schema.state_tables}
 _PG_STAGED_UPSERTS = {table: _pg_staged_upsert(table) for table in schema.state_tables}
+
+
+def _pg_types(table: Table, names: Sequence[str]) -> tuple[str, ...]:
+    """The PostgreSQL type of each named column, for a binary COPY (which sends every value
+    in its column's own binary form: no text to escape on our side nor to parse on the
+    server's, and bytea as its raw bytes rather than hex)."""
+    types = []
+    for name in names:
+        kind = table.c[name].type
+        # BigInteger first: it is an Integer too.
+        for python_type, pg_type in _PG_BINARY_TYPES:
+            if isinstance(kind, python_type):
+                types.append(pg_type)
+                break
+        else:
+            raise TypeError(f"no binary COPY type for {table.name}.{name}")
+    return tuple(types)
+
+
+_PG_BINARY_TYPES: tuple[tuple[type, str], ...] = (
+    (sqlalchemy.BigInteger, "int8"),
+    (sqlalchemy.Integer, "int4"),
+    (sqlalchemy.LargeBinary, "bytea"),
+    (sqlalchemy.Text, "text"),
+)
+_PG_ENTRY_TYPES = _pg_types(schema.entries, [column.name for column in _ENTRY_COLUMNS_ALL])
+_PG_NODE_TYPES = _pg_types(schema.merkle_nodes, ["origin", "level", "idx", "hash"])
+_PG_LISTING_CHANGE_TYPES = _pg_types(schema.blacklist_changes, ["key", "last_index"])
+_PG_STAGED_TYPES = {
+    name: _pg_types(table, [*STATE_VALUE_COLUMNS[name], KEY_COLUMN])
+    for name, table in schema.state_tables.items()
+}
+
+
+def _pg_copy(
+    connection: psycopg.Connection[Any],
+    statement: str,
+    types: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """COPY ``rows`` in binary form (``types``: _pg_types of the statement's columns)."""
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _connection_record: Any) -> None:

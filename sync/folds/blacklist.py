@@ -25,6 +25,7 @@ drafts against the domain rules before it appends them (node/), so such entries 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
@@ -45,6 +46,7 @@ KINDS = frozenset(
 )
 # A listing creates the row of its own subject, which no earlier entry can have created.
 NEW_ROW_KINDS = frozenset({log_pb2.BLACKLIST_LISTED})
+_LISTED = log_pb2.BLACKLIST_LISTED
 # The fold takes the origin's court prefixes (sync/folds/__init__.py fold_batch passes them).
 COURT_BOUND = True
 # The reason of an entry about a court its origin's certificate does not name.
@@ -80,8 +82,22 @@ def delist_due_on(term_end_on: str) -> str:
     """Term end + 3 working days ("" when there is no fixed term); ValueError if malformed."""
     if not term_end_on:
         return ""
+    # A catch-up folds a listing per entry, and terms end on a few hundred distinct days:
+    # each date is counted once per calendar (a malformed one raises every time).
+    cached = _DUE_ON.get(term_end_on)
+    if cached is not None and cached[0] is _FOLD_CALENDAR:
+        return cached[1]
     end = dt.date.fromisoformat(term_end_on)
-    return _FOLD_CALENDAR.add_workdays(end, DELIST_WORKDAYS).isoformat()
+    due_on = _FOLD_CALENDAR.add_workdays(end, DELIST_WORKDAYS).isoformat()
+    if len(_DUE_ON) >= _DUE_ON_MAX:
+        _DUE_ON.clear()
+    _DUE_ON[term_end_on] = (_FOLD_CALENDAR, due_on)
+    return due_on
+
+
+# delist_due_on's counted dates: term end -> (the calendar it was counted in, due date).
+_DUE_ON: dict[str, tuple[object, str]] = {}
+_DUE_ON_MAX = 4096
 
 
 def refresh_due_on(row: Row) -> Row | None:
@@ -156,20 +172,34 @@ def fold(
 ) -> Row | Ignored:
     """The row after applying one entry to the current row (None = no row yet); ``courts``:
     the court prefixes the origin may speak for (None: not checked)."""
-    if header.kind not in KINDS:
+    kind = header.kind
+    if kind not in KINDS:
         return Ignored("not a blacklist entry")
-    if not header.subject.startswith(subject_prefix(header.origin)):
-        return Ignored("subject is not in the origin's namespace (single writer)")
-    if header.kind == log_pb2.BLACKLIST_LISTED and header.subject != listing_subject(
-        header.origin, header.index
-    ):
-        return Ignored("a listing's subject must be <origin>/bl/<its index>")
+    subject = header.subject
+    # A listing under its own subject is within the origin's namespace too (the common case,
+    # checked first); any other subject takes the checks in their order.
+    if kind != _LISTED or subject != listing_subject(header.origin, header.index):
+        if not subject.startswith(subject_prefix(header.origin)):
+            return Ignored("subject is not in the origin's namespace (single writer)")
+        if kind == _LISTED:
+            return Ignored("a listing's subject must be <origin>/bl/<its index>")
     if payload is None:
         return Ignored("payload not held (redacted or purged)")
     try:
-        body = decode_payload(header.kind, payload)
+        body = decode_payload(kind, payload)
     except PayloadError as exc:
         return Ignored(str(exc))
+    if kind == _LISTED:  # a catch-up's entry after entry: each field read once
+        record = body.blacklist_listed.record
+        court, case_number = record.court, record.case_number
+        if courts is not None and not _codes_served(court, case_number, courts):
+            return Ignored(COURT_NOT_SERVED)
+        if row is not None:
+            return Ignored("subject already listed")
+        try:
+            return _listed(header, record, court, case_number)
+        except (ValueError, OverflowError) as exc:  # as below
+            return Ignored(f"unusable content: {type(exc).__name__}")
     if courts is not None and not _served(row, header, body, courts):
         return Ignored(COURT_NOT_SERVED)
     try:
@@ -193,16 +223,28 @@ def _served(
         record = body.blacklist_listed.record
     else:
         record = body.blacklist_corrected.record
-    return court_served(record.court, courts) and court_served(
-        case_court(record.case_number), courts
-    )
+    return _codes_served(record.court, record.case_number, courts)
+
+
+def _codes_served(court: str, case_number: str, courts: Sequence[str]) -> bool:
+    """_served of a record's court and case number."""
+    if type(courts) is not tuple:
+        assert not isinstance(courts, str), "courts is a sequence of prefixes, not one string"
+        courts = tuple(courts)
+    return _court_served(court, courts) and _court_served(case_court(case_number), courts)
+
+
+# court_served of a (court code, prefixes) pair, kept: a federation has a few hundred court
+# codes and an origin one set of prefixes, and every listing of a catch-up asks twice.
+_court_served = functools.lru_cache(maxsize=4096)(court_served)
 
 
 def _apply(row: Row | None, header: Header, body: payloads_pb2.Payload) -> Row | Ignored:
     if header.kind == log_pb2.BLACKLIST_LISTED:
         if row is not None:
             return Ignored("subject already listed")
-        return _listed(header, body.blacklist_listed.record)
+        record = body.blacklist_listed.record
+        return _listed(header, record, record.court, record.case_number)
     if row is None:
         return Ignored("no such listing")
     if row["origin"] != header.origin:
@@ -246,7 +288,9 @@ _GROUND_NAMES: dict[int, str] = {
 }
 
 
-def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
+def _listed(
+    header: Header, record: payloads_pb2.BlacklistRecord, court: str, case_number: str
+) -> Row:
     # The row of a new listing, built straight from the record (a row per listing on the
     # catch-up hot path): the same row as _row(ListingState(...)), which a test checks,
     # without building the state message and reading it back.
@@ -269,8 +313,8 @@ def _listed(header: Header, record: payloads_pb2.BlacklistRecord) -> Row:
         .strip()
         .upper(),
         "name": debtor.name,
-        "case_number": record.case_number,
-        "court": record.court,
+        "case_number": case_number,
+        "court": court,
         "ground": _GROUND_NAMES.get(ground) or payloads_pb2.ListingGround.Name(ground),
         "listed_on": record.listed_on,
         "term_end_on": term_end_on,
@@ -306,6 +350,10 @@ _SMALL = [bytes((value,)) for value in range(0x80)]
 def _varint(value: int) -> bytes:
     if value < 0x80:
         return _SMALL[value]
+    if value < 0x4000:  # a record's length, an index below 16,384
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
+    if value < 0x200000:
+        return bytes(((value & 0x7F) | 0x80, (value >> 7 & 0x7F) | 0x80, value >> 14))
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)

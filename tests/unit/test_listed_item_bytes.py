@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
+from node.store.listing_rows import listing_state_bytes
 from sync.entry import Header, decode_header, make_entry
 from sync.folds.blacklist import (
     _row,
@@ -115,8 +116,8 @@ def test_listed_item_bytes_of_empty_texts_and_an_empty_record() -> None:
 
 
 def test_listed_item_bytes_at_varint_boundaries() -> None:
-    for last_index in (1, 127, 128, 16_383, 16_384, 2**32, INDEX_MAX):
-        for length in (127, 128, 16_384):
+    for last_index in (1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**32, INDEX_MAX):
+        for length in (127, 128, 16_383, 16_384, 2**21):
             text = "x" * length
             item = state_pb2.ListingState(
                 subject=text,
@@ -136,6 +137,15 @@ def test_listed_item_bytes_at_varint_boundaries() -> None:
                 "2026-03-11",
             )
             assert encoded == item.SerializeToString(deterministic=True)
+            stored = listing_state_bytes(
+                text,
+                "chengdu",
+                "chengdu/1",
+                item.record.SerializeToString(deterministic=True),
+                last_index,
+                "2026-03-11",
+            )
+            assert stored == encoded
 
 
 # ---------------------------------------------------------------- the fold of a listing

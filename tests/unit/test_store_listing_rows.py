@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ccnode.v1 import log_pb2, payloads_pb2, state_pb2
 from node.store import SqlStore, Store
 from node.store.base import RowChange, RowQuery
-from node.store.listing_rows import listed_record, listing_state_bytes
+from node.store.listing_rows import _listed_record, listed_record, listing_state_bytes
 from sync.entry import decode_header
 from sync.folds.blacklist import fold, listed_item_bytes
 from sync.folds.types import Ignored, Row
@@ -225,3 +225,43 @@ def test_the_rebuilt_bytes_are_the_folds(
 )
 def test_only_a_canonical_listing_payload_is_read_as_one(payload: bytes) -> None:
     assert listed_record(payload) is None
+
+
+def _framed(body: bytes, lengths: tuple[int, int]) -> bytes:
+    """``body`` inside two length-delimited fields 1, each length padded by so many bytes."""
+
+    def length(value: int, padding: int) -> bytes:
+        out = bytearray()
+        while value >= 0x80:
+            out.append((value & 0x7F) | 0x80)
+            value >>= 7
+        if padding:
+            out.append(value | 0x80)
+            out.extend(b"\x80" * (padding - 1))
+            out.append(0)
+        else:
+            out.append(value)
+        return bytes(out)
+
+    inner = b"\n" + length(len(body), lengths[1]) + body
+    return b"\n" + length(len(inner), lengths[0]) + inner
+
+
+@given(
+    payload=st.one_of(
+        st.binary(max_size=40),
+        st.builds(
+            _framed,
+            st.binary(max_size=20_000),
+            st.tuples(st.integers(0, 2), st.integers(0, 2)),
+        ),
+        st.builds(
+            lambda framed, cut, extra: framed[:cut] + extra,
+            st.builds(_framed, st.binary(max_size=300), st.just((0, 0))),
+            st.integers(0, 310),
+            st.binary(max_size=3),
+        ),
+    )
+)
+def test_the_inline_reading_of_a_listing_payload_is_the_general_one(payload: bytes) -> None:
+    assert listed_record(payload) == _listed_record(payload)
