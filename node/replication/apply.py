@@ -69,6 +69,7 @@ class Applied:
     size: int
     ignored: int
     tables: frozenset[str] = frozenset()  # folded-state tables the batch changed
+    kinds: frozenset[int] = frozenset()  # the kinds of the entries it added (log_pb2.Kind)
 
 
 class AppliedFeed:
@@ -118,6 +119,7 @@ class Prepared:
     append: PreparedAppend | None = None
     ignored: int = 0
     tables: frozenset[str] = frozenset()
+    kinds: frozenset[int] = frozenset()  # of the entries the batch adds
     # The court prefixes of the origin's certificate the batch is folded with.
     courts: tuple[str, ...] = ()
     # Entry ids the folds ignored as court_not_served (reported at commit).
@@ -195,6 +197,7 @@ def prepare_batch(
         start=accepted.first_index,
         keys=keys,
         courts=courts,
+        kinds=frozenset(h.kind for h in headers),
     )
     if keys:
         prepared.items = items
@@ -359,6 +362,7 @@ class Replica:
             prepared.state.size,
             prepared.ignored,
             prepared.tables,
+            prepared.kinds,
         )
 
     def _report_not_served(self, prepared: Prepared) -> None:

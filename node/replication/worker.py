@@ -288,6 +288,7 @@ def _encode_reply(reply: tuple[Any, ...]) -> bytes:
                     tuple(prepared.keys),
                     prepared.ignored,
                     tuple(prepared.tables),
+                    tuple(prepared.kinds),
                     prepared.courts,
                     prepared.not_served,
                     append.expected_size,
@@ -319,6 +320,7 @@ def _decode_reply(frame: bytes) -> tuple[Any, ...]:
         keys,
         ignored,
         tables,
+        kinds,
         courts,
         not_served,
         expected_size,
@@ -348,6 +350,7 @@ def _decode_reply(frame: bytes) -> tuple[Any, ...]:
         append=append,
         ignored=ignored,
         tables=frozenset(tables),
+        kinds=frozenset(kinds),
         courts=tuple(courts),
         not_served=tuple(not_served),
     )

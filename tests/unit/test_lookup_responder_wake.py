@@ -1,5 +1,6 @@
-"""When the lookup responder wakes: only for applied batches that changed lookup rows (a
-catch-up applies thousands of batches of other kinds), and for any batch after a failed run."""
+"""When the lookup responder wakes: only for applied batches that added a lookup request (a
+catch-up applies thousands of batches of other kinds; a requester receives batches of answers
+to its own requests), and for any batch after a failed run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 
 import pytest
 
+from ccnode.v1 import log_pb2
 from node.businesses.lookups.responder import LookupResponder
 from node.clock import FakeClock
 from node.config import Limits
@@ -41,14 +43,18 @@ def _responder() -> LookupResponder:
     )
 
 
-def _applied(*tables: str) -> Applied:
-    return Applied("chengdu", 0, 256, 256, 0, frozenset(tables))
+def _applied(*tables: str, kinds: frozenset[int] = frozenset()) -> Applied:
+    if lookups.TABLE in tables and not kinds:
+        kinds = frozenset({log_pb2.LOOKUP_REQUESTED})
+    return Applied("chengdu", 0, 256, 256, 0, frozenset(tables), kinds)
 
 
-def test_only_batches_that_changed_lookup_rows_wake_the_responder() -> None:
+def test_only_batches_that_added_a_request_wake_the_responder() -> None:
     responder = _responder()
-    responder._on_applied(_applied(blacklist.TABLE))
+    responder._on_applied(_applied(blacklist.TABLE, kinds=frozenset({log_pb2.BLACKLIST_LISTED})))
     responder._on_applied(_applied())
+    answers = frozenset({log_pb2.LOOKUP_ANSWERED, log_pb2.LOOKUP_DENIED})
+    responder._on_applied(_applied(lookups.TABLE, kinds=answers))  # replies to our requests
     assert not responder._wake.is_set()
     responder._on_applied(_applied(blacklist.TABLE, lookups.TABLE))
     assert responder._wake.is_set()

@@ -49,6 +49,7 @@ from tests.unit.corefixtures import (
 )
 
 ORIGIN = "chengdu"
+LISTED_KINDS = frozenset({log_pb2.BLACKLIST_LISTED})  # the kinds of the entries the batches add
 RECEIVER = "chongqing"
 LISTED, CORRECTED, DELISTED = (
     log_pb2.BLACKLIST_LISTED,
@@ -302,7 +303,9 @@ def test_a_batch_committed_before_the_one_it_follows_is_refused_harmlessly(
     assert snapshot(replica._db.store) == before
 
     replica.commit(first)
-    assert replica.commit(second) == Applied(ORIGIN, 4, 4, 8, 0, frozenset({"blacklist"}))
+    assert replica.commit(second) == Applied(
+        ORIGIN, 4, 4, 8, 0, frozenset({"blacklist"}), LISTED_KINDS
+    )
     assert replica._db.store.vector() == {ORIGIN: 8}
 
 
@@ -432,7 +435,7 @@ def test_commit_all_stops_at_the_first_failure(
 
     applied, failure = replica.commit_all([first, duplicate, following])
 
-    assert applied == [Applied(ORIGIN, 0, 4, 4, 0, frozenset({"blacklist"}))]
+    assert applied == [Applied(ORIGIN, 0, 4, 4, 0, frozenset({"blacklist"}), LISTED_KINDS)]
     assert failure is not None
     position, exc = failure
     assert position == 1

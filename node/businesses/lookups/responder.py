@@ -135,11 +135,12 @@ class LookupResponder:
         self._task = None
 
     def _on_applied(self, applied: Applied) -> None:
-        # Any peer's batch that changed lookup rows may carry a request for us (relayed by a
+        # Any peer's batch that added a lookup request may carry one for us (relayed by a
         # third node too); one indexed query per wake-up costs less than decoding every
-        # batch's headers. A batch that changed no lookup row cannot (a catch-up applies
-        # thousands of those), except as the retry after a failed run.
-        if lookups_fold.TABLE in applied.tables or self._retry:
+        # batch's headers. A batch without one cannot (a catch-up applies thousands of
+        # those; a batch of answers to this node's own requests neither), except as the
+        # retry after a failed run.
+        if log_pb2.LOOKUP_REQUESTED in applied.kinds or self._retry:
             self._wake.set()
 
     async def _loop(self) -> None:
