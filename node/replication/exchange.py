@@ -104,13 +104,6 @@ class Exchange:
             calendar_version=CALENDAR_VERSION,
         )
 
-    async def evidence_by_origin(self) -> dict[str, log_pb2.EquivocationEvidence]:
-        """One evidence record per origin (the first stored): all a peer needs to freeze it."""
-        first: dict[str, log_pb2.EquivocationEvidence] = {}
-        for e in await self._db.read(self._db.store.evidence):
-            first.setdefault(e.origin, evidence_pb(e))
-        return first
-
     async def checkpoints_response(
         self, origins: Sequence[str]
     ) -> federation_pb2.CheckpointsResponse:
