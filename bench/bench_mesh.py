@@ -22,7 +22,10 @@ them. From the nodes' Prometheus metrics, read before and after each phase:
   (``ccnode_received_entries_total`` / ``ccnode_applied_entries_total``), summed over nodes;
   1.0 means each entry crossed into each node once;
 * **bytes per node**: replication stream bytes received (``ccnode_received_bytes_total``),
-  mean over nodes: in total for the import (KiB), and per entry stored on that node.
+  mean over nodes: in total for the import (KiB), and per entry stored on that node;
+* **CPU per append**: user + system CPU of every node process (and catch-up helper) during
+  the appends, from ``/proc/<pid>/stat``, divided by ``--appends`` (it includes answering
+  the visibility polls: compare runs with the same ``--poll-ms``).
 
 The same-run baseline for the latency is a no-op admin Status round trip. Figures are the
 median over ``--runs`` runs. Targets (full mesh, selective): duplication factor <= 1.3, p50
@@ -50,6 +53,8 @@ from bench.common import (
     AdminClient,
     NodeProcess,
     Pki,
+    child_pids,
+    cpu_seconds,
     listing_draft,
     median,
     percentile,
@@ -131,6 +136,7 @@ class RunResult:
     statuses_s: list[float]
     live: Phase
     bulk: Phase
+    cpu_per_append_s: float = 0.0  # CPU of every node process (and helper), per live append
 
 
 class Cluster:
@@ -176,6 +182,17 @@ class Cluster:
             client.close()
         with ThreadPoolExecutor(len(self.procs)) as pool:
             list(pool.map(lambda p: p.stop(), self.procs))
+
+    def cpu_s(self) -> float:
+        """CPU seconds the node processes (and their catch-up helpers) have used so far."""
+        total = 0.0
+        for proc in self.procs:
+            for pid in (proc.pid, *child_pids(proc.pid)):
+                try:
+                    total += cpu_seconds(pid)
+                except OSError:
+                    continue  # a helper that exited meanwhile
+        return total
 
     def metrics(self) -> list[dict[str, float]]:
         """Per node, the sums of METRIC_NAMES."""
@@ -270,16 +287,20 @@ def run_once(
                 seq += 1
             time.sleep(1.0)
             before = cluster.metrics()
+            cpu_before_s = cluster.cpu_s()
             latencies = []
             for i in range(appends):
                 latencies.append(append_everywhere(cluster, pool, i % nodes, seq))
                 seq += 1
+            cpu_per_append_s = (cluster.cpu_s() - cpu_before_s) / max(1, appends)
             middle = cluster.metrics()
             statuses = status_round_trips(cluster.clients[-1], max(appends, 20))
             if bulk:
                 import_on(cluster, 0, bulk, 1_000_000)
             after = cluster.metrics()
-        return RunResult(latencies, statuses, phase(before, middle), phase(middle, after))
+        return RunResult(
+            latencies, statuses, phase(before, middle), phase(middle, after), cpu_per_append_s
+        )
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -363,6 +384,14 @@ def report(
                 f"{_median_of(runs, lambda r: percentile(r.latencies_s, 50)) * 1000:8.1f} "
                 f"{_median_of(runs, lambda r: percentile(r.latencies_s, 99)) * 1000:8.1f}"
             )
+    for topology in topologies:
+        cpu = [
+            _median_of(results[(topology, m)], lambda r: r.cpu_per_append_s) * 1000 for m in MODES
+        ]
+        print(
+            f"{topology}: CPU per live append, summed over the node processes: "
+            + ", ".join(f"{m} {c:.0f} ms" for m, c in zip(MODES, cpu, strict=True))
+        )
     all_runs = [r for runs in results.values() for r in runs]
     status_p50 = _median_of(all_runs, lambda r: percentile(r.statuses_s, 50))
     print(f"baseline: no-op admin Status round trip p50 {status_p50 * 1000:.2f} ms")

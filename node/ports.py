@@ -174,11 +174,25 @@ class CallerAuth(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OwnCheckpoint:
+    """This node's latest checkpoint: its size, its stored note (with the cosignatures kept
+    so far) and the peers whose cosignature of it is kept."""
+
+    size: int
+    note: str
+    cosigned_by: frozenset[str] = frozenset()
+
+
 class Witnessing(Protocol):
     """Cosigning peers' checkpoints that match what this node verified, and keeping the
     cosignatures peers make of this node's own checkpoints."""
 
     async def witness(self, origin: str, checkpoint: Checkpoint, note: str) -> str | None: ...
+
+    async def latest_own(self) -> OwnCheckpoint | None:
+        """This node's latest checkpoint (None while its log is empty)."""
+        ...
 
     async def add_cosignature(self, witness: str, size: int, line: str) -> None: ...
 

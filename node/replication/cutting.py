@@ -101,6 +101,13 @@ def for_reader(e: StoredEntry, reader: str) -> bytes | None:
     return e.payload if not audience or reader in audience else None
 
 
+def for_every_reader(batch: federation_pb2.Batch) -> bool:
+    """Whether ``batch`` is valid as it is for every reader: every entry is for every node (no
+    audience), so each gets the same payloads; another reader's own cut may only go further
+    (cut_batch stops before a payload it cannot give a reader entitled to it)."""
+    return all(not header_audience(e.header) for e in batch.entries)
+
+
 # cut_batch's signature: what the Federation service calls to cut batches (a test relay that
 # withholds part of a log passes its own).
 BatchCutter = Callable[

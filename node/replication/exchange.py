@@ -16,7 +16,7 @@ from ccnode.v1 import federation_pb2, log_pb2
 from node.identity.origin_keys import OriginKeyError, OriginKeys
 from node.ports import CallerAuth
 from node.replication.equivocation import evidence_pb
-from node.store.base import EvidenceRecord, EvidenceStore, KeyStore, LogReader
+from node.store.base import EvidenceStore, KeyStore, LogReader
 from node.store.runner import Db
 from sync.checkpoint import Checkpoint, split_origin
 from sync.domain.calendar import CALENDAR_VERSION
@@ -104,10 +104,6 @@ class Exchange:
             calendar_version=CALENDAR_VERSION,
         )
 
-    async def evidence_by_origin(self) -> dict[str, log_pb2.EquivocationEvidence]:
-        """One evidence record per origin (the first stored): all a peer needs to freeze it."""
-        return evidence_by_origin(await self._db.read(self._db.store.evidence))
-
     async def checkpoints_response(
         self, origins: Sequence[str]
     ) -> federation_pb2.CheckpointsResponse:
@@ -116,17 +112,6 @@ class Exchange:
             checkpoints=await self.latest_checkpoints(origins),
             evidence=[evidence_pb(e) for e in evidence if not origins or e.origin in origins],
         )
-
-
-def evidence_by_origin(
-    records: Iterable[EvidenceRecord],
-) -> dict[str, log_pb2.EquivocationEvidence]:
-    """One evidence record per origin (the first of ``records``, as stored)."""
-    first: dict[str, log_pb2.EquivocationEvidence] = {}
-    for e in records:
-        if e.origin not in first:
-            first[e.origin] = evidence_pb(e)
-    return first
 
 
 def gossip_checkpoint(note: str) -> tuple[str, int, str] | None:

@@ -504,10 +504,20 @@ class PeerLink:
     # ---------------------------------------------------------------- witnessing
 
     async def _witness_loop(self) -> None:
+        """After each commit of this node's log (and each connection), ask the peer to cosign
+        the latest checkpoint: at most one round every WITNESS_INTERVAL_S, so commits that
+        come faster are witnessed by the cosignature of the newest, which covers them (the
+        witness checks it against the whole log it holds)."""
+        loop = asyncio.get_running_loop()  # its clock is the one the sleeps run on
+        last_round_s = loop.time() - WITNESS_INTERVAL_S
         while True:
             await self._witness_wake.wait()
-            self._witness_wake.clear()
-            await asyncio.sleep(0.2)  # let the peer's stream deliver the new entries first
+            # Let the peer's stream deliver the new entries first.
+            await asyncio.sleep(
+                max(WITNESS_DELAY_S, last_round_s + WITNESS_INTERVAL_S - loop.time())
+            )
+            self._witness_wake.clear()  # whatever committed until now is in this round
+            last_round_s = loop.time()
             for _attempt in range(20):
                 try:
                     if await self._witness_once():
@@ -522,25 +532,20 @@ class PeerLink:
         p = self._parts
         if not self.status.connected or self._channel is None:
             return False
-        state = await p.db.read(p.db.store.origin_state, p.node_id)
-        if state is None or state.size == 0:
-            return True
-        cosigned = await p.db.read(p.db.store.cosignatures, p.node_id, state.size)
-        if any(w == self.peer.node_id for w, _ in cosigned):
+        own = await p.witnessing.latest_own()
+        if own is None or self.peer.node_id in own.cosigned_by:
             return True
         stub = federation_pb2_grpc.FederationStub(self._channel)
         try:
             reply = await stub.Witness(
-                federation_pb2.WitnessRequest(
-                    checkpoint=log_pb2.SignedCheckpoint(note=state.checkpoint_note)
-                ),
+                federation_pb2.WitnessRequest(checkpoint=log_pb2.SignedCheckpoint(note=own.note)),
                 timeout=10,
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
                 return False  # not yet delivered there: try again shortly
             raise
-        await p.witnessing.add_cosignature(self.peer.node_id, state.size, reply.cosignature_line)
+        await p.witnessing.add_cosignature(self.peer.node_id, own.size, reply.cosignature_line)
         return True
 
 
@@ -550,6 +555,10 @@ SYNC_METHOD = "/ccnode.v1.Federation/Sync"
 PIPELINE_DEPTH = 8
 # Prepared batches committed in one trip to the writer thread (Replica.commit_all).
 COMMIT_GROUP_MAX = 8
+# A link asks its peer to cosign this node's latest checkpoint this long after a commit (the
+# peer's stream delivers the entries meanwhile), and at most once in WITNESS_INTERVAL_S.
+WITNESS_DELAY_S = 0.2
+WITNESS_INTERVAL_S = 1.0
 _CHAINS = itertools.count(1)  # names a stream's chain of states in the prepare worker
 
 

@@ -21,6 +21,7 @@ from node.replication.exchange import gossip_checkpoint
 from node.store.base import LogReader, OriginState
 from node.store.runner import Db
 from sync import routing
+from sync.note import NoteError, parse_note
 from sync.routing import PeerView, Plan, Stalls
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ TICK_S_MAX = 0.25
 # Gossiped notes kept parsed (a few per origin and peer between two checks).
 PARSED_NOTES_MAX = 1024
 FROZEN_HELD = 2**63  # the size a frozen origin counts as held, for the stall check
+# Held checkpoint bodies kept per origin (the latest sizes seen at ticks).
+HELD_BODIES_MAX = 8
 
 
 class Router:
@@ -66,6 +69,9 @@ class Router:
         self._checked: dict[str, str] = {}
         # Gossiped notes parsed lately: the peers gossip the same notes.
         self._parsed: dict[str, tuple[str, int, str] | None] = {}
+        # Per origin, the bodies of the latest checkpoints this node held at a tick, by size:
+        # a gossiped note with one of them as its body agrees with the held log.
+        self._bodies: dict[str, dict[int, str]] = {}
         self._task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -217,9 +223,38 @@ class Router:
             for key, (size, note) in self._pending.items()
             if size <= self._held.get(key[1], 0)
         ]
+        for st in states:
+            if st.checkpoint_note:
+                self._held_checkpoint(st.origin, st.size, st.checkpoint_note)
         for key, note in due:
             del self._pending[key]
             if self._checked.get(key[1]) == note:
                 continue  # the held log below its size never changes: checked already
-            await self._equivocation.check_held(key[1], note)
+            if not self._agrees(key[1], note):
+                await self._equivocation.check_held(key[1], note)
             self._checked[key[1]] = note
+
+    def _held_checkpoint(self, origin: str, size: int, note: str) -> None:
+        """Keep the body of a checkpoint this node holds (verified when it was committed)."""
+        bodies = self._bodies.setdefault(origin, {})
+        if size in bodies:
+            return
+        try:
+            bodies[size] = parse_note(note).text
+        except NoteError:
+            return
+        while len(bodies) > HELD_BODIES_MAX:
+            del bodies[min(bodies)]
+
+    def _agrees(self, origin: str, note: str) -> bool:
+        """Whether a gossiped note says what a checkpoint this node holds says (same origin,
+        size and root: the same body), so it cannot disagree with the held log: checking it
+        against the store (EquivocationWatch.check_held) would find the same."""
+        body = self._bodies.get(origin, {})
+        parsed = self._parsed.get(note) or gossip_checkpoint(note)
+        if parsed is None or parsed[1] not in body:
+            return False
+        try:
+            return parse_note(note).text == body[parsed[1]]
+        except NoteError:
+            return False

@@ -236,6 +236,7 @@ class Node:
             equivocation=equivocation,
             node_id=c.node_id,
             clock=self.clock,
+            changes=watch,  # the latest own checkpoint is read once per commit
         )
         exchange = Exchange(db=db, keys=keys, auth=auth, node_id=c.node_id)
         applied = AppliedFeed()

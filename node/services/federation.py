@@ -16,14 +16,13 @@ from ccnode.v1 import federation_pb2, federation_pb2_grpc, log_pb2
 from node.clock import Clock
 from node.config import Limits
 from node.ports import CallerAuth, ChangeFeed, Keys, Routing, Witnessing
-from node.replication.cutting import BatchCutter, cut_batch
-from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX
-from node.replication.exchange import Exchange, evidence_by_origin, gossip_checkpoint
+from node.replication.cutting import BatchCutter, cut_batch, for_every_reader
+from node.replication.equivocation import EVIDENCE_PER_STREAM_MAX, evidence_pb
+from node.replication.exchange import Exchange, gossip_checkpoint
 from node.services.purges import purged_on
 from node.store import proofs
 from node.store.base import (
     EvidenceRecord,
-    EvidenceStore,
     LogReader,
     OriginState,
     PayloadPurge,
@@ -50,14 +49,16 @@ TAKE_ORIGINS_MAX = 256
 NODE = ("node",)
 
 
-class FederationStore(LogReader, RetentionStore, EvidenceStore, Protocol):
-    """The logs this node serves, which payloads it purged (to say so to a reader), and the
-    evidence it holds."""
+class FederationStore(LogReader, RetentionStore, Protocol):
+    """The logs this node serves, the evidence it holds, and which payloads it purged (to say
+    so to a reader)."""
+
+    def evidence(self) -> list[EvidenceRecord]: ...
 
 
-def _evidence_and_states(store: FederationStore) -> tuple[list[EvidenceRecord], list[OriginState]]:
-    """The evidence and the origin states, in one trip to the store. Evidence first: an origin
-    frozen meanwhile is then frozen in the states read after."""
+def held_now(store: FederationStore) -> tuple[list[EvidenceRecord], list[OriginState]]:
+    """The evidence, then the origin states (an origin frozen meanwhile is then frozen in the
+    states), in one trip to a reader thread."""
     evidence = store.evidence()
     return evidence, store.origin_states()
 
@@ -174,6 +175,11 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self._clock = clock
         self._snapshot: _Snapshot | None = None
         self._gossip_forms: dict[str, tuple[str, int, str] | None] = {}
+        # The cuts under way, by (origin, start, size, entries max, bytes max); each gives
+        # the batch, or None if it is not the same for every reader.
+        self._cuts: dict[
+            tuple[str, int, int, int, int], asyncio.Future[federation_pb2.Batch | None]
+        ] = {}
 
     async def _held(
         self, version: int
@@ -201,8 +207,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):
     async def _read_held(
         self,
     ) -> tuple[dict[str, log_pb2.EquivocationEvidence], list[OriginState]]:
-        records, states = await self._db.read(_evidence_and_states, self._db.store)
-        return evidence_by_origin(records), states
+        evidence, states = await self._db.read(held_now, self._db.store)
+        first: dict[str, log_pb2.EquivocationEvidence] = {}  # one record per origin
+        for e in evidence:
+            if e.origin not in first:
+                first[e.origin] = evidence_pb(e)
+        return first, states
 
     # ---------------------------------------------------------------- Hello
 
@@ -346,16 +356,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 while have < st.size:
                     if selection.take is not None and st.origin not in selection.take:
                         break  # the subscriber now takes it from another peer
-                    batch = await self._db.read(
-                        self._cut,
-                        self._db.store,
-                        st.origin,
-                        have,
-                        st.size,
-                        entries_max,
-                        bytes_max,
-                        peer_id,
-                        sizes_cache,
+                    batch = await self._cut_for(
+                        peer_id, st.origin, have, st.size, entries_max, bytes_max, sizes_cache
                     )
                     if batch is None:
                         # Nothing this node can serve here (no checkpoint, or a payload the
@@ -415,6 +417,41 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                     )
             if self._changes.closed:
                 return
+
+    async def _cut_for(
+        self,
+        reader: str,
+        origin: str,
+        start: int,
+        size: int,
+        entries_max: int,
+        bytes_max: int,
+        sizes_cache: dict[str, list[int]],
+    ) -> federation_pb2.Batch | None:
+        """The batch of ``origin`` from ``start`` for ``reader``. The streams that ask for the
+        same range with the same limits while it is being cut (a commit wakes every stream,
+        and the subscribers of a live tail all hold the same size) share that cut, if it is
+        the same for every reader (cutting.for_every_reader); else each cuts its own."""
+        args = (origin, start, size, entries_max, bytes_max)
+        if self._cut is not cut_batch:  # a cutter of its own (a test relay) cuts per reader
+            return await self._db.read(self._cut, self._db.store, *args, reader, sizes_cache)
+        shared = self._cuts.get(args)
+        if shared is not None:
+            batch = await asyncio.shield(shared)
+            if batch is not None:
+                return batch
+            return await self._db.read(cut_batch, self._db.store, *args, reader, sizes_cache)
+        future: asyncio.Future[federation_pb2.Batch | None]
+        future = self._cuts[args] = asyncio.get_running_loop().create_future()
+        try:
+            batch = await self._db.read(cut_batch, self._db.store, *args, reader, sizes_cache)
+        except BaseException:
+            future.set_result(None)  # the others cut their own
+            raise
+        finally:
+            del self._cuts[args]  # only a cut under way is shared: nothing is kept
+        future.set_result(batch if batch is not None and for_every_reader(batch) else None)
+        return batch
 
     # ---------------------------------------------------------------- Fetch
 

@@ -1,17 +1,24 @@
 """cut_batch on a live tail: the checkpoint sizes it holds for a stream are extended with the
-checkpoints signed since, not read again whole, and batches still end at held checkpoints."""
+checkpoints signed since, not read again whole, and batches still end at held checkpoints; a
+batch that is the same for every reader (for_every_reader) is what each reader's own cut
+starts with."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from dataclasses import replace
 
-from node.replication.cutting import cut_batch
-from node.store.base import OriginState
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from node.replication.cutting import cut_batch, for_every_reader
+from node.store.base import OriginState, StoredEntry
 from node.store.memory import MemoryStore
-from sync.checkpoint import origin_line
+from sync.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from sync.entry import make_entry
 from sync.merkle import Frontier
 from sync.note import Ed25519Signer
-from tests.cli.logs import append_log
+from tests.cli.logs import append_log, stored_entry
 
 ORIGIN = "chengdu"
 SIGNER = Ed25519Signer(
@@ -78,3 +85,91 @@ def _state_at(store: MemoryStore, size: int, note: str) -> OriginState:
     frontier = Frontier()
     frontier.extend(e.leaf_hash for e in store.entries(ORIGIN, 0, size))
     return OriginState(ORIGIN, size, frontier.root(), frontier.to_bytes(), note)
+
+
+# ---------------------------------------------------------------- a batch for every reader
+
+READERS = ("chongqing", "leshan", "mianyang")
+
+
+def _entry_for(index: int, audience: tuple[str, ...], held: bool) -> StoredEntry:
+    """Entry ``index`` of ORIGIN for ``audience`` (empty: every node); its payload held or
+    not (this node is outside the audience, or purged it)."""
+    e = stored_entry(ORIGIN, index)
+    entry = make_entry(
+        origin=ORIGIN,
+        index=index,
+        kind=e.kind,
+        subject=e.subject,
+        actor=e.actor,
+        hlc=e.hlc,
+        payload=e.payload or b"",
+        salt=e.salt,
+        audience=audience,
+    )
+    return replace(
+        e, leaf_hash=entry.leaf_hash(), header=entry.header, payload=e.payload if held else None
+    )
+
+
+def _mixed_log(shapes: list[tuple[tuple[str, ...], bool]], sizes: list[int]) -> MemoryStore:
+    store = MemoryStore()
+    frontier = Frontier()
+    size = 0
+    entries = [_entry_for(i, audience, held) for i, (audience, held) in enumerate(shapes)]
+    for end in sizes:
+        frontier.extend(e.leaf_hash for e in entries[size:end])
+        note = sign_checkpoint(Checkpoint(SIGNER.name, end, frontier.root()), SIGNER)
+        store.append(
+            origin=ORIGIN,
+            expected_size=size,
+            entries=entries[size:end],
+            state=OriginState(ORIGIN, end, frontier.root(), frontier.to_bytes(), note),
+        )
+        size = end
+    return store
+
+
+_shapes = st.lists(
+    st.tuples(
+        st.sampled_from([(), (), ("chongqing",), ("leshan", "mianyang"), ("yibin",)]),
+        st.booleans() | st.just(True),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(shapes=_shapes, data=st.data())
+def test_a_batch_for_every_reader_is_a_valid_batch_for_each(
+    shapes: list[tuple[tuple[str, ...], bool]], data: st.DataObject
+) -> None:
+    """What the Federation service shares between streams: a batch for_every_reader says is
+    the same for every reader is the start of what each reader's own cut gives it (the same
+    entries and payloads), and ends at a checkpoint the node holds."""
+    n = len(shapes)
+    sizes = sorted({*data.draw(st.lists(st.integers(1, n), max_size=n)), n})
+    store = _mixed_log(shapes, sizes)
+    entries_max = data.draw(st.integers(1, 6))
+    bytes_max = data.draw(st.sampled_from([1 << 20, 400, 1200]))
+    for start in range(n):
+        for first in READERS:
+            batch = cut_batch(store, ORIGIN, start, n, entries_max, bytes_max, first, {})
+            if batch is None or not for_every_reader(batch):
+                continue
+            end = batch.first_index + len(batch.entries)
+            assert end in sizes
+            for other in READERS:
+                own = cut_batch(store, ORIGIN, start, n, entries_max, bytes_max, other, {})
+                assert own is not None and len(own.entries) >= len(batch.entries)
+                assert list(own.entries)[: len(batch.entries)] == list(batch.entries)
+
+
+def test_for_every_reader_tells_an_audience_apart() -> None:
+    store = _mixed_log([((), True), ((), True), (("chongqing",), True)], [2, 3])
+    everyone = cut_batch(store, ORIGIN, 0, 2, 500, 1 << 20, "leshan", {})
+    audience = cut_batch(store, ORIGIN, 0, 3, 500, 1 << 20, "chongqing", {})
+    assert everyone is not None and for_every_reader(everyone)
+    assert audience is not None and len(audience.entries) == 3
+    assert not for_every_reader(audience)
